@@ -1,0 +1,261 @@
+//! The one catalogue of finding texts, keyed by code. All text here is German, in the
+//! Kreisschreiben's terms, because AGS staff and the municipalities read it.
+//!
+//! A text may hold the placeholders `{feld}` (the field label) and `{detail}` (a specific
+//! reason the stage knows, e.g. "eingegangen am 15.08.2023, Frist 31.07.2023").
+
+use crate::domain::{Bfs, CellPos, Code, Finding};
+
+/// Message and how-to-fix text of a code.
+pub struct Entry {
+    pub message: &'static str,
+    pub fix: &'static str,
+}
+
+/// The catalogue entry of a code.
+pub fn entry(code: Code) -> Entry {
+    use Code::*;
+    let (message, fix) = match code {
+        DateiUnlesbar => (
+            "Die Datei lässt sich nicht als Tabelle lesen ({detail}).",
+            "Bitte das Formular erneut als Excel-Datei (.xlsx) oder ODS-Datei speichern und nochmals einreichen.",
+        ),
+        DateiVerschluesselt => (
+            "Die Datei ist mit einem Passwort geschützt und kann nicht gelesen werden.",
+            "Bitte den Passwortschutz entfernen (Datei › Informationen › Arbeitsmappe schützen) und die Datei erneut einreichen.",
+        ),
+        DateiKeinFormular => (
+            "Die Tabelle ist weder ein Reportingformular (Anhang Nr. 2) noch eine Selbstdeklaration (Anhang Nr. 3) ({detail}).",
+            "Bitte das offizielle Formular des AGS verwenden und ausgefüllt einreichen.",
+        ),
+        DateiFormat => (
+            "Die Datei ist keine Tabelle ({detail}) und kann nicht ausgewertet werden.",
+            "Bitte das Formular als Excel-Datei (.xlsx, .xlsm, .xls) oder ODS-Datei einreichen, nicht als PDF, Scan oder E-Mail.",
+        ),
+        DateiIgnoriert => (
+            "Temporär- oder Systemdatei, wird nicht ausgewertet ({detail}).",
+            "Keine Massnahme nötig.",
+        ),
+        DateiDuplikat => (
+            "Die Datei ist inhaltlich identisch mit «{detail}»; jene wird verwendet.",
+            "Keine Massnahme nötig. Doppelte Dateien können aus dem Eingang entfernt werden.",
+        ),
+        FormularVersion => (
+            "Die Formularversion fehlt oder ist unbekannt ({detail}).",
+            "Bitte das aktuelle Formular (Version 2022) des AGS verwenden; im Feld «Formularversion» steht 2018 oder 2022.",
+        ),
+        DateiZuGross => (
+            "Die Datei überschreitet die Grenzen für die Verarbeitung ({detail}) und wurde nicht gelesen.",
+            "Bitte nur das ausgefüllte Formular ohne zusätzliche Daten einreichen.",
+        ),
+        BfsUnbekannt => (
+            "Die BFS-Nr. fehlt, ist ungültig oder gehört zu keiner Einwohnergemeinde ({detail}).",
+            "Bitte im Feld «BFS-Nr.» die vierstellige BFS-Gemeindenummer eintragen (z. B. 2601 für Solothurn).",
+        ),
+        GemeindeName => (
+            "Der Gemeindename weicht von den Stammdaten ab ({detail}); massgebend ist die BFS-Nr.",
+            "Bitte prüfen, ob die BFS-Nr. stimmt, und den amtlichen Gemeindenamen eintragen.",
+        ),
+        GemeindeAufgeloest => (
+            "Die Gemeinde bestand in der gemeldeten Periode nicht mehr ({detail}).",
+            "Bitte die Leistungen unter der Nachfolgegemeinde melden.",
+        ),
+        PeriodeUngueltig => (
+            "Berichtsjahr oder Halbjahr fehlt oder ist ungültig ({detail}).",
+            "Bitte das Berichtsjahr (z. B. 2023) und das Halbjahr (1 oder 2) eintragen.",
+        ),
+        PeriodeZukunft => (
+            "Das gemeldete Halbjahr war beim Eingang der Datei noch nicht abgeschlossen ({detail}).",
+            "Bitte das Reportingformular erst nach Ablauf des Halbjahres einreichen.",
+        ),
+        AnderesJahr => (
+            "Gültiges Formular für ein anderes Jahr ({detail}); es bleibt für die Auswertung jenes Jahres.",
+            "Keine Massnahme nötig.",
+        ),
+        WertLeer => (
+            "Das Feld «{feld}» ist leer und wird als 0 gezählt.",
+            "Bitte eine Zahl eintragen, auch wenn sie 0 ist.",
+        ),
+        WertKeineZahl => (
+            "Im Feld «{feld}» steht keine ganze Zahl.",
+            "Bitte nur eine ganze Zahl ohne Text eintragen (z. B. 10 statt «ca. 10»).",
+        ),
+        WertNegativ => (
+            "Im Feld «{feld}» steht eine negative Zahl.",
+            "Bitte eine ganze Zahl ab 0 eintragen.",
+        ),
+        WertNichtGanzzahlig => (
+            "Im Feld «{feld}» steht keine ganze Zahl (Bruchzahl).",
+            "Bitte die Anzahl als ganze Zahl eintragen.",
+        ),
+        WertTextzahl => (
+            "Im Feld «{feld}» ist die Zahl als Text erfasst; sie wurde übernommen.",
+            "Keine Massnahme nötig. Künftig die Zahl bitte als Zahl erfassen.",
+        ),
+        WertUnplausibel => (
+            "Der Wert im Feld «{feld}» ist grösser als die ausländische Wohnbevölkerung der Gemeinde ({detail}).",
+            "Bitte den Wert prüfen und bei einem Tippfehler ein korrigiertes Formular einreichen.",
+        ),
+        DolmetschUeberGespraeche => (
+            "Es sind mehr Dolmetscheinsätze als Gespräche gemeldet ({detail}); die Dolmetschpauschale wird zurückbehalten.",
+            "Bitte die Anzahl Gespräche und Dolmetscheinsätze prüfen und ein korrigiertes Formular einreichen.",
+        ),
+        IgVor2022 => (
+            "Integrationsgespräche sind erst ab 2022 beitragsberechtigt (Ziffer 4.3.1) und werden nicht vergütet ({detail}).",
+            "Bitte für Perioden vor 2022 keine Integrationsgespräche melden.",
+        ),
+        PersonenUnterGespraeche => (
+            "Es sind weniger informierte Personen als Erstinformationsgespräche gemeldet ({detail}).",
+            "Bitte prüfen: Jedes Gespräch erreicht mindestens eine Person.",
+        ),
+        GespraecheUeberZuzuege => (
+            "Es sind mehr Erstinformationsgespräche als Neuzugezogene aus dem Ausland gemeldet ({detail}).",
+            "Bitte die beiden Werte prüfen.",
+        ),
+        LeitMitgliedMeldetSelbst => (
+            "Die Gemeinde gehört einem Leitgemeindevertrag an ({detail}) und rechnet nur über das Reporting der Leitgemeinde ab.",
+            "Bitte die Zahlen der Leitgemeinde melden; sie trägt sie im Blatt «Vertragsgemeinden» ein.",
+        ),
+        LeitFremdeGemeinde => (
+            "Im Blatt «Vertragsgemeinden» steht eine Gemeinde, die nicht zum Vertrag gehört ({detail}); diese Zeile wird nicht vergütet.",
+            "Bitte nur Gemeinden des eigenen Vertrags aufführen; andere Gemeinden melden selbst.",
+        ),
+        LeitMitgliedFehlt => (
+            "Eine Vertragsgemeinde fehlt im Blatt «Vertragsgemeinden» ({detail}); sie erhält für dieses Halbjahr keine Fallpauschalen.",
+            "Bitte für jede Vertragsgemeinde eine Zeile mit ihren Zahlen erfassen, auch wenn sie 0 sind.",
+        ),
+        LeitSumme => (
+            "Die Zeilen im Blatt «Vertragsgemeinden» ergeben nicht die Totale des Reportingformulars ({detail}); das Reporting wird zurückbehalten.",
+            "Bitte die Aufteilung nach Gemeinden so korrigieren, dass die Summen den Totalen entsprechen.",
+        ),
+        LeitAngabeAbweichend => (
+            "Die angegebene Leitgemeinde weicht von den Stammdaten ab ({detail}).",
+            "Bitte prüfen, ob ein Leitgemeindevertrag besteht, und dem AGS Änderungen am Vertrag melden.",
+        ),
+        SdFehlt => (
+            "Für das Jahr fehlt die Selbstdeklaration ({detail}); alle Beiträge werden zurückbehalten.",
+            "Bitte die Selbstdeklaration (Anhang Nr. 3) ausfüllen und einreichen.",
+        ),
+        NichtBerechtigt => (
+            "Die Selbstdeklaration erfüllt eine Voraussetzung nach Ziffer 4.2 nicht ({detail}); für das Jahr werden keine Beiträge ausgerichtet.",
+            "Bitte eine/n Integrationsbeauftragte/n bezeichnen und die Voraussetzungen erfüllen; danach eine korrigierte Selbstdeklaration einreichen.",
+        ),
+        SdAntwortNein => (
+            "In der Selbstdeklaration ist eine Frage mit «Nein» beantwortet ({detail}).",
+            "Bitte mit der Fachstelle Integration des AGS Kontakt aufnehmen.",
+        ),
+        BerichtFehlt => (
+            "Für das {detail} liegt kein Reportingformular vor; es werden keine Fall- und Dolmetschpauschalen ausgerichtet.",
+            "Bitte das Reportingformular (Anhang Nr. 2) für dieses Halbjahr einreichen.",
+        ),
+        FristVerpasst => (
+            "Die Datei ist nach der Eingabefrist eingegangen ({detail}).",
+            "Bitte künftig die Fristen (31.01. und 31.07.) einhalten.",
+        ),
+        Ersetzt => (
+            "Eine spätere Einreichung für dieselbe Gemeinde und Periode ersetzt diese Datei ({detail}).",
+            "Keine Massnahme nötig.",
+        ),
+        KreditUeberschritten => (
+            "Die Beiträge überschreiten den budgetierten Kredit ({detail}).",
+            "Kreditüberschreitung prüfen und die Leitung des AGS informieren.",
+        ),
+    };
+    Entry { message, fix }
+}
+
+fn fill(template: &str, field: Option<&str>, detail: Option<&str>) -> String {
+    let mut s = template.replace("{feld}", field.unwrap_or("?"));
+    match detail {
+        Some(d) if !d.is_empty() => s = s.replace("{detail}", d),
+        _ => {
+            // Remove a bracketed detail placeholder cleanly when there is no detail.
+            s = s.replace(" ({detail})", "").replace("{detail}", "");
+        }
+    }
+    s
+}
+
+/// Builder for a [`Finding`] whose texts come from this catalogue.
+#[derive(Debug, Clone, Default)]
+pub struct FindingBuilder {
+    bfs: Option<Bfs>,
+    file: Option<String>,
+    pos: Option<CellPos>,
+    value: Option<String>,
+    field: Option<String>,
+    detail: Option<String>,
+}
+
+impl FindingBuilder {
+    pub fn bfs(mut self, bfs: Option<Bfs>) -> Self {
+        self.bfs = bfs;
+        self
+    }
+    pub fn file(mut self, file: impl Into<String>) -> Self {
+        self.file = Some(file.into());
+        self
+    }
+    pub fn at(mut self, pos: Option<&CellPos>) -> Self {
+        self.pos = pos.cloned();
+        self
+    }
+    pub fn value(mut self, v: impl Into<String>) -> Self {
+        let v = v.into();
+        self.value = if v.is_empty() { None } else { Some(v) };
+        self
+    }
+    pub fn field(mut self, f: impl Into<String>) -> Self {
+        self.field = Some(f.into());
+        self
+    }
+    pub fn detail(mut self, d: impl Into<String>) -> Self {
+        self.detail = Some(d.into());
+        self
+    }
+    pub fn build(self, code: Code) -> Finding {
+        let e = entry(code);
+        Finding {
+            code,
+            severity: code.severity(),
+            bfs: self.bfs,
+            file: self.file,
+            sheet: self.pos.as_ref().map(|p| p.sheet.clone()),
+            cell: self.pos.as_ref().map(|p| p.a1()),
+            value: self.value,
+            message: fill(e.message, self.field.as_deref(), self.detail.as_deref()),
+            fix: e.fix.to_string(),
+        }
+    }
+}
+
+/// Starts a finding.
+pub fn finding() -> FindingBuilder {
+    FindingBuilder::default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_message_and_fix() {
+        for &c in Code::ALL {
+            let e = entry(c);
+            assert!(!e.message.trim().is_empty(), "{c}");
+            assert!(!e.fix.trim().is_empty(), "{c}");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_filled_or_removed() {
+        for &c in Code::ALL {
+            let with = finding().field("Feld").detail("Detail").build(c);
+            let without = finding().build(c);
+            for f in [&with, &without] {
+                assert!(!f.message.contains('{'), "{c}: {}", f.message);
+            }
+            assert_eq!(with.severity, c.severity());
+        }
+    }
+}

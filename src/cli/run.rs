@@ -1,0 +1,81 @@
+//! `beitraege run`: evaluate an inbox for one year and write the outputs.
+
+use crate::run::{run, summary, RunOptions};
+use crate::workbook::Limits;
+use anyhow::Context;
+use clap::Args;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// Options of `beitraege run`. Without options it runs the sample year in `samples/`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Beitragsjahr.
+    #[arg(long, default_value_t = 2023)]
+    pub year: i32,
+    /// Eingangsordner mit den eingereichten Formularen (Standard: samples/<Jahr>/inbox).
+    #[arg(long)]
+    pub inbox: Option<PathBuf>,
+    /// Stammdaten-Arbeitsmappe (Standard: samples/<Jahr>/Stammdaten.xlsx).
+    #[arg(long)]
+    pub stammdaten: Option<PathBuf>,
+    /// Ausgabeordner (Standard: out/<Jahr>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Anzahl Threads (Standard: alle Kerne).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Datum auf den Dokumenten, TT.MM.JJJJ (Standard: heute).
+    #[arg(long, value_parser = parse_date)]
+    pub datum: Option<chrono::NaiveDate>,
+    /// Kontaktstelle des AGS für die Rückmeldungen (Standard: Blatt «Kontakt» der Stammdaten).
+    #[arg(long)]
+    pub kontakt: Option<String>,
+    /// Grösste Datei in MB, die gelesen wird.
+    #[arg(long, default_value_t = 20)]
+    pub max_datei_mb: u64,
+    /// Grösste entpackte Grösse einer xlsx/ods-Datei in MB.
+    #[arg(long, default_value_t = 200)]
+    pub max_entpackt_mb: u64,
+    /// Höchstzahl gefüllter Zellen je Datei (im gelesenen Bereich).
+    #[arg(long, default_value_t = 100_000)]
+    pub max_zellen: usize,
+    /// Keinen Fortschrittsbalken zeigen.
+    #[arg(long)]
+    pub ohne_fortschritt: bool,
+}
+
+fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    crate::values::parse_date_text(s).ok_or_else(|| format!("«{s}» ist kein Datum (TT.MM.JJJJ)"))
+}
+
+impl RunArgs {
+    pub fn options(&self) -> RunOptions {
+        let y = self.year;
+        let samples = PathBuf::from("samples").join(y.to_string());
+        let defaults = Limits::default();
+        RunOptions {
+            year: y,
+            inbox: self.inbox.clone().unwrap_or_else(|| samples.join("inbox")),
+            stammdaten: self.stammdaten.clone().unwrap_or_else(|| samples.join("Stammdaten.xlsx")),
+            out: self.out.clone().unwrap_or_else(|| PathBuf::from("out").join(y.to_string())),
+            threads: self.threads,
+            limits: Limits {
+                max_file_bytes: self.max_datei_mb * 1024 * 1024,
+                max_inflated_bytes: self.max_entpackt_mb * 1024 * 1024,
+                max_cells: self.max_zellen,
+                ..defaults
+            },
+            run_date: self.datum.unwrap_or_else(|| chrono::Local::now().date_naive()),
+            contact: self.kontakt.clone(),
+            progress: !self.ohne_fortschritt && std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+pub fn execute(args: RunArgs) -> anyhow::Result<()> {
+    let opts = args.options();
+    let report = run(&opts).with_context(|| format!("Die Auswertung {} konnte nicht durchgeführt werden", opts.year))?;
+    print!("{}", summary(&report));
+    Ok(())
+}

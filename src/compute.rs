@@ -1,0 +1,342 @@
+//! Stage 5: the money. Exact decimal CHF, the tariff valid on each period's last day,
+//! eligibility, clawbacks, the payout calendar (4.5.2) and the credit (4.3.4).
+//! Municipalities are computed in parallel; the result does not depend on the thread count.
+
+use crate::catalogue::finding;
+use crate::domain::{
+    fmt_date, ymd, Bfs, Chf, Code, Finding, PaidCounts, Period, Tariff, TariffCode, PERIOD_COMPONENTS,
+};
+use crate::stammdaten::Stammdaten;
+use crate::validate::{Eligibility, Resolved};
+use chrono::{Datelike, NaiveDate};
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One half-year of one municipality.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HalfYear {
+    pub period: Period,
+    pub payee: Bfs,
+    /// Whether the municipality exists on the period's last day.
+    pub exists: bool,
+    /// The report the figures come from (the lead's for a contract member).
+    pub source: Option<String>,
+    /// Counts as reported (usable values), before withholding and eligibility.
+    pub reported: PaidCounts,
+    /// What the reported counts are worth, in `PERIOD_COMPONENTS` order.
+    pub computed: [Chf; 4],
+    /// Counts actually paid.
+    pub paid: PaidCounts,
+    /// Amounts in `PERIOD_COMPONENTS` order.
+    pub amounts: [Chf; 4],
+    /// Components withheld by a finding of the report.
+    pub withheld: BTreeSet<TariffCode>,
+    /// The whole half-year is withheld (`LEIT_SUMME`).
+    pub withheld_whole: bool,
+}
+
+impl HalfYear {
+    pub fn total(&self) -> Chf {
+        self.amounts.iter().copied().sum()
+    }
+}
+
+/// One row of the annex.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnexRow {
+    pub bfs: Bfs,
+    pub name: String,
+    pub district: String,
+    /// Payee at 31.12. of the year.
+    pub payee: Bfs,
+    pub base: u64,
+    pub sockel: Chf,
+    pub halves: [HalfYear; 2],
+    /// Paid counts, H1 + H2.
+    pub paid: PaidCounts,
+    /// Amounts, H1 + H2, in `PERIOD_COMPONENTS` order.
+    pub amounts: [Chf; 4],
+    /// Clawbacks dated in the year, as a negative amount.
+    pub clawback: Chf,
+    pub total: Chf,
+    pub eligibility: Eligibility,
+    pub status: String,
+    /// Notes on withheld amounts.
+    pub notes: Vec<String>,
+}
+
+/// A payment to a payee on a payout date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payout {
+    pub payee: Bfs,
+    pub date: NaiveDate,
+    pub basis: String,
+    pub gross: Chf,
+    /// Clawbacks offset against this payout (≥ 0).
+    pub offset: Chf,
+}
+
+impl Payout {
+    pub fn net(&self) -> Chf {
+        self.gross - self.offset
+    }
+}
+
+/// A clawback remainder to be invoiced (4.7).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invoice {
+    pub bfs: Bfs,
+    pub amount: Chf,
+    pub reason: String,
+}
+
+/// A tariff and the dates it was applied for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppliedTariff {
+    pub tariff: Tariff,
+    pub applied_on: Vec<NaiveDate>,
+}
+
+/// Everything the writers need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Computation {
+    pub year: i32,
+    pub rows: Vec<AnnexRow>,
+    pub total: Chf,
+    pub payouts: Vec<Payout>,
+    pub invoices: Vec<Invoice>,
+    pub tariffs: Vec<AppliedTariff>,
+    pub credit: Option<Chf>,
+    pub findings: Vec<Finding>,
+}
+
+/// The period dates that apply in year `y`: 30.06. and 31.12. (Sockelbeitrag: 31.12.).
+fn rate(master: &Stammdaten, code: TariffCode, d: NaiveDate) -> Option<Chf> {
+    master.tariff(code, d).map(|t| t.amount)
+}
+
+pub fn component_label(c: TariffCode) -> &'static str {
+    match c {
+        TariffCode::FallEg => "Fallpauschale Erstinformation",
+        TariffCode::DolmetschEg => "Dolmetschpauschale Erstinformation",
+        TariffCode::FallIg => "Fallpauschale Integrationsgespräche",
+        TariffCode::DolmetschIg => "Dolmetschpauschale Integrationsgespräche",
+        TariffCode::Sockel => "Sockelbeitrag",
+    }
+}
+
+fn name_of(master: &Stammdaten, b: Bfs) -> String {
+    master.municipality(b).map(|m| m.name.clone()).unwrap_or_else(|| b.to_string())
+}
+
+fn half_year(master: &Stammdaten, resolved: &Resolved, bfs: Bfs, p: Period) -> HalfYear {
+    let day = p.last_day();
+    let exists = master.municipality(bfs).is_some_and(|m| m.exists_on(day));
+    let payee = master.payee(bfs, day);
+    let mut h = HalfYear {
+        period: p,
+        payee,
+        exists,
+        source: None,
+        reported: PaidCounts::default(),
+        computed: [Decimal::ZERO; 4],
+        paid: PaidCounts::default(),
+        amounts: [Decimal::ZERO; 4],
+        withheld: BTreeSet::new(),
+        withheld_whole: false,
+    };
+    if !exists {
+        return h;
+    }
+    let Some(report) = resolved.reports.get(&(payee, p.half)) else { return h };
+    h.source = Some(report.rel.clone());
+    h.withheld_whole = report.withheld_whole;
+    let Some(share) = report.shares.get(&bfs) else { return h };
+    h.withheld = share.withheld.clone();
+    h.reported = share.reported;
+    let eligible = resolved.eligibility(payee) == Eligibility::Eligible;
+    for (i, c) in PERIOD_COMPONENTS.iter().enumerate() {
+        if let Some(r) = rate(master, *c, day) {
+            h.computed[i] = Decimal::from(share.reported.get(*c)) * r;
+            if eligible {
+                let n = share.paid.get(*c);
+                h.paid.set(*c, n);
+                h.amounts[i] = Decimal::from(n) * r;
+            }
+        }
+    }
+    h
+}
+
+fn status_of(master: &Stammdaten, y: i32, bfs: Bfs, e: &Eligibility) -> String {
+    match e {
+        Eligibility::Eligible => "berechtigt".to_string(),
+        Eligibility::Missing { via } if *via == bfs => format!("zurückbehalten: Selbstdeklaration {y} fehlt"),
+        Eligibility::Missing { via } => format!(
+            "zurückbehalten: Selbstdeklaration {y} der Leitgemeinde {} ({via}) fehlt",
+            name_of(master, *via)
+        ),
+        Eligibility::NotEligible { via, reasons } if *via == bfs => format!("nicht berechtigt: {}", reasons.join("; ")),
+        Eligibility::NotEligible { via, reasons } => format!(
+            "nicht berechtigt: Selbstdeklaration der Leitgemeinde {} ({via}): {}",
+            name_of(master, *via),
+            reasons.join("; ")
+        ),
+    }
+}
+
+fn row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) -> AnnexRow {
+    let m = master.municipality(bfs).expect("municipality from master data");
+    let year_end = ymd(y, 12, 31);
+    let payee = master.payee(bfs, year_end);
+    let eligibility = resolved.eligibility(payee);
+    let base = master.sockel_base(bfs, y).unwrap_or(0);
+    let sockel = match (&eligibility, rate(master, TariffCode::Sockel, year_end)) {
+        (Eligibility::Eligible, Some(r)) => Decimal::from(base) * r,
+        _ => Decimal::ZERO,
+    };
+    let halves = [half_year(master, resolved, bfs, Period::new(y, 1)), half_year(master, resolved, bfs, Period::new(y, 2))];
+    let mut paid = PaidCounts::default();
+    let mut amounts = [Decimal::ZERO; 4];
+    let mut notes = Vec::new();
+    for h in &halves {
+        paid.add(&h.paid);
+        for i in 0..4 {
+            amounts[i] += h.amounts[i];
+        }
+        if h.withheld_whole {
+            notes.push(format!(
+                "{}: zurückbehalten, Vertragsgemeinden ergeben nicht die Totale (LEIT_SUMME)",
+                h.period.label()
+            ));
+        } else if !h.withheld.is_empty() {
+            let parts: Vec<&str> = h.withheld.iter().map(|c| component_label(*c)).collect();
+            notes.push(format!("{}: zurückbehalten: {}", h.period.label(), parts.join(", ")));
+        }
+    }
+    let clawback: Chf = -master
+        .clawbacks
+        .iter()
+        .filter(|c| c.bfs == bfs && c.decided_on.year() == y)
+        .map(|c| c.amount)
+        .sum::<Chf>();
+    let total = sockel + amounts.iter().copied().sum::<Chf>() + clawback;
+    AnnexRow {
+        bfs,
+        name: m.name.clone(),
+        district: m.district.clone(),
+        payee,
+        base,
+        sockel,
+        halves,
+        paid,
+        amounts,
+        clawback,
+        total,
+        status: status_of(master, y, bfs, &eligibility),
+        eligibility,
+        notes,
+    }
+}
+
+/// Payouts of one municipality with its clawbacks offset, and the invoice remainder.
+fn flows(master: &Stammdaten, y: i32, r: &AnnexRow) -> (Vec<Payout>, Option<Invoice>) {
+    let mut payouts = vec![
+        Payout {
+            payee: master.payee(r.bfs, ymd(y, 12, 31)),
+            date: ymd(y, 3, 31),
+            basis: format!("Sockelbeitrag {y}"),
+            gross: r.sockel,
+            offset: Decimal::ZERO,
+        },
+        Payout {
+            payee: r.halves[0].payee,
+            date: r.halves[0].period.payout_date(),
+            basis: r.halves[0].period.label(),
+            gross: r.halves[0].total(),
+            offset: Decimal::ZERO,
+        },
+        Payout {
+            payee: r.halves[1].payee,
+            date: r.halves[1].period.payout_date(),
+            basis: r.halves[1].period.label(),
+            gross: r.halves[1].total(),
+            offset: Decimal::ZERO,
+        },
+    ];
+    let mut claws: Vec<_> = master.clawbacks.iter().filter(|c| c.bfs == r.bfs && c.decided_on.year() == y).collect();
+    claws.sort_by_key(|c| c.decided_on);
+    let mut remainder = Decimal::ZERO;
+    let mut reasons = Vec::new();
+    for c in claws {
+        let mut open = c.amount;
+        for p in payouts.iter_mut().filter(|p| p.date >= c.decided_on) {
+            let room = p.gross - p.offset;
+            let take = open.min(room).max(Decimal::ZERO);
+            p.offset += take;
+            open -= take;
+        }
+        if open > Decimal::ZERO {
+            remainder += open;
+            reasons.push(format!("{} (verfügt am {})", c.reason, fmt_date(c.decided_on)));
+        }
+    }
+    let invoice = (remainder > Decimal::ZERO).then(|| Invoice { bfs: r.bfs, amount: remainder, reason: reasons.join("; ") });
+    (payouts, invoice)
+}
+
+/// Computes the annex for year `y`.
+pub fn compute(master: &Stammdaten, resolved: &Resolved, y: i32) -> Computation {
+    let bfs_list: Vec<Bfs> = master.municipalities_in(y).map(|m| m.bfs).collect();
+    let rows: Vec<AnnexRow> = bfs_list.par_iter().map(|b| row(master, resolved, y, *b)).collect();
+    let total: Chf = rows.iter().map(|r| r.total).sum();
+
+    // Payout by payee and date.
+    let mut by_key: BTreeMap<(NaiveDate, Bfs, String), Payout> = BTreeMap::new();
+    let mut invoices = Vec::new();
+    for r in &rows {
+        let (ps, inv) = flows(master, y, r);
+        for p in ps {
+            let e = by_key.entry((p.date, p.payee, p.basis.clone())).or_insert(Payout {
+                payee: p.payee,
+                date: p.date,
+                basis: p.basis.clone(),
+                gross: Decimal::ZERO,
+                offset: Decimal::ZERO,
+            });
+            e.gross += p.gross;
+            e.offset += p.offset;
+        }
+        invoices.extend(inv);
+    }
+    let payouts: Vec<Payout> = by_key.into_values().filter(|p| !p.gross.is_zero() || !p.offset.is_zero()).collect();
+
+    // Tariffs applied.
+    let mut tariffs: Vec<AppliedTariff> = Vec::new();
+    for code in TariffCode::ALL {
+        let days: Vec<NaiveDate> =
+            if code == TariffCode::Sockel { vec![ymd(y, 12, 31)] } else { vec![ymd(y, 6, 30), ymd(y, 12, 31)] };
+        for d in days {
+            if let Some(t) = master.tariff(code, d) {
+                match tariffs.iter_mut().find(|a| a.tariff == *t) {
+                    Some(a) => a.applied_on.push(d),
+                    None => tariffs.push(AppliedTariff { tariff: t.clone(), applied_on: vec![d] }),
+                }
+            }
+        }
+    }
+
+    let credit = master.credit.get(&y).copied();
+    let mut findings = Vec::new();
+    if let Some(c) = credit {
+        if total > c {
+            findings.push(
+                finding()
+                    .detail(format!("Total {} CHF, Kredit {} CHF, Überschreitung {} CHF", total, c, total - c))
+                    .build(Code::KreditUeberschritten),
+            );
+        }
+    }
+    Computation { year: y, rows, total, payouts, invoices, tariffs, credit, findings }
+}

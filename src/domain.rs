@@ -1,0 +1,529 @@
+//! Domain types shared by every pipeline stage: municipality, period, report, tariff, finding.
+//!
+//! Nothing in here does I/O. The stages pass these types along in one direction:
+//! scan → workbook → extract → validate → compute → write.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// BFS municipality number (Gemeindenummer des Bundesamts für Statistik).
+pub type Bfs = u32;
+
+/// Exact CHF amount. Always 2 decimal places when shown.
+pub type Chf = Decimal;
+
+// ---------------------------------------------------------------------------
+// Findings
+// ---------------------------------------------------------------------------
+
+/// Severity of a finding (RULES.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Severity {
+    /// The affected amount is withheld until a corrected form arrives.
+    Fehler,
+    /// Paid, but the municipality is asked to check.
+    Warnung,
+    /// Information only.
+    Hinweis,
+}
+
+impl Severity {
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Fehler => "Fehler",
+            Severity::Warnung => "Warnung",
+            Severity::Hinweis => "Hinweis",
+        }
+    }
+    pub const ALL: [Severity; 3] = [Severity::Fehler, Severity::Warnung, Severity::Hinweis];
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+macro_rules! codes {
+    ($( $variant:ident = $text:literal, $sev:ident; )*) => {
+        /// Every finding code of RULES.md (plus the AGS-internal credit warning).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $( $variant, )* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[ $( Code::$variant, )* ];
+            /// The stable code text, e.g. `WERT_LEER`.
+            pub fn as_str(self) -> &'static str {
+                match self { $( Code::$variant => $text, )* }
+            }
+            pub fn severity(self) -> Severity {
+                match self { $( Code::$variant => Severity::$sev, )* }
+            }
+            pub fn parse(s: &str) -> Option<Code> {
+                match s { $( $text => Some(Code::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+codes! {
+    DateiUnlesbar = "DATEI_UNLESBAR", Fehler;
+    DateiVerschluesselt = "DATEI_VERSCHLUESSELT", Fehler;
+    DateiKeinFormular = "DATEI_KEIN_FORMULAR", Fehler;
+    DateiFormat = "DATEI_FORMAT", Fehler;
+    DateiIgnoriert = "DATEI_IGNORIERT", Hinweis;
+    DateiDuplikat = "DATEI_DUPLIKAT", Hinweis;
+    FormularVersion = "FORMULAR_VERSION", Fehler;
+    DateiZuGross = "DATEI_ZU_GROSS", Fehler;
+    BfsUnbekannt = "BFS_UNBEKANNT", Fehler;
+    GemeindeName = "GEMEINDE_NAME", Warnung;
+    GemeindeAufgeloest = "GEMEINDE_AUFGELOEST", Fehler;
+    PeriodeUngueltig = "PERIODE_UNGUELTIG", Fehler;
+    PeriodeZukunft = "PERIODE_ZUKUNFT", Fehler;
+    AnderesJahr = "ANDERES_JAHR", Hinweis;
+    WertLeer = "WERT_LEER", Warnung;
+    WertKeineZahl = "WERT_KEINE_ZAHL", Fehler;
+    WertNegativ = "WERT_NEGATIV", Fehler;
+    WertNichtGanzzahlig = "WERT_NICHT_GANZZAHLIG", Fehler;
+    WertTextzahl = "WERT_TEXTZAHL", Hinweis;
+    WertUnplausibel = "WERT_UNPLAUSIBEL", Warnung;
+    DolmetschUeberGespraeche = "DOLMETSCH_UEBER_GESPRAECHE", Fehler;
+    IgVor2022 = "IG_VOR_2022", Fehler;
+    PersonenUnterGespraeche = "PERSONEN_UNTER_GESPRAECHE", Warnung;
+    GespraecheUeberZuzuege = "GESPRAECHE_UEBER_ZUZUEGE", Warnung;
+    LeitMitgliedMeldetSelbst = "LEIT_MITGLIED_MELDET_SELBST", Fehler;
+    LeitFremdeGemeinde = "LEIT_FREMDE_GEMEINDE", Fehler;
+    LeitMitgliedFehlt = "LEIT_MITGLIED_FEHLT", Warnung;
+    LeitSumme = "LEIT_SUMME", Fehler;
+    LeitAngabeAbweichend = "LEIT_ANGABE_ABWEICHEND", Warnung;
+    SdFehlt = "SD_FEHLT", Fehler;
+    NichtBerechtigt = "NICHT_BERECHTIGT", Fehler;
+    SdAntwortNein = "SD_ANTWORT_NEIN", Warnung;
+    BerichtFehlt = "BERICHT_FEHLT", Warnung;
+    FristVerpasst = "FRIST_VERPASST", Warnung;
+    Ersetzt = "ERSETZT", Hinweis;
+    KreditUeberschritten = "KREDIT_UEBERSCHRITTEN", Warnung;
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A cell position: sheet name and A1 address.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CellPos {
+    pub sheet: String,
+    /// Zero-based row and column.
+    pub row: u32,
+    pub col: u32,
+}
+
+impl CellPos {
+    pub fn new(sheet: impl Into<String>, row: u32, col: u32) -> Self {
+        CellPos { sheet: sheet.into(), row, col }
+    }
+    /// The A1 address, e.g. `B13`.
+    pub fn a1(&self) -> String {
+        a1(self.row, self.col)
+    }
+}
+
+/// Zero-based (row, col) to an A1 address.
+pub fn a1(row: u32, col: u32) -> String {
+    let mut c = col + 1;
+    let mut letters = Vec::new();
+    while c > 0 {
+        let rem = ((c - 1) % 26) as u8;
+        letters.push(b'A' + rem);
+        c = (c - 1) / 26;
+    }
+    letters.reverse();
+    format!("{}{}", String::from_utf8(letters).unwrap_or_default(), row + 1)
+}
+
+/// Parses an A1 address (with or without `$`) into zero-based (row, col).
+pub fn parse_a1(s: &str) -> Option<(u32, u32)> {
+    let s = s.replace('$', "");
+    let split = s.find(|c: char| c.is_ascii_digit())?;
+    let (letters, digits) = s.split_at(split);
+    if letters.is_empty() || letters.len() > 3 || !letters.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let mut col: u32 = 0;
+    for ch in letters.chars() {
+        col = col * 26 + (ch.to_ascii_uppercase() as u32 - 'A' as u32 + 1);
+    }
+    let row: u32 = digits.parse().ok()?;
+    if row == 0 || col == 0 {
+        return None;
+    }
+    Some((row - 1, col - 1))
+}
+
+/// One finding: what is wrong, where, and how to fix it. Message and fix come from
+/// [`crate::catalogue`], keyed by code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub code: Code,
+    pub severity: Severity,
+    pub bfs: Option<Bfs>,
+    /// Path relative to the inbox, `/` between folders; `None` for a municipality as a whole.
+    pub file: Option<String>,
+    pub sheet: Option<String>,
+    pub cell: Option<String>,
+    /// The value found, as the user sees it.
+    pub value: Option<String>,
+    pub message: String,
+    pub fix: String,
+}
+
+// ---------------------------------------------------------------------------
+// Periods
+// ---------------------------------------------------------------------------
+
+/// A reporting half-year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Period {
+    pub year: i32,
+    /// 1 = January–June, 2 = July–December.
+    pub half: u8,
+}
+
+impl Period {
+    pub fn new(year: i32, half: u8) -> Self {
+        Period { year, half }
+    }
+    pub fn first_day(self) -> NaiveDate {
+        ymd(self.year, if self.half == 1 { 1 } else { 7 }, 1)
+    }
+    /// 30.06. or 31.12.: the day whose tariff and contracts apply.
+    pub fn last_day(self) -> NaiveDate {
+        if self.half == 1 {
+            ymd(self.year, 6, 30)
+        } else {
+            ymd(self.year, 12, 31)
+        }
+    }
+    /// 31.07. of the year for H1, 31.01. of the next year for H2 (5.2).
+    pub fn deadline(self) -> NaiveDate {
+        if self.half == 1 {
+            ymd(self.year, 7, 31)
+        } else {
+            ymd(self.year + 1, 1, 31)
+        }
+    }
+    /// End of September for H1, end of March of the next year for H2 (4.5.2).
+    pub fn payout_date(self) -> NaiveDate {
+        if self.half == 1 {
+            ymd(self.year, 9, 30)
+        } else {
+            ymd(self.year + 1, 3, 31)
+        }
+    }
+    pub fn label(self) -> String {
+        format!("{}. Halbjahr {}", self.half, self.year)
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+/// A calendar date from parts known to be valid.
+pub fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap_or(NaiveDate::MIN)
+}
+
+/// Swiss date text `TT.MM.JJJJ`.
+pub fn fmt_date(d: NaiveDate) -> String {
+    d.format("%d.%m.%Y").to_string()
+}
+
+// ---------------------------------------------------------------------------
+// Master data
+// ---------------------------------------------------------------------------
+
+/// An Einwohnergemeinde from the `Gemeinden` sheet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Municipality {
+    pub bfs: Bfs,
+    pub name: String,
+    pub district: String,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+    pub successor: Option<Bfs>,
+}
+
+impl Municipality {
+    pub fn exists_on(&self, d: NaiveDate) -> bool {
+        self.valid_from.is_none_or(|f| f <= d) && self.valid_to.is_none_or(|t| d <= t)
+    }
+    /// Exists on at least one day of year `y`.
+    pub fn exists_in_year(&self, y: i32) -> bool {
+        self.valid_from.is_none_or(|f| f <= ymd(y, 12, 31)) && self.valid_to.is_none_or(|t| ymd(y, 1, 1) <= t)
+    }
+}
+
+/// One row of `Leitgemeinden`: a member of a lead-municipality contract (3.4.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContractMembership {
+    pub contract: String,
+    pub lead: Bfs,
+    pub member: Bfs,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+}
+
+impl ContractMembership {
+    pub fn active_on(&self, d: NaiveDate) -> bool {
+        self.valid_from.is_none_or(|f| f <= d) && self.valid_to.is_none_or(|t| d <= t)
+    }
+}
+
+/// Tariff codes of the `Tarife` sheet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum TariffCode {
+    FallEg,
+    DolmetschEg,
+    Sockel,
+    FallIg,
+    DolmetschIg,
+}
+
+impl TariffCode {
+    pub const ALL: [TariffCode; 5] =
+        [TariffCode::Sockel, TariffCode::FallEg, TariffCode::DolmetschEg, TariffCode::FallIg, TariffCode::DolmetschIg];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TariffCode::FallEg => "FALL_EG",
+            TariffCode::DolmetschEg => "DOLMETSCH_EG",
+            TariffCode::Sockel => "SOCKEL",
+            TariffCode::FallIg => "FALL_IG",
+            TariffCode::DolmetschIg => "DOLMETSCH_IG",
+        }
+    }
+    pub fn parse(s: &str) -> Option<TariffCode> {
+        TariffCode::ALL.into_iter().find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+    /// The Kreisschreiben's name of the flat rate.
+    pub fn label(self) -> &'static str {
+        match self {
+            TariffCode::FallEg => "Fallpauschale Erstinformationsgespräch",
+            TariffCode::DolmetschEg => "Dolmetschpauschale Erstinformationsgespräch",
+            TariffCode::Sockel => "Sockelbeitrag",
+            TariffCode::FallIg => "Fallpauschale Integrationsgespräch",
+            TariffCode::DolmetschIg => "Dolmetschpauschale Integrationsgespräch",
+        }
+    }
+}
+
+/// A rate with its validity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tariff {
+    pub code: TariffCode,
+    pub amount: Chf,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+}
+
+impl Tariff {
+    pub fn valid_on(&self, d: NaiveDate) -> bool {
+        self.valid_from.is_none_or(|f| f <= d) && self.valid_to.is_none_or(|t| d <= t)
+    }
+}
+
+/// A clawback (4.7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Clawback {
+    pub bfs: Bfs,
+    pub amount: Chf,
+    pub reason: String,
+    pub decided_on: NaiveDate,
+}
+
+// ---------------------------------------------------------------------------
+// Forms
+// ---------------------------------------------------------------------------
+
+/// Which of the two forms a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum FormKind {
+    /// Anhang Nr. 2
+    Reporting,
+    /// Anhang Nr. 3
+    Selbstdeklaration,
+}
+
+impl FormKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            FormKind::Reporting => "Reportingformular",
+            FormKind::Selbstdeklaration => "Selbstdeklaration",
+        }
+    }
+}
+
+/// Template version of a form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum FormVersion {
+    V2018,
+    V2022,
+}
+
+impl FormVersion {
+    pub fn year(self) -> u16 {
+        match self {
+            FormVersion::V2018 => 2018,
+            FormVersion::V2022 => 2022,
+        }
+    }
+}
+
+/// The count fields of the Reportingformular.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum CountField {
+    EgAnzahl,
+    EgDolmetsch,
+    EgDolmetschAndere,
+    EgPersonen,
+    Infomappen,
+    Neuzuzuege,
+    IgAnzahl,
+    IgDolmetsch,
+    Meldungen,
+}
+
+impl CountField {
+    pub const ALL: [CountField; 9] = [
+        CountField::EgAnzahl,
+        CountField::EgDolmetsch,
+        CountField::EgDolmetschAndere,
+        CountField::EgPersonen,
+        CountField::Infomappen,
+        CountField::Neuzuzuege,
+        CountField::IgAnzahl,
+        CountField::IgDolmetsch,
+        CountField::Meldungen,
+    ];
+    /// Whether the field exists in a template version.
+    pub fn in_version(self, v: FormVersion) -> bool {
+        match self {
+            CountField::IgAnzahl | CountField::IgDolmetsch | CountField::Meldungen => v == FormVersion::V2022,
+            _ => true,
+        }
+    }
+    /// The paid component this count drives, if any.
+    pub fn paid_as(self) -> Option<TariffCode> {
+        match self {
+            CountField::EgAnzahl => Some(TariffCode::FallEg),
+            CountField::EgDolmetsch => Some(TariffCode::DolmetschEg),
+            CountField::IgAnzahl => Some(TariffCode::FallIg),
+            CountField::IgDolmetsch => Some(TariffCode::DolmetschIg),
+            _ => None,
+        }
+    }
+}
+
+/// The four paid per-half-year components.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PaidCounts {
+    pub eg: u64,
+    pub d_eg: u64,
+    pub ig: u64,
+    pub d_ig: u64,
+}
+
+impl PaidCounts {
+    pub fn get(&self, c: TariffCode) -> u64 {
+        match c {
+            TariffCode::FallEg => self.eg,
+            TariffCode::DolmetschEg => self.d_eg,
+            TariffCode::FallIg => self.ig,
+            TariffCode::DolmetschIg => self.d_ig,
+            TariffCode::Sockel => 0,
+        }
+    }
+    pub fn set(&mut self, c: TariffCode, v: u64) {
+        match c {
+            TariffCode::FallEg => self.eg = v,
+            TariffCode::DolmetschEg => self.d_eg = v,
+            TariffCode::FallIg => self.ig = v,
+            TariffCode::DolmetschIg => self.d_ig = v,
+            TariffCode::Sockel => {}
+        }
+    }
+    pub fn add(&mut self, o: &PaidCounts) {
+        self.eg += o.eg;
+        self.d_eg += o.d_eg;
+        self.ig += o.ig;
+        self.d_ig += o.d_ig;
+    }
+}
+
+/// The per-half-year components, in annex order.
+pub const PERIOD_COMPONENTS: [TariffCode; 4] =
+    [TariffCode::FallEg, TariffCode::DolmetschEg, TariffCode::FallIg, TariffCode::DolmetschIg];
+
+/// The end state of an inbox file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum FileState {
+    Verarbeitet,
+    Ersetzt,
+    Abgelehnt,
+    Ignoriert,
+}
+
+impl FileState {
+    pub const ALL: [FileState; 4] = [FileState::Verarbeitet, FileState::Ersetzt, FileState::Abgelehnt, FileState::Ignoriert];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileState::Verarbeitet => "verarbeitet",
+            FileState::Ersetzt => "ersetzt",
+            FileState::Abgelehnt => "abgelehnt",
+            FileState::Ignoriert => "ignoriert",
+        }
+    }
+}
+
+impl fmt::Display for FileState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a1_round_trip() {
+        for (r, c, s) in [(0, 0, "A1"), (12, 1, "B13"), (0, 25, "Z1"), (0, 26, "AA1"), (1_048_575, 16_383, "XFD1048576")] {
+            assert_eq!(a1(r, c), s);
+            assert_eq!(parse_a1(s), Some((r, c)));
+        }
+        assert_eq!(parse_a1("$B$8"), Some((7, 1)));
+        assert_eq!(parse_a1("B0"), None);
+        assert_eq!(parse_a1("8"), None);
+    }
+
+    #[test]
+    fn every_code_parses_back() {
+        for c in Code::ALL {
+            assert_eq!(Code::parse(c.as_str()), Some(*c));
+        }
+    }
+
+    #[test]
+    fn period_dates() {
+        let p = Period::new(2023, 2);
+        assert_eq!(p.last_day(), ymd(2023, 12, 31));
+        assert_eq!(p.deadline(), ymd(2024, 1, 31));
+        assert_eq!(Period::new(2023, 1).deadline(), ymd(2023, 7, 31));
+    }
+}

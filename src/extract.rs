@@ -1,0 +1,330 @@
+//! Stage 3: recognise the form by its content and pull out every field with its position.
+//!
+//! A field is found by its defined name first, then by its label in column A (value in
+//! column B), as FORMS.md says. Labels are compared ignoring case, spacing and a trailing
+//! colon. Nothing is interpreted here: values stay raw, with their sheet and cell.
+
+use crate::domain::{CellPos, FormKind};
+use crate::workbook::{Sheet, Value, Workbook};
+use std::collections::BTreeMap;
+use unicode_normalization::UnicodeNormalization;
+
+/// One field of a form: where it was found and what it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// `None` when neither the defined name nor the label was found.
+    pub pos: Option<CellPos>,
+    pub value: Value,
+}
+
+impl Field {
+    pub fn missing() -> Self {
+        Field { pos: None, value: Value::Empty }
+    }
+    pub fn found(&self) -> bool {
+        self.pos.is_some()
+    }
+}
+
+/// A field of a template: defined name, label in column A, row in the 2022 template.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldSpec {
+    pub key: &'static str,
+    pub label: &'static str,
+    /// One-based row in the template of version 2022.
+    pub row: u32,
+}
+
+const fn spec(key: &'static str, label: &'static str, row: u32) -> FieldSpec {
+    FieldSpec { key, label, row }
+}
+
+pub const REPORTING_TITLE: &str = "start.integration – Reportingformular";
+pub const SD_TITLE: &str = "start.integration – Selbstdeklaration";
+pub const REPORTING_SHEET: &str = "Reporting";
+pub const SD_SHEET: &str = "Selbstdeklaration";
+pub const TABLE_SHEET: &str = "Vertragsgemeinden";
+
+/// The Reportingformular (Anhang Nr. 2), version 2022 rows.
+pub const REPORTING_FIELDS: &[FieldSpec] = &[
+    spec("SI_VERSION", "Formularversion", 2),
+    spec("SI_GEMEINDE", "Gemeinde", 4),
+    spec("SI_BFS_NR", "BFS-Nr.", 5),
+    spec("SI_JAHR", "Berichtsjahr", 6),
+    spec("SI_HALBJAHR", "Halbjahr", 7),
+    spec("SI_BEAUFTRAGTE", "Integrationsbeauftragte/r", 8),
+    spec("SI_EMAIL", "E-Mail", 9),
+    spec("SI_DATUM", "Eingereicht am", 10),
+    spec("SI_EG_ANZAHL", "Erstinformationsgespräche", 13),
+    spec("SI_EG_DOLMETSCH", "Erstinformationsgespräche mit Dolmetschenden (HEKS Linguadukt)", 14),
+    spec("SI_EG_DOLMETSCH_ANDERE", "Erstinformationsgespräche mit anderen Dolmetschenden", 15),
+    spec("SI_EG_PERSONEN", "Informierte Personen", 16),
+    spec("SI_INFOMAPPEN", "Abgegebene Infomappen ohne Gespräch", 17),
+    spec("SI_NEUZUZUEGE", "Neuzugezogene aus dem Ausland", 18),
+    spec("SI_IG_ANZAHL", "Integrationsgespräche", 21),
+    spec("SI_IG_DOLMETSCH", "Integrationsgespräche mit Dolmetschenden (HEKS Linguadukt)", 22),
+    spec("SI_MELDUNGEN", "Meldungen an den Kanton", 23),
+    spec("SI_BEMERKUNGEN", "Bemerkungen", 25),
+];
+
+/// Section headings of the Reportingformular (no value).
+pub const REPORTING_HEADINGS: &[(&str, u32)] = &[("A. Erstinformation", 12), ("B. Integrationsgespräche", 20)];
+
+/// The Selbstdeklaration (Anhang Nr. 3).
+pub const SD_FIELDS: &[FieldSpec] = &[
+    spec("SD_VERSION", "Formularversion", 2),
+    spec("SD_GEMEINDE", "Gemeinde", 4),
+    spec("SD_BFS_NR", "BFS-Nr.", 5),
+    spec("SD_JAHR", "Jahr", 6),
+    spec("SD_BEAUFTRAGTE", "Integrationsbeauftragte/r", 7),
+    spec("SD_FUNKTION", "Funktion", 8),
+    spec("SD_EMAIL", "E-Mail", 9),
+    spec("SD_LEITGEMEINDE", "Leitgemeinde", 10),
+    spec("SD_Q_ORGANISATION", "Die Leistungserbringung ist organisatorisch geregelt.", 12),
+    spec("SD_Q_ANLAUFSTELLE", "Eine Anlauf- und Koordinationsstelle für Integration wird geführt.", 13),
+    spec("SD_Q_ERSTINFO", "Die Erstinformation aller Neuzugezogenen aus dem Ausland ist sichergestellt.", 14),
+    spec("SD_Q_ANGEBOTE", "Angebote zur Förderung der sozialen Integration bestehen.", 15),
+    spec(
+        "SD_Q_INTEGRATIONSGESPRAECHE",
+        "Integrationsgespräche werden bei Bedarf geführt.",
+        16,
+    ),
+    spec(
+        "SD_Q_VERNETZUNG",
+        "Die Verantwortlichen nehmen an Einführungskursen und Vernetzungstreffen teil.",
+        17,
+    ),
+    spec("SD_BEMERKUNGEN", "Bemerkungen", 19),
+    spec("SD_DATUM", "Datum", 20),
+];
+
+/// The `Vertragsgemeinden` table columns: key and header text.
+pub const TABLE_COLUMNS: &[(&str, &str)] = &[
+    ("bfs", "BFS-Nr."),
+    ("name", "Gemeinde"),
+    ("eg", "Erstinformationsgespräche"),
+    ("d_eg", "Erstinformationsgespräche mit Dolmetschenden (HEKS Linguadukt)"),
+    ("ig", "Integrationsgespräche"),
+    ("d_ig", "Integrationsgespräche mit Dolmetschenden (HEKS Linguadukt)"),
+];
+
+/// The fields of a form kind.
+pub fn fields_of(kind: FormKind) -> &'static [FieldSpec] {
+    match kind {
+        FormKind::Reporting => REPORTING_FIELDS,
+        FormKind::Selbstdeklaration => SD_FIELDS,
+    }
+}
+
+/// One row of the `Vertragsgemeinden` sheet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableRow {
+    /// Cells by column key (`bfs`, `name`, `eg`, `d_eg`, `ig`, `d_ig`).
+    pub cells: BTreeMap<&'static str, Field>,
+}
+
+impl TableRow {
+    pub fn get(&self, key: &str) -> Field {
+        self.cells.get(key).cloned().unwrap_or_else(Field::missing)
+    }
+}
+
+/// The `Vertragsgemeinden` sheet of a lead municipality's report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub sheet: String,
+    pub rows: Vec<TableRow>,
+}
+
+/// A recognised form with raw values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawForm {
+    pub kind: FormKind,
+    pub sheet: String,
+    pub fields: BTreeMap<&'static str, Field>,
+    pub table: Option<Table>,
+}
+
+impl RawForm {
+    pub fn field(&self, key: &str) -> Field {
+        self.fields.get(key).cloned().unwrap_or_else(Field::missing)
+    }
+}
+
+/// Normalises a label: Unicode NFC, lower case, spaces collapsed, trailing colon dropped.
+pub fn norm(s: &str) -> String {
+    let s: String = s.nfc().collect::<String>().replace(['\u{a0}', '\u{2007}', '\u{202f}'], " ");
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    s.trim_end_matches(':').trim_end().to_string()
+}
+
+fn labels_in_col_a(sheet: &Sheet) -> BTreeMap<String, u32> {
+    let mut m = BTreeMap::new();
+    for (row, v) in sheet.column(0) {
+        if let Value::Text(t) = v {
+            m.entry(norm(t)).or_insert(row);
+        }
+    }
+    m
+}
+
+fn sheet_kind(sheet: &Sheet) -> Option<FormKind> {
+    let labels = labels_in_col_a(sheet);
+    let has = |l: &str| labels.contains_key(&norm(l));
+    if has("BFS-Nr.") && has("Halbjahr") {
+        Some(FormKind::Reporting)
+    } else if has("Jahr") && has("Die Leistungserbringung ist organisatorisch geregelt.") {
+        Some(FormKind::Selbstdeklaration)
+    } else {
+        None
+    }
+}
+
+/// Recognises the form in a workbook, or `None` when no sheet is a form.
+pub fn extract(wb: &Workbook) -> Option<RawForm> {
+    let (kind, sheet) = wb.sheets.iter().find_map(|s| sheet_kind(s).map(|k| (k, s)))?;
+    let labels = labels_in_col_a(sheet);
+    let mut fields = BTreeMap::new();
+    for spec in fields_of(kind) {
+        fields.insert(spec.key, locate(wb, sheet, &labels, spec));
+    }
+    let table = if kind == FormKind::Reporting { find_table(wb, &sheet.name) } else { None };
+    Some(RawForm { kind, sheet: sheet.name.clone(), fields, table })
+}
+
+fn locate(wb: &Workbook, form: &Sheet, labels: &BTreeMap<String, u32>, spec: &FieldSpec) -> Field {
+    // 1. The defined name, when it points at a sheet that exists.
+    if let Some(n) = wb.names.iter().find(|n| n.name.eq_ignore_ascii_case(spec.key)) {
+        if let Some(s) = wb.sheet(&n.sheet) {
+            return Field { pos: Some(CellPos::new(&s.name, n.row, n.col)), value: s.get(n.row, n.col).clone() };
+        }
+    }
+    // 2. The label in column A, value in column B.
+    match labels.get(&norm(spec.label)) {
+        Some(&row) => Field { pos: Some(CellPos::new(&form.name, row, 1)), value: form.get(row, 1).clone() },
+        None => Field::missing(),
+    }
+}
+
+fn find_table(wb: &Workbook, form_sheet: &str) -> Option<Table> {
+    // Prefer the sheet named as in the template, then any other sheet with the header.
+    let mut order: Vec<&Sheet> = wb.sheets.iter().filter(|s| s.name != form_sheet).collect();
+    order.sort_by_key(|s| norm(&s.name) != norm(TABLE_SHEET));
+    for sheet in order {
+        if let Some(t) = table_in(sheet) {
+            return Some(t);
+        }
+    }
+    None
+}
+
+fn table_in(sheet: &Sheet) -> Option<Table> {
+    let wanted: Vec<(&'static str, String)> = TABLE_COLUMNS.iter().map(|(k, h)| (*k, norm(h))).collect();
+    // The header row: a row holding `BFS-Nr.` and `Gemeinde` and the first count header.
+    let mut header: Option<(u32, BTreeMap<&'static str, u32>)> = None;
+    let mut rows: BTreeMap<u32, Vec<(u32, &Value)>> = BTreeMap::new();
+    for ((r, c), v) in sheet.cells() {
+        rows.entry(*r).or_default().push((*c, v));
+    }
+    for (r, cells) in &rows {
+        let mut cols = BTreeMap::new();
+        for (c, v) in cells {
+            if let Value::Text(t) = v {
+                let n = norm(t);
+                if let Some((k, _)) = wanted.iter().find(|(_, h)| *h == n) {
+                    cols.entry(*k).or_insert(*c);
+                }
+            }
+        }
+        if cols.contains_key("bfs") && cols.contains_key("name") && cols.contains_key("eg") {
+            header = Some((*r, cols));
+            break;
+        }
+    }
+    let (hr, cols) = header?;
+    let mut out = Vec::new();
+    let mut r = hr + 1;
+    loop {
+        let cells: BTreeMap<&'static str, Field> = cols
+            .iter()
+            .map(|(k, &c)| (*k, Field { pos: Some(CellPos::new(&sheet.name, r, c)), value: sheet.get(r, c).clone() }))
+            .collect();
+        if cells.values().all(|f| f.value.is_empty()) {
+            break;
+        }
+        out.push(TableRow { cells });
+        r += 1;
+    }
+    Some(Table { sheet: sheet.name.clone(), rows: out })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workbook::{Format, NamedCell};
+
+    fn form_sheet(name: &str, offset: u32, label_case: bool) -> Sheet {
+        let mut s = Sheet::new(name);
+        for f in REPORTING_FIELDS {
+            let label = if label_case { format!("  {}: ", f.label.to_uppercase()) } else { f.label.to_string() };
+            s.set(f.row - 1 + offset, 0, Value::Text(label));
+        }
+        s.set(4 + offset, 1, Value::Int(2601));
+        s.set(12 + offset, 1, Value::Int(7));
+        s
+    }
+
+    #[test]
+    fn label_lookup_survives_shift_case_and_colon() {
+        let wb = Workbook { format: Format::Xlsx, sheets: vec![form_sheet("Tabelle1", 3, true)], names: vec![] };
+        let f = extract(&wb).unwrap();
+        assert_eq!(f.kind, FormKind::Reporting);
+        let bfs = f.field("SI_BFS_NR");
+        assert_eq!(bfs.value, Value::Int(2601));
+        assert_eq!(bfs.pos.unwrap().a1(), "B8");
+        assert_eq!(f.field("SI_EG_ANZAHL").pos.unwrap().a1(), "B16");
+    }
+
+    #[test]
+    fn defined_name_wins_over_label() {
+        let mut s = form_sheet("Reporting", 0, false);
+        s.set(29, 3, Value::Int(42));
+        let wb = Workbook {
+            format: Format::Xlsx,
+            sheets: vec![s],
+            names: vec![NamedCell { name: "SI_EG_ANZAHL".into(), sheet: "Reporting".into(), row: 29, col: 3 }],
+        };
+        let f = extract(&wb).unwrap();
+        assert_eq!(f.field("SI_EG_ANZAHL").value, Value::Int(42));
+        assert_eq!(f.field("SI_EG_ANZAHL").pos.unwrap().a1(), "D30");
+    }
+
+    #[test]
+    fn form_on_second_sheet_and_table_found_by_header() {
+        let mut intro = Sheet::new("Anleitung");
+        intro.set(0, 0, Value::Text("Bitte ausfüllen".into()));
+        let mut t = Sheet::new("Gemeinden");
+        for (i, (_, h)) in TABLE_COLUMNS.iter().enumerate() {
+            t.set(0, i as u32, Value::Text(h.to_string()));
+        }
+        t.set(1, 0, Value::Int(2601));
+        t.set(1, 1, Value::Text("Solothurn".into()));
+        t.set(1, 2, Value::Int(3));
+        t.set(3, 0, Value::Int(9999)); // after the blank row: not part of the table
+        let wb = Workbook { format: Format::Ods, sheets: vec![intro, form_sheet("Formular", 0, false), t], names: vec![] };
+        let f = extract(&wb).unwrap();
+        assert_eq!(f.sheet, "Formular");
+        let table = f.table.unwrap();
+        assert_eq!(table.rows.len(), 1);
+        assert_eq!(table.rows[0].get("eg").pos.unwrap().a1(), "C2");
+    }
+
+    #[test]
+    fn a_budget_sheet_is_no_form() {
+        let mut s = Sheet::new("Budget");
+        s.set(0, 0, Value::Text("Konto".into()));
+        s.set(1, 0, Value::Int(3630));
+        let wb = Workbook { format: Format::Xlsx, sheets: vec![s], names: vec![] };
+        assert!(extract(&wb).is_none());
+    }
+}

@@ -1,0 +1,21 @@
+//! `beitraege`: contributions of the Canton of Solothurn to its municipalities under the
+//! integration model start.integration (Kreisschreiben KRS-GEF-2017/01).
+//!
+//! The pipeline reads as its stages, one module each, with data flowing one way:
+//! [`scan`] the inbox → [`workbook`] read → [`extract`] recognise the form → [`validate`]
+//! → [`compute`] → [`write`]. [`domain`] holds the shared types, [`catalogue`] every
+//! finding text, [`stammdaten`] the master data. [`run`] ties the stages together and
+//! [`cli`] is the command line.
+
+pub mod catalogue;
+pub mod cli;
+pub mod compute;
+pub mod domain;
+pub mod extract;
+pub mod run;
+pub mod scan;
+pub mod stammdaten;
+pub mod validate;
+pub mod values;
+pub mod workbook;
+pub mod write;

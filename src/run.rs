@@ -1,0 +1,337 @@
+//! The `run` pipeline: master data → scan → (read → extract → validate, per file, in
+//! parallel) → resolve across files → compute → write. Each file is read behind its own
+//! boundary: an error or a panic becomes `DATEI_UNLESBAR` on that file, and the run goes on.
+
+use crate::catalogue::finding;
+use crate::compute::{compute, Computation};
+use crate::domain::{Code, FileState, Finding, Severity};
+use crate::extract::extract;
+use crate::scan::{scan, EntryKind, InboxFile, ScanError};
+use crate::stammdaten::{Stammdaten, StammdatenError};
+use crate::validate::{resolve, validate_form, Ctx, FileResult, Outcome, Resolved};
+use crate::workbook::{read_workbook, Limits, ReadError};
+use crate::write::{self, hex, OutFile, RunData, WriteError};
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// What `beitraege run` needs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub year: i32,
+    pub inbox: PathBuf,
+    pub stammdaten: PathBuf,
+    pub out: PathBuf,
+    /// Worker threads; `None`: all cores.
+    pub threads: Option<usize>,
+    pub limits: Limits,
+    /// The date printed on the documents.
+    pub run_date: NaiveDate,
+    /// The AGS contact for feedback letters; overrides the master data's `Kontakt` sheet.
+    pub contact: Option<String>,
+    /// Show a progress bar (only sensible on a terminal).
+    pub progress: bool,
+}
+
+/// Why a run could not be carried out (nothing was written).
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Stammdaten(#[from] StammdatenError),
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error("Der Thread-Pool kann nicht gestartet werden: {0}")]
+    Threads(String),
+}
+
+/// The in-memory result of a run, before anything is written.
+pub struct Evaluation {
+    pub year: i32,
+    pub master: Stammdaten,
+    pub resolved: Resolved,
+    pub comp: Computation,
+    pub findings: Vec<Finding>,
+    /// Notes about the receipt journal.
+    pub journal_notes: Vec<String>,
+    /// Input files with their SHA-256 (master data, journal, inbox files).
+    pub inputs: Vec<(String, String)>,
+}
+
+impl Evaluation {
+    pub fn count_state(&self, s: FileState) -> usize {
+        self.resolved.files.iter().filter(|e| e.state == s).count()
+    }
+    pub fn count_severity(&self, s: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == s).count()
+    }
+}
+
+/// What a completed run wrote.
+pub struct RunReport {
+    pub eval: Evaluation,
+    pub out: PathBuf,
+    pub written: Vec<String>,
+}
+
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut h = Sha256::new();
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+/// What the first bytes say a non-spreadsheet file is, for the finding.
+fn sniff(bytes: &[u8], rel: &str) -> String {
+    let ext = rel.rsplit_once('.').map(|(_, e)| e.to_lowercase()).unwrap_or_default();
+    if bytes.starts_with(b"%PDF") {
+        "PDF-Dokument".into()
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) || bytes.starts_with(b"\x89PNG") || bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+        "Bild".into()
+    } else if ext == "msg" || ext == "eml" {
+        "E-Mail".into()
+    } else if ext.is_empty() {
+        "Datei ohne Endung".into()
+    } else {
+        format!("Dateiendung .{ext}")
+    }
+}
+
+/// Reads, recognises and validates one file. Never panics: a panic inside becomes a finding.
+pub fn process_file(f: &InboxFile, ctx: &Ctx<'_>, limits: &Limits) -> FileResult {
+    let base = FileResult::new(f);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process_inner(base.clone(), f, ctx, limits))) {
+        Ok(r) => r,
+        Err(p) => {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(datei = %f.rel, "Absturz beim Lesen abgefangen: {what}");
+            let mut r = base;
+            r.sha256 = sha256_file(&f.path).ok();
+            r.reject(Code::DateiUnlesbar, "interner Fehler beim Lesen der Datei")
+        }
+    }
+}
+
+fn process_inner(mut res: FileResult, f: &InboxFile, ctx: &Ctx<'_>, limits: &Limits) -> FileResult {
+    if let EntryKind::Ignored(reason) = f.kind {
+        res.sha256 = sha256_file(&f.path).ok();
+        res.findings.push(finding().file(&f.rel).detail(reason).build(Code::DateiIgnoriert));
+        res.outcome = Outcome::Ignored;
+        return res;
+    }
+    if f.size > limits.max_file_bytes {
+        res.sha256 = sha256_file(&f.path).ok();
+        let detail = format!(
+            "Dateigrösse {} MB, zulässig {} MB",
+            f.size / (1024 * 1024),
+            limits.max_file_bytes / (1024 * 1024)
+        );
+        return res.reject(Code::DateiZuGross, detail);
+    }
+    let bytes = match std::fs::read(&f.path) {
+        Ok(b) => b,
+        Err(e) => return res.reject(Code::DateiUnlesbar, format!("die Datei kann nicht geöffnet werden: {e}")),
+    };
+    res.sha256 = Some(hex(&Sha256::digest(&bytes)));
+    if f.kind == EntryKind::Other {
+        let what = sniff(&bytes, &f.rel);
+        return res.reject(Code::DateiFormat, what);
+    }
+    let wb = match read_workbook(&bytes, limits) {
+        Ok(wb) => wb,
+        Err(ReadError::Encrypted) => return res.reject(Code::DateiVerschluesselt, ""),
+        Err(ReadError::TooLarge(d)) => return res.reject(Code::DateiZuGross, d),
+        Err(ReadError::Unreadable(d)) => return res.reject(Code::DateiUnlesbar, d),
+    };
+    drop(bytes);
+    res.format = Some(wb.format);
+    let Some(form) = extract(&wb) else {
+        let names: Vec<&str> = wb.sheets.iter().map(|s| s.name.as_str()).collect();
+        let detail = format!("Blätter: {}", names.join(", "));
+        return res.reject(Code::DateiKeinFormular, detail);
+    };
+    validate_form(res, &form, ctx)
+}
+
+/// Orders all findings: files in path order (each file's in the order found), then
+/// municipalities by BFS-Nr., then the run as a whole.
+pub fn collect_findings(resolved: &Resolved, comp: &Computation) -> Vec<Finding> {
+    let mut out: Vec<Finding> = resolved.files.iter().flat_map(|e| e.result.findings.iter().cloned()).collect();
+    let mut muni = resolved.municipality_findings.clone();
+    muni.sort_by_key(|f| (f.bfs, f.code));
+    out.extend(muni);
+    out.extend(comp.findings.iter().cloned());
+    out
+}
+
+/// Evaluates a year: everything but writing. Deterministic for any thread count.
+pub fn evaluate(opts: &RunOptions) -> Result<Evaluation, RunError> {
+    let master = Stammdaten::load(&opts.stammdaten)?;
+    master.check_year(opts.year)?;
+    let inbox = scan(&opts.inbox)?;
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = opts.threads {
+        builder = builder.num_threads(n.max(1));
+    }
+    let pool = builder.build().map_err(|e| RunError::Threads(e.to_string()))?;
+    let ctx = Ctx { year: opts.year, master: &master };
+    let bar = if opts.progress {
+        let b = indicatif::ProgressBar::new(inbox.files.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} Dateien ({eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        b.set_message("Lese Formulare");
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let (resolved, comp) = pool.install(|| {
+        let results: Vec<FileResult> = inbox
+            .files
+            .par_iter()
+            .map(|f| {
+                let r = process_file(f, &ctx, &opts.limits);
+                bar.inc(1);
+                r
+            })
+            .collect();
+        bar.finish_and_clear();
+        let resolved = resolve(results, &ctx);
+        let comp = compute(&master, &resolved, opts.year);
+        (resolved, comp)
+    });
+    let findings = collect_findings(&resolved, &comp);
+    let mut inputs = Vec::new();
+    if let Ok(h) = sha256_file(&opts.stammdaten) {
+        inputs.push((opts.stammdaten.display().to_string(), h));
+    }
+    if let Some(j) = &inbox.journal_path {
+        if let Ok(h) = sha256_file(j) {
+            inputs.push((crate::scan::JOURNAL.to_string(), h));
+        }
+    }
+    for e in &resolved.files {
+        inputs.push((e.result.rel.clone(), e.result.sha256.clone().unwrap_or_default()));
+    }
+    for n in &inbox.journal_notes {
+        tracing::warn!("{n}");
+    }
+    Ok(Evaluation { year: opts.year, master, resolved, comp, findings, journal_notes: inbox.journal_notes, inputs })
+}
+
+/// Builds every output file in memory.
+pub fn render(eval: &Evaluation, opts: &RunOptions) -> Result<Vec<OutFile>, WriteError> {
+    let contact = opts
+        .contact
+        .clone()
+        .or_else(|| eval.master.contact.clone())
+        .unwrap_or_else(|| crate::write::feedback::DEFAULT_CONTACT.to_string());
+    let d = RunData {
+        year: eval.year,
+        run_date: opts.run_date,
+        master: &eval.master,
+        resolved: &eval.resolved,
+        comp: &eval.comp,
+        findings: &eval.findings,
+        contact: &contact,
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    let mut files = vec![
+        write::annex::write(&d)?,
+        write::report::write(&d)?,
+        write::json::befunde(&d)?,
+        write::json::dateien(&d)?,
+    ];
+    files.extend(write::feedback::write_all(&d)?);
+    let manifest = write::json::manifest(&d, eval.inputs.clone(), &files)?;
+    files.push(manifest);
+    Ok(files)
+}
+
+/// Runs a year end to end and writes the outputs atomically.
+pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
+    write::check_writable(&opts.out)?;
+    let eval = evaluate(opts)?;
+    let files = render(&eval, opts)?;
+    write::commit(&opts.out, &files)?;
+    let written = files.iter().map(|f| f.rel.clone()).collect();
+    Ok(RunReport { eval, out: opts.out.clone(), written })
+}
+
+/// The German summary printed at the end of a run.
+pub fn summary(r: &RunReport) -> String {
+    let e = &r.eval;
+    let mut s = String::new();
+    s.push_str(&format!("Beiträge start.integration {}: Auswertung abgeschlossen.\n\n", e.year));
+    s.push_str(&format!("Dateien im Eingang: {}\n", e.resolved.files.len()));
+    for st in FileState::ALL {
+        s.push_str(&format!("  {:<12} {:>5}\n", st.as_str(), e.count_state(st)));
+    }
+    s.push_str(&format!("\nBefunde: {}\n", e.findings.len()));
+    for sev in Severity::ALL {
+        s.push_str(&format!("  {:<12} {:>5}\n", sev.label(), e.count_severity(sev)));
+    }
+    let rows = e.comp.rows.len();
+    s.push_str(&format!("\nGemeinden im Anhang: {rows}\nTotal Beiträge: CHF {}\n", chf_text(e.comp.total)));
+    if let Some(c) = e.comp.credit {
+        if e.comp.total > c {
+            s.push_str(&format!("WARNUNG: Der Kredit von CHF {} ist überschritten.\n", chf_text(c)));
+        } else {
+            s.push_str(&format!("Kredit: CHF {}, Restbetrag CHF {}\n", chf_text(c), chf_text(c - e.comp.total)));
+        }
+    }
+    for n in &e.journal_notes {
+        s.push_str(&format!("Hinweis: {n}\n"));
+    }
+    s.push_str(&format!("\nAusgaben in {}:\n", r.out.display()));
+    let feedback = r.written.iter().filter(|w| w.starts_with("Rueckmeldungen/")).count();
+    for w in r.written.iter().filter(|w| !w.starts_with("Rueckmeldungen/")) {
+        s.push_str(&format!("  {w}\n"));
+    }
+    s.push_str(&format!("  Rueckmeldungen/ ({feedback} Rückmeldungen an Gemeinden)\n"));
+    s
+}
+
+/// CHF with Swiss thousands separators: 634'493.00.
+pub fn chf_text(d: Decimal) -> String {
+    let s = format!("{:.2}", d.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push('\'');
+        }
+        grouped.push(ch);
+    }
+    format!("{}{grouped}.{frac}", if d.is_sign_negative() && !d.is_zero() { "-" } else { "" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swiss_money_text() {
+        assert_eq!(chf_text(Decimal::new(63449300, 2)), "634'493.00");
+        assert_eq!(chf_text(Decimal::new(-2193500, 2)), "-21'935.00");
+        assert_eq!(chf_text(Decimal::ZERO), "0.00");
+    }
+}

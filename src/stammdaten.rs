@@ -1,0 +1,651 @@
+//! Master data (Stammdaten, STAMMDATEN.md): loading and the consistency checks that stop a
+//! run before anything is written.
+
+use crate::domain::{fmt_date, ymd, Bfs, Chf, Clawback, ContractMembership, Municipality, Tariff, TariffCode};
+use crate::extract::norm;
+use crate::values::{parse_bfs, parse_date, parse_money, parse_whole};
+use crate::workbook::{read_workbook, Limits, Sheet, Value};
+use chrono::NaiveDate;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use thiserror::Error;
+
+/// What kind of contradiction a master data problem is (tests assert on this, not on text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    Unreadable,
+    MissingSheet,
+    MissingColumn,
+    BadValue,
+    Duplicate,
+    UnknownReference,
+    TwoContracts,
+    TwoLeads,
+    LeadNotMember,
+    TariffOverlap,
+    TariffGap,
+    PopulationMissing,
+}
+
+/// One master data problem with its German message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn push(&mut self, kind: ProblemKind, message: String) {
+        self.0.push(Problem { kind, message });
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Master data that cannot be used; one German message per problem.
+#[derive(Debug, Error)]
+#[error("Die Stammdaten sind nicht verwendbar:\n{}", .problems.iter().map(|p| format!("  - {}", p.message)).collect::<Vec<_>>().join("\n"))]
+pub struct StammdatenError {
+    pub problems: Vec<Problem>,
+}
+
+impl StammdatenError {
+    fn one(kind: ProblemKind, message: String) -> Self {
+        StammdatenError { problems: vec![Problem { kind, message }] }
+    }
+    pub fn kinds(&self) -> Vec<ProblemKind> {
+        self.problems.iter().map(|p| p.kind).collect()
+    }
+}
+
+/// The AGS master data.
+#[derive(Debug, Clone, Default)]
+pub struct Stammdaten {
+    pub municipalities: BTreeMap<Bfs, Municipality>,
+    /// Foreign residents by (BFS-Nr., Stichtag).
+    pub population: BTreeMap<(Bfs, NaiveDate), u64>,
+    pub memberships: Vec<ContractMembership>,
+    pub tariffs: Vec<Tariff>,
+    pub credit: BTreeMap<i32, Chf>,
+    pub clawbacks: Vec<Clawback>,
+    /// The AGS contact for feedback letters (optional sheet `Kontakt`).
+    pub contact: Option<String>,
+}
+
+struct Table<'a> {
+    sheet: &'a Sheet,
+    cols: BTreeMap<&'static str, u32>,
+    header_row: u32,
+    last_row: u32,
+}
+
+impl<'a> Table<'a> {
+    fn open(
+        sheets: &'a [Sheet],
+        name: &str,
+        headers: &[&'static str],
+        optional: bool,
+        problems: &mut Problems,
+    ) -> Option<Table<'a>> {
+        let Some(sheet) = sheets.iter().find(|s| norm(&s.name) == norm(name)) else {
+            if !optional {
+                problems.push(ProblemKind::MissingSheet, format!("Blatt «{name}» fehlt."));
+            }
+            return None;
+        };
+        let mut cols = BTreeMap::new();
+        for (&(r, c), v) in sheet.cells() {
+            if r != 0 {
+                continue;
+            }
+            if let Value::Text(t) = v {
+                if let Some(h) = headers.iter().find(|h| norm(h) == norm(t)) {
+                    cols.insert(*h, c);
+                }
+            }
+        }
+        let missing: Vec<_> = headers.iter().filter(|h| !cols.contains_key(*h)).collect();
+        if !missing.is_empty() {
+            for h in missing {
+                problems.push(ProblemKind::MissingColumn, format!("Blatt «{name}»: Spalte «{h}» fehlt in Zeile 1."));
+            }
+            return None;
+        }
+        let last_row = sheet.cells().map(|((r, _), _)| *r).max().unwrap_or(0);
+        Some(Table { sheet, cols, header_row: 0, last_row })
+    }
+    fn rows(&self) -> impl Iterator<Item = u32> + '_ {
+        (self.header_row + 1..=self.last_row).filter(|r| self.cols.values().any(|c| !self.sheet.get(*r, *c).is_empty()))
+    }
+    fn get(&self, row: u32, h: &str) -> &Value {
+        self.sheet.get(row, self.cols[h])
+    }
+    fn at(&self, row: u32) -> String {
+        format!("Blatt «{}», Zeile {}", self.sheet.name, row + 1)
+    }
+}
+
+fn opt_date(t: &Table<'_>, r: u32, h: &str, problems: &mut Problems) -> Option<NaiveDate> {
+    let v = t.get(r, h);
+    if v.is_empty() {
+        return None;
+    }
+    let d = parse_date(v);
+    if d.is_none() {
+        problems.push(ProblemKind::BadValue, format!("{}: «{h}» ist kein Datum («{}»).", t.at(r), v.display()));
+    }
+    d
+}
+
+fn req_bfs(t: &Table<'_>, r: u32, h: &str, problems: &mut Problems) -> Option<Bfs> {
+    let v = t.get(r, h);
+    let b = parse_bfs(v);
+    if b.is_none() {
+        problems.push(ProblemKind::BadValue, format!("{}: «{h}» ist keine BFS-Nr. («{}»).", t.at(r), v.display()));
+    }
+    b
+}
+
+fn overlaps(a: (Option<NaiveDate>, Option<NaiveDate>), b: (Option<NaiveDate>, Option<NaiveDate>)) -> bool {
+    let a_from = a.0.unwrap_or(NaiveDate::MIN);
+    let a_to = a.1.unwrap_or(NaiveDate::MAX);
+    let b_from = b.0.unwrap_or(NaiveDate::MIN);
+    let b_to = b.1.unwrap_or(NaiveDate::MAX);
+    a_from <= b_to && b_from <= a_to
+}
+
+impl Stammdaten {
+    /// Reads and checks the master data workbook.
+    pub fn load(path: &Path) -> Result<Stammdaten, StammdatenError> {
+        let one = |p: String| StammdatenError::one(ProblemKind::Unreadable, p);
+        let bytes = std::fs::read(path)
+            .map_err(|e| one(format!("Die Stammdaten-Datei «{}» kann nicht gelesen werden: {e}", path.display())))?;
+        let limits = Limits { max_rows: 1_000_000, max_cols: 64, max_cells: 5_000_000, ..Limits::default() };
+        let wb = read_workbook(&bytes, &limits)
+            .map_err(|e| one(format!("Die Stammdaten-Datei «{}» ist keine lesbare Tabelle: {e}", path.display())))?;
+        Self::from_sheets(&wb.sheets)
+    }
+
+    /// Builds master data from sheets, collecting every problem.
+    pub fn from_sheets(sheets: &[Sheet]) -> Result<Stammdaten, StammdatenError> {
+        let mut p = Problems::default();
+        let mut sd = Stammdaten::default();
+
+        if let Some(t) = Table::open(
+            sheets,
+            "Gemeinden",
+            &["BFS-Nr.", "Gemeinde", "Bezirk", "Gültig ab", "Gültig bis", "Nachfolge BFS-Nr."],
+            false,
+            &mut p,
+        ) {
+            for r in t.rows() {
+                let Some(bfs) = req_bfs(&t, r, "BFS-Nr.", &mut p) else { continue };
+                let name = t.get(r, "Gemeinde").text();
+                if name.is_empty() {
+                    p.push(ProblemKind::BadValue, format!("{}: «Gemeinde» ist leer.", t.at(r)));
+                }
+                let valid_from = opt_date(&t, r, "Gültig ab", &mut p);
+                let valid_to = opt_date(&t, r, "Gültig bis", &mut p);
+                if let (Some(f), Some(to)) = (valid_from, valid_to) {
+                    if f > to {
+                        p.push(ProblemKind::BadValue, format!("{}: «Gültig ab» {} liegt nach «Gültig bis» {}.", t.at(r), fmt_date(f), fmt_date(to)));
+                    }
+                }
+                let succ_v = t.get(r, "Nachfolge BFS-Nr.");
+                let successor = if succ_v.is_empty() {
+                    None
+                } else {
+                    let s = parse_bfs(succ_v);
+                    if s.is_none() {
+                        p.push(ProblemKind::BadValue, format!("{}: «Nachfolge BFS-Nr.» ist keine BFS-Nr. («{}»).", t.at(r), succ_v.display()));
+                    }
+                    s
+                };
+                let m = Municipality { bfs, name, district: t.get(r, "Bezirk").text(), valid_from, valid_to, successor };
+                if sd.municipalities.insert(bfs, m).is_some() {
+                    p.push(ProblemKind::Duplicate, format!("{}: BFS-Nr. {bfs} kommt mehrfach vor.", t.at(r)));
+                }
+            }
+            for m in sd.municipalities.values() {
+                if let Some(s) = m.successor {
+                    if !sd.municipalities.contains_key(&s) {
+                        p.push(ProblemKind::UnknownReference, format!(
+                            "Blatt «Gemeinden»: Nachfolge BFS-Nr. {s} von {} ({}) existiert nicht.",
+                            m.name, m.bfs
+                        ));
+                    } else if s == m.bfs {
+                        p.push(ProblemKind::UnknownReference, format!("Blatt «Gemeinden»: {} ({}) ist ihre eigene Nachfolgerin.", m.name, m.bfs));
+                    }
+                    if m.valid_to.is_none() {
+                        p.push(ProblemKind::BadValue, format!(
+                            "Blatt «Gemeinden»: {} ({}) hat eine Nachfolgerin, aber kein «Gültig bis».",
+                            m.name, m.bfs
+                        ));
+                    }
+                }
+            }
+        }
+
+        if let Some(t) = Table::open(
+            sheets,
+            "Wohnbevölkerung",
+            &["BFS-Nr.", "Stichtag", "Ausländische Wohnbevölkerung"],
+            false,
+            &mut p,
+        ) {
+            for r in t.rows() {
+                let Some(bfs) = req_bfs(&t, r, "BFS-Nr.", &mut p) else { continue };
+                if !sd.municipalities.contains_key(&bfs) {
+                    p.push(ProblemKind::UnknownReference, format!("{}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden».", t.at(r)));
+                }
+                let Some(day) = opt_date(&t, r, "Stichtag", &mut p) else {
+                    p.push(ProblemKind::BadValue, format!("{}: «Stichtag» fehlt.", t.at(r)));
+                    continue;
+                };
+                let v = t.get(r, "Ausländische Wohnbevölkerung");
+                match parse_whole(v) {
+                    Some(n) if n >= 0 => {
+                        if sd.population.insert((bfs, day), n as u64).is_some() {
+                            p.push(ProblemKind::Duplicate, format!("{}: BFS-Nr. {bfs} per {} kommt mehrfach vor.", t.at(r), fmt_date(day)));
+                        }
+                    }
+                    _ => p.push(ProblemKind::BadValue, format!(
+                        "{}: «Ausländische Wohnbevölkerung» ist keine ganze Zahl ≥ 0 («{}»).",
+                        t.at(r),
+                        v.display()
+                    )),
+                }
+            }
+        }
+
+        if let Some(t) = Table::open(
+            sheets,
+            "Leitgemeinden",
+            &["Vertrag", "Leitgemeinde BFS-Nr.", "Mitglied BFS-Nr.", "Gültig ab", "Gültig bis"],
+            false,
+            &mut p,
+        ) {
+            for r in t.rows() {
+                let contract = t.get(r, "Vertrag").text();
+                let lead = req_bfs(&t, r, "Leitgemeinde BFS-Nr.", &mut p);
+                let member = req_bfs(&t, r, "Mitglied BFS-Nr.", &mut p);
+                let valid_from = opt_date(&t, r, "Gültig ab", &mut p);
+                let valid_to = opt_date(&t, r, "Gültig bis", &mut p);
+                let (Some(lead), Some(member)) = (lead, member) else { continue };
+                for b in [lead, member] {
+                    if !sd.municipalities.contains_key(&b) {
+                        p.push(ProblemKind::UnknownReference, format!("{}: BFS-Nr. {b} fehlt im Blatt «Gemeinden».", t.at(r)));
+                    }
+                }
+                if contract.is_empty() {
+                    p.push(ProblemKind::BadValue, format!("{}: «Vertrag» ist leer.", t.at(r)));
+                }
+                sd.memberships.push(ContractMembership { contract, lead, member, valid_from, valid_to });
+            }
+            let ms = &sd.memberships;
+            for (i, a) in ms.iter().enumerate() {
+                for b in &ms[i + 1..] {
+                    if a.member == b.member && overlaps((a.valid_from, a.valid_to), (b.valid_from, b.valid_to)) {
+                        p.push(ProblemKind::TwoContracts, format!(
+                            "Blatt «Leitgemeinden»: Gemeinde {} ist zur gleichen Zeit in zwei Verträgen ({} und {}).",
+                            a.member, a.contract, b.contract
+                        ));
+                    }
+                    if a.contract == b.contract && a.lead != b.lead {
+                        p.push(ProblemKind::TwoLeads, format!(
+                            "Blatt «Leitgemeinden»: Vertrag {} nennt zwei Leitgemeinden ({} und {}).",
+                            a.contract, a.lead, b.lead
+                        ));
+                    }
+                }
+                // The lead must be a member of its own contract whenever the contract has members.
+                let lead_row = ms.iter().any(|l| {
+                    l.contract == a.contract
+                        && l.member == a.lead
+                        && l.valid_from.unwrap_or(NaiveDate::MIN) <= a.valid_from.unwrap_or(NaiveDate::MIN)
+                        && a.valid_to.unwrap_or(NaiveDate::MAX) <= l.valid_to.unwrap_or(NaiveDate::MAX)
+                });
+                if !lead_row {
+                    p.push(ProblemKind::LeadNotMember, format!(
+                        "Blatt «Leitgemeinden»: Die Leitgemeinde {} ist nicht Mitglied ihres eigenen Vertrags {} (während der Mitgliedschaft von {}).",
+                        a.lead, a.contract, a.member
+                    ));
+                }
+            }
+        }
+
+        if let Some(t) = Table::open(sheets, "Tarife", &["Leistung", "Betrag CHF", "Gültig ab", "Gültig bis"], false, &mut p) {
+            for r in t.rows() {
+                let code_v = t.get(r, "Leistung");
+                let Some(code) = TariffCode::parse(&code_v.text()) else {
+                    p.push(ProblemKind::BadValue, format!(
+                        "{}: Leistung «{}» ist unbekannt (erlaubt: FALL_EG, DOLMETSCH_EG, SOCKEL, FALL_IG, DOLMETSCH_IG).",
+                        t.at(r),
+                        code_v.display()
+                    ));
+                    continue;
+                };
+                let amount_v = t.get(r, "Betrag CHF");
+                let Some(amount) = parse_money(amount_v).filter(|a| !a.is_sign_negative()) else {
+                    p.push(ProblemKind::BadValue, format!("{}: «Betrag CHF» ist kein Betrag ≥ 0 («{}»).", t.at(r), amount_v.display()));
+                    continue;
+                };
+                let valid_from = opt_date(&t, r, "Gültig ab", &mut p);
+                let valid_to = opt_date(&t, r, "Gültig bis", &mut p);
+                sd.tariffs.push(Tariff { code, amount, valid_from, valid_to });
+            }
+            let ts = &sd.tariffs;
+            for (i, a) in ts.iter().enumerate() {
+                for b in &ts[i + 1..] {
+                    if a.code == b.code && overlaps((a.valid_from, a.valid_to), (b.valid_from, b.valid_to)) {
+                        p.push(ProblemKind::TariffOverlap, format!(
+                            "Blatt «Tarife»: Zwei Tarife für {} überschneiden sich ({} CHF und {} CHF).",
+                            a.code.as_str(),
+                            a.amount,
+                            b.amount
+                        ));
+                    }
+                }
+            }
+        }
+
+        if let Some(t) = Table::open(sheets, "Kredit", &["Jahr", "Kredit CHF"], false, &mut p) {
+            for r in t.rows() {
+                let y = parse_whole(t.get(r, "Jahr"));
+                let a = parse_money(t.get(r, "Kredit CHF"));
+                match (y, a) {
+                    (Some(y), Some(a)) => {
+                        if sd.credit.insert(y as i32, a).is_some() {
+                            p.push(ProblemKind::Duplicate, format!("{}: Kredit für {y} kommt mehrfach vor.", t.at(r)));
+                        }
+                    }
+                    _ => p.push(ProblemKind::BadValue, format!("{}: «Jahr» oder «Kredit CHF» ist ungültig.", t.at(r))),
+                }
+            }
+        }
+
+        if let Some(t) =
+            Table::open(sheets, "Rückforderungen", &["BFS-Nr.", "Betrag CHF", "Grund", "Verfügt am"], false, &mut p)
+        {
+            for r in t.rows() {
+                let Some(bfs) = req_bfs(&t, r, "BFS-Nr.", &mut p) else { continue };
+                if !sd.municipalities.contains_key(&bfs) {
+                    p.push(ProblemKind::UnknownReference, format!("{}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden».", t.at(r)));
+                }
+                let amount_v = t.get(r, "Betrag CHF");
+                let Some(amount) = parse_money(amount_v).filter(|a| a.is_sign_positive() && !a.is_zero()) else {
+                    p.push(ProblemKind::BadValue, format!("{}: «Betrag CHF» ist kein Betrag > 0 («{}»).", t.at(r), amount_v.display()));
+                    continue;
+                };
+                let Some(decided_on) = opt_date(&t, r, "Verfügt am", &mut p) else {
+                    p.push(ProblemKind::BadValue, format!("{}: «Verfügt am» fehlt.", t.at(r)));
+                    continue;
+                };
+                sd.clawbacks.push(Clawback { bfs, amount, reason: t.get(r, "Grund").text(), decided_on });
+            }
+        }
+
+        if let Some(t) = Table::open(sheets, "Kontakt", &["Kontakt"], true, &mut p) {
+            let lines: Vec<String> = t.rows().map(|r| t.get(r, "Kontakt").text()).filter(|s| !s.is_empty()).collect();
+            if !lines.is_empty() {
+                sd.contact = Some(lines.join("\n"));
+            }
+        }
+
+        if p.is_empty() {
+            Ok(sd)
+        } else {
+            Err(StammdatenError { problems: p.0 })
+        }
+    }
+
+    /// Checks what a run for year `y` needs: tariffs on every date that applies, and the
+    /// population at the Stichtag for every municipality that exists in `y`.
+    pub fn check_year(&self, y: i32) -> Result<(), StammdatenError> {
+        let mut p = Problems::default();
+        for d in [ymd(y, 6, 30), ymd(y, 12, 31)] {
+            for code in TariffCode::ALL {
+                let rows: Vec<_> = self.tariffs.iter().filter(|t| t.code == code).collect();
+                let valid = rows.iter().filter(|t| t.valid_on(d)).count();
+                let started = rows.iter().any(|t| t.valid_from.is_none_or(|f| f <= d));
+                if valid == 0 && started {
+                    p.push(ProblemKind::TariffGap, format!("Blatt «Tarife»: Für {} gilt am {} kein Tarif.", code.as_str(), fmt_date(d)));
+                }
+            }
+        }
+        for m in self.municipalities.values().filter(|m| m.exists_in_year(y)) {
+            if let Err(e) = self.sockel_base(m.bfs, y) {
+                p.push(ProblemKind::PopulationMissing, e);
+            }
+        }
+        if p.is_empty() {
+            Ok(())
+        } else {
+            Err(StammdatenError { problems: p.0 })
+        }
+    }
+
+    pub fn municipality(&self, bfs: Bfs) -> Option<&Municipality> {
+        self.municipalities.get(&bfs)
+    }
+
+    /// Municipalities that exist in year `y`, by BFS-Nr.
+    pub fn municipalities_in(&self, y: i32) -> impl Iterator<Item = &Municipality> {
+        self.municipalities.values().filter(move |m| m.exists_in_year(y))
+    }
+
+    /// The contract membership of `bfs` on day `d`, if any.
+    pub fn membership(&self, bfs: Bfs, d: NaiveDate) -> Option<&ContractMembership> {
+        self.memberships.iter().find(|m| m.member == bfs && m.active_on(d))
+    }
+
+    /// The payee on day `d`: the lead municipality of its contract, or itself.
+    pub fn payee(&self, bfs: Bfs, d: NaiveDate) -> Bfs {
+        self.membership(bfs, d).map_or(bfs, |m| m.lead)
+    }
+
+    /// Whether `bfs` is a member (not the lead) of a contract on day `d`.
+    pub fn is_member_not_lead(&self, bfs: Bfs, d: NaiveDate) -> bool {
+        self.membership(bfs, d).is_some_and(|m| m.lead != bfs)
+    }
+
+    /// Members of the contract led by `lead` on day `d` (the lead included), by BFS-Nr.
+    pub fn members_of(&self, lead: Bfs, d: NaiveDate) -> BTreeSet<Bfs> {
+        self.memberships.iter().filter(|m| m.lead == lead && m.active_on(d)).map(|m| m.member).collect()
+    }
+
+    /// The rate for `code` valid on `d`, or `None` when the component was not yet in force.
+    pub fn tariff(&self, code: TariffCode, d: NaiveDate) -> Option<&Tariff> {
+        self.tariffs.iter().find(|t| t.code == code && t.valid_on(d))
+    }
+
+    /// Predecessors of `bfs` (transitively) that still existed on day `d`.
+    pub fn predecessors_existing_on(&self, bfs: Bfs, d: NaiveDate) -> Vec<Bfs> {
+        let mut out = Vec::new();
+        let mut stack = vec![bfs];
+        while let Some(b) = stack.pop() {
+            for m in self.municipalities.values().filter(|m| m.successor == Some(b) && m.bfs != bfs) {
+                if out.contains(&m.bfs) {
+                    continue;
+                }
+                if m.exists_on(d) {
+                    out.push(m.bfs);
+                }
+                stack.push(m.bfs);
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// The Sockelbeitrag base for year `y`: foreign residents at 31.12.(y−2), with the figures
+    /// of predecessors absorbed since that Stichtag added.
+    pub fn sockel_base(&self, bfs: Bfs, y: i32) -> Result<u64, String> {
+        let stichtag = ymd(y - 2, 12, 31);
+        let name = self.municipality(bfs).map(|m| m.name.as_str()).unwrap_or("?");
+        let own = self.population.get(&(bfs, stichtag)).copied();
+        let preds = self.predecessors_existing_on(bfs, stichtag);
+        let mut total = 0u64;
+        let mut found = false;
+        if let Some(n) = own {
+            total += n;
+            found = true;
+        }
+        for p in &preds {
+            if let Some(n) = self.population.get(&(*p, stichtag)) {
+                total += n;
+                found = true;
+            }
+        }
+        let exists_then = self.municipality(bfs).is_some_and(|m| m.exists_on(stichtag));
+        if (exists_then && own.is_none()) || !found {
+            return Err(format!(
+                "Blatt «Wohnbevölkerung»: Für {name} ({bfs}) fehlt die ausländische Wohnbevölkerung per {}.",
+                fmt_date(stichtag)
+            ));
+        }
+        Ok(total)
+    }
+
+    /// Finds a municipality by BFS-Nr. text or by name (ignoring case and spacing).
+    pub fn resolve(&self, v: &Value) -> Option<Bfs> {
+        if let Some(b) = parse_bfs(v) {
+            return self.municipalities.contains_key(&b).then_some(b);
+        }
+        let n = norm(&v.text());
+        self.municipalities.values().find(|m| norm(&m.name) == n).map(|m| m.bfs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sheet(name: &str, rows: &[&[Value]]) -> Sheet {
+        let mut s = Sheet::new(name);
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                s.set(r as u32, c as u32, v.clone());
+            }
+        }
+        s
+    }
+    fn t(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+    fn i(n: i64) -> Value {
+        Value::Int(n)
+    }
+    fn d(y: i32, m: u32, dd: u32) -> Value {
+        Value::Date(ymd(y, m, dd))
+    }
+    const E: Value = Value::Empty;
+
+    fn base() -> Vec<Sheet> {
+        vec![
+            sheet(
+                "Gemeinden",
+                &[
+                    &[t("BFS-Nr."), t("Gemeinde"), t("Bezirk"), t("Gültig ab"), t("Gültig bis"), t("Nachfolge BFS-Nr.")],
+                    &[i(1), t("Alt"), t("X"), E, d(2020, 12, 31), i(2)],
+                    &[i(2), t("Neu"), t("X"), E, E, E],
+                    &[i(3), t("Dritt"), t("X"), E, E, E],
+                ],
+            ),
+            sheet(
+                "Wohnbevölkerung",
+                &[
+                    &[t("BFS-Nr."), t("Stichtag"), t("Ausländische Wohnbevölkerung"), t("Quelle")],
+                    &[i(1), d(2020, 12, 31), i(10), E],
+                    &[i(2), d(2020, 12, 31), i(100), E],
+                    &[i(3), d(2020, 12, 31), i(5), E],
+                ],
+            ),
+            sheet(
+                "Leitgemeinden",
+                &[
+                    &[t("Vertrag"), t("Leitgemeinde BFS-Nr."), t("Mitglied BFS-Nr."), t("Gültig ab"), t("Gültig bis")],
+                    &[t("V"), i(2), i(2), E, E],
+                    &[t("V"), i(2), i(3), E, E],
+                ],
+            ),
+            sheet(
+                "Tarife",
+                &[
+                    &[t("Leistung"), t("Betrag CHF"), t("Gültig ab"), t("Gültig bis")],
+                    &[t("FALL_EG"), i(200), d(2017, 1, 1), E],
+                    &[t("SOCKEL"), i(7), d(2018, 1, 1), E],
+                ],
+            ),
+            sheet("Kredit", &[&[t("Jahr"), t("Kredit CHF")], &[i(2022), i(1000)]]),
+            sheet("Rückforderungen", &[&[t("BFS-Nr."), t("Betrag CHF"), t("Grund"), t("Verfügt am")]]),
+        ]
+    }
+
+    #[test]
+    fn a_consistent_workbook_loads_and_merges_add_predecessors() {
+        let sd = Stammdaten::from_sheets(&base()).unwrap();
+        // The merger took effect 31.12.2020, the Stichtag of 2022: the predecessor's residents count.
+        assert_eq!(sd.sockel_base(2, 2022).unwrap(), 110);
+        assert_eq!(sd.payee(3, ymd(2022, 6, 30)), 2);
+        assert!(sd.is_member_not_lead(3, ymd(2022, 6, 30)));
+        assert!(!sd.is_member_not_lead(2, ymd(2022, 6, 30)));
+    }
+
+    #[test]
+    fn contradictions_are_each_reported() {
+        let mut s = base();
+        // duplicate BFS-Nr., unknown successor
+        s[0] = sheet(
+            "Gemeinden",
+            &[
+                &[t("BFS-Nr."), t("Gemeinde"), t("Bezirk"), t("Gültig ab"), t("Gültig bis"), t("Nachfolge BFS-Nr.")],
+                &[i(1), t("Alt"), t("X"), E, d(2020, 12, 31), i(77)],
+                &[i(2), t("Neu"), t("X"), E, E, E],
+                &[i(2), t("Neu"), t("X"), E, E, E],
+                &[i(3), t("Dritt"), t("X"), E, E, E],
+            ],
+        );
+        // member in two contracts; lead not a member of its own contract
+        s[2] = sheet(
+            "Leitgemeinden",
+            &[
+                &[t("Vertrag"), t("Leitgemeinde BFS-Nr."), t("Mitglied BFS-Nr."), t("Gültig ab"), t("Gültig bis")],
+                &[t("V"), i(2), i(2), E, E],
+                &[t("V"), i(2), i(3), E, E],
+                &[t("W"), i(1), i(3), E, E],
+            ],
+        );
+        // overlapping tariffs
+        s[3] = sheet(
+            "Tarife",
+            &[
+                &[t("Leistung"), t("Betrag CHF"), t("Gültig ab"), t("Gültig bis")],
+                &[t("FALL_EG"), i(200), d(2017, 1, 1), E],
+                &[t("FALL_EG"), i(210), d(2022, 1, 1), E],
+            ],
+        );
+        let err = Stammdaten::from_sheets(&s).unwrap_err();
+        let kinds = err.kinds();
+        for k in [
+            ProblemKind::Duplicate,
+            ProblemKind::UnknownReference,
+            ProblemKind::TwoContracts,
+            ProblemKind::LeadNotMember,
+            ProblemKind::TariffOverlap,
+        ] {
+            assert!(kinds.contains(&k), "{k:?} missing in {err}");
+        }
+    }
+
+    #[test]
+    fn missing_population_stops_the_year() {
+        let sd = Stammdaten::from_sheets(&base()).unwrap();
+        assert!(sd.check_year(2022).is_ok());
+        assert_eq!(sd.check_year(2023).unwrap_err().kinds()[0], ProblemKind::PopulationMissing);
+    }
+}

@@ -1,0 +1,254 @@
+//! Interpretation of single cell values under FORMS.md's value conventions: counts, BFS
+//! numbers, dates, Ja/Nein and money. Pure functions, used by validation and master data.
+
+use crate::workbook::{round15, Value};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+/// What a count cell turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CountValue {
+    /// A whole number ≥ 0 stored as a number (also `12.0` and cached formula results).
+    Number(u64),
+    /// A whole number ≥ 0 stored as text (`" 12 "`, `"1'200"`): accepted with a note.
+    TextNumber(u64),
+    /// A blank cell: counted as 0 with a warning.
+    Blank,
+    /// Below 0.
+    Negative,
+    /// A fraction such as 3.5.
+    Fraction,
+    /// Text that is no number, an Excel error value, a boolean or a date.
+    NotANumber,
+}
+
+impl CountValue {
+    /// The count that may be used, if any (a blank counts as 0).
+    pub fn usable(&self) -> Option<u64> {
+        match self {
+            CountValue::Number(n) | CountValue::TextNumber(n) => Some(*n),
+            CountValue::Blank => Some(0),
+            _ => None,
+        }
+    }
+}
+
+/// Removes Swiss thousands separators and spaces inside a number text.
+fn strip_number_text(s: &str) -> String {
+    s.trim().chars().filter(|c| !matches!(c, '\'' | '’' | '‘' | '`' | '´' | ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}')).collect()
+}
+
+/// A decimal from number text (`1'200`, `12.0`, `3,5`), if it is one.
+pub fn decimal_from_text(s: &str) -> Option<Decimal> {
+    let t = strip_number_text(s);
+    if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | ',')) {
+        return None;
+    }
+    // A single comma is a decimal comma ("3,5"); a number never has both.
+    let t = if t.contains(',') && !t.contains('.') && t.matches(',').count() == 1 { t.replace(',', ".") } else { t };
+    Decimal::from_str(&t).ok()
+}
+
+/// A double as an exact decimal, after rounding away binary noise.
+pub fn decimal_from_f64(f: f64) -> Option<Decimal> {
+    if !f.is_finite() {
+        return None;
+    }
+    let r = round15(f);
+    Decimal::from_str(&format!("{r}")).ok().or_else(|| Decimal::from_scientific(&format!("{r:e}")).ok())
+}
+
+fn count_from_decimal(d: Decimal, text: bool) -> CountValue {
+    if d.is_sign_negative() && !d.is_zero() {
+        CountValue::Negative
+    } else if d.fract() != Decimal::ZERO {
+        CountValue::Fraction
+    } else {
+        match u64::try_from(d.trunc()) {
+            Ok(n) if text => CountValue::TextNumber(n),
+            Ok(n) => CountValue::Number(n),
+            Err(_) => CountValue::NotANumber,
+        }
+    }
+}
+
+/// Interprets a count cell.
+pub fn parse_count(v: &Value) -> CountValue {
+    match v {
+        Value::Empty => CountValue::Blank,
+        Value::Text(s) if s.trim().is_empty() => CountValue::Blank,
+        Value::Int(i) => count_from_decimal(Decimal::from(*i), false),
+        Value::Float(f) => decimal_from_f64(*f).map_or(CountValue::NotANumber, |d| count_from_decimal(d, false)),
+        Value::Text(s) => decimal_from_text(s).map_or(CountValue::NotANumber, |d| count_from_decimal(d, true)),
+        Value::Bool(_) | Value::Date(_) | Value::Error(_) => CountValue::NotANumber,
+    }
+}
+
+/// A whole number from a number or number text (BFS-Nr., year, half-year).
+pub fn parse_whole(v: &Value) -> Option<i64> {
+    let d = match v {
+        Value::Int(i) => Decimal::from(*i),
+        Value::Float(f) => decimal_from_f64(*f)?,
+        Value::Text(s) => decimal_from_text(s)?,
+        _ => return None,
+    };
+    if d.fract() != Decimal::ZERO {
+        return None;
+    }
+    i64::try_from(d).ok()
+}
+
+/// A BFS-Nr.: a whole number from 1 to 9999.
+pub fn parse_bfs(v: &Value) -> Option<u32> {
+    parse_whole(v).filter(|n| (1..=9999).contains(n)).map(|n| n as u32)
+}
+
+/// The half-year: `1`, `2`, `1. Halbjahr`, `2. Halbjahr`, `H1`, `1. HJ`.
+pub fn parse_half(v: &Value) -> Option<u8> {
+    if let Some(n) = parse_whole(v) {
+        return matches!(n, 1 | 2).then_some(n as u8);
+    }
+    let Value::Text(s) = v else { return None };
+    let t = s.trim().to_lowercase().replace(' ', "");
+    let digits: String = t.chars().filter(|c| c.is_ascii_digit()).collect();
+    let rest: String = t.chars().filter(|c| !c.is_ascii_digit() && *c != '.').collect();
+    if matches!(rest.as_str(), "halbjahr" | "h" | "hj" | "sem" | "semester") && matches!(digits.as_str(), "1" | "2") {
+        return digits.parse().ok();
+    }
+    None
+}
+
+/// A date: an Excel date, ISO text `2023-07-28` or Swiss text `28.07.2023`.
+pub fn parse_date(v: &Value) -> Option<NaiveDate> {
+    match v {
+        Value::Date(d) => Some(*d),
+        Value::Text(s) => parse_date_text(s),
+        _ => None,
+    }
+}
+
+pub fn parse_date_text(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    let head = s.split(['T', ' ']).next().unwrap_or(s);
+    NaiveDate::parse_from_str(head, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(head, "%d.%m.%Y"))
+        .or_else(|_| NaiveDate::parse_from_str(head, "%d.%m.%y"))
+        .ok()
+}
+
+/// Ja/Nein in any case, or an Excel boolean. `None` when blank or anything else.
+pub fn parse_ja_nein(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Text(s) => match s.trim().to_lowercase().as_str() {
+            "ja" | "wahr" | "true" | "x" => Some(true),
+            "nein" | "falsch" | "false" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A CHF amount from a number or number text, rounded to the Rappen.
+pub fn parse_money(v: &Value) -> Option<Decimal> {
+    let d = match v {
+        Value::Int(i) => Decimal::from(*i),
+        Value::Float(f) => decimal_from_f64(*f)?,
+        Value::Text(s) => decimal_from_text(s.trim().trim_start_matches("CHF").trim_start_matches("Fr."))?,
+        _ => return None,
+    };
+    Some(d.round_dp(2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn t(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    #[test]
+    fn counts_follow_the_value_conventions() {
+        assert_eq!(parse_count(&Value::Int(12)), CountValue::Number(12));
+        assert_eq!(parse_count(&Value::Float(12.0)), CountValue::Number(12));
+        assert_eq!(parse_count(&Value::Float(12.000000000000002)), CountValue::Number(12));
+        assert_eq!(parse_count(&t("12")), CountValue::TextNumber(12));
+        assert_eq!(parse_count(&t(" 12 ")), CountValue::TextNumber(12));
+        assert_eq!(parse_count(&t("1'200")), CountValue::TextNumber(1200));
+        assert_eq!(parse_count(&t("1’200")), CountValue::TextNumber(1200));
+        assert_eq!(parse_count(&t("ca. 10")), CountValue::NotANumber);
+        assert_eq!(parse_count(&t("zwölf")), CountValue::NotANumber);
+        assert_eq!(parse_count(&Value::Float(3.5)), CountValue::Fraction);
+        assert_eq!(parse_count(&Value::Int(-2)), CountValue::Negative);
+        assert_eq!(parse_count(&t("-2")), CountValue::Negative);
+        assert_eq!(parse_count(&Value::Error("#DIV/0!".into())), CountValue::NotANumber);
+        assert_eq!(parse_count(&Value::Empty), CountValue::Blank);
+        assert_eq!(parse_count(&t("   ")), CountValue::Blank);
+        assert_eq!(parse_count(&Value::Bool(true)), CountValue::NotANumber);
+    }
+
+    #[test]
+    fn bfs_numbers_arrive_in_many_shapes() {
+        assert_eq!(parse_bfs(&Value::Int(2601)), Some(2601));
+        assert_eq!(parse_bfs(&Value::Float(2601.0)), Some(2601));
+        assert_eq!(parse_bfs(&t(" 2601 ")), Some(2601));
+        assert_eq!(parse_bfs(&t("26 01")), Some(2601));
+        assert_eq!(parse_bfs(&t("Solothurn")), None);
+        assert_eq!(parse_bfs(&Value::Float(2601.5)), None);
+        assert_eq!(parse_bfs(&Value::Int(0)), None);
+    }
+
+    #[test]
+    fn half_years_and_dates() {
+        assert_eq!(parse_half(&Value::Int(1)), Some(1));
+        assert_eq!(parse_half(&t("2. Halbjahr")), Some(2));
+        assert_eq!(parse_half(&t("1. Halbjahr")), Some(1));
+        assert_eq!(parse_half(&Value::Int(3)), None);
+        assert_eq!(parse_half(&t("3. Halbjahr")), None);
+        let d = NaiveDate::from_ymd_opt(2023, 7, 28).unwrap();
+        assert_eq!(parse_date(&t("2023-07-28")), Some(d));
+        assert_eq!(parse_date(&t("28.07.2023")), Some(d));
+        assert_eq!(parse_date(&Value::Date(d)), Some(d));
+        assert_eq!(parse_date(&t("irgendwann")), None);
+    }
+
+    #[test]
+    fn ja_nein() {
+        assert_eq!(parse_ja_nein(&t("JA")), Some(true));
+        assert_eq!(parse_ja_nein(&t("nein")), Some(false));
+        assert_eq!(parse_ja_nein(&Value::Bool(false)), Some(false));
+        assert_eq!(parse_ja_nein(&Value::Empty), None);
+    }
+
+    proptest! {
+        #[test]
+        fn any_whole_count_survives_every_representation(n in 0u64..10_000_000) {
+            prop_assert_eq!(parse_count(&Value::Int(n as i64)), CountValue::Number(n));
+            prop_assert_eq!(parse_count(&Value::Float(n as f64)), CountValue::Number(n));
+            prop_assert_eq!(parse_count(&Value::Text(n.to_string())), CountValue::TextNumber(n));
+            // Swiss thousands separators
+            let s = n.to_string();
+            let mut grouped = String::new();
+            for (i, ch) in s.chars().enumerate() {
+                if i > 0 && (s.len() - i) % 3 == 0 { grouped.push('\''); }
+                grouped.push(ch);
+            }
+            prop_assert_eq!(parse_count(&Value::Text(grouped)), CountValue::TextNumber(n));
+        }
+
+        #[test]
+        fn parse_count_never_panics(s in ".*") {
+            let _ = parse_count(&Value::Text(s));
+        }
+
+        #[test]
+        fn money_is_exact_to_the_rappen(r in 0i64..100_000_000) {
+            let f = r as f64 / 100.0;
+            let d = parse_money(&Value::Float(f)).unwrap();
+            prop_assert_eq!(d, Decimal::new(r, 2));
+        }
+    }
+}

@@ -1,0 +1,471 @@
+//! Stage 2: read a workbook's bytes into a small, bounded, format-independent model.
+//!
+//! The format is recognised from the bytes, not the file name. Every read is bounded:
+//! the file size, the inflated size of a zip container, the window of rows and columns
+//! kept, and the number of cells kept. xlsx sheets are streamed cell by cell, so a stray
+//! cell in XFD1048576 costs nothing; cells outside the window are skipped, not materialised.
+
+use crate::domain::parse_a1;
+use calamine::{Data, DataRef, Reader, SheetVisible};
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read};
+use thiserror::Error;
+
+/// A cell value, owned and independent of the source format.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Empty,
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Bool(bool),
+    Date(NaiveDate),
+    /// An Excel error value such as `#DIV/0!`.
+    Error(String),
+}
+
+impl Value {
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Value::Empty => true,
+            Value::Text(s) => s.trim().is_empty(),
+            _ => false,
+        }
+    }
+    /// The value as a user sees it, for "Gefundener Wert".
+    pub fn display(&self) -> String {
+        match self {
+            Value::Empty => String::new(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => {
+                let s = format!("{}", round15(*f));
+                s
+            }
+            Value::Text(s) => s.clone(),
+            Value::Bool(b) => if *b { "WAHR" } else { "FALSCH" }.to_string(),
+            Value::Date(d) => d.format("%d.%m.%Y").to_string(),
+            Value::Error(e) => e.clone(),
+        }
+    }
+    /// Text content trimmed, or the display form of other values.
+    pub fn text(&self) -> String {
+        self.display().trim().to_string()
+    }
+}
+
+/// Rounds a binary double to 15 significant digits (calamine floats are doubles).
+pub fn round15(f: f64) -> f64 {
+    if !f.is_finite() || f == 0.0 {
+        return f;
+    }
+    format!("{:.14e}", f).parse().unwrap_or(f)
+}
+
+/// The container format, recognised by content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Format {
+    Xlsx,
+    Xls,
+    Ods,
+}
+
+impl Format {
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Xlsx => "xlsx",
+            Format::Xls => "xls",
+            Format::Ods => "ods",
+        }
+    }
+}
+
+/// One sheet: a sparse map of the non-empty cells inside the read window.
+#[derive(Debug, Clone, Default)]
+pub struct Sheet {
+    pub name: String,
+    pub visible: bool,
+    cells: BTreeMap<(u32, u32), Value>,
+}
+
+impl Sheet {
+    pub fn new(name: impl Into<String>) -> Self {
+        Sheet { name: name.into(), visible: true, cells: BTreeMap::new() }
+    }
+    pub fn set(&mut self, row: u32, col: u32, v: Value) {
+        if !v.is_empty() || matches!(v, Value::Text(_)) {
+            self.cells.insert((row, col), v);
+        }
+    }
+    pub fn get(&self, row: u32, col: u32) -> &Value {
+        self.cells.get(&(row, col)).unwrap_or(&Value::Empty)
+    }
+    /// Non-empty cells in row-major order.
+    pub fn cells(&self) -> impl Iterator<Item = (&(u32, u32), &Value)> {
+        self.cells.iter().filter(|(_, v)| !v.is_empty())
+    }
+    /// Non-empty cells of one column, top to bottom.
+    pub fn column(&self, col: u32) -> impl Iterator<Item = (u32, &Value)> + '_ {
+        self.cells().filter(move |((_, c), _)| *c == col).map(|((r, _), v)| (*r, v))
+    }
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+}
+
+/// A defined name that points at one cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedCell {
+    pub name: String,
+    pub sheet: String,
+    pub row: u32,
+    pub col: u32,
+}
+
+/// A workbook as the extractor sees it.
+#[derive(Debug, Clone)]
+pub struct Workbook {
+    pub format: Format,
+    pub sheets: Vec<Sheet>,
+    pub names: Vec<NamedCell>,
+}
+
+impl Workbook {
+    pub fn sheet(&self, name: &str) -> Option<&Sheet> {
+        self.sheets.iter().find(|s| s.name == name)
+    }
+}
+
+/// Bounds on what one file may cost. Configurable from the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file read at all.
+    pub max_file_bytes: u64,
+    /// Largest total inflated size of a zip container (xlsx, ods).
+    pub max_inflated_bytes: u64,
+    /// Rows and columns kept per sheet (a form needs few); cells outside are skipped.
+    pub max_rows: u32,
+    pub max_cols: u32,
+    /// Non-empty cells kept per workbook inside the window.
+    pub max_cells: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 20 * 1024 * 1024,
+            max_inflated_bytes: 200 * 1024 * 1024,
+            max_rows: 2_000,
+            max_cols: 64,
+            max_cells: 100_000,
+        }
+    }
+}
+
+/// Why a spreadsheet could not be read.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    #[error("passwortgeschützt")]
+    Encrypted,
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+const ZIP_EMPTY: &[u8] = b"PK\x05\x06";
+const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+
+/// Recognises the container from the first bytes and reads it.
+pub fn read_workbook(bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadError> {
+    if bytes.is_empty() {
+        return Err(ReadError::Unreadable("die Datei ist leer (0 Byte)".into()));
+    }
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(ReadError::TooLarge(format!(
+            "Dateigrösse {} MB, zulässig {} MB",
+            bytes.len() / (1024 * 1024),
+            limits.max_file_bytes / (1024 * 1024)
+        )));
+    }
+    if bytes.starts_with(ZIP_MAGIC) || bytes.starts_with(ZIP_EMPTY) {
+        read_zip(bytes, limits)
+    } else if bytes.starts_with(CFB_MAGIC) {
+        if contains_utf16(bytes, "EncryptedPackage") {
+            return Err(ReadError::Encrypted);
+        }
+        read_xls(bytes, limits)
+    } else {
+        Err(ReadError::Unreadable("der Inhalt ist keine Excel- oder ODS-Tabelle".into()))
+    }
+}
+
+fn contains_utf16(hay: &[u8], needle: &str) -> bool {
+    let pat: Vec<u8> = needle.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    hay.windows(pat.len()).any(|w| w == pat.as_slice())
+}
+
+fn read_zip(bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadError> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| ReadError::Unreadable(format!("beschädigtes ZIP-Archiv: {e}")))?;
+    let mut inflated: u64 = 0;
+    let mut is_xlsx = false;
+    let mut is_ods = false;
+    for i in 0..zip.len() {
+        let f = zip.by_index_raw(i).map_err(|e| ReadError::Unreadable(format!("beschädigtes ZIP-Archiv: {e}")))?;
+        inflated = inflated.saturating_add(f.size());
+        match f.name().as_deref().unwrap_or("") {
+            "xl/workbook.xml" | "xl/workbook.bin" => is_xlsx = true,
+            "content.xml" => is_ods = true,
+            _ => {}
+        }
+    }
+    if inflated > limits.max_inflated_bytes {
+        return Err(ReadError::TooLarge(format!(
+            "entpackt {} MB, zulässig {} MB",
+            inflated / (1024 * 1024),
+            limits.max_inflated_bytes / (1024 * 1024)
+        )));
+    }
+    if is_ods {
+        // Check the real inflated size of content.xml, not only the declared one.
+        check_entry_inflates_within(&mut zip, "content.xml", limits)?;
+        read_ods(bytes, limits)
+    } else if is_xlsx {
+        for name in ["xl/sharedStrings.xml", "xl/styles.xml", "xl/workbook.xml"] {
+            check_entry_inflates_within(&mut zip, name, limits)?;
+        }
+        read_xlsx(bytes, limits)
+    } else {
+        Err(ReadError::Unreadable("ZIP-Archiv ohne Arbeitsmappe".into()))
+    }
+}
+
+/// Inflates one entry into a sink, stopping at the limit: declared sizes can lie.
+fn check_entry_inflates_within(
+    zip: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    name: &str,
+    limits: &Limits,
+) -> Result<(), ReadError> {
+    let Ok(entry) = zip.by_name(name) else { return Ok(()) };
+    let mut limited = entry.take(limits.max_inflated_bytes + 1);
+    let n = std::io::copy(&mut limited, &mut std::io::sink())
+        .map_err(|e| ReadError::Unreadable(format!("beschädigter Inhalt «{name}»: {e}")))?;
+    if n > limits.max_inflated_bytes {
+        return Err(ReadError::TooLarge(format!(
+            "«{name}» entpackt über {} MB",
+            limits.max_inflated_bytes / (1024 * 1024)
+        )));
+    }
+    Ok(())
+}
+
+struct Budget<'a> {
+    limits: &'a Limits,
+    kept: usize,
+}
+
+impl Budget<'_> {
+    fn keep(&mut self, row: u32, col: u32) -> Result<bool, ReadError> {
+        if row >= self.limits.max_rows || col >= self.limits.max_cols {
+            return Ok(false);
+        }
+        self.kept += 1;
+        if self.kept > self.limits.max_cells {
+            return Err(ReadError::TooLarge(format!("mehr als {} gefüllte Zellen", self.limits.max_cells)));
+        }
+        Ok(true)
+    }
+}
+
+fn visible(v: SheetVisible) -> bool {
+    matches!(v, SheetVisible::Visible)
+}
+
+fn calamine_err(e: impl std::fmt::Display) -> ReadError {
+    let text = e.to_string();
+    if text.to_lowercase().contains("password") {
+        ReadError::Encrypted
+    } else {
+        ReadError::Unreadable(text)
+    }
+}
+
+fn read_xlsx(bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadError> {
+    let mut xlsx: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(calamine_err)?;
+    let names = parse_names(xlsx.defined_names());
+    let meta: Vec<(String, bool)> = xlsx.sheets_metadata().iter().map(|s| (s.name.clone(), visible(s.visible))).collect();
+    let mut budget = Budget { limits, kept: 0 };
+    let mut sheets = Vec::new();
+    for (name, vis) in meta {
+        let mut sheet = Sheet::new(&name);
+        sheet.visible = vis;
+        let mut reader = match xlsx.worksheet_cells_reader(&name) {
+            Ok(r) => r,
+            // Chart sheets and macro sheets have no cells to read.
+            Err(calamine::XlsxError::WorksheetNotFound(_)) => continue,
+            Err(e) => return Err(calamine_err(e)),
+        };
+        while let Some(cell) = reader.next_cell().map_err(calamine_err)? {
+            let (r, c) = cell.get_position();
+            let v = from_data_ref(cell.get_value());
+            if v.is_empty() {
+                continue;
+            }
+            if budget.keep(r, c)? {
+                sheet.set(r, c, v);
+            }
+        }
+        sheets.push(sheet);
+    }
+    Ok(Workbook { format: Format::Xlsx, sheets, names })
+}
+
+fn read_xls(bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadError> {
+    let mut xls: calamine::Xls<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(calamine_err)?;
+    let names = parse_names(xls.defined_names());
+    let meta: Vec<(String, bool)> = xls.sheets_metadata().iter().map(|s| (s.name.clone(), visible(s.visible))).collect();
+    ranges_to_workbook(Format::Xls, meta, names, limits, |n| xls.worksheet_range(n).map_err(calamine_err))
+}
+
+fn read_ods(bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadError> {
+    let mut ods: calamine::Ods<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(calamine_err)?;
+    let names = parse_names(ods.defined_names());
+    let meta: Vec<(String, bool)> = ods.sheets_metadata().iter().map(|s| (s.name.clone(), visible(s.visible))).collect();
+    ranges_to_workbook(Format::Ods, meta, names, limits, |n| ods.worksheet_range(n).map_err(calamine_err))
+}
+
+fn ranges_to_workbook(
+    format: Format,
+    meta: Vec<(String, bool)>,
+    names: Vec<NamedCell>,
+    limits: &Limits,
+    mut range_of: impl FnMut(&str) -> Result<calamine::Range<Data>, ReadError>,
+) -> Result<Workbook, ReadError> {
+    let mut budget = Budget { limits, kept: 0 };
+    let mut sheets = Vec::new();
+    for (name, vis) in meta {
+        let range = range_of(&name)?;
+        let mut sheet = Sheet::new(&name);
+        sheet.visible = vis;
+        let (r0, c0) = range.start().unwrap_or((0, 0));
+        for (r, c, d) in range.used_cells() {
+            let (r, c) = (r0 + r as u32, c0 + c as u32);
+            let v = from_data(d);
+            if v.is_empty() {
+                continue;
+            }
+            if budget.keep(r, c)? {
+                sheet.set(r, c, v);
+            }
+        }
+        sheets.push(sheet);
+    }
+    Ok(Workbook { format, sheets, names })
+}
+
+fn date_of(dt: &calamine::ExcelDateTime) -> Value {
+    match dt.as_datetime() {
+        Some(d) if dt.is_datetime() => Value::Date(d.date()),
+        _ => Value::Float(dt.as_f64()),
+    }
+}
+
+fn iso_date(s: &str) -> Value {
+    let head = s.get(..10).unwrap_or(s);
+    NaiveDate::parse_from_str(head, "%Y-%m-%d").map(Value::Date).unwrap_or_else(|_| Value::Text(s.to_string()))
+}
+
+fn from_data_ref(d: &DataRef<'_>) -> Value {
+    match d {
+        DataRef::Int(i) => Value::Int(*i),
+        DataRef::Float(f) => Value::Float(*f),
+        DataRef::String(s) => Value::Text(s.clone()),
+        DataRef::SharedString(s) => Value::Text((*s).to_string()),
+        DataRef::Bool(b) => Value::Bool(*b),
+        DataRef::DateTime(dt) => date_of(dt),
+        DataRef::DateTimeIso(s) => iso_date(s),
+        DataRef::DurationIso(s) => Value::Text(s.clone()),
+        DataRef::Error(e) => Value::Error(e.to_string()),
+        DataRef::Empty => Value::Empty,
+    }
+}
+
+fn from_data(d: &Data) -> Value {
+    match d {
+        Data::Int(i) => Value::Int(*i),
+        Data::Float(f) => Value::Float(*f),
+        Data::String(s) => Value::Text(s.clone()),
+        Data::Bool(b) => Value::Bool(*b),
+        Data::DateTime(dt) => date_of(dt),
+        Data::DateTimeIso(s) => iso_date(s),
+        Data::DurationIso(s) => Value::Text(s.clone()),
+        Data::Error(e) => Value::Error(e.to_string()),
+        Data::Empty => Value::Empty,
+    }
+}
+
+/// Parses defined names that point at one cell (or the first cell of a range):
+/// `Reporting!$B$8`, `'Tab 1'!$B$8` (xlsx, xls) and `$Reporting.$B$8` (ods).
+fn parse_names(raw: &[(String, String)]) -> Vec<NamedCell> {
+    raw.iter().filter_map(|(n, f)| parse_name_target(f).map(|(sheet, row, col)| NamedCell {
+        name: n.trim().to_string(),
+        sheet,
+        row,
+        col,
+    })).collect()
+}
+
+pub(crate) fn parse_name_target(formula: &str) -> Option<(String, u32, u32)> {
+    let f = formula.trim().trim_start_matches('=');
+    if f.contains("#REF") {
+        return None;
+    }
+    let first = f.split(':').next()?;
+    let (sheet, cell) = if let Some(i) = first.rfind('!') {
+        (&first[..i], &first[i + 1..])
+    } else {
+        let i = first.rfind('.')?;
+        (&first[..i], &first[i + 1..])
+    };
+    let sheet = sheet.trim_start_matches('$');
+    let sheet = if sheet.len() >= 2 && sheet.starts_with('\'') && sheet.ends_with('\'') {
+        sheet[1..sheet.len() - 1].replace("''", "'")
+    } else {
+        sheet.to_string()
+    };
+    let (row, col) = parse_a1(cell)?;
+    Some((sheet, row, col))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_targets_of_every_format() {
+        assert_eq!(parse_name_target("Reporting!$B$8"), Some(("Reporting".into(), 7, 1)));
+        assert_eq!(parse_name_target("'Mein Blatt'!$B$8"), Some(("Mein Blatt".into(), 7, 1)));
+        assert_eq!(parse_name_target("$Reporting.$B$8"), Some(("Reporting".into(), 7, 1)));
+        assert_eq!(parse_name_target("$'Tab 1'.$B$8:$B$9"), Some(("Tab 1".into(), 7, 1)));
+        assert_eq!(parse_name_target("Reporting!#REF!"), None);
+    }
+
+    #[test]
+    fn round15_removes_binary_noise() {
+        assert_eq!(round15(0.15417100000000003), 0.154171);
+        assert_eq!(round15(12.000000000000002), 12.0);
+    }
+
+    #[test]
+    fn unknown_bytes_are_unreadable_not_a_panic() {
+        let l = Limits::default();
+        assert!(matches!(read_workbook(b"", &l), Err(ReadError::Unreadable(_))));
+        assert!(matches!(read_workbook(b"%PDF-1.4 hello", &l), Err(ReadError::Unreadable(_))));
+        assert!(matches!(read_workbook(b"PK\x03\x04garbage", &l), Err(ReadError::Unreadable(_))));
+    }
+}

@@ -1,0 +1,335 @@
+//! `Anhang_1_Beitraege_<Y>.xlsx`: the contribution annex (4.5.3, Anhang Nr. 1).
+
+use super::style::{self, header_row, print_setup, xl_date};
+use super::{save, OutFile, RunData, WriteError};
+use crate::domain::{a1, fmt_date, TariffCode};
+use rust_decimal::Decimal;
+use rust_xlsxwriter::{Formula, Worksheet, XlsxError};
+
+/// The annex's column labels (OUTPUTS.md), in order.
+pub const COLUMNS: [&str; 18] = [
+    "BFS-Nr.",
+    "Gemeinde",
+    "Bezirk",
+    "Zahlungsempfänger",
+    "Ausländische Wohnbevölkerung",
+    "Sockelbeitrag",
+    "Erstinformationsgespräche",
+    "Fallpauschale Erstinformation",
+    "Dolmetscheinsätze Erstinformation",
+    "Dolmetschpauschale Erstinformation",
+    "Integrationsgespräche",
+    "Fallpauschale Integrationsgespräche",
+    "Dolmetscheinsätze Integrationsgespräche",
+    "Dolmetschpauschale Integrationsgespräche",
+    "Rückforderung",
+    "Total",
+    "Status",
+    "Bemerkungen",
+];
+
+/// Row of the header (zero-based) in sheet `Beiträge`.
+pub const HEADER_ROW: u32 = 3;
+const MONEY_COLS: [u16; 6] = [5, 7, 9, 11, 13, 14];
+const COUNT_COLS: [u16; 5] = [4, 6, 8, 10, 12];
+const TOTAL_COL: u16 = 15;
+
+pub fn file_name(year: i32) -> String {
+    format!("Anhang_1_Beitraege_{year}.xlsx")
+}
+
+fn col_letter(c: u16) -> String {
+    a1(0, c as u32).trim_end_matches('1').to_string()
+}
+
+fn xl(name: &str) -> impl FnOnce(XlsxError) -> WriteError + '_ {
+    move |source| WriteError::Xlsx { name: name.to_string(), source }
+}
+
+pub fn write(d: &RunData<'_>) -> Result<OutFile, WriteError> {
+    let name = file_name(d.year);
+    let mut wb = style::workbook(&format!("Anhang Nr. 1: Beiträge an die Einwohnergemeinden {}", d.year), d.run_date);
+    let total_row = beitraege(wb.add_worksheet(), d).map_err(xl(&name))?;
+    payouts(wb.add_worksheet(), d).map_err(xl(&name))?;
+    tariffs(wb.add_worksheet(), d).map_err(xl(&name))?;
+    credit(wb.add_worksheet(), d, total_row).map_err(xl(&name))?;
+    save(name, &mut wb)
+}
+
+/// Sheet `Beiträge`; returns the zero-based row of `Total Kanton`.
+fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
+    ws.set_name("Beiträge")?;
+    ws.write_string_with_format(
+        0,
+        0,
+        format!("Anhang Nr. 1: Beiträge an die Einwohnergemeinden für das Jahr {}", d.year),
+        &style::title(),
+    )?;
+    ws.write_string_with_format(
+        1,
+        0,
+        format!(
+            "start.integration, Kreisschreiben Integration KRS-GEF-2017/01 (Ziffern 4.3 und 4.5). Stand: {}",
+            fmt_date(d.run_date)
+        ),
+        &style::subtitle(),
+    )?;
+    header_row(ws, HEADER_ROW, &COLUMNS)?;
+    let (chf, cnt, int, wrap) = (style::chf(), style::count(), style::int(), style::wrap());
+    let first = HEADER_ROW + 1;
+    let mut r = first;
+    for row in &d.comp.rows {
+        ws.write_number_with_format(r, 0, row.bfs, &int)?;
+        ws.write_string(r, 1, &row.name)?;
+        ws.write_string(r, 2, &row.district)?;
+        ws.write_number_with_format(r, 3, row.payee, &int)?;
+        ws.write_number_with_format(r, 4, row.base as f64, &cnt)?;
+        ws.write_with_format(r, 5, row.sockel, &chf)?;
+        let counts = [row.paid.eg, row.paid.d_eg, row.paid.ig, row.paid.d_ig];
+        for i in 0..4 {
+            ws.write_number_with_format(r, 6 + 2 * i as u16, counts[i] as f64, &cnt)?;
+            ws.write_with_format(r, 7 + 2 * i as u16, row.amounts[i], &chf)?;
+        }
+        ws.write_with_format(r, 14, row.clawback, &chf)?;
+        let sum = MONEY_COLS.iter().map(|c| format!("{}{}", col_letter(*c), r + 1)).collect::<Vec<_>>().join("+");
+        ws.write_formula_with_format(r, TOTAL_COL, Formula::new(format!("={sum}")).set_result(row.total.to_string()), &chf)?;
+        ws.write_string(r, 16, &row.status)?;
+        ws.write_string_with_format(r, 17, row.notes.join("\n"), &wrap)?;
+        r += 1;
+    }
+    let last = r - 1;
+    let total_row = r;
+    let (bt, cb, chb) = (style::bold_top(), style::count_bold(), style::chf_bold());
+    ws.write_string_with_format(total_row, 0, "", &bt)?;
+    ws.write_string_with_format(total_row, 1, "Total Kanton", &bt)?;
+    for c in [2u16, 3, 16, 17] {
+        ws.write_string_with_format(total_row, c, "", &bt)?;
+    }
+    for c in COUNT_COLS {
+        let sum: u64 = d
+            .comp
+            .rows
+            .iter()
+            .map(|row| match c {
+                4 => row.base,
+                6 => row.paid.eg,
+                8 => row.paid.d_eg,
+                10 => row.paid.ig,
+                _ => row.paid.d_ig,
+            })
+            .sum();
+        let l = col_letter(c);
+        ws.write_formula_with_format(
+            total_row,
+            c,
+            Formula::new(format!("=SUM({l}{}:{l}{})", first + 1, last + 1)).set_result(sum.to_string()),
+            &cb,
+        )?;
+    }
+    for c in MONEY_COLS.iter().copied().chain([TOTAL_COL]) {
+        let sum: Decimal = d
+            .comp
+            .rows
+            .iter()
+            .map(|row| match c {
+                5 => row.sockel,
+                7 => row.amounts[0],
+                9 => row.amounts[1],
+                11 => row.amounts[2],
+                13 => row.amounts[3],
+                14 => row.clawback,
+                _ => row.total,
+            })
+            .sum();
+        let l = col_letter(c);
+        ws.write_formula_with_format(
+            total_row,
+            c,
+            Formula::new(format!("=SUM({l}{}:{l}{})", first + 1, last + 1)).set_result(sum.to_string()),
+            &chb,
+        )?;
+    }
+    let widths = [8.0, 24.0, 14.0, 12.0, 13.0, 14.0, 13.0, 15.0, 13.0, 15.0, 13.0, 15.0, 13.0, 15.0, 14.0, 15.0, 40.0, 50.0];
+    for (c, w) in widths.iter().enumerate() {
+        ws.set_column_width(c as u16, *w)?;
+    }
+    ws.set_row_height(HEADER_ROW, 45)?;
+    ws.set_freeze_panes(HEADER_ROW + 1, 2)?;
+    ws.autofilter(HEADER_ROW, 0, last, (COLUMNS.len() - 1) as u16)?;
+    print_setup(ws, HEADER_ROW)?;
+    ws.set_header(format!("&LAnhang Nr. 1: Beiträge {}&RKanton Solothurn, AGS", d.year));
+    Ok(total_row)
+}
+
+/// Sheet `Auszahlungen`: payout by payee and date (4.5.2), invoices for clawbacks (4.7).
+fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
+    ws.set_name("Auszahlungen")?;
+    ws.write_string_with_format(0, 0, format!("Auszahlungen nach Zahlungsempfänger und Datum, Beiträge {}", d.year), &style::title())?;
+    ws.write_string_with_format(
+        1,
+        0,
+        "Ende März: Sockelbeitrag des laufenden Jahres und Pauschalen des 2. Halbjahres des Vorjahres; Ende September: Pauschalen des 1. Halbjahres (Ziffer 4.5.2). Rückforderungen werden mit der nächsten Auszahlung verrechnet (Ziffer 4.7).",
+        &style::subtitle(),
+    )?;
+    let h = 3;
+    header_row(
+        ws,
+        h,
+        &[
+            "Auszahlungsdatum",
+            "Zahlungsempfänger",
+            "Gemeinde",
+            "Grundlage",
+            "Beiträge",
+            "Verrechnete Rückforderungen",
+            "Auszahlung",
+        ],
+    )?;
+    let (chf, int, date) = (style::chf(), style::int(), style::date());
+    let mut r = h + 1;
+    for p in &d.comp.payouts {
+        ws.write_datetime_with_format(r, 0, xl_date(p.date), &date)?;
+        ws.write_number_with_format(r, 1, p.payee, &int)?;
+        ws.write_string(r, 2, d.name_of(Some(p.payee)))?;
+        ws.write_string(r, 3, &p.basis)?;
+        ws.write_with_format(r, 4, p.gross, &chf)?;
+        ws.write_with_format(r, 5, -p.offset, &chf)?;
+        ws.write_formula_with_format(r, 6, Formula::new(format!("=E{}+F{}", r + 1, r + 1)).set_result(p.net().to_string()), &chf)?;
+        r += 1;
+    }
+    let (first, last) = (h + 2, r);
+    let bt = style::bold_top();
+    ws.write_string_with_format(r, 0, "Total", &bt)?;
+    for c in 1..4u16 {
+        ws.write_string_with_format(r, c, "", &bt)?;
+    }
+    let sums: [Decimal; 3] = [
+        d.comp.payouts.iter().map(|p| p.gross).sum(),
+        -d.comp.payouts.iter().map(|p| p.offset).sum::<Decimal>(),
+        d.comp.payouts.iter().map(|p| p.net()).sum(),
+    ];
+    for (i, c) in [4u16, 5, 6].into_iter().enumerate() {
+        let l = col_letter(c);
+        ws.write_formula_with_format(
+            r,
+            c,
+            Formula::new(format!("=SUM({l}{first}:{l}{last})")).set_result(sums[i].to_string()),
+            &style::chf_bold(),
+        )?;
+    }
+    r += 3;
+    ws.write_string_with_format(r, 0, "Rechnungen: Rückforderungen, die höher sind als das Guthaben (Ziffer 4.7)", &style::bold())?;
+    r += 1;
+    header_row(ws, r, &["BFS-Nr.", "Gemeinde", "Betrag", "Grund", "Zahlungsfrist"])?;
+    r += 1;
+    if d.comp.invoices.is_empty() {
+        ws.write_string(r, 0, "Keine Rechnungen.")?;
+    }
+    for inv in &d.comp.invoices {
+        ws.write_number_with_format(r, 0, inv.bfs, &int)?;
+        ws.write_string(r, 1, d.name_of(Some(inv.bfs)))?;
+        ws.write_with_format(r, 2, inv.amount, &chf)?;
+        ws.write_string(r, 3, &inv.reason)?;
+        ws.write_string(r, 4, "innert 30 Tagen nach Rechnungsstellung")?;
+        r += 1;
+    }
+    for (c, w) in [16.0, 16.0, 26.0, 30.0, 16.0, 18.0, 16.0].iter().enumerate() {
+        ws.set_column_width(c as u16, *w)?;
+    }
+    ws.set_freeze_panes(h + 1, 0)?;
+    ws.autofilter(h, 0, last.saturating_sub(1).max(h), 6)?;
+    print_setup(ws, h)
+}
+
+/// Sheet `Tarife`: the rates applied (4.3.2) and the dates they were applied for.
+fn tariffs(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
+    ws.set_name("Tarife")?;
+    ws.write_string_with_format(0, 0, format!("Angewendete Tarife {}", d.year), &style::title())?;
+    ws.write_string_with_format(
+        1,
+        0,
+        "Es gilt der Tarif am letzten Tag der Periode: 30.06. bzw. 31.12., für den Sockelbeitrag der 31.12.",
+        &style::subtitle(),
+    )?;
+    header_row(ws, 3, &["Leistung", "Bezeichnung", "Betrag", "Gültig ab", "Gültig bis", "Angewendet für"])?;
+    let (chf, date) = (style::chf(), style::date());
+    let mut r = 4;
+    for code in TariffCode::ALL {
+        let applied: Vec<_> = d.comp.tariffs.iter().filter(|a| a.tariff.code == code).collect();
+        if applied.is_empty() {
+            ws.write_string(r, 0, code.as_str())?;
+            ws.write_string(r, 1, code.label())?;
+            ws.write_string(r, 5, "nicht in Kraft, keine Vergütung")?;
+            r += 1;
+        }
+        for a in applied {
+            ws.write_string(r, 0, code.as_str())?;
+            ws.write_string(r, 1, code.label())?;
+            ws.write_with_format(r, 2, a.tariff.amount, &chf)?;
+            match a.tariff.valid_from {
+                Some(f) => ws.write_datetime_with_format(r, 3, xl_date(f), &date)?,
+                None => ws.write_string(r, 3, "")?,
+            };
+            match a.tariff.valid_to {
+                Some(t) => ws.write_datetime_with_format(r, 4, xl_date(t), &date)?,
+                None => ws.write_string(r, 4, "offen")?,
+            };
+            let when: Vec<String> = a
+                .applied_on
+                .iter()
+                .map(|day| {
+                    if code == TariffCode::Sockel {
+                        format!("Sockelbeitrag {} (Stichtag Bevölkerung 31.12.{})", d.year, d.year - 2)
+                    } else if chrono::Datelike::month(day) == 6 {
+                        format!("1. Halbjahr {}", d.year)
+                    } else {
+                        format!("2. Halbjahr {}", d.year)
+                    }
+                })
+                .collect();
+            ws.write_string(r, 5, when.join(", "))?;
+            r += 1;
+        }
+    }
+    for (c, w) in [16.0, 44.0, 14.0, 12.0, 12.0, 60.0].iter().enumerate() {
+        ws.set_column_width(c as u16, *w)?;
+    }
+    print_setup(ws, 3)
+}
+
+/// Sheet `Kredit`: the total against the budgeted credit (4.3.4).
+fn credit(ws: &mut Worksheet, d: &RunData<'_>, total_row: u32) -> Result<(), XlsxError> {
+    ws.set_name("Kredit")?;
+    ws.write_string_with_format(0, 0, format!("Kredit {} (Ziffer 4.3.4)", d.year), &style::title())?;
+    let chf = style::chf();
+    let total_ref = format!("='Beiträge'!{}", a1(total_row, TOTAL_COL as u32));
+    ws.write_string(2, 0, format!("Budgetierter Kredit {}", d.year))?;
+    match d.comp.credit {
+        Some(c) => ws.write_with_format(2, 1, c, &chf)?,
+        None => ws.write_string(2, 1, "kein Kredit erfasst")?,
+    };
+    ws.write_string(3, 0, "Total Beiträge an die Einwohnergemeinden")?;
+    ws.write_formula_with_format(3, 1, Formula::new(total_ref).set_result(d.comp.total.to_string()), &chf)?;
+    let rest = d.comp.credit.map(|c| c - d.comp.total);
+    ws.write_string(4, 0, "Restbetrag: Gutschrift an den Kredit für Projekte zur Förderung der sozialen Integration")?;
+    ws.write_string(5, 0, "Kreditüberschreitung")?;
+    if let Some(rest) = rest {
+        let pos = rest.max(Decimal::ZERO);
+        let neg = (-rest).max(Decimal::ZERO);
+        ws.write_formula_with_format(4, 1, Formula::new("=MAX(B3-B4,0)").set_result(pos.to_string()), &chf)?;
+        ws.write_formula_with_format(5, 1, Formula::new("=MAX(B4-B3,0)").set_result(neg.to_string()), &chf)?;
+        if neg > Decimal::ZERO {
+            ws.write_string_with_format(
+                7,
+                0,
+                "Warnung: Die Beiträge überschreiten den budgetierten Kredit.",
+                &style::bold().set_font_color("#C00000"),
+            )?;
+        }
+    }
+    ws.set_column_width(0, 80)?;
+    ws.set_column_width(1, 18)?;
+    ws.set_landscape();
+    ws.set_paper_size(9);
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! Shared cell formats and sheet helpers for every workbook the tool writes.
+
+use chrono::NaiveDate;
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
+
+/// Swiss money format; Excel and LibreOffice show the locale's thousands separator.
+pub const CHF: &str = "\"CHF\" #,##0.00;[Red]\"CHF\" -#,##0.00";
+
+pub fn title() -> Format {
+    Format::new().set_bold().set_font_size(14)
+}
+pub fn subtitle() -> Format {
+    Format::new().set_italic().set_font_color("#555555")
+}
+pub fn header() -> Format {
+    Format::new()
+        .set_bold()
+        .set_text_wrap()
+        .set_align(FormatAlign::Top)
+        .set_background_color("#D9E1F2")
+        .set_border_bottom(FormatBorder::Thin)
+}
+pub fn chf() -> Format {
+    Format::new().set_num_format(CHF)
+}
+pub fn chf_bold() -> Format {
+    chf().set_bold().set_border_top(FormatBorder::Thin)
+}
+pub fn int() -> Format {
+    Format::new().set_num_format("0")
+}
+pub fn count() -> Format {
+    Format::new().set_num_format("#,##0")
+}
+pub fn count_bold() -> Format {
+    count().set_bold().set_border_top(FormatBorder::Thin)
+}
+pub fn bold() -> Format {
+    Format::new().set_bold()
+}
+pub fn bold_top() -> Format {
+    Format::new().set_bold().set_border_top(FormatBorder::Thin)
+}
+pub fn date() -> Format {
+    Format::new().set_num_format("dd.mm.yyyy").set_align(FormatAlign::Left)
+}
+pub fn wrap() -> Format {
+    Format::new().set_text_wrap().set_align(FormatAlign::Top)
+}
+pub fn error_fill() -> Format {
+    Format::new().set_background_color("#F8CBAD")
+}
+pub fn warn_fill() -> Format {
+    Format::new().set_background_color("#FFE699")
+}
+pub fn note_fill() -> Format {
+    Format::new().set_background_color("#DDEBF7")
+}
+
+/// Excel date from a calendar date.
+pub fn xl_date(d: NaiveDate) -> ExcelDateTime {
+    ExcelDateTime::from_ymd(d.year_u16(), d.month_u8(), d.day_u8()).unwrap_or_else(|_| ExcelDateTime::from_ymd(1900, 1, 1).expect("valid"))
+}
+
+trait Parts {
+    fn year_u16(&self) -> u16;
+    fn month_u8(&self) -> u8;
+    fn day_u8(&self) -> u8;
+}
+
+impl Parts for NaiveDate {
+    fn year_u16(&self) -> u16 {
+        chrono::Datelike::year(self).clamp(1900, 9999) as u16
+    }
+    fn month_u8(&self) -> u8 {
+        chrono::Datelike::month(self) as u8
+    }
+    fn day_u8(&self) -> u8 {
+        chrono::Datelike::day(self) as u8
+    }
+}
+
+/// A new workbook with fixed document properties, so equal inputs give equal files.
+pub fn workbook(title: &str, run_date: NaiveDate) -> Workbook {
+    let mut wb = Workbook::new();
+    let created = ExcelDateTime::from_ymd(run_date.year_u16(), run_date.month_u8(), run_date.day_u8())
+        .unwrap_or_else(|_| ExcelDateTime::from_ymd(2000, 1, 1).expect("valid"));
+    let props = DocProperties::new()
+        .set_title(title)
+        .set_author("Amt für Gesellschaft und Soziales (AGS), Kanton Solothurn")
+        .set_company("Kanton Solothurn")
+        .set_creation_datetime(&created);
+    wb.set_properties(&props);
+    wb
+}
+
+/// Writes a header row.
+pub fn header_row(ws: &mut Worksheet, row: u32, labels: &[&str]) -> Result<(), XlsxError> {
+    let h = header();
+    for (c, l) in labels.iter().enumerate() {
+        ws.write_string_with_format(row, c as u16, *l, &h)?;
+    }
+    Ok(())
+}
+
+/// Landscape A4, one page wide, header row repeated on every page.
+pub fn print_setup(ws: &mut Worksheet, header_row: u32) -> Result<(), XlsxError> {
+    ws.set_landscape();
+    ws.set_paper_size(9);
+    ws.set_print_fit_to_pages(1, 0);
+    ws.set_repeat_rows(header_row, header_row)?;
+    ws.set_footer("&LKanton Solothurn, AGS&RSeite &P von &N");
+    Ok(())
+}
