@@ -211,12 +211,20 @@ pub fn validate_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> File
     let prefix = if form.kind == FormKind::Reporting { "SI" } else { "SD" };
     let field = |k: &str| form.field(&format!("{prefix}_{k}"));
 
+    // Best effort before any check: which municipality sent it, for routing the feedback.
+    let master = ctx.master;
+    res.bfs = parse_bfs(&field("BFS_NR").value).filter(|b| master.municipality(*b).is_some());
+    if let (Some(y), Some(h)) = (parse_whole(&field("JAHR").value), parse_half(&field("HALBJAHR").value)) {
+        res.period = Some(format!("{y}/H{h}"));
+    }
+
     // 1. Identity and template version first.
     let vf = form.field(vkey);
     let Some(version) = parse_version(&vf.value) else {
         let shown = if vf.value.is_empty() { "leer".to_string() } else { format!("«{}»", vf.value.display()) };
         let f = finding()
             .file(&res.rel)
+            .bfs(res.bfs)
             .at(vf.pos.as_ref())
             .value(vf.value.display())
             .detail(format!("gefunden: {shown}"))
@@ -226,7 +234,6 @@ pub fn validate_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> File
         return res;
     };
     let bf = field("BFS_NR");
-    let master = ctx.master;
     let bfs = match parse_bfs(&bf.value) {
         Some(b) if master.municipality(b).is_some() => b,
         parsed => {
@@ -508,14 +515,10 @@ fn validate_report(
             for m in &members {
                 if !row_shares.contains_key(m) {
                     let name = master.municipality(*m).map(|x| x.name.as_str()).unwrap_or("?");
-                    let pos = Some(CellPos::new(&table.sheet, 0, 0));
-                    sink.at_for(
-                        *m,
-                        Code::LeitMitgliedFehlt,
-                        pos.as_ref(),
-                        String::new(),
-                        format!("{name} ({m}), {}", period.label()),
-                    );
+                    sink.at_for(*m, Code::LeitMitgliedFehlt, None, String::new(), format!("{name} ({m}), {}", period.label()));
+                    if let Some(f) = sink.out.last_mut() {
+                        f.sheet = Some(table.sheet.clone());
+                    }
                 }
             }
             // LEIT_SUMME: the rows must add up to the main sheet's totals.
