@@ -1,0 +1,42 @@
+//! Shared helpers of the integration tests.
+#![allow(dead_code)]
+
+use beitraege::run::RunOptions;
+use beitraege::workbook::Limits;
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn sample() -> PathBuf {
+    root().join("samples/2023")
+}
+
+/// Run options for the sample year with a fixed document date.
+pub fn sample_options(out: &Path, threads: Option<usize>) -> RunOptions {
+    RunOptions {
+        year: 2023,
+        inbox: sample().join("inbox"),
+        stammdaten: sample().join("Stammdaten.xlsx"),
+        out: out.to_path_buf(),
+        threads,
+        limits: Limits::default(),
+        run_date: NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
+        contact: None,
+        progress: false,
+    }
+}
+
+/// A minimal CSV reader (the expected files have no quoting): header → rows of maps.
+pub fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(str::to_string).collect();
+    lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| header.iter().cloned().zip(l.split(',').map(str::to_string)).collect())
+        .collect()
+}
