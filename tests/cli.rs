@@ -1,0 +1,87 @@
+//! The binary as staff use it: defaults, exit codes, and nothing written when it cannot run.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_beitraege"));
+    c.current_dir(common::root());
+    c
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn run_with_defaults_uses_the_sample_year() {
+    let out = tempfile::tempdir().unwrap();
+    // Only --out is given: inbox and master data default to samples/2023.
+    let o = bin().args(["run", "--datum", "15.03.2024", "--out"]).arg(out.path()).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let files = entries(out.path());
+    for f in ["Anhang_1_Beitraege_2023.xlsx", "Befunde_2023.xlsx", "Rueckmeldungen", "befunde.json", "dateien.json", "manifest.json"] {
+        assert!(files.contains(&f.to_string()), "{f} in {files:?}");
+    }
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("634'493.00"), "the summary names the total: {stdout}");
+}
+
+#[test]
+fn missing_master_data_stops_with_exit_2_and_writes_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    let o = bin()
+        .args(["run", "--stammdaten", "gibt-es-nicht.xlsx", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!o.stderr.is_empty());
+    assert!(entries(out.path()).is_empty(), "{:?}", entries(out.path()));
+}
+
+#[test]
+fn contradictory_master_data_stops_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("Stammdaten.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Gemeinden").unwrap();
+    for (c, h) in ["BFS-Nr.", "Gemeinde", "Bezirk", "Gültig ab", "Gültig bis", "Nachfolge BFS-Nr."].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for r in 1..3 {
+        ws.write_number(r, 0, 2601).unwrap(); // duplicate BFS-Nr.
+        ws.write_string(r, 1, "Solothurn").unwrap();
+    }
+    wb.save(&md).unwrap();
+    let out = dir.path().join("out");
+    let o = bin().args(["run", "--stammdaten"]).arg(&md).arg("--out").arg(&out).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.lines().count() >= 3, "one line per problem: {err}");
+    assert!(entries(&out).is_empty());
+}
+
+#[test]
+fn unwritable_output_folder_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("datei");
+    std::fs::write(&blocker, b"x").unwrap();
+    let o = bin().args(["run", "--out"]).arg(blocker.join("unter")).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn missing_inbox_is_an_error() {
+    let out = tempfile::tempdir().unwrap();
+    let o = bin().args(["run", "--inbox", "kein-ordner", "--out"]).arg(out.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(entries(out.path()).is_empty());
+}
