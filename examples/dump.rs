@@ -8,7 +8,11 @@ fn main() {
                 match beitraege::extract::extract(&wb) {
                     Some(f) => {
                         for (k, v) in &f.fields {
-                            println!("  {k:<28} {:?} {:?}", v.pos.as_ref().map(|p| format!("{}!{}", p.sheet, p.a1())), v.value);
+                            println!(
+                                "  {k:<28} {:?} {:?}",
+                                v.pos.as_ref().map(|p| format!("{}!{}", p.sheet, p.a1())),
+                                v.value
+                            );
                         }
                     }
                     None => println!("  no form"),

@@ -173,10 +173,9 @@ fn status_of(master: &Stammdaten, y: i32, bfs: Bfs, e: &Eligibility) -> String {
     match e {
         Eligibility::Eligible => "berechtigt".to_string(),
         Eligibility::Missing { via } if *via == bfs => format!("zurückbehalten: Selbstdeklaration {y} fehlt"),
-        Eligibility::Missing { via } => format!(
-            "zurückbehalten: Selbstdeklaration {y} der Leitgemeinde {} ({via}) fehlt",
-            name_of(master, *via)
-        ),
+        Eligibility::Missing { via } => {
+            format!("zurückbehalten: Selbstdeklaration {y} der Leitgemeinde {} ({via}) fehlt", name_of(master, *via))
+        }
         Eligibility::NotEligible { via, reasons } if *via == bfs => format!("nicht berechtigt: {}", reasons.join("; ")),
         Eligibility::NotEligible { via, reasons } => format!(
             "nicht berechtigt: Selbstdeklaration der Leitgemeinde {} ({via}): {}",
@@ -196,14 +195,15 @@ fn row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) -> AnnexRow {
         (Eligibility::Eligible, Some(r)) => Decimal::from(base) * r,
         _ => Decimal::ZERO,
     };
-    let halves = [half_year(master, resolved, bfs, Period::new(y, 1)), half_year(master, resolved, bfs, Period::new(y, 2))];
+    let halves =
+        [half_year(master, resolved, bfs, Period::new(y, 1)), half_year(master, resolved, bfs, Period::new(y, 2))];
     let mut paid = PaidCounts::default();
     let mut amounts = [Decimal::ZERO; 4];
     let mut notes = Vec::new();
     for h in &halves {
         paid.add(&h.paid);
-        for i in 0..4 {
-            amounts[i] += h.amounts[i];
+        for (sum, a) in amounts.iter_mut().zip(h.amounts) {
+            *sum += a;
         }
         if h.withheld_whole {
             notes.push(format!(
@@ -215,12 +215,8 @@ fn row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) -> AnnexRow {
             notes.push(format!("{}: zurückbehalten: {}", h.period.label(), parts.join(", ")));
         }
     }
-    let clawback: Chf = -master
-        .clawbacks
-        .iter()
-        .filter(|c| c.bfs == bfs && c.decided_on.year() == y)
-        .map(|c| c.amount)
-        .sum::<Chf>();
+    let clawback: Chf =
+        -master.clawbacks.iter().filter(|c| c.bfs == bfs && c.decided_on.year() == y).map(|c| c.amount).sum::<Chf>();
     let total = sockel + amounts.iter().copied().sum::<Chf>() + clawback;
     AnnexRow {
         bfs,
@@ -282,7 +278,8 @@ fn flows(master: &Stammdaten, y: i32, r: &AnnexRow) -> (Vec<Payout>, Option<Invo
             reasons.push(format!("{} (verfügt am {})", c.reason, fmt_date(c.decided_on)));
         }
     }
-    let invoice = (remainder > Decimal::ZERO).then(|| Invoice { bfs: r.bfs, amount: remainder, reason: reasons.join("; ") });
+    let invoice =
+        (remainder > Decimal::ZERO).then(|| Invoice { bfs: r.bfs, amount: remainder, reason: reasons.join("; ") });
     (payouts, invoice)
 }
 

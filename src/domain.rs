@@ -480,7 +480,8 @@ pub enum FileState {
 }
 
 impl FileState {
-    pub const ALL: [FileState; 4] = [FileState::Verarbeitet, FileState::Ersetzt, FileState::Abgelehnt, FileState::Ignoriert];
+    pub const ALL: [FileState; 4] =
+        [FileState::Verarbeitet, FileState::Ersetzt, FileState::Abgelehnt, FileState::Ignoriert];
     pub fn as_str(self) -> &'static str {
         match self {
             FileState::Verarbeitet => "verarbeitet",
@@ -503,7 +504,9 @@ mod tests {
 
     #[test]
     fn a1_round_trip() {
-        for (r, c, s) in [(0, 0, "A1"), (12, 1, "B13"), (0, 25, "Z1"), (0, 26, "AA1"), (1_048_575, 16_383, "XFD1048576")] {
+        for (r, c, s) in
+            [(0, 0, "A1"), (12, 1, "B13"), (0, 25, "Z1"), (0, 26, "AA1"), (1_048_575, 16_383, "XFD1048576")]
+        {
             assert_eq!(a1(r, c), s);
             assert_eq!(parse_a1(s), Some((r, c)));
         }

@@ -84,16 +84,8 @@ pub const SD_FIELDS: &[FieldSpec] = &[
     spec("SD_Q_ANLAUFSTELLE", "Eine Anlauf- und Koordinationsstelle für Integration wird geführt.", 13),
     spec("SD_Q_ERSTINFO", "Die Erstinformation aller Neuzugezogenen aus dem Ausland ist sichergestellt.", 14),
     spec("SD_Q_ANGEBOTE", "Angebote zur Förderung der sozialen Integration bestehen.", 15),
-    spec(
-        "SD_Q_INTEGRATIONSGESPRAECHE",
-        "Integrationsgespräche werden bei Bedarf geführt.",
-        16,
-    ),
-    spec(
-        "SD_Q_VERNETZUNG",
-        "Die Verantwortlichen nehmen an Einführungskursen und Vernetzungstreffen teil.",
-        17,
-    ),
+    spec("SD_Q_INTEGRATIONSGESPRAECHE", "Integrationsgespräche werden bei Bedarf geführt.", 16),
+    spec("SD_Q_VERNETZUNG", "Die Verantwortlichen nehmen an Einführungskursen und Vernetzungstreffen teil.", 17),
     spec("SD_BEMERKUNGEN", "Bemerkungen", 19),
     spec("SD_DATUM", "Datum", 20),
 ];
@@ -311,7 +303,8 @@ mod tests {
         t.set(1, 1, Value::Text("Solothurn".into()));
         t.set(1, 2, Value::Int(3));
         t.set(3, 0, Value::Int(9999)); // after the blank row: not part of the table
-        let wb = Workbook { format: Format::Ods, sheets: vec![intro, form_sheet("Formular", 0, false), t], names: vec![] };
+        let wb =
+            Workbook { format: Format::Ods, sheets: vec![intro, form_sheet("Formular", 0, false), t], names: vec![] };
         let f = extract(&wb).unwrap();
         assert_eq!(f.sheet, "Formular");
         let table = f.table.unwrap();

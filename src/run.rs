@@ -98,7 +98,11 @@ fn sniff(bytes: &[u8], rel: &str) -> String {
     let ext = rel.rsplit_once('.').map(|(_, e)| e.to_lowercase()).unwrap_or_default();
     if bytes.starts_with(b"%PDF") {
         "PDF-Dokument".into()
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) || bytes.starts_with(b"\x89PNG") || bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+        || bytes.starts_with(b"\x89PNG")
+        || bytes.starts_with(b"II*\0")
+        || bytes.starts_with(b"MM\0*")
+    {
         "Bild".into()
     } else if ext == "msg" || ext == "eml" {
         "E-Mail".into()
@@ -137,11 +141,8 @@ fn process_inner(mut res: FileResult, f: &InboxFile, ctx: &Ctx<'_>, limits: &Lim
     }
     if f.size > limits.max_file_bytes {
         res.sha256 = sha256_file(&f.path).ok();
-        let detail = format!(
-            "Dateigrösse {} MB, zulässig {} MB",
-            f.size / (1024 * 1024),
-            limits.max_file_bytes / (1024 * 1024)
-        );
+        let detail =
+            format!("Dateigrösse {} MB, zulässig {} MB", f.size / (1024 * 1024), limits.max_file_bytes / (1024 * 1024));
         return res.reject(Code::DateiZuGross, detail);
     }
     let bytes = match std::fs::read(&f.path) {
@@ -254,12 +255,8 @@ pub fn render(eval: &Evaluation, opts: &RunOptions) -> Result<Vec<OutFile>, Writ
         contact: &contact,
         version: env!("CARGO_PKG_VERSION"),
     };
-    let mut files = vec![
-        write::annex::write(&d)?,
-        write::report::write(&d)?,
-        write::json::befunde(&d)?,
-        write::json::dateien(&d)?,
-    ];
+    let mut files =
+        vec![write::annex::write(&d)?, write::report::write(&d)?, write::json::befunde(&d)?, write::json::dateien(&d)?];
     files.extend(write::feedback::write_all(&d)?);
     let manifest = write::json::manifest(&d, eval.inputs.clone(), &files)?;
     files.push(manifest);

@@ -167,14 +167,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<InboxFile>) -> Result<(), ScanErr
         let file_name = entry.file_name().to_string_lossy().into_owned();
         let hidden_dir = rel.split('/').rev().skip(1).any(|c| c.starts_with('.'));
         let kind = if hidden_dir { EntryKind::Ignored("in einem versteckten Ordner") } else { classify(&file_name) };
-        out.push(InboxFile {
-            rel,
-            path,
-            kind,
-            size: meta.map_or(0, |m| m.len()),
-            received: None,
-            received_from: None,
-        });
+        out.push(InboxFile { rel, path, kind, size: meta.map_or(0, |m| m.len()), received: None, received_from: None });
     }
     Ok(())
 }
@@ -213,7 +206,8 @@ pub fn parse_journal(bytes: &[u8], notes: &mut Vec<String>) -> BTreeMap<String, 
 }
 
 fn last_sunday(year: i32, month: u32) -> NaiveDate {
-    let next = if month == 12 { NaiveDate::from_ymd_opt(year + 1, 1, 1) } else { NaiveDate::from_ymd_opt(year, month + 1, 1) };
+    let next =
+        if month == 12 { NaiveDate::from_ymd_opt(year + 1, 1, 1) } else { NaiveDate::from_ymd_opt(year, month + 1, 1) };
     let mut d = next.unwrap_or(NaiveDate::MIN) - Duration::days(1);
     while d.weekday() != Weekday::Sun {
         d -= Duration::days(1);
@@ -225,8 +219,10 @@ fn last_sunday(year: i32, month: u32) -> NaiveDate {
 /// last Sunday of October, switching at 01:00 UTC).
 pub fn swiss_date_of(utc: DateTime<Utc>) -> NaiveDate {
     let y = utc.year();
-    let start = Utc.from_utc_datetime(&NaiveDateTime::new(last_sunday(y, 3), chrono::NaiveTime::MIN)) + Duration::hours(1);
-    let end = Utc.from_utc_datetime(&NaiveDateTime::new(last_sunday(y, 10), chrono::NaiveTime::MIN)) + Duration::hours(1);
+    let start =
+        Utc.from_utc_datetime(&NaiveDateTime::new(last_sunday(y, 3), chrono::NaiveTime::MIN)) + Duration::hours(1);
+    let end =
+        Utc.from_utc_datetime(&NaiveDateTime::new(last_sunday(y, 10), chrono::NaiveTime::MIN)) + Duration::hours(1);
     let offset = if utc >= start && utc < end { 2 } else { 1 };
     (utc + Duration::hours(offset)).date_naive()
 }

@@ -192,7 +192,15 @@ impl Stammdaten {
                 let valid_to = opt_date(&t, r, "Gültig bis", &mut p);
                 if let (Some(f), Some(to)) = (valid_from, valid_to) {
                     if f > to {
-                        p.push(ProblemKind::BadValue, format!("{}: «Gültig ab» {} liegt nach «Gültig bis» {}.", t.at(r), fmt_date(f), fmt_date(to)));
+                        p.push(
+                            ProblemKind::BadValue,
+                            format!(
+                                "{}: «Gültig ab» {} liegt nach «Gültig bis» {}.",
+                                t.at(r),
+                                fmt_date(f),
+                                fmt_date(to)
+                            ),
+                        );
                     }
                 }
                 let succ_v = t.get(r, "Nachfolge BFS-Nr.");
@@ -201,11 +209,15 @@ impl Stammdaten {
                 } else {
                     let s = parse_bfs(succ_v);
                     if s.is_none() {
-                        p.push(ProblemKind::BadValue, format!("{}: «Nachfolge BFS-Nr.» ist keine BFS-Nr. («{}»).", t.at(r), succ_v.display()));
+                        p.push(
+                            ProblemKind::BadValue,
+                            format!("{}: «Nachfolge BFS-Nr.» ist keine BFS-Nr. («{}»).", t.at(r), succ_v.display()),
+                        );
                     }
                     s
                 };
-                let m = Municipality { bfs, name, district: t.get(r, "Bezirk").text(), valid_from, valid_to, successor };
+                let m =
+                    Municipality { bfs, name, district: t.get(r, "Bezirk").text(), valid_from, valid_to, successor };
                 if sd.municipalities.insert(bfs, m).is_some() {
                     p.push(ProblemKind::Duplicate, format!("{}: BFS-Nr. {bfs} kommt mehrfach vor.", t.at(r)));
                 }
@@ -213,18 +225,27 @@ impl Stammdaten {
             for m in sd.municipalities.values() {
                 if let Some(s) = m.successor {
                     if !sd.municipalities.contains_key(&s) {
-                        p.push(ProblemKind::UnknownReference, format!(
-                            "Blatt «Gemeinden»: Nachfolge BFS-Nr. {s} von {} ({}) existiert nicht.",
-                            m.name, m.bfs
-                        ));
+                        p.push(
+                            ProblemKind::UnknownReference,
+                            format!(
+                                "Blatt «Gemeinden»: Nachfolge BFS-Nr. {s} von {} ({}) existiert nicht.",
+                                m.name, m.bfs
+                            ),
+                        );
                     } else if s == m.bfs {
-                        p.push(ProblemKind::UnknownReference, format!("Blatt «Gemeinden»: {} ({}) ist ihre eigene Nachfolgerin.", m.name, m.bfs));
+                        p.push(
+                            ProblemKind::UnknownReference,
+                            format!("Blatt «Gemeinden»: {} ({}) ist ihre eigene Nachfolgerin.", m.name, m.bfs),
+                        );
                     }
                     if m.valid_to.is_none() {
-                        p.push(ProblemKind::BadValue, format!(
-                            "Blatt «Gemeinden»: {} ({}) hat eine Nachfolgerin, aber kein «Gültig bis».",
-                            m.name, m.bfs
-                        ));
+                        p.push(
+                            ProblemKind::BadValue,
+                            format!(
+                                "Blatt «Gemeinden»: {} ({}) hat eine Nachfolgerin, aber kein «Gültig bis».",
+                                m.name, m.bfs
+                            ),
+                        );
                     }
                 }
             }
@@ -240,7 +261,10 @@ impl Stammdaten {
             for r in t.rows() {
                 let Some(bfs) = req_bfs(&t, r, "BFS-Nr.", &mut p) else { continue };
                 if !sd.municipalities.contains_key(&bfs) {
-                    p.push(ProblemKind::UnknownReference, format!("{}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden».", t.at(r)));
+                    p.push(
+                        ProblemKind::UnknownReference,
+                        format!("{}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden».", t.at(r)),
+                    );
                 }
                 let Some(day) = opt_date(&t, r, "Stichtag", &mut p) else {
                     p.push(ProblemKind::BadValue, format!("{}: «Stichtag» fehlt.", t.at(r)));
@@ -250,14 +274,20 @@ impl Stammdaten {
                 match parse_whole(v) {
                     Some(n) if n >= 0 => {
                         if sd.population.insert((bfs, day), n as u64).is_some() {
-                            p.push(ProblemKind::Duplicate, format!("{}: BFS-Nr. {bfs} per {} kommt mehrfach vor.", t.at(r), fmt_date(day)));
+                            p.push(
+                                ProblemKind::Duplicate,
+                                format!("{}: BFS-Nr. {bfs} per {} kommt mehrfach vor.", t.at(r), fmt_date(day)),
+                            );
                         }
                     }
-                    _ => p.push(ProblemKind::BadValue, format!(
-                        "{}: «Ausländische Wohnbevölkerung» ist keine ganze Zahl ≥ 0 («{}»).",
-                        t.at(r),
-                        v.display()
-                    )),
+                    _ => p.push(
+                        ProblemKind::BadValue,
+                        format!(
+                            "{}: «Ausländische Wohnbevölkerung» ist keine ganze Zahl ≥ 0 («{}»).",
+                            t.at(r),
+                            v.display()
+                        ),
+                    ),
                 }
             }
         }
@@ -278,7 +308,10 @@ impl Stammdaten {
                 let (Some(lead), Some(member)) = (lead, member) else { continue };
                 for b in [lead, member] {
                     if !sd.municipalities.contains_key(&b) {
-                        p.push(ProblemKind::UnknownReference, format!("{}: BFS-Nr. {b} fehlt im Blatt «Gemeinden».", t.at(r)));
+                        p.push(
+                            ProblemKind::UnknownReference,
+                            format!("{}: BFS-Nr. {b} fehlt im Blatt «Gemeinden».", t.at(r)),
+                        );
                     }
                 }
                 if contract.is_empty() {
@@ -290,16 +323,22 @@ impl Stammdaten {
             for (i, a) in ms.iter().enumerate() {
                 for b in &ms[i + 1..] {
                     if a.member == b.member && overlaps((a.valid_from, a.valid_to), (b.valid_from, b.valid_to)) {
-                        p.push(ProblemKind::TwoContracts, format!(
+                        p.push(
+                            ProblemKind::TwoContracts,
+                            format!(
                             "Blatt «Leitgemeinden»: Gemeinde {} ist zur gleichen Zeit in zwei Verträgen ({} und {}).",
                             a.member, a.contract, b.contract
-                        ));
+                        ),
+                        );
                     }
                     if a.contract == b.contract && a.lead != b.lead {
-                        p.push(ProblemKind::TwoLeads, format!(
-                            "Blatt «Leitgemeinden»: Vertrag {} nennt zwei Leitgemeinden ({} und {}).",
-                            a.contract, a.lead, b.lead
-                        ));
+                        p.push(
+                            ProblemKind::TwoLeads,
+                            format!(
+                                "Blatt «Leitgemeinden»: Vertrag {} nennt zwei Leitgemeinden ({} und {}).",
+                                a.contract, a.lead, b.lead
+                            ),
+                        );
                     }
                 }
                 // The lead must be a member of its own contract whenever the contract has members.
@@ -318,7 +357,9 @@ impl Stammdaten {
             }
         }
 
-        if let Some(t) = Table::open(sheets, "Tarife", &["Leistung", "Betrag CHF", "Gültig ab", "Gültig bis"], false, &mut p) {
+        if let Some(t) =
+            Table::open(sheets, "Tarife", &["Leistung", "Betrag CHF", "Gültig ab", "Gültig bis"], false, &mut p)
+        {
             for r in t.rows() {
                 let code_v = t.get(r, "Leistung");
                 let Some(code) = TariffCode::parse(&code_v.text()) else {
@@ -331,7 +372,10 @@ impl Stammdaten {
                 };
                 let amount_v = t.get(r, "Betrag CHF");
                 let Some(amount) = parse_money(amount_v).filter(|a| !a.is_sign_negative()) else {
-                    p.push(ProblemKind::BadValue, format!("{}: «Betrag CHF» ist kein Betrag ≥ 0 («{}»).", t.at(r), amount_v.display()));
+                    p.push(
+                        ProblemKind::BadValue,
+                        format!("{}: «Betrag CHF» ist kein Betrag ≥ 0 («{}»).", t.at(r), amount_v.display()),
+                    );
                     continue;
                 };
                 let valid_from = opt_date(&t, r, "Gültig ab", &mut p);
@@ -342,12 +386,15 @@ impl Stammdaten {
             for (i, a) in ts.iter().enumerate() {
                 for b in &ts[i + 1..] {
                     if a.code == b.code && overlaps((a.valid_from, a.valid_to), (b.valid_from, b.valid_to)) {
-                        p.push(ProblemKind::TariffOverlap, format!(
-                            "Blatt «Tarife»: Zwei Tarife für {} überschneiden sich ({} CHF und {} CHF).",
-                            a.code.as_str(),
-                            a.amount,
-                            b.amount
-                        ));
+                        p.push(
+                            ProblemKind::TariffOverlap,
+                            format!(
+                                "Blatt «Tarife»: Zwei Tarife für {} überschneiden sich ({} CHF und {} CHF).",
+                                a.code.as_str(),
+                                a.amount,
+                                b.amount
+                            ),
+                        );
                     }
                 }
             }
@@ -374,11 +421,17 @@ impl Stammdaten {
             for r in t.rows() {
                 let Some(bfs) = req_bfs(&t, r, "BFS-Nr.", &mut p) else { continue };
                 if !sd.municipalities.contains_key(&bfs) {
-                    p.push(ProblemKind::UnknownReference, format!("{}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden».", t.at(r)));
+                    p.push(
+                        ProblemKind::UnknownReference,
+                        format!("{}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden».", t.at(r)),
+                    );
                 }
                 let amount_v = t.get(r, "Betrag CHF");
                 let Some(amount) = parse_money(amount_v).filter(|a| a.is_sign_positive() && !a.is_zero()) else {
-                    p.push(ProblemKind::BadValue, format!("{}: «Betrag CHF» ist kein Betrag > 0 («{}»).", t.at(r), amount_v.display()));
+                    p.push(
+                        ProblemKind::BadValue,
+                        format!("{}: «Betrag CHF» ist kein Betrag > 0 («{}»).", t.at(r), amount_v.display()),
+                    );
                     continue;
                 };
                 let Some(decided_on) = opt_date(&t, r, "Verfügt am", &mut p) else {
@@ -413,7 +466,10 @@ impl Stammdaten {
                 let valid = rows.iter().filter(|t| t.valid_on(d)).count();
                 let started = rows.iter().any(|t| t.valid_from.is_none_or(|f| f <= d));
                 if valid == 0 && started {
-                    p.push(ProblemKind::TariffGap, format!("Blatt «Tarife»: Für {} gilt am {} kein Tarif.", code.as_str(), fmt_date(d)));
+                    p.push(
+                        ProblemKind::TariffGap,
+                        format!("Blatt «Tarife»: Für {} gilt am {} kein Tarif.", code.as_str(), fmt_date(d)),
+                    );
                 }
             }
         }
@@ -550,7 +606,14 @@ mod tests {
             sheet(
                 "Gemeinden",
                 &[
-                    &[t("BFS-Nr."), t("Gemeinde"), t("Bezirk"), t("Gültig ab"), t("Gültig bis"), t("Nachfolge BFS-Nr.")],
+                    &[
+                        t("BFS-Nr."),
+                        t("Gemeinde"),
+                        t("Bezirk"),
+                        t("Gültig ab"),
+                        t("Gültig bis"),
+                        t("Nachfolge BFS-Nr."),
+                    ],
                     &[i(1), t("Alt"), t("X"), E, d(2020, 12, 31), i(2)],
                     &[i(2), t("Neu"), t("X"), E, E, E],
                     &[i(3), t("Dritt"), t("X"), E, E, E],

@@ -167,7 +167,8 @@ struct Sink {
 
 impl Sink {
     fn at(&mut self, code: Code, field: &Field, label: &str, detail: Option<String>) {
-        let mut b = finding().file(&self.rel).bfs(self.bfs).at(field.pos.as_ref()).value(field.value.display()).field(label);
+        let mut b =
+            finding().file(&self.rel).bfs(self.bfs).at(field.pos.as_ref()).value(field.value.display()).field(label);
         if let Some(d) = detail {
             b = b.detail(d);
         }
@@ -279,7 +280,8 @@ pub fn validate_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> File
                 (Some(y), Some(h)) => (y, Some(Period::new(y, h))),
                 _ => {
                     let (bad, label) = if year.is_none() { (&yf, "Berichtsjahr") } else { (&hf, "Halbjahr") };
-                    let shown = if bad.value.is_empty() { "leer".to_string() } else { format!("«{}»", bad.value.display()) };
+                    let shown =
+                        if bad.value.is_empty() { "leer".to_string() } else { format!("«{}»", bad.value.display()) };
                     sink.at(Code::PeriodeUngueltig, bad, label, Some(format!("{label}: {shown}")));
                     return finish(res, sink, Outcome::Rejected);
                 }
@@ -288,7 +290,8 @@ pub fn validate_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> File
         FormKind::Selbstdeklaration => match year {
             Some(y) => (y, None),
             None => {
-                let shown = if yf.value.is_empty() { "leer".to_string() } else { format!("«{}»", yf.value.display()) };
+                let shown =
+                    if yf.value.is_empty() { "leer".to_string() } else { format!("«{}»", yf.value.display()) };
                 sink.at(Code::PeriodeUngueltig, &yf, "Jahr", Some(format!("Jahr: {shown}")));
                 return finish(res, sink, Outcome::Rejected);
             }
@@ -321,11 +324,7 @@ pub fn validate_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> File
                 .and_then(|s| master.municipality(s))
                 .map(|s| format!(", Nachfolgegemeinde {} ({})", s.name, s.bfs))
                 .unwrap_or_default();
-            let detail = format!(
-                "{} bestand bis {}{succ}",
-                muni.name,
-                muni.valid_to.map(fmt_date).unwrap_or_default()
-            );
+            let detail = format!("{} bestand bis {}{succ}", muni.name, muni.valid_to.map(fmt_date).unwrap_or_default());
             sink.at(Code::GemeindeAufgeloest, &bf, "BFS-Nr.", Some(detail));
         } else {
             let detail = format!("{bfs} besteht erst ab {}", muni.valid_from.map(fmt_date).unwrap_or_default());
@@ -413,11 +412,8 @@ fn validate_report(
     let members = master.members_of(bfs, day);
     let is_lead = !members.is_empty();
     let population = |b: Bfs| master.sockel_base(b, ctx.year).ok();
-    let area_population: Option<u64> = if is_lead {
-        members.iter().map(|m| population(*m)).sum::<Option<u64>>()
-    } else {
-        population(bfs)
-    };
+    let area_population: Option<u64> =
+        if is_lead { members.iter().map(|m| population(*m)).sum::<Option<u64>>() } else { population(bfs) };
 
     // Values of the main sheet.
     let mut usable: BTreeMap<CountField, Option<u64>> = BTreeMap::new();
@@ -515,7 +511,13 @@ fn validate_report(
             for m in &members {
                 if !row_shares.contains_key(m) {
                     let name = master.municipality(*m).map(|x| x.name.as_str()).unwrap_or("?");
-                    sink.at_for(*m, Code::LeitMitgliedFehlt, None, String::new(), format!("{name} ({m}), {}", period.label()));
+                    sink.at_for(
+                        *m,
+                        Code::LeitMitgliedFehlt,
+                        None,
+                        String::new(),
+                        format!("{name} ({m}), {}", period.label()),
+                    );
                     if let Some(f) = sink.out.last_mut() {
                         f.sheet = Some(table.sheet.clone());
                     }
@@ -523,7 +525,8 @@ fn validate_report(
             }
             // LEIT_SUMME: the rows must add up to the main sheet's totals.
             for (i, code) in PERIOD_COMPONENTS.iter().enumerate() {
-                let cf = [CountField::EgAnzahl, CountField::EgDolmetsch, CountField::IgAnzahl, CountField::IgDolmetsch][i];
+                let cf =
+                    [CountField::EgAnzahl, CountField::EgDolmetsch, CountField::IgAnzahl, CountField::IgDolmetsch][i];
                 if !cf.in_version(version) || !sums_ok[i] {
                     continue;
                 }
@@ -621,10 +624,14 @@ fn table_shares(
         let nf = row.get("name");
         let bfs = parse_bfs(&bf.value).or_else(|| master.resolve(&nf.value));
         let mut share = Share::default();
-        for (i, (key, code)) in
-            [("eg", TariffCode::FallEg), ("d_eg", TariffCode::DolmetschEg), ("ig", TariffCode::FallIg), ("d_ig", TariffCode::DolmetschIg)]
-                .into_iter()
-                .enumerate()
+        for (i, (key, code)) in [
+            ("eg", TariffCode::FallEg),
+            ("d_eg", TariffCode::DolmetschEg),
+            ("ig", TariffCode::FallIg),
+            ("d_ig", TariffCode::DolmetschIg),
+        ]
+        .into_iter()
+        .enumerate()
         {
             if i >= 2 && version == FormVersion::V2018 {
                 continue;
@@ -646,7 +653,9 @@ fn table_shares(
                 }
                 None => {
                     ok[i] = false;
-                    let cf = [CountField::EgAnzahl, CountField::EgDolmetsch, CountField::IgAnzahl, CountField::IgDolmetsch][i];
+                    let cf =
+                        [CountField::EgAnzahl, CountField::EgDolmetsch, CountField::IgAnzahl, CountField::IgDolmetsch]
+                            [i];
                     withhold_for_error(cf, &mut share.withheld);
                 }
             }
@@ -731,7 +740,8 @@ fn validate_sd(
         (Some(None), _) => false,
     };
     if !matches {
-        let name_of = |b: Bfs| master.municipality(b).map(|m| format!("{} ({b})", m.name)).unwrap_or_else(|| b.to_string());
+        let name_of =
+            |b: Bfs| master.municipality(b).map(|m| format!("{} ({b})", m.name)).unwrap_or_else(|| b.to_string());
         let exp = match expected {
             Some(e) if e != bfs => format!("Leitgemeinde laut Stammdaten: {}", name_of(e)),
             Some(_) => "laut Stammdaten ist die Gemeinde selbst Leitgemeinde".to_string(),
@@ -752,9 +762,14 @@ fn validate_sd(
 pub enum Eligibility {
     Eligible,
     /// No Selbstdeklaration (for a member: none from its lead `via`).
-    Missing { via: Bfs },
+    Missing {
+        via: Bfs,
+    },
     /// The Selbstdeklaration of `via` fails conditions.
-    NotEligible { via: Bfs, reasons: Vec<String> },
+    NotEligible {
+        via: Bfs,
+        reasons: Vec<String>,
+    },
 }
 
 /// One inbox file with its final state and findings.
@@ -825,7 +840,9 @@ pub fn resolve(results: Vec<FileResult>, ctx: &Ctx<'_>) -> Resolved {
             continue;
         }
         match &e.result.outcome {
-            Outcome::Report(d) => groups.entry((FormKind::Reporting, d.bfs, d.period.year, d.period.half)).or_default().push(i),
+            Outcome::Report(d) => {
+                groups.entry((FormKind::Reporting, d.bfs, d.period.year, d.period.half)).or_default().push(i)
+            }
             Outcome::Sd(d) => groups.entry((FormKind::Selbstdeklaration, d.bfs, d.year, 0)).or_default().push(i),
             _ => {}
         }
@@ -837,12 +854,14 @@ pub fn resolve(results: Vec<FileResult>, ctx: &Ctx<'_>) -> Resolved {
             Outcome::Sd(d) => d.submitted,
             _ => None,
         };
-        let winner = *idx.iter().max_by_key(|&&i| order_key(&entries[i].result, submitted(i))).expect("non-empty group");
+        let winner =
+            *idx.iter().max_by_key(|&&i| order_key(&entries[i].result, submitted(i))).expect("non-empty group");
         let winner_rel = entries[winner].result.rel.clone();
         for &i in idx.iter().filter(|&&i| i != winner) {
             let e = &mut entries[i];
             let detail = format!("ersetzt durch «{winner_rel}»");
-            e.result.findings = vec![finding().file(&e.result.rel).bfs(e.result.bfs).detail(detail).build(Code::Ersetzt)];
+            e.result.findings =
+                vec![finding().file(&e.result.rel).bfs(e.result.bfs).detail(detail).build(Code::Ersetzt)];
             e.state = FileState::Ersetzt;
         }
         match &entries[winner].result.outcome {
@@ -885,7 +904,8 @@ pub fn resolve(results: Vec<FileResult>, ctx: &Ctx<'_>) -> Resolved {
                     && e.result.kind == Some(FormKind::Reporting)
                     && e.result.period.as_deref() == Some(&format!("{y}/H{half}"))
             });
-            let detail = if rejected { format!("{} (die eingereichte Datei wurde abgelehnt)", p.label()) } else { p.label() };
+            let detail =
+                if rejected { format!("{} (die eingereichte Datei wurde abgelehnt)", p.label()) } else { p.label() };
             out.municipality_findings.push(finding().bfs(Some(m.bfs)).detail(detail).build(Code::BerichtFehlt));
         }
     }

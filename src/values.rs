@@ -36,7 +36,10 @@ impl CountValue {
 
 /// Removes Swiss thousands separators and spaces inside a number text.
 fn strip_number_text(s: &str) -> String {
-    s.trim().chars().filter(|c| !matches!(c, '\'' | '’' | '‘' | '`' | '´' | ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}')).collect()
+    s.trim()
+        .chars()
+        .filter(|c| !matches!(c, '\'' | '’' | '‘' | '`' | '´' | ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}'))
+        .collect()
 }
 
 /// A decimal from number text (`1'200`, `12.0`, `3,5`), if it is one.

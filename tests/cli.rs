@@ -26,7 +26,14 @@ fn run_with_defaults_uses_the_sample_year() {
     let o = bin().args(["run", "--datum", "15.03.2024", "--out"]).arg(out.path()).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let files = entries(out.path());
-    for f in ["Anhang_1_Beitraege_2023.xlsx", "Befunde_2023.xlsx", "Rueckmeldungen", "befunde.json", "dateien.json", "manifest.json"] {
+    for f in [
+        "Anhang_1_Beitraege_2023.xlsx",
+        "Befunde_2023.xlsx",
+        "Rueckmeldungen",
+        "befunde.json",
+        "dateien.json",
+        "manifest.json",
+    ] {
         assert!(files.contains(&f.to_string()), "{f} in {files:?}");
     }
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -36,11 +43,7 @@ fn run_with_defaults_uses_the_sample_year() {
 #[test]
 fn missing_master_data_stops_with_exit_2_and_writes_nothing() {
     let out = tempfile::tempdir().unwrap();
-    let o = bin()
-        .args(["run", "--stammdaten", "gibt-es-nicht.xlsx", "--out"])
-        .arg(out.path())
-        .output()
-        .unwrap();
+    let o = bin().args(["run", "--stammdaten", "gibt-es-nicht.xlsx", "--out"]).arg(out.path()).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(!o.stderr.is_empty());
     assert!(entries(out.path()).is_empty(), "{:?}", entries(out.path()));
@@ -53,7 +56,8 @@ fn contradictory_master_data_stops_before_anything_is_written() {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
     ws.set_name("Gemeinden").unwrap();
-    for (c, h) in ["BFS-Nr.", "Gemeinde", "Bezirk", "Gültig ab", "Gültig bis", "Nachfolge BFS-Nr."].iter().enumerate() {
+    for (c, h) in ["BFS-Nr.", "Gemeinde", "Bezirk", "Gültig ab", "Gültig bis", "Nachfolge BFS-Nr."].iter().enumerate()
+    {
         ws.write_string(0, c as u16, *h).unwrap();
     }
     for r in 1..3 {

@@ -280,7 +280,8 @@ fn periode_ungueltig() {
         assert_eq!(r.outcome, Outcome::Rejected);
     }
     // "2. Halbjahr" is a valid half-year.
-    let r = check(vec![report(2601, "Solothurn", 2, &[("SI_HALBJAHR", Value::Text("2. Halbjahr".into()))])], "a.xlsx", JAN);
+    let r =
+        check(vec![report(2601, "Solothurn", 2, &[("SI_HALBJAHR", Value::Text("2. Halbjahr".into()))])], "a.xlsx", JAN);
     assert!(r.findings.is_empty(), "{:?}", codes(&r));
 }
 
@@ -332,7 +333,8 @@ fn value_codes_and_what_they_withhold() {
     assert_eq!(s.withheld, BTreeSet::from([TariffCode::FallEg, TariffCode::DolmetschEg]));
     assert_eq!((s.paid.ig, s.paid.d_ig), (1, 1), "IG is untouched");
     // An error in a count that is not paid withholds nothing.
-    let r = check(vec![report(2601, "Solothurn", 1, &[("SI_EG_PERSONEN", Value::Text("viele".into()))])], "a.xlsx", JUL);
+    let r =
+        check(vec![report(2601, "Solothurn", 1, &[("SI_EG_PERSONEN", Value::Text("viele".into()))])], "a.xlsx", JUL);
     assert!(codes(&r).contains(&Code::WertKeineZahl));
     assert!(share(&r, 2601).withheld.is_empty());
 }
@@ -341,11 +343,17 @@ fn value_codes_and_what_they_withhold() {
 fn wert_unplausibel() {
     // Klein has 5 foreign residents.
     let r = check(
-        vec![report(2605, "Klein", 1, &[("SI_EG_ANZAHL", Value::Int(8)), ("SI_EG_PERSONEN", Value::Int(8)), ("SI_NEUZUZUEGE", Value::Int(8))])],
+        vec![report(
+            2605,
+            "Klein",
+            1,
+            &[("SI_EG_ANZAHL", Value::Int(8)), ("SI_EG_PERSONEN", Value::Int(8)), ("SI_NEUZUZUEGE", Value::Int(8))],
+        )],
         "a.xlsx",
         JUL,
     );
-    let cells: Vec<_> = r.findings.iter().filter(|f| f.code == Code::WertUnplausibel).map(|f| f.cell.clone().unwrap()).collect();
+    let cells: Vec<_> =
+        r.findings.iter().filter(|f| f.code == Code::WertUnplausibel).map(|f| f.cell.clone().unwrap()).collect();
     assert_eq!(cells, vec!["B13", "B16", "B18"]);
     assert_eq!(share(&r, 2605).paid.eg, 8, "a warning: still paid");
 }
@@ -464,11 +472,19 @@ fn selbstdeklaration_codes() {
     assert_eq!(codes(&r), vec![Code::NichtBerechtigt]);
     assert_eq!(at(&r, Code::NichtBerechtigt).1.as_deref(), Some("B14"));
 
-    let r = check(vec![sd(2601, "Solothurn", &[("SD_Q_VERNETZUNG", Value::Text("NEIN".into()))])], "s.xlsx", ymd(2023, 1, 20));
+    let r = check(
+        vec![sd(2601, "Solothurn", &[("SD_Q_VERNETZUNG", Value::Text("NEIN".into()))])],
+        "s.xlsx",
+        ymd(2023, 1, 20),
+    );
     assert_eq!(codes(&r), vec![Code::SdAntwortNein]);
     assert_eq!(at(&r, Code::SdAntwortNein).1.as_deref(), Some("B17"));
 
-    let r = check(vec![sd(2601, "Solothurn", &[("SD_LEITGEMEINDE", Value::Text("Lead".into()))])], "s.xlsx", ymd(2023, 1, 20));
+    let r = check(
+        vec![sd(2601, "Solothurn", &[("SD_LEITGEMEINDE", Value::Text("Lead".into()))])],
+        "s.xlsx",
+        ymd(2023, 1, 20),
+    );
     assert_eq!(codes(&r), vec![Code::LeitAngabeAbweichend]);
     assert_eq!(at(&r, Code::LeitAngabeAbweichend).1.as_deref(), Some("B10"));
     // The lead naming itself, by name or number, matches.
@@ -496,8 +512,16 @@ fn sd_fehlt_bericht_fehlt_and_eligibility() {
     let results = vec![
         check(vec![sd(2601, "Solothurn", &[])], "s1.xlsx", ymd(2023, 1, 20)),
         check(vec![report(2601, "Solothurn", 1, &[])], "r1.xlsx", JUL),
-        check(vec![sd(2605, "Klein", &[("SD_Q_ORGANISATION", Value::Text("Nein".into()))])], "s5.xlsx", ymd(2023, 1, 20)),
-        check(vec![report(2605, "Klein", 1, &[("SI_EG_ANZAHL", Value::Int(1)), ("SI_EG_DOLMETSCH", Value::Int(0))])], "r5.xlsx", JUL),
+        check(
+            vec![sd(2605, "Klein", &[("SD_Q_ORGANISATION", Value::Text("Nein".into()))])],
+            "s5.xlsx",
+            ymd(2023, 1, 20),
+        ),
+        check(
+            vec![report(2605, "Klein", 1, &[("SI_EG_ANZAHL", Value::Int(1)), ("SI_EG_DOLMETSCH", Value::Int(0))])],
+            "r5.xlsx",
+            JUL,
+        ),
     ];
     let (resolved, comp) = resolve_all(results);
     let muni: Vec<(Option<u32>, Code)> = resolved.municipality_findings.iter().map(|f| (f.bfs, f.code)).collect();
@@ -507,7 +531,10 @@ fn sd_fehlt_bericht_fehlt_and_eligibility() {
     assert!(!muni.contains(&(Some(2601), Code::SdFehlt)));
     // Solothurn is eligible and misses H2.
     assert!(muni.contains(&(Some(2601), Code::BerichtFehlt)));
-    assert!(!muni.iter().any(|(b, c)| *b == Some(2605) && *c == Code::BerichtFehlt), "only for eligible municipalities");
+    assert!(
+        !muni.iter().any(|(b, c)| *b == Some(2605) && *c == Code::BerichtFehlt),
+        "only for eligible municipalities"
+    );
     for f in &resolved.municipality_findings {
         assert!(f.file.is_none());
     }
@@ -532,8 +559,13 @@ fn sd_fehlt_bericht_fehlt_and_eligibility() {
 
 #[test]
 fn ersetzt_and_duplicates() {
-    let mut a = check(vec![report(2601, "Solothurn", 1, &[("SI_EG_ANZAHL", Value::Int(4))])], "a_alt.xlsx", ymd(2023, 7, 3));
-    let b = check(vec![report(2601, "Solothurn", 1, &[("SI_EG_ANZAHL", Value::Int(5)), ("SI_EG_PERSONEN", Value::Int(9))])], "b.xlsx", ymd(2023, 7, 9));
+    let mut a =
+        check(vec![report(2601, "Solothurn", 1, &[("SI_EG_ANZAHL", Value::Int(4))])], "a_alt.xlsx", ymd(2023, 7, 3));
+    let b = check(
+        vec![report(2601, "Solothurn", 1, &[("SI_EG_ANZAHL", Value::Int(5)), ("SI_EG_PERSONEN", Value::Int(9))])],
+        "b.xlsx",
+        ymd(2023, 7, 9),
+    );
     let mut c = check(vec![report(2601, "Solothurn", 1, &[])], "c.xlsx", ymd(2023, 7, 9));
     c.sha256 = b.sha256.clone(); // byte-identical to b
     a.findings.push(beitraege::catalogue::finding().build(Code::WertTextzahl)); // dropped when superseded
@@ -594,7 +626,10 @@ fn file_level_codes() {
     assert_eq!(codes(&process("scan.pdf", b"%PDF-1.7 ...")), vec![Code::DateiFormat]);
     assert_eq!(codes(&process("~$lock.xlsx", b"x")), vec![Code::DateiIgnoriert]);
     assert_eq!(process("Thumbs.db", b"x").outcome, Outcome::Ignored);
-    let enc = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/2023/inbox/2023-07/Reporting_passwort.xlsx")).unwrap();
+    let enc = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/2023/inbox/2023-07/Reporting_passwort.xlsx"),
+    )
+    .unwrap();
     assert_eq!(codes(&process("p.xlsx", &enc)), vec![Code::DateiVerschluesselt]);
     let big = vec![b'x'; 2048];
     let dir = tempfile::tempdir().unwrap();

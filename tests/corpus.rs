@@ -14,7 +14,9 @@ use std::sync::OnceLock;
 
 fn eval() -> &'static Evaluation {
     static E: OnceLock<Evaluation> = OnceLock::new();
-    E.get_or_init(|| evaluate(&sample_options(std::path::Path::new("/nonexistent"), None)).expect("sample year evaluates"))
+    E.get_or_init(|| {
+        evaluate(&sample_options(std::path::Path::new("/nonexistent"), None)).expect("sample year evaluates")
+    })
 }
 
 fn dec(s: &str) -> Decimal {
@@ -60,13 +62,19 @@ fn every_expected_finding_is_reported() {
     let e = eval();
     let by_file: BTreeSet<(String, String)> =
         e.findings.iter().map(|f| (f.file.clone().unwrap_or_default(), f.code.as_str().to_string())).collect();
-    let by_muni: BTreeSet<(Option<u32>, String)> = e.findings.iter().map(|f| (f.bfs, f.code.as_str().to_string())).collect();
+    let by_muni: BTreeSet<(Option<u32>, String)> =
+        e.findings.iter().map(|f| (f.bfs, f.code.as_str().to_string())).collect();
     for w in read_csv(&sample().join("expected/findings.csv")) {
         if w["datei"].is_empty() {
             let b: u32 = w["bfs_nr"].parse().unwrap();
             assert!(by_muni.contains(&(Some(b), w["code"].clone())), "missing {} for {b}", w["code"]);
         } else {
-            assert!(by_file.contains(&(w["datei"].clone(), w["code"].clone())), "missing {} on {}", w["code"], w["datei"]);
+            assert!(
+                by_file.contains(&(w["datei"].clone(), w["code"].clone())),
+                "missing {} on {}",
+                w["code"],
+                w["datei"]
+            );
         }
     }
 }
@@ -88,8 +96,10 @@ fn clean_files_carry_no_fehler() {
 #[test]
 fn every_file_state_matches_expected() {
     let e = eval();
-    let expected: BTreeMap<String, String> =
-        read_csv(&sample().join("expected/states.csv")).into_iter().map(|r| (r["datei"].clone(), r["status"].clone())).collect();
+    let expected: BTreeMap<String, String> = read_csv(&sample().join("expected/states.csv"))
+        .into_iter()
+        .map(|r| (r["datei"].clone(), r["status"].clone()))
+        .collect();
     let got: BTreeMap<String, String> =
         e.resolved.files.iter().map(|f| (f.result.rel.clone(), f.state.as_str().to_string())).collect();
     assert_eq!(got, expected);
@@ -155,11 +165,13 @@ fn written_annex_rows_add_up_to_total_kanton() {
         .enumerate()
         .find(|(_, r)| r.iter().any(|c| c == &Data::String("BFS-Nr.".into())))
         .expect("header row");
-    let col = |label: &str| header.iter().position(|c| c == &Data::String(label.into())).unwrap_or_else(|| panic!("{label}"));
+    let col =
+        |label: &str| header.iter().position(|c| c == &Data::String(label.into())).unwrap_or_else(|| panic!("{label}"));
     for label in beitraege::write::annex::COLUMNS {
         col(label);
     }
-    let total_row = rows.iter().position(|r| r.get(col("Gemeinde")) == Some(&Data::String("Total Kanton".into()))).unwrap();
+    let total_row =
+        rows.iter().position(|r| r.get(col("Gemeinde")) == Some(&Data::String("Total Kanton".into()))).unwrap();
     let muni_rows = &rows[hi + 1..total_row];
     assert_eq!(muni_rows.len(), 107);
     let money = [
@@ -238,7 +250,8 @@ fn written_report_and_json_cover_every_file_and_finding() {
 #[test]
 fn same_figures_findings_and_files_for_any_thread_count() {
     let dir = tempfile::tempdir().unwrap();
-    let mut reference: Option<(String, String, Vec<(String, Vec<u8>)>)> = None;
+    type Snapshot = (String, String, Vec<(String, Vec<u8>)>);
+    let mut reference: Option<Snapshot> = None;
     for threads in [1, 2, 4] {
         let opts = sample_options(dir.path(), Some(threads));
         let e = evaluate(&opts).unwrap();

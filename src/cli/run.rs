@@ -75,7 +75,8 @@ impl RunArgs {
 
 pub fn execute(args: RunArgs) -> anyhow::Result<()> {
     let opts = args.options();
-    let report = run(&opts).with_context(|| format!("Die Auswertung {} konnte nicht durchgeführt werden", opts.year))?;
+    let report =
+        run(&opts).with_context(|| format!("Die Auswertung {} konnte nicht durchgeführt werden", opts.year))?;
     print!("{}", summary(&report));
     Ok(())
 }

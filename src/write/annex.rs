@@ -86,13 +86,19 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
         ws.write_number_with_format(r, 4, row.base as f64, &cnt)?;
         ws.write_with_format(r, 5, row.sockel, &chf)?;
         let counts = [row.paid.eg, row.paid.d_eg, row.paid.ig, row.paid.d_ig];
-        for i in 0..4 {
-            ws.write_number_with_format(r, 6 + 2 * i as u16, counts[i] as f64, &cnt)?;
-            ws.write_with_format(r, 7 + 2 * i as u16, row.amounts[i], &chf)?;
+        for (i, (n, amount)) in counts.iter().zip(row.amounts).enumerate() {
+            let c = 6 + 2 * i as u16;
+            ws.write_number_with_format(r, c, *n as f64, &cnt)?;
+            ws.write_with_format(r, c + 1, amount, &chf)?;
         }
         ws.write_with_format(r, 14, row.clawback, &chf)?;
         let sum = MONEY_COLS.iter().map(|c| format!("{}{}", col_letter(*c), r + 1)).collect::<Vec<_>>().join("+");
-        ws.write_formula_with_format(r, TOTAL_COL, Formula::new(format!("={sum}")).set_result(row.total.to_string()), &chf)?;
+        ws.write_formula_with_format(
+            r,
+            TOTAL_COL,
+            Formula::new(format!("={sum}")).set_result(row.total.to_string()),
+            &chf,
+        )?;
         ws.write_string(r, 16, &row.status)?;
         ws.write_string_with_format(r, 17, row.notes.join("\n"), &wrap)?;
         r += 1;
@@ -149,7 +155,8 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
             &chb,
         )?;
     }
-    let widths = [8.0, 24.0, 14.0, 12.0, 13.0, 14.0, 13.0, 15.0, 13.0, 15.0, 13.0, 15.0, 13.0, 15.0, 14.0, 15.0, 40.0, 50.0];
+    let widths =
+        [8.0, 24.0, 14.0, 12.0, 13.0, 14.0, 13.0, 15.0, 13.0, 15.0, 13.0, 15.0, 13.0, 15.0, 14.0, 15.0, 40.0, 50.0];
     for (c, w) in widths.iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;
     }
@@ -164,7 +171,12 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
 /// Sheet `Auszahlungen`: payout by payee and date (4.5.2), invoices for clawbacks (4.7).
 fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     ws.set_name("Auszahlungen")?;
-    ws.write_string_with_format(0, 0, format!("Auszahlungen nach Zahlungsempfänger und Datum, Beiträge {}", d.year), &style::title())?;
+    ws.write_string_with_format(
+        0,
+        0,
+        format!("Auszahlungen nach Zahlungsempfänger und Datum, Beiträge {}", d.year),
+        &style::title(),
+    )?;
     ws.write_string_with_format(
         1,
         0,
@@ -194,7 +206,12 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         ws.write_string(r, 3, &p.basis)?;
         ws.write_with_format(r, 4, p.gross, &chf)?;
         ws.write_with_format(r, 5, -p.offset, &chf)?;
-        ws.write_formula_with_format(r, 6, Formula::new(format!("=E{}+F{}", r + 1, r + 1)).set_result(p.net().to_string()), &chf)?;
+        ws.write_formula_with_format(
+            r,
+            6,
+            Formula::new(format!("=E{}+F{}", r + 1, r + 1)).set_result(p.net().to_string()),
+            &chf,
+        )?;
         r += 1;
     }
     let (first, last) = (h + 2, r);
@@ -218,7 +235,12 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         )?;
     }
     r += 3;
-    ws.write_string_with_format(r, 0, "Rechnungen: Rückforderungen, die höher sind als das Guthaben (Ziffer 4.7)", &style::bold())?;
+    ws.write_string_with_format(
+        r,
+        0,
+        "Rechnungen: Rückforderungen, die höher sind als das Guthaben (Ziffer 4.7)",
+        &style::bold(),
+    )?;
     r += 1;
     header_row(ws, r, &["BFS-Nr.", "Gemeinde", "Betrag", "Grund", "Zahlungsfrist"])?;
     r += 1;

@@ -32,7 +32,8 @@ struct DateiJson<'a> {
 }
 
 fn to_file<T: Serialize>(rel: &str, v: &T) -> Result<OutFile, WriteError> {
-    let mut bytes = serde_json::to_vec_pretty(v).map_err(|source| WriteError::Json { name: rel.to_string(), source })?;
+    let mut bytes =
+        serde_json::to_vec_pretty(v).map_err(|source| WriteError::Json { name: rel.to_string(), source })?;
     bytes.push(b'\n');
     Ok(OutFile { rel: rel.to_string(), bytes })
 }
