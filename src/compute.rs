@@ -238,29 +238,20 @@ fn row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) -> AnnexRow {
 
 /// Payouts of one municipality with its clawbacks offset, and the invoice remainder.
 fn flows(master: &Stammdaten, y: i32, r: &AnnexRow) -> (Vec<Payout>, Option<Invoice>) {
-    let mut payouts = vec![
-        Payout {
-            payee: master.payee(r.bfs, ymd(y, 12, 31)),
-            date: ymd(y, 3, 31),
-            basis: format!("Sockelbeitrag {y}"),
-            gross: r.sockel,
-            offset: Decimal::ZERO,
-        },
-        Payout {
-            payee: r.halves[0].payee,
-            date: r.halves[0].period.payout_date(),
-            basis: r.halves[0].period.label(),
-            gross: r.halves[0].total(),
-            offset: Decimal::ZERO,
-        },
-        Payout {
-            payee: r.halves[1].payee,
-            date: r.halves[1].period.payout_date(),
-            basis: r.halves[1].period.label(),
-            gross: r.halves[1].total(),
-            offset: Decimal::ZERO,
-        },
-    ];
+    let mut payouts = vec![Payout {
+        payee: master.payee(r.bfs, ymd(y, 12, 31)),
+        date: ymd(y, 3, 31),
+        basis: format!("Sockelbeitrag {y}"),
+        gross: r.sockel,
+        offset: Decimal::ZERO,
+    }];
+    payouts.extend(r.halves.iter().map(|h| Payout {
+        payee: h.payee,
+        date: h.period.payout_date(),
+        basis: h.period.label(),
+        gross: h.total(),
+        offset: Decimal::ZERO,
+    }));
     let mut claws: Vec<_> = master.clawbacks.iter().filter(|c| c.bfs == r.bfs && c.decided_on.year() == y).collect();
     claws.sort_by_key(|c| c.decided_on);
     let mut remainder = Decimal::ZERO;
