@@ -18,3 +18,15 @@ check:
 corpus:
     cargo build --release
     python3 ../shared/tools/check_corpus.py samples/2023
+
+# Benchmarks: per-file read + validation, whole runs (sample year and a generated inbox of
+# 10,000 forms), plain calamine for comparison, then a report with the README's figures
+bench *ARGS:
+    cargo bench --bench pipeline {{ARGS}}
+
+# Fuzz the form reader + extractor + validation (needs `cargo install cargo-fuzz`); seeds
+# come from the sample inbox. SECONDS defaults to 660.
+fuzz SECONDS="660":
+    mkdir -p fuzz/corpus/read_form
+    cp samples/2023/inbox/*.xls samples/2023/inbox/*.ods samples/2023/inbox/*.xlsm fuzz/corpus/read_form/
+    cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none -O read_form corpus/read_form -- -max_total_time={{SECONDS}} -rss_limit_mb=1024 -max_len=262144 -timeout=20

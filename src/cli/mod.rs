@@ -1,6 +1,8 @@
 //! The command line: one file per subcommand, each handing a parsed options struct to the
 //! library. Messages to AGS staff are German.
 
+pub mod formulare;
+pub mod generieren;
 pub mod run;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +24,11 @@ pub struct Cli {
 pub enum Command {
     /// Eingangsordner auswerten: Anhang Nr. 1, Befunde und Rückmeldungen schreiben.
     Run(run::RunArgs),
+    /// Vorausgefüllte Formulare (Reportingformulare und Selbstdeklaration) für alle Gemeinden erstellen.
+    Formulare(formulare::FormulareArgs),
+    /// Synthetischen Eingangsordner mit passenden Stammdaten erzeugen (für Benchmarks).
+    #[command(hide = true)]
+    Generieren(generieren::GenerierenArgs),
 }
 
 /// Sets up logging on stderr (`BEITRAEGE_LOG` overrides the level).
@@ -41,6 +48,8 @@ pub fn dispatch(cli: Cli) -> ExitCode {
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Run(args) => run::execute(args),
+        Command::Generieren(args) => generieren::execute(args),
+        Command::Formulare(args) => formulare::execute(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

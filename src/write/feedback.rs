@@ -1,17 +1,27 @@
 //! `Rueckmeldungen/<BFS-Nr>_<Gemeinde>.xlsx`: one feedback workbook per municipality with
-//! findings, in German, ready to send back: the letter head, the findings (Fehler first),
-//! the money computed, paid and withheld, and each returned form rebuilt with the offending
-//! cells highlighted and a note on each. A contract member's findings go to its lead.
+//! findings, in German, ready to send back:
+//!
+//! 1. `Rückmeldung`: the letter head (Gemeinde, BFS-Nr., Jahr, date, AGS contact), what to do,
+//!    and the findings (Fehler first, then Warnungen, then Hinweise) with file, sheet, cell,
+//!    value found, message and how to fix it;
+//! 2. `Beiträge`: per municipality and component what was computed, what is paid and what is
+//!    withheld with the reason, the totals and the payouts to the recipient;
+//! 3. `Formular n`: each returned form with findings, rebuilt in the layout of the 2022
+//!    template with the values submitted, the offending cells highlighted and a note on each,
+//!    ready to be corrected and sent back (shared layout: [`crate::formulare`]).
+//!
+//! A contract member's findings go to its lead's workbook (it is the lead that reports and is
+//! paid), a merged municipality's to its successor's; the workbook says so.
 
 use super::style::{self, header_row};
 use super::{save, OutFile, RunData, WriteError};
-use crate::compute::{component_label, AnnexRow};
-use crate::domain::{fmt_date, ymd, Bfs, CellPos, Finding, FormKind, Severity, PERIOD_COMPONENTS};
-use crate::extract::{fields_of, RawForm, REPORTING_HEADINGS, REPORTING_TITLE, SD_TITLE, TABLE_COLUMNS};
-use crate::validate::FileEntry;
-use crate::workbook::Value;
+use crate::compute::{component_label, AnnexRow, HalfYear};
+use crate::domain::{fmt_date, ymd, Bfs, CellPos, Finding, FormKind, Severity, TariffCode, PERIOD_COMPONENTS};
+use crate::extract::{fields_of, RawForm, TABLE_COLUMNS};
+use crate::formulare::{write_form_sheet, write_table_sheet, FormSheet, Mark, TableSheet};
+use crate::validate::{Eligibility, FileEntry};
 use rust_decimal::Decimal;
-use rust_xlsxwriter::{Format, Note, Worksheet, XlsxError};
+use rust_xlsxwriter::{Format, FormatAlign, Worksheet, XlsxError};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Used when neither the master data nor the command line names a contact.
@@ -36,22 +46,34 @@ pub fn recipient(d: &RunData<'_>, bfs: Bfs) -> Bfs {
     b
 }
 
-/// A file-system-safe name: `2422_Balsthal.xlsx`.
+/// The workbook's path in the output folder: `Rueckmeldungen/2422_Balsthal.xlsx`.
 pub fn file_name(bfs: Bfs, name: &str) -> String {
-    let clean: String =
-        name.chars().map(|c| if matches!(c, '<' | '>' | ':' | '"' | '/' | '\\' | '|' | '?' | '*') { '_' } else { c }).collect();
-    format!("Rueckmeldungen/{bfs}_{}.xlsx", clean.trim())
+    format!("Rueckmeldungen/{bfs}_{}.xlsx", style::safe_name(name))
+}
+
+/// Groups the findings that concern a municipality by the recipient of its workbook.
+pub fn by_recipient<'a>(d: &RunData<'a>) -> BTreeMap<Bfs, Vec<&'a Finding>> {
+    let mut out: BTreeMap<Bfs, Vec<&'a Finding>> = BTreeMap::new();
+    for f in d.findings {
+        if let Some(b) = f.bfs {
+            out.entry(recipient(d, b)).or_default().push(f);
+        }
+    }
+    out
 }
 
 /// Writes one workbook per recipient with at least one finding.
 pub fn write_all(d: &RunData<'_>) -> Result<Vec<OutFile>, WriteError> {
-    let mut by_recipient: BTreeMap<Bfs, Vec<&Finding>> = BTreeMap::new();
-    for f in d.findings {
-        if let Some(b) = f.bfs {
-            by_recipient.entry(recipient(d, b)).or_default().push(f);
-        }
-    }
-    by_recipient.into_iter().map(|(b, fs)| write_one(d, b, &fs)).collect()
+    by_recipient(d).into_iter().map(|(b, fs)| write_one(d, b, &fs)).collect()
+}
+
+/// A paragraph of the letter across the findings table's width.
+fn para(ws: &mut Worksheet, r: &mut u32, text: String, fmt: &Format) -> Result<(), XlsxError> {
+    ws.merge_range(*r, 0, *r, 8, &text, fmt)?;
+    let lines = (text.chars().count() as f64 / 180.0).ceil().max(1.0);
+    ws.set_row_height(*r, 15.0 * lines + 2.0)?;
+    *r += 1;
+    Ok(())
 }
 
 fn sev_rank(s: Severity) -> u8 {
@@ -62,136 +84,281 @@ fn sev_rank(s: Severity) -> u8 {
     }
 }
 
-fn fill(s: Severity) -> Format {
-    match s {
-        Severity::Fehler => style::error_fill(),
-        Severity::Warnung => style::warn_fill(),
-        Severity::Hinweis => style::note_fill(),
-    }
+fn who(d: &RunData<'_>, b: Bfs) -> String {
+    format!("{} ({b})", d.name_of(Some(b)))
 }
 
 fn write_one(d: &RunData<'_>, bfs: Bfs, findings: &[&Finding]) -> Result<OutFile, WriteError> {
     let name = d.name_of(Some(bfs));
     let rel = file_name(bfs, &name);
     let xl = |source| WriteError::Xlsx { name: rel.clone(), source };
+    // Fehler first, then Warnungen, then Hinweise; report order within a severity.
     let mut sorted: Vec<&Finding> = findings.to_vec();
     sorted.sort_by_key(|f| sev_rank(f.severity));
-    // Municipalities covered: the recipient and everyone whose findings or money it receives.
+    // Municipalities covered: the recipient, its contract's members, and everyone whose
+    // findings it receives.
     let year_end = ymd(d.year, 12, 31);
-    let mut covered: BTreeSet<Bfs> = d.master.members_of(bfs, year_end);
+    let members: BTreeSet<Bfs> = d.master.members_of(bfs, year_end);
+    let mut covered: BTreeSet<Bfs> = members.clone();
     covered.insert(bfs);
     covered.extend(findings.iter().filter_map(|f| f.bfs));
-    let mut wb = style::workbook(&format!("Rückmeldung start.integration {} an {name}", d.year), d.run_date);
-    letter(wb.add_worksheet(), d, bfs, &covered, &sorted).map_err(xl)?;
-    money(wb.add_worksheet(), d, &covered).map_err(xl)?;
-    // The returned forms with cell findings, rebuilt.
-    let files: BTreeSet<&str> = sorted.iter().filter(|f| f.cell.is_some()).filter_map(|f| f.file.as_deref()).collect();
-    let mut n = 0;
-    for rel_file in files {
-        let Some(entry) = d.resolved.files.iter().find(|e| e.result.rel == rel_file) else { continue };
+
+    // The returned forms with findings on them, in report order.
+    let mut forms: Vec<(&FileEntry, &RawForm, Vec<&Finding>)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for f in &sorted {
+        let Some(file) = f.file.as_deref() else { continue };
+        if f.sheet.is_none() || !seen.insert(file) {
+            continue;
+        }
+        let Some(entry) = d.resolved.files.iter().find(|e| e.result.rel == file) else { continue };
         let Some(form) = &entry.result.form else { continue };
-        n += 1;
-        let here: Vec<&Finding> = sorted.iter().copied().filter(|f| f.file.as_deref() == Some(rel_file)).collect();
-        rebuilt(wb.add_worksheet(), n, entry, form, &here).map_err(xl)?;
+        let here = sorted.iter().copied().filter(|g| g.file.as_deref() == Some(file)).collect();
+        forms.push((entry, form, here));
+    }
+    forms.sort_by(|a, b| a.0.result.rel.as_bytes().cmp(b.0.result.rel.as_bytes()));
+    let sheet_names: Vec<String> = (1..=forms.len()).map(|n| format!("Formular {n}")).collect();
+
+    let mut wb = style::workbook(&format!("Rückmeldung start.integration {} an {name}", d.year), d.run_date);
+    let refs: BTreeMap<&str, &str> =
+        forms.iter().zip(&sheet_names).map(|((e, _, _), s)| (e.result.rel.as_str(), s.as_str())).collect();
+    letter(wb.add_worksheet(), d, bfs, &members, &covered, &sorted, &refs).map_err(xl)?;
+    money(wb.add_worksheet(), d, bfs, &covered).map_err(xl)?;
+    for ((entry, form, here), sheet) in forms.iter().zip(&sheet_names) {
+        rebuilt(&mut wb, sheet, entry, form, here).map_err(xl)?;
     }
     save(rel, &mut wb)
 }
 
-fn letter(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>, findings: &[&Finding]) -> Result<(), XlsxError> {
+#[allow(clippy::too_many_arguments)]
+fn letter(
+    ws: &mut Worksheet,
+    d: &RunData<'_>,
+    bfs: Bfs,
+    members: &BTreeSet<Bfs>,
+    covered: &BTreeSet<Bfs>,
+    findings: &[&Finding],
+    refs: &BTreeMap<&str, &str>,
+) -> Result<(), XlsxError> {
     ws.set_name("Rückmeldung")?;
-    ws.write_string_with_format(0, 0, format!("Rückmeldung zur Berichterstattung start.integration {}", d.year), &style::title())?;
+    ws.write_string_with_format(
+        0,
+        0,
+        format!("Rückmeldung zur Berichterstattung start.integration {}", d.year),
+        &style::title(),
+    )?;
     let b = style::bold();
-    let rows = [
+    let top = Format::new().set_text_wrap().set_align(FormatAlign::Top);
+    let head = [
         ("Gemeinde", d.name_of(Some(bfs))),
         ("BFS-Nr.", bfs.to_string()),
         ("Jahr", d.year.to_string()),
         ("Datum", fmt_date(d.run_date)),
         ("Kontakt AGS", d.contact.to_string()),
     ];
-    for (i, (k, v)) in rows.iter().enumerate() {
-        ws.write_string_with_format(2 + i as u32, 0, *k, &b)?;
-        ws.write_string(2 + i as u32, 1, v)?;
+    for (i, (k, v)) in head.iter().enumerate() {
+        let r = 2 + i as u32;
+        ws.write_string_with_format(r, 0, *k, &b.clone().set_align(FormatAlign::Top))?;
+        ws.merge_range(r, 1, r, 4, v, &top)?;
+        let lines = v.lines().count().max(1) as f64;
+        if lines > 1.0 {
+            ws.set_row_height(r, 15.0 * lines)?;
+        }
     }
     let mut r = 8;
+    // Whose findings this workbook holds besides the recipient's.
+    let contract = d.master.membership(bfs, ymd(d.year, 12, 31)).map(|m| m.contract.clone());
+    let in_contract: Vec<String> = members.iter().filter(|m| **m != bfs).map(|m| who(d, *m)).collect();
+    if !in_contract.is_empty() {
+        para(
+            ws,
+            &mut r,
+            format!(
+                "Diese Rückmeldung geht an {} als Leitgemeinde des Vertrags «{}». Die Vertragsgemeinden melden über \
+                 die Leitgemeinde und erhalten keine eigene Rückmeldung; ihre Befunde stehen hier (Spalte «Gemeinde»): {}.",
+                d.name_of(Some(bfs)),
+                contract.unwrap_or_default(),
+                in_contract.join(", ")
+            ),
+            &top,
+        )?;
+    }
     let others: Vec<String> = covered
         .iter()
-        .filter(|m| **m != bfs)
-        .map(|m| format!("{} ({m})", d.name_of(Some(*m))))
+        .filter(|m| **m != bfs && !members.contains(m))
+        .map(|m| {
+            let muni = d.master.municipality(*m);
+            match muni.and_then(|x| x.successor).filter(|_| muni.is_some_and(|x| !x.exists_in_year(d.year))) {
+                Some(s) => format!("{} (aufgelöst, Nachfolgegemeinde {})", who(d, *m), who(d, s)),
+                None => who(d, *m),
+            }
+        })
         .collect();
     if !others.is_empty() {
-        ws.write_string_with_format(
-            r,
-            0,
-            format!(
-                "Als Leitgemeinde erhalten Sie auch die Rückmeldungen zu Ihren Vertragsgemeinden: {}.",
-                others.join(", ")
-            ),
-            &style::wrap(),
+        para(ws, &mut r, format!("Ebenfalls aufgeführt sind die Befunde zu: {}.", others.join(", ")), &top)?;
+    }
+    para(
+        ws,
+        &mut r,
+        "Sehr geehrte Damen und Herren. Bei der Prüfung Ihrer Formulare haben wir die folgenden Punkte festgestellt. \
+         Bei einem Fehler wird der betroffene Betrag zurückbehalten, bis ein korrigiertes Formular eingeht. Eine \
+         Warnung bitten wir Sie zu prüfen; ein Hinweis dient Ihrer Information."
+            .to_string(),
+        &top,
+    )?;
+    if !refs.is_empty() {
+        para(
+            ws,
+            &mut r,
+            "In den Blättern «Formular 1», «Formular 2» usw. sind Ihre Formulare mit den eingereichten Werten \
+             nachgebaut. Die markierten Zellen tragen eine Notiz mit der Korrektur. Bitte korrigieren Sie die Werte \
+             dort oder in Ihrer eigenen Datei und senden Sie jedes korrigierte Formular als eigene Datei an das AGS."
+                .to_string(),
+            &top,
         )?;
-        r += 1;
     }
     let counts: Vec<String> = Severity::ALL
         .iter()
-        .map(|s| format!("{} {}", findings.iter().filter(|f| f.severity == *s).count(), s.label()))
+        .map(|s| {
+            let n = findings.iter().filter(|f| f.severity == *s).count();
+            let label = match (s, n) {
+                (Severity::Fehler, _) => "Fehler",
+                (Severity::Warnung, 1) => "Warnung",
+                (Severity::Warnung, _) => "Warnungen",
+                (Severity::Hinweis, 1) => "Hinweis",
+                (Severity::Hinweis, _) => "Hinweise",
+            };
+            format!("{n} {label}")
+        })
         .collect();
-    ws.write_string(
-        r,
-        0,
-        "Sehr geehrte Damen und Herren. Bei der Prüfung Ihrer Formulare haben wir folgende Punkte festgestellt. \
-         Bei einem Fehler wird der betroffene Betrag zurückbehalten, bis ein korrigiertes Formular eingeht. \
-         Eine Warnung bitten wir Sie zu prüfen; ein Hinweis dient Ihrer Information.",
-    )?;
-    r += 1;
-    ws.write_string(r, 0, format!("Befunde: {}.", counts.join(", ")))?;
+    ws.write_string_with_format(r, 0, format!("Befunde: {}.", counts.join(", ")), &b)?;
     r += 2;
-    header_row(ws, r, &["Gemeinde", "Datei", "Blatt", "Zelle", "Gefundener Wert", "Schwere", "Meldung", "Korrektur", "Code"])?;
+    let columns = [
+        "Gemeinde",
+        "Datei",
+        "Blatt",
+        "Zelle",
+        "Gefundener Wert",
+        "Schwere",
+        "Meldung",
+        "Korrektur",
+        "Code",
+        "Nachbau",
+    ];
+    header_row(ws, r, &columns)?;
     let h = r;
     let wrap = style::wrap();
     for f in findings {
         r += 1;
-        let who = f.bfs.map(|b| format!("{} ({b})", d.name_of(Some(b)))).unwrap_or_default();
-        ws.write_string(r, 0, who)?;
-        ws.write_string_with_format(r, 1, f.file.as_deref().unwrap_or("(Gemeinde)"), &wrap)?;
-        ws.write_string(r, 2, f.sheet.as_deref().unwrap_or(""))?;
-        ws.write_string(r, 3, f.cell.as_deref().unwrap_or(""))?;
-        ws.write_string(r, 4, f.value.as_deref().unwrap_or(""))?;
-        ws.write_string_with_format(r, 5, f.severity.label(), &fill(f.severity))?;
+        let concerns = f.bfs.map(|b| who(d, b)).unwrap_or_default();
+        ws.write_string_with_format(r, 0, concerns, &wrap)?;
+        ws.write_string_with_format(r, 1, f.file.as_deref().unwrap_or("(ganze Gemeinde)"), &wrap)?;
+        ws.write_string_with_format(r, 2, f.sheet.as_deref().unwrap_or(""), &wrap)?;
+        ws.write_string_with_format(r, 3, f.cell.as_deref().unwrap_or(""), &wrap)?;
+        ws.write_string_with_format(r, 4, f.value.as_deref().unwrap_or(""), &wrap)?;
+        ws.write_string_with_format(
+            r,
+            5,
+            f.severity.label(),
+            &style::severity_fill(f.severity).set_align(FormatAlign::Top),
+        )?;
         ws.write_string_with_format(r, 6, &f.message, &wrap)?;
         ws.write_string_with_format(r, 7, &f.fix, &wrap)?;
-        ws.write_string(r, 8, f.code.as_str())?;
+        ws.write_string_with_format(r, 8, f.code.as_str(), &wrap)?;
+        let rebuilt = f.file.as_deref().and_then(|x| refs.get(x)).copied().unwrap_or("");
+        ws.write_string_with_format(r, 9, rebuilt, &wrap)?;
     }
-    for (c, w) in [26.0, 36.0, 14.0, 7.0, 16.0, 9.0, 60.0, 50.0, 26.0].iter().enumerate() {
+    for (c, w) in [24.0, 34.0, 14.0, 7.0, 16.0, 9.0, 60.0, 50.0, 26.0, 11.0].iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;
     }
-    ws.set_landscape();
-    ws.set_paper_size(9);
-    ws.set_print_fit_to_pages(1, 0);
-    ws.set_repeat_rows(h, h)?;
+    if r > h {
+        ws.autofilter(h, 0, r, (columns.len() - 1) as u16)?;
+    }
+    style::print_setup(ws, h)?;
     Ok(())
 }
 
-fn money(ws: &mut Worksheet, d: &RunData<'_>, covered: &BTreeSet<Bfs>) -> Result<(), XlsxError> {
+/// Why a component of a half-year is not (fully) paid.
+fn withheld_reason(d: &RunData<'_>, row: &AnnexRow, h: &HalfYear, c: TariffCode) -> String {
+    if !matches!(row.eligibility, Eligibility::Eligible) {
+        return row.status.clone();
+    }
+    let fehler: Vec<String> = h
+        .source
+        .as_deref()
+        .map(|src| {
+            d.findings
+                .iter()
+                .filter(|f| f.file.as_deref() == Some(src) && f.severity == Severity::Fehler)
+                .filter(|f| f.bfs == Some(row.bfs) || f.bfs == Some(h.payee))
+                .map(|f| match (&f.sheet, &f.cell) {
+                    (Some(s), Some(c)) => format!("{} in {s}!{c}", f.code.as_str()),
+                    _ => f.code.as_str().to_string(),
+                })
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        })
+        .unwrap_or_default();
+    let file = h.source.as_deref().map(|s| format!(" in «{s}»")).unwrap_or_default();
+    if h.withheld_whole {
+        format!("Blatt «Vertragsgemeinden» ergibt nicht die Totale (LEIT_SUMME){file}")
+    } else if h.withheld.contains(&c) {
+        if fehler.is_empty() {
+            format!("fehlerhafter Wert{file}")
+        } else {
+            format!("Fehler{file}: {}", fehler.join(", "))
+        }
+    } else {
+        String::new()
+    }
+}
+
+fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>) -> Result<(), XlsxError> {
     ws.set_name("Beiträge")?;
-    ws.write_string_with_format(0, 0, format!("Beiträge {} (provisorisch, Stand {})", d.year, fmt_date(d.run_date)), &style::title())?;
-    let mut r = 2;
-    header_row(
-        ws,
-        r,
-        &["Gemeinde", "Leistung", "Periode", "Anzahl gemeldet", "Betrag berechnet", "Betrag ausbezahlt", "Zurückbehalten", "Grund"],
+    ws.write_string_with_format(
+        0,
+        0,
+        format!("Beiträge {} (provisorisch, Stand {})", d.year, fmt_date(d.run_date)),
+        &style::title(),
     )?;
+    ws.write_string_with_format(
+        1,
+        0,
+        "Berechnet: was die gemeldeten Zahlen nach Tarif ergeben. Ausbezahlt: was nach der Prüfung ausgerichtet wird. \
+         Zurückbehalten: die Differenz, mit dem Grund; sie wird nach Eingang eines korrigierten Formulars ausgerichtet.",
+        &style::subtitle(),
+    )?;
+    let mut r = 3;
+    let columns = [
+        "Gemeinde",
+        "Leistung",
+        "Periode",
+        "Anzahl",
+        "Betrag berechnet",
+        "Betrag ausbezahlt",
+        "Zurückbehalten",
+        "Grund",
+    ];
+    header_row(ws, r, &columns)?;
+    let h = r;
     let (chf, cnt, wrap) = (style::chf(), style::count(), style::wrap());
+    let year_end = ymd(d.year, 12, 31);
+    let stichtag = fmt_date(ymd(d.year - 2, 12, 31));
+    let mut payee_total = Decimal::ZERO;
+    let mut rows_shown = 0;
     for row in d.comp.rows.iter().filter(|x| covered.contains(&x.bfs)) {
-        let who = format!("{} ({})", row.name, row.bfs);
-        let not_eligible = !matches!(row.eligibility, crate::validate::Eligibility::Eligible);
-        // Sockelbeitrag
+        rows_shown += 1;
+        let name = format!("{} ({})", row.name, row.bfs);
+        let not_eligible = !matches!(row.eligibility, Eligibility::Eligible);
         r += 1;
         let sockel_computed = d
             .master
-            .tariff(crate::domain::TariffCode::Sockel, ymd(d.year, 12, 31))
+            .tariff(TariffCode::Sockel, year_end)
             .map(|t| Decimal::from(row.base) * t.amount)
             .unwrap_or_default();
-        ws.write_string(r, 0, &who)?;
-        ws.write_string(r, 1, "Sockelbeitrag")?;
+        ws.write_string(r, 0, &name)?;
+        ws.write_string_with_format(r, 1, format!("Sockelbeitrag (ausländische Wohnbevölkerung {stichtag})"), &wrap)?;
         ws.write_string(r, 2, d.year.to_string())?;
         ws.write_number_with_format(r, 3, row.base as f64, &cnt)?;
         ws.write_with_format(r, 4, sockel_computed, &chf)?;
@@ -200,48 +367,96 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, covered: &BTreeSet<Bfs>) -> Result
         if not_eligible {
             ws.write_string_with_format(r, 7, &row.status, &wrap)?;
         }
-        for h in &row.halves {
+        for half in &row.halves {
+            if !half.exists {
+                continue;
+            }
+            if half.source.is_none() && !not_eligible {
+                r += 1;
+                ws.write_string(r, 0, &name)?;
+                ws.write_string(r, 1, "Fall- und Dolmetschpauschalen")?;
+                ws.write_string(r, 2, half.period.label())?;
+                ws.write_with_format(r, 5, Decimal::ZERO, &chf)?;
+                ws.write_string_with_format(r, 7, "kein gültiges Reportingformular eingegangen", &wrap)?;
+                continue;
+            }
             for (i, c) in PERIOD_COMPONENTS.iter().enumerate() {
-                if h.computed[i].is_zero() && h.amounts[i].is_zero() && !h.withheld.contains(c) {
+                if half.computed[i].is_zero() && half.amounts[i].is_zero() && !half.withheld.contains(c) {
                     continue;
                 }
                 r += 1;
-                ws.write_string(r, 0, &who)?;
+                ws.write_string(r, 0, &name)?;
                 ws.write_string(r, 1, component_label(*c))?;
-                ws.write_string(r, 2, h.period.label())?;
-                ws.write_number_with_format(r, 3, h.reported.get(*c) as f64, &cnt)?;
-                ws.write_with_format(r, 4, h.computed[i], &chf)?;
-                ws.write_with_format(r, 5, h.amounts[i], &chf)?;
-                ws.write_with_format(r, 6, h.computed[i] - h.amounts[i], &chf)?;
-                let reason = if not_eligible {
-                    row.status.clone()
-                } else if h.withheld_whole {
-                    "Vertragsgemeinden ergeben nicht die Totale (LEIT_SUMME)".to_string()
-                } else if h.withheld.contains(c) {
-                    "Wert fehlerhaft, siehe Befunde".to_string()
-                } else {
-                    String::new()
-                };
-                ws.write_string_with_format(r, 7, reason, &wrap)?;
+                ws.write_string(r, 2, half.period.label())?;
+                ws.write_number_with_format(r, 3, half.reported.get(*c) as f64, &cnt)?;
+                ws.write_with_format(r, 4, half.computed[i], &chf)?;
+                ws.write_with_format(r, 5, half.amounts[i], &chf)?;
+                ws.write_with_format(r, 6, half.computed[i] - half.amounts[i], &chf)?;
+                ws.write_string_with_format(r, 7, withheld_reason(d, row, half, *c), &wrap)?;
             }
         }
         if !row.clawback.is_zero() {
+            let reasons: Vec<String> = d
+                .master
+                .clawbacks
+                .iter()
+                .filter(|c| c.bfs == row.bfs && chrono::Datelike::year(&c.decided_on) == d.year)
+                .map(|c| format!("{} (verfügt am {})", c.reason, fmt_date(c.decided_on)))
+                .collect();
             r += 1;
-            ws.write_string(r, 0, &who)?;
+            ws.write_string(r, 0, &name)?;
             ws.write_string(r, 1, "Rückforderung (Ziffer 4.7)")?;
             ws.write_string(r, 2, d.year.to_string())?;
             ws.write_with_format(r, 5, row.clawback, &chf)?;
+            ws.write_string_with_format(r, 7, reasons.join("; "), &wrap)?;
         }
         r += 1;
-        total_line(ws, r, &who, row)?;
+        total_line(ws, r, &name, row)?;
+        if row.payee == bfs {
+            payee_total += row.total;
+        }
         r += 1;
     }
-    for (c, w) in [26.0, 40.0, 20.0, 14.0, 16.0, 16.0, 16.0, 50.0].iter().enumerate() {
+    if rows_shown > 1 {
+        r += 1;
+        let b = style::bold_top();
+        ws.write_string_with_format(r, 0, format!("Total an {}", who(d, bfs)), &b)?;
+        for c in [1u16, 2, 3, 4, 6, 7] {
+            ws.write_string_with_format(r, c, "", &b)?;
+        }
+        ws.write_with_format(r, 5, payee_total, &style::chf_bold())?;
+        r += 1;
+    }
+    // The payouts to this recipient (4.5.2).
+    let payouts: Vec<_> = d.comp.payouts.iter().filter(|p| p.payee == bfs).collect();
+    if !payouts.is_empty() {
+        r += 1;
+        ws.write_string_with_format(r, 0, format!("Auszahlungen an {} (Ziffer 4.5.2)", who(d, bfs)), &style::bold())?;
+        r += 1;
+        header_row(ws, r, &["Datum", "Grundlage", "", "", "Brutto", "Verrechnet", "Netto", ""])?;
+        for p in payouts {
+            r += 1;
+            ws.write_string(r, 0, fmt_date(p.date))?;
+            ws.write_string_with_format(r, 1, &p.basis, &wrap)?;
+            ws.write_with_format(r, 4, p.gross, &chf)?;
+            ws.write_with_format(r, 5, p.offset, &chf)?;
+            ws.write_with_format(r, 6, p.net(), &chf)?;
+        }
+    }
+    for inv in d.comp.invoices.iter().filter(|i| covered.contains(&i.bfs)) {
+        r += 2;
+        ws.write_string_with_format(
+            r,
+            0,
+            format!("Rechnung an {}: die Rückforderung übersteigt die Auszahlung ({})", who(d, inv.bfs), inv.reason),
+            &style::bold(),
+        )?;
+        ws.write_with_format(r, 5, inv.amount, &style::chf_bold())?;
+    }
+    for (c, w) in [26.0, 40.0, 18.0, 10.0, 16.0, 16.0, 16.0, 56.0].iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;
     }
-    ws.set_landscape();
-    ws.set_paper_size(9);
-    ws.set_print_fit_to_pages(1, 0);
+    style::print_setup(ws, h)?;
     Ok(())
 }
 
@@ -253,19 +468,7 @@ fn total_line(ws: &mut Worksheet, r: u32, who: &str, row: &AnnexRow) -> Result<(
         ws.write_string_with_format(r, c, "", &b)?;
     }
     ws.write_with_format(r, 5, row.total, &style::chf_bold())?;
-    ws.write_string_with_format(r, 7, &row.status, &b)?;
-    Ok(())
-}
-
-/// Writes a raw value as the user entered it: numbers as numbers, dates as dates.
-fn write_value(ws: &mut Worksheet, r: u32, c: u16, v: &Value, fmt: &Format) -> Result<(), XlsxError> {
-    match v {
-        Value::Int(i) => ws.write_number_with_format(r, c, *i as f64, fmt)?,
-        Value::Float(f) => ws.write_number_with_format(r, c, *f, fmt)?,
-        Value::Date(dt) => ws.write_datetime_with_format(r, c, style::xl_date(*dt), &fmt.clone().set_num_format("dd.mm.yyyy"))?,
-        Value::Bool(b) => ws.write_boolean_with_format(r, c, *b, fmt)?,
-        other => ws.write_string_with_format(r, c, other.display(), fmt)?,
-    };
+    ws.write_string_with_format(r, 7, &row.status, &b.set_text_wrap())?;
     Ok(())
 }
 
@@ -279,66 +482,93 @@ fn findings_at<'a>(findings: &[&'a Finding], pos: &Option<CellPos>) -> Vec<&'a F
         .collect()
 }
 
-fn mark(ws: &mut Worksheet, r: u32, c: u16, v: &Value, here: &[&Finding]) -> Result<(), XlsxError> {
-    let worst = here.iter().map(|f| f.severity).min_by_key(|s| sev_rank(*s));
-    let fmt = worst.map(fill).unwrap_or_default();
-    write_value(ws, r, c, v, &fmt)?;
-    if !here.is_empty() {
-        let text: Vec<String> = here
-            .iter()
-            .map(|f| format!("{} ({}): {} Korrektur: {}", f.severity.label(), f.code.as_str(), f.message, f.fix))
-            .collect();
-        ws.insert_note(r, c, &Note::new(text.join("\n\n")).set_author("AGS").set_width(420).set_height(160))?;
-    }
-    Ok(())
+/// The note on a highlighted cell: every finding there, with how to fix it.
+fn mark_of(here: &[&Finding]) -> Option<Mark> {
+    let worst = here.iter().map(|f| f.severity).min_by_key(|s| sev_rank(*s))?;
+    let text: Vec<String> = here
+        .iter()
+        .map(|f| format!("{} ({}): {}\nKorrektur: {}", f.severity.label(), f.code.as_str(), f.message, f.fix))
+        .collect();
+    Some(Mark { severity: worst, note: text.join("\n\n") })
 }
 
-fn rebuilt(ws: &mut Worksheet, n: usize, entry: &FileEntry, form: &RawForm, here: &[&Finding]) -> Result<(), XlsxError> {
-    ws.set_name(format!("Formular {n}"))?;
-    let b = style::bold();
-    ws.write_string_with_format(0, 0, if form.kind == FormKind::Reporting { REPORTING_TITLE } else { SD_TITLE }, &style::title())?;
-    ws.write_string_with_format(
-        0,
-        3,
-        format!(
-            "Nachbau Ihrer Datei «{}» (Blatt «{}») mit den eingereichten Werten. Markierte Zellen enthalten eine Notiz mit der Korrektur.",
-            entry.result.rel, form.sheet
-        ),
-        &style::wrap(),
-    )?;
+/// Rebuilds a returned form in the 2022 layout with the values submitted; the table of a
+/// lead's report goes on its own sheet right after it, as in the template.
+fn rebuilt(
+    wb: &mut rust_xlsxwriter::Workbook,
+    sheet: &str,
+    entry: &FileEntry,
+    form: &RawForm,
+    here: &[&Finding],
+) -> Result<(), XlsxError> {
+    let mut placed: BTreeSet<*const Finding> = BTreeSet::new();
+    let mut f = FormSheet::new(form.kind, sheet);
     for spec in fields_of(form.kind) {
-        let r = spec.row - 1;
-        ws.write_string_with_format(r, 0, spec.label, &b)?;
-        let f = form.field(spec.key);
-        mark(ws, r, 1, &f.value, &findings_at(here, &f.pos))?;
-        if let Some(p) = &f.pos {
-            ws.write_string_with_format(r, 2, format!("Ihre Datei: {}!{}", p.sheet, p.a1()), &style::subtitle())?;
-        } else {
-            ws.write_string_with_format(r, 2, "in Ihrer Datei nicht gefunden", &style::subtitle())?;
+        let field = form.field(spec.key);
+        f.values.insert(spec.key, field.value.clone());
+        let at = findings_at(here, &field.pos);
+        placed.extend(at.iter().map(|x| *x as *const Finding));
+        if let Some(m) = mark_of(&at) {
+            f.marks.insert(spec.key, m);
+        }
+        let side = match &field.pos {
+            Some(p) => format!("in Ihrer Datei: Blatt «{}», Zelle {}", p.sheet, p.a1()),
+            None => "in Ihrer Datei nicht gefunden".to_string(),
+        };
+        f.side.insert(spec.key, side);
+    }
+    let kind = if form.kind == FormKind::Reporting { "Reportingformular" } else { "Selbstdeklaration" };
+    f.intro = Some(format!(
+        "Nachbau Ihrer Datei «{}» ({kind}, Blatt «{}», {}) mit den eingereichten Werten. Markierte Zellen tragen eine \
+         Notiz mit der Korrektur.",
+        entry.result.rel,
+        form.sheet,
+        entry.state.as_str()
+    ));
+    let table = form.table.as_ref().map(|t| {
+        let mut marks = BTreeMap::new();
+        let rows: Vec<Vec<crate::workbook::Value>> = t
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                TABLE_COLUMNS
+                    .iter()
+                    .enumerate()
+                    .map(|(c, (key, _))| {
+                        let cell = row.get(key);
+                        let at = findings_at(here, &cell.pos);
+                        placed.extend(at.iter().map(|x| *x as *const Finding));
+                        if let Some(m) = mark_of(&at) {
+                            marks.insert((i, c), m);
+                        }
+                        cell.value
+                    })
+                    .collect()
+            })
+            .collect();
+        let name = format!("{sheet} – Vertragsgemeinden");
+        (t.sheet.clone(), TableSheet { sheet_name: name, rows, locked_cols: 0, marks, check_against: None })
+    });
+    // Findings without a cell of the rebuilt form are listed below it.
+    let rest: Vec<&Finding> = here.iter().copied().filter(|x| !placed.contains(&(*x as *const Finding))).collect();
+    if !rest.is_empty() {
+        f.below.push((None, "Weitere Befunde zu dieser Datei".to_string()));
+        for x in rest {
+            let at = match (&x.sheet, &x.cell) {
+                (Some(s), Some(c)) => format!(" [Blatt «{s}», Zelle {c}]"),
+                (Some(s), None) => format!(" [Blatt «{s}»]"),
+                _ => String::new(),
+            };
+            f.below.push((
+                Some(x.severity),
+                format!("{} ({}){at}: {} Korrektur: {}", x.severity.label(), x.code.as_str(), x.message, x.fix),
+            ));
         }
     }
-    if form.kind == FormKind::Reporting {
-        for (label, row) in REPORTING_HEADINGS {
-            ws.write_string_with_format(row - 1, 0, *label, &b)?;
-        }
+    write_form_sheet(wb.add_worksheet(), &f)?;
+    if let Some((_, t)) = table {
+        write_table_sheet(wb.add_worksheet(), &t)?;
     }
-    // The Vertragsgemeinden table, below the form.
-    if let Some(t) = &form.table {
-        let top = 28;
-        ws.write_string_with_format(top, 0, format!("Blatt «{}»", t.sheet), &b)?;
-        let labels: Vec<&str> = TABLE_COLUMNS.iter().map(|(_, h)| *h).collect();
-        header_row(ws, top + 1, &labels)?;
-        for (i, row) in t.rows.iter().enumerate() {
-            let r = top + 2 + i as u32;
-            for (c, (key, _)) in TABLE_COLUMNS.iter().enumerate() {
-                let f = row.get(key);
-                mark(ws, r, c as u16, &f.value, &findings_at(here, &f.pos))?;
-            }
-        }
-    }
-    ws.set_column_width(0, 62)?;
-    ws.set_column_width(1, 26)?;
-    ws.set_column_width(2, 24)?;
-    ws.set_column_width(3, 60)?;
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! Shared cell formats and sheet helpers for every workbook the tool writes.
 
 use chrono::NaiveDate;
-use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{
+    DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
+};
 
 /// Swiss money format; Excel and LibreOffice show the locale's thousands separator.
 pub const CHF: &str = "\"CHF\" #,##0.00;[Red]\"CHF\" -#,##0.00";
@@ -57,9 +59,62 @@ pub fn note_fill() -> Format {
     Format::new().set_background_color("#DDEBF7")
 }
 
+/// The highlight of a cell with a finding of this severity.
+pub fn severity_fill(s: crate::domain::Severity) -> Format {
+    match s {
+        crate::domain::Severity::Fehler => error_fill(),
+        crate::domain::Severity::Warnung => warn_fill(),
+        crate::domain::Severity::Hinweis => note_fill(),
+    }
+}
+
+/// Background of the cells a municipality fills in (light yellow).
+pub const INPUT_FILL: &str = "#FFF2CC";
+/// Background of prefilled cells that cannot be changed (light grey).
+pub const LOCKED_FILL: &str = "#EDEDED";
+
+/// An input cell of a form: unlocked on a protected sheet, yellow, with a thin border.
+pub fn input() -> Format {
+    Format::new()
+        .set_unlocked()
+        .set_background_color(INPUT_FILL)
+        .set_border(FormatBorder::Thin)
+        .set_border_color("#BFBFBF")
+        .set_align(FormatAlign::Left)
+}
+/// A prefilled, locked value cell of a form.
+pub fn prefilled() -> Format {
+    Format::new()
+        .set_background_color(LOCKED_FILL)
+        .set_border(FormatBorder::Thin)
+        .set_border_color("#BFBFBF")
+        .set_align(FormatAlign::Left)
+}
+/// A hint next to a form field.
+pub fn hint() -> Format {
+    Format::new().set_italic().set_font_color("#595959").set_text_wrap().set_align(FormatAlign::VerticalCenter)
+}
+
+/// A file-system-safe name part: characters Windows forbids become `_`.
+pub fn safe_name(name: &str) -> String {
+    name.trim()
+        .chars()
+        .map(
+            |c| {
+                if matches!(c, '<' | '>' | ':' | '"' | '/' | '\\' | '|' | '?' | '*') || c.is_control() {
+                    '_'
+                } else {
+                    c
+                }
+            },
+        )
+        .collect()
+}
+
 /// Excel date from a calendar date.
 pub fn xl_date(d: NaiveDate) -> ExcelDateTime {
-    ExcelDateTime::from_ymd(d.year_u16(), d.month_u8(), d.day_u8()).unwrap_or_else(|_| ExcelDateTime::from_ymd(1900, 1, 1).expect("valid"))
+    ExcelDateTime::from_ymd(d.year_u16(), d.month_u8(), d.day_u8())
+        .unwrap_or_else(|_| ExcelDateTime::from_ymd(1900, 1, 1).expect("valid"))
 }
 
 trait Parts {

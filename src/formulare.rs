@@ -1,0 +1,627 @@
+//! `beitraege formulare`: the form templates the AGS sends to the municipalities at the start
+//! of a period, prefilled from the master data.
+//!
+//! For every municipality that exists in the year and reports for itself, two
+//! Reportingformulare (Anhang Nr. 2, one per half-year) and one Selbstdeklaration (Anhang
+//! Nr. 3), in the exact layout of FORMS.md version 2022: the labels, rows, sheet names and
+//! defined names come from [`crate::extract`], the one source of truth the reader uses too.
+//! Identity cells are prefilled and locked, the input cells are unlocked on a protected
+//! sheet and carry data validation with German messages. A lead municipality's Reporting-
+//! formular has the `Vertragsgemeinden` sheet with its contract's members.
+//!
+//! The sheet writers ([`write_form_sheet`], [`write_table_sheet`]) are shared with the
+//! feedback workbooks, which rebuild a returned form in the same layout.
+
+use crate::domain::{fmt_date, ymd, Bfs, CountField, FormKind, Period, Severity};
+use crate::extract::{
+    fields_of, REPORTING_FIELDS, REPORTING_HEADINGS, REPORTING_SHEET, REPORTING_TITLE, SD_SHEET, SD_TITLE,
+    TABLE_COLUMNS, TABLE_SHEET,
+};
+use crate::stammdaten::{Stammdaten, StammdatenError};
+use crate::validate::count_key;
+use crate::workbook::Value;
+use crate::write::{self, save, style, OutFile, WriteError};
+use chrono::NaiveDate;
+use rust_xlsxwriter::{
+    DataValidation, DataValidationRule, ExcelDateTime, Format, FormatAlign, Formula, Note, Worksheet, XlsxError,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// The template version written (FORMS.md).
+pub const FORM_VERSION: &str = "2022";
+
+/// The fields prefilled from the master data and locked in a template.
+pub const IDENTITY_KEYS: &[&str] = &[
+    "SI_VERSION",
+    "SI_GEMEINDE",
+    "SI_BFS_NR",
+    "SI_JAHR",
+    "SI_HALBJAHR",
+    "SD_VERSION",
+    "SD_GEMEINDE",
+    "SD_BFS_NR",
+    "SD_JAHR",
+];
+
+/// How a field's value cell is typed and validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    /// A whole number ≥ 0.
+    Count,
+    Date,
+    /// `Ja` or `Nein`.
+    JaNein,
+    /// Free text (names, e-mail, remarks).
+    Text,
+}
+
+/// The kind of a field, by its defined name.
+pub fn cell_kind(key: &str) -> CellKind {
+    if CountField::ALL.iter().any(|c| count_key(*c) == key) {
+        CellKind::Count
+    } else if key == "SI_DATUM" || key == "SD_DATUM" {
+        CellKind::Date
+    } else if key.starts_with("SD_Q_") {
+        CellKind::JaNein
+    } else {
+        CellKind::Text
+    }
+}
+
+/// A short German help text next to a field (column C of a template).
+fn hint(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "SI_BEAUFTRAGTE" | "SD_BEAUFTRAGTE" => "Vorname und Name",
+        "SI_EMAIL" | "SD_EMAIL" => "für Rückfragen des AGS",
+        "SI_DATUM" | "SD_DATUM" => "Datum im Format TT.MM.JJJJ",
+        "SI_EG_ANZAHL" => "Gespräche mit Einzelpersonen, Familien oder Gruppen",
+        "SI_EG_DOLMETSCH" => "über HEKS Linguadukt bestellte Einsätze (werden vergütet)",
+        "SI_EG_DOLMETSCH_ANDERE" => "andere Dolmetschende (werden nicht vergütet)",
+        "SI_EG_PERSONEN" => "mit den Erstinformationsgesprächen erreichte Personen",
+        "SI_INFOMAPPEN" => "ohne Gespräch abgegeben (werden nicht vergütet)",
+        "SI_NEUZUZUEGE" => "im Halbjahr aus dem Ausland zugezogene Personen",
+        "SI_IG_ANZAHL" => "geführte Integrationsgespräche",
+        "SI_IG_DOLMETSCH" => "über HEKS Linguadukt bestellte Einsätze (werden vergütet)",
+        "SI_MELDUNGEN" => "dem Kanton gemeldete Personen (Ziffer 3.2)",
+        "SD_FUNKTION" => "Funktion der/des Integrationsbeauftragten",
+        "SD_LEITGEMEINDE" => "nur bei einem Leitgemeindevertrag (§ 164 GG): Name der Leitgemeinde",
+        "SD_Q_ORGANISATION" | "SD_Q_ANLAUFSTELLE" | "SD_Q_ERSTINFO" => {
+            "Ja oder Nein (Voraussetzung für die Beiträge, Ziffer 4.2)"
+        }
+        "SD_Q_ANGEBOTE" | "SD_Q_INTEGRATIONSGESPRAECHE" | "SD_Q_VERNETZUNG" => "Ja oder Nein",
+        _ => return None,
+    })
+}
+
+/// A highlighted cell with a note (used by the feedback workbooks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    pub severity: Severity,
+    pub note: String,
+}
+
+/// The content of one form sheet in the layout of version 2022.
+#[derive(Debug, Clone)]
+pub struct FormSheet {
+    pub kind: FormKind,
+    pub sheet_name: String,
+    /// Values by defined name (missing: blank).
+    pub values: BTreeMap<&'static str, Value>,
+    /// Fields whose value cell stays locked (prefilled identity).
+    pub locked: BTreeSet<&'static str>,
+    /// Highlighted value cells with a note.
+    pub marks: BTreeMap<&'static str, Mark>,
+    /// Column C next to a field: a hint, or where the value sat in a returned file.
+    pub side: BTreeMap<&'static str, String>,
+    /// A text in C1, next to the title.
+    pub intro: Option<String>,
+    /// Lines below the form (from row 28), e.g. findings without a cell.
+    pub below: Vec<(Option<Severity>, String)>,
+}
+
+impl FormSheet {
+    pub fn new(kind: FormKind, sheet_name: impl Into<String>) -> Self {
+        FormSheet {
+            kind,
+            sheet_name: sheet_name.into(),
+            values: BTreeMap::new(),
+            locked: BTreeSet::new(),
+            marks: BTreeMap::new(),
+            side: BTreeMap::new(),
+            intro: None,
+            below: Vec::new(),
+        }
+    }
+}
+
+fn title_of(kind: FormKind) -> &'static str {
+    match kind {
+        FormKind::Reporting => REPORTING_TITLE,
+        FormKind::Selbstdeklaration => SD_TITLE,
+    }
+}
+
+/// Data validation for a value cell of this kind, with German messages.
+pub fn validation(kind: CellKind) -> Result<Option<DataValidation>, XlsxError> {
+    Ok(Some(match kind {
+        CellKind::Count => DataValidation::new()
+            .allow_whole_number(DataValidationRule::GreaterThanOrEqualTo(0))
+            .set_input_title("Anzahl")?
+            .set_input_message("Bitte eine ganze Zahl ab 0 eingeben (0, wenn keine).")?
+            .set_error_title("Ungültige Anzahl")?
+            .set_error_message(
+                "Erlaubt sind nur ganze Zahlen ab 0: ohne Text, ohne Dezimalstellen, ohne Minuszeichen.",
+            )?,
+        CellKind::Date => DataValidation::new()
+            .allow_date(DataValidationRule::Between(
+                ExcelDateTime::from_ymd(2000, 1, 1)?,
+                ExcelDateTime::from_ymd(2099, 12, 31)?,
+            ))
+            .set_input_title("Datum")?
+            .set_input_message("Bitte ein Datum im Format TT.MM.JJJJ eingeben, z. B. 28.07.2023.")?
+            .set_error_title("Ungültiges Datum")?
+            .set_error_message("Bitte ein gültiges Datum im Format TT.MM.JJJJ eingeben.")?,
+        CellKind::JaNein => DataValidation::new()
+            .allow_list_strings(&["Ja", "Nein"])?
+            .set_input_title("Ja oder Nein")?
+            .set_input_message("Bitte «Ja» oder «Nein» aus der Liste wählen.")?
+            .set_error_title("Ungültige Antwort")?
+            .set_error_message("Bitte «Ja» oder «Nein» aus der Liste wählen.")?,
+        CellKind::Text => return Ok(None),
+    }))
+}
+
+/// Writes a value as the user entered it: numbers as numbers, dates as dates, text as text.
+pub fn write_value(ws: &mut Worksheet, r: u32, c: u16, v: &Value, fmt: &Format) -> Result<(), XlsxError> {
+    match v {
+        Value::Empty => ws.write_blank(r, c, fmt)?,
+        Value::Int(i) => ws.write_number_with_format(r, c, *i as f64, fmt)?,
+        Value::Float(f) => ws.write_number_with_format(r, c, *f, fmt)?,
+        Value::Date(dt) => {
+            ws.write_datetime_with_format(r, c, style::xl_date(*dt), &fmt.clone().set_num_format("dd.mm.yyyy"))?
+        }
+        Value::Bool(b) => ws.write_boolean_with_format(r, c, *b, fmt)?,
+        Value::Text(t) => ws.write_string_with_format(r, c, t, fmt)?,
+        Value::Error(e) => ws.write_string_with_format(r, c, e, fmt)?,
+    };
+    Ok(())
+}
+
+fn cell_format(kind: CellKind, locked: bool, mark: Option<&Mark>) -> Format {
+    let mut f = if locked { style::prefilled() } else { style::input() };
+    if let Some(m) = mark {
+        f = f.set_background_color(match m.severity {
+            Severity::Fehler => "#F8CBAD",
+            Severity::Warnung => "#FFE699",
+            Severity::Hinweis => "#DDEBF7",
+        });
+    }
+    match kind {
+        CellKind::Date => f.set_num_format("dd.mm.yyyy"),
+        CellKind::Text => f.set_text_wrap().set_align(FormatAlign::Top),
+        _ => f,
+    }
+}
+
+fn note(text: &str) -> Note {
+    Note::new(text).set_author("AGS").set_width(420).set_height(180)
+}
+
+/// Writes one form sheet (Reportingformular or Selbstdeklaration) in the 2022 layout and
+/// protects it: only the unlocked value cells can be edited. No password, so staff can
+/// lift the protection.
+pub fn write_form_sheet(ws: &mut Worksheet, f: &FormSheet) -> Result<(), XlsxError> {
+    ws.set_name(&f.sheet_name)?;
+    ws.write_string_with_format(0, 0, title_of(f.kind), &style::title())?;
+    if let Some(intro) = &f.intro {
+        ws.write_string_with_format(0, 2, intro, &style::hint())?;
+        ws.set_row_height(0, 48)?;
+    }
+    let heading = style::bold();
+    if f.kind == FormKind::Reporting {
+        for (label, row) in REPORTING_HEADINGS {
+            ws.write_string_with_format(row - 1, 0, *label, &heading)?;
+        }
+    }
+    let label_fmt = Format::new().set_text_wrap().set_align(FormatAlign::VerticalCenter);
+    let side_fmt = style::hint();
+    for spec in fields_of(f.kind) {
+        let r = spec.row - 1;
+        let kind = cell_kind(spec.key);
+        let locked = f.locked.contains(spec.key);
+        let mark = f.marks.get(spec.key);
+        ws.write_string_with_format(r, 0, spec.label, &label_fmt)?;
+        let v = f.values.get(spec.key).cloned().unwrap_or(Value::Empty);
+        write_value(ws, r, 1, &v, &cell_format(kind, locked, mark))?;
+        if !locked {
+            if let Some(dv) = validation(kind)? {
+                ws.add_data_validation(r, 1, r, 1, &dv)?;
+            }
+        }
+        if let Some(m) = mark {
+            ws.insert_note(r, 1, &note(&m.note))?;
+        }
+        if let Some(s) = f.side.get(spec.key) {
+            ws.write_string_with_format(r, 2, s, &side_fmt)?;
+        }
+        if spec.key.ends_with("_BEMERKUNGEN") {
+            ws.set_row_height(r, 60)?;
+        }
+    }
+    let first = fields_of(f.kind).iter().map(|s| s.row).max().unwrap_or(25) + 2;
+    for ((sev, line), r) in f.below.iter().zip(first..) {
+        let fmt = match sev {
+            Some(s) => style::severity_fill(*s).set_text_wrap().set_align(FormatAlign::Top),
+            None => style::bold(),
+        };
+        ws.merge_range(r, 0, r, 2, line, &fmt)?;
+        if sev.is_some() {
+            ws.set_row_height(r, 45)?;
+        }
+    }
+    ws.set_column_width(0, 62)?;
+    ws.set_column_width(1, 28)?;
+    ws.set_column_width(2, 58)?;
+    ws.protect();
+    ws.set_portrait();
+    ws.set_paper_size(9);
+    ws.set_print_fit_to_pages(1, 1);
+    ws.set_footer("&LKanton Solothurn, Amt für Gesellschaft und Soziales&RSeite &P von &N");
+    Ok(())
+}
+
+/// The content of a `Vertragsgemeinden` sheet.
+#[derive(Debug, Clone)]
+pub struct TableSheet {
+    pub sheet_name: String,
+    /// One row per member, six cells in `TABLE_COLUMNS` order.
+    pub rows: Vec<Vec<Value>>,
+    /// The first `locked_cols` columns are prefilled and locked (BFS-Nr., Gemeinde).
+    pub locked_cols: usize,
+    /// Highlighted cells by (row index, column index), with a note.
+    pub marks: BTreeMap<(usize, usize), Mark>,
+    /// When set: check rows below the table (sum, the main sheet's totals, difference),
+    /// with formulas referring to this main sheet. Only for blank templates, whose stored
+    /// formula results (0) are right.
+    pub check_against: Option<String>,
+}
+
+/// The cells of the main sheet that the `Vertragsgemeinden` columns C–F add up to.
+const TABLE_TOTAL_KEYS: [&str; 4] = ["SI_EG_ANZAHL", "SI_EG_DOLMETSCH", "SI_IG_ANZAHL", "SI_IG_DOLMETSCH"];
+
+fn reporting_row(key: &str) -> u32 {
+    REPORTING_FIELDS.iter().find(|s| s.key == key).map(|s| s.row).unwrap_or(1)
+}
+
+/// Writes a `Vertragsgemeinden` sheet: header in row 1, one row per member; the first blank
+/// row ends the table (FORMS.md), so the check rows sit below a blank row.
+pub fn write_table_sheet(ws: &mut Worksheet, t: &TableSheet) -> Result<(), XlsxError> {
+    ws.set_name(&t.sheet_name)?;
+    let labels: Vec<&str> = TABLE_COLUMNS.iter().map(|(_, h)| *h).collect();
+    style::header_row(ws, 0, &labels)?;
+    ws.set_row_height(0, 48)?;
+    for (i, row) in t.rows.iter().enumerate() {
+        let r = 1 + i as u32;
+        for (c, v) in row.iter().enumerate().take(TABLE_COLUMNS.len()) {
+            let locked = c < t.locked_cols;
+            let mark = t.marks.get(&(i, c));
+            let fmt = cell_format(CellKind::Count, locked, mark);
+            write_value(ws, r, c as u16, v, &fmt)?;
+            if let Some(m) = mark {
+                ws.insert_note(r, c as u16, &note(&m.note))?;
+            }
+        }
+    }
+    let n = t.rows.len() as u32;
+    if n > 0 {
+        if t.locked_cols < 2 {
+            ws.add_data_validation(1, 0, n, 0, &validation(CellKind::Count)?.expect("count validation"))?;
+        }
+        ws.add_data_validation(1, 2, n, 5, &validation(CellKind::Count)?.expect("count validation"))?;
+    }
+    if let Some(main) = &t.check_against {
+        let quoted = format!("'{}'", main.replace('\'', "''"));
+        let (sum, tot, diff) = (n + 2, n + 3, n + 4);
+        let b = style::bold_top();
+        ws.write_string_with_format(sum, 1, "Summe der Vertragsgemeinden", &b)?;
+        ws.write_string_with_format(tot, 1, format!("Total im Blatt «{main}»"), &Format::new())?;
+        ws.write_string_with_format(diff, 1, "Differenz (muss 0 sein)", &style::bold())?;
+        ws.write_string_with_format(sum, 0, "", &b)?;
+        for (i, key) in TABLE_TOTAL_KEYS.iter().enumerate() {
+            let c = 2 + i as u16;
+            let col = crate::domain::a1(0, c as u32).trim_end_matches('1').to_string();
+            let f_sum = if n > 0 { format!("=SUM({col}2:{col}{})", n + 1) } else { "=0".to_string() };
+            ws.write_formula_with_format(sum, c, Formula::new(f_sum).set_result("0"), &b)?;
+            let f_tot = format!("=N({quoted}!$B${})", reporting_row(key));
+            ws.write_formula(tot, c, Formula::new(f_tot).set_result("0"))?;
+            let f_diff = format!("={col}{}-{col}{}", sum + 1, tot + 1);
+            ws.write_formula_with_format(diff, c, Formula::new(f_diff).set_result("0"), &style::bold())?;
+        }
+        ws.set_row_height(diff + 2, 32)?;
+        ws.merge_range(
+            diff + 2,
+            0,
+            diff + 2,
+            5,
+            "Bitte für jede Vertragsgemeinde eine Zeile ausfüllen (auch mit 0). Die Summen müssen den Totalen im \
+             Blatt «Reporting» entsprechen, sonst wird der Bericht zurückbehalten.",
+            &style::hint(),
+        )?;
+    }
+    for (c, w) in [10.0, 28.0, 22.0, 26.0, 22.0, 26.0].iter().enumerate() {
+        ws.set_column_width(c as u16, *w)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    ws.protect();
+    ws.set_landscape();
+    ws.set_paper_size(9);
+    ws.set_print_fit_to_pages(1, 0);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Which templates, for whom
+// ---------------------------------------------------------------------------
+
+/// What a template is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TemplateKind {
+    Reporting { half: u8 },
+    Selbstdeklaration,
+}
+
+/// One template to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub bfs: Bfs,
+    pub name: String,
+    pub year: i32,
+    pub kind: TemplateKind,
+    /// The contract the form covers (lead municipalities): its name and members, the lead
+    /// first, then by BFS-Nr.
+    pub contract: Option<(String, Vec<(Bfs, String)>)>,
+    /// Path relative to the output folder.
+    pub rel: String,
+}
+
+/// The file name: BFS-Nr., name, form, year and period.
+pub fn template_file_name(bfs: Bfs, name: &str, year: i32, kind: TemplateKind) -> String {
+    let name = style::safe_name(name).replace(' ', "_");
+    match kind {
+        TemplateKind::Reporting { half } => format!("{bfs}_{name}_Reportingformular_{year}_H{half}.xlsx"),
+        TemplateKind::Selbstdeklaration => format!("{bfs}_{name}_Selbstdeklaration_{year}.xlsx"),
+    }
+}
+
+fn contract_on(master: &Stammdaten, bfs: Bfs, d: NaiveDate) -> Option<(String, Vec<(Bfs, String)>)> {
+    let members = master.members_of(bfs, d);
+    if members.is_empty() {
+        return None;
+    }
+    let contract = master.membership(bfs, d).map(|m| m.contract.clone()).unwrap_or_default();
+    let name = |b: Bfs| master.municipality(b).map(|m| m.name.clone()).unwrap_or_default();
+    let mut list = vec![(bfs, name(bfs))];
+    list.extend(members.iter().filter(|m| **m != bfs).map(|m| (*m, name(*m))));
+    Some((contract, list))
+}
+
+/// Every template for year `y`: per municipality that reports for itself, the Reporting-
+/// formular of each half-year it exists in and is no contract member on the half-year's last
+/// day, and the Selbstdeklaration when it is its own payee on 31.12. (the same rules the run
+/// uses for `BERICHT_FEHLT` and `SD_FEHLT`). Ordered by BFS-Nr., then form.
+pub fn plan(master: &Stammdaten, y: i32) -> Vec<Planned> {
+    let mut out = Vec::new();
+    let year_end = ymd(y, 12, 31);
+    for m in master.municipalities_in(y) {
+        for half in [1u8, 2] {
+            let day = Period::new(y, half).last_day();
+            if !m.exists_on(day) || master.is_member_not_lead(m.bfs, day) {
+                continue;
+            }
+            let kind = TemplateKind::Reporting { half };
+            out.push(Planned {
+                bfs: m.bfs,
+                name: m.name.clone(),
+                year: y,
+                kind,
+                contract: contract_on(master, m.bfs, day),
+                rel: template_file_name(m.bfs, &m.name, y, kind),
+            });
+        }
+        if master.payee(m.bfs, year_end) == m.bfs {
+            let kind = TemplateKind::Selbstdeklaration;
+            out.push(Planned {
+                bfs: m.bfs,
+                name: m.name.clone(),
+                year: y,
+                kind,
+                contract: contract_on(master, m.bfs, year_end),
+                rel: template_file_name(m.bfs, &m.name, y, kind),
+            });
+        }
+    }
+    out
+}
+
+fn who(list: &[(Bfs, String)]) -> String {
+    list.iter().map(|(b, n)| format!("{n} ({b})")).collect::<Vec<_>>().join(", ")
+}
+
+/// Builds one template in memory. `created` is the document's creation date (fixed, so the
+/// same inputs give the same bytes).
+pub fn template(p: &Planned, created: NaiveDate) -> Result<OutFile, WriteError> {
+    let xl = |source| WriteError::Xlsx { name: p.rel.clone(), source };
+    let (title, kind, sheet) = match p.kind {
+        TemplateKind::Reporting { half } => (
+            format!("Reportingformular start.integration {}. Halbjahr {} – {}", half, p.year, p.name),
+            FormKind::Reporting,
+            REPORTING_SHEET,
+        ),
+        TemplateKind::Selbstdeklaration => (
+            format!("Selbstdeklaration start.integration {} – {}", p.year, p.name),
+            FormKind::Selbstdeklaration,
+            SD_SHEET,
+        ),
+    };
+    let mut wb = style::workbook(&title, created);
+    let prefix = if kind == FormKind::Reporting { "SI" } else { "SD" };
+    let key = |k: &str| -> &'static str {
+        fields_of(kind).iter().find(|s| s.key == format!("{prefix}_{k}")).map(|s| s.key).unwrap_or("")
+    };
+    let mut f = FormSheet::new(kind, sheet);
+    f.values.insert(key("VERSION"), Value::Text(FORM_VERSION.into()));
+    f.values.insert(key("GEMEINDE"), Value::Text(p.name.clone()));
+    f.values.insert(key("BFS_NR"), Value::Int(p.bfs as i64));
+    f.values.insert(key("JAHR"), Value::Int(p.year as i64));
+    f.locked.extend(fields_of(kind).iter().map(|s| s.key).filter(|k| IDENTITY_KEYS.contains(k)));
+    for s in fields_of(kind) {
+        if let Some(h) = hint(s.key) {
+            f.side.insert(s.key, h.to_string());
+        }
+    }
+    match p.kind {
+        TemplateKind::Reporting { half } => {
+            let period = Period::new(p.year, half);
+            f.values.insert("SI_HALBJAHR", Value::Int(half as i64));
+            f.side.insert(
+                "SI_HALBJAHR",
+                format!(
+                    "{} ({} bis {}), Eingabefrist {}",
+                    period.label(),
+                    fmt_date(period.first_day()),
+                    fmt_date(period.last_day()),
+                    fmt_date(period.deadline())
+                ),
+            );
+            f.intro = Some(match &p.contract {
+                Some((c, members)) => format!(
+                    "Bitte die gelben Felder ausfüllen und das Formular bis {} an das AGS senden. Als Leitgemeinde \
+                     melden Sie für den ganzen Vertrag «{c}»: hier die Totale, im Blatt «{TABLE_SHEET}» die Zahlen je \
+                     Gemeinde ({}).",
+                    fmt_date(period.deadline()),
+                    who(members)
+                ),
+                None => format!(
+                    "Bitte die gelben Felder ausfüllen und das Formular bis {} an das AGS senden.",
+                    fmt_date(period.deadline())
+                ),
+            });
+        }
+        TemplateKind::Selbstdeklaration => {
+            f.side.insert("SD_JAHR", format!("Eingabefrist {}", fmt_date(ymd(p.year, 1, 31))));
+            if let Some((c, members)) = &p.contract {
+                f.values.insert("SD_LEITGEMEINDE", Value::Text(p.name.clone()));
+                f.intro = Some(format!(
+                    "Diese Selbstdeklaration gilt als Leitgemeinde für den ganzen Vertrag «{c}»: {}.",
+                    who(members)
+                ));
+            } else {
+                f.intro = Some("Bitte die gelben Felder ausfüllen und das Formular an das AGS senden.".to_string());
+            }
+        }
+    }
+    write_form_sheet(wb.add_worksheet(), &f).map_err(xl)?;
+    for s in fields_of(kind) {
+        wb.define_name(s.key, &format!("={sheet}!$B${}", s.row)).map_err(xl)?;
+    }
+    if let (TemplateKind::Reporting { .. }, Some((_, members))) = (p.kind, &p.contract) {
+        let t = TableSheet {
+            sheet_name: TABLE_SHEET.to_string(),
+            rows: members
+                .iter()
+                .map(|(b, n)| {
+                    let mut row = vec![Value::Int(*b as i64), Value::Text(n.clone())];
+                    row.extend(std::iter::repeat_n(Value::Empty, TABLE_COLUMNS.len() - 2));
+                    row
+                })
+                .collect(),
+            locked_cols: 2,
+            marks: BTreeMap::new(),
+            check_against: Some(REPORTING_SHEET.to_string()),
+        };
+        write_table_sheet(wb.add_worksheet(), &t).map_err(xl)?;
+    }
+    save(p.rel.clone(), &mut wb)
+}
+
+// ---------------------------------------------------------------------------
+// The subcommand
+// ---------------------------------------------------------------------------
+
+/// What `beitraege formulare` needs.
+#[derive(Debug, Clone)]
+pub struct FormulareOptions {
+    pub year: i32,
+    pub stammdaten: PathBuf,
+    pub out: PathBuf,
+    /// The creation date stored in the documents.
+    pub run_date: NaiveDate,
+}
+
+#[derive(Debug, Error)]
+pub enum FormulareError {
+    #[error(transparent)]
+    Stammdaten(#[from] StammdatenError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error("In den Stammdaten besteht im Jahr {0} keine Gemeinde; es wurden keine Formulare erstellt.")]
+    NoMunicipalities(i32),
+}
+
+/// What `formulare` wrote.
+#[derive(Debug, Clone)]
+pub struct FormulareReport {
+    pub year: i32,
+    pub out: PathBuf,
+    pub planned: Vec<Planned>,
+    /// Contract members that get no forms of their own, with their lead.
+    pub members: Vec<(Bfs, String, Bfs)>,
+}
+
+/// Builds every template for the year in memory.
+pub fn render(master: &Stammdaten, y: i32, created: NaiveDate) -> Result<(Vec<Planned>, Vec<OutFile>), WriteError> {
+    let planned = plan(master, y);
+    let files = planned.iter().map(|p| template(p, created)).collect::<Result<Vec<_>, _>>()?;
+    Ok((planned, files))
+}
+
+/// Reads the master data, builds every template and writes them atomically: all files are
+/// built and staged before the first one is moved into place.
+pub fn run(opts: &FormulareOptions) -> Result<FormulareReport, FormulareError> {
+    let master = Stammdaten::load(&opts.stammdaten)?;
+    if master.municipalities_in(opts.year).next().is_none() {
+        return Err(FormulareError::NoMunicipalities(opts.year));
+    }
+    write::check_writable(&opts.out)?;
+    let (planned, files) = render(&master, opts.year, opts.run_date)?;
+    write::commit(&opts.out, &files)?;
+    let year_end = ymd(opts.year, 12, 31);
+    let members = master
+        .municipalities_in(opts.year)
+        .filter(|m| master.is_member_not_lead(m.bfs, year_end))
+        .map(|m| (m.bfs, m.name.clone(), master.payee(m.bfs, year_end)))
+        .collect();
+    Ok(FormulareReport { year: opts.year, out: opts.out.clone(), planned, members })
+}
+
+/// The German summary printed at the end.
+pub fn summary(r: &FormulareReport) -> String {
+    let munis: BTreeSet<Bfs> = r.planned.iter().map(|p| p.bfs).collect();
+    let reporting = r.planned.iter().filter(|p| matches!(p.kind, TemplateKind::Reporting { .. })).count();
+    let sd = r.planned.len() - reporting;
+    let leads: BTreeSet<Bfs> = r.planned.iter().filter(|p| p.contract.is_some()).map(|p| p.bfs).collect();
+    let mut s =
+        format!("Formulare start.integration {}: {} Dateien für {} Gemeinden.\n", r.year, r.planned.len(), munis.len());
+    s.push_str(&format!("  Reportingformulare   {reporting:>5}\n  Selbstdeklarationen  {sd:>5}\n"));
+    s.push_str(&format!("  davon Leitgemeinden  {:>5} (mit Blatt «{TABLE_SHEET}»)\n", leads.len()));
+    if !r.members.is_empty() {
+        s.push_str(&format!(
+            "Vertragsgemeinden ohne eigene Formulare (sie melden über ihre Leitgemeinde): {}\n",
+            r.members.len()
+        ));
+    }
+    s.push_str(&format!("Ausgabe: {}\n", r.out.display()));
+    s
+}

@@ -1,0 +1,561 @@
+//! A guard in front of calamine's `.xls` reader.
+//!
+//! calamine parses every sheet of an xls file when it opens it and builds each sheet as a
+//! dense range from its first to its last cell. It also follows the compound file's sector
+//! chains without a bound. So before calamine sees the bytes, this guard
+//!
+//! - walks the compound file (CFB) the way calamine does and rejects cyclic or overlong
+//!   sector chains and FAT tables larger than the file;
+//! - scans the BIFF records of every sheet calamine will parse and **neutralises** cell
+//!   records outside the read window (their record type becomes `BLANK`, which calamine
+//!   ignores), so a stray far-away cell costs nothing and the form is still read;
+//! - neutralises a `DIMENSIONS` record that claims more than the window (calamine reserves
+//!   memory from it);
+//! - estimates what calamine will then allocate (dense ranges, cells, shared strings copied
+//!   per cell) and rejects the file as too large when it is over the limits.
+//!
+//! The file's bytes are only copied when a record has to be neutralised.
+
+use super::{Limits, ReadError};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+const ENDOFCHAIN: u32 = 0xFFFF_FFFE;
+const DIFSECT: u32 = 0xFFFF_FFFC;
+const RESERVED_SECTORS: u32 = 0xFFFF_FFFA;
+const BLANK: u16 = 0x0201;
+
+fn corrupt(what: &str) -> ReadError {
+    ReadError::Unreadable(format!("beschädigte XLS-Datei: {what}"))
+}
+
+fn too_large(what: String) -> ReadError {
+    ReadError::TooLarge(what)
+}
+
+fn u16_at(b: &[u8], i: usize) -> Option<u16> {
+    b.get(i..i + 2).map(|s| u16::from_le_bytes([s[0], s[1]]))
+}
+
+fn u32_at(b: &[u8], i: usize) -> Option<u32> {
+    b.get(i..i + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// A stream of the compound file: its bytes and, per unit, where that unit lies in the file.
+struct Stream {
+    data: Vec<u8>,
+    unit: usize,
+    offsets: Vec<usize>,
+}
+
+impl Stream {
+    fn file_offset(&self, pos: usize) -> Option<usize> {
+        self.offsets.get(pos / self.unit).map(|o| o + pos % self.unit)
+    }
+}
+
+struct Cfb<'a> {
+    bytes: &'a [u8],
+    header_len: usize,
+    sector: usize,
+    maxid: usize,
+    fat: Vec<u32>,
+}
+
+impl Cfb<'_> {
+    fn sector_range(&self, id: u32) -> Result<(usize, usize), ReadError> {
+        if id as usize > self.maxid {
+            return Err(corrupt("Sektor ausserhalb der Datei"));
+        }
+        let start = self.header_len + id as usize * self.sector;
+        let end = (start + self.sector).min(self.bytes.len());
+        Ok((start.min(end), end))
+    }
+
+    /// Follows a chain like calamine's `get_chain`, but with a bound on its length.
+    fn chain(&self, mut id: u32, len: usize) -> Result<Stream, ReadError> {
+        let mut s = Stream { data: Vec::new(), unit: self.sector, offsets: Vec::new() };
+        let mut steps = 0usize;
+        while id != ENDOFCHAIN {
+            steps += 1;
+            if steps > self.maxid + 2 {
+                return Err(corrupt("zyklische Sektorkette"));
+            }
+            let (a, b) = self.sector_range(id)?;
+            let take = (b - a).min(len - s.data.len());
+            s.offsets.push(a);
+            s.data.extend_from_slice(&self.bytes[a..a + take]);
+            if s.data.len() >= len {
+                break;
+            }
+            if b - a < self.sector {
+                // calamine pads a short last sector; stop here like it does at the end of file
+                break;
+            }
+            id = *self.fat.get(id as usize).ok_or_else(|| corrupt("Sektor ausserhalb der FAT"))?;
+        }
+        Ok(s)
+    }
+}
+
+/// Checks and, where needed, neutralises the xls file. Returns the bytes to hand to calamine.
+pub(super) fn guard<'b>(bytes: &'b [u8], limits: &Limits) -> Result<Cow<'b, [u8]>, ReadError> {
+    let stream = workbook_stream(bytes)?;
+    let patches = scan_biff(&stream.data, limits)?;
+    if patches.is_empty() {
+        return Ok(Cow::Borrowed(bytes));
+    }
+    let mut out = bytes.to_vec();
+    for (pos, b) in patches {
+        let Some(off) = stream.file_offset(pos) else { return Err(corrupt("Record ausserhalb des Streams")) };
+        if let Some(slot) = out.get_mut(off) {
+            *slot = b;
+        }
+    }
+    Ok(Cow::Owned(out))
+}
+
+/// The `Workbook` (or `Book`) stream, found and read the way calamine does, but bounded.
+fn workbook_stream(bytes: &[u8]) -> Result<Stream, ReadError> {
+    if bytes.len() < 512 {
+        return Err(corrupt("zu kurz"));
+    }
+    let sector = match u16_at(bytes, 30) {
+        Some(9) => 512usize,
+        Some(12) => 4096,
+        _ => return Err(corrupt("Sektorgrösse")),
+    };
+    let header_len = sector;
+    let maxid = bytes.len() / sector;
+    let mut cfb = Cfb { bytes, header_len, sector, maxid, fat: Vec::new() };
+
+    // DIFAT: the header's 109 entries, then the DIFAT chain (bounded as in calamine).
+    let mut difat: Vec<u32> = (0..109).filter_map(|i| u32_at(bytes, 76 + 4 * i)).collect();
+    let mut id = u32_at(bytes, 68).unwrap_or(ENDOFCHAIN);
+    let mut n = 0usize;
+    while id < RESERVED_SECTORS {
+        n += 1;
+        if n > maxid + 1 {
+            return Err(corrupt("DIFAT-Kette"));
+        }
+        let (a, b) = cfb.sector_range(id)?;
+        difat.extend(bytes[a..b].chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+        id = difat.pop().ok_or_else(|| corrupt("DIFAT"))?;
+    }
+    // calamine copies one sector per FAT entry of the DIFAT, repeats included.
+    let fat_sectors: Vec<u32> = difat.into_iter().filter(|i| *i < DIFSECT).collect();
+    if fat_sectors.len() > maxid + 1 {
+        return Err(too_large(format!("FAT mit {} Sektoren in einer Datei mit {maxid}", fat_sectors.len())));
+    }
+    let mut fat = Vec::with_capacity(fat_sectors.len() * sector / 4);
+    for fid in fat_sectors {
+        let (a, b) = cfb.sector_range(fid)?;
+        fat.extend(bytes[a..b].chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+    }
+    cfb.fat = fat;
+
+    // Directory entries.
+    let dir_start = u32_at(bytes, 48).unwrap_or(ENDOFCHAIN);
+    let dirs = cfb.chain(dir_start, usize::MAX)?;
+    let entries: Vec<(String, u32, u64)> = dirs
+        .data
+        .chunks_exact(128)
+        .map(|c| {
+            let units: Vec<u16> = c[..64].chunks_exact(2).map(|p| u16::from_le_bytes([p[0], p[1]])).collect();
+            let mut name = String::from_utf16_lossy(&units);
+            if let Some(l) = name.find('\0') {
+                name.truncate(l);
+            }
+            let start = u32_at(c, 116).unwrap_or(ENDOFCHAIN);
+            let len = if sector == 512 {
+                u32_at(c, 120).unwrap_or(0) as u64
+            } else {
+                u64::from_le_bytes(c[120..128].try_into().unwrap_or([0; 8]))
+            };
+            (name, start, len)
+        })
+        .collect();
+    let Some(root) = entries.first() else { return Err(corrupt("leeres Verzeichnis")) };
+    let clamp = |len: u64| -> usize { len.min(bytes.len() as u64 * 2) as usize };
+
+    // Mini stream and mini FAT (only when the header declares a mini FAT, as calamine).
+    let mini_fat_len = u32_at(bytes, 64).unwrap_or(0) as usize;
+    let (ministream, minifat) = if mini_fat_len > 0 {
+        let ms = cfb.chain(root.1, clamp(root.2))?;
+        let mf_start = u32_at(bytes, 60).unwrap_or(ENDOFCHAIN);
+        let mf = cfb.chain(mf_start, mini_fat_len.saturating_mul(sector))?;
+        let mf: Vec<u32> = mf.data.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        (Some(ms), mf)
+    } else {
+        (None, Vec::new())
+    };
+
+    let find = |n: &str| entries.iter().find(|e| e.0.as_bytes().eq_ignore_ascii_case(n.as_bytes()));
+    let Some(&(_, start, len)) = find("Workbook").or_else(|| find("Book")) else {
+        return Err(corrupt("kein Workbook-Stream"));
+    };
+    let len = clamp(len);
+    if len < 4096 {
+        let Some(ms) = &ministream else { return Err(corrupt("Ministream fehlt")) };
+        mini_chain(ms, &minifat, start, len)
+    } else {
+        cfb.chain(start, len)
+    }
+}
+
+fn mini_chain(ms: &Stream, minifat: &[u32], mut id: u32, len: usize) -> Result<Stream, ReadError> {
+    let mut s = Stream { data: Vec::new(), unit: 64, offsets: Vec::new() };
+    let mut steps = 0usize;
+    while id != ENDOFCHAIN {
+        steps += 1;
+        if steps > minifat.len() + 1 {
+            return Err(corrupt("zyklische Ministream-Kette"));
+        }
+        let a = id as usize * 64;
+        let Some(chunk) = ms.data.get(a..(a + 64).min(ms.data.len())) else {
+            return Err(corrupt("Minisektor ausserhalb des Ministreams"));
+        };
+        let take = chunk.len().min(len - s.data.len());
+        s.offsets.push(ms.file_offset(a).ok_or_else(|| corrupt("Minisektor"))?);
+        s.data.extend_from_slice(&chunk[..take]);
+        if s.data.len() >= len || chunk.len() < 64 {
+            break;
+        }
+        id = *minifat.get(id as usize).ok_or_else(|| corrupt("Minisektor ausserhalb der Mini-FAT"))?;
+    }
+    Ok(s)
+}
+
+/// A BIFF record: offset of its header in the stream, type, data (CONTINUE records follow).
+struct Rec<'a> {
+    at: usize,
+    typ: u16,
+    data: &'a [u8],
+}
+
+/// Iterates records like calamine's `RecordIter` (CONTINUE records are skipped over).
+fn records(stream: &[u8], from: usize) -> impl Iterator<Item = Rec<'_>> {
+    let mut pos = from;
+    std::iter::from_fn(move || {
+        let t = u16_at(stream, pos)?;
+        let len = u16_at(stream, pos + 2)? as usize;
+        let data = stream.get(pos + 4..pos + 4 + len)?;
+        let rec = Rec { at: pos, typ: t, data };
+        pos += 4 + len;
+        while stream.len() > pos + 4 && u16_at(stream, pos) == Some(0x003C) {
+            let l = u16_at(stream, pos + 2)? as usize;
+            if stream.len() < pos + 4 + l {
+                return None;
+            }
+            pos += 4 + l;
+        }
+        Some(rec)
+    })
+}
+
+#[derive(Default, Clone, Copy)]
+struct Extent {
+    min: Option<(u32, u32)>,
+    max: (u32, u32),
+    cells: u64,
+}
+
+impl Extent {
+    fn add(&mut self, r: u32, c: u32) {
+        self.cells += 1;
+        let (r0, c0) = self.min.unwrap_or((r, c));
+        self.min = Some((r0.min(r), c0.min(c)));
+        self.max = (self.max.0.max(r), self.max.1.max(c));
+    }
+    fn dense(&self) -> u64 {
+        match self.min {
+            None => 0,
+            Some((r0, c0)) => (self.max.0 - r0 + 1) as u64 * (self.max.1 - c0 + 1) as u64,
+        }
+    }
+}
+
+struct SheetScan {
+    data: Extent,
+    formulas: Extent,
+    label_sst: u64,
+    bytes: usize,
+}
+
+/// Scans the workbook globals and every sheet calamine will parse; returns byte patches.
+fn scan_biff(stream: &[u8], limits: &Limits) -> Result<BTreeMap<usize, u8>, ReadError> {
+    let mut positions = Vec::new();
+    let mut sst_bytes = 0usize;
+    for r in records(stream, 0) {
+        match r.typ {
+            0x0085 => positions.push(u32_at(r.data, 0).unwrap_or(0) as usize),
+            // Lbl (defined name): calamine slices it by its own length fields and panics
+            // on a short record (found by fuzzing).
+            0x0018 => {
+                let cce = u16_at(r.data, 4).unwrap_or(u16::MAX) as usize;
+                if r.data.len() < 15 || cce > r.data.len() - 14 {
+                    return Err(corrupt("Namensdefinition"));
+                }
+            }
+            0x00FC => {
+                // SST with its CONTINUE records
+                let mut p = r.at + 4 + r.data.len();
+                sst_bytes = r.data.len();
+                while let (Some(0x003C), Some(l)) = (u16_at(stream, p), u16_at(stream, p + 2)) {
+                    sst_bytes += l as usize;
+                    p += 4 + l as usize;
+                }
+            }
+            0x000A => break,
+            _ => {}
+        }
+    }
+    // calamine keeps every shared string as its own `String` (24 bytes and more for an
+    // entry of 3 bytes): bound the table like an XML part loaded whole.
+    if sst_bytes as u64 > limits.max_part_bytes / 8 {
+        return Err(too_large(format!("gemeinsame Texte von {} KB", sst_bytes / 1024)));
+    }
+    let mut patches = BTreeMap::new();
+    let mut scans: BTreeMap<usize, SheetScan> = BTreeMap::new();
+    for &pos in &positions {
+        if pos > stream.len() {
+            return Err(corrupt("Blattposition ausserhalb des Streams"));
+        }
+        scans.entry(pos).or_insert_with(|| scan_sheet(stream, pos, limits, &mut patches));
+    }
+    // What calamine will hold at once: every sheet's dense ranges and cells.
+    let (mut dense, mut cells, mut sst_copies, mut sheet_bytes) = (0u64, 0u64, 0u64, 0usize);
+    for pos in &positions {
+        let s = &scans[pos];
+        dense += s.data.dense() + s.formulas.dense();
+        cells += s.data.cells + s.formulas.cells;
+        sst_copies += s.label_sst;
+        sheet_bytes += s.bytes;
+    }
+    if sheet_bytes > stream.len().saturating_mul(2) + 65_536 {
+        return Err(too_large("Blätter überlappen sich im XLS-Stream".into()));
+    }
+    if dense > limits.max_dense_cells || cells > limits.max_dense_cells {
+        return Err(too_large(format!("Tabellenbereich mit {dense} Zellen, zulässig {}", limits.max_dense_cells)));
+    }
+    // Every LABELSST cell gets its own copy of a shared string: bound the worst case.
+    let per_string = (sst_bytes as u64 * 2).min(200_000);
+    if sst_copies.saturating_mul(per_string) > limits.max_inflated_bytes {
+        return Err(too_large(format!("{sst_copies} Textzellen mit gemeinsamen Texten von {sst_bytes} Byte")));
+    }
+    Ok(patches)
+}
+
+/// The cells calamine reserves for a DIMENSIONS record (0 when it rejects the record).
+fn dimensions_area(d: &[u8]) -> u64 {
+    let w = |i: usize| u16_at(d, i).unwrap_or(0) as u32;
+    let (rf, rl, mut cf, cl) = match d.len() {
+        10 => (w(0), w(2), w(4), w(6)),
+        14 | 16 => (u32_at(d, 0).unwrap_or(0), u32_at(d, 4).unwrap_or(0), w(8), w(10)),
+        _ => return 0,
+    };
+    if 0xFF < cf || cl < cf {
+        cf = 0;
+    }
+    let (end_r, end_c) = if rl >= 1 && cl >= 1 { (rl - 1, cl - 1) } else { (rf, cf) };
+    let rows = end_r.wrapping_sub(rf).wrapping_add(1) as u64;
+    let cols = end_c.wrapping_sub(cf).wrapping_add(1) as u64;
+    rows.saturating_mul(cols)
+}
+
+fn neutralise(patches: &mut BTreeMap<usize, u8>, at: usize) {
+    let [a, b] = BLANK.to_le_bytes();
+    patches.insert(at, a);
+    patches.insert(at + 1, b);
+}
+
+/// Scans one sheet substream as calamine's `parse_workbook` does.
+fn scan_sheet(stream: &[u8], pos: usize, limits: &Limits, patches: &mut BTreeMap<usize, u8>) -> SheetScan {
+    let mut s = SheetScan { data: Extent::default(), formulas: Extent::default(), label_sst: 0, bytes: 0 };
+    let inside = |r: u32, c: u32| r < limits.max_rows && c < limits.max_cols;
+    let mut seen_bof = false;
+    let mut depth = 0usize;
+    let mut fmla_pos = (0u32, 0u32);
+    let mut drop_strings = false;
+    let mut end = pos;
+    for r in records(stream, pos) {
+        end = r.at + 4 + r.data.len();
+        if depth > 0 {
+            match r.typ {
+                0x0809 => depth += 1,
+                0x000A => depth -= 1,
+                _ => {}
+            }
+            continue;
+        }
+        let rc = || Some((u16_at(r.data, 0)? as u32, u16_at(r.data, 2)? as u32));
+        match r.typ {
+            0x0809 => {
+                if seen_bof {
+                    depth += 1;
+                } else {
+                    seen_bof = true;
+                }
+            }
+            0x0200 => {
+                // DIMENSIONS: calamine reserves rows × cols cells from it (computed as in
+                // its `parse_dimensions`, wrapping arithmetic included).
+                let area = dimensions_area(r.data);
+                if area > limits.max_rows as u64 * limits.max_cols as u64 {
+                    neutralise(patches, r.at);
+                }
+            }
+            0x0203 | 0x0204 | 0x00D6 | 0x0205 | 0x027E | 0x00FD => {
+                if let Some((row, col)) = rc() {
+                    if inside(row, col) {
+                        s.data.add(row, col);
+                        if r.typ == 0x00FD {
+                            s.label_sst += 1;
+                        }
+                    } else {
+                        neutralise(patches, r.at);
+                    }
+                }
+            }
+            0x0006 => {
+                if let Some((row, col)) = rc() {
+                    if inside(row, col) {
+                        fmla_pos = (row, col);
+                        drop_strings = false;
+                        s.data.add(row, col);
+                        s.formulas.add(row, col);
+                    } else {
+                        drop_strings = true;
+                        neutralise(patches, r.at);
+                    }
+                }
+            }
+            0x0207 => {
+                if drop_strings {
+                    neutralise(patches, r.at);
+                } else {
+                    s.data.add(fmla_pos.0, fmla_pos.1);
+                }
+            }
+            0x00BD => {
+                // MULRK: one row, columns first..=last, 6 bytes per cell.
+                let (Some(row), Some(first), Some(last)) =
+                    (u16_at(r.data, 0), u16_at(r.data, 2), u16_at(r.data, r.data.len().saturating_sub(2)))
+                else {
+                    continue;
+                };
+                let (row, first, last) = (row as u32, first as u32, last as u32);
+                if r.data.len() < 6 || last < first || r.data.len() != 6 + 6 * (last - first + 1) as usize {
+                    continue; // calamine rejects the record (and the file)
+                }
+                if !inside(row, first) {
+                    neutralise(patches, r.at);
+                } else if !inside(row, last) {
+                    // Keep the columns inside the window; the rest becomes a BLANK filler record.
+                    let keep = limits.max_cols - first;
+                    let new_len = 6 + 6 * keep as usize;
+                    let filler_at = r.at + 4 + new_len;
+                    let filler_len = r.data.len() - new_len - 4;
+                    for (i, b) in (new_len as u16).to_le_bytes().into_iter().enumerate() {
+                        patches.insert(r.at + 2 + i, b);
+                    }
+                    for (i, b) in ((limits.max_cols - 1) as u16).to_le_bytes().into_iter().enumerate() {
+                        patches.insert(r.at + 4 + new_len - 2 + i, b);
+                    }
+                    let mut hdr = BLANK.to_le_bytes().to_vec();
+                    hdr.extend((filler_len as u16).to_le_bytes());
+                    for (i, b) in hdr.into_iter().enumerate() {
+                        patches.insert(filler_at + i, b);
+                    }
+                    for c in first..limits.max_cols {
+                        s.data.add(row, c);
+                    }
+                } else {
+                    for c in first..=last {
+                        s.data.add(row, c);
+                    }
+                }
+            }
+            0x000A => break,
+            _ => {}
+        }
+    }
+    s.bytes = end.saturating_sub(pos);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::extract;
+    use crate::workbook::read_workbook;
+
+    fn sample_xls() -> Vec<u8> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/2023/inbox");
+        let mut paths: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
+        paths.sort();
+        let p = paths.into_iter().find(|p| p.extension().is_some_and(|e| e == "xls")).unwrap();
+        std::fs::read(p).unwrap()
+    }
+
+    /// Rewrites, in the file, the first record of type `typ` in the first sheet.
+    fn rewrite_first(bytes: &mut [u8], typ: &[u16], f: impl Fn(&mut [u8])) {
+        let st = workbook_stream(bytes).unwrap();
+        let pos = records(&st.data, 0).find(|r| r.typ == 0x0085).map(|r| u32_at(r.data, 0).unwrap() as usize).unwrap();
+        let r = records(&st.data, pos).find(|r| typ.contains(&r.typ)).unwrap();
+        let mut rec = st.data[r.at..r.at + 4 + r.data.len()].to_vec();
+        f(&mut rec);
+        for (i, b) in rec.into_iter().enumerate() {
+            bytes[st.file_offset(r.at + i).unwrap()] = b;
+        }
+    }
+
+    #[test]
+    fn a_stray_far_away_xls_cell_is_neutralised_and_the_form_read() {
+        let mut bytes = sample_xls();
+        let before = extract(&read_workbook(&bytes, &Limits::default()).unwrap()).unwrap();
+        // Move the first text cell to IV65536 (the last cell of an xls sheet).
+        rewrite_first(&mut bytes, &[0x00FD, 0x0204], |rec| {
+            rec[4..6].copy_from_slice(&0xFFFFu16.to_le_bytes());
+            rec[6..8].copy_from_slice(&0x00FFu16.to_le_bytes());
+        });
+        let guarded = guard(&bytes, &Limits::default()).unwrap();
+        assert!(matches!(guarded, Cow::Owned(_)), "the record was neutralised");
+        let wb = read_workbook(&bytes, &Limits::default()).unwrap();
+        assert!(wb.sheets.iter().all(|s| s.cells().all(|((r, c), _)| *r < 2_000 && *c < 64)));
+        let after = extract(&wb).unwrap();
+        assert_eq!(after.field("SI_BFS_NR"), before.field("SI_BFS_NR"));
+        assert_eq!(after.field("SI_EG_ANZAHL"), before.field("SI_EG_ANZAHL"));
+    }
+
+    #[test]
+    fn a_dimensions_record_claiming_the_whole_sheet_is_neutralised() {
+        let mut bytes = sample_xls();
+        rewrite_first(&mut bytes, &[0x0200], |rec| {
+            rec[4..8].copy_from_slice(&0u32.to_le_bytes());
+            rec[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+            rec[12..14].copy_from_slice(&0u16.to_le_bytes());
+            rec[14..16].copy_from_slice(&0xFFFFu16.to_le_bytes());
+        });
+        assert!(matches!(guard(&bytes, &Limits::default()).unwrap(), Cow::Owned(_)));
+        assert!(extract(&read_workbook(&bytes, &Limits::default()).unwrap()).is_some());
+    }
+
+    #[test]
+    fn a_dense_range_over_the_limit_is_too_large() {
+        let bytes = sample_xls();
+        let tiny = Limits { max_dense_cells: 10, ..Limits::default() };
+        assert!(matches!(guard(&bytes, &tiny), Err(ReadError::TooLarge(_))));
+    }
+
+    #[test]
+    fn a_cyclic_directory_chain_is_rejected_not_followed() {
+        let mut bytes = sample_xls();
+        // Point the FAT entry of the first directory sector at itself.
+        let dir = u32_at(&bytes, 48).unwrap() as usize;
+        let fat0 = u32_at(&bytes, 76).unwrap() as usize;
+        let at = 512 + fat0 * 512 + dir * 4;
+        bytes[at..at + 4].copy_from_slice(&(dir as u32).to_le_bytes());
+        assert!(matches!(guard(&bytes, &Limits::default()), Err(ReadError::Unreadable(_))));
+    }
+}

@@ -1,0 +1,365 @@
+//! Hostile input: every kind of file that could make a run allocate without limit, crash or
+//! lose its outputs. Each test builds its files itself. No timed assertions.
+
+use beitraege::domain::FileState;
+use beitraege::extract::{extract, REPORTING_FIELDS};
+use beitraege::run::{evaluate, RunOptions};
+use beitraege::workbook::{read_workbook, Limits, ReadError, Value};
+use chrono::NaiveDate;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const BFS: u32 = 2401; // Egerkingen, in the sample master data
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A Reportingformular 2023/1 of Egerkingen with 7 Erstinformationsgespräche, as xlsx;
+/// `stray` adds one far-away cell (XFD1048576) so the used range is a million by 16,384.
+fn form_xlsx(stray: bool) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Reporting").unwrap();
+    for f in REPORTING_FIELDS {
+        ws.write_string(f.row - 1, 0, f.label).unwrap();
+        let v: Option<f64> = match f.key {
+            "SI_VERSION" => Some(2022.0),
+            "SI_BFS_NR" => Some(BFS as f64),
+            "SI_JAHR" => Some(2023.0),
+            "SI_HALBJAHR" => Some(1.0),
+            "SI_EG_ANZAHL" => Some(7.0),
+            k if k.starts_with("SI_EG") || k.starts_with("SI_IG") || k == "SI_NEUZUZUEGE" => Some(7.0),
+            _ => None,
+        };
+        if let Some(v) = v {
+            ws.write_number(f.row - 1, 1, v).unwrap();
+        }
+    }
+    ws.write_string(4 - 1, 1, "Egerkingen").unwrap();
+    if stray {
+        ws.write_string(1_048_575, 16_383, "x").unwrap();
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut buf);
+    for (name, data) in entries {
+        let method =
+            if *name == "mimetype" { zip::CompressionMethod::Stored } else { zip::CompressionMethod::Deflated };
+        z.start_file(*name, zip::write::SimpleFileOptions::default().compression_method(method)).unwrap();
+        z.write_all(data).unwrap();
+    }
+    z.finish().unwrap();
+    buf.into_inner()
+}
+
+/// An ods with the given `<table:table>` body.
+fn ods_of(table: &str) -> Vec<u8> {
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="Reporting">{table}</table:table></office:spreadsheet></office:body></office:document-content>"#
+    );
+    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>"#;
+    zip_of(&[
+        ("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
+        ("META-INF/manifest.xml", manifest.as_bytes()),
+        ("content.xml", content.as_bytes()),
+    ])
+}
+
+fn ods_row(label: &str, value: Option<f64>) -> String {
+    let v = match value {
+        Some(n) => format!(
+            r#"<table:table-cell office:value-type="float" office:value="{n}"><text:p>{n}</text:p></table:table-cell>"#
+        ),
+        None => String::new(),
+    };
+    format!(
+        r#"<table:table-row><table:table-cell office:value-type="string"><text:p>{label}</text:p></table:table-cell>{v}</table:table-row>"#
+    )
+}
+
+/// The form as ods rows, rows 1..=25 of the template.
+fn ods_form_rows() -> String {
+    let mut rows = String::new();
+    for r in 1..=25u32 {
+        match REPORTING_FIELDS.iter().find(|f| f.row == r) {
+            Some(f) => {
+                let v = match f.key {
+                    "SI_VERSION" => Some(2022.0),
+                    "SI_BFS_NR" => Some(BFS as f64),
+                    "SI_JAHR" => Some(2023.0),
+                    "SI_HALBJAHR" => Some(1.0),
+                    "SI_EG_ANZAHL" => Some(7.0),
+                    _ => None,
+                };
+                rows.push_str(&ods_row(f.label, v));
+            }
+            None => rows.push_str("<table:table-row><table:table-cell/></table:table-row>"),
+        }
+    }
+    rows
+}
+
+/// An xlsx whose worksheet inflates to `size` bytes of valid, highly compressible XML.
+fn zip_bomb_xlsx(size: usize) -> Vec<u8> {
+    let base = form_xlsx(false);
+    let mut src = zip::ZipArchive::new(std::io::Cursor::new(base)).unwrap();
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut buf);
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).large_file(true);
+    for i in 0..src.len() {
+        let mut f = src.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        z.start_file(name.as_str(), opts).unwrap();
+        if name == "xl/worksheets/sheet1.xml" {
+            let head = br#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#;
+            z.write_all(head).unwrap();
+            let chunk = b"<row/>".repeat(64 * 1024 / 6);
+            let mut written = head.len();
+            while written < size {
+                z.write_all(&chunk).unwrap();
+                written += chunk.len();
+            }
+            z.write_all(b"</sheetData></worksheet>").unwrap();
+        } else {
+            std::io::copy(&mut f, &mut z).unwrap();
+        }
+    }
+    z.finish().unwrap();
+    buf.into_inner()
+}
+
+/// Rewrites every declared uncompressed size of the named entry to `declared`: a lying bomb.
+fn lie_about_size(mut zip: Vec<u8>, name: &str, declared: u32) -> Vec<u8> {
+    let n = name.as_bytes();
+    // Local headers (PK\3\4): size at 22, name length at 26, name at 30.
+    // Central directory (PK\1\2): size at 24, name length at 28, name at 46.
+    let mut i = 0;
+    while i + 46 < zip.len() {
+        let sig = &zip[i..i + 4];
+        let (size_at, len_at, name_at) = match sig {
+            b"PK\x03\x04" => (22, 26, 30),
+            b"PK\x01\x02" => (24, 28, 46),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        let l = u16::from_le_bytes([zip[i + len_at], zip[i + len_at + 1]]) as usize;
+        if zip.get(i + name_at..i + name_at + l) == Some(n) {
+            zip[i + size_at..i + size_at + 4].copy_from_slice(&declared.to_le_bytes());
+        }
+        i += 4;
+    }
+    zip
+}
+
+#[test]
+fn stray_far_away_cell_xlsx_form_is_still_read() {
+    let wb = read_workbook(&form_xlsx(true), &Limits::default()).expect("read");
+    let form = extract(&wb).expect("form recognised");
+    assert_eq!(form.field("SI_BFS_NR").value, Value::Float(BFS as f64));
+    assert_eq!(form.field("SI_EG_ANZAHL").value, Value::Float(7.0));
+    // the stray cell is outside the window: not kept
+    assert!(wb.sheets[0].len() < 100);
+}
+
+#[test]
+fn stray_far_away_cell_ods_form_is_still_read() {
+    // 1,048,000 empty rows, then a row whose value sits in column 16,000.
+    let table = format!(
+        r#"{}<table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="16384"/></table:table-row><table:table-row><table:table-cell table:number-columns-repeated="16000"/><table:table-cell office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>"#,
+        ods_form_rows()
+    );
+    let wb = read_workbook(&ods_of(&table), &Limits::default()).expect("read");
+    let form = extract(&wb).expect("form recognised");
+    assert_eq!(form.field("SI_BFS_NR").value, Value::Float(BFS as f64));
+    assert_eq!(form.field("SI_EG_ANZAHL").pos.map(|p| p.a1()), Some("B13".to_string()));
+}
+
+#[test]
+fn ods_with_huge_repeats_is_too_large_not_allocated() {
+    // A million rows of 16,384 filled cells: 17 billion cells if expanded.
+    let table = r#"<table:table-row table:number-rows-repeated="1048576"><table:table-cell table:number-columns-repeated="16384" office:value-type="float" office:value="1"/></table:table-row>"#;
+    assert!(matches!(read_workbook(&ods_of(table), &Limits::default()), Err(ReadError::TooLarge(_))));
+}
+
+#[test]
+fn zip_bomb_with_honest_size_is_too_large() {
+    // 40 MB of XML in a few hundred KB: over the per-part limit (32 MB).
+    let bomb = zip_bomb_xlsx(40 * 1024 * 1024);
+    assert!(bomb.len() < 1024 * 1024);
+    assert!(matches!(read_workbook(&bomb, &Limits::default()), Err(ReadError::TooLarge(_))));
+}
+
+#[test]
+fn zip_bomb_lying_about_its_size_stops_at_the_declared_size() {
+    let bomb = lie_about_size(zip_bomb_xlsx(8 * 1024 * 1024), "xl/worksheets/sheet1.xml", 4096);
+    match read_workbook(&bomb, &Limits::default()) {
+        Err(ReadError::TooLarge(_)) | Err(ReadError::Unreadable(_)) => {}
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[test]
+fn garbage_and_truncated_files_are_unreadable() {
+    let l = Limits::default();
+    let garbage: Vec<u8> = (0..10_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    assert!(matches!(read_workbook(&garbage, &l), Err(ReadError::Unreadable(_))));
+    let form = form_xlsx(false);
+    for cut in [10, 100, form.len() / 2, form.len() - 10] {
+        assert!(read_workbook(&form[..cut], &l).is_err(), "cut at {cut}");
+    }
+    let mut cfb = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    cfb.extend_from_slice(&garbage);
+    assert!(matches!(read_workbook(&cfb, &l), Err(ReadError::Unreadable(_))));
+}
+
+fn options(inbox: &Path, limits: Limits) -> RunOptions {
+    let sample = root().join("samples/2023");
+    RunOptions {
+        year: 2023,
+        inbox: inbox.to_path_buf(),
+        stammdaten: sample.join("Stammdaten.xlsx"),
+        out: inbox.join("../out"),
+        threads: Some(2),
+        limits,
+        run_date: NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
+        contact: None,
+        progress: false,
+    }
+}
+
+/// A whole run over an inbox of hostile files: each is reported, the run completes.
+#[test]
+fn a_run_over_hostile_files_reports_each_and_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let write = |name: &str, b: &[u8]| std::fs::write(inbox.join(name), b).unwrap();
+    write("a_stray.xlsx", &form_xlsx(true));
+    write("b_bomb.xlsx", &zip_bomb_xlsx(40 * 1024 * 1024));
+    write("c_gross.xlsx", &vec![b'P'; 3 * 1024 * 1024]);
+    write(
+        "d_repeats.ods",
+        &ods_of(
+            r#"<table:table-row table:number-rows-repeated="1048576"><table:table-cell table:number-columns-repeated="16384" office:value-type="float" office:value="1"/></table:table-row>"#,
+        ),
+    );
+    write("e_garbage.xls", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 not really a compound file");
+    let form = form_xlsx(false);
+    write("f_truncated.xlsx", &form[..form.len() / 2]);
+    write("g_lying.xlsx", &lie_about_size(zip_bomb_xlsx(4 * 1024 * 1024), "xl/worksheets/sheet1.xml", 2048));
+    let limits = Limits { max_file_bytes: 2 * 1024 * 1024, ..Limits::default() };
+    let eval = evaluate(&options(&inbox, limits)).expect("the run completes");
+    let by_name =
+        |n: &str| eval.resolved.files.iter().find(|e| e.result.rel == n).unwrap_or_else(|| panic!("{n} listed"));
+    let codes = |n: &str| by_name(n).result.findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>();
+
+    assert_eq!(by_name("a_stray.xlsx").state, FileState::Verarbeitet, "{:?}", codes("a_stray.xlsx"));
+    assert!(!codes("a_stray.xlsx").iter().any(|c| c.starts_with("DATEI_")));
+    for (n, code) in [
+        ("b_bomb.xlsx", "DATEI_ZU_GROSS"),
+        ("c_gross.xlsx", "DATEI_ZU_GROSS"),
+        ("d_repeats.ods", "DATEI_ZU_GROSS"),
+        ("e_garbage.xls", "DATEI_UNLESBAR"),
+        ("f_truncated.xlsx", "DATEI_UNLESBAR"),
+    ] {
+        assert_eq!(by_name(n).state, FileState::Abgelehnt, "{n}");
+        assert!(codes(n).contains(&code), "{n}: {:?}", codes(n));
+    }
+    assert_eq!(by_name("g_lying.xlsx").state, FileState::Abgelehnt);
+    assert!(codes("g_lying.xlsx").iter().any(|c| *c == "DATEI_ZU_GROSS" || *c == "DATEI_UNLESBAR"));
+}
+
+/// Outputs of a run that was killed: either absent, or every one complete.
+fn assert_outputs_whole(out: &Path) {
+    let Ok(rd) = std::fs::read_dir(out) else { return };
+    let mut visible = Vec::new();
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with('.') {
+            continue; // staging folders are hidden and never taken for outputs
+        }
+        visible.push(e.path());
+    }
+    let mut files = Vec::new();
+    for p in visible {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
+        } else {
+            files.push(p);
+        }
+    }
+    for p in &files {
+        let bytes = std::fs::read(p).unwrap();
+        match p.extension().and_then(|e| e.to_str()) {
+            Some("xlsx") => {
+                read_workbook(&bytes, &Limits::default()).unwrap_or_else(|e| panic!("{} is partial: {e}", p.display()));
+            }
+            Some("json") => {
+                serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .unwrap_or_else(|e| panic!("{} is partial: {e}", p.display()));
+            }
+            _ => panic!("unexpected output {}", p.display()),
+        }
+    }
+    // The manifest is renamed into place last: when it is there, every output it lists is.
+    if let Ok(m) = std::fs::read(out.join("manifest.json")) {
+        let m: serde_json::Value = serde_json::from_slice(&m).unwrap();
+        let text = m.to_string();
+        for f in ["Anhang_1_Beitraege_2023.xlsx", "Befunde_2023.xlsx", "befunde.json", "dateien.json"] {
+            assert!(text.contains(f), "manifest lists {f}");
+            assert!(out.join(f).is_file(), "{f} is there with the manifest");
+        }
+    }
+}
+
+#[test]
+fn a_run_killed_midway_leaves_no_partial_output() {
+    let bin = env!("CARGO_BIN_EXE_beitraege");
+    let sample = root().join("samples/2023");
+    for delay_ms in [0u64, 5, 20, 40, 80, 150, 300] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let mut child = std::process::Command::new(bin)
+            .args(["run", "--year", "2023", "--datum", "15.03.2024", "--ohne-fortschritt"])
+            .arg("--inbox")
+            .arg(sample.join("inbox"))
+            .arg("--stammdaten")
+            .arg(sample.join("Stammdaten.xlsx"))
+            .arg("--out")
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_outputs_whole(&out);
+    }
+}
+
+/// Found by `cargo fuzz` (read_form): a defined-name record shorter than its own length
+/// fields made calamine slice out of bounds. The guard rejects it before calamine sees it.
+#[test]
+fn fuzz_crash_xls_short_name_record_is_unreadable_not_a_panic() {
+    let bytes = std::fs::read(root().join("tests/hostile_inputs/xls_short_name_record.xls")).unwrap();
+    let r = std::panic::catch_unwind(|| read_workbook(&bytes, &Limits::default()));
+    assert!(matches!(r, Ok(Err(ReadError::Unreadable(_)))), "{r:?}");
+}
+
+/// Found by `cargo fuzz` (read_form): a DIMENSIONS record whose column start is over 0xFF
+/// made calamine reserve 343 GB for the sheet's cells, and the process aborted (no panic,
+/// so no boundary could catch it). The guard computes the area as calamine does and
+/// neutralises the record.
+#[test]
+fn fuzz_crash_xls_dimensions_record_does_not_abort() {
+    let bytes = std::fs::read(root().join("tests/hostile_inputs/xls_dimensions_reserve.xls")).unwrap();
+    let _ = std::panic::catch_unwind(|| read_workbook(&bytes, &Limits::default()));
+}
