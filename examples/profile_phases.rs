@@ -49,4 +49,40 @@ fn main() {
         }
     }
     println!("calamine    {:>8.1} ms", t.elapsed().as_secs_f64() * 1e3);
+
+    // The same comparison in parallel, as the benchmark reports it.
+    use rayon::prelude::*;
+    let opts = beitraege::run::RunOptions {
+        year: 2023,
+        inbox: args[1].clone().into(),
+        stammdaten: args[2].clone().into(),
+        out: std::env::temp_dir().join("profile_phases_out"),
+        threads: None,
+        limits: Limits::default(),
+        run_date: chrono::NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
+        contact: None,
+        progress: false,
+    };
+    let paths: Vec<_> = files.iter().map(|f| f.path.clone()).collect();
+    for _ in 0..3 {
+        let t = Instant::now();
+        std::hint::black_box(beitraege::run::evaluate(&opts).unwrap().findings.len());
+        let pipeline = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let n: usize = paths
+            .par_iter()
+            .map(|p| {
+                let b = std::fs::read(p).unwrap();
+                calamine::open_workbook_auto_from_rs(std::io::Cursor::new(b))
+                    .map(|mut wb| {
+                        let names = wb.sheet_names().to_vec();
+                        names.iter().filter_map(|n| wb.worksheet_range(n).ok()).count()
+                    })
+                    .unwrap_or(0)
+            })
+            .sum();
+        std::hint::black_box(n);
+        let plain = t.elapsed().as_secs_f64();
+        println!("parallel: evaluate {:.3} s, calamine {:.3} s, ratio {:.2}", pipeline, plain, pipeline / plain);
+    }
 }

@@ -143,13 +143,38 @@ impl RawForm {
     }
 }
 
-/// Normalises a label: Unicode NFC, lower case, spaces collapsed, trailing colon dropped.
+/// Normalises a label: Unicode NFC, lower case, spaces collapsed (including no-break
+/// spaces), trailing colon dropped. Built in one pass; NFC only when the text needs it.
 pub fn norm(s: &str) -> String {
-    let s: String = s.nfc().collect::<String>().replace(['\u{a0}', '\u{2007}', '\u{202f}'], " ");
-    let s = s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-    s.trim_end_matches(':').trim_end().to_string()
+    use std::borrow::Cow;
+    use unicode_normalization::{is_nfc_quick, IsNormalized};
+    let nfc: Cow<'_, str> =
+        if is_nfc_quick(s.chars()) == IsNormalized::Yes { Cow::Borrowed(s) } else { Cow::Owned(s.nfc().collect()) };
+    let mut out = String::with_capacity(nfc.len());
+    for word in nfc.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        for ch in word.chars() {
+            out.extend(ch.to_lowercase());
+        }
+    }
+    let keep = out.trim_end_matches(':').trim_end().len();
+    out.truncate(keep);
+    out
 }
 
+/// A label as normalised once, for the lifetime of the program.
+fn normed(label: &'static str) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<&'static str, &'static str>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+    map.entry(label).or_insert_with(|| Box::leak(norm(label).into_boxed_str()))
+}
+
+/// Column-A labels of a sheet, normalised, with their first row.
 fn labels_in_col_a(sheet: &Sheet) -> BTreeMap<String, u32> {
     let mut m = BTreeMap::new();
     for (row, v) in sheet.column(0) {
@@ -160,9 +185,8 @@ fn labels_in_col_a(sheet: &Sheet) -> BTreeMap<String, u32> {
     m
 }
 
-fn sheet_kind(sheet: &Sheet) -> Option<FormKind> {
-    let labels = labels_in_col_a(sheet);
-    let has = |l: &str| labels.contains_key(&norm(l));
+fn kind_of(labels: &BTreeMap<String, u32>) -> Option<FormKind> {
+    let has = |l: &'static str| labels.contains_key(normed(l));
     if has("BFS-Nr.") && has("Halbjahr") {
         Some(FormKind::Reporting)
     } else if has("Jahr") && has("Die Leistungserbringung ist organisatorisch geregelt.") {
@@ -174,8 +198,10 @@ fn sheet_kind(sheet: &Sheet) -> Option<FormKind> {
 
 /// Recognises the form in a workbook, or `None` when no sheet is a form.
 pub fn extract(wb: &Workbook) -> Option<RawForm> {
-    let (kind, sheet) = wb.sheets.iter().find_map(|s| sheet_kind(s).map(|k| (k, s)))?;
-    let labels = labels_in_col_a(sheet);
+    let (kind, sheet, labels) = wb.sheets.iter().find_map(|s| {
+        let labels = labels_in_col_a(s);
+        kind_of(&labels).map(|k| (k, s, labels))
+    })?;
     let mut fields = BTreeMap::new();
     for spec in fields_of(kind) {
         fields.insert(spec.key, locate(wb, sheet, &labels, spec));
@@ -192,7 +218,7 @@ fn locate(wb: &Workbook, form: &Sheet, labels: &BTreeMap<String, u32>, spec: &Fi
         }
     }
     // 2. The label in column A, value in column B.
-    match labels.get(&norm(spec.label)) {
+    match labels.get(normed(spec.label)) {
         Some(&row) => Field { pos: Some(CellPos::new(&form.name, row, 1)), value: form.get(row, 1).clone() },
         None => Field::missing(),
     }
@@ -201,7 +227,7 @@ fn locate(wb: &Workbook, form: &Sheet, labels: &BTreeMap<String, u32>, spec: &Fi
 fn find_table(wb: &Workbook, form_sheet: &str) -> Option<Table> {
     // Prefer the sheet named as in the template, then any other sheet with the header.
     let mut order: Vec<&Sheet> = wb.sheets.iter().filter(|s| s.name != form_sheet).collect();
-    order.sort_by_key(|s| norm(&s.name) != norm(TABLE_SHEET));
+    order.sort_by_key(|s| norm(&s.name) != normed(TABLE_SHEET));
     for sheet in order {
         if let Some(t) = table_in(sheet) {
             return Some(t);
@@ -211,7 +237,7 @@ fn find_table(wb: &Workbook, form_sheet: &str) -> Option<Table> {
 }
 
 fn table_in(sheet: &Sheet) -> Option<Table> {
-    let wanted: Vec<(&'static str, String)> = TABLE_COLUMNS.iter().map(|(k, h)| (*k, norm(h))).collect();
+    let wanted: Vec<(&'static str, &'static str)> = TABLE_COLUMNS.iter().map(|(k, h)| (*k, normed(h))).collect();
     // The header row: a row holding `BFS-Nr.` and `Gemeinde` and the first count header.
     let mut header: Option<(u32, BTreeMap<&'static str, u32>)> = None;
     let mut rows: BTreeMap<u32, Vec<(u32, &Value)>> = BTreeMap::new();
@@ -310,6 +336,14 @@ mod tests {
         let table = f.table.unwrap();
         assert_eq!(table.rows.len(), 1);
         assert_eq!(table.rows[0].get("eg").pos.unwrap().a1(), "C2");
+    }
+
+    #[test]
+    fn norm_folds_case_spacing_colon_and_unicode_forms() {
+        assert_eq!(norm("  BFS-Nr.\u{a0}: "), "bfs-nr.");
+        assert_eq!(norm("Integrations\u{a0}\u{a0}gespräche"), "integrations gespräche");
+        assert_eq!(norm("Gespra\u{308}che"), norm("Gespräche"), "decomposed umlauts (NFD) match");
+        assert_eq!(norm("HALBJAHR:"), "halbjahr");
     }
 
     #[test]

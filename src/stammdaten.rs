@@ -19,6 +19,7 @@ pub enum ProblemKind {
     BadValue,
     Duplicate,
     UnknownReference,
+    SuccessorCycle,
     TwoContracts,
     TwoLeads,
     LeadNotMember,
@@ -74,6 +75,8 @@ pub struct Stammdaten {
     pub clawbacks: Vec<Clawback>,
     /// The AGS contact for feedback letters (optional sheet `Kontakt`).
     pub contact: Option<String>,
+    /// Direct predecessors by successor (derived from `Nachfolge BFS-Nr.`).
+    predecessors: BTreeMap<Bfs, Vec<Bfs>>,
 }
 
 struct Table<'a> {
@@ -224,6 +227,23 @@ impl Stammdaten {
             }
             for m in sd.municipalities.values() {
                 if let Some(s) = m.successor {
+                    sd.predecessors.entry(s).or_default().push(m.bfs);
+                    // Follow the chain: it must end, not come back.
+                    let mut cur = s;
+                    let steps = if s == m.bfs { 0 } else { sd.municipalities.len() };
+                    for _ in 0..steps {
+                        match sd.municipalities.get(&cur).and_then(|x| x.successor) {
+                            Some(next) if next == m.bfs => {
+                                p.push(
+                                    ProblemKind::SuccessorCycle,
+                                    format!("Blatt «Gemeinden»: Die Nachfolge von {} ({}) führt im Kreis.", m.name, m.bfs),
+                                );
+                                break;
+                            }
+                            Some(next) => cur = next,
+                            None => break,
+                        }
+                    }
                     if !sd.municipalities.contains_key(&s) {
                         p.push(
                             ProblemKind::UnknownReference,
@@ -522,16 +542,17 @@ impl Stammdaten {
     /// Predecessors of `bfs` (transitively) that still existed on day `d`.
     pub fn predecessors_existing_on(&self, bfs: Bfs, d: NaiveDate) -> Vec<Bfs> {
         let mut out = Vec::new();
+        let mut seen = BTreeSet::from([bfs]);
         let mut stack = vec![bfs];
         while let Some(b) = stack.pop() {
-            for m in self.municipalities.values().filter(|m| m.successor == Some(b) && m.bfs != bfs) {
-                if out.contains(&m.bfs) {
+            for p in self.predecessors.get(&b).into_iter().flatten() {
+                if !seen.insert(*p) {
                     continue;
                 }
-                if m.exists_on(d) {
-                    out.push(m.bfs);
+                if self.municipalities.get(p).is_some_and(|m| m.exists_on(d)) {
+                    out.push(*p);
                 }
-                stack.push(m.bfs);
+                stack.push(*p);
             }
         }
         out.sort_unstable();
@@ -703,6 +724,22 @@ mod tests {
         ] {
             assert!(kinds.contains(&k), "{k:?} missing in {err}");
         }
+    }
+
+    #[test]
+    fn a_successor_cycle_is_reported_not_followed_forever() {
+        let mut s = base();
+        s[0] = sheet(
+            "Gemeinden",
+            &[
+                &[t("BFS-Nr."), t("Gemeinde"), t("Bezirk"), t("Gültig ab"), t("Gültig bis"), t("Nachfolge BFS-Nr.")],
+                &[i(1), t("Alt"), t("X"), E, d(2020, 12, 31), i(2)],
+                &[i(2), t("Neu"), t("X"), E, d(2021, 12, 31), i(1)],
+                &[i(3), t("Dritt"), t("X"), E, E, E],
+            ],
+        );
+        let err = Stammdaten::from_sheets(&s).unwrap_err();
+        assert!(err.kinds().contains(&ProblemKind::SuccessorCycle), "{err}");
     }
 
     #[test]

@@ -889,6 +889,12 @@ pub fn resolve(results: Vec<FileResult>, ctx: &Ctx<'_>) -> Resolved {
             out.municipality_findings.push(finding().bfs(Some(m.bfs)).detail(detail).build(Code::SdFehlt));
         }
     }
+    // Reports that were filed but rejected, by (BFS-Nr., period), for the wording below.
+    let rejected: BTreeSet<(Bfs, String)> = entries
+        .iter()
+        .filter(|e| e.state == FileState::Abgelehnt && e.result.kind == Some(FormKind::Reporting))
+        .filter_map(|e| Some((e.result.bfs?, e.result.period.clone()?)))
+        .collect();
     for m in master.municipalities_in(y) {
         for half in [1u8, 2] {
             let p = Period::new(y, half);
@@ -898,12 +904,7 @@ pub fn resolve(results: Vec<FileResult>, ctx: &Ctx<'_>) -> Resolved {
             if out.eligibility(m.bfs) != Eligibility::Eligible || out.reports.contains_key(&(m.bfs, half)) {
                 continue;
             }
-            let rejected = entries.iter().any(|e| {
-                e.state == FileState::Abgelehnt
-                    && e.result.bfs == Some(m.bfs)
-                    && e.result.kind == Some(FormKind::Reporting)
-                    && e.result.period.as_deref() == Some(&format!("{y}/H{half}"))
-            });
+            let rejected = rejected.contains(&(m.bfs, format!("{y}/H{half}")));
             let detail =
                 if rejected { format!("{} (die eingereichte Datei wurde abgelehnt)", p.label()) } else { p.label() };
             out.municipality_findings.push(finding().bfs(Some(m.bfs)).detail(detail).build(Code::BerichtFehlt));

@@ -7,6 +7,8 @@ use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+const MB: u64 = 1024 * 1024;
+
 /// Options of `beitraege run`. Without options it runs the sample year in `samples/`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -32,14 +34,20 @@ pub struct RunArgs {
     #[arg(long)]
     pub kontakt: Option<String>,
     /// Grösste Datei in MB, die gelesen wird.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = Limits::default().max_file_bytes / MB)]
     pub max_datei_mb: u64,
     /// Grösste entpackte Grösse einer xlsx/ods-Datei in MB.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = Limits::default().max_inflated_bytes / MB)]
     pub max_entpackt_mb: u64,
     /// Höchstzahl gefüllter Zellen je Datei (im gelesenen Bereich).
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = Limits::default().max_cells)]
     pub max_zellen: usize,
+    /// Grösste entpackte Grösse eines einzelnen XML-Teils (Blatt, Texte) in MB.
+    #[arg(long, default_value_t = Limits::default().max_part_bytes / MB)]
+    pub max_teil_mb: u64,
+    /// xls: Höchstzahl Zellen in den dicht gespeicherten Tabellenbereichen.
+    #[arg(long, default_value_t = Limits::default().max_dense_cells)]
+    pub max_xls_zellen: u64,
     /// Keinen Fortschrittsbalken zeigen.
     #[arg(long)]
     pub ohne_fortschritt: bool,
@@ -61,9 +69,11 @@ impl RunArgs {
             out: self.out.clone().unwrap_or_else(|| PathBuf::from("out").join(y.to_string())),
             threads: self.threads,
             limits: Limits {
-                max_file_bytes: self.max_datei_mb * 1024 * 1024,
-                max_inflated_bytes: self.max_entpackt_mb * 1024 * 1024,
+                max_file_bytes: self.max_datei_mb * MB,
+                max_inflated_bytes: self.max_entpackt_mb * MB,
                 max_cells: self.max_zellen,
+                max_part_bytes: self.max_teil_mb * MB,
+                max_dense_cells: self.max_xls_zellen,
                 ..defaults
             },
             run_date: self.datum.unwrap_or_else(|| chrono::Local::now().date_naive()),

@@ -139,5 +139,5 @@ pub fn manifest(d: &RunData<'_>, inputs: Vec<(String, String)>, outputs: &[OutFi
         befunde_pro_schwere: per_sev,
         total_chf: format!("{:.2}", d.comp.total),
     };
-    to_file("manifest.json", &m)
+    to_file(super::MANIFEST, &m)
 }

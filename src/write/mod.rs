@@ -61,6 +61,9 @@ pub enum WriteError {
     },
 }
 
+/// The manifest's file name; it is renamed into place last.
+pub const MANIFEST: &str = "manifest.json";
+
 /// A file to be written: its path relative to the output folder and its bytes.
 #[derive(Debug, Clone)]
 pub struct OutFile {
@@ -109,6 +112,8 @@ pub fn commit(out: &Path, files: &[OutFile]) -> Result<(), WriteError> {
     let mut tops: Vec<&str> = files.iter().map(|f| f.rel.split('/').next().unwrap_or(&f.rel)).collect();
     tops.sort_unstable();
     tops.dedup();
+    // The manifest goes last: its presence with matching hashes marks a complete run.
+    tops.sort_by_key(|t| *t == MANIFEST);
     for top in tops {
         let from = stage.join(top);
         let to = out.join(top);
