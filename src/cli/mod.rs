@@ -11,8 +11,25 @@ use std::process::ExitCode;
 /// Beiträge start.integration: wertet die Formulare der Einwohnergemeinden aus und erstellt
 /// den Anhang Nr. 1 (Kanton Solothurn, Amt für Gesellschaft und Soziales).
 #[derive(Debug, Parser)]
-#[command(name = "beitraege", version, about, long_about = None)]
+#[command(
+    name = "beitraege",
+    version,
+    long_about = None,
+    help_template = HELP,
+    next_help_heading = "Optionen",
+    subcommand_help_heading = "Befehle",
+    subcommand_value_name = "BEFEHL",
+    disable_help_flag = true,
+    disable_version_flag = true,
+    disable_help_subcommand = true
+)]
 pub struct Cli {
+    /// Hilfe anzeigen.
+    #[arg(short, long, global = true, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Version anzeigen.
+    #[arg(short = 'V', long, action = clap::ArgAction::Version)]
+    pub version: Option<bool>,
     #[command(subcommand)]
     pub command: Command,
     /// Mehr Meldungen ausgeben (-v: Info, -vv: Debug).
@@ -20,11 +37,16 @@ pub struct Cli {
     pub verbose: u8,
 }
 
+/// German help layout (clap's own headings are English).
+const HELP: &str = "{about}\n\nAufruf: {usage}\n\n{all-args}";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Eingangsordner auswerten: Anhang Nr. 1, Befunde und Rückmeldungen schreiben.
+    #[command(help_template = HELP, next_help_heading = "Optionen")]
     Run(run::RunArgs),
     /// Vorausgefüllte Formulare (Reportingformulare und Selbstdeklaration) für alle Gemeinden erstellen.
+    #[command(help_template = HELP, next_help_heading = "Optionen")]
     Formulare(formulare::FormulareArgs),
     /// Synthetischen Eingangsordner mit passenden Stammdaten erzeugen (für Benchmarks).
     #[command(hide = true)]
