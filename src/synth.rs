@@ -490,7 +490,7 @@ pub fn zip_bomb_xlsx(size: u64, declared: Option<u32>) -> Result<Vec<u8>> {
 }
 
 /// Rewrites the declared uncompressed size of an entry in its local and central headers.
-fn lie_about_size(zip: &mut [u8], name: &str, declared: u32) {
+pub fn lie_about_size(zip: &mut [u8], name: &str, declared: u32) {
     let n = name.as_bytes();
     let mut i = 0;
     while i + 46 < zip.len() {

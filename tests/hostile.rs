@@ -135,26 +135,7 @@ fn zip_bomb_xlsx(size: usize) -> Vec<u8> {
 
 /// Rewrites every declared uncompressed size of the named entry to `declared`: a lying bomb.
 fn lie_about_size(mut zip: Vec<u8>, name: &str, declared: u32) -> Vec<u8> {
-    let n = name.as_bytes();
-    // Local headers (PK\3\4): size at 22, name length at 26, name at 30.
-    // Central directory (PK\1\2): size at 24, name length at 28, name at 46.
-    let mut i = 0;
-    while i + 46 < zip.len() {
-        let sig = &zip[i..i + 4];
-        let (size_at, len_at, name_at) = match sig {
-            b"PK\x03\x04" => (22, 26, 30),
-            b"PK\x01\x02" => (24, 28, 46),
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
-        let l = u16::from_le_bytes([zip[i + len_at], zip[i + len_at + 1]]) as usize;
-        if zip.get(i + name_at..i + name_at + l) == Some(n) {
-            zip[i + size_at..i + size_at + 4].copy_from_slice(&declared.to_le_bytes());
-        }
-        i += 4;
-    }
+    beitraege::synth::lie_about_size(&mut zip, name, declared);
     zip
 }
 
