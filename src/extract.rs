@@ -164,14 +164,31 @@ pub fn norm(s: &str) -> String {
     out
 }
 
-/// A label as normalised once, for the lifetime of the program.
+/// Every label the templates know, normalised once (read-only afterwards, so no lock).
+fn known() -> &'static std::collections::HashMap<&'static str, String> {
+    use std::sync::OnceLock;
+    static KNOWN: OnceLock<std::collections::HashMap<&'static str, String>> = OnceLock::new();
+    KNOWN.get_or_init(|| {
+        REPORTING_FIELDS
+            .iter()
+            .chain(SD_FIELDS)
+            .map(|s| s.label)
+            .chain(TABLE_COLUMNS.iter().map(|(_, h)| *h))
+            .chain(REPORTING_HEADINGS.iter().map(|(h, _)| *h))
+            .chain([TABLE_SHEET, REPORTING_TITLE, SD_TITLE])
+            .map(|l| (l, norm(l)))
+            .collect()
+    })
+}
+
+/// A template label, normalised.
 fn normed(label: &'static str) -> &'static str {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<&'static str, &'static str>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
-    map.entry(label).or_insert_with(|| Box::leak(norm(label).into_boxed_str()))
+    known().get(label).map(String::as_str).unwrap_or_else(|| panic!("label «{label}» is not a template label"))
+}
+
+/// Normalises a cell text, taking the fast path when it is a template label verbatim.
+fn norm_cell(t: &str) -> String {
+    known().get(t).cloned().unwrap_or_else(|| norm(t))
 }
 
 /// Column-A labels of a sheet, normalised, with their first row.
@@ -179,7 +196,7 @@ fn labels_in_col_a(sheet: &Sheet) -> BTreeMap<String, u32> {
     let mut m = BTreeMap::new();
     for (row, v) in sheet.column(0) {
         if let Value::Text(t) = v {
-            m.entry(norm(t)).or_insert(row);
+            m.entry(norm_cell(t)).or_insert(row);
         }
     }
     m
@@ -248,7 +265,7 @@ fn table_in(sheet: &Sheet) -> Option<Table> {
         let mut cols = BTreeMap::new();
         for (c, v) in cells {
             if let Value::Text(t) = v {
-                let n = norm(t);
+                let n = norm_cell(t);
                 if let Some((k, _)) = wanted.iter().find(|(_, h)| *h == n) {
                     cols.entry(*k).or_insert(*c);
                 }
@@ -336,6 +353,15 @@ mod tests {
         let table = f.table.unwrap();
         assert_eq!(table.rows.len(), 1);
         assert_eq!(table.rows[0].get("eg").pos.unwrap().a1(), "C2");
+    }
+
+    #[test]
+    fn every_template_label_has_a_fast_normalised_form() {
+        for spec in REPORTING_FIELDS.iter().chain(SD_FIELDS) {
+            assert_eq!(normed(spec.label), norm(spec.label));
+            assert_eq!(norm_cell(spec.label), norm(spec.label));
+        }
+        assert_eq!(normed(TABLE_SHEET), "vertragsgemeinden");
     }
 
     #[test]
