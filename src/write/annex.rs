@@ -28,6 +28,10 @@ pub const COLUMNS: [&str; 18] = [
     "Bemerkungen",
 ];
 
+/// Column widths of sheet `Beiträge`.
+const WIDTHS: [f64; 18] =
+    [8.0, 24.0, 14.0, 12.0, 13.0, 14.0, 13.0, 15.0, 13.0, 15.0, 13.0, 15.0, 13.0, 15.0, 14.0, 15.0, 40.0, 50.0];
+
 /// Row of the header (zero-based) in sheet `Beiträge`.
 pub const HEADER_ROW: u32 = 3;
 const MONEY_COLS: [u16; 6] = [5, 7, 9, 11, 13, 14];
@@ -100,7 +104,9 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
             &chf,
         )?;
         ws.write_string(r, 16, &row.status)?;
-        ws.write_string_with_format(r, 17, row.notes.join("\n"), &wrap)?;
+        let notes = row.notes.join("\n");
+        ws.write_string_with_format(r, 17, &notes, &wrap)?;
+        style::fit_row(ws, r, &[(&notes, WIDTHS[17]), (&row.status, WIDTHS[16])])?;
         r += 1;
     }
     let last = r - 1;
@@ -155,9 +161,7 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
             &chb,
         )?;
     }
-    let widths =
-        [8.0, 24.0, 14.0, 12.0, 13.0, 14.0, 13.0, 15.0, 13.0, 15.0, 13.0, 15.0, 13.0, 15.0, 14.0, 15.0, 40.0, 50.0];
-    for (c, w) in widths.iter().enumerate() {
+    for (c, w) in WIDTHS.iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;
     }
     ws.set_row_height(HEADER_ROW, 45)?;

@@ -67,6 +67,9 @@ pub fn write_all(d: &RunData<'_>) -> Result<Vec<OutFile>, WriteError> {
     by_recipient(d).into_iter().map(|(b, fs)| write_one(d, b, &fs)).collect()
 }
 
+/// Column widths of the letter's findings table.
+const WIDTHS: [f64; 10] = [24.0, 34.0, 14.0, 7.0, 16.0, 9.0, 60.0, 50.0, 26.0, 11.0];
+
 /// A paragraph of the letter across the findings table's width.
 fn para(ws: &mut Worksheet, r: &mut u32, text: String, fmt: &Format) -> Result<(), XlsxError> {
     ws.merge_range(*r, 0, *r, 8, &text, fmt)?;
@@ -267,8 +270,14 @@ fn letter(
         ws.write_string_with_format(r, 8, f.code.as_str(), &wrap)?;
         let rebuilt = f.file.as_deref().and_then(|x| refs.get(x)).copied().unwrap_or("");
         ws.write_string_with_format(r, 9, rebuilt, &wrap)?;
+        let file = f.file.as_deref().unwrap_or("");
+        style::fit_row(
+            ws,
+            r,
+            &[(file, WIDTHS[1]), (&f.message, WIDTHS[6]), (&f.fix, WIDTHS[7]), (f.code.as_str(), WIDTHS[8])],
+        )?;
     }
-    for (c, w) in [24.0, 34.0, 14.0, 7.0, 16.0, 9.0, 60.0, 50.0, 26.0, 11.0].iter().enumerate() {
+    for (c, w) in WIDTHS.iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;
     }
     if r > h {

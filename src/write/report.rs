@@ -32,6 +32,9 @@ fn severity_format(s: Severity) -> rust_xlsxwriter::Format {
     }
 }
 
+/// Column widths of the `Befunde` sheet.
+const WIDTHS: [f64; 10] = [8.0, 22.0, 44.0, 16.0, 7.0, 28.0, 9.0, 70.0, 18.0, 60.0];
+
 fn befunde(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     ws.set_name("Befunde")?;
     header_row(ws, 0, &BEFUNDE_COLUMNS)?;
@@ -52,8 +55,9 @@ fn befunde(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         ws.write_string_with_format(r, 7, &f.message, &wrap)?;
         ws.write_string(r, 8, f.value.as_deref().unwrap_or(""))?;
         ws.write_string_with_format(r, 9, &f.fix, &wrap)?;
+        style::fit_row(ws, r, &[(&f.message, WIDTHS[7]), (&f.fix, WIDTHS[9])])?;
     }
-    for (c, w) in [8.0, 22.0, 44.0, 16.0, 7.0, 28.0, 9.0, 70.0, 18.0, 60.0].iter().enumerate() {
+    for (c, w) in WIDTHS.iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;
     }
     ws.set_freeze_panes(1, 0)?;

@@ -167,3 +167,35 @@ pub fn print_setup(ws: &mut Worksheet, header_row: u32) -> Result<(), XlsxError>
     ws.set_footer("&LKanton Solothurn, AGS&RSeite &P von &N");
     Ok(())
 }
+
+/// Lines a text needs in a wrapped cell of the given column width (about 1.15 characters of
+/// proportional text per width unit at 11 pt).
+pub fn wrapped_lines(text: &str, width: f64) -> usize {
+    let per_line = ((width * 1.15).floor() as usize).max(1);
+    text.split('\n').map(|l| l.chars().count().max(1).div_ceil(per_line)).sum::<usize>().max(1)
+}
+
+/// Sets a row's height so that its wrapped texts show whole: spreadsheet apps do not
+/// auto-fit the rows of a generated file. `cells` are (text, column width) pairs.
+pub fn fit_row(ws: &mut Worksheet, row: u32, cells: &[(&str, f64)]) -> Result<(), XlsxError> {
+    let lines = cells.iter().map(|(t, w)| wrapped_lines(t, *w)).max().unwrap_or(1);
+    if lines > 1 {
+        ws.set_row_height(row, 15.0 * lines as f64)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapped_line_estimate() {
+        assert_eq!(wrapped_lines("", 10.0), 1);
+        assert_eq!(wrapped_lines("kurz", 10.0), 1);
+        // 11 characters fit a column of width 10.
+        assert_eq!(wrapped_lines(&"x".repeat(22), 10.0), 2);
+        assert_eq!(wrapped_lines(&"x".repeat(23), 10.0), 3);
+        assert_eq!(wrapped_lines("a\nb\nc", 40.0), 3);
+    }
+}
