@@ -875,18 +875,24 @@ pub fn resolve(results: Vec<FileResult>, ctx: &Ctx<'_>) -> Resolved {
         }
     }
 
-    // Municipality-level findings, by BFS-Nr.
-    let year_end = ymd(y, 12, 31);
+    // Municipality-level findings, by BFS-Nr. Eligibility comes from the payee's
+    // Selbstdeklaration; a municipality that changes contract during the year has two payees.
     for m in master.municipalities_in(y) {
-        let payee = master.payee(m.bfs, year_end);
-        if let Eligibility::Missing { via } = out.eligibility(payee) {
-            let detail = if via == m.bfs {
-                format!("Jahr {y}")
-            } else {
-                let lead = master.municipality(via).map(|l| l.name.as_str()).unwrap_or("?");
-                format!("Jahr {y}, Selbstdeklaration der Leitgemeinde {lead} ({via})")
-            };
-            out.municipality_findings.push(finding().bfs(Some(m.bfs)).detail(detail).build(Code::SdFehlt));
+        let payees: BTreeSet<Bfs> = [ymd(y, 6, 30), ymd(y, 12, 31)]
+            .into_iter()
+            .filter(|d| m.exists_on(*d))
+            .map(|d| master.payee(m.bfs, d))
+            .collect();
+        for payee in payees {
+            if let Eligibility::Missing { via } = out.eligibility(payee) {
+                let detail = if via == m.bfs {
+                    format!("Jahr {y}")
+                } else {
+                    let lead = master.municipality(via).map(|l| l.name.as_str()).unwrap_or("?");
+                    format!("Jahr {y}, Selbstdeklaration der Leitgemeinde {lead} ({via})")
+                };
+                out.municipality_findings.push(finding().bfs(Some(m.bfs)).detail(detail).build(Code::SdFehlt));
+            }
         }
     }
     // Reports that were filed but rejected, by (BFS-Nr., period), for the wording below.

@@ -17,6 +17,11 @@ const Y: i32 = 2023;
 // 2601 Solothurn (alone), 2602 Lead (lead of V with 2603 Member), 2604 Alt (merged into 2601 in 2020),
 // 2605 Klein (alone; population 5).
 fn master() -> Stammdaten {
+    master_with(&[])
+}
+
+/// The master data with extra `Leitgemeinden` rows (contract, lead, member, from, to).
+fn master_with(extra: &[(&str, i64, i64, NaiveDate, NaiveDate)]) -> Stammdaten {
     fn s(name: &str, rows: Vec<Vec<Value>>) -> Sheet {
         let mut sh = Sheet::new(name);
         for (r, row) in rows.into_iter().enumerate() {
@@ -58,7 +63,12 @@ fn master() -> Stammdaten {
                 vec![t("Vertrag"), t("Leitgemeinde BFS-Nr."), t("Mitglied BFS-Nr."), t("Gültig ab"), t("Gültig bis")],
                 vec![t("V"), i(2602), i(2602), d(2019, 1, 1), e.clone()],
                 vec![t("V"), i(2602), i(2603), d(2019, 1, 1), e.clone()],
-            ],
+            ]
+            .into_iter()
+            .chain(extra.iter().map(|(c, lead, member, from, to)| {
+                vec![t(c), i(*lead), i(*member), Value::Date(*from), Value::Date(*to)]
+            }))
+            .collect(),
         ),
         s(
             "Tarife",
@@ -671,4 +681,23 @@ fn every_code_is_covered_by_a_test_here_or_in_the_corpus() {
         let variant = format!("Code::{c:?}");
         assert!(source.contains(&variant), "{variant} has no unit test");
     }
+}
+
+#[test]
+fn leaving_a_contract_mid_year_needs_the_leads_selbstdeklaration_for_the_first_half() {
+    // Klein is a member of the lead's contract until 30.06.2023, then reports for itself. It
+    // filed its own Selbstdeklaration; the lead filed none, so the first half-year is withheld.
+    let m = master_with(&[("V", 2602, 2605, ymd(2019, 1, 1), ymd(2023, 6, 30))]);
+    let ctx = Ctx { year: Y, master: &m };
+    let wb = Workbook { format: Format::Xlsx, sheets: vec![sd(2605, "Klein", &[])], names: vec![] };
+    let mut r = validate_form(FileResult::new(&file("s5.xlsx", ymd(2023, 1, 20))), &extract(&wb).unwrap(), &ctx);
+    r.sha256 = Some("s5".into());
+    let resolved = resolve(vec![r], &ctx);
+    let sd_fehlt: Vec<_> =
+        resolved.municipality_findings.iter().filter(|f| f.code == Code::SdFehlt && f.bfs == Some(2605)).collect();
+    assert_eq!(sd_fehlt.len(), 1, "the lead's missing Selbstdeklaration is reported for the first half-year");
+    let comp = compute(&m, &resolved, Y);
+    let klein = row(&comp, 2605);
+    assert_eq!((klein.halves[0].payee, klein.halves[1].payee), (2602, 2605));
+    assert_eq!(klein.payee, 2605);
 }
