@@ -205,7 +205,10 @@ fn row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) -> AnnexRow {
         for (sum, a) in amounts.iter_mut().zip(h.amounts) {
             *sum += a;
         }
-        if h.withheld_whole {
+        let half_eligibility = resolved.eligibility(h.payee);
+        if h.exists && h.payee != payee && half_eligibility != Eligibility::Eligible {
+            notes.push(format!("{}: {}", h.period.label(), status_of(master, y, bfs, &half_eligibility)));
+        } else if h.withheld_whole {
             notes.push(format!(
                 "{}: zurückbehalten, Vertragsgemeinden ergeben nicht die Totale (LEIT_SUMME)",
                 h.period.label()

@@ -700,4 +700,5 @@ fn leaving_a_contract_mid_year_needs_the_leads_selbstdeklaration_for_the_first_h
     let klein = row(&comp, 2605);
     assert_eq!((klein.halves[0].payee, klein.halves[1].payee), (2602, 2605));
     assert_eq!(klein.payee, 2605);
+    assert_eq!(klein.notes.len(), 1, "the annex says why the first half-year is withheld");
 }
