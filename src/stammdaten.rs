@@ -493,8 +493,26 @@ impl Stammdaten {
                 }
             }
         }
-        for m in self.municipalities.values().filter(|m| m.exists_in_year(y)) {
-            if let Err(e) = self.sockel_base(m.bfs, y) {
+        let missing: Vec<(&Municipality, String)> = self
+            .municipalities
+            .values()
+            .filter(|m| m.exists_in_year(y))
+            .filter_map(|m| self.sockel_base(m.bfs, y).err().map(|e| (m, e)))
+            .collect();
+        if missing.len() > 5 {
+            // A whole Stichtag is missing: one message, not one per municipality.
+            let some: Vec<String> = missing.iter().take(5).map(|(m, _)| format!("{} ({})", m.name, m.bfs)).collect();
+            p.push(
+                ProblemKind::PopulationMissing,
+                format!(
+                    "Blatt «Wohnbevölkerung»: Per {} fehlt die ausländische Wohnbevölkerung von {} Gemeinden ({} …).",
+                    fmt_date(ymd(y - 2, 12, 31)),
+                    missing.len(),
+                    some.join(", ")
+                ),
+            );
+        } else {
+            for (_, e) in missing {
                 p.push(ProblemKind::PopulationMissing, e);
             }
         }
