@@ -165,8 +165,10 @@ impl Stammdaten {
     /// Reads and checks the master data workbook.
     pub fn load(path: &Path) -> Result<Stammdaten, StammdatenError> {
         let one = |p: String| StammdatenError::one(ProblemKind::Unreadable, p);
-        let bytes = std::fs::read(path)
-            .map_err(|e| one(format!("Die Stammdaten-Datei «{}» kann nicht gelesen werden: {e}", path.display())))?;
+        let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => one(format!("Die Stammdaten-Datei «{}» existiert nicht.", path.display())),
+            _ => one(format!("Die Stammdaten-Datei «{}» kann nicht gelesen werden: {e}", path.display())),
+        })?;
         let limits = Limits { max_rows: 1_000_000, max_cols: 64, max_cells: 5_000_000, ..Limits::default() };
         let wb = read_workbook(&bytes, &limits)
             .map_err(|e| one(format!("Die Stammdaten-Datei «{}» ist keine lesbare Tabelle: {e}", path.display())))?;
@@ -236,7 +238,10 @@ impl Stammdaten {
                             Some(next) if next == m.bfs => {
                                 p.push(
                                     ProblemKind::SuccessorCycle,
-                                    format!("Blatt «Gemeinden»: Die Nachfolge von {} ({}) führt im Kreis.", m.name, m.bfs),
+                                    format!(
+                                        "Blatt «Gemeinden»: Die Nachfolge von {} ({}) führt im Kreis.",
+                                        m.name, m.bfs
+                                    ),
                                 );
                                 break;
                             }
