@@ -185,12 +185,12 @@ pub fn collect_findings(resolved: &Resolved, comp: &Computation) -> Vec<Finding>
 pub fn evaluate(opts: &RunOptions) -> Result<Evaluation, RunError> {
     let master = Stammdaten::load(&opts.stammdaten)?;
     master.check_year(opts.year)?;
-    let inbox = scan(&opts.inbox)?;
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = opts.threads {
         builder = builder.num_threads(n.max(1));
     }
     let pool = builder.build().map_err(|e| RunError::Threads(e.to_string()))?;
+    let inbox = pool.install(|| scan(&opts.inbox))?;
     let ctx = Ctx { year: opts.year, master: &master };
     let bar = if opts.progress {
         let b = indicatif::ProgressBar::new(inbox.files.len() as u64);

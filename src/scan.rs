@@ -94,18 +94,20 @@ pub fn classify(file_name: &str) -> EntryKind {
 }
 
 fn nfc(s: &str) -> String {
-    s.nfc().collect()
+    use unicode_normalization::{is_nfc_quick, IsNormalized};
+    if is_nfc_quick(s.chars()) == IsNormalized::Yes {
+        s.to_string()
+    } else {
+        s.nfc().collect()
+    }
 }
 
 /// Lists the inbox.
 pub fn scan(inbox: &Path) -> Result<Inbox, ScanError> {
+    use rayon::prelude::*;
     if !inbox.is_dir() {
         return Err(ScanError::NoInbox(inbox.to_path_buf()));
     }
-    let mut files = Vec::new();
-    walk(inbox, inbox, &mut files)?;
-    files.sort_by(|a: &InboxFile, b: &InboxFile| a.rel.as_bytes().cmp(b.rel.as_bytes()));
-
     let mut out = Inbox::default();
     let journal_path = inbox.join(JOURNAL);
     let journal = if journal_path.is_file() {
@@ -120,26 +122,56 @@ pub fn scan(inbox: &Path) -> Result<Inbox, ScanError> {
     } else {
         BTreeMap::new()
     };
-    for f in &mut files {
-        if let Some(d) = journal.get(&nfc(&f.rel)) {
-            f.received = Some(*d);
-            f.received_from = Some(ReceiptSource::Eingangsjournal);
-        } else if let Some(d) = std::fs::metadata(&f.path).ok().and_then(|m| m.modified().ok()).map(swiss_date) {
-            f.received = Some(d);
-            f.received_from = Some(ReceiptSource::Aenderungsdatum);
-        }
-    }
-    let known: std::collections::BTreeSet<String> = files.iter().map(|f| nfc(&f.rel)).collect();
+    let mut found = Vec::new();
+    walk(inbox, inbox, &mut found)?;
+    found.sort_by(|a: &Found, b: &Found| a.rel.as_bytes().cmp(b.rel.as_bytes()));
+    // One stat per file, in parallel; the order stays the path order.
+    let files: Vec<(InboxFile, String)> = found
+        .into_par_iter()
+        .filter_map(|f| {
+            let meta = std::fs::metadata(&f.path).ok();
+            // Follow a link to a file, never one to a folder (no cycles).
+            if f.symlink && meta.as_ref().is_some_and(|m| m.is_dir()) {
+                return None;
+            }
+            let key = nfc(&f.rel);
+            let (received, received_from) = match journal.get(&key) {
+                Some(d) => (Some(*d), Some(ReceiptSource::Eingangsjournal)),
+                None => match meta.as_ref().and_then(|m| m.modified().ok()) {
+                    Some(t) => (Some(swiss_date(t)), Some(ReceiptSource::Aenderungsdatum)),
+                    None => (None, None),
+                },
+            };
+            let file = InboxFile {
+                rel: f.rel,
+                path: f.path,
+                kind: f.kind,
+                size: meta.map_or(0, |m| m.len()),
+                received,
+                received_from,
+            };
+            Some((file, key))
+        })
+        .collect();
+    let known: std::collections::BTreeSet<&str> = files.iter().map(|(_, k)| k.as_str()).collect();
     for name in journal.keys() {
-        if !known.contains(name) {
+        if !known.contains(name.as_str()) {
             out.journal_notes.push(format!("Eingangsjournal: Die Datei «{name}» liegt nicht im Eingang."));
         }
     }
-    out.files = files;
+    out.files = files.into_iter().map(|(f, _)| f).collect();
     Ok(out)
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<InboxFile>) -> Result<(), ScanError> {
+/// A directory entry found by the walk, before its metadata is read.
+struct Found {
+    rel: String,
+    path: PathBuf,
+    kind: EntryKind,
+    symlink: bool,
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<Found>) -> Result<(), ScanError> {
     let io = |e, p: &Path| ScanError::Io { path: p.to_path_buf(), source: e };
     for entry in std::fs::read_dir(dir).map_err(|e| io(e, dir))? {
         let entry = entry.map_err(|e| io(e, dir))?;
@@ -159,15 +191,10 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<InboxFile>) -> Result<(), ScanErr
         if dir == root && rel.eq_ignore_ascii_case(JOURNAL) {
             continue;
         }
-        // Follow a link to a file, never one to a folder (no cycles).
-        let meta = std::fs::metadata(&path).ok();
-        if ft.is_symlink() && meta.as_ref().is_some_and(|m| m.is_dir()) {
-            continue;
-        }
         let file_name = entry.file_name().to_string_lossy().into_owned();
         let hidden_dir = rel.split('/').rev().skip(1).any(|c| c.starts_with('.'));
         let kind = if hidden_dir { EntryKind::Ignored("in einem versteckten Ordner") } else { classify(&file_name) };
-        out.push(InboxFile { rel, path, kind, size: meta.map_or(0, |m| m.len()), received: None, received_from: None });
+        out.push(Found { rel, path, kind, symlink: ft.is_symlink() });
     }
     Ok(())
 }
