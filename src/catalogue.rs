@@ -48,6 +48,10 @@ pub fn entry(code: Code) -> Entry {
             "Die Datei überschreitet die Grenzen für die Verarbeitung ({detail}) und wurde nicht gelesen.",
             "Bitte nur das ausgefüllte Formular ohne zusätzliche Daten einreichen.",
         ),
+        DateiMehrereFormulare => (
+            "Die Datei enthält mehr als ein Formular; gelesen wurde nur das erste, die weiteren nicht ({detail}).",
+            "Bitte jedes Formular als eigene Datei einreichen.",
+        ),
         BfsUnbekannt => (
             "Die BFS-Nr. fehlt, ist ungültig oder gehört zu keiner Einwohnergemeinde ({detail}).",
             "Bitte im Feld «BFS-Nr.» die vierstellige BFS-Gemeindenummer eintragen (z. B. 2601 für Solothurn).",

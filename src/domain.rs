@@ -77,6 +77,7 @@ codes! {
     DateiDuplikat = "DATEI_DUPLIKAT", Hinweis;
     FormularVersion = "FORMULAR_VERSION", Fehler;
     DateiZuGross = "DATEI_ZU_GROSS", Fehler;
+    DateiMehrereFormulare = "DATEI_MEHRERE_FORMULARE", Warnung;
     BfsUnbekannt = "BFS_UNBEKANNT", Fehler;
     GemeindeName = "GEMEINDE_NAME", Warnung;
     GemeindeAufgeloest = "GEMEINDE_AUFGELOEST", Fehler;

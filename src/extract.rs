@@ -227,12 +227,22 @@ pub fn extract(wb: &Workbook) -> Option<RawForm> {
     Some(RawForm { kind, sheet: sheet.name.clone(), fields, table })
 }
 
+/// The sheets after the first form sheet that hold a form too (a workbook should hold one).
+pub fn other_form_sheets(wb: &Workbook, first: &str) -> Vec<String> {
+    wb.sheets
+        .iter()
+        .skip_while(|s| s.name != first)
+        .skip(1)
+        .filter(|s| kind_of(&labels_in_col_a(s)).is_some())
+        .map(|s| s.name.clone())
+        .collect()
+}
+
 fn locate(wb: &Workbook, form: &Sheet, labels: &BTreeMap<String, u32>, spec: &FieldSpec) -> Field {
-    // 1. The defined name, when it points at a sheet that exists.
-    if let Some(n) = wb.names.iter().find(|n| n.name.eq_ignore_ascii_case(spec.key)) {
-        if let Some(s) = wb.sheet(&n.sheet) {
-            return Field { pos: Some(CellPos::new(&s.name, n.row, n.col)), value: s.get(n.row, n.col).clone() };
-        }
+    // 1. The defined name, when it points into the form's own sheet (a stale name that
+    //    points elsewhere, or to a sheet that no longer exists, is not trusted).
+    if let Some(n) = wb.names.iter().find(|n| n.name.eq_ignore_ascii_case(spec.key) && n.sheet == form.name) {
+        return Field { pos: Some(CellPos::new(&form.name, n.row, n.col)), value: form.get(n.row, n.col).clone() };
     }
     // 2. The label in column A, value in column B.
     match labels.get(normed(spec.label)) {
@@ -332,6 +342,22 @@ mod tests {
         let f = extract(&wb).unwrap();
         assert_eq!(f.field("SI_EG_ANZAHL").value, Value::Int(42));
         assert_eq!(f.field("SI_EG_ANZAHL").pos.unwrap().a1(), "D30");
+    }
+
+    #[test]
+    fn a_defined_name_pointing_at_another_sheet_is_not_trusted() {
+        let mut other = Sheet::new("Alt");
+        other.set(29, 3, Value::Int(42));
+        let mut form = form_sheet("Reporting", 0, false);
+        form.set(12, 1, Value::Int(7));
+        let wb = Workbook {
+            format: Format::Xlsx,
+            sheets: vec![other, form],
+            names: vec![NamedCell { name: "SI_EG_ANZAHL".into(), sheet: "Alt".into(), row: 29, col: 3 }],
+        };
+        let f = extract(&wb).unwrap();
+        assert_eq!(f.field("SI_EG_ANZAHL").value, Value::Int(7));
+        assert_eq!(f.field("SI_EG_ANZAHL").pos.unwrap().a1(), "B13");
     }
 
     #[test]

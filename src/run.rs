@@ -167,7 +167,13 @@ fn process_inner(mut res: FileResult, f: &InboxFile, ctx: &Ctx<'_>, limits: &Lim
         let detail = format!("Blätter: {}", names.join(", "));
         return res.reject(Code::DateiKeinFormular, detail);
     };
-    validate_form(res, &form, ctx)
+    let others = crate::extract::other_form_sheets(&wb, &form.sheet);
+    let mut res = validate_form(res, &form, ctx);
+    if !others.is_empty() {
+        let detail = format!("gelesen: Blatt «{}», nicht gelesen: «{}»", form.sheet, others.join("», «"));
+        res.findings.push(finding().file(&f.rel).bfs(res.bfs).detail(detail).build(Code::DateiMehrereFormulare));
+    }
+    res
 }
 
 /// Orders all findings: files in path order (each file's in the order found), then

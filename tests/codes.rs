@@ -674,6 +674,30 @@ fn datei_kein_formular() {
 }
 
 #[test]
+fn datei_mehrere_formulare() {
+    // A returned feedback workbook with two rebuilt forms: the first is read, the second is named.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    for (name, bfs) in [("Formular 1", 2601.0), ("Formular 2", 2605.0)] {
+        let ws = wb.add_worksheet();
+        ws.set_name(name).unwrap();
+        let sheet = report(0, "", 1, &[]);
+        for ((r, c), v) in sheet.cells() {
+            match v {
+                Value::Text(t) => ws.write_string(*r, *c as u16, t).unwrap(),
+                Value::Int(i) => ws.write_number(*r, *c as u16, *i as f64).unwrap(),
+                _ => ws,
+            };
+        }
+        ws.write_number(4, 1, bfs).unwrap();
+        ws.write_string(3, 1, if bfs == 2601.0 { "Solothurn" } else { "Klein" }).unwrap();
+    }
+    let r = process("Rueckmeldung.xlsx", &wb.save_to_buffer().unwrap());
+    assert_eq!(codes(&r), vec![Code::DateiMehrereFormulare]);
+    assert_eq!(r.bfs, Some(2601), "the first form is the one read");
+    assert!(matches!(r.outcome, Outcome::Report(_)));
+}
+
+#[test]
 fn every_code_is_covered_by_a_test_here_or_in_the_corpus() {
     // The codes asserted in this file, plus the corpus harness, cover the whole catalogue.
     let source = include_str!("codes.rs");
