@@ -398,10 +398,18 @@ fn ranges_to_workbook(
     Ok(Workbook { format, sheets, names })
 }
 
+/// Excel's date range: serial 0 (1900) to 2958465 (31.12.9999), 1904 epoch included.
+const EXCEL_SERIAL_MAX: f64 = 2_958_465.0 + 1_462.0;
+
 fn date_of(dt: &calamine::ExcelDateTime) -> Value {
+    let serial = dt.as_f64();
+    // calamine's conversion panics (in chrono) far outside Excel's range: check first.
+    if !dt.is_datetime() || !serial.is_finite() || !(-1_462.0..=EXCEL_SERIAL_MAX).contains(&serial) {
+        return Value::Float(serial);
+    }
     match dt.as_datetime() {
-        Some(d) if dt.is_datetime() => Value::Date(d.date()),
-        _ => Value::Float(dt.as_f64()),
+        Some(d) => Value::Date(d.date()),
+        None => Value::Float(serial),
     }
 }
 

@@ -335,6 +335,16 @@ fn fuzz_crash_xls_short_name_record_is_unreadable_not_a_panic() {
     assert!(matches!(r, Ok(Err(ReadError::Unreadable(_)))), "{r:?}");
 }
 
+/// Found by `cargo fuzz` (read_form): a number cell with a date format and a serial far
+/// beyond Excel's range (31.12.9999) made calamine's date conversion panic inside chrono.
+/// Such a cell is now read as the number it is; the file stays readable.
+#[test]
+fn fuzz_crash_xls_date_out_of_range_is_a_number_not_a_panic() {
+    let bytes = std::fs::read(root().join("tests/hostile_inputs/xls_date_out_of_range.xls")).unwrap();
+    let r = std::panic::catch_unwind(|| read_workbook(&bytes, &Limits::default()));
+    assert!(r.is_ok(), "no panic");
+}
+
 /// Found by `cargo fuzz` (read_form): a DIMENSIONS record whose column start is over 0xFF
 /// made calamine reserve 343 GB for the sheet's cells, and the process aborted (no panic,
 /// so no boundary could catch it). The guard computes the area as calamine does and
