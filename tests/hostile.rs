@@ -345,6 +345,16 @@ fn fuzz_crash_xls_date_out_of_range_is_a_number_not_a_panic() {
     assert!(r.is_ok(), "no panic");
 }
 
+/// Found by `cargo fuzz` (read_form): a 7 KB xls whose directory chain runs into the short
+/// last sector and then cycles. calamine follows it without end and allocated 24 GB. The
+/// guard rejects a chain that goes on past the end of the file.
+#[test]
+fn fuzz_oom_xls_chain_past_end_of_file_is_unreadable() {
+    let bytes = std::fs::read(root().join("tests/hostile_inputs/xls_chain_past_end_of_file.xls")).unwrap();
+    let r = read_workbook(&bytes, &Limits::default());
+    assert!(matches!(r, Err(ReadError::Unreadable(_))), "{r:?}");
+}
+
 /// Found by `cargo fuzz` (read_form): a DIMENSIONS record whose column start is over 0xFF
 /// made calamine reserve 343 GB for the sheet's cells, and the process aborted (no panic,
 /// so no boundary could catch it). The guard computes the area as calamine does and

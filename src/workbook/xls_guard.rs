@@ -88,11 +88,13 @@ impl Cfb<'_> {
             if s.data.len() >= len {
                 break;
             }
-            if b - a < self.sector {
-                // calamine pads a short last sector; stop here like it does at the end of file
-                break;
-            }
+            let short = b - a < self.sector;
             id = *self.fat.get(id as usize).ok_or_else(|| corrupt("Sektor ausserhalb der FAT"))?;
+            if short && id != ENDOFCHAIN {
+                // calamine goes on after a short sector at the end of the file and, in a cycle,
+                // never stops (found by cargo fuzz): a chain may only end there.
+                return Err(corrupt("Sektorkette über das Dateiende hinaus"));
+            }
         }
         Ok(s)
     }
