@@ -220,10 +220,16 @@ fn mini_chain(ms: &Stream, minifat: &[u32], mut id: u32, len: usize) -> Result<S
         let take = chunk.len().min(len - s.data.len());
         s.offsets.push(ms.file_offset(a).ok_or_else(|| corrupt("Minisektor"))?);
         s.data.extend_from_slice(&chunk[..take]);
-        if s.data.len() >= len || chunk.len() < 64 {
+        if s.data.len() >= len {
             break;
         }
+        let short = chunk.len() < 64;
         id = *minifat.get(id as usize).ok_or_else(|| corrupt("Minisektor ausserhalb der Mini-FAT"))?;
+        if short && id != ENDOFCHAIN {
+            // As for sectors: past the end of the mini stream calamine reads nothing and, in a
+            // cycle, never stops.
+            return Err(corrupt("Ministream-Kette über das Ende hinaus"));
+        }
     }
     Ok(s)
 }
