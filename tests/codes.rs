@@ -95,8 +95,7 @@ fn master_with(extra: &[(&str, i64, i64, NaiveDate, NaiveDate)]) -> Stammdaten {
 
 /// A clean Reportingformular (version 2022) for `bfs`, period (2023, half), with overrides.
 fn report(bfs: i64, name: &str, half: i64, overrides: &[(&str, Value)]) -> Sheet {
-    let mut sh = Sheet::new("Reporting");
-    let mut values: Vec<(&str, Value)> = vec![
+    let values: Vec<(&str, Value)> = vec![
         ("SI_VERSION", Value::Text("2022".into())),
         ("SI_GEMEINDE", Value::Text(name.into())),
         ("SI_BFS_NR", Value::Int(bfs)),
@@ -114,25 +113,12 @@ fn report(bfs: i64, name: &str, half: i64, overrides: &[(&str, Value)]) -> Sheet
         ("SI_IG_DOLMETSCH", Value::Int(1)),
         ("SI_MELDUNGEN", Value::Int(0)),
     ];
-    for (k, v) in overrides {
-        match values.iter_mut().find(|(key, _)| key == k) {
-            Some(slot) => slot.1 = v.clone(),
-            None => values.push((k, v.clone())),
-        }
-    }
-    for spec in REPORTING_FIELDS {
-        sh.set(spec.row - 1, 0, Value::Text(spec.label.into()));
-        if let Some((_, v)) = values.iter().find(|(k, _)| *k == spec.key) {
-            sh.set(spec.row - 1, 1, v.clone());
-        }
-    }
-    sh
+    form_sheet("Reporting", REPORTING_FIELDS, values, overrides)
 }
 
 fn sd(bfs: i64, name: &str, overrides: &[(&str, Value)]) -> Sheet {
-    let mut sh = Sheet::new("Selbstdeklaration");
     let ja = || Value::Text("Ja".into());
-    let mut values: Vec<(&str, Value)> = vec![
+    let values: Vec<(&str, Value)> = vec![
         ("SD_VERSION", Value::Int(2022)),
         ("SD_GEMEINDE", Value::Text(name.into())),
         ("SD_BFS_NR", Value::Int(bfs)),
@@ -146,13 +132,25 @@ fn sd(bfs: i64, name: &str, overrides: &[(&str, Value)]) -> Sheet {
         ("SD_Q_VERNETZUNG", ja()),
         ("SD_DATUM", Value::Date(ymd(2023, 1, 10))),
     ];
+    form_sheet("Selbstdeklaration", SD_FIELDS, values, overrides)
+}
+
+/// Lays out a form in template rows: labels in column A, the values (defaults replaced by
+/// `overrides`) in column B.
+fn form_sheet<'a>(
+    name: &str,
+    fields: &[beitraege::extract::FieldSpec],
+    mut values: Vec<(&'a str, Value)>,
+    overrides: &[(&'a str, Value)],
+) -> Sheet {
+    let mut sh = Sheet::new(name);
     for (k, v) in overrides {
         match values.iter_mut().find(|(key, _)| key == k) {
             Some(slot) => slot.1 = v.clone(),
             None => values.push((k, v.clone())),
         }
     }
-    for spec in SD_FIELDS {
+    for spec in fields {
         sh.set(spec.row - 1, 0, Value::Text(spec.label.into()));
         if let Some((_, v)) = values.iter().find(|(k, _)| *k == spec.key) {
             sh.set(spec.row - 1, 1, v.clone());
