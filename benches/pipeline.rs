@@ -97,7 +97,7 @@ fn calamine_inbox(files: &[PathBuf]) -> usize {
 fn pipeline_file(bytes: &[u8], ctx: &Ctx<'_>, f: &InboxFile) -> usize {
     let Ok(wb) = read_workbook(bytes, &Limits::default()) else { return 0 };
     let Some(form) = extract(&wb) else { return 0 };
-    validate_form(FileResult::new(f), &form, ctx).findings.len()
+    validate_form(FileResult::new(f), form, ctx).findings.len()
 }
 
 fn sample_form(ext: &str) -> (Vec<u8>, InboxFile) {

@@ -36,7 +36,7 @@ fn main() {
     let t = Instant::now();
     for (f, form) in files.iter().zip(&forms) {
         if let Some(form) = form {
-            std::hint::black_box(validate_form(FileResult::new(f), form, &ctx));
+            std::hint::black_box(validate_form(FileResult::new(f), form.clone(), &ctx));
         }
     }
     println!("validate    {:>8.1} ms", t.elapsed().as_secs_f64() * 1e3);

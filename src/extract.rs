@@ -137,9 +137,12 @@ pub struct RawForm {
     pub table: Option<Table>,
 }
 
+/// A field neither found by name nor by label.
+static MISSING: Field = Field { pos: None, value: Value::Empty };
+
 impl RawForm {
-    pub fn field(&self, key: &str) -> Field {
-        self.fields.get(key).cloned().unwrap_or_else(Field::missing)
+    pub fn field(&self, key: &str) -> &Field {
+        self.fields.get(key).unwrap_or(&MISSING)
     }
 }
 
@@ -326,8 +329,8 @@ mod tests {
         assert_eq!(f.kind, FormKind::Reporting);
         let bfs = f.field("SI_BFS_NR");
         assert_eq!(bfs.value, Value::Int(2601));
-        assert_eq!(bfs.pos.unwrap().a1(), "B8");
-        assert_eq!(f.field("SI_EG_ANZAHL").pos.unwrap().a1(), "B16");
+        assert_eq!(bfs.pos.as_ref().unwrap().a1(), "B8");
+        assert_eq!(f.field("SI_EG_ANZAHL").pos.as_ref().unwrap().a1(), "B16");
     }
 
     #[test]
@@ -341,7 +344,7 @@ mod tests {
         };
         let f = extract(&wb).unwrap();
         assert_eq!(f.field("SI_EG_ANZAHL").value, Value::Int(42));
-        assert_eq!(f.field("SI_EG_ANZAHL").pos.unwrap().a1(), "D30");
+        assert_eq!(f.field("SI_EG_ANZAHL").pos.as_ref().unwrap().a1(), "D30");
     }
 
     #[test]
@@ -357,7 +360,7 @@ mod tests {
         };
         let f = extract(&wb).unwrap();
         assert_eq!(f.field("SI_EG_ANZAHL").value, Value::Int(7));
-        assert_eq!(f.field("SI_EG_ANZAHL").pos.unwrap().a1(), "B13");
+        assert_eq!(f.field("SI_EG_ANZAHL").pos.as_ref().unwrap().a1(), "B13");
     }
 
     #[test]
@@ -378,7 +381,7 @@ mod tests {
         assert_eq!(f.sheet, "Formular");
         let table = f.table.unwrap();
         assert_eq!(table.rows.len(), 1);
-        assert_eq!(table.rows[0].get("eg").pos.unwrap().a1(), "C2");
+        assert_eq!(table.rows[0].get("eg").pos.as_ref().unwrap().a1(), "C2");
     }
 
     #[test]

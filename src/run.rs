@@ -168,9 +168,10 @@ fn process_inner(mut res: FileResult, f: &InboxFile, ctx: &Ctx<'_>, limits: &Lim
         return res.reject(Code::DateiKeinFormular, detail);
     };
     let others = crate::extract::other_form_sheets(&wb, &form.sheet);
-    let mut res = validate_form(res, &form, ctx);
-    if !others.is_empty() {
-        let detail = format!("gelesen: Blatt «{}», nicht gelesen: «{}»", form.sheet, others.join("», «"));
+    let several = (!others.is_empty())
+        .then(|| format!("gelesen: Blatt «{}», nicht gelesen: «{}»", form.sheet, others.join("», «")));
+    let mut res = validate_form(res, form, ctx);
+    if let Some(detail) = several {
         res.findings.push(finding().file(&f.rel).bfs(res.bfs).detail(detail).build(Code::DateiMehrereFormulare));
     }
     res
@@ -189,14 +190,29 @@ pub fn collect_findings(resolved: &Resolved, comp: &Computation) -> Vec<Finding>
 
 /// Evaluates a year: everything but writing. Deterministic for any thread count.
 pub fn evaluate(opts: &RunOptions) -> Result<Evaluation, RunError> {
-    let master = Stammdaten::load(&opts.stammdaten)?;
-    master.check_year(opts.year)?;
+    let started = std::time::Instant::now();
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = opts.threads {
         builder = builder.num_threads(n.max(1));
     }
     let pool = builder.build().map_err(|e| RunError::Threads(e.to_string()))?;
-    let inbox = pool.install(|| scan(&opts.inbox))?;
+    // The master data and the inbox listing do not depend on each other.
+    let (master, inbox) = pool.install(|| {
+        rayon::join(
+            || -> Result<Stammdaten, RunError> {
+                let master = Stammdaten::load(&opts.stammdaten)?;
+                master.check_year(opts.year)?;
+                Ok(master)
+            },
+            || scan(&opts.inbox),
+        )
+    });
+    let (master, inbox) = (master?, inbox?);
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        dateien = inbox.files.len(),
+        "Stammdaten und Eingang gelesen"
+    );
     let ctx = Ctx { year: opts.year, master: &master };
     let bar = if opts.progress {
         let b = indicatif::ProgressBar::new(inbox.files.len() as u64);
@@ -221,8 +237,10 @@ pub fn evaluate(opts: &RunOptions) -> Result<Evaluation, RunError> {
             })
             .collect();
         bar.finish_and_clear();
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "Formulare gelesen und geprüft");
         let resolved = resolve(results, &ctx);
         let comp = compute(&master, &resolved, opts.year);
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "Beiträge berechnet");
         (resolved, comp)
     });
     let findings = collect_findings(&resolved, &comp);
@@ -241,6 +259,7 @@ pub fn evaluate(opts: &RunOptions) -> Result<Evaluation, RunError> {
     for n in &inbox.journal_notes {
         tracing::warn!("{n}");
     }
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, befunde = findings.len(), "Auswertung fertig");
     Ok(Evaluation { year: opts.year, master, resolved, comp, findings, journal_notes: inbox.journal_notes, inputs })
 }
 

@@ -204,10 +204,16 @@ fn parse_version(v: &Value) -> Option<FormVersion> {
     }
 }
 
-/// Validates a recognised form on its own.
-pub fn validate_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult {
+/// Validates a recognised form on its own. The form is kept in the result, to rebuild
+/// it in the feedback workbook.
+pub fn validate_form(res: FileResult, form: RawForm, ctx: &Ctx<'_>) -> FileResult {
+    let mut res = check_form(res, &form, ctx);
+    res.form = Some(form);
+    res
+}
+
+fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult {
     res.kind = Some(form.kind);
-    res.form = Some(form.clone());
     let vkey = if form.kind == FormKind::Reporting { "SI_VERSION" } else { "SD_VERSION" };
     let prefix = if form.kind == FormKind::Reporting { "SI" } else { "SD" };
     let field = |k: &str| form.field(&format!("{prefix}_{k}"));
@@ -263,7 +269,7 @@ pub fn validate_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> File
     if nf.value.text().to_lowercase() != muni.name.trim().to_lowercase() {
         sink.at(
             Code::GemeindeName,
-            &nf,
+            nf,
             "Gemeinde",
             Some(format!("gemeldet «{}», Stammdaten «{}» für BFS-Nr. {bfs}", nf.value.text(), muni.name)),
         );
@@ -292,7 +298,7 @@ pub fn validate_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> File
             None => {
                 let shown =
                     if yf.value.is_empty() { "leer".to_string() } else { format!("«{}»", yf.value.display()) };
-                sink.at(Code::PeriodeUngueltig, &yf, "Jahr", Some(format!("Jahr: {shown}")));
+                sink.at(Code::PeriodeUngueltig, yf, "Jahr", Some(format!("Jahr: {shown}")));
                 return finish(res, sink, Outcome::Rejected);
             }
         },
@@ -304,7 +310,7 @@ pub fn validate_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> File
     if year != ctx.year {
         sink.at(
             Code::AnderesJahr,
-            &yf,
+            yf,
             "Jahr",
             Some(format!("{} {year}, ausgewertet wird {}", form.kind.label(), ctx.year)),
         );
@@ -325,10 +331,10 @@ pub fn validate_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> File
                 .map(|s| format!(", Nachfolgegemeinde {} ({})", s.name, s.bfs))
                 .unwrap_or_default();
             let detail = format!("{} bestand bis {}{succ}", muni.name, muni.valid_to.map(fmt_date).unwrap_or_default());
-            sink.at(Code::GemeindeAufgeloest, &bf, "BFS-Nr.", Some(detail));
+            sink.at(Code::GemeindeAufgeloest, bf, "BFS-Nr.", Some(detail));
         } else {
             let detail = format!("{bfs} besteht erst ab {}", muni.valid_from.map(fmt_date).unwrap_or_default());
-            sink.at(Code::BfsUnbekannt, &bf, "BFS-Nr.", Some(detail));
+            sink.at(Code::BfsUnbekannt, bf, "BFS-Nr.", Some(detail));
         }
         return finish(res, sink, Outcome::Rejected);
     }
@@ -347,7 +353,7 @@ pub fn validate_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> File
             if let Some(r) = received.filter(|r| *r <= p.last_day()) {
                 sink.at(
                     Code::PeriodeZukunft,
-                    &field("HALBJAHR"),
+                    field("HALBJAHR"),
                     "Halbjahr",
                     Some(format!("{}, das {} endet am {}", received_text(r), p.label(), fmt_date(p.last_day()))),
                 );
@@ -357,7 +363,7 @@ pub fn validate_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> File
                 let lead = master.municipality(m.lead).map(|l| l.name.as_str()).unwrap_or("?");
                 sink.at(
                     Code::LeitMitgliedMeldetSelbst,
-                    &bf,
+                    bf,
                     "BFS-Nr.",
                     Some(format!("Vertrag {}, Leitgemeinde {lead} ({})", m.contract, m.lead)),
                 );
@@ -366,7 +372,7 @@ pub fn validate_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> File
             if let Some(r) = received.filter(|r| *r > p.deadline()) {
                 sink.at(
                     Code::FristVerpasst,
-                    &df,
+                    df,
                     "Eingereicht am",
                     Some(format!("{}, Frist {}", received_text(r), fmt_date(p.deadline()))),
                 );
@@ -379,7 +385,7 @@ pub fn validate_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> File
             if let Some(r) = received.filter(|r| *r > deadline) {
                 sink.at(
                     Code::FristVerpasst,
-                    &df,
+                    df,
                     "Datum",
                     Some(format!("{}, Frist {}", received_text(r), fmt_date(deadline))),
                 );
@@ -425,7 +431,7 @@ fn validate_report(
         }
         let key = count_key(cf);
         let f = form.field(key);
-        let u = check_count(sink, &f, label_of(key));
+        let u = check_count(sink, f, label_of(key));
         if u.is_none() {
             withhold_for_error(cf, &mut withheld);
         }
@@ -433,7 +439,7 @@ fn validate_report(
             if n > pop {
                 sink.at(
                     Code::WertUnplausibel,
-                    &f,
+                    f,
                     label_of(key),
                     Some(format!("{n} gemeldet, ausländische Wohnbevölkerung {pop}")),
                 );
@@ -449,7 +455,7 @@ fn validate_report(
         for cf in [CountField::IgAnzahl, CountField::IgDolmetsch] {
             if get(cf).is_some_and(|n| n > 0) {
                 let f = field_of(cf);
-                sink.at(Code::IgVor2022, &f, label_of(count_key(cf)), Some(period.label()));
+                sink.at(Code::IgVor2022, f, label_of(count_key(cf)), Some(period.label()));
                 withheld.insert(TariffCode::FallIg);
                 withheld.insert(TariffCode::DolmetschIg);
             }
@@ -465,7 +471,7 @@ fn validate_report(
                 let f = field_of(interp);
                 sink.at(
                     Code::DolmetschUeberGespraeche,
-                    &f,
+                    f,
                     label_of(count_key(interp)),
                     Some(format!("{i} Dolmetscheinsätze, {t} Gespräche")),
                 );
@@ -478,7 +484,7 @@ fn validate_report(
             let f = field_of(CountField::EgPersonen);
             sink.at(
                 Code::PersonenUnterGespraeche,
-                &f,
+                f,
                 "Informierte Personen",
                 Some(format!("{p} Personen, {t} Gespräche")),
             );
@@ -489,7 +495,7 @@ fn validate_report(
             let f = field_of(CountField::EgAnzahl);
             sink.at(
                 Code::GespraecheUeberZuzuege,
-                &f,
+                f,
                 "Erstinformationsgespräche",
                 Some(format!("{t} Gespräche, {z} Neuzugezogene")),
             );
@@ -536,7 +542,7 @@ fn validate_report(
                         let f = field_of(cf);
                         sink.at(
                             Code::LeitSumme,
-                            &f,
+                            f,
                             label_of(count_key(cf)),
                             Some(format!("{}: Total {total}, Summe der Zeilen {sum}", label_of(count_key(cf)))),
                         );
@@ -710,7 +716,7 @@ fn validate_sd(
     let ib = form.field("SD_BEAUFTRAGTE");
     if ib.value.is_empty() {
         let reason = "keine/n Integrationsbeauftragte/n bezeichnet".to_string();
-        sink.at(Code::NichtBerechtigt, &ib, "Integrationsbeauftragte/r", Some(reason.clone()));
+        sink.at(Code::NichtBerechtigt, ib, "Integrationsbeauftragte/r", Some(reason.clone()));
         failed.push(reason);
     }
     for key in ["SD_Q_ORGANISATION", "SD_Q_ANLAUFSTELLE", "SD_Q_ERSTINFO"] {
@@ -718,14 +724,14 @@ fn validate_sd(
         if parse_ja_nein(&f.value) != Some(true) {
             let answer = if f.value.is_empty() { "leer".to_string() } else { format!("«{}»", f.value.display()) };
             let reason = format!("«{}» ist nicht mit Ja beantwortet ({answer})", label_of(key));
-            sink.at(Code::NichtBerechtigt, &f, label_of(key), Some(reason.clone()));
+            sink.at(Code::NichtBerechtigt, f, label_of(key), Some(reason.clone()));
             failed.push(reason);
         }
     }
     for key in ["SD_Q_ANGEBOTE", "SD_Q_INTEGRATIONSGESPRAECHE", "SD_Q_VERNETZUNG"] {
         let f = form.field(key);
         if parse_ja_nein(&f.value) == Some(false) {
-            sink.at(Code::SdAntwortNein, &f, label_of(key), Some(format!("«{}»: Nein", label_of(key))));
+            sink.at(Code::SdAntwortNein, f, label_of(key), Some(format!("«{}»: Nein", label_of(key))));
         }
     }
     // The Leitgemeinde named must match the master data on 31.12. of the year.
@@ -748,7 +754,7 @@ fn validate_sd(
             None => "laut Stammdaten gehört die Gemeinde keinem Vertrag an".to_string(),
         };
         let shown = if lf.value.is_empty() { "leer".to_string() } else { format!("«{}»", lf.value.text()) };
-        sink.at(Code::LeitAngabeAbweichend, &lf, "Leitgemeinde", Some(format!("angegeben {shown}, {exp}")));
+        sink.at(Code::LeitAngabeAbweichend, lf, "Leitgemeinde", Some(format!("angegeben {shown}, {exp}")));
     }
     SdDoc { rel: sink.rel.clone(), bfs, year, submitted, received, failed }
 }

@@ -58,6 +58,11 @@ pub fn decimal_from_f64(f: f64) -> Option<Decimal> {
     if !f.is_finite() {
         return None;
     }
+    // Whole numbers below 10^15 are exact in a double and unchanged by rounding to 15
+    // digits: the common case (counts, years, BFS-Nr.) needs no decimal formatting.
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        return Some(Decimal::from(f as i64));
+    }
     let r = round15(f);
     Decimal::from_str(&format!("{r}")).ok().or_else(|| Decimal::from_scientific(&format!("{r:e}")).ok())
 }
@@ -245,6 +250,14 @@ mod tests {
         #[test]
         fn parse_count_never_panics(s in ".*") {
             let _ = parse_count(&Value::Text(s));
+        }
+
+        /// The shortcut for whole numbers gives what rounding to 15 digits gives.
+        #[test]
+        fn whole_doubles_convert_as_through_15_digits(n in -999_999_999_999_999i64..999_999_999_999_999) {
+            let f = n as f64;
+            let slow = Decimal::from_str(&format!("{}", round15(f))).unwrap();
+            prop_assert_eq!(decimal_from_f64(f), Some(slow));
         }
 
         #[test]

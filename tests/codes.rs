@@ -192,7 +192,7 @@ fn check(sheets: Vec<Sheet>, rel: &str, received: NaiveDate) -> FileResult {
     let ctx = Ctx { year: Y, master: &m };
     let wb = Workbook { format: Format::Xlsx, sheets, names: vec![] };
     let form = extract(&wb).expect("a form");
-    let mut r = validate_form(FileResult::new(&file(rel, received)), &form, &ctx);
+    let mut r = validate_form(FileResult::new(&file(rel, received)), form, &ctx);
     r.sha256 = Some(format!("hash-{rel}"));
     r
 }
@@ -396,7 +396,7 @@ fn ig_vor_2022() {
         names: vec![],
     };
     let form = extract(&wb).unwrap();
-    let r = validate_form(FileResult::new(&file("a.xlsx", ymd(2021, 7, 20))), &form, &ctx);
+    let r = validate_form(FileResult::new(&file("a.xlsx", ymd(2021, 7, 20))), form, &ctx);
     assert!(codes(&r).contains(&Code::IgVor2022), "{:?}", codes(&r));
     let s = share(&r, 2601);
     assert_eq!((s.paid.ig, s.paid.d_ig), (0, 0));
@@ -712,7 +712,7 @@ fn leaving_a_contract_mid_year_needs_the_leads_selbstdeklaration_for_the_first_h
     let m = master_with(&[("V", 2602, 2605, ymd(2019, 1, 1), ymd(2023, 6, 30))]);
     let ctx = Ctx { year: Y, master: &m };
     let wb = Workbook { format: Format::Xlsx, sheets: vec![sd(2605, "Klein", &[])], names: vec![] };
-    let mut r = validate_form(FileResult::new(&file("s5.xlsx", ymd(2023, 1, 20))), &extract(&wb).unwrap(), &ctx);
+    let mut r = validate_form(FileResult::new(&file("s5.xlsx", ymd(2023, 1, 20))), extract(&wb).unwrap(), &ctx);
     r.sha256 = Some("s5".into());
     let resolved = resolve(vec![r], &ctx);
     let sd_fehlt: Vec<_> =

@@ -183,7 +183,10 @@ fn value_findings_are_marked_in_the_rebuilt_form() {
         let spec = beitraege::extract::fields_of(form.kind)
             .iter()
             .find(|sp| {
-                form.field(sp.key).pos.is_some_and(|p| Some(p.a1()) == f.cell && Some(&p.sheet) == f.sheet.as_ref())
+                form.field(sp.key)
+                    .pos
+                    .as_ref()
+                    .is_some_and(|p| Some(p.a1()) == f.cell && Some(&p.sheet) == f.sheet.as_ref())
             })
             .expect("a field of the form");
         let d = beitraege::write::RunData {

@@ -289,20 +289,20 @@ fn check_round_trip(inbox: &str) {
         let form = e.result.form.as_ref().expect("recognised");
         // Exactly the values entered.
         for (key, v) in spec["cells"].as_object().unwrap() {
-            let got = form.field(key).value;
+            let got = &form.field(key).value;
             match cell_kind(key) {
                 CellKind::Count => {
-                    assert_eq!(parse_count(&got), CountValue::Number(v.as_u64().unwrap()), "{name} {key}: {got:?}")
+                    assert_eq!(parse_count(got), CountValue::Number(v.as_u64().unwrap()), "{name} {key}: {got:?}")
                 }
                 CellKind::Date => {
                     assert!(matches!(got, Value::Date(_)), "{name} {key} is a date: {got:?}");
                     let want = NaiveDate::parse_from_str(v.as_str().unwrap(), "%Y-%m-%d").unwrap();
-                    assert_eq!(parse_date(&got), Some(want), "{name} {key}");
+                    assert_eq!(parse_date(got), Some(want), "{name} {key}");
                 }
                 CellKind::JaNein => {
-                    assert_eq!(parse_ja_nein(&got), Some(v.as_str().unwrap() == "Ja"), "{name} {key}")
+                    assert_eq!(parse_ja_nein(got), Some(v.as_str().unwrap() == "Ja"), "{name} {key}")
                 }
-                CellKind::Text => assert_eq!(got, Value::Text(v.as_str().unwrap().to_string()), "{name} {key}"),
+                CellKind::Text => assert_eq!(*got, Value::Text(v.as_str().unwrap().to_string()), "{name} {key}"),
             }
         }
         let bfs =

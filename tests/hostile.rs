@@ -159,7 +159,7 @@ fn stray_far_away_cell_ods_form_is_still_read() {
     let wb = read_workbook(&ods_of(&table), &Limits::default()).expect("read");
     let form = extract(&wb).expect("form recognised");
     assert_eq!(form.field("SI_BFS_NR").value, Value::Float(BFS as f64));
-    assert_eq!(form.field("SI_EG_ANZAHL").pos.map(|p| p.a1()), Some("B13".to_string()));
+    assert_eq!(form.field("SI_EG_ANZAHL").pos.as_ref().map(|p| p.a1()), Some("B13".to_string()));
 }
 
 #[test]

@@ -65,5 +65,5 @@ fuzz_target!(|data: &[u8]| {
         received_from: None,
     };
     let ctx = Ctx { year: 2023, master: master() };
-    let _ = validate_form(FileResult::new(&f), &form, &ctx);
+    let _ = validate_form(FileResult::new(&f), form, &ctx);
 });

@@ -7,44 +7,27 @@
 //! intersect it. The cell semantics follow calamine 0.38 (`ods.rs`), so a file reads the
 //! same as before: floats for every number, ISO dates, text joined over paragraphs.
 
+use super::package::Package;
+use super::xml::{self, cap_text, Xml, MAX_CELL_TEXT};
 use super::{iso_date, parse_names, Budget, Format, Limits, ReadError, Sheet, Value, Workbook};
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::Reader as XmlReader;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Cursor, Read};
 
 const MIMETYPE: &[u8] = b"application/vnd.oasis.opendocument.spreadsheet";
-/// Longest text kept of one cell (Excel's own limit); the rest is skipped, not stored.
-const MAX_CELL_TEXT: usize = 32_767;
 /// Highest row and column index an ods sheet can address (as in calamine).
 const MAX_ROWS: u64 = 1_048_576;
 const MAX_COLS: u64 = 16_384;
-
-type Zip<'a> = zip::ZipArchive<Cursor<&'a [u8]>>;
 
 fn unreadable(e: impl std::fmt::Display) -> ReadError {
     ReadError::Unreadable(format!("beschädigte ODS-Datei: {e}"))
 }
 
-fn xml_reader<R: BufRead>(r: R) -> XmlReader<R> {
-    let mut x = XmlReader::from_reader(r);
-    let c = x.config_mut();
-    c.check_end_names = false;
-    c.trim_text(false);
-    c.check_comments = false;
-    c.expand_empty_elements = true;
-    x
+fn attr(e: &BytesStart<'_>, key: &str) -> Result<Option<String>, ReadError> {
+    xml::attr(e, key).map_err(unreadable)
 }
 
-/// The value of an attribute, unescaped.
-fn attr(e: &BytesStart<'_>, key: &str) -> Result<Option<String>, ReadError> {
-    for a in e.attributes().with_checks(false) {
-        let a = a.map_err(unreadable)?;
-        if a.key.as_ref() == key {
-            return Ok(Some(quick_xml::escape::unescape(&a.value).map_err(unreadable)?.into_owned()));
-        }
-    }
-    Ok(None)
+fn skip_to_end(x: &mut Xml<'_>, name: &str) -> Result<(), ReadError> {
+    xml::skip_to_end(x, name).map_err(unreadable)
 }
 
 fn repeat(e: &BytesStart<'_>, key: &str) -> Result<u64, ReadError> {
@@ -54,20 +37,18 @@ fn repeat(e: &BytesStart<'_>, key: &str) -> Result<u64, ReadError> {
     }
 }
 
-pub(super) fn read_ods(zip: &mut Zip<'_>, limits: &Limits) -> Result<Workbook, ReadError> {
-    check_mimetype(zip)?;
-    check_password(zip)?;
-    let entry = zip.by_name("content.xml").map_err(|_| unreadable("content.xml fehlt"))?;
-    let mut x = xml_reader(BufReader::new(entry));
+pub(super) fn read_ods(pkg: &mut Package<'_>, limits: &Limits) -> Result<Workbook, ReadError> {
+    check_mimetype(pkg)?;
+    check_password(pkg)?;
+    let content = pkg.part("content.xml")?.ok_or_else(|| unreadable("content.xml fehlt"))?;
+    let mut x = xml::reader(&content[..]);
     let mut budget = Budget { limits, kept: 0 };
-    let mut buf = Vec::with_capacity(1024);
     let mut styles: HashMap<String, bool> = HashMap::new();
     let mut style_name: Option<String> = None;
     let mut sheets = Vec::new();
     let mut raw_names = Vec::new();
     loop {
-        buf.clear();
-        match x.read_event_into(&mut buf).map_err(unreadable)? {
+        match x.read_event().map_err(unreadable)? {
             Event::Start(e) if e.name().as_ref() == "style:style" => {
                 style_name = attr(&e, "style:name")?;
             }
@@ -102,23 +83,19 @@ pub(super) fn read_ods(zip: &mut Zip<'_>, limits: &Limits) -> Result<Workbook, R
     Ok(Workbook { format: Format::Ods, sheets, names: parse_names(&raw_names) })
 }
 
-fn check_mimetype(zip: &mut Zip<'_>) -> Result<(), ReadError> {
-    let mut f = zip.by_name("mimetype").map_err(|_| unreadable("mimetype fehlt"))?;
-    let mut buf = Vec::with_capacity(64);
-    (&mut f).take(64).read_to_end(&mut buf).map_err(unreadable)?;
-    if buf.len() < MIMETYPE.len() || &buf[..MIMETYPE.len()] != MIMETYPE {
+fn check_mimetype(pkg: &mut Package<'_>) -> Result<(), ReadError> {
+    let buf = pkg.part("mimetype")?.ok_or_else(|| unreadable("mimetype fehlt"))?;
+    if !buf.starts_with(MIMETYPE) {
         return Err(ReadError::Unreadable("keine ODS-Tabelle (mimetype)".into()));
     }
     Ok(())
 }
 
-fn check_password(zip: &mut Zip<'_>) -> Result<(), ReadError> {
-    let f = zip.by_name("META-INF/manifest.xml").map_err(|_| unreadable("META-INF/manifest.xml fehlt"))?;
-    let mut x = xml_reader(BufReader::new(f));
-    let mut buf = Vec::new();
+fn check_password(pkg: &mut Package<'_>) -> Result<(), ReadError> {
+    let f = pkg.part("META-INF/manifest.xml")?.ok_or_else(|| unreadable("META-INF/manifest.xml fehlt"))?;
+    let mut x = xml::reader(&f[..]);
     loop {
-        buf.clear();
-        match x.read_event_into(&mut buf).map_err(unreadable)? {
+        match x.read_event().map_err(unreadable)? {
             Event::Start(e) if e.name().as_ref() == "manifest:encryption-data" => return Err(ReadError::Encrypted),
             Event::Eof => return Ok(()),
             _ => {}
@@ -126,13 +103,11 @@ fn check_password(zip: &mut Zip<'_>) -> Result<(), ReadError> {
     }
 }
 
-fn read_table<R: BufRead>(x: &mut XmlReader<R>, sheet: &mut Sheet, budget: &mut Budget<'_>) -> Result<(), ReadError> {
-    let mut buf = Vec::with_capacity(1024);
+fn read_table(x: &mut Xml<'_>, sheet: &mut Sheet, budget: &mut Budget<'_>) -> Result<(), ReadError> {
     let mut row: u64 = 0;
     let mut depth = 0usize; // nesting below <table:table>
     loop {
-        buf.clear();
-        match x.read_event_into(&mut buf).map_err(unreadable)? {
+        match x.read_event().map_err(unreadable)? {
             Event::Start(e) if e.name().as_ref() == "table:table-row" => {
                 let reps = repeat(&e, "table:number-rows-repeated")?.min(MAX_ROWS.saturating_sub(row));
                 read_row(x, sheet, budget, row, reps)?;
@@ -148,19 +123,11 @@ fn read_table<R: BufRead>(x: &mut XmlReader<R>, sheet: &mut Sheet, budget: &mut 
 }
 
 /// Reads one `<table:table-row>` (already opened) repeated `reps` times from `row` on.
-fn read_row<R: BufRead>(
-    x: &mut XmlReader<R>,
-    sheet: &mut Sheet,
-    budget: &mut Budget<'_>,
-    row: u64,
-    reps: u64,
-) -> Result<(), ReadError> {
-    let mut buf = Vec::with_capacity(512);
+fn read_row(x: &mut Xml<'_>, sheet: &mut Sheet, budget: &mut Budget<'_>, row: u64, reps: u64) -> Result<(), ReadError> {
     let mut col: u64 = 0;
     let lim = budget.limits;
     loop {
-        buf.clear();
-        match x.read_event_into(&mut buf).map_err(unreadable)? {
+        match x.read_event().map_err(unreadable)? {
             Event::Start(e)
                 if e.name().as_ref() == "table:table-cell" || e.name().as_ref() == "table:covered-table-cell" =>
             {
@@ -201,28 +168,8 @@ fn read_row<R: BufRead>(
     }
 }
 
-/// Skips to the end of the element just opened (nested elements of the same name included).
-fn skip_to_end<R: BufRead>(x: &mut XmlReader<R>, name: &str) -> Result<(), ReadError> {
-    let mut buf = Vec::new();
-    let mut depth = 0usize;
-    loop {
-        buf.clear();
-        match x.read_event_into(&mut buf).map_err(unreadable)? {
-            Event::Start(e) if e.name().as_ref() == name => depth += 1,
-            Event::End(e) if e.name().as_ref() == name => {
-                if depth == 0 {
-                    return Ok(());
-                }
-                depth -= 1;
-            }
-            Event::Eof => return Err(unreadable("unerwartetes Ende der Datei")),
-            _ => {}
-        }
-    }
-}
-
 /// The value of a cell as calamine reads it; `true` when the cell element was consumed.
-fn cell_value<R: BufRead>(x: &mut XmlReader<R>, e: &BytesStart<'_>) -> Result<Option<(Value, bool)>, ReadError> {
+fn cell_value(x: &mut Xml<'_>, e: &BytesStart<'_>) -> Result<Option<(Value, bool)>, ReadError> {
     let mut is_string = false;
     let mut is_error = false;
     let mut val: Option<Value> = None;
@@ -262,40 +209,24 @@ fn cell_value<R: BufRead>(x: &mut XmlReader<R>, e: &BytesStart<'_>) -> Result<Op
 }
 
 /// The text content of a cell (paragraphs joined by line breaks), up to the end of the cell.
-fn cell_text<R: BufRead>(x: &mut XmlReader<R>) -> Result<String, ReadError> {
+fn cell_text(x: &mut Xml<'_>) -> Result<String, ReadError> {
     let mut s = String::new();
     let mut first_paragraph = true;
-    let mut buf = Vec::new();
     let push = |s: &mut String, t: &str| {
         if s.len() < MAX_CELL_TEXT {
             s.push_str(t);
         }
     };
     loop {
-        buf.clear();
-        match x.read_event_into(&mut buf).map_err(unreadable)? {
+        match x.read_event().map_err(unreadable)? {
             Event::Text(t) => {
                 push(&mut s, &t.xml10_content());
             }
-            Event::GeneralRef(r) => {
-                let name = r.xml10_content();
-                let ch = match name.as_ref() {
-                    "lt" => Some('<'),
-                    "gt" => Some('>'),
-                    "amp" => Some('&'),
-                    "apos" => Some('\''),
-                    "quot" => Some('"'),
-                    _ => r.resolve_char_ref().map_err(unreadable)?,
-                };
-                match ch {
-                    Some(c) => push(&mut s, c.encode_utf8(&mut [0u8; 4])),
-                    None => return Err(unreadable(format!("unbekannte Entität &{name};"))),
-                }
-            }
+            Event::GeneralRef(r) if s.len() < MAX_CELL_TEXT => xml::push_ref(&mut s, &r).map_err(unreadable)?,
             Event::End(e)
                 if e.name().as_ref() == "table:table-cell" || e.name().as_ref() == "table:covered-table-cell" =>
             {
-                s.truncate(floor_char_boundary(&s, MAX_CELL_TEXT));
+                cap_text(&mut s);
                 return Ok(s);
             }
             Event::Start(e) if e.name().as_ref() == "office:annotation" => skip_to_end(x, "office:annotation")?,
@@ -322,21 +253,9 @@ fn cell_text<R: BufRead>(x: &mut XmlReader<R>) -> Result<String, ReadError> {
     }
 }
 
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    if i >= s.len() {
-        return s.len();
-    }
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn read_named_expressions<R: BufRead>(x: &mut XmlReader<R>, out: &mut Vec<(String, String)>) -> Result<(), ReadError> {
-    let mut buf = Vec::with_capacity(512);
+fn read_named_expressions(x: &mut Xml<'_>, out: &mut Vec<(String, String)>) -> Result<(), ReadError> {
     loop {
-        buf.clear();
-        match x.read_event_into(&mut buf).map_err(unreadable)? {
+        match x.read_event().map_err(unreadable)? {
             Event::Start(e)
                 if e.name().as_ref() == "table:named-range" || e.name().as_ref() == "table:named-expression" =>
             {
