@@ -6,6 +6,7 @@
 
 use crate::domain::{CellPos, FormKind};
 use crate::workbook::{Sheet, Value, Workbook};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use unicode_normalization::UnicodeNormalization;
 
@@ -149,7 +150,6 @@ impl RawForm {
 /// Normalises a label: Unicode NFC, lower case, spaces collapsed (including no-break
 /// spaces), trailing colon dropped. Built in one pass; NFC only when the text needs it.
 pub fn norm(s: &str) -> String {
-    use std::borrow::Cow;
     use unicode_normalization::{is_nfc_quick, IsNormalized};
     let nfc: Cow<'_, str> =
         if is_nfc_quick(s.chars()) == IsNormalized::Yes { Cow::Borrowed(s) } else { Cow::Owned(s.nfc().collect()) };
@@ -190,12 +190,18 @@ fn normed(label: &'static str) -> &'static str {
 }
 
 /// Normalises a cell text, taking the fast path when it is a template label verbatim.
-fn norm_cell(t: &str) -> String {
-    known().get(t).cloned().unwrap_or_else(|| norm(t))
+fn norm_cell(t: &str) -> Cow<'static, str> {
+    match known().get(t) {
+        Some(n) => Cow::Borrowed(n.as_str()),
+        None => Cow::Owned(norm(t)),
+    }
 }
 
+/// Normalised labels with the row they were first found in.
+type Labels = BTreeMap<Cow<'static, str>, u32>;
+
 /// Column-A labels of a sheet, normalised, with their first row.
-fn labels_in_col_a(sheet: &Sheet) -> BTreeMap<String, u32> {
+fn labels_in_col_a(sheet: &Sheet) -> Labels {
     let mut m = BTreeMap::new();
     for (row, v) in sheet.column(0) {
         if let Value::Text(t) = v {
@@ -205,7 +211,7 @@ fn labels_in_col_a(sheet: &Sheet) -> BTreeMap<String, u32> {
     m
 }
 
-fn kind_of(labels: &BTreeMap<String, u32>) -> Option<FormKind> {
+fn kind_of(labels: &Labels) -> Option<FormKind> {
     let has = |l: &'static str| labels.contains_key(normed(l));
     if has("BFS-Nr.") && has("Halbjahr") {
         Some(FormKind::Reporting)
@@ -241,7 +247,7 @@ pub fn other_form_sheets(wb: &Workbook, first: &str) -> Vec<String> {
         .collect()
 }
 
-fn locate(wb: &Workbook, form: &Sheet, labels: &BTreeMap<String, u32>, spec: &FieldSpec) -> Field {
+fn locate(wb: &Workbook, form: &Sheet, labels: &Labels, spec: &FieldSpec) -> Field {
     // 1. The defined name, when it points into the form's own sheet (a stale name that
     //    points elsewhere, or to a sheet that no longer exists, is not trusted).
     if let Some(n) = wb.names.iter().find(|n| n.name.eq_ignore_ascii_case(spec.key) && n.sheet == form.name) {

@@ -229,7 +229,7 @@ pub fn read_workbook(bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadErro
 
 fn contains_utf16(hay: &[u8], needle: &str) -> bool {
     let pat: Vec<u8> = needle.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
-    hay.windows(pat.len()).any(|w| w == pat.as_slice())
+    memchr::memmem::find(hay, &pat).is_some()
 }
 
 fn read_zip(bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadError> {

@@ -19,7 +19,7 @@ use super::xml::{self, cap_text, Xml, MAX_CELL_TEXT};
 use super::{date_of, iso_date, parse_names, Budget, Format, Limits, ReadError, Sheet, Value, Workbook};
 use calamine::{ExcelDateTime, ExcelDateTimeType};
 use quick_xml::events::{BytesStart, Event};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 fn unreadable(e: impl std::fmt::Display) -> ReadError {
     ReadError::Unreadable(format!("beschädigte Excel-Datei: {e}"))
@@ -158,8 +158,8 @@ fn office_document(parts: &mut Package<'_>) -> Result<String, ReadError> {
     Ok(target.map_or_else(|| USUAL.to_string(), |t| resolve("", &t)))
 }
 
-fn relationships(parts: &mut Package<'_>, path: &str, dir: &str) -> Result<HashMap<String, Rel>, ReadError> {
-    let mut out = HashMap::new();
+fn relationships(parts: &mut Package<'_>, path: &str, dir: &str) -> Result<BTreeMap<String, Rel>, ReadError> {
+    let mut out = BTreeMap::new();
     let Some(data) = parts.part(path)? else {
         return Err(unreadable(format!("«{path}» fehlt")));
     };
