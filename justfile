@@ -30,3 +30,9 @@ fuzz SECONDS="660":
     mkdir -p fuzz/corpus/read_form
     cp samples/2023/inbox/*.xls samples/2023/inbox/*.ods samples/2023/inbox/*.xlsm fuzz/corpus/read_form/
     cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none -O read_form corpus/read_form -- -max_total_time={{SECONDS}} -rss_limit_mb=1024 -max_len=262144 -timeout=20
+
+# Fuzz our own xlsx reader on the parts' XML inside a well-formed zip (seeds: the parts of
+# the sample year's xlsx files, joined by NUL bytes).
+fuzz-xlsx SECONDS="660":
+    python3 fuzz/seeds_xlsx_parts.py
+    cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none -O xlsx_parts corpus/xlsx_parts -- -max_total_time={{SECONDS}} -rss_limit_mb=1024 -max_len=262144 -timeout=20

@@ -89,3 +89,32 @@ fn missing_inbox_is_an_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(entries(out.path()).is_empty());
 }
+
+/// The help is German throughout (clap's own words are replaced), and the defaults it
+/// names are the limits the run really uses.
+#[test]
+fn help_is_german_and_names_the_real_defaults() {
+    for cmd in [&["--help"][..], &["run", "--help"], &["formulare", "--help"]] {
+        let o = bin().args(cmd).output().unwrap();
+        assert!(o.status.success());
+        let help = String::from_utf8_lossy(&o.stdout);
+        for english in ["[OPTIONS]", "[default:", "Usage:", "Options:", "Commands:", "<YEAR>", "<OUT>"] {
+            assert!(!help.contains(english), "{cmd:?} shows «{english}»:\n{help}");
+        }
+    }
+    let o = bin().args(["run", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&o.stdout);
+    let l = beitraege::workbook::Limits::default();
+    let mb = 1024 * 1024;
+    for (option, default) in [
+        ("--max-datei-mb", l.max_file_bytes / mb),
+        ("--max-entpackt-mb", l.max_inflated_bytes / mb),
+        ("--max-zellen", l.max_cells as u64),
+        ("--max-teil-mb", l.max_part_bytes / mb),
+        ("--max-xls-zellen", l.max_dense_cells),
+    ] {
+        // The help text stands on the option's line or, in the long layout, on the next.
+        let line: String = help.lines().skip_while(|l| !l.contains(option)).take(2).collect();
+        assert!(line.contains(&format!("(Standard: {default})")), "{option}: {line}");
+    }
+}

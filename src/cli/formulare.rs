@@ -8,17 +8,17 @@ use std::path::PathBuf;
 /// Options of `beitraege formulare`. Without options it writes the sample year's forms.
 #[derive(Debug, Clone, Args)]
 pub struct FormulareArgs {
-    /// Berichtsjahr, für das die Formulare gelten.
-    #[arg(long, default_value_t = 2023)]
+    /// Berichtsjahr, für das die Formulare gelten (Standard: 2023).
+    #[arg(long, value_name = "JAHR", default_value_t = 2023, hide_default_value = true)]
     pub year: i32,
     /// Stammdaten-Arbeitsmappe (Standard: samples/<Jahr>/Stammdaten.xlsx).
-    #[arg(long)]
+    #[arg(long, value_name = "DATEI")]
     pub stammdaten: Option<PathBuf>,
     /// Ausgabeordner (Standard: out/<Jahr>/Formulare).
-    #[arg(long)]
+    #[arg(long, value_name = "ORDNER")]
     pub out: Option<PathBuf>,
     /// Erstellungsdatum der Dateien, TT.MM.JJJJ (Standard: heute).
-    #[arg(long, value_parser = parse_date)]
+    #[arg(long, value_name = "TT.MM.JJJJ", value_parser = parse_date)]
     pub datum: Option<chrono::NaiveDate>,
 }
 

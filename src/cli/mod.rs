@@ -14,6 +14,7 @@ use std::process::ExitCode;
 #[command(
     name = "beitraege",
     version,
+    override_usage = "beitraege [OPTIONEN] <BEFEHL>",
     long_about = None,
     help_template = HELP,
     next_help_heading = "Optionen",
@@ -43,10 +44,10 @@ const HELP: &str = "{about}\n\nAufruf: {usage}\n\n{all-args}";
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Eingangsordner auswerten: Anhang Nr. 1, Befunde und Rückmeldungen schreiben.
-    #[command(help_template = HELP, next_help_heading = "Optionen")]
+    #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege run [OPTIONEN]")]
     Run(run::RunArgs),
     /// Vorausgefüllte Formulare (Reportingformulare und Selbstdeklaration) für alle Gemeinden erstellen.
-    #[command(help_template = HELP, next_help_heading = "Optionen")]
+    #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege formulare [OPTIONEN]")]
     Formulare(formulare::FormulareArgs),
     /// Synthetischen Eingangsordner mit passenden Stammdaten erzeugen (für Benchmarks).
     #[command(hide = true)]

@@ -12,41 +12,41 @@ const MB: u64 = 1024 * 1024;
 /// Options of `beitraege run`. Without options it runs the sample year in `samples/`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// Beitragsjahr.
-    #[arg(long, default_value_t = 2023)]
+    /// Beitragsjahr (Standard: 2023).
+    #[arg(long, value_name = "JAHR", default_value_t = 2023, hide_default_value = true)]
     pub year: i32,
     /// Eingangsordner mit den eingereichten Formularen (Standard: samples/<Jahr>/inbox).
-    #[arg(long)]
+    #[arg(long, value_name = "ORDNER")]
     pub inbox: Option<PathBuf>,
     /// Stammdaten-Arbeitsmappe (Standard: samples/<Jahr>/Stammdaten.xlsx).
-    #[arg(long)]
+    #[arg(long, value_name = "DATEI")]
     pub stammdaten: Option<PathBuf>,
     /// Ausgabeordner (Standard: out/<Jahr>).
-    #[arg(long)]
+    #[arg(long, value_name = "ORDNER")]
     pub out: Option<PathBuf>,
     /// Anzahl Threads (Standard: alle Kerne).
-    #[arg(long)]
+    #[arg(long, value_name = "ANZAHL")]
     pub threads: Option<usize>,
     /// Datum auf den Dokumenten, TT.MM.JJJJ (Standard: heute).
-    #[arg(long, value_parser = parse_date)]
+    #[arg(long, value_name = "TT.MM.JJJJ", value_parser = parse_date)]
     pub datum: Option<chrono::NaiveDate>,
     /// Kontaktstelle des AGS für die Rückmeldungen (Standard: Blatt «Kontakt» der Stammdaten).
-    #[arg(long)]
+    #[arg(long, value_name = "TEXT")]
     pub kontakt: Option<String>,
-    /// Grösste Datei in MB, die gelesen wird.
-    #[arg(long, default_value_t = Limits::default().max_file_bytes / MB)]
+    /// Grösste Datei in MB, die gelesen wird (Standard: 20).
+    #[arg(long, value_name = "MB", default_value_t = Limits::default().max_file_bytes / MB, hide_default_value = true)]
     pub max_datei_mb: u64,
-    /// Grösste entpackte Grösse einer xlsx/ods-Datei in MB.
-    #[arg(long, default_value_t = Limits::default().max_inflated_bytes / MB)]
+    /// Grösste entpackte Grösse einer xlsx/ods-Datei in MB (Standard: 200).
+    #[arg(long, value_name = "MB", default_value_t = Limits::default().max_inflated_bytes / MB, hide_default_value = true)]
     pub max_entpackt_mb: u64,
-    /// Höchstzahl gefüllter Zellen je Datei (im gelesenen Bereich).
-    #[arg(long, default_value_t = Limits::default().max_cells)]
+    /// Höchstzahl gefüllter Zellen je Datei im gelesenen Bereich (Standard: 100000).
+    #[arg(long, value_name = "ANZAHL", default_value_t = Limits::default().max_cells, hide_default_value = true)]
     pub max_zellen: usize,
-    /// Grösste entpackte Grösse eines einzelnen XML-Teils (Blatt, Texte) in MB.
-    #[arg(long, default_value_t = Limits::default().max_part_bytes / MB)]
+    /// Grösste entpackte Grösse eines einzelnen XML-Teils (Blatt, Texte) in MB (Standard: 32).
+    #[arg(long, value_name = "MB", default_value_t = Limits::default().max_part_bytes / MB, hide_default_value = true)]
     pub max_teil_mb: u64,
-    /// xls: Höchstzahl Zellen in den dicht gespeicherten Tabellenbereichen.
-    #[arg(long, default_value_t = Limits::default().max_dense_cells)]
+    /// xls: Höchstzahl Zellen in den dicht gespeicherten Tabellenbereichen (Standard: 2000000).
+    #[arg(long, value_name = "ANZAHL", default_value_t = Limits::default().max_dense_cells, hide_default_value = true)]
     pub max_xls_zellen: u64,
     /// Keinen Fortschrittsbalken zeigen.
     #[arg(long)]

@@ -595,14 +595,12 @@ fn cell_value(
             Child::Other => xml::skip_element(x).map_err(unreadable)?,
         }
     }
-    if typ == CellType::Inline {
-        return Ok(if has_inline { Value::Text(sc.inline.clone()) } else { Value::Empty });
-    }
-    if !has_v {
-        return Ok(Value::Empty);
-    }
     let raw = sc.v.as_str();
     Ok(match typ {
+        // As calamine: an inline string's <v> is redundant and ignored.
+        CellType::Inline if has_inline => Value::Text(sc.inline.clone()),
+        CellType::Inline => Value::Empty,
+        _ if !has_v => Value::Empty,
         CellType::Shared => {
             if raw.is_empty() {
                 return Ok(Value::Empty);
@@ -630,7 +628,7 @@ fn cell_value(
             unescape_into(raw, &mut s);
             Value::Text(s)
         }
-        CellType::Number | CellType::Inline => {
+        CellType::Number => {
             if raw.is_empty() {
                 return Ok(Value::Empty);
             }
@@ -661,6 +659,184 @@ enum Child {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::workbook::{read_workbook, NamedCell};
+    use chrono::NaiveDate;
+    use std::io::Write;
+
+    const NS: &str = r#"xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships""#;
+    const REL: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+
+    /// An xlsx from hand-written parts: `sheets` are (name, state, relationship type, xml).
+    fn xlsx_of(sheets: &[(&str, &str, &str, String)], extra_book: &str, strings: &str, stored: bool) -> Vec<u8> {
+        let mut book = format!("<workbook {NS}>{extra_book}<sheets>");
+        let mut rels =
+            String::from(r#"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#);
+        let mut parts: Vec<(String, String)> = Vec::new();
+        for (i, (name, state, kind, xml)) in sheets.iter().enumerate() {
+            let n = i + 1;
+            book += &format!(r#"<sheet name="{name}" sheetId="{n}" state="{state}" r:id="rId{n}"/>"#);
+            rels += &format!(r#"<Relationship Id="rId{n}" Type="{REL}/{kind}" Target="worksheets/sheet{n}.xml"/>"#);
+            parts.push((format!("xl/worksheets/sheet{n}.xml"), xml.clone()));
+        }
+        book +=
+            "</sheets><definedNames><definedName name=\"SI_JAHR\">Daten!$B$2</definedName></definedNames></workbook>";
+        rels += &format!(r#"<Relationship Id="rS" Type="{REL}/styles" Target="styles.xml"/>"#);
+        rels += &format!(r#"<Relationship Id="rT" Type="{REL}/sharedStrings" Target="/xl/sharedStrings.xml"/>"#);
+        rels += "</Relationships>";
+        let styles = format!(
+            r#"<styleSheet {NS}><numFmts count="1"><numFmt numFmtId="164" formatCode="dd.mm.yyyy;@"/></numFmts>
+            <cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="164"/><xf numFmtId="14"><alignment/></xf><xf numFmtId="46"/></cellXfs></styleSheet>"#
+        );
+        parts.push(("xl/workbook.xml".into(), book));
+        parts.push(("xl/_rels/workbook.xml.rels".into(), rels));
+        parts.push(("xl/styles.xml".into(), styles));
+        parts.push(("xl/sharedStrings.xml".into(), format!("<sst {NS}>{strings}</sst>")));
+        let mut buf = std::io::Cursor::new(Vec::new());
+        let mut z = zip::ZipWriter::new(&mut buf);
+        let method = if stored { zip::CompressionMethod::Stored } else { zip::CompressionMethod::Deflated };
+        for (name, data) in parts {
+            z.start_file(name, zip::write::SimpleFileOptions::default().compression_method(method)).unwrap();
+            z.write_all(data.as_bytes()).unwrap();
+        }
+        z.finish().unwrap();
+        buf.into_inner()
+    }
+
+    fn sheet_xml(rows: &str) -> String {
+        format!("<worksheet {NS}><dimension ref=\"A1:XFD1048576\"/><sheetData>{rows}</sheetData></worksheet>")
+    }
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    /// What real writers put into xlsx files, read as the writer meant it.
+    #[test]
+    fn hand_written_parts_read_as_meant() {
+        let strings = r#"<si><t>Jahr</t></si>
+            <si><r><t xml:space="preserve">Erst</t></r><r><rPr><b/></rPr><t>gespräche</t></r><rPh sb="0" eb="1"><t>ヨミ</t></rPh></si>
+            <si><t>  Zeile_x000D_Umbruch  </t></si>"#;
+        let data = sheet_xml(
+            r#"<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" s="0"><v>2023</v></c></row>
+            <row r="3"><c t="s"><v>1</v></c><c s="1"><v>45000</v></c><c s="2"><v>45001.5</v></c><c s="3"><v>1.25</v></c></row>
+            <row><c t="inlineStr"><is><t>inline &amp; mehr</t></is></c><c t="str"><f>A1</f><v>Formel</v></c><c t="b"><v>1</v></c><c t="e"><v>#DIV/0!</v></c></row>
+            <row r="5"><c r="A5" t="s"><v>2</v></c><c r="B5" t="d"><v>2023-07-31T00:00:00</v></c><c r="C5" t="n"><v>12,5</v></c></row>
+            <row r="6"><c r="XFD1048576"><v>1</v></c></row>"#,
+        );
+        let prefixed = format!(
+            r#"<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData><x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>Präfix</x:t></x:is></x:c></x:row></x:sheetData></x:worksheet>"#
+        );
+        let bytes = xlsx_of(
+            &[
+                ("Daten", "visible", "worksheet", data),
+                ("Grafik", "visible", "chartsheet", String::from("<chartsheet/>")),
+                ("Versteckt", "hidden", "worksheet", prefixed),
+                ("Seltsam", "bogus", "xlMacrosheet", String::new()),
+            ],
+            r#"<workbookPr date1904="false"/>"#,
+            strings,
+            false,
+        );
+        let wb = read_workbook(&bytes, &Limits::default()).unwrap();
+        assert_eq!(wb.format, Format::Xlsx);
+        let names: Vec<(&str, bool)> = wb.sheets.iter().map(|s| (s.name.as_str(), s.visible)).collect();
+        assert_eq!(names, [("Daten", true), ("Grafik", true), ("Versteckt", false), ("Seltsam", true)]);
+        assert_eq!(wb.names, [NamedCell { name: "SI_JAHR".into(), sheet: "Daten".into(), row: 1, col: 1 }]);
+        let d = &wb.sheets[0];
+        assert_eq!(d.get(1, 0), &text("Jahr"));
+        assert_eq!(d.get(1, 1), &Value::Float(2023.0));
+        assert_eq!(d.get(2, 0), &text("Erstgespräche"), "rich text joined, phonetic run left out");
+        assert_eq!(d.get(2, 1), &Value::Date(NaiveDate::from_ymd_opt(2023, 3, 15).unwrap()), "custom date format");
+        assert_eq!(d.get(2, 2), &Value::Date(NaiveDate::from_ymd_opt(2023, 3, 16).unwrap()), "built-in date format 14");
+        assert_eq!(d.get(2, 3), &Value::Float(1.25), "a duration stays a number");
+        assert_eq!(d.get(3, 0), &text("inline & mehr"), "a row without r follows the previous one");
+        assert_eq!(d.get(3, 1), &text("Formel"), "cached formula result");
+        assert_eq!(d.get(3, 2), &Value::Bool(true));
+        assert_eq!(d.get(3, 3), &Value::Error("#DIV/0!".into()));
+        assert_eq!(d.get(4, 0), &text("Zeile\rUmbruch"), "trimmed, _x000D_ decoded");
+        assert_eq!(d.get(4, 1), &Value::Date(NaiveDate::from_ymd_opt(2023, 7, 31).unwrap()));
+        assert_eq!(d.get(4, 2), &text("12,5"), "a number that does not parse is kept as text");
+        assert_eq!(d.len(), 13, "the stray cell in XFD1048576 is outside the window");
+        assert!(wb.sheets[1].is_empty() && wb.sheets[3].is_empty());
+        assert_eq!(wb.sheets[2].get(0, 0), &text("Präfix"), "namespace prefixes");
+    }
+
+    #[test]
+    fn the_1904_date_system_is_honoured() {
+        let bytes = xlsx_of(
+            &[("Daten", "visible", "worksheet", sheet_xml(r#"<row r="1"><c r="A1" s="1"><v>0</v></c></row>"#))],
+            r#"<workbookPr date1904="1"/>"#,
+            "",
+            false,
+        );
+        let wb = read_workbook(&bytes, &Limits::default()).unwrap();
+        assert_eq!(wb.sheets[0].get(0, 0), &Value::Date(NaiveDate::from_ymd_opt(1904, 1, 1).unwrap()));
+    }
+
+    #[test]
+    fn a_reference_to_a_missing_shared_string_is_unreadable() {
+        let bytes = xlsx_of(
+            &[("Daten", "visible", "worksheet", sheet_xml(r#"<row r="1"><c r="A1" t="s"><v>7</v></c></row>"#))],
+            "",
+            "<si><t>nur einer</t></si>",
+            false,
+        );
+        assert!(matches!(read_workbook(&bytes, &Limits::default()), Err(ReadError::Unreadable(_))));
+    }
+
+    #[test]
+    fn a_damaged_part_fails_its_checksum() {
+        let bytes = xlsx_of(
+            &[("Daten", "visible", "worksheet", sheet_xml(r#"<row r="1"><c r="A1"><v>1234</v></c></row>"#))],
+            "",
+            "",
+            true,
+        );
+        let at = bytes.windows(4).position(|w| w == b"1234").unwrap();
+        let mut damaged = bytes.clone();
+        damaged[at] = b'9';
+        assert!(read_workbook(&bytes, &Limits::default()).is_ok());
+        match read_workbook(&damaged, &Limits::default()) {
+            Err(ReadError::Unreadable(m)) => assert!(m.contains("Prüfsumme"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A workbook that names one large sheet part many times is stopped by the file's
+    /// inflation limit, not read again and again.
+    #[test]
+    fn a_part_listed_many_times_counts_against_the_inflation_limit() {
+        let row = r#"<row><c t="inlineStr"><is><t>xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx</t></is></c></row>"#;
+        let big = sheet_xml(&row.repeat(2_000));
+        let mut bytes = xlsx_of(&[("Daten", "visible", "worksheet", big)], "", "", false);
+        let limits = Limits { max_inflated_bytes: 2 * 1024 * 1024, ..Limits::default() };
+        assert!(read_workbook(&bytes, &limits).is_ok());
+        // The same workbook, its sheet listed 200 times (all pointing at rId1).
+        let listed = format!(
+            "<workbook {NS}><sheets>{}</sheets></workbook>",
+            (0..200).map(|i| format!(r#"<sheet name="S{i}" sheetId="{i}" r:id="rId1"/>"#)).collect::<String>()
+        );
+        let mut buf = std::io::Cursor::new(Vec::new());
+        {
+            let mut src = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..])).unwrap();
+            let mut z = zip::ZipWriter::new(&mut buf);
+            for i in 0..src.len() {
+                let mut f = src.by_index(i).unwrap();
+                let name = f.name().unwrap().to_string();
+                let mut data = Vec::new();
+                std::io::Read::read_to_end(&mut f, &mut data).unwrap();
+                if name == "xl/workbook.xml" {
+                    data = listed.clone().into_bytes();
+                }
+                z.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+                z.write_all(&data).unwrap();
+            }
+            z.finish().unwrap();
+        }
+        bytes = buf.into_inner();
+        assert!(matches!(read_workbook(&bytes, &limits), Err(ReadError::TooLarge(_))));
+    }
 
     #[test]
     fn cell_references() {
