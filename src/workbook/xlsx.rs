@@ -724,9 +724,8 @@ mod tests {
             <row r="5"><c r="A5" t="s"><v>2</v></c><c r="B5" t="d"><v>2023-07-31T00:00:00</v></c><c r="C5" t="n"><v>12,5</v></c></row>
             <row r="6"><c r="XFD1048576"><v>1</v></c></row>"#,
         );
-        let prefixed = format!(
-            r#"<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData><x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>Präfix</x:t></x:is></x:c></x:row></x:sheetData></x:worksheet>"#
-        );
+        let prefixed = r#"<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData><x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>Präfix</x:t></x:is></x:c></x:row></x:sheetData></x:worksheet>"#
+            .to_string();
         let bytes = xlsx_of(
             &[
                 ("Daten", "visible", "worksheet", data),
