@@ -28,7 +28,7 @@ bench *ARGS:
 # come from the sample inbox. SECONDS defaults to 660.
 fuzz SECONDS="660":
     mkdir -p fuzz/corpus/read_form
-    cp samples/2023/inbox/*.xls samples/2023/inbox/*.ods samples/2023/inbox/*.xlsm fuzz/corpus/read_form/
+    cp samples/2023/inbox/*.xls samples/2023/inbox/*.ods samples/2023/inbox/*.xlsx samples/2023/inbox/*.xlsm fuzz/corpus/read_form/
     cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none -O read_form corpus/read_form -- -max_total_time={{SECONDS}} -rss_limit_mb=1024 -max_len=262144 -timeout=20
 
 # Fuzz our own xlsx reader on the parts' XML inside a well-formed zip (seeds: the parts of

@@ -191,11 +191,7 @@ pub fn collect_findings(resolved: &Resolved, comp: &Computation) -> Vec<Finding>
 /// Evaluates a year: everything but writing. Deterministic for any thread count.
 pub fn evaluate(opts: &RunOptions) -> Result<Evaluation, RunError> {
     let started = std::time::Instant::now();
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = opts.threads {
-        builder = builder.num_threads(n.max(1));
-    }
-    let pool = builder.build().map_err(|e| RunError::Threads(e.to_string()))?;
+    let pool = thread_pool(opts)?;
     // The master data and the inbox listing do not depend on each other.
     let (master, inbox) = pool.install(|| {
         rayon::join(
@@ -288,12 +284,24 @@ pub fn render(eval: &Evaluation, opts: &RunOptions) -> Result<Vec<OutFile>, Writ
     Ok(files)
 }
 
+/// The worker threads of a run: `--threads`, or one per core.
+fn thread_pool(opts: &RunOptions) -> Result<rayon::ThreadPool, RunError> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = opts.threads {
+        builder = builder.num_threads(n.max(1));
+    }
+    builder.build().map_err(|e| RunError::Threads(e.to_string()))
+}
+
 /// Runs a year end to end and writes the outputs atomically.
 pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
     write::check_writable(&opts.out)?;
     let eval = evaluate(opts)?;
-    let files = render(&eval, opts)?;
+    let started = std::time::Instant::now();
+    let files = thread_pool(opts)?.install(|| render(&eval, opts))?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, dateien = files.len(), "Ausgaben erstellt");
     write::commit(&opts.out, &files)?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "Ausgaben geschrieben");
     let written = files.iter().map(|f| f.rel.clone()).collect();
     Ok(RunReport { eval, out: opts.out.clone(), written })
 }
