@@ -224,7 +224,7 @@ impl FindingBuilder {
             severity: code.severity(),
             bfs: self.bfs,
             file: self.file,
-            sheet: self.pos.as_ref().map(|p| p.sheet.clone()),
+            sheet: self.pos.as_ref().map(|p| p.sheet.to_string()),
             cell: self.pos.as_ref().map(|p| p.a1()),
             value: self.value,
             message: fill(e.message, self.field.as_deref(), self.detail.as_deref()),

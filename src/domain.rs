@@ -117,14 +117,15 @@ impl fmt::Display for Code {
 /// A cell position: sheet name and A1 address.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CellPos {
-    pub sheet: String,
+    /// Shared by all fields of one form: one allocation per form, not per field.
+    pub sheet: std::sync::Arc<str>,
     /// Zero-based row and column.
     pub row: u32,
     pub col: u32,
 }
 
 impl CellPos {
-    pub fn new(sheet: impl Into<String>, row: u32, col: u32) -> Self {
+    pub fn new(sheet: impl Into<std::sync::Arc<str>>, row: u32, col: u32) -> Self {
         CellPos { sheet: sheet.into(), row, col }
     }
     /// The A1 address, e.g. `B13`.

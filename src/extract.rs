@@ -8,6 +8,7 @@ use crate::domain::{CellPos, FormKind};
 use crate::workbook::{Sheet, Value, Workbook};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use unicode_normalization::UnicodeNormalization;
 
 /// One field of a form: where it was found and what it holds.
@@ -228,9 +229,10 @@ pub fn extract(wb: &Workbook) -> Option<RawForm> {
         let labels = labels_in_col_a(s);
         kind_of(&labels).map(|k| (k, s, labels))
     })?;
+    let at: Arc<str> = Arc::from(sheet.name.as_str());
     let mut fields = BTreeMap::new();
     for spec in fields_of(kind) {
-        fields.insert(spec.key, locate(wb, sheet, &labels, spec));
+        fields.insert(spec.key, locate(wb, sheet, &at, &labels, spec));
     }
     let table = if kind == FormKind::Reporting { find_table(wb, &sheet.name) } else { None };
     Some(RawForm { kind, sheet: sheet.name.clone(), fields, table })
@@ -247,15 +249,15 @@ pub fn other_form_sheets(wb: &Workbook, first: &str) -> Vec<String> {
         .collect()
 }
 
-fn locate(wb: &Workbook, form: &Sheet, labels: &Labels, spec: &FieldSpec) -> Field {
+fn locate(wb: &Workbook, form: &Sheet, at: &Arc<str>, labels: &Labels, spec: &FieldSpec) -> Field {
     // 1. The defined name, when it points into the form's own sheet (a stale name that
     //    points elsewhere, or to a sheet that no longer exists, is not trusted).
     if let Some(n) = wb.names.iter().find(|n| n.name.eq_ignore_ascii_case(spec.key) && n.sheet == form.name) {
-        return Field { pos: Some(CellPos::new(&form.name, n.row, n.col)), value: form.get(n.row, n.col).clone() };
+        return Field { pos: Some(CellPos::new(at.clone(), n.row, n.col)), value: form.get(n.row, n.col).clone() };
     }
     // 2. The label in column A, value in column B.
     match labels.get(normed(spec.label)) {
-        Some(&row) => Field { pos: Some(CellPos::new(&form.name, row, 1)), value: form.get(row, 1).clone() },
+        Some(&row) => Field { pos: Some(CellPos::new(at.clone(), row, 1)), value: form.get(row, 1).clone() },
         None => Field::missing(),
     }
 }
@@ -296,12 +298,13 @@ fn table_in(sheet: &Sheet) -> Option<Table> {
         }
     }
     let (hr, cols) = header?;
+    let at: Arc<str> = Arc::from(sheet.name.as_str());
     let mut out = Vec::new();
     let mut r = hr + 1;
     loop {
         let cells: BTreeMap<&'static str, Field> = cols
             .iter()
-            .map(|(k, &c)| (*k, Field { pos: Some(CellPos::new(&sheet.name, r, c)), value: sheet.get(r, c).clone() }))
+            .map(|(k, &c)| (*k, Field { pos: Some(CellPos::new(at.clone(), r, c)), value: sheet.get(r, c).clone() }))
             .collect();
         if cells.values().all(|f| f.value.is_empty()) {
             break;

@@ -186,7 +186,7 @@ fn value_findings_are_marked_in_the_rebuilt_form() {
                 form.field(sp.key)
                     .pos
                     .as_ref()
-                    .is_some_and(|p| Some(p.a1()) == f.cell && Some(&p.sheet) == f.sheet.as_ref())
+                    .is_some_and(|p| Some(p.a1()) == f.cell && f.sheet.as_deref() == Some(&*p.sheet))
             })
             .expect("a field of the form");
         let d = beitraege::write::RunData {

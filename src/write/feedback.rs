@@ -490,7 +490,7 @@ fn findings_at<'a>(findings: &[&'a Finding], pos: &Option<CellPos>) -> Vec<&'a F
     findings
         .iter()
         .copied()
-        .filter(|f| f.sheet.as_deref() == Some(p.sheet.as_str()) && f.cell.as_deref() == Some(a1.as_str()))
+        .filter(|f| f.sheet.as_deref() == Some(&*p.sheet) && f.cell.as_deref() == Some(a1.as_str()))
         .collect()
 }
 
