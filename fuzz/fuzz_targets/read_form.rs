@@ -7,22 +7,12 @@
 //! aborts, out-of-memory (`-rss_limit_mb`) and hangs (`-timeout`) are always findings.
 #![no_main]
 
-use beitraege::extract::extract;
-use beitraege::scan::{EntryKind, InboxFile};
-use beitraege::stammdaten::Stammdaten;
-use beitraege::validate::{validate_form, Ctx, FileResult};
+mod common;
+
 use beitraege::workbook::{read_workbook, Limits};
 use libfuzzer_sys::fuzz_target;
 use std::cell::Cell;
-use std::sync::{Once, OnceLock};
-
-fn master() -> &'static Stammdaten {
-    static M: OnceLock<Stammdaten> = OnceLock::new();
-    M.get_or_init(|| {
-        let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../samples/2023/Stammdaten.xlsx");
-        Stammdaten::load(std::path::Path::new(p)).expect("sample master data")
-    })
-}
+use std::sync::Once;
 
 thread_local! {
     static IN_CALAMINE: Cell<bool> = const { Cell::new(false) };
@@ -55,15 +45,5 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(p) => std::panic::resume_unwind(p),
     };
-    let Some(form) = extract(&wb) else { return };
-    let f = InboxFile {
-        rel: "fuzz.xlsx".into(),
-        path: "fuzz.xlsx".into(),
-        kind: EntryKind::Spreadsheet,
-        size: data.len() as u64,
-        received: chrono::NaiveDate::from_ymd_opt(2023, 8, 1),
-        received_from: None,
-    };
-    let ctx = Ctx { year: 2023, master: master() };
-    let _ = validate_form(FileResult::new(&f), form, &ctx);
+    common::recognise_and_validate(&wb, data.len());
 });

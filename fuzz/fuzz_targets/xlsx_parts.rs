@@ -7,27 +7,16 @@
 //! Seeds: `just fuzz-xlsx` writes them from the sample year's xlsx files.
 #![no_main]
 
-use beitraege::extract::extract;
-use beitraege::scan::{EntryKind, InboxFile};
-use beitraege::stammdaten::Stammdaten;
-use beitraege::validate::{validate_form, Ctx, FileResult};
+mod common;
+
 use beitraege::workbook::{read_workbook, Limits};
 use libfuzzer_sys::fuzz_target;
 use std::io::Write;
-use std::sync::OnceLock;
 
 const NAMES: [&str; 5] =
     ["xl/workbook.xml", "xl/worksheets/sheet1.xml", "xl/sharedStrings.xml", "xl/styles.xml", "xl/_rels/workbook.xml.rels"];
 const DEFAULT_RELS: &str = r#"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#;
 const DEFAULT_BOOK: &str = r#"<workbook xmlns:r="r"><sheets><sheet name="Reporting" sheetId="1" r:id="rId1"/></sheets></workbook>"#;
-
-fn master() -> &'static Stammdaten {
-    static M: OnceLock<Stammdaten> = OnceLock::new();
-    M.get_or_init(|| {
-        let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../samples/2023/Stammdaten.xlsx");
-        Stammdaten::load(std::path::Path::new(p)).expect("sample master data")
-    })
-}
 
 fn package(data: &[u8]) -> Vec<u8> {
     let mut parts: Vec<&[u8]> = data.split(|b| *b == 0).collect();
@@ -54,15 +43,5 @@ fn package(data: &[u8]) -> Vec<u8> {
 fuzz_target!(|data: &[u8]| {
     let bytes = package(data);
     let Ok(wb) = read_workbook(&bytes, &Limits::default()) else { return };
-    let Some(form) = extract(&wb) else { return };
-    let f = InboxFile {
-        rel: "fuzz.xlsx".into(),
-        path: "fuzz.xlsx".into(),
-        kind: EntryKind::Spreadsheet,
-        size: bytes.len() as u64,
-        received: chrono::NaiveDate::from_ymd_opt(2023, 8, 1),
-        received_from: None,
-    };
-    let ctx = Ctx { year: 2023, master: master() };
-    let _ = validate_form(FileResult::new(&f), form, &ctx);
+    common::recognise_and_validate(&wb, bytes.len());
 });

@@ -26,8 +26,8 @@ fn attr(e: &BytesStart<'_>, key: &str) -> Result<Option<String>, ReadError> {
     xml::attr(e, key).map_err(unreadable)
 }
 
-fn skip_to_end(x: &mut Xml<'_>, name: &str) -> Result<(), ReadError> {
-    xml::skip_to_end(x, name).map_err(unreadable)
+fn skip_element(x: &mut Xml<'_>) -> Result<(), ReadError> {
+    xml::skip_element(x).map_err(unreadable)
 }
 
 fn repeat(e: &BytesStart<'_>, key: &str) -> Result<u64, ReadError> {
@@ -132,7 +132,6 @@ fn read_row(x: &mut Xml<'_>, sheet: &mut Sheet, budget: &mut Budget<'_>, row: u6
                 if e.name().as_ref() == "table:table-cell" || e.name().as_ref() == "table:covered-table-cell" =>
             {
                 let n = repeat(&e, "table:number-columns-repeated")?.min(MAX_COLS.saturating_sub(col));
-                let name = e.name().as_ref().to_string();
                 let in_window = row < lim.max_rows as u64 && col < lim.max_cols as u64 && n > 0 && reps > 0;
                 let value = if in_window { cell_value(x, &e)? } else { None };
                 match value {
@@ -149,17 +148,14 @@ fn read_row(x: &mut Xml<'_>, sheet: &mut Sheet, budget: &mut Budget<'_>, row: u6
                             }
                         }
                         if !closed {
-                            skip_to_end(x, &name)?;
+                            skip_element(x)?;
                         }
                     }
-                    None => skip_to_end(x, &name)?,
+                    None => skip_element(x)?,
                 }
                 col = col.saturating_add(n);
             }
-            Event::Start(e) => {
-                let name = e.name().as_ref().to_string();
-                skip_to_end(x, &name)?;
-            }
+            Event::Start(_) => skip_element(x)?,
             Event::End(e) if e.name().as_ref() == "table:table-row" => return Ok(()),
             Event::End(_) => {}
             Event::Eof => return Err(unreadable("unerwartetes Ende in table:table-row")),
@@ -229,7 +225,7 @@ fn cell_text(x: &mut Xml<'_>) -> Result<String, ReadError> {
                 cap_text(&mut s);
                 return Ok(s);
             }
-            Event::Start(e) if e.name().as_ref() == "office:annotation" => skip_to_end(x, "office:annotation")?,
+            Event::Start(e) if e.name().as_ref() == "office:annotation" => skip_element(x)?,
             Event::Start(e) if e.name().as_ref() == "text:p" => {
                 if first_paragraph {
                     first_paragraph = false;

@@ -55,51 +55,30 @@ pub(super) fn push_ref(s: &mut String, r: &BytesRef<'_>) -> Result<(), String> {
     }
 }
 
-/// Skips to the end of the element just opened (nested elements of the same name included).
-pub(super) fn skip_to_end(x: &mut Xml<'_>, name: &str) -> Result<(), String> {
-    let mut depth = 0usize;
-    loop {
-        match x.read_event().map_err(|e| e.to_string())? {
-            Event::Start(e) if e.name().as_ref() == name => depth += 1,
-            Event::End(e) if e.name().as_ref() == name => {
-                if depth == 0 {
-                    return Ok(());
-                }
-                depth -= 1;
-            }
-            Event::Eof => return Err("unerwartetes Ende der Datei".into()),
-            _ => {}
-        }
-    }
-}
-
 /// Skips the rest of the element just opened, whatever it contains.
 pub(super) fn skip_element(x: &mut Xml<'_>) -> Result<(), String> {
-    let mut depth = 1usize;
-    loop {
-        match x.read_event().map_err(|e| e.to_string())? {
-            Event::Start(_) => depth += 1,
-            Event::End(_) => {
-                depth -= 1;
-                if depth == 0 {
-                    return Ok(());
-                }
-            }
-            Event::Eof => return Err("unerwartetes Ende der Datei".into()),
-            _ => {}
-        }
-    }
+    to_end(x, None)
 }
 
 /// Appends the text of the element just opened (nested elements' text included) to
 /// `out`, up to its end; text beyond [`MAX_CELL_TEXT`] is read but not kept.
 pub(super) fn read_text(x: &mut Xml<'_>, out: &mut String) -> Result<(), String> {
+    to_end(x, Some(out))
+}
+
+/// Reads to the end of the element just opened, keeping its text in `out` if given.
+fn to_end(x: &mut Xml<'_>, mut out: Option<&mut String>) -> Result<(), String> {
     let mut depth = 1usize;
     loop {
+        let keep = out.as_deref_mut().filter(|o| o.len() < MAX_CELL_TEXT);
         match x.read_event().map_err(|e| e.to_string())? {
-            Event::Text(t) if out.len() < MAX_CELL_TEXT => out.push_str(&t.xml10_content()),
-            Event::CData(t) if out.len() < MAX_CELL_TEXT => out.push_str(&t.xml10_content()),
-            Event::GeneralRef(r) if out.len() < MAX_CELL_TEXT => push_ref(out, &r)?,
+            Event::Text(t) => keep.into_iter().for_each(|o| o.push_str(&t.xml10_content())),
+            Event::CData(t) => keep.into_iter().for_each(|o| o.push_str(&t.xml10_content())),
+            Event::GeneralRef(r) => {
+                if let Some(o) = keep {
+                    push_ref(o, &r)?;
+                }
+            }
             Event::Start(_) => depth += 1,
             Event::End(_) => {
                 depth -= 1;
