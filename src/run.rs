@@ -190,8 +190,11 @@ pub fn collect_findings(resolved: &Resolved, comp: &Computation) -> Vec<Finding>
 
 /// Evaluates a year: everything but writing. Deterministic for any thread count.
 pub fn evaluate(opts: &RunOptions) -> Result<Evaluation, RunError> {
+    evaluate_in(&thread_pool(opts)?, opts)
+}
+
+fn evaluate_in(pool: &rayon::ThreadPool, opts: &RunOptions) -> Result<Evaluation, RunError> {
     let started = std::time::Instant::now();
-    let pool = thread_pool(opts)?;
     // The master data and the inbox listing do not depend on each other.
     let (master, inbox) = pool.install(|| {
         rayon::join(
@@ -296,9 +299,10 @@ fn thread_pool(opts: &RunOptions) -> Result<rayon::ThreadPool, RunError> {
 /// Runs a year end to end and writes the outputs atomically.
 pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
     write::check_writable(&opts.out)?;
-    let eval = evaluate(opts)?;
+    let pool = thread_pool(opts)?;
+    let eval = evaluate_in(&pool, opts)?;
     let started = std::time::Instant::now();
-    let files = thread_pool(opts)?.install(|| render(&eval, opts))?;
+    let files = pool.install(|| render(&eval, opts))?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, dateien = files.len(), "Ausgaben erstellt");
     write::commit(&opts.out, &files)?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "Ausgaben geschrieben");
