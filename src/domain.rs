@@ -149,21 +149,38 @@ pub fn a1(row: u32, col: u32) -> String {
 
 /// Parses an A1 address (with or without `$`) into zero-based (row, col).
 pub fn parse_a1(s: &str) -> Option<(u32, u32)> {
-    let s = s.replace('$', "");
-    let split = s.find(|c: char| c.is_ascii_digit())?;
-    let (letters, digits) = s.split_at(split);
-    if letters.is_empty() || letters.len() > 3 || !letters.chars().all(|c| c.is_ascii_alphabetic()) {
+    let s: std::borrow::Cow<'_, str> = if s.contains('$') { s.replace('$', "").into() } else { s.into() };
+    let letters = s.bytes().take_while(u8::is_ascii_alphabetic).count();
+    if letters > 3 {
         return None;
     }
+    match parse_ref(&s)? {
+        (row, Some(col)) => Some((row, col)),
+        (_, None) => None,
+    }
+}
+
+/// Parses a cell or row reference as xlsx writes them (`B7`, or `7` for a row) into the
+/// zero-based row and, if present, column. Anything else, and any overflow, is `None`.
+pub fn parse_ref(s: &str) -> Option<(u32, Option<u32>)> {
+    let b = s.as_bytes();
+    let mut i = 0;
     let mut col: u32 = 0;
-    for ch in letters.chars() {
-        col = col * 26 + (ch.to_ascii_uppercase() as u32 - 'A' as u32 + 1);
+    while i < b.len() && b[i].is_ascii_alphabetic() {
+        col = col.checked_mul(26)?.checked_add(u32::from(b[i].to_ascii_uppercase() - b'A') + 1)?;
+        i += 1;
     }
-    let row: u32 = digits.parse().ok()?;
-    if row == 0 || col == 0 {
+    if i == b.len() {
         return None;
     }
-    Some((row - 1, col - 1))
+    let mut row: u32 = 0;
+    for &c in &b[i..] {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        row = row.checked_mul(10)?.checked_add(u32::from(c - b'0'))?;
+    }
+    Some((row.checked_sub(1)?, col.checked_sub(1)))
 }
 
 /// One finding: what is wrong, where, and how to fix it. Message and fix come from
@@ -515,6 +532,8 @@ mod tests {
         assert_eq!(parse_a1("$B$8"), Some((7, 1)));
         assert_eq!(parse_a1("B0"), None);
         assert_eq!(parse_a1("8"), None);
+        assert_eq!(parse_a1("ABCD1"), None);
+        assert_eq!(parse_a1("B-1"), None);
     }
 
     #[test]

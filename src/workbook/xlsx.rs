@@ -17,6 +17,7 @@
 use super::package::Package;
 use super::xml::{self, cap_text, Xml, MAX_CELL_TEXT};
 use super::{date_of, iso_date, parse_names, Budget, Format, Limits, ReadError, Sheet, Value, Workbook};
+use crate::domain::parse_ref;
 use calamine::{ExcelDateTime, ExcelDateTimeType};
 use quick_xml::events::{BytesStart, Event};
 use std::collections::{BTreeMap, HashMap};
@@ -442,28 +443,6 @@ fn cell_type(t: &str) -> CellType {
     }
 }
 
-/// Parses a cell or row reference (`B7`, `7`): 0-based row and, if present, column.
-fn cell_ref(s: &str) -> Option<(u32, Option<u32>)> {
-    let b = s.as_bytes();
-    let mut i = 0;
-    let mut col: u32 = 0;
-    while i < b.len() && b[i].is_ascii_alphabetic() {
-        col = col.checked_mul(26)?.checked_add(u32::from(b[i].to_ascii_uppercase() - b'A') + 1)?;
-        i += 1;
-    }
-    if i == b.len() {
-        return None;
-    }
-    let mut row: u32 = 0;
-    for &c in &b[i..] {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        row = row.checked_mul(10)?.checked_add(u32::from(c - b'0'))?;
-    }
-    Some((row.checked_sub(1)?, col.checked_sub(1)))
-}
-
 fn read_sheet(x: &mut Xml<'_>, sheet: &mut Sheet, ctx: &CellCtx<'_>, budget: &mut Budget<'_>) -> Result<(), ReadError> {
     loop {
         match x.read_event().map_err(unreadable)? {
@@ -518,7 +497,7 @@ fn row_attr(e: &BytesStart<'_>) -> Result<Option<u32>, ReadError> {
     for a in e.attributes().with_checks(false) {
         let a = a.map_err(unreadable)?;
         if a.key.as_ref() == "r" {
-            let r = cell_ref(&a.value).ok_or_else(|| unreadable(format!("Zeilennummer «{}»", a.value)))?;
+            let r = parse_ref(&a.value).ok_or_else(|| unreadable(format!("Zeilennummer «{}»", a.value)))?;
             return Ok(Some(r.0));
         }
     }
@@ -537,7 +516,7 @@ fn cell_attrs(e: &BytesStart<'_>, row: u32, col: u32) -> Result<CellHead, ReadEr
     for a in e.attributes().with_checks(false) {
         let a = a.map_err(unreadable)?;
         match a.key.as_ref() {
-            "r" => match cell_ref(&a.value) {
+            "r" => match parse_ref(&a.value) {
                 Some((r, Some(c))) => pos = (r, c),
                 _ => return Err(unreadable(format!("Zellbezug «{}»", a.value))),
             },
@@ -838,15 +817,15 @@ mod tests {
     }
 
     #[test]
-    fn cell_references() {
-        assert_eq!(cell_ref("A1"), Some((0, Some(0))));
-        assert_eq!(cell_ref("xfd1048576"), Some((1_048_575, Some(16_383))));
-        assert_eq!(cell_ref("7"), Some((6, None)));
-        assert_eq!(cell_ref("A0"), None);
-        assert_eq!(cell_ref("A"), None);
-        assert_eq!(cell_ref("B-1"), None);
-        assert_eq!(cell_ref("ZZZZZZZZZZ1"), None);
-        assert_eq!(cell_ref("A99999999999"), None);
+    fn cell_and_row_references() {
+        assert_eq!(parse_ref("A1"), Some((0, Some(0))));
+        assert_eq!(parse_ref("xfd1048576"), Some((1_048_575, Some(16_383))));
+        assert_eq!(parse_ref("7"), Some((6, None)));
+        assert_eq!(parse_ref("A0"), None);
+        assert_eq!(parse_ref("A"), None);
+        assert_eq!(parse_ref("B-1"), None);
+        assert_eq!(parse_ref("ZZZZZZZZZZ1"), None);
+        assert_eq!(parse_ref("A99999999999"), None);
     }
 
     #[test]
