@@ -36,6 +36,14 @@ pub fn entry(code: Code) -> Entry {
             "Temporär- oder Systemdatei, wird nicht ausgewertet ({detail}).",
             "Keine Massnahme nötig.",
         ),
+        DateiVerknuepfung => (
+            "Die Datei ist eine Verknüpfung ({detail}); Verknüpfungen werden nicht verfolgt, damit nur Dateien im Eingangsordner gelesen werden.",
+            "Bitte die Datei selbst (nicht eine Verknüpfung darauf) in den Eingangsordner legen.",
+        ),
+        DateiSonderdatei => (
+            "Der Eintrag ist keine gewöhnliche Datei ({detail}) und wird nicht geöffnet.",
+            "Bitte den Eintrag aus dem Eingangsordner entfernen und das Formular als gewöhnliche Datei ablegen.",
+        ),
         DateiDuplikat => (
             "Die Datei ist inhaltlich identisch mit «{detail}»; jene wird verwendet.",
             "Keine Massnahme nötig. Doppelte Dateien können aus dem Eingang entfernt werden.",

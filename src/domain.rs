@@ -74,6 +74,8 @@ codes! {
     DateiKeinFormular = "DATEI_KEIN_FORMULAR", Fehler;
     DateiFormat = "DATEI_FORMAT", Fehler;
     DateiIgnoriert = "DATEI_IGNORIERT", Hinweis;
+    DateiVerknuepfung = "DATEI_VERKNUEPFUNG", Fehler;
+    DateiSonderdatei = "DATEI_SONDERDATEI", Fehler;
     DateiDuplikat = "DATEI_DUPLIKAT", Hinweis;
     FormularVersion = "FORMULAR_VERSION", Fehler;
     DateiZuGross = "DATEI_ZU_GROSS", Fehler;

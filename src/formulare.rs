@@ -594,9 +594,9 @@ pub fn run(opts: &FormulareOptions) -> Result<FormulareReport, FormulareError> {
     if master.municipalities_in(opts.year).next().is_none() {
         return Err(FormulareError::NoMunicipalities(opts.year));
     }
-    write::check_writable(&opts.out)?;
+    let out = write::OutputDir::open(&opts.out)?;
     let (planned, files) = render(&master, opts.year, opts.run_date)?;
-    write::commit(&opts.out, &files)?;
+    out.commit(&files)?;
     let year_end = ymd(opts.year, 12, 31);
     let members = master
         .municipalities_in(opts.year)

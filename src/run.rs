@@ -6,7 +6,7 @@ use crate::catalogue::finding;
 use crate::compute::{compute, Computation};
 use crate::domain::{Code, FileState, Finding, Severity};
 use crate::extract::extract;
-use crate::scan::{scan, EntryKind, InboxFile, ScanError};
+use crate::scan::{scan, EntryKind, InboxFile, OpenError, ScanError};
 use crate::stammdaten::{Stammdaten, StammdatenError};
 use crate::validate::{resolve, validate_form, Ctx, FileResult, Outcome, Resolved};
 use crate::workbook::{read_workbook, Limits, ReadError};
@@ -15,7 +15,6 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -46,6 +45,19 @@ pub enum RunError {
     Scan(#[from] ScanError),
     #[error(transparent)]
     Write(#[from] WriteError),
+    #[error(
+        "Der Ausgabeordner «{}» liegt im Eingangsordner «{}»: die Ausgaben würden als Formulare gelesen. \
+         Bitte einen Ausgabeordner ausserhalb des Eingangs angeben.",
+        out.display(),
+        inbox.display()
+    )]
+    OutInInbox { out: PathBuf, inbox: PathBuf },
+    #[error(
+        "Der Eingangsordner «{}» liegt im Ausgabeordner «{}». Bitte Eingang und Ausgabe in getrennten Ordnern führen.",
+        inbox.display(),
+        out.display()
+    )]
+    InboxInOut { out: PathBuf, inbox: PathBuf },
     #[error("Der Thread-Pool kann nicht gestartet werden: {0}")]
     Threads(String),
 }
@@ -77,20 +89,6 @@ pub struct RunReport {
     pub eval: Evaluation,
     pub out: PathBuf,
     pub written: Vec<String>,
-}
-
-fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut h = Sha256::new();
-    let mut f = std::fs::File::open(path)?;
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex(&h.finalize()))
 }
 
 /// What the first bytes say a non-spreadsheet file is, for the finding.
@@ -126,28 +124,47 @@ pub fn process_file(f: &InboxFile, ctx: &Ctx<'_>, limits: &Limits) -> FileResult
                 .unwrap_or_default();
             tracing::error!(datei = %f.rel, "Absturz beim Lesen abgefangen: {what}");
             let mut r = base;
-            r.sha256 = sha256_file(&f.path).ok();
+            r.sha256 = crate::scan::sha256_regular_file(&f.path).ok();
             r.reject(Code::DateiUnlesbar, "interner Fehler beim Lesen der Datei")
         }
     }
 }
 
 fn process_inner(mut res: FileResult, f: &InboxFile, ctx: &Ctx<'_>, limits: &Limits) -> FileResult {
-    if let EntryKind::Ignored(reason) = f.kind {
-        res.sha256 = sha256_file(&f.path).ok();
-        res.findings.push(finding().file(&f.rel).detail(reason).build(Code::DateiIgnoriert));
-        res.outcome = Outcome::Ignored;
-        return res;
+    // Entries that are listed but never opened.
+    match &f.kind {
+        EntryKind::Ignored(reason) => {
+            res.findings.push(finding().file(&f.rel).detail(*reason).build(Code::DateiIgnoriert));
+            res.outcome = Outcome::Ignored;
+            return res;
+        }
+        EntryKind::Link(target) => {
+            let detail = if target.is_empty() { "Ziel unbekannt".to_string() } else { format!("Ziel: {target}") };
+            return res.reject(Code::DateiVerknuepfung, detail);
+        }
+        EntryKind::Special(what) => return res.reject(Code::DateiSonderdatei, *what),
+        EntryKind::UnreadableDir(why) => {
+            return res.reject(Code::DateiUnlesbar, format!("der Ordner kann nicht gelesen werden: {why}"))
+        }
+        EntryKind::Spreadsheet | EntryKind::Other => {}
     }
+    let too_large = |size: u64| {
+        format!("Dateigrösse {} MB, zulässig {} MB", size / (1024 * 1024), limits.max_file_bytes / (1024 * 1024))
+    };
     if f.size > limits.max_file_bytes {
-        res.sha256 = sha256_file(&f.path).ok();
-        let detail =
-            format!("Dateigrösse {} MB, zulässig {} MB", f.size / (1024 * 1024), limits.max_file_bytes / (1024 * 1024));
-        return res.reject(Code::DateiZuGross, detail);
+        res.sha256 = crate::scan::sha256_regular_file(&f.path).ok();
+        return res.reject(Code::DateiZuGross, too_large(f.size));
     }
-    let bytes = match std::fs::read(&f.path) {
+    let bytes = match crate::scan::read_regular_file(&f.path, limits.max_file_bytes) {
         Ok(b) => b,
-        Err(e) => return res.reject(Code::DateiUnlesbar, format!("die Datei kann nicht geöffnet werden: {e}")),
+        Err(OpenError::NotRegular) => return res.reject(Code::DateiSonderdatei, "keine gewöhnliche Datei"),
+        Err(OpenError::TooLarge { .. }) => {
+            res.sha256 = crate::scan::sha256_regular_file(&f.path).ok();
+            return res.reject(Code::DateiZuGross, too_large(limits.max_file_bytes + 1));
+        }
+        Err(OpenError::Io(e)) => {
+            return res.reject(Code::DateiUnlesbar, format!("die Datei kann nicht geöffnet werden: {e}"))
+        }
     };
     res.sha256 = Some(hex(&Sha256::digest(&bytes)));
     if f.kind == EntryKind::Other {
@@ -243,14 +260,10 @@ fn evaluate_in(pool: &rayon::ThreadPool, opts: &RunOptions) -> Result<Evaluation
         (resolved, comp)
     });
     let findings = collect_findings(&resolved, &comp);
-    let mut inputs = Vec::new();
-    if let Ok(h) = sha256_file(&opts.stammdaten) {
-        inputs.push((opts.stammdaten.display().to_string(), h));
-    }
-    if let Some(j) = &inbox.journal_path {
-        if let Ok(h) = sha256_file(j) {
-            inputs.push((crate::scan::JOURNAL.to_string(), h));
-        }
+    // Exactly the bytes the run used, hashed when they were read.
+    let mut inputs = vec![(opts.stammdaten.display().to_string(), master.sha256.clone())];
+    if let Some(h) = &inbox.journal_sha256 {
+        inputs.push((crate::scan::JOURNAL.to_string(), h.clone()));
     }
     for e in &resolved.files {
         inputs.push((e.result.rel.clone(), e.result.sha256.clone().unwrap_or_default()));
@@ -296,15 +309,31 @@ fn thread_pool(opts: &RunOptions) -> Result<rayon::ThreadPool, RunError> {
     builder.build().map_err(|e| RunError::Threads(e.to_string()))
 }
 
-/// Runs a year end to end and writes the outputs atomically.
+/// Refuses an output folder that is the inbox, lies inside it, or holds it: a run would read
+/// its own outputs as forms, or carry the inbox through its commit.
+pub fn check_out_apart(inbox: &Path, out: &Path) -> Result<(), RunError> {
+    let Ok(inbox_real) = std::fs::canonicalize(inbox) else { return Ok(()) };
+    let out_real = write::commit::resolve_out(out)?;
+    if out_real.starts_with(&inbox_real) {
+        return Err(RunError::OutInInbox { out: out.to_path_buf(), inbox: inbox.to_path_buf() });
+    }
+    if inbox_real.starts_with(&out_real) {
+        return Err(RunError::InboxInOut { out: out.to_path_buf(), inbox: inbox.to_path_buf() });
+    }
+    Ok(())
+}
+
+/// Runs a year end to end and writes the outputs atomically. The output folder is locked
+/// for the whole run: a second run into it is refused before it reads anything.
 pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
-    write::check_writable(&opts.out)?;
+    check_out_apart(&opts.inbox, &opts.out)?;
+    let out = write::OutputDir::open(&opts.out)?;
     let pool = thread_pool(opts)?;
     let eval = evaluate_in(&pool, opts)?;
     let started = std::time::Instant::now();
     let files = pool.install(|| render(&eval, opts))?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, dateien = files.len(), "Ausgaben erstellt");
-    write::commit(&opts.out, &files)?;
+    out.commit(&files)?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "Ausgaben geschrieben");
     let written = files.iter().map(|f| f.rel.clone()).collect();
     Ok(RunReport { eval, out: opts.out.clone(), written })

@@ -6,6 +6,7 @@
 use crate::domain::fmt_date;
 use crate::values::parse_date_text;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc, Weekday};
+use sha2::Digest;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -14,15 +15,23 @@ use unicode_normalization::UnicodeNormalization;
 /// The receipt journal's file name, at the top of the inbox.
 pub const JOURNAL: &str = "Eingangsjournal.csv";
 
-/// What the file name says a file is.
+/// What the file name and the directory entry say a file is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
     /// `.xlsx`, `.xlsm`, `.xls` or `.ods`: to be read.
     Spreadsheet,
-    /// Lock file, hidden file or system file: ignored and listed.
+    /// Lock file, hidden file or system file: ignored and listed, never opened.
     Ignored(&'static str),
     /// Anything else (a PDF scan, an e-mail, a picture).
     Other,
+    /// A symbolic link (to a file or a folder): never followed, so nothing outside the inbox
+    /// is ever read. The text says what it points to.
+    Link(String),
+    /// Not a regular file: a named pipe, a socket or a device. Never opened (a pipe would
+    /// block the run forever, a device never ends).
+    Special(&'static str),
+    /// A sub-folder that cannot be listed; the text is the system's reason.
+    UnreadableDir(String),
 }
 
 /// Where a receipt date came from.
@@ -44,7 +53,9 @@ impl ReceiptSource {
 /// A file of the inbox.
 #[derive(Debug, Clone)]
 pub struct InboxFile {
-    /// Path relative to the inbox with `/` between folders.
+    /// Path relative to the inbox with `/` between folders: the file's identity in every
+    /// output. Never lossy: a name that is not UTF-8 is escaped injectively (see [`rel_name`]),
+    /// so two different files never share it. A folder that cannot be listed ends in `/`.
     pub rel: String,
     pub path: PathBuf,
     pub kind: EntryKind,
@@ -60,7 +71,12 @@ pub struct Inbox {
     /// Problems with the receipt journal, for the run's log (German).
     pub journal_notes: Vec<String>,
     pub journal_path: Option<PathBuf>,
+    /// SHA-256 of exactly the journal bytes that were used.
+    pub journal_sha256: Option<String>,
 }
+
+/// The largest receipt journal that is read (a journal of 100,000 lines is about 5 MB).
+pub const MAX_JOURNAL_BYTES: u64 = 32 * 1024 * 1024;
 
 #[derive(Debug, Error)]
 pub enum ScanError {
@@ -110,30 +126,32 @@ pub fn scan(inbox: &Path) -> Result<Inbox, ScanError> {
     }
     let mut out = Inbox::default();
     let journal_path = inbox.join(JOURNAL);
-    let journal = if journal_path.is_file() {
-        out.journal_path = Some(journal_path.clone());
-        match std::fs::read(&journal_path) {
-            Ok(bytes) => parse_journal(&bytes, &mut out.journal_notes),
-            Err(e) => {
-                out.journal_notes.push(format!("Das Eingangsjournal kann nicht gelesen werden: {e}"));
-                BTreeMap::new()
+    let journal = match std::fs::symlink_metadata(&journal_path) {
+        Err(_) => BTreeMap::new(),
+        Ok(_) => {
+            out.journal_path = Some(journal_path.clone());
+            match read_regular_file(&journal_path, MAX_JOURNAL_BYTES) {
+                Ok(bytes) => {
+                    out.journal_sha256 = Some(crate::write::hex(&sha2::Sha256::digest(&bytes)));
+                    parse_journal(&bytes, &mut out.journal_notes)
+                }
+                Err(e) => {
+                    out.journal_notes.push(format!("Das Eingangsjournal wird nicht verwendet: {e}"));
+                    BTreeMap::new()
+                }
             }
         }
-    } else {
-        BTreeMap::new()
     };
     let mut found = Vec::new();
-    walk(inbox, inbox, &mut found)?;
+    let root = std::fs::read_dir(inbox).map_err(|e| ScanError::Io { path: inbox.to_path_buf(), source: e })?;
+    walk(inbox, root, &mut found);
     found.sort_by(|a: &Found, b: &Found| a.rel.as_bytes().cmp(b.rel.as_bytes()));
     // One stat per file, in parallel; the order stays the path order.
     let files: Vec<(InboxFile, String)> = found
         .into_par_iter()
-        .filter_map(|f| {
-            let meta = std::fs::metadata(&f.path).ok();
-            // Follow a link to a file, never one to a folder (no cycles).
-            if f.symlink && meta.as_ref().is_some_and(|m| m.is_dir()) {
-                return None;
-            }
+        .map(|f| {
+            // The link itself, never what it points to: nothing outside the inbox is touched.
+            let meta = std::fs::symlink_metadata(&f.path).ok();
             let key = nfc(&f.rel);
             let (received, received_from) = match journal.get(&key) {
                 Some(d) => (Some(*d), Some(ReceiptSource::Eingangsjournal)),
@@ -146,11 +164,11 @@ pub fn scan(inbox: &Path) -> Result<Inbox, ScanError> {
                 rel: f.rel,
                 path: f.path,
                 kind: f.kind,
-                size: meta.map_or(0, |m| m.len()),
+                size: meta.filter(|m| m.is_file()).map_or(0, |m| m.len()),
                 received,
                 received_from,
             };
-            Some((file, key))
+            (file, key)
         })
         .collect();
     let known: std::collections::BTreeSet<&str> = files.iter().map(|(_, k)| k.as_str()).collect();
@@ -168,35 +186,201 @@ struct Found {
     rel: String,
     path: PathBuf,
     kind: EntryKind,
-    symlink: bool,
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<Found>) -> Result<(), ScanError> {
-    let io = |e, p: &Path| ScanError::Io { path: p.to_path_buf(), source: e };
-    for entry in std::fs::read_dir(dir).map_err(|e| io(e, dir))? {
-        let entry = entry.map_err(|e| io(e, dir))?;
+/// A path component as text: unchanged when it is UTF-8 without a backslash; otherwise every
+/// backslash becomes `\\` and every byte that is not UTF-8 becomes `\xNN`. The mapping is
+/// injective (a plain name holds no backslash, an escaped one always does), so two different
+/// files never get the same name in the outputs, as they would with a lossy `�`.
+pub fn rel_name(name: &std::ffi::OsStr) -> String {
+    if let Some(s) = name.to_str() {
+        if !s.contains('\\') {
+            return s.to_string();
+        }
+    }
+    let bytes = os_bytes(name);
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        for ch in chunk.valid().chars() {
+            if ch == '\\' {
+                out.push_str("\\\\");
+            } else {
+                out.push(ch);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(unix)]
+fn os_bytes(name: &std::ffi::OsStr) -> std::borrow::Cow<'_, [u8]> {
+    use std::os::unix::ffi::OsStrExt;
+    std::borrow::Cow::Borrowed(name.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn os_bytes(name: &std::ffi::OsStr) -> std::borrow::Cow<'_, [u8]> {
+    // Windows names are UTF-16; unpaired surrogates are the only non-UTF-8 case.
+    std::borrow::Cow::Owned(name.as_encoded_bytes().to_vec())
+}
+
+/// What kind of special file a file type is, for the finding.
+fn special_kind(ft: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "benannte Pipe (FIFO)";
+        }
+        if ft.is_socket() {
+            return "Socket";
+        }
+        if ft.is_block_device() || ft.is_char_device() {
+            return "Gerätedatei";
+        }
+    }
+    let _ = ft;
+    "keine gewöhnliche Datei"
+}
+
+/// Walks one folder. A sub-folder that cannot be listed becomes an entry of its own (and a
+/// finding), never an abort: the rest of the inbox is still read.
+fn walk(root: &Path, entries: std::fs::ReadDir, out: &mut Vec<Found>) {
+    for entry in entries {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!("Eintrag im Eingang nicht lesbar: {e}");
+                continue;
+            }
+        };
         let path = entry.path();
-        let ft = entry.file_type().map_err(|e| io(e, &path))?;
         let rel: String = path
             .strip_prefix(root)
             .unwrap_or(&path)
             .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .map(|c| rel_name(c.as_os_str()))
             .collect::<Vec<_>>()
             .join("/");
-        if ft.is_dir() {
-            walk(root, &path, out)?;
+        let parent_is_root = path.parent() == Some(root);
+        if parent_is_root && rel.eq_ignore_ascii_case(JOURNAL) {
             continue;
         }
-        if dir == root && rel.eq_ignore_ascii_case(JOURNAL) {
-            continue;
-        }
-        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let file_name = rel_name(&entry.file_name());
         let hidden_dir = rel.split('/').rev().skip(1).any(|c| c.starts_with('.'));
-        let kind = if hidden_dir { EntryKind::Ignored("in einem versteckten Ordner") } else { classify(&file_name) };
-        out.push(Found { rel, path, kind, symlink: ft.is_symlink() });
+        // `file_type` does not follow links.
+        let ft = match entry.file_type() {
+            Ok(ft) => ft,
+            Err(e) => {
+                out.push(Found { rel, path, kind: EntryKind::UnreadableDir(e.to_string()) });
+                continue;
+            }
+        };
+        if ft.is_dir() {
+            match std::fs::read_dir(&path) {
+                Ok(sub) => walk(root, sub, out),
+                Err(e) => {
+                    out.push(Found { rel: format!("{rel}/"), path, kind: EntryKind::UnreadableDir(e.to_string()) })
+                }
+            }
+            continue;
+        }
+        let kind = if hidden_dir {
+            EntryKind::Ignored("in einem versteckten Ordner")
+        } else {
+            match classify(&file_name) {
+                // Ignored names are listed whatever they are, and never opened.
+                k @ EntryKind::Ignored(_) => k,
+                _ if ft.is_symlink() => {
+                    let target = std::fs::read_link(&path)
+                        .map(|t| t.display().to_string().chars().take(200).collect())
+                        .unwrap_or_default();
+                    EntryKind::Link(target)
+                }
+                _ if !ft.is_file() => EntryKind::Special(special_kind(&ft)),
+                k => k,
+            }
+        };
+        out.push(Found { rel, path, kind });
     }
-    Ok(())
+}
+
+/// Why a file of the inbox was not read.
+#[derive(Debug, Error)]
+pub enum OpenError {
+    #[error("keine gewöhnliche Datei")]
+    NotRegular,
+    #[error("grösser als {limit} Byte")]
+    TooLarge { limit: u64 },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens a file only if it is a regular file (a link is not followed, a pipe does not block)
+/// and reads at most `limit` bytes of it. The check is made on the opened handle, so a file
+/// swapped for a pipe or a link after the scan is still refused.
+pub fn read_regular_file(path: &Path, limit: u64) -> Result<Vec<u8>, OpenError> {
+    use std::io::Read;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = opts.open(path).map_err(|e| {
+        // O_NOFOLLOW on a link fails with ELOOP.
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return OpenError::NotRegular;
+        }
+        OpenError::Io(e)
+    })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(OpenError::NotRegular);
+    }
+    if meta.len() > limit {
+        return Err(OpenError::TooLarge { limit });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // A file that grows while it is read is still cut at the limit.
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(OpenError::TooLarge { limit });
+    }
+    Ok(bytes)
+}
+
+/// SHA-256 of a regular file of any size, read in blocks (for files too large to be read
+/// whole); links and special files are refused like in [`read_regular_file`].
+pub fn sha256_regular_file(path: &Path) -> Result<String, OpenError> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let mut file = opts.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(OpenError::NotRegular);
+    }
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(crate::write::hex(&h.finalize()))
 }
 
 /// Parses the journal: UTF-8, `;`-separated, header `Datei;Eingangsdatum`, dates `TT.MM.JJJJ`.

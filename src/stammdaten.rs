@@ -6,6 +6,7 @@ use crate::extract::norm;
 use crate::values::{parse_bfs, parse_date, parse_money, parse_whole};
 use crate::workbook::{read_workbook, Limits, Sheet, Value};
 use chrono::NaiveDate;
+use sha2::Digest;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use thiserror::Error;
@@ -77,7 +78,12 @@ pub struct Stammdaten {
     pub contact: Option<String>,
     /// Direct predecessors by successor (derived from `Nachfolge BFS-Nr.`).
     predecessors: BTreeMap<Bfs, Vec<Bfs>>,
+    /// SHA-256 of exactly the bytes this master data was built from (empty if built from sheets).
+    pub sha256: String,
 }
+
+/// The largest master-data workbook that is read.
+pub const MAX_STAMMDATEN_BYTES: u64 = 256 * 1024 * 1024;
 
 struct Table<'a> {
     sheet: &'a Sheet,
@@ -165,14 +171,19 @@ impl Stammdaten {
     /// Reads and checks the master data workbook.
     pub fn load(path: &Path) -> Result<Stammdaten, StammdatenError> {
         let one = |p: String| StammdatenError::one(ProblemKind::Unreadable, p);
-        let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => one(format!("Die Stammdaten-Datei «{}» existiert nicht.", path.display())),
-            _ => one(format!("Die Stammdaten-Datei «{}» kann nicht gelesen werden: {e}", path.display())),
+        let bytes = crate::scan::read_regular_file(path, MAX_STAMMDATEN_BYTES).map_err(|e| match e {
+            crate::scan::OpenError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                one(format!("Die Stammdaten-Datei «{}» existiert nicht.", path.display()))
+            }
+            e => one(format!("Die Stammdaten-Datei «{}» kann nicht gelesen werden: {e}", path.display())),
         })?;
+        let sha256 = crate::write::hex(&sha2::Sha256::digest(&bytes));
         let limits = Limits { max_rows: 1_000_000, max_cols: 64, max_cells: 5_000_000, ..Limits::default() };
         let wb = read_workbook(&bytes, &limits)
             .map_err(|e| one(format!("Die Stammdaten-Datei «{}» ist keine lesbare Tabelle: {e}", path.display())))?;
-        Self::from_sheets(&wb.sheets)
+        let mut sd = Self::from_sheets(&wb.sheets)?;
+        sd.sha256 = sha256;
+        Ok(sd)
     }
 
     /// Builds master data from sheets, collecting every problem.

@@ -695,6 +695,32 @@ fn datei_mehrere_formulare() {
     assert!(matches!(r.outcome, Outcome::Report(_)));
 }
 
+/// Entries that are never opened: a link (not followed) and a special file (a pipe).
+#[test]
+fn links_and_special_files_are_not_opened() {
+    let m = master();
+    let ctx = Ctx { year: Y, master: &m };
+    for (kind, code) in [
+        (EntryKind::Link("/dev/zero".into()), Code::DateiVerknuepfung),
+        (EntryKind::Special("benannte Pipe (FIFO)"), Code::DateiSonderdatei),
+        (EntryKind::UnreadableDir("Zugriff verweigert".into()), Code::DateiUnlesbar),
+    ] {
+        // The path does not exist: an attempt to open it would show as another code.
+        let f = InboxFile {
+            rel: "x.xlsx".into(),
+            path: "/nonexistent/x.xlsx".into(),
+            kind,
+            size: 0,
+            received: Some(JUL),
+            received_from: Some(ReceiptSource::Aenderungsdatum),
+        };
+        let r = process_file(&f, &ctx, &Limits::default());
+        assert_eq!(codes(&r), vec![code]);
+        assert_eq!(r.outcome, Outcome::Rejected);
+        assert!(r.sha256.is_none());
+    }
+}
+
 #[test]
 fn every_code_is_covered_by_a_test_here_or_in_the_corpus() {
     // The codes asserted in this file, plus the corpus harness, cover the whole catalogue.

@@ -257,74 +257,7 @@ fn a_run_over_hostile_files_reports_each_and_completes() {
     assert!(codes("g_lying.xlsx").iter().any(|c| *c == "DATEI_ZU_GROSS" || *c == "DATEI_UNLESBAR"));
 }
 
-/// Outputs of a run that was killed: either absent, or every one complete.
-fn assert_outputs_whole(out: &Path) {
-    let Ok(rd) = std::fs::read_dir(out) else { return };
-    let mut visible = Vec::new();
-    for e in rd.flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        if name.starts_with('.') {
-            continue; // staging folders are hidden and never taken for outputs
-        }
-        visible.push(e.path());
-    }
-    let mut files = Vec::new();
-    for p in visible {
-        if p.is_dir() {
-            files.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
-        } else {
-            files.push(p);
-        }
-    }
-    for p in &files {
-        let bytes = std::fs::read(p).unwrap();
-        match p.extension().and_then(|e| e.to_str()) {
-            Some("xlsx") => {
-                read_workbook(&bytes, &Limits::default()).unwrap_or_else(|e| panic!("{} is partial: {e}", p.display()));
-            }
-            Some("json") => {
-                serde_json::from_slice::<serde_json::Value>(&bytes)
-                    .unwrap_or_else(|e| panic!("{} is partial: {e}", p.display()));
-            }
-            _ => panic!("unexpected output {}", p.display()),
-        }
-    }
-    // The manifest is renamed into place last: when it is there, every output it lists is.
-    if let Ok(m) = std::fs::read(out.join("manifest.json")) {
-        let m: serde_json::Value = serde_json::from_slice(&m).unwrap();
-        let text = m.to_string();
-        for f in ["Anhang_1_Beitraege_2023.xlsx", "Befunde_2023.xlsx", "befunde.json", "dateien.json"] {
-            assert!(text.contains(f), "manifest lists {f}");
-            assert!(out.join(f).is_file(), "{f} is there with the manifest");
-        }
-    }
-}
-
-#[test]
-fn a_run_killed_midway_leaves_no_partial_output() {
-    let bin = env!("CARGO_BIN_EXE_beitraege");
-    let sample = root().join("samples/2023");
-    for delay_ms in [0u64, 5, 20, 40, 80, 150, 300] {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("out");
-        let mut child = std::process::Command::new(bin)
-            .args(["run", "--year", "2023", "--datum", "15.03.2024", "--ohne-fortschritt"])
-            .arg("--inbox")
-            .arg(sample.join("inbox"))
-            .arg("--stammdaten")
-            .arg(sample.join("Stammdaten.xlsx"))
-            .arg("--out")
-            .arg(&out)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
-        assert_outputs_whole(&out);
-    }
-}
+// Kills of a real run, at every step of the commit and at random moments: tests/integrity_fs.rs.
 
 /// Found by `cargo fuzz` (read_form): a defined-name record shorter than its own length
 /// fields made calamine slice out of bounds. The guard rejects it before calamine sees it.

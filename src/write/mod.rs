@@ -1,12 +1,15 @@
-//! Stage 6: the outputs. Everything is built in memory, staged in a temporary folder inside
-//! the output folder, and renamed into place only when every file was written: outputs
-//! appear whole or not at all.
+//! Stage 6: the outputs. Everything is built in memory, then [`commit::OutputDir`] replaces
+//! the previous outputs by the new ones in one atomic step: outputs appear whole or not at
+//! all, and files the program did not write are never touched.
 
 pub mod annex;
+pub mod commit;
 pub mod feedback;
 pub mod json;
 pub mod report;
 pub mod style;
+
+pub use commit::OutputDir;
 
 use crate::compute::Computation;
 use crate::domain::{Bfs, Finding};
@@ -14,7 +17,7 @@ use crate::stammdaten::Stammdaten;
 use crate::validate::Resolved;
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use thiserror::Error;
 
 /// Everything a writer may read.
@@ -53,6 +56,13 @@ pub enum WriteError {
         #[source]
         source: rust_xlsxwriter::XlsxError,
     },
+    #[error(
+        "Der Ausgabeordner «{path}» wird gerade von einem anderen Lauf verwendet ({holder}). \
+         Bitte warten, bis dieser beendet ist, und dann erneut starten."
+    )]
+    Locked { path: PathBuf, holder: String },
+    #[error("{0}")]
+    Refused(String),
     #[error("Die JSON-Datei «{name}» kann nicht erstellt werden: {source}")]
     Json {
         name: String,
@@ -61,7 +71,7 @@ pub enum WriteError {
     },
 }
 
-/// The manifest's file name; it is renamed into place last.
+/// The manifest's file name.
 pub const MANIFEST: &str = "manifest.json";
 
 /// A file to be written: its path relative to the output folder and its bytes.
@@ -79,66 +89,6 @@ impl OutFile {
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn io(path: &Path, source: std::io::Error) -> WriteError {
-    WriteError::Io { path: path.to_path_buf(), source }
-}
-
-/// Checks early that the output folder can be created and written to.
-pub fn check_writable(out: &Path) -> Result<(), WriteError> {
-    std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
-    let probe = out.join(format!(".beitraege-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| io(out, e))?;
-    std::fs::remove_file(&probe).map_err(|e| io(out, e))
-}
-
-/// Writes all files atomically: first into a staging folder, then renamed into place.
-/// Top-level folders among the outputs (e.g. `Rueckmeldungen/`) are replaced whole.
-pub fn commit(out: &Path, files: &[OutFile]) -> Result<(), WriteError> {
-    std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
-    let stage = out.join(format!(".beitraege-tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&stage);
-    let guard = StageGuard(stage.clone());
-    for f in files {
-        let p = stage.join(&f.rel);
-        if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-        }
-        std::fs::write(&p, &f.bytes).map_err(|e| io(&p, e))?;
-        std::fs::File::open(&p).and_then(|h| h.sync_all()).map_err(|e| io(&p, e))?;
-    }
-    // Everything is staged: move it into place.
-    let mut tops: Vec<&str> = files.iter().map(|f| f.rel.split('/').next().unwrap_or(&f.rel)).collect();
-    tops.sort_unstable();
-    tops.dedup();
-    // The manifest goes last: its presence with matching hashes marks a complete run.
-    tops.sort_by_key(|t| *t == MANIFEST);
-    for top in tops {
-        let from = stage.join(top);
-        let to = out.join(top);
-        if from.is_dir() {
-            let old = out.join(format!(".beitraege-old-{}-{top}", std::process::id()));
-            if to.exists() {
-                std::fs::rename(&to, &old).map_err(|e| io(&to, e))?;
-            }
-            std::fs::rename(&from, &to).map_err(|e| io(&to, e))?;
-            let _ = std::fs::remove_dir_all(&old);
-        } else {
-            std::fs::rename(&from, &to).map_err(|e| io(&to, e))?;
-        }
-    }
-    drop(guard);
-    Ok(())
-}
-
-/// Removes the staging folder on every exit path.
-struct StageGuard(PathBuf);
-
-impl Drop for StageGuard {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Saves a workbook into an output file.
