@@ -46,6 +46,7 @@ fn options(inbox: &Path, stammdaten: &Path, out: &Path) -> RunOptions {
         run_date: NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
         contact: None,
         progress: false,
+        force: false,
     }
 }
 

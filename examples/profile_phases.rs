@@ -62,6 +62,7 @@ fn main() {
         run_date: chrono::NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
         contact: None,
         progress: false,
+        force: false,
     };
     let paths: Vec<_> = files.iter().map(|f| f.path.clone()).collect();
     for _ in 0..3 {

@@ -271,3 +271,38 @@ mod tests {
         }
     }
 }
+
+/// A system error in German, once, with the system's own number for support
+/// ("Zugriff verweigert (Systemfehler 13)"): the English text of the operating system is
+/// never shown to staff.
+pub fn os_error(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    let text = match e.kind() {
+        NotFound => "nicht gefunden",
+        PermissionDenied => "Zugriff verweigert",
+        AlreadyExists => "existiert bereits",
+        WouldBlock => "vorübergehend nicht verfügbar",
+        InvalidInput | InvalidData => "ungültige Daten",
+        TimedOut => "Zeitüberschreitung",
+        WriteZero | StorageFull => "kein Speicherplatz mehr auf dem Laufwerk",
+        Interrupted => "unterbrochen",
+        Unsupported => "vom System nicht unterstützt",
+        UnexpectedEof => "Datei unerwartet zu Ende",
+        OutOfMemory => "zu wenig Arbeitsspeicher",
+        NotADirectory => "ist kein Ordner",
+        IsADirectory => "ist ein Ordner",
+        DirectoryNotEmpty => "Ordner ist nicht leer",
+        ReadOnlyFilesystem => "Laufwerk ist schreibgeschützt",
+        StaleNetworkFileHandle => "Netzlaufwerk nicht mehr erreichbar",
+        ResourceBusy => "wird gerade verwendet",
+        CrossesDevices => "liegt auf einem anderen Laufwerk",
+        TooManyLinks => "zu viele Verknüpfungen",
+        InvalidFilename => "ungültiger oder zu langer Name",
+        FileTooLarge => "Datei zu gross",
+        _ => "Systemfehler",
+    };
+    match e.raw_os_error() {
+        Some(n) => format!("{text} (Systemfehler {n})"),
+        None => text.to_string(),
+    }
+}

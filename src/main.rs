@@ -1,7 +1,8 @@
 //! The `beitraege` binary: parses the command line and hands it to the library.
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    beitraege::cli::dispatch(beitraege::cli::Cli::parse())
+    match beitraege::cli::parse() {
+        Ok(cli) => beitraege::cli::dispatch(cli),
+        Err(code) => code,
+    }
 }

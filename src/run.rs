@@ -34,6 +34,9 @@ pub struct RunOptions {
     pub contact: Option<String>,
     /// Show a progress bar (only sensible on a terminal).
     pub progress: bool,
+    /// Write the outputs even when the inbox holds no form, or mostly forms, of the year
+    /// (`--trotzdem`); otherwise such a run stops before writing.
+    pub force: bool,
 }
 
 /// Why a run could not be carried out (nothing was written).
@@ -58,6 +61,8 @@ pub enum RunError {
         out.display()
     )]
     InboxInOut { out: PathBuf, inbox: PathBuf },
+    #[error("{0}")]
+    WrongInbox(String),
     #[error("Der Thread-Pool kann nicht gestartet werden: {0}")]
     Threads(String),
 }
@@ -163,7 +168,10 @@ fn process_inner(mut res: FileResult, f: &InboxFile, ctx: &Ctx<'_>, limits: &Lim
             return res.reject(Code::DateiZuGross, too_large(limits.max_file_bytes + 1));
         }
         Err(OpenError::Io(e)) => {
-            return res.reject(Code::DateiUnlesbar, format!("die Datei kann nicht geöffnet werden: {e}"))
+            return res.reject(
+                Code::DateiUnlesbar,
+                format!("die Datei kann nicht geöffnet werden: {}", crate::catalogue::os_error(&e)),
+            )
         }
     };
     res.sha256 = Some(hex(&Sha256::digest(&bytes)));
@@ -323,6 +331,51 @@ pub fn check_out_apart(inbox: &Path, out: &Path) -> Result<(), RunError> {
     Ok(())
 }
 
+/// How many forms of the inbox are for the run's year, and for which other years.
+pub fn forms_by_year(eval: &Evaluation) -> (usize, std::collections::BTreeMap<i32, usize>) {
+    let mut this = 0;
+    let mut other = std::collections::BTreeMap::new();
+    for e in &eval.resolved.files {
+        let r = &e.result;
+        if r.kind.is_none() {
+            continue;
+        }
+        let year = r.period.as_deref().and_then(|p| p.get(..4)).and_then(|y| y.parse::<i32>().ok());
+        match (year, &r.outcome) {
+            (_, Outcome::OtherYear) => *other.entry(year.unwrap_or(0)).or_insert(0) += 1,
+            (Some(y), _) if y != eval.year => *other.entry(y).or_insert(0) += 1,
+            _ => this += 1,
+        }
+    }
+    (this, other)
+}
+
+/// Stops a run whose inbox is clearly not the year's (a wrong folder, or the wrong year
+/// given): no form of the year, or more forms of other years than of this one.
+pub fn check_inbox_fits_year(eval: &Evaluation, inbox: &Path) -> Result<(), RunError> {
+    let (this, other) = forms_by_year(eval);
+    let others: usize = other.values().sum();
+    if this > 0 && others <= this {
+        return Ok(());
+    }
+    let files = eval.resolved.files.len();
+    let mut found = format!("{files} Dateien, davon {this} Formulare für {}", eval.year);
+    if !other.is_empty() {
+        let list: Vec<String> = other.iter().map(|(y, n)| format!("{n} für {y}")).collect();
+        found.push_str(&format!(" und {}", list.join(", ")));
+    }
+    let hint = match other.iter().max_by_key(|(_, n)| **n) {
+        Some((y, _)) if this < others => format!(" Ist vielleicht das Jahr {y} gemeint («--jahr {y}»)?"),
+        _ => String::new(),
+    };
+    Err(RunError::WrongInbox(format!(
+        "Der Eingangsordner «{}» passt nicht zum Jahr {}: {found}. Bitte Eingangsordner und Jahr prüfen.{hint} \
+         Wer trotzdem auswerten will, ergänzt «--trotzdem».",
+        inbox.display(),
+        eval.year
+    )))
+}
+
 /// Runs a year end to end and writes the outputs atomically. The output folder is locked
 /// for the whole run: a second run into it is refused before it reads anything.
 pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
@@ -330,6 +383,9 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
     let out = write::OutputDir::open(&opts.out)?;
     let pool = thread_pool(opts)?;
     let eval = evaluate_in(&pool, opts)?;
+    if !opts.force {
+        check_inbox_fits_year(&eval, &opts.inbox)?;
+    }
     let started = std::time::Instant::now();
     let files = pool.install(|| render(&eval, opts))?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, dateien = files.len(), "Ausgaben erstellt");
@@ -370,6 +426,56 @@ pub fn summary(r: &RunReport) -> String {
         s.push_str(&format!("  {w}\n"));
     }
     s.push_str(&format!("  Rueckmeldungen/ ({feedback} Rückmeldungen an Gemeinden)\n"));
+    s.push_str(&next_steps(e, feedback));
+    s
+}
+
+/// The closing list of what staff do next: letters to send, forms to ask for again,
+/// missing Selbstdeklarationen, invoices (4.7).
+pub fn next_steps(e: &Evaluation, feedback: usize) -> String {
+    let name = |b: Option<crate::domain::Bfs>| {
+        b.map(|b| format!("{b} {}", e.master.municipality(b).map_or("", |m| m.name.as_str()))).unwrap_or_default()
+    };
+    let list = |mut names: Vec<String>| {
+        names.sort();
+        names.dedup();
+        let n = names.len();
+        let mut shown: Vec<String> = names.into_iter().take(8).collect();
+        if n > 8 {
+            shown.push(format!("und {} weitere", n - 8));
+        }
+        (n, shown.join(", "))
+    };
+    let mut steps = Vec::new();
+    if feedback > 0 {
+        steps.push(format!("{feedback} Rückmeldungen an die Gemeinden versenden (Ordner Rueckmeldungen/)."));
+    }
+    let rejected: Vec<String> = e
+        .resolved
+        .files
+        .iter()
+        .filter(|f| f.state == FileState::Abgelehnt)
+        .map(|f| if f.result.bfs.is_some() { name(f.result.bfs) } else { f.result.rel.clone() })
+        .collect();
+    let (n, shown) = list(rejected);
+    if n > 0 {
+        steps.push(format!("Abgelehnte Dateien neu einfordern ({n}): {shown}."));
+    }
+    let missing_sd: Vec<String> = e.findings.iter().filter(|f| f.code == Code::SdFehlt).map(|f| name(f.bfs)).collect();
+    let (n, shown) = list(missing_sd);
+    if n > 0 {
+        steps.push(format!("Fehlende Selbstdeklarationen einfordern ({n}): {shown}."));
+    }
+    for inv in &e.comp.invoices {
+        steps.push(format!("Rechnung an {} über CHF {} stellen (4.7).", name(Some(inv.bfs)), chf_text(inv.amount)));
+    }
+    if steps.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("\nNächste Schritte:\n");
+    for (i, step) in steps.iter().enumerate() {
+        s.push_str(&format!("  {}. {step}\n", i + 1));
+    }
     s
 }
 

@@ -80,14 +80,10 @@ pub const MAX_JOURNAL_BYTES: u64 = 32 * 1024 * 1024;
 
 #[derive(Debug, Error)]
 pub enum ScanError {
-    #[error("Der Eingangsordner «{0}» existiert nicht oder ist kein Ordner.")]
+    #[error("Der Eingangsordner «{}» existiert nicht oder ist kein Ordner.", .0.display())]
     NoInbox(PathBuf),
-    #[error("Der Eingangsordner «{path}» kann nicht gelesen werden: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("Der Eingangsordner «{}» kann nicht gelesen werden: {}", path.display(), crate::catalogue::os_error(err))]
+    Io { path: PathBuf, err: std::io::Error },
 }
 
 /// Classifies a file by its name.
@@ -143,7 +139,7 @@ pub fn scan(inbox: &Path) -> Result<Inbox, ScanError> {
         }
     };
     let mut found = Vec::new();
-    let root = std::fs::read_dir(inbox).map_err(|e| ScanError::Io { path: inbox.to_path_buf(), source: e })?;
+    let root = std::fs::read_dir(inbox).map_err(|e| ScanError::Io { path: inbox.to_path_buf(), err: e })?;
     walk(inbox, root, &mut found);
     found.sort_by(|a: &Found, b: &Found| a.rel.as_bytes().cmp(b.rel.as_bytes()));
     // One stat per file, in parallel; the order stays the path order.
@@ -253,7 +249,7 @@ fn walk(root: &Path, entries: std::fs::ReadDir, out: &mut Vec<Found>) {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                tracing::warn!("Eintrag im Eingang nicht lesbar: {e}");
+                tracing::warn!("Eintrag im Eingang nicht lesbar: {}", crate::catalogue::os_error(&e));
                 continue;
             }
         };
@@ -315,7 +311,7 @@ pub enum OpenError {
     NotRegular,
     #[error("grösser als {limit} Byte")]
     TooLarge { limit: u64 },
-    #[error("{0}")]
+    #[error("{}", crate::catalogue::os_error(.0))]
     Io(#[from] std::io::Error),
 }
 

@@ -118,3 +118,92 @@ fn help_is_german_and_names_the_real_defaults() {
         assert!(line.contains(&format!("(Standard: {default})")), "{option}: {line}");
     }
 }
+
+/// clap's own errors are German: no English word of clap reaches staff, and the exit
+/// status is 2.
+#[test]
+fn wrong_arguments_are_explained_in_german() {
+    for args in [
+        &["run", "--gibt-es-nicht"][..],
+        &["run", "--parallel", "abc"],
+        &["run", "--max-datei-mb", "viel"],
+        &["lauf"],
+        &["run", "--jahr"],
+        &[],
+    ] {
+        let o = bin().args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.starts_with("Fehler:"), "{args:?}: {err}");
+        for english in ["error:", "Usage:", "For more information", "invalid digit", "unexpected argument", "found"] {
+            assert!(!err.contains(english), "{args:?} shows «{english}»: {err}");
+        }
+    }
+}
+
+/// The options are German; the earlier English names still work for existing scripts.
+#[test]
+fn old_option_names_are_aliases_of_the_german_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, names) in [["--jahr", "--eingang", "--ausgabe", "--parallel"], ["--year", "--inbox", "--out", "--threads"]]
+        .iter()
+        .enumerate()
+    {
+        let out = dir.path().join(format!("aus{i}"));
+        let o = bin()
+            .args(["run", "--datum", "15.03.2024", names[0], "2023", names[1], "samples/2023/inbox", names[3], "2"])
+            .arg(names[2])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{names:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(out.join("manifest.json").is_file());
+    }
+}
+
+/// A wrong folder (no form at all) and a wrong year (mostly forms of another year) stop
+/// with exit 2 and write nothing; `--trotzdem` runs anyway.
+#[test]
+fn an_empty_inbox_or_the_wrong_year_stops_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("leer");
+    std::fs::create_dir(&empty).unwrap();
+    let out = dir.path().join("aus");
+    let o = bin().args(["run", "--eingang"]).arg(&empty).arg("--ausgabe").arg(&out).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!out.exists() || entries(&out).is_empty());
+    let o = bin()
+        .args([
+            "run",
+            "--jahr",
+            "2024",
+            "--eingang",
+            "samples/2023/inbox",
+            "--stammdaten",
+            "samples/2023/Stammdaten.xlsx",
+        ])
+        .arg("--ausgabe")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("2023") && err.contains("2024"), "says what it found: {err}");
+    assert!(!out.exists() || entries(&out).is_empty());
+    let o = bin().args(["run", "--trotzdem", "--eingang"]).arg(&empty).arg("--ausgabe").arg(&out).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("manifest.json").is_file());
+}
+
+/// A system error is said once, in German.
+#[test]
+fn system_errors_are_german_and_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("datei");
+    std::fs::write(&blocker, b"x").unwrap();
+    let o = bin().args(["run", "--ausgabe"]).arg(blocker.join("unter/aus")).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("os error"), "{err}");
+    assert_eq!(err.matches("Systemfehler").count(), 1, "{err}");
+}

@@ -26,6 +26,7 @@ fn opts() -> RunOptions {
         run_date: NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
         contact: Some("AGS, Fachstelle Integration, Telefon 032 627 00 00".to_string()),
         progress: false,
+        force: false,
     }
 }
 

@@ -264,6 +264,7 @@ fn evaluate_inbox(inbox: &Path) -> Evaluation {
         run_date: NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
         contact: None,
         progress: false,
+        force: false,
     };
     evaluate(&opts).expect("evaluation")
 }

@@ -212,6 +212,7 @@ fn options(inbox: &Path, limits: Limits) -> RunOptions {
         run_date: NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
         contact: None,
         progress: false,
+        force: false,
     }
 }
 

@@ -489,3 +489,22 @@ fn the_sample_run_still_writes_every_output() {
     }
     let _ = root();
 }
+
+/// A commit that fails after its outputs were staged (here: a pipe in the output folder,
+/// which cannot be carried over) changes nothing: the previous set stays whole, the run
+/// exits 2, and nothing is left beside the folder.
+#[cfg(unix)]
+#[test]
+fn a_commit_that_fails_half_way_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("aus");
+    assert_eq!(run_sample(&out, "15.03.2024", &[]).status.code(), Some(0));
+    std::fs::write(out.join("notiz.txt"), b"meine Notiz").unwrap();
+    let before = folder_files(&out);
+    mkfifo(&out.join("pipe"));
+    let o = run_sample(&out, "16.03.2024", &[]);
+    assert_eq!(o.status.code(), Some(2));
+    std::fs::remove_file(out.join("pipe")).unwrap();
+    assert_eq!(folder_files(&out), before, "the previous outputs are untouched");
+    assert!(leftovers_beside(&out).is_empty());
+}

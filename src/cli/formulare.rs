@@ -9,13 +9,13 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Args)]
 pub struct FormulareArgs {
     /// Berichtsjahr, für das die Formulare gelten (Standard: 2023).
-    #[arg(long, value_name = "JAHR", default_value_t = 2023, hide_default_value = true)]
+    #[arg(long = "jahr", alias = "year", value_name = "JAHR", default_value_t = 2023, hide_default_value = true, value_parser = crate::cli::fehler::whole::<i32>)]
     pub year: i32,
     /// Stammdaten-Arbeitsmappe (Standard: samples/<Jahr>/Stammdaten.xlsx).
     #[arg(long, value_name = "DATEI")]
     pub stammdaten: Option<PathBuf>,
     /// Ausgabeordner (Standard: out/<Jahr>/Formulare).
-    #[arg(long, value_name = "ORDNER")]
+    #[arg(long = "ausgabe", alias = "out", value_name = "ORDNER")]
     pub out: Option<PathBuf>,
     /// Erstellungsdatum der Dateien, TT.MM.JJJJ (Standard: heute).
     #[arg(long, value_name = "TT.MM.JJJJ", value_parser = parse_date)]

@@ -18,7 +18,7 @@ pub struct GenerierenArgs {
     #[arg(long, default_value = "samples/2023")]
     pub vorlage: PathBuf,
     /// Beitragsjahr.
-    #[arg(long, default_value_t = 2023)]
+    #[arg(long = "jahr", alias = "year", default_value_t = 2023)]
     pub year: i32,
     /// Startwert des Zufallsgenerators.
     #[arg(long, default_value_t = 42)]

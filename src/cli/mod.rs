@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each handing a parsed options struct to the
 //! library. Messages to AGS staff are German.
 
+pub mod fehler;
 pub mod formulare;
 pub mod generieren;
 pub mod run;
@@ -26,7 +27,7 @@ use std::process::ExitCode;
 )]
 pub struct Cli {
     /// Hilfe anzeigen.
-    #[arg(short, long, global = true, action = clap::ArgAction::Help)]
+    #[arg(short = 'h', long = "hilfe", visible_alias = "help", global = true, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
     /// Version anzeigen.
     #[arg(short = 'V', long, action = clap::ArgAction::Version)]
@@ -34,7 +35,7 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// Mehr Meldungen ausgeben (-v: Info, -vv: Debug).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short = 'v', long = "ausfuehrlich", alias = "verbose", global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
 
@@ -44,7 +45,12 @@ const HELP: &str = "{about}\n\nAufruf: {usage}\n\n{all-args}";
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Eingangsordner auswerten: Anhang Nr. 1, Befunde und Rückmeldungen schreiben.
-    #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege run [OPTIONEN]")]
+    #[command(
+        visible_alias = "auswerten",
+        help_template = HELP,
+        next_help_heading = "Optionen",
+        override_usage = "beitraege run [OPTIONEN]"
+    )]
     Run(run::RunArgs),
     /// Vorausgefüllte Formulare (Reportingformulare und Selbstdeklaration) für alle Gemeinden erstellen.
     #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege formulare [OPTIONEN]")]
@@ -67,6 +73,40 @@ pub fn init_logging(verbose: u8) {
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
+/// Parses the command line; a wrong one is explained in German (exit status 2), help and
+/// version are printed (exit status 0).
+pub fn parse() -> Result<Cli, ExitCode> {
+    use clap::error::ErrorKind;
+    match <Cli as Parser>::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprint!("{}", fehler::render(&e));
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// An error with its causes, each said once: a cause whose text the message already holds
+/// is not repeated.
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if text.contains(c.as_str()) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&c);
+    }
+    text
+}
+
 /// Runs a parsed command line; returns the process exit code.
 pub fn dispatch(cli: Cli) -> ExitCode {
     init_logging(cli.verbose);
@@ -78,7 +118,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Fehler: {e:#}");
+            eprintln!("Fehler: {}", error_text(&e));
             ExitCode::from(2)
         }
     }

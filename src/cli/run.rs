@@ -1,5 +1,6 @@
 //! `beitraege run`: evaluate an inbox for one year and write the outputs.
 
+use crate::cli::fehler::whole;
 use crate::run::{run, summary, RunOptions};
 use crate::workbook::Limits;
 use anyhow::Context;
@@ -13,19 +14,19 @@ const MB: u64 = 1024 * 1024;
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// Beitragsjahr (Standard: 2023).
-    #[arg(long, value_name = "JAHR", default_value_t = 2023, hide_default_value = true)]
+    #[arg(long = "jahr", alias = "year", value_name = "JAHR", default_value_t = 2023, hide_default_value = true, value_parser = whole::<i32>)]
     pub year: i32,
     /// Eingangsordner mit den eingereichten Formularen (Standard: samples/<Jahr>/inbox).
-    #[arg(long, value_name = "ORDNER")]
+    #[arg(long = "eingang", alias = "inbox", value_name = "ORDNER")]
     pub inbox: Option<PathBuf>,
     /// Stammdaten-Arbeitsmappe (Standard: samples/<Jahr>/Stammdaten.xlsx).
     #[arg(long, value_name = "DATEI")]
     pub stammdaten: Option<PathBuf>,
     /// Ausgabeordner (Standard: out/<Jahr>).
-    #[arg(long, value_name = "ORDNER")]
+    #[arg(long = "ausgabe", alias = "out", value_name = "ORDNER")]
     pub out: Option<PathBuf>,
-    /// Anzahl Threads (Standard: alle Kerne).
-    #[arg(long, value_name = "ANZAHL")]
+    /// Anzahl gleichzeitig arbeitender Threads (Standard: alle Kerne).
+    #[arg(long = "parallel", alias = "threads", value_name = "ANZAHL", value_parser = whole::<usize>)]
     pub threads: Option<usize>,
     /// Datum auf den Dokumenten, TT.MM.JJJJ (Standard: heute).
     #[arg(long, value_name = "TT.MM.JJJJ", value_parser = parse_date)]
@@ -34,23 +35,26 @@ pub struct RunArgs {
     #[arg(long, value_name = "TEXT")]
     pub kontakt: Option<String>,
     /// Grösste Datei in MB, die gelesen wird (Standard: 20).
-    #[arg(long, value_name = "MB", default_value_t = Limits::default().max_file_bytes / MB, hide_default_value = true)]
+    #[arg(long, value_name = "MB", default_value_t = Limits::default().max_file_bytes / MB, hide_default_value = true, value_parser = whole::<u64>)]
     pub max_datei_mb: u64,
     /// Grösste entpackte Grösse einer xlsx/ods-Datei in MB (Standard: 200).
-    #[arg(long, value_name = "MB", default_value_t = Limits::default().max_inflated_bytes / MB, hide_default_value = true)]
+    #[arg(long, value_name = "MB", default_value_t = Limits::default().max_inflated_bytes / MB, hide_default_value = true, value_parser = whole::<u64>)]
     pub max_entpackt_mb: u64,
     /// Höchstzahl gefüllter Zellen je Datei im gelesenen Bereich (Standard: 100000).
-    #[arg(long, value_name = "ANZAHL", default_value_t = Limits::default().max_cells, hide_default_value = true)]
+    #[arg(long, value_name = "ANZAHL", default_value_t = Limits::default().max_cells, hide_default_value = true, value_parser = whole::<usize>)]
     pub max_zellen: usize,
     /// Grösste entpackte Grösse eines einzelnen XML-Teils (Blatt, Texte) in MB (Standard: 32).
-    #[arg(long, value_name = "MB", default_value_t = Limits::default().max_part_bytes / MB, hide_default_value = true)]
+    #[arg(long, value_name = "MB", default_value_t = Limits::default().max_part_bytes / MB, hide_default_value = true, value_parser = whole::<u64>)]
     pub max_teil_mb: u64,
     /// xls: Höchstzahl Zellen in den dicht gespeicherten Tabellenbereichen (Standard: 2000000).
-    #[arg(long, value_name = "ANZAHL", default_value_t = Limits::default().max_dense_cells, hide_default_value = true)]
+    #[arg(long, value_name = "ANZAHL", default_value_t = Limits::default().max_dense_cells, hide_default_value = true, value_parser = whole::<u64>)]
     pub max_xls_zellen: u64,
     /// Keinen Fortschrittsbalken zeigen.
     #[arg(long)]
     pub ohne_fortschritt: bool,
+    /// Auch auswerten, wenn der Eingang kein oder überwiegend Formulare anderer Jahre enthält.
+    #[arg(long)]
+    pub trotzdem: bool,
 }
 
 fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
@@ -79,6 +83,7 @@ impl RunArgs {
             run_date: self.datum.unwrap_or_else(|| chrono::Local::now().date_naive()),
             contact: self.kontakt.clone(),
             progress: !self.ohne_fortschritt && std::io::stderr().is_terminal(),
+            force: self.trotzdem,
         }
     }
 }

@@ -33,7 +33,7 @@ pub const OWNED_INDEX: &str = ".beitraege-inhalt.json";
 pub const MAX_FOREIGN_ENTRIES: usize = 10_000;
 
 fn io(path: &Path, source: std::io::Error) -> WriteError {
-    WriteError::Io { path: path.to_path_buf(), source }
+    WriteError::Io { path: path.to_path_buf(), err: source }
 }
 
 /// Test hook: `BEITRAEGE_ABBRUCH_BEI=<point>` aborts the process at that point (as a kill
@@ -88,8 +88,8 @@ pub fn resolve_out(out: &Path) -> Result<PathBuf, WriteError> {
         _ => return Err(refuse()),
     };
     let parent = abs.parent().ok_or_else(refuse)?;
-    std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-    let parent = std::fs::canonicalize(parent).map_err(|e| io(parent, e))?;
+    std::fs::create_dir_all(parent).map_err(|e| io(out, e))?;
+    let parent = std::fs::canonicalize(parent).map_err(|e| io(out, e))?;
     Ok(parent.join(name))
 }
 
@@ -108,7 +108,7 @@ impl OutputDir {
             .create(true)
             .truncate(false)
             .open(&lock_path)
-            .map_err(|e| io(&parent, e))?;
+            .map_err(|e| io(&out, e))?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {

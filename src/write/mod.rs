@@ -44,18 +44,10 @@ impl RunData<'_> {
 
 #[derive(Debug, Error)]
 pub enum WriteError {
-    #[error("Der Ausgabeordner «{path}» kann nicht beschrieben werden: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("Der Ausgabeordner «{}» kann nicht beschrieben werden: {}", path.display(), crate::catalogue::os_error(err))]
+    Io { path: PathBuf, err: std::io::Error },
     #[error("Die Excel-Datei «{name}» kann nicht erstellt werden: {source}")]
-    Xlsx {
-        name: String,
-        #[source]
-        source: rust_xlsxwriter::XlsxError,
-    },
+    Xlsx { name: String, source: rust_xlsxwriter::XlsxError },
     #[error(
         "Der Ausgabeordner «{path}» wird gerade von einem anderen Lauf verwendet ({holder}). \
          Bitte warten, bis dieser beendet ist, und dann erneut starten."
@@ -64,11 +56,7 @@ pub enum WriteError {
     #[error("{0}")]
     Refused(String),
     #[error("Die JSON-Datei «{name}» kann nicht erstellt werden: {source}")]
-    Json {
-        name: String,
-        #[source]
-        source: serde_json::Error,
-    },
+    Json { name: String, source: serde_json::Error },
 }
 
 /// The manifest's file name.

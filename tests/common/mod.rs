@@ -27,6 +27,7 @@ pub fn sample_options(out: &Path, threads: Option<usize>) -> RunOptions {
         run_date: NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
         contact: None,
         progress: false,
+        force: false,
     }
 }
 
