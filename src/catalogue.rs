@@ -246,32 +246,6 @@ pub fn finding() -> FindingBuilder {
     FindingBuilder::default()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_code_has_message_and_fix() {
-        for &c in Code::ALL {
-            let e = entry(c);
-            assert!(!e.message.trim().is_empty(), "{c}");
-            assert!(!e.fix.trim().is_empty(), "{c}");
-        }
-    }
-
-    #[test]
-    fn placeholders_are_filled_or_removed() {
-        for &c in Code::ALL {
-            let with = finding().field("Feld").detail("Detail").build(c);
-            let without = finding().build(c);
-            for f in [&with, &without] {
-                assert!(!f.message.contains('{'), "{c}: {}", f.message);
-            }
-            assert_eq!(with.severity, c.severity());
-        }
-    }
-}
-
 /// A system error in German, once, with the system's own number for support
 /// ("Zugriff verweigert (Systemfehler 13)"): the English text of the operating system is
 /// never shown to staff.
@@ -304,5 +278,32 @@ pub fn os_error(e: &std::io::Error) -> String {
     match e.raw_os_error() {
         Some(n) => format!("{text} (Systemfehler {n})"),
         None => text.to_string(),
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_message_and_fix() {
+        for &c in Code::ALL {
+            let e = entry(c);
+            assert!(!e.message.trim().is_empty(), "{c}");
+            assert!(!e.fix.trim().is_empty(), "{c}");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_filled_or_removed() {
+        for &c in Code::ALL {
+            let with = finding().field("Feld").detail("Detail").build(c);
+            let without = finding().build(c);
+            for f in [&with, &without] {
+                assert!(!f.message.contains('{'), "{c}: {}", f.message);
+            }
+            assert_eq!(with.severity, c.severity());
+        }
     }
 }
