@@ -281,7 +281,6 @@ pub fn os_error(e: &std::io::Error) -> String {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,8 @@
 //! Shared helpers of the integration tests.
 #![allow(dead_code)]
 
+pub mod forms;
+
 use beitraege::run::RunOptions;
 use beitraege::workbook::Limits;
 use chrono::NaiveDate;
