@@ -45,7 +45,7 @@ fn options(inbox: &Path, stammdaten: &Path, out: &Path) -> RunOptions {
         limits: Limits::default(),
         run_date: NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
         contact: None,
-        progress: false,
+        progress: None,
         force: false,
     }
 }

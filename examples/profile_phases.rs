@@ -61,7 +61,7 @@ fn main() {
         limits: Limits::default(),
         run_date: chrono::NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
         contact: None,
-        progress: false,
+        progress: None,
         force: false,
     };
     let paths: Vec<_> = files.iter().map(|f| f.path.clone()).collect();

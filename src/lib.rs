@@ -5,10 +5,10 @@
 //! [`scan`] the inbox → [`workbook`] read → [`extract`] recognise the form → [`validate`]
 //! → [`compute`] → [`write`]. [`domain`] holds the shared types, [`catalogue`] every
 //! finding text, [`stammdaten`] the master data. [`run`] ties the stages together and
-//! [`cli`] is the command line.
+//! The command line (`src/cli/`, clap and the progress bar) belongs to the binary alone:
+//! the library knows nothing of it.
 
 pub mod catalogue;
-pub mod cli;
 pub mod compute;
 pub mod domain;
 pub mod extract;

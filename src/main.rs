@@ -1,8 +1,14 @@
-//! The `beitraege` binary: parses the command line and hands it to the library.
+//! The `beitraege` binary: the command line (one file per subcommand in `cli/`), handing
+//! parsed options to the library.
+
+mod cli;
+
+// The library's modules, as the command line's files name them (`crate::run`, …).
+use beitraege::{formulare, run, synth, values, workbook};
 
 fn main() -> std::process::ExitCode {
-    match beitraege::cli::parse() {
-        Ok(cli) => beitraege::cli::dispatch(cli),
+    match cli::parse() {
+        Ok(cli) => cli::dispatch(cli),
         Err(code) => code,
     }
 }

@@ -32,11 +32,22 @@ pub struct RunOptions {
     pub run_date: NaiveDate,
     /// The AGS contact for feedback letters; overrides the master data's `Kontakt` sheet.
     pub contact: Option<String>,
-    /// Show a progress bar (only sensible on a terminal).
-    pub progress: bool,
+    /// Told how far the reading of the inbox is (the command line draws a progress bar).
+    pub progress: Option<Progress>,
     /// Write the outputs even when the inbox holds no form, or mostly forms, of the year
     /// (`--trotzdem`); otherwise such a run stops before writing.
     pub force: bool,
+}
+
+/// A progress report: called with (files read, files in the inbox) after every file, from
+/// the worker threads.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 /// Why a run could not be carried out (nothing was written).
@@ -238,29 +249,20 @@ fn evaluate_in(pool: &rayon::ThreadPool, opts: &RunOptions) -> Result<Evaluation
         "Stammdaten und Eingang gelesen"
     );
     let ctx = Ctx { year: opts.year, master: &master };
-    let bar = if opts.progress {
-        let b = indicatif::ProgressBar::new(inbox.files.len() as u64);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} Dateien ({eta})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        b.set_message("Lese Formulare");
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let total = inbox.files.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
     let (resolved, comp) = pool.install(|| {
         let results: Vec<FileResult> = inbox
             .files
             .par_iter()
             .map(|f| {
                 let r = process_file(f, &ctx, &opts.limits);
-                bar.inc(1);
+                if let Some(p) = &opts.progress {
+                    (p.0)(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
+                }
                 r
             })
             .collect();
-        bar.finish_and_clear();
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "Formulare gelesen und geprüft");
         let resolved = resolve(results, &ctx);
         let comp = compute(&master, &resolved, opts.year);

@@ -25,7 +25,7 @@ fn opts() -> RunOptions {
         limits: Limits::default(),
         run_date: NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
         contact: Some("AGS, Fachstelle Integration, Telefon 032 627 00 00".to_string()),
-        progress: false,
+        progress: None,
         force: false,
     }
 }

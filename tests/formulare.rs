@@ -263,7 +263,7 @@ fn evaluate_inbox(inbox: &Path) -> Evaluation {
         limits: Limits::default(),
         run_date: NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
         contact: None,
-        progress: false,
+        progress: None,
         force: false,
     };
     evaluate(&opts).expect("evaluation")

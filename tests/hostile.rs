@@ -211,7 +211,7 @@ fn options(inbox: &Path, limits: Limits) -> RunOptions {
         limits,
         run_date: NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
         contact: None,
-        progress: false,
+        progress: None,
         force: false,
     }
 }

@@ -1,7 +1,7 @@
 //! `beitraege run`: evaluate an inbox for one year and write the outputs.
 
 use crate::cli::fehler::whole;
-use crate::run::{run, summary, RunOptions};
+use crate::run::{run, summary, Progress, RunOptions};
 use crate::workbook::Limits;
 use anyhow::Context;
 use clap::Args;
@@ -82,10 +82,28 @@ impl RunArgs {
             },
             run_date: self.datum.unwrap_or_else(|| chrono::Local::now().date_naive()),
             contact: self.kontakt.clone(),
-            progress: !self.ohne_fortschritt && std::io::stderr().is_terminal(),
+            progress: (!self.ohne_fortschritt && std::io::stderr().is_terminal()).then(progress_bar),
             force: self.trotzdem,
         }
     }
+}
+
+/// A progress bar on stderr for the reading of the inbox.
+fn progress_bar() -> Progress {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} Dateien ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("Lese Formulare");
+    Progress(std::sync::Arc::new(move |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        if done == total {
+            bar.finish_and_clear();
+        }
+    }))
 }
 
 pub fn execute(args: RunArgs) -> anyhow::Result<()> {

@@ -28,7 +28,7 @@ pub fn sample_options(out: &Path, threads: Option<usize>) -> RunOptions {
         limits: Limits::default(),
         run_date: NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
         contact: None,
-        progress: false,
+        progress: None,
         force: false,
     }
 }
