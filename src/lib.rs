@@ -13,6 +13,7 @@ pub mod compute;
 pub mod domain;
 pub mod extract;
 pub mod formulare;
+pub mod fsio;
 pub mod run;
 pub mod scan;
 pub mod stammdaten;

@@ -6,15 +6,15 @@ use crate::catalogue::finding;
 use crate::compute::{compute, Computation};
 use crate::domain::{Code, FileState, Finding, Severity};
 use crate::extract::extract;
-use crate::scan::{scan, EntryKind, InboxFile, OpenError, ScanError};
+use crate::fsio::OpenError;
+use crate::scan::{scan, EntryKind, InboxFile, ScanError};
 use crate::stammdaten::{Stammdaten, StammdatenError};
 use crate::validate::{resolve, validate_form, Ctx, FileResult, Outcome, Resolved};
 use crate::workbook::{read_workbook, Limits, ReadError};
-use crate::write::{self, hex, OutFile, RunData, WriteError};
+use crate::write::{self, OutFile, RunData, WriteError};
 use chrono::NaiveDate;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -140,7 +140,7 @@ pub fn process_file(f: &InboxFile, ctx: &Ctx<'_>, limits: &Limits) -> FileResult
                 .unwrap_or_default();
             tracing::error!(datei = %f.rel, "Absturz beim Lesen abgefangen: {what}");
             let mut r = base;
-            r.sha256 = crate::scan::sha256_regular_file(&f.path).ok();
+            r.sha256 = crate::fsio::sha256_regular_file(&f.path).ok();
             r.reject(Code::DateiUnlesbar, "interner Fehler beim Lesen der Datei")
         }
     }
@@ -168,14 +168,14 @@ fn process_inner(mut res: FileResult, f: &InboxFile, ctx: &Ctx<'_>, limits: &Lim
         format!("Dateigrösse {} MB, zulässig {} MB", size / (1024 * 1024), limits.max_file_bytes / (1024 * 1024))
     };
     if f.size > limits.max_file_bytes {
-        res.sha256 = crate::scan::sha256_regular_file(&f.path).ok();
+        res.sha256 = crate::fsio::sha256_regular_file(&f.path).ok();
         return res.reject(Code::DateiZuGross, too_large(f.size));
     }
-    let bytes = match crate::scan::read_regular_file(&f.path, limits.max_file_bytes) {
+    let bytes = match crate::fsio::read_regular_file(&f.path, limits.max_file_bytes) {
         Ok(b) => b,
         Err(OpenError::NotRegular) => return res.reject(Code::DateiSonderdatei, "keine gewöhnliche Datei"),
         Err(OpenError::TooLarge { .. }) => {
-            res.sha256 = crate::scan::sha256_regular_file(&f.path).ok();
+            res.sha256 = crate::fsio::sha256_regular_file(&f.path).ok();
             return res.reject(Code::DateiZuGross, too_large(limits.max_file_bytes + 1));
         }
         Err(OpenError::Io(e)) => {
@@ -185,7 +185,7 @@ fn process_inner(mut res: FileResult, f: &InboxFile, ctx: &Ctx<'_>, limits: &Lim
             )
         }
     };
-    res.sha256 = Some(hex(&Sha256::digest(&bytes)));
+    res.sha256 = Some(crate::fsio::sha256_hex(&bytes));
     if f.kind == EntryKind::Other {
         let what = sniff(&bytes, &f.rel);
         return res.reject(Code::DateiFormat, what);

@@ -6,7 +6,6 @@ use crate::extract::norm;
 use crate::values::{parse_bfs, parse_date, parse_money, parse_whole};
 use crate::workbook::{read_workbook, Limits, Sheet, Value};
 use chrono::NaiveDate;
-use sha2::Digest;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use thiserror::Error;
@@ -171,13 +170,13 @@ impl Stammdaten {
     /// Reads and checks the master data workbook.
     pub fn load(path: &Path) -> Result<Stammdaten, StammdatenError> {
         let one = |p: String| StammdatenError::one(ProblemKind::Unreadable, p);
-        let bytes = crate::scan::read_regular_file(path, MAX_STAMMDATEN_BYTES).map_err(|e| match e {
-            crate::scan::OpenError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let bytes = crate::fsio::read_regular_file(path, MAX_STAMMDATEN_BYTES).map_err(|e| match e {
+            crate::fsio::OpenError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 one(format!("Die Stammdaten-Datei «{}» existiert nicht.", path.display()))
             }
             e => one(format!("Die Stammdaten-Datei «{}» kann nicht gelesen werden: {e}", path.display())),
         })?;
-        let sha256 = crate::write::hex(&sha2::Sha256::digest(&bytes));
+        let sha256 = crate::fsio::sha256_hex(&bytes);
         let limits = Limits { max_rows: 1_000_000, max_cols: 64, max_cells: 5_000_000, ..Limits::default() };
         let wb = read_workbook(&bytes, &limits)
             .map_err(|e| one(format!("Die Stammdaten-Datei «{}» ist keine lesbare Tabelle: {e}", path.display())))?;

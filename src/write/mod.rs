@@ -75,9 +75,7 @@ impl OutFile {
     }
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::fsio::hex;
 
 /// Saves a workbook into an output file.
 pub fn save(rel: impl Into<String>, wb: &mut rust_xlsxwriter::Workbook) -> Result<OutFile, WriteError> {
