@@ -179,11 +179,55 @@ impl Cfb {
 
     /// Gets a stream by name out of directories
     pub fn get_stream<R: Read>(&mut self, name: &str, r: &mut R) -> Result<Vec<u8>, CfbError> {
-        match self
+        let found = self
             .directories
             .iter()
-            .find(|d| d.name.as_bytes().eq_ignore_ascii_case(name.as_bytes()))
-        {
+            .position(|d| d.name.as_bytes().eq_ignore_ascii_case(name.as_bytes()));
+        self.read_entry(found, name, r)
+    }
+
+    /// Gets a stream by name among the direct children of the root storage only: a
+    /// stream of the same name inside an embedded object (an OLE storage holding
+    /// another workbook) is not taken for the file's own.
+    pub fn get_root_stream<R: Read>(
+        &mut self,
+        name: &str,
+        r: &mut R,
+    ) -> Result<Vec<u8>, CfbError> {
+        let found = self.root_children().into_iter().find(|&i| {
+            let d = &self.directories[i];
+            d.typ == 2 && d.name.as_bytes().eq_ignore_ascii_case(name.as_bytes())
+        });
+        self.read_entry(found, name, r)
+    }
+
+    /// Indices of the root storage's children: the red-black tree under its child id,
+    /// walked with a bound so a cyclic tree cannot loop.
+    fn root_children(&self) -> Vec<usize> {
+        let n = self.directories.len();
+        let mut out = Vec::new();
+        let mut seen = vec![false; n];
+        let mut stack = vec![self.directories.first().map_or(u32::MAX, |d| d.child)];
+        while let Some(id) = stack.pop() {
+            let i = id as usize;
+            if i >= n || seen[i] {
+                continue;
+            }
+            seen[i] = true;
+            out.push(i);
+            stack.push(self.directories[i].left);
+            stack.push(self.directories[i].right);
+        }
+        out
+    }
+
+    fn read_entry<R: Read>(
+        &mut self,
+        found: Option<usize>,
+        name: &str,
+        r: &mut R,
+    ) -> Result<Vec<u8>, CfbError> {
+        match found.map(|i| &self.directories[i]) {
             None => Err(CfbError::StreamNotFound(name.to_string())),
             Some(d) => {
                 if d.len < 4096 {
@@ -353,6 +397,11 @@ struct Directory {
     name: String,
     start: u32,
     len: usize,
+    /// Object type: 1 storage, 2 stream, 5 root storage.
+    typ: u8,
+    left: u32,
+    right: u32,
+    child: u32,
 }
 
 impl Directory {
@@ -368,7 +417,15 @@ impl Directory {
             read_u64(&buf[120..128]).try_into().unwrap()
         };
 
-        Directory { start, len, name }
+        Directory {
+            start,
+            len,
+            name,
+            typ: buf[66],
+            left: read_u32(&buf[68..72]),
+            right: read_u32(&buf[72..76]),
+            child: read_u32(&buf[76..80]),
+        }
     }
 }
 
@@ -503,28 +560,32 @@ impl XlsEncoding {
         s: &mut String,
         high_byte: Option<bool>,
     ) -> (usize, usize) {
-        let (l, ub, bytes) = match self.high_byte(high_byte) {
+        let high_byte = self.high_byte(high_byte);
+        let (l, ub, bytes) = match high_byte {
             None => {
                 let l = min(stream.len(), len);
                 (l, l, Cow::Borrowed(&stream[..l]))
             }
             Some(false) => {
+                // A compressed BIFF8 string: the low bytes of UTF-16 code units, i.e.
+                // ISO-8859-1, whatever the CODEPAGE record says.
                 let l = min(stream.len(), len);
-
-                // add 0x00 high bytes to unicodes
-                let mut bytes = vec![0; l * 2];
-                for (i, sce) in stream.iter().take(l).enumerate() {
-                    bytes[2 * i] = *sce;
-                }
-                (l, l, Cow::Owned(bytes))
+                s.extend(stream[..l].iter().map(|&b| char::from(b)));
+                return (l, l);
             }
             Some(true) => {
+                // An uncompressed BIFF8 string is UTF-16LE, whatever the CODEPAGE record says.
                 let l = min(stream.len() / 2, len);
                 (l, 2 * l, Cow::Borrowed(&stream[..2 * l]))
             }
         };
 
-        s.push_str(&self.encoding.decode(&bytes).0);
+        let encoding = if high_byte.is_some() {
+            UTF_16LE
+        } else {
+            self.encoding
+        };
+        s.push_str(&encoding.decode(&bytes).0);
         (l, ub)
     }
 

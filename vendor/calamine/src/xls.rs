@@ -500,9 +500,14 @@ impl<RS: Read + Seek> Xls<RS> {
     fn parse_workbook(&mut self) -> Result<(), XlsError> {
         use super::cfb::CfbError::StreamNotFound;
         // gets workbook and worksheets stream, or early exit
+        // The root storage's own stream: an embedded OLE object (a workbook pasted into
+        // a sheet) has a `Workbook` stream of its own deeper in the directory. Only a
+        // file whose directory tree is broken falls back to a search by name.
         let stream = match self
             .cfb
-            .get_stream("Workbook", &mut self.reader)
+            .get_root_stream("Workbook", &mut self.reader)
+            .or_else(|_| self.cfb.get_root_stream("Book", &mut self.reader))
+            .or_else(|_| self.cfb.get_stream("Workbook", &mut self.reader))
             .or_else(|_| self.cfb.get_stream("Book", &mut self.reader))
         {
             Ok(s) => s,
@@ -672,8 +677,21 @@ impl<RS: Read + Seek> Xls<RS> {
                     0x00D6 => cells.push(parse_label(r.data, &encoding, biff)?), // RString
                     0x0205 => cells.push(parse_bool_err(r.data)?),               // 517: BoolErr
                     0x0207 => {
-                        // 519 String (formula value)
-                        let val = Data::String(parse_string(r.data, &encoding, biff)?);
+                        // 519 String (formula value). A long BIFF8 string goes on in
+                        // CONTINUE records, each starting with its own flags byte.
+                        let val = if biff == Biff::Biff8 && r.data.len() >= 3 && !r.cont.is_empty()
+                        {
+                            let cch = read_u16(r.data) as usize;
+                            let high_byte = r.data[2] & 0x1 != 0;
+                            let mut rest = Record {
+                                typ: r.typ,
+                                data: &r.data[3..],
+                                cont: r.cont.clone(),
+                            };
+                            Data::String(read_dbcs(&encoding, cch, &mut rest, high_byte)?)
+                        } else {
+                            Data::String(parse_string(r.data, &encoding, biff)?)
+                        };
                         cells.push(Cell::new(fmla_pos, val));
                     }
                     0x027E => cells.push(parse_rk(r.data, &self.formats, self.is_1904)?), // 638: Rk
@@ -681,8 +699,9 @@ impl<RS: Read + Seek> Xls<RS> {
                     0x00BD => parse_mul_rk(r.data, &mut cells, &self.formats, self.is_1904)?, // 189: MulRk
                     0x00E5 => parse_merge_cells(r.data, &mut merge_cells)?, // 229: Merge Cells
                     0x000A => break,                                        // 10: EOF,
-                    0x0006 => {
-                        // 6: Formula
+                    0x0006 | 0x0206 | 0x0406 => {
+                        // 6: Formula; 0x0206 (BIFF3) and 0x0406 (BIFF4) have the same
+                        // fields up to the value, and some writers use them in BIFF8 files.
                         if r.data.len() < 20 {
                             return Err(XlsError::Len {
                                 expected: 20,
@@ -1207,13 +1226,27 @@ fn parse_format(
             found: r.data.len(),
         });
     }
+    // Any id: a FORMAT record in the file defines the format of that id, built-in or
+    // not (Crystal Reports writes custom formats as 50-53, where the built-in table
+    // has CJK dates).
     let ifmt = read_u16(r.data);
-    match ifmt {
-        5..=8 | 23..=26 | 41..=44 | 63..=66 | 164..=382 => (),
-        _ => return Err(XlsError::InvalidFormat { ifmt }),
-    }
 
-    let s = parse_string(&r.data[2..], encoding, biff)?;
+    let s = match biff {
+        Biff::Biff8 => parse_string(&r.data[2..], encoding, biff)?,
+        // BIFF4 and BIFF5: a byte string with an 8-bit length [MS-XLS 2.4.126 BIFF5 note].
+        Biff::Biff2 | Biff::Biff3 | Biff::Biff4 | Biff::Biff5 => {
+            let Some((&cch, rest)) = r.data[2..].split_first() else {
+                return Err(XlsError::Len {
+                    typ: "format",
+                    expected: 3,
+                    found: r.data.len(),
+                });
+            };
+            let mut s = String::with_capacity(cch as usize);
+            encoding.decode_to(rest, cch as usize, &mut s, None);
+            s
+        }
+    };
     Ok((ifmt, detect_custom_number_format(&s)))
 }
 
@@ -1286,8 +1319,11 @@ fn read_dbcs(
         len -= l;
         if len > 0 {
             if r.continue_record() {
-                high_byte = r.data[0] & 0x1 != 0;
-                r.data = &r.data[1..];
+                let Some((&flags, rest)) = r.data.split_first() else {
+                    return Err(XlsError::ContinueRecordTooShort);
+                };
+                high_byte = flags & 0x1 != 0;
+                r.data = rest;
             } else {
                 return Err(XlsError::EoStream("dbcs"));
             }
