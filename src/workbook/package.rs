@@ -26,6 +26,7 @@ fn mb(n: u64) -> u64 {
 /// What the package holds, recognised by its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
+    /// An Office Open XML package: xlsx, xlsm or xlsb.
     Xlsx,
     Ods,
     Unknown,
@@ -77,6 +78,10 @@ impl<'a> Package<'a> {
                 _ => {}
             }
             by_name.insert(k, i);
+        }
+        // A package whose workbook part is elsewhere: the package relationships name it.
+        if kind == Kind::Unknown && by_name.contains_key("_rels/.rels") {
+            kind = Kind::Xlsx;
         }
         if total > limits.max_inflated_bytes {
             return Err(ReadError::TooLarge(format!(

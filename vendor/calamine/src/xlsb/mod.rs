@@ -253,7 +253,11 @@ impl<RS: Read + Seek> Xlsb<RS> {
                     // BrtBeginCellXFs is always present and always after BrtBeginFmts
                     break;
                 }
-                _ => (),
+                _ => {
+                    // Consume the body of any other record so its bytes aren't read
+                    // as the next record's type and length.
+                    let _ = iter.fill_buffer(&mut buf)?;
+                }
             }
             buf.clear();
         }
