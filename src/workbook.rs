@@ -223,7 +223,7 @@ pub fn read_workbook(bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadErro
                 .map(|s| s.to_string())
                 .or_else(|| p.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            tracing::warn!("Absturz im Lesen der Tabelle abgefangen: {what}");
+            tracing::debug!("Absturz im Lesen der Tabelle abgefangen: {what}");
             Err(ReadError::Unreadable("die Datei ist beschädigt (interner Fehler beim Lesen)".into()))
         }
     }

@@ -1,7 +1,11 @@
-//! The same small form in xlsx, xls and ods (tests/fixtures/form, written by openpyxl, xlwt
-//! and odfpy): every format must give the same values, positions and findings.
+//! The same small form in xlsx, xlsb, xls and ods (tests/fixtures/form, written by openpyxl,
+//! xlwt and odfpy; the xlsb by the test writer in tests/common/xlsb.rs, since LibreOffice
+//! reads xlsb but cannot write it): every format must give the same values, positions and
+//! findings.
 
 mod common;
+#[path = "common/xlsb.rs"]
+mod xlsb;
 
 use beitraege::domain::{Code, TariffCode};
 use beitraege::extract::extract;
@@ -17,10 +21,64 @@ fn fixture(ext: &str) -> std::path::PathBuf {
     common::root().join("tests/fixtures/form").join(format!("reporting.{ext}"))
 }
 
+/// The rows of tests/fixtures/form/make_fixtures.py (`ROWS`), as an xlsb.
+fn reporting_xlsb() -> Vec<u8> {
+    use xlsb::Cell::{Num, Styled, Text};
+    let rows: [(u32, &str, Option<xlsb::Cell>); 21] = [
+        (1, "start.integration – Reportingformular", None),
+        (2, "Formularversion", Some(Text("2022".into()))),
+        (4, "Gemeinde", Some(Text("Solothurn".into()))),
+        (5, "BFS-Nr.", Some(Num(2601.0))),
+        (6, "Berichtsjahr", Some(Num(2023.0))),
+        (7, "Halbjahr", Some(Text("2. Halbjahr".into()))),
+        (8, "Integrationsbeauftragte/r", Some(Text("Anna Muster".into()))),
+        (9, "E-Mail", Some(Text("integration@solothurn.example.ch".into()))),
+        // 15.01.2024 (Excel serial 45306) in the custom format dd.mm.yyyy
+        (10, "Eingereicht am", Some(Styled(45306.0, 1))),
+        (12, "A. Erstinformation", None),
+        (13, "Erstinformationsgespräche", Some(Text("1'200".into()))),
+        (14, "Erstinformationsgespräche mit Dolmetschenden (HEKS Linguadukt)", Some(Num(4.0))),
+        (15, "Erstinformationsgespräche mit anderen Dolmetschenden", None),
+        (16, "Informierte Personen", Some(Num(1500.0))),
+        (17, "Abgegebene Infomappen ohne Gespräch", Some(Num(3.0))),
+        (18, "Neuzugezogene aus dem Ausland", Some(Num(2000.0))),
+        (20, "B. Integrationsgespräche", None),
+        (21, "Integrationsgespräche", Some(Num(3.5))),
+        (22, "Integrationsgespräche mit Dolmetschenden (HEKS Linguadukt)", Some(Num(1.0))),
+        (23, "Meldungen an den Kanton", Some(Num(0.0))),
+        (25, "Bemerkungen", Some(Text("Fixture".into()))),
+    ];
+    let mut cells = Vec::new();
+    for (r, label, value) in rows {
+        cells.push((r - 1, 0, Text(label.into())));
+        if let Some(v) = value {
+            cells.push((r - 1, 1, v));
+        }
+    }
+    xlsb::Book {
+        sheets: vec![("Reporting".into(), cells)],
+        names: vec![("SI_BFS_NR".into(), 0, 4, 1)],
+        formats: vec!["dd.mm.yyyy".into()],
+        ..Default::default()
+    }
+    .to_bytes()
+}
+
+/// The committed reporting.xlsb is what the writer writes (`BEITRAEGE_FIXTURES=schreiben`
+/// rewrites it after a change).
+#[test]
+fn the_xlsb_fixture_is_the_writers() {
+    let bytes = reporting_xlsb();
+    if std::env::var("BEITRAEGE_FIXTURES").as_deref() == Ok("schreiben") {
+        std::fs::write(fixture("xlsb"), &bytes).unwrap();
+    }
+    assert!(std::fs::read(fixture("xlsb")).unwrap() == bytes, "reporting.xlsb is out of date");
+}
+
 #[test]
 fn the_fixture_reads_the_same_in_every_format() {
     let mut seen = Vec::new();
-    for (ext, format) in [("xlsx", Format::Xlsx), ("xls", Format::Xls), ("ods", Format::Ods)] {
+    for (ext, format) in [("xlsx", Format::Xlsx), ("xlsb", Format::Xlsb), ("xls", Format::Xls), ("ods", Format::Ods)] {
         let bytes = std::fs::read(fixture(ext)).unwrap();
         let wb = read_workbook(&bytes, &Limits::default()).unwrap();
         assert_eq!(wb.format, format, "recognised by content");
@@ -54,7 +112,7 @@ fn the_fixture_reads_the_same_in_every_format() {
 fn the_fixture_gives_the_same_findings_in_every_format() {
     let master = Stammdaten::load(&common::sample().join("Stammdaten.xlsx")).unwrap();
     let ctx = Ctx { year: 2023, master: &master };
-    for ext in ["xlsx", "xls", "ods"] {
+    for ext in ["xlsx", "xlsb", "xls", "ods"] {
         let path = fixture(ext);
         let f = InboxFile {
             rel: format!("reporting.{ext}"),
