@@ -21,15 +21,16 @@ fn fixture(ext: &str) -> std::path::PathBuf {
     common::root().join("tests/fixtures/form").join(format!("reporting.{ext}"))
 }
 
-/// The rows of tests/fixtures/form/make_fixtures.py (`ROWS`), as an xlsb.
+/// The rows of tests/fixtures/form/make_fixtures.py (`ROWS`), as an xlsb, with whole
+/// numbers stored as Excel stores them (RK) and 3.5 as a double.
 fn reporting_xlsb() -> Vec<u8> {
-    use xlsb::Cell::{Num, Styled, Text};
+    use xlsb::Cell::{Num, Rk, Styled, Text};
     let rows: [(u32, &str, Option<xlsb::Cell>); 21] = [
         (1, "start.integration – Reportingformular", None),
         (2, "Formularversion", Some(Text("2022".into()))),
         (4, "Gemeinde", Some(Text("Solothurn".into()))),
-        (5, "BFS-Nr.", Some(Num(2601.0))),
-        (6, "Berichtsjahr", Some(Num(2023.0))),
+        (5, "BFS-Nr.", Some(Rk(2601))),
+        (6, "Berichtsjahr", Some(Rk(2023))),
         (7, "Halbjahr", Some(Text("2. Halbjahr".into()))),
         (8, "Integrationsbeauftragte/r", Some(Text("Anna Muster".into()))),
         (9, "E-Mail", Some(Text("integration@solothurn.example.ch".into()))),
@@ -37,15 +38,15 @@ fn reporting_xlsb() -> Vec<u8> {
         (10, "Eingereicht am", Some(Styled(45306.0, 1))),
         (12, "A. Erstinformation", None),
         (13, "Erstinformationsgespräche", Some(Text("1'200".into()))),
-        (14, "Erstinformationsgespräche mit Dolmetschenden (HEKS Linguadukt)", Some(Num(4.0))),
+        (14, "Erstinformationsgespräche mit Dolmetschenden (HEKS Linguadukt)", Some(Rk(4))),
         (15, "Erstinformationsgespräche mit anderen Dolmetschenden", None),
-        (16, "Informierte Personen", Some(Num(1500.0))),
-        (17, "Abgegebene Infomappen ohne Gespräch", Some(Num(3.0))),
-        (18, "Neuzugezogene aus dem Ausland", Some(Num(2000.0))),
+        (16, "Informierte Personen", Some(Rk(1500))),
+        (17, "Abgegebene Infomappen ohne Gespräch", Some(Rk(3))),
+        (18, "Neuzugezogene aus dem Ausland", Some(Rk(2000))),
         (20, "B. Integrationsgespräche", None),
         (21, "Integrationsgespräche", Some(Num(3.5))),
-        (22, "Integrationsgespräche mit Dolmetschenden (HEKS Linguadukt)", Some(Num(1.0))),
-        (23, "Meldungen an den Kanton", Some(Num(0.0))),
+        (22, "Integrationsgespräche mit Dolmetschenden (HEKS Linguadukt)", Some(Rk(1))),
+        (23, "Meldungen an den Kanton", Some(Rk(0))),
         (25, "Bemerkungen", Some(Text("Fixture".into()))),
     ];
     let mut cells = Vec::new();
@@ -137,5 +138,18 @@ fn the_fixture_gives_the_same_findings_in_every_format() {
         let s = &doc.shares[&2601];
         assert_eq!((s.paid.eg, s.paid.d_eg, s.paid.ig, s.paid.d_ig), (1200, 4, 0, 0), "{ext}");
         assert!(s.withheld.contains(&TariffCode::FallIg) && s.withheld.contains(&TariffCode::DolmetschIg));
+    }
+}
+
+/// xlsb against xlsx, cell by cell: the same form gives the same cells, names and sheets.
+#[test]
+fn the_xlsb_fixture_reads_cell_by_cell_like_the_xlsx() {
+    let read = |ext: &str| read_workbook(&std::fs::read(fixture(ext)).unwrap(), &Limits::default()).unwrap();
+    let (a, b) = (read("xlsx"), read("xlsb"));
+    assert_eq!(a.names, b.names);
+    assert_eq!(a.sheets.len(), b.sheets.len());
+    for (x, y) in a.sheets.iter().zip(&b.sheets) {
+        assert_eq!((&x.name, x.visible), (&y.name, y.visible));
+        assert_eq!(x.cells().collect::<Vec<_>>(), y.cells().collect::<Vec<_>>());
     }
 }

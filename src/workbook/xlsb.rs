@@ -174,8 +174,12 @@ pub(super) fn read_xlsb(parts: &mut Package<'_>, workbook_path: &str, limits: &L
                     continue;
                 }
                 if budget.keep(r, c)? {
-                    if let super::Value::Text(t) = &mut v {
-                        xml::cap_text(t);
+                    match &mut v {
+                        super::Value::Text(t) => xml::cap_text(t),
+                        // An RK number stored as an integer (Excel does this for whole
+                        // numbers): a number like any other, as xlsx and xls give it.
+                        super::Value::Int(i) => v = super::Value::Float(*i as f64),
+                        _ => {}
                     }
                     sheet.set(r, c, v);
                 }

@@ -17,6 +17,8 @@ pub enum Cell {
     Num(f64),
     /// A number in the style `style` (an index into [`Book::formats`], plus one).
     Styled(f64, u32),
+    /// A whole number as Excel stores it, in 30 bits (BrtCellRk with fInt).
+    Rk(i32),
     /// A text, stored once in the shared strings (BrtCellIsst).
     Text(String),
     /// A raw shared-string index, whether or not the table has it.
@@ -215,6 +217,11 @@ impl Book {
                     let mut body = style(s);
                     body.extend(x.to_le_bytes());
                     rec(&mut b, 0x0005, &body); // BrtCellReal
+                }
+                Cell::Rk(x) => {
+                    let mut body = style(0);
+                    body.extend(((x << 2) | 0x2).to_le_bytes());
+                    rec(&mut b, 0x0002, &body); // BrtCellRk
                 }
                 Cell::Text(t) => {
                     let i = strings.iter().position(|s| s == t).unwrap() as u32;
