@@ -108,8 +108,10 @@ pub(super) fn read_xlsb(parts: &mut Package<'_>, workbook_path: &str, limits: &L
         let recs = check_records(&data, &rel.target)?;
         if kind == "sharedStrings" {
             // calamine keeps each string as its own `String`: 24 bytes, plus at most
-            // 3 bytes of UTF-8 for every 2 bytes of UTF-16.
-            let cost = recs.sst_items.saturating_mul(24).saturating_add(recs.sst_bytes / 2 * 3);
+            // 3 bytes of UTF-8 for every 2 bytes of UTF-16 (an item's body is a flags
+            // byte, a character count of 4 bytes and the characters).
+            let text = recs.sst_bytes.saturating_sub(5 * recs.sst_items);
+            let cost = recs.sst_items.saturating_mul(24).saturating_add(text / 2 * 3);
             if cost > limits.max_part_bytes.saturating_mul(2) {
                 return Err(ReadError::TooLarge(format!(
                     "{} gemeinsame Texte mit {} MB",
