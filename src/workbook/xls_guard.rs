@@ -680,6 +680,79 @@ mod tests {
         assert!(matches!(guard(&bytes, &tiny), Err(ReadError::TooLarge(_))));
     }
 
+    fn rec(typ: u16, data: &[u8]) -> Vec<u8> {
+        let mut r = typ.to_le_bytes().to_vec();
+        r.extend((data.len() as u16).to_le_bytes());
+        r.extend_from_slice(data);
+        r
+    }
+
+    /// A BIFF8 workbook stream: BOF, the global records, one BOUNDSHEET, EOF; then the
+    /// sheet: BOF, its records, EOF.
+    fn biff(globals: &[Vec<u8>], sheet: &[Vec<u8>]) -> Vec<u8> {
+        let bof = rec(0x0809, &[0x00, 0x06, 0x05, 0x00, 0, 0, 0, 0]);
+        let boundsheet_len = 4 + 8;
+        let pos = bof.len() + globals.iter().map(Vec::len).sum::<usize>() + boundsheet_len + 4;
+        let mut s = bof.clone();
+        globals.iter().for_each(|r| s.extend(r));
+        s.extend(rec(0x0085, &[&(pos as u32).to_le_bytes()[..], &[0, 0, 0, 0]].concat()));
+        s.extend(rec(0x000A, &[]));
+        assert_eq!(s.len(), pos);
+        s.extend(rec(0x0809, &[0x00, 0x06, 0x10, 0x00, 0, 0, 0, 0]));
+        sheet.iter().for_each(|r| s.extend(r));
+        s.extend(rec(0x000A, &[]));
+        s
+    }
+
+    fn label_sst(row: u16, isst: u32) -> Vec<u8> {
+        rec(0x00FD, &[&row.to_le_bytes()[..], &[0, 0, 0, 0], &isst.to_le_bytes()].concat())
+    }
+
+    /// What calamine will copy into text cells is counted from the characters of the
+    /// string each cell names (3 bytes each at most, twice: sheet and read copy). One
+    /// string of 1,000 characters in 10 cells is 60,000 bytes: the limit, on both sides.
+    #[test]
+    fn text_cells_are_bounded_by_the_strings_they_name() {
+        let mut sst = [1u32.to_le_bytes(), 1u32.to_le_bytes()].concat();
+        sst.extend(1000u16.to_le_bytes());
+        sst.push(0);
+        sst.extend(vec![b'x'; 1000]);
+        let globals = [rec(0x00FC, &sst)];
+        let l = Limits { max_inflated_bytes: 60_000, ..Limits::default() };
+        let cells = |n: u16| (0..n).map(|r| label_sst(r, 0)).collect::<Vec<_>>();
+        assert!(scan_biff(&biff(&globals, &cells(10)), &l).is_ok());
+        assert!(matches!(scan_biff(&biff(&globals, &cells(11)), &l), Err(ReadError::TooLarge(_))));
+        // Cells naming a string the table does not have cost nothing (calamine skips them).
+        assert!(scan_biff(&biff(&globals, &(0..100).map(|r| label_sst(r, 7)).collect::<Vec<_>>()), &l).is_ok());
+    }
+
+    /// Excel's XOR obfuscation (FILEPASS type 0) garbles every record after it; the guard
+    /// stops at the FILEPASS, before any record behind it can make it reject the file.
+    #[test]
+    fn a_filepass_record_of_any_type_is_encrypted() {
+        for kind in [0u16, 1] {
+            let globals = [rec(0x002F, &[&kind.to_le_bytes()[..], &[0x11; 4]].concat()), rec(0x0018, &[1, 2])];
+            assert_eq!(scan_biff(&biff(&globals, &[]), &Limits::default()), Err(ReadError::Encrypted));
+        }
+        // Without it, the short name record is corrupt.
+        assert!(matches!(scan_biff(&biff(&[rec(0x0018, &[1, 2])], &[]), &Limits::default()), Err(ReadError::Unreadable(_))));
+    }
+
+    /// A string split over the SST and its CONTINUE record, with an empty CONTINUE between
+    /// (calamine read its flags byte out of bounds and panicked).
+    #[test]
+    fn an_empty_continue_record_in_the_shared_strings_is_corrupt() {
+        let mut sst = [1u32.to_le_bytes(), 1u32.to_le_bytes()].concat();
+        sst.extend(10u16.to_le_bytes());
+        sst.push(0);
+        sst.extend(b"abcde");
+        let rest = [&[0u8][..], b"fghij"].concat();
+        let ok = [rec(0x00FC, &sst), rec(0x003C, &rest)];
+        assert!(scan_biff(&biff(&ok, &[label_sst(0, 0)]), &Limits::default()).is_ok());
+        let bad = [rec(0x00FC, &sst), rec(0x003C, &[]), rec(0x003C, &rest)];
+        assert!(matches!(scan_biff(&biff(&bad, &[]), &Limits::default()), Err(ReadError::Unreadable(_))));
+    }
+
     #[test]
     fn a_cyclic_directory_chain_is_rejected_not_followed() {
         let mut bytes = sample_xls();
