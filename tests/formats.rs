@@ -153,3 +153,58 @@ fn the_xlsb_fixture_reads_cell_by_cell_like_the_xlsx() {
         assert_eq!(x.cells().collect::<Vec<_>>(), y.cells().collect::<Vec<_>>());
     }
 }
+
+fn process_named(name: &str, bytes: &[u8]) -> Vec<Code> {
+    let master = Stammdaten::load(&common::sample().join("Stammdaten.xlsx")).unwrap();
+    let ctx = Ctx { year: 2023, master: &master };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let f = InboxFile {
+        rel: name.to_string(),
+        size: bytes.len() as u64,
+        path,
+        kind: beitraege::scan::classify(name),
+        received: NaiveDate::from_ymd_opt(2024, 1, 20),
+        received_from: Some(ReceiptSource::Eingangsjournal),
+    };
+    process_file(&f, &ctx, &Limits::default()).findings.iter().map(|x| x.code).collect()
+}
+
+/// A form is read by its content whatever its name (RULES.md: DATEI_UNLESBAR for a
+/// spreadsheet name with other content, DATEI_FORMAT for anything else).
+#[test]
+fn a_spreadsheet_is_read_whatever_its_name() {
+    let fixture_findings = vec![Code::WertTextzahl, Code::WertLeer, Code::WertNichtGanzzahlig];
+    for (name, ext) in [("Reporting.XLS ", "xls"), ("Reporting", "xlsx"), ("Reporting.dat", "ods"), ("Formular", "xlsb")] {
+        let bytes = std::fs::read(fixture(ext)).unwrap();
+        assert_eq!(process_named(name, &bytes), fixture_findings, "{name}");
+    }
+    // The xlsb extension is a spreadsheet name.
+    assert_eq!(process_named("Reporting.xlsb", &std::fs::read(fixture("xlsb")).unwrap()), fixture_findings);
+    // Not a spreadsheet: under a spreadsheet name unreadable, otherwise the wrong format.
+    let pdf = b"%PDF-1.4 scan".to_vec();
+    assert_eq!(process_named("Reporting.xlsx", &pdf), vec![Code::DateiUnlesbar]);
+    assert_eq!(process_named("Reporting", &pdf), vec![Code::DateiFormat]);
+    // A zip or compound file that is no workbook (a Word document, an Outlook message)
+    // under another name is the wrong format, not an unreadable spreadsheet.
+    let docx = {
+        let mut buf = std::io::Cursor::new(Vec::new());
+        let mut z = zip::ZipWriter::new(&mut buf);
+        let o = zip::write::SimpleFileOptions::default();
+        let rel = r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>"#;
+        z.start_file("_rels/.rels", o).unwrap();
+        std::io::Write::write_all(&mut z, rel.as_bytes()).unwrap();
+        z.start_file("word/document.xml", o).unwrap();
+        std::io::Write::write_all(&mut z, b"<w:document xmlns:w=\"x\"><w:body/></w:document>").unwrap();
+        z.start_file("word/_rels/document.xml.rels", o).unwrap();
+        std::io::Write::write_all(&mut z, b"<Relationships/>").unwrap();
+        z.finish().unwrap();
+        buf.into_inner()
+    };
+    assert_eq!(process_named("Brief.docx", &docx), vec![Code::DateiFormat]);
+    assert_eq!(process_named("Brief.xlsx", &docx), vec![Code::DateiUnlesbar]);
+    let mut cfb = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    cfb.extend([0u8; 1024]);
+    assert_eq!(process_named("Mail.msg", &cfb), vec![Code::DateiFormat]);
+}
