@@ -201,3 +201,13 @@ fn xls_biff5_format_strings_keep_their_first_character() {
     assert!(s.cells().all(|(_, v)| !matches!(v, Value::Date(_))), "{:?}", s.cells().collect::<Vec<_>>());
     assert_eq!((s.get(0, 0), s.get(1, 2)), (&Value::Float(50.0), &Value::Float(51.0)));
 }
+
+/// N1: a sheet part declared `encoding="ISO-8859-1"` (umya-spreadsheet's tdf76115.xlsx,
+/// zip paths with backslashes) was unreadable ("cannot decode input using UTF-8"); calamine
+/// and openpyxl fail on it too. The package turns such a part into UTF-8.
+#[test]
+fn xlsx_part_declared_as_latin1_is_read() {
+    let wb = read("N1_iso8859_xml_both_fail", "tdf76115.xlsx").unwrap();
+    let s = wb.sheet("Plan1").unwrap();
+    assert_eq!((s.get(0, 1), s.get(0, 4)), (&Value::Text("Série".into()), &Value::Text("Emissão".into())));
+}
