@@ -211,3 +211,46 @@ fn xlsx_part_declared_as_latin1_is_read() {
     let s = wb.sheet("Plan1").unwrap();
     assert_eq!((s.get(0, 1), s.get(0, 4)), (&Value::Text("Série".into()), &Value::Text("Emissão".into())));
 }
+
+/// The same workbooks as xlsb and as xlsx (calamine's test files, Excel-written): our
+/// xlsb path (calamine's cell reader behind our package bounds) and our own xlsx reader
+/// give the same sheets, names and cells.
+#[test]
+fn xlsb_reads_cell_by_cell_like_its_xlsx_twin() {
+    let dir = common::root().join("tests/realfiles/xlsb_calamine");
+    let mut compared = 0;
+    for stem in ["any_sheets", "date", "date_1904", "issue127", "issues", "issue_419", "picture"] {
+        let read = |ext: &str| {
+            let p = dir.join(format!("{stem}.{ext}"));
+            p.exists().then(|| read_workbook(&std::fs::read(&p).unwrap(), &Limits::default()))
+        };
+        let b = read("xlsb").unwrap().unwrap_or_else(|e| panic!("{stem}.xlsb: {e:?}"));
+        let x = read("xlsx").unwrap().unwrap_or_else(|e| panic!("{stem}.xlsx: {e:?}"));
+        assert_eq!(b.names, x.names, "{stem}");
+        let sheets = |wb: &beitraege::workbook::Workbook| {
+            let mut v = wb
+                .sheets
+                .iter()
+                .map(|s| (s.name.clone(), s.visible, s.cells().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>()))
+                .collect::<Vec<_>>();
+            // issues.xlsx and issues.xlsb list two sheets in another order
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        };
+        assert_eq!(sheets(&b), sheets(&x), "{stem}");
+        compared += sheets(&b).iter().map(|s| s.2.len()).sum::<usize>();
+    }
+    assert!(compared > 40, "{compared}");
+}
+
+/// calamine's other xlsb test files: read or cleanly rejected, never a panic; the
+/// password-protected one is encrypted.
+#[test]
+fn xlsb_test_files_of_calamine_are_read_or_rejected() {
+    let dir = common::root().join("tests/realfiles/xlsb_calamine");
+    let read = |n: &str| std::panic::catch_unwind(|| read_workbook(&std::fs::read(dir.join(n)).unwrap(), &Limits::default()));
+    assert!(matches!(read("pass_protected.xlsb"), Ok(Err(ReadError::Encrypted))));
+    for n in ["issue_182.xlsb", "issue_186.xlsb", "issue_666_lost_sheets.xlsb", "issue_666_panic.xlsb"] {
+        assert!(read(n).is_ok(), "{n}");
+    }
+}
