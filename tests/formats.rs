@@ -176,7 +176,9 @@ fn process_named(name: &str, bytes: &[u8]) -> Vec<Code> {
 #[test]
 fn a_spreadsheet_is_read_whatever_its_name() {
     let fixture_findings = vec![Code::WertTextzahl, Code::WertLeer, Code::WertNichtGanzzahlig];
-    for (name, ext) in [("Reporting.XLS ", "xls"), ("Reporting", "xlsx"), ("Reporting.dat", "ods"), ("Formular", "xlsb")] {
+    for (name, ext) in
+        [("Reporting.XLS ", "xls"), ("Reporting", "xlsx"), ("Reporting.dat", "ods"), ("Formular", "xlsb")]
+    {
         let bytes = std::fs::read(fixture(ext)).unwrap();
         assert_eq!(process_named(name, &bytes), fixture_findings, "{name}");
     }

@@ -106,17 +106,17 @@ fn xls_long_formula_text_goes_on_in_continue_records() {
 /// relationships name it) were "ZIP-Archiv ohne Arbeitsmappe". calamine's cell counts.
 #[test]
 fn ooxml_package_with_workbook_outside_xl_is_read() {
-    for (name, cells) in [
-        ("minimal_package.xlsx", 5082),
-        ("wtf_path.xlsx", 31),
-        ("wtf_path.xlsb", 31),
-        ("Test_git_issue_629.xlsx", 54),
-    ] {
+    for (name, cells) in
+        [("minimal_package.xlsx", 5082), ("wtf_path.xlsx", 31), ("wtf_path.xlsb", 31), ("Test_git_issue_629.xlsx", 54)]
+    {
         let wb = read("D3_workbook_not_in_xl", name).unwrap_or_else(|e| panic!("{name}: {e:?}"));
         assert_eq!(wb.sheets.iter().map(|s| s.len()).sum::<usize>(), cells, "{name}");
     }
     // The same workbook as xlsx and as xlsb (SheetJS): the same cells.
-    let (a, b) = (read("D3_workbook_not_in_xl", "wtf_path.xlsx").unwrap(), read("D3_workbook_not_in_xl", "wtf_path.xlsb").unwrap());
+    let (a, b) = (
+        read("D3_workbook_not_in_xl", "wtf_path.xlsx").unwrap(),
+        read("D3_workbook_not_in_xl", "wtf_path.xlsb").unwrap(),
+    );
     assert_eq!(a.sheets.len(), b.sheets.len());
     for (x, y) in a.sheets.iter().zip(&b.sheets) {
         assert_eq!(x.name, y.name);
@@ -248,7 +248,8 @@ fn xlsb_reads_cell_by_cell_like_its_xlsx_twin() {
 #[test]
 fn xlsb_test_files_of_calamine_are_read_or_rejected() {
     let dir = common::root().join("tests/realfiles/xlsb_calamine");
-    let read = |n: &str| std::panic::catch_unwind(|| read_workbook(&std::fs::read(dir.join(n)).unwrap(), &Limits::default()));
+    let read =
+        |n: &str| std::panic::catch_unwind(|| read_workbook(&std::fs::read(dir.join(n)).unwrap(), &Limits::default()));
     assert!(matches!(read("pass_protected.xlsb"), Ok(Err(ReadError::Encrypted))));
     for n in ["issue_182.xlsb", "issue_186.xlsb", "issue_666_lost_sheets.xlsb", "issue_666_panic.xlsb"] {
         assert!(read(n).is_ok(), "{n}");

@@ -167,7 +167,8 @@ fn a_run_never_prints_a_stack_trace() {
     panics.sheets[0].1.push((30, 1, Cell::Isst(1_000_000)));
     std::fs::write(inbox.join("a_panik.xlsb"), panics.to_bytes()).unwrap();
     std::fs::write(inbox.join("b_form.xlsb"), form().to_bytes()).unwrap();
-    let d1 = common::root().join("tests/realfiles/D1_panic/85afc4236a-Test_git_issue_467_empty_continue_leftoverbytes.xls");
+    let d1 =
+        common::root().join("tests/realfiles/D1_panic/85afc4236a-Test_git_issue_467_empty_continue_leftoverbytes.xls");
     std::fs::copy(d1, inbox.join("c_d1.xls")).unwrap();
     let sample = common::sample();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_beitraege"))

@@ -182,7 +182,10 @@ mod tests {
     #[test]
     fn xml_declared_as_latin1_becomes_utf8() {
         let part = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><t>Gespr\xE4che</t>".to_vec();
-        assert_eq!(&latin1_to_utf8(Cow::Owned(part))[..], "<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>Gespräche</t>".as_bytes());
+        assert_eq!(
+            &latin1_to_utf8(Cow::Owned(part))[..],
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>Gespräche</t>".as_bytes()
+        );
         let utf8 = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>Gespräche</t>".as_bytes();
         assert!(matches!(latin1_to_utf8(Cow::Borrowed(utf8)), Cow::Borrowed(_)));
     }

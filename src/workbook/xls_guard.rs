@@ -200,7 +200,8 @@ fn workbook_stream(bytes: &[u8]) -> Result<Stream, ReadError> {
     let named = |n: &str, e: &Entry| e.name.as_bytes().eq_ignore_ascii_case(n.as_bytes());
     let in_root = |n: &str| children.iter().map(|&i| &entries[i]).find(|e| e.typ == 2 && named(n, e));
     let anywhere = |n: &str| entries.iter().find(|e| named(n, e));
-    let Some(e) = in_root("Workbook").or_else(|| in_root("Book")).or_else(|| anywhere("Workbook")).or_else(|| anywhere("Book"))
+    let Some(e) =
+        in_root("Workbook").or_else(|| in_root("Book")).or_else(|| anywhere("Workbook")).or_else(|| anywhere("Book"))
     else {
         return Err(corrupt("kein Workbook-Stream"));
     };
@@ -735,7 +736,10 @@ mod tests {
             assert_eq!(scan_biff(&biff(&globals, &[]), &Limits::default()), Err(ReadError::Encrypted));
         }
         // Without it, the short name record is corrupt.
-        assert!(matches!(scan_biff(&biff(&[rec(0x0018, &[1, 2])], &[]), &Limits::default()), Err(ReadError::Unreadable(_))));
+        assert!(matches!(
+            scan_biff(&biff(&[rec(0x0018, &[1, 2])], &[]), &Limits::default()),
+            Err(ReadError::Unreadable(_))
+        ));
     }
 
     /// A string split over the SST and its CONTINUE record, with an empty CONTINUE between

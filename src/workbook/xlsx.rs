@@ -159,7 +159,11 @@ pub(super) fn office_document(parts: &mut Package<'_>) -> Result<String, ReadErr
     Ok(target.map_or_else(|| USUAL.to_string(), |t| resolve("", &t)))
 }
 
-pub(super) fn relationships(parts: &mut Package<'_>, path: &str, dir: &str) -> Result<BTreeMap<String, Rel>, ReadError> {
+pub(super) fn relationships(
+    parts: &mut Package<'_>,
+    path: &str,
+    dir: &str,
+) -> Result<BTreeMap<String, Rel>, ReadError> {
     let mut out = BTreeMap::new();
     let Some(data) = parts.part(path)? else {
         return Err(unreadable(format!("«{path}» fehlt")));

@@ -27,11 +27,14 @@ pub enum Cell {
     Inline(String),
 }
 
+/// A sheet: its name and cells (row, column, value; 0-based).
+pub type SheetCells = (String, Vec<(u32, u32, Cell)>);
+
 /// A workbook to write.
 #[derive(Clone, Debug, Default)]
 pub struct Book {
     /// Sheets: name and cells (row, column, value; 0-based).
-    pub sheets: Vec<(String, Vec<(u32, u32, Cell)>)>,
+    pub sheets: Vec<SheetCells>,
     /// Defined names pointing at one cell: name, sheet index, row, column.
     pub names: Vec<(String, u16, u32, u16)>,
     /// Custom number formats; cell style `i + 1` uses format `164 + i`.
@@ -104,7 +107,7 @@ impl Book {
             rec(&mut b, 0x009C, &body); // BrtBundleSh
         }
         rec(&mut b, 0x0090, &[]); // BrtEndBundleShs
-        // BrtExternSheet: one XTI per sheet, so a name's ixti is its sheet index.
+                                  // BrtExternSheet: one XTI per sheet, so a name's ixti is its sheet index.
         let mut xti = (self.sheets.len() as u32).to_le_bytes().to_vec();
         for i in 0..self.sheets.len() as u32 {
             xti.extend(u32s(&[0, i, i]));
@@ -143,9 +146,11 @@ impl Book {
             rec(&mut b, 0x002C, &body); // BrtFmt
         }
         rec(&mut b, 0x0268, &[]); // BrtEndFmts
-        // One font, the two fills and the one border every workbook has, and the one
-        // cell style XF, as Excel writes them (Calibri 12).
-        let hex = |h: &str| (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect::<Vec<u8>>();
+                                  // One font, the two fills and the one border every workbook has, and the one
+                                  // cell style XF, as Excel writes them (Calibri 12).
+        let hex = |h: &str| {
+            (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect::<Vec<u8>>()
+        };
         rec(&mut b, 0x0263, &1u32.to_le_bytes()); // BrtBeginFonts
         rec(&mut b, 0x002B, &hex("f0000000900100000002000006010000000000000207000000430061006c006900620072006900")); // BrtFont
         rec(&mut b, 0x0264, &[]);

@@ -189,11 +189,7 @@ impl Cfb {
     /// Gets a stream by name among the direct children of the root storage only: a
     /// stream of the same name inside an embedded object (an OLE storage holding
     /// another workbook) is not taken for the file's own.
-    pub fn get_root_stream<R: Read>(
-        &mut self,
-        name: &str,
-        r: &mut R,
-    ) -> Result<Vec<u8>, CfbError> {
+    pub fn get_root_stream<R: Read>(&mut self, name: &str, r: &mut R) -> Result<Vec<u8>, CfbError> {
         let found = self.root_children().into_iter().find(|&i| {
             let d = &self.directories[i];
             d.typ == 2 && d.name.as_bytes().eq_ignore_ascii_case(name.as_bytes())
