@@ -10,7 +10,7 @@ use crate::fsio::OpenError;
 use crate::scan::{scan, EntryKind, InboxFile, ScanError};
 use crate::stammdaten::{Stammdaten, StammdatenError};
 use crate::validate::{resolve, validate_form, Ctx, FileResult, Outcome, Resolved};
-use crate::workbook::{read_workbook, Limits, ReadError};
+use crate::workbook::{looks_like_spreadsheet, read_workbook, Limits, ReadError};
 use crate::write::{self, OutFile, RunData, WriteError};
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -186,12 +186,15 @@ fn process_inner(mut res: FileResult, f: &InboxFile, ctx: &Ctx<'_>, limits: &Lim
         }
     };
     res.sha256 = Some(crate::fsio::sha256_hex(&bytes));
-    if f.kind == EntryKind::Other {
+    // A spreadsheet is read whatever its name (`Reporting.XLS `, no extension); under
+    // another name, only a file that reads as a workbook is one.
+    if f.kind == EntryKind::Other && !looks_like_spreadsheet(&bytes) {
         let what = sniff(&bytes, &f.rel);
         return res.reject(Code::DateiFormat, what);
     }
     let wb = match read_workbook(&bytes, limits) {
         Ok(wb) => wb,
+        Err(_) if f.kind == EntryKind::Other => return res.reject(Code::DateiFormat, sniff(&bytes, &f.rel)),
         Err(ReadError::Encrypted) => return res.reject(Code::DateiVerschluesselt, ""),
         Err(ReadError::TooLarge(d)) => return res.reject(Code::DateiZuGross, d),
         Err(ReadError::Unreadable(d)) => return res.reject(Code::DateiUnlesbar, d),

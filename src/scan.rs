@@ -17,7 +17,7 @@ pub const JOURNAL: &str = "Eingangsjournal.csv";
 /// What the file name and the directory entry say a file is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
-    /// `.xlsx`, `.xlsm`, `.xls` or `.ods`: to be read.
+    /// `.xlsx`, `.xlsm`, `.xlsb`, `.xls` or `.ods`: to be read.
     Spreadsheet,
     /// Lock file, hidden file or system file: ignored and listed, never opened.
     Ignored(&'static str),
@@ -98,7 +98,7 @@ pub fn classify(file_name: &str) -> EntryKind {
         EntryKind::Ignored("Sperrdatei von LibreOffice")
     } else {
         match lower.rsplit_once('.').map(|(_, e)| e) {
-            Some("xlsx" | "xlsm" | "xls" | "ods") => EntryKind::Spreadsheet,
+            Some("xlsx" | "xlsm" | "xlsb" | "xls" | "ods") => EntryKind::Spreadsheet,
             _ => EntryKind::Other,
         }
     }

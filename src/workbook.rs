@@ -10,8 +10,13 @@
 //!   needs and skips cells outside the window, so a stray cell in XFD1048576 costs nothing;
 //! - ods is read by our own streaming reader ([`ods`]), which expands repeated rows and
 //!   columns only inside the window;
+//! - xlsb is read by calamine's streaming cell reader ([`xlsb`]), after our package layer
+//!   has inflated and checked every part calamine will read;
 //! - xls goes through a guard ([`xls_guard`]) that neutralises cell records outside the
 //!   window and checks what calamine will allocate before calamine sees the file.
+//!
+//! calamine (carried in `vendor/calamine` with small fixes) is behind a panic boundary:
+//! a panic inside any reader becomes [`ReadError::Unreadable`].
 //!
 //! Both own readers follow calamine 0.38's cell semantics; tests read every sample and
 //! fixture both ways and compare cell by cell.
@@ -19,11 +24,12 @@
 mod ods;
 mod package;
 mod xls_guard;
+mod xlsb;
 mod xlsx;
 mod xml;
 
 use crate::domain::parse_a1;
-use calamine::{Data, Reader, SheetVisible};
+use calamine::{Data, DataRef, Reader, SheetVisible};
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 use std::io::Cursor;
@@ -83,6 +89,7 @@ pub fn round15(f: f64) -> f64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Format {
     Xlsx,
+    Xlsb,
     Xls,
     Ods,
 }
@@ -91,6 +98,7 @@ impl Format {
     pub fn label(self) -> &'static str {
         match self {
             Format::Xlsx => "xlsx",
+            Format::Xlsb => "xlsb",
             Format::Xls => "xls",
             Format::Ods => "ods",
         }
@@ -204,8 +212,31 @@ const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 const ZIP_EMPTY: &[u8] = b"PK\x05\x06";
 const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
-/// Recognises the container from the first bytes and reads it.
+/// Recognises the container from the first bytes and reads it. A panic inside a reader
+/// (calamine has some on malformed files) is caught here and makes the file unreadable.
 pub fn read_workbook(bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadError> {
+    match std::panic::catch_unwind(|| read_any(bytes, limits)) {
+        Ok(r) => r,
+        Err(p) => {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::debug!("Absturz im Lesen der Tabelle abgefangen: {what}");
+            Err(ReadError::Unreadable("die Datei ist beschädigt (interner Fehler beim Lesen)".into()))
+        }
+    }
+}
+
+/// Whether the bytes are, by their content, a container [`read_workbook`] reads (zip,
+/// compound file): a spreadsheet under any name. Whether it really is a workbook only
+/// reading tells.
+pub fn looks_like_spreadsheet(bytes: &[u8]) -> bool {
+    bytes.starts_with(ZIP_MAGIC) || bytes.starts_with(ZIP_EMPTY) || bytes.starts_with(CFB_MAGIC)
+}
+
+fn read_any(bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadError> {
     if bytes.is_empty() {
         return Err(ReadError::Unreadable("die Datei ist leer (0 Byte)".into()));
     }
@@ -237,7 +268,24 @@ fn read_zip(bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadError> {
     let mut pkg = package::Package::open(bytes, limits)?;
     match pkg.kind {
         package::Kind::Ods => ods::read_ods(&mut pkg, limits),
-        package::Kind::Xlsx => xlsx::read_xlsx(&mut pkg, limits),
+        package::Kind::Xlsx => {
+            // xlsx and xlsb share the package: the workbook part's name tells them apart.
+            let book = if pkg.contains("xl/workbook.bin") && !pkg.contains("xl/workbook.xml") {
+                "xl/workbook.bin".to_string()
+            } else {
+                xlsx::office_document(&mut pkg)?
+            };
+            let wb = if book.to_ascii_lowercase().ends_with(".bin") {
+                xlsb::read_xlsb(&mut pkg, &book, limits)?
+            } else {
+                xlsx::read_xlsx(&mut pkg, limits)?
+            };
+            // Another Office document (a .docx names its main part the same way).
+            if wb.sheets.is_empty() {
+                return Err(ReadError::Unreadable("ZIP-Archiv ohne Arbeitsmappe".into()));
+            }
+            Ok(wb)
+        }
         package::Kind::Unknown => Err(ReadError::Unreadable("ZIP-Archiv ohne Arbeitsmappe".into())),
     }
 }
@@ -337,6 +385,21 @@ fn iso_date(s: &str) -> Value {
     NaiveDate::parse_from_str(head, "%Y-%m-%d").map(Value::Date).unwrap_or_else(|_| Value::Text(s.to_string()))
 }
 
+fn from_data_ref(d: &DataRef<'_>) -> Value {
+    match d {
+        DataRef::Int(i) => Value::Int(*i),
+        DataRef::Float(f) => Value::Float(*f),
+        DataRef::String(s) => Value::Text(s.clone()),
+        DataRef::SharedString(s) => Value::Text((*s).to_string()),
+        DataRef::Bool(b) => Value::Bool(*b),
+        DataRef::DateTime(dt) => date_of(dt),
+        DataRef::DateTimeIso(s) => iso_date(s),
+        DataRef::DurationIso(s) => Value::Text(s.clone()),
+        DataRef::Error(e) => Value::Error(e.to_string()),
+        DataRef::Empty => Value::Empty,
+    }
+}
+
 fn from_data(d: &Data) -> Value {
     match d {
         Data::Int(i) => Value::Int(*i),
@@ -402,8 +465,6 @@ mod tests {
         assert_eq!(round15(12.000000000000002), 12.0);
     }
 
-    use calamine::DataRef;
-
     /// The reference for our xlsx reader: calamine's streaming cell reader.
     fn xlsx_via_calamine(bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadError> {
         let mut xlsx: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(calamine_err)?;
@@ -434,21 +495,6 @@ mod tests {
             sheets.push(sheet);
         }
         Ok(Workbook { format: Format::Xlsx, sheets, names })
-    }
-
-    fn from_data_ref(d: &DataRef<'_>) -> Value {
-        match d {
-            DataRef::Int(i) => Value::Int(*i),
-            DataRef::Float(f) => Value::Float(*f),
-            DataRef::String(s) => Value::Text(s.clone()),
-            DataRef::SharedString(s) => Value::Text((*s).to_string()),
-            DataRef::Bool(b) => Value::Bool(*b),
-            DataRef::DateTime(dt) => date_of(dt),
-            DataRef::DateTimeIso(s) => iso_date(s),
-            DataRef::DurationIso(s) => Value::Text(s.clone()),
-            DataRef::Error(e) => Value::Error(e.to_string()),
-            DataRef::Empty => Value::Empty,
-        }
     }
 
     /// The old way: calamine's dense ods range, cells filtered to the window.

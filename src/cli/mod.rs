@@ -60,6 +60,21 @@ pub enum Command {
     Generieren(generieren::GenerierenArgs),
 }
 
+/// Replaces the default panic message (with its stack trace) by one log line: a panic
+/// inside a reader is caught and the file reported, and no run prints a stack trace.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        tracing::error!("interner Fehler: {what} ({at})");
+    }));
+}
+
 /// Sets up logging on stderr (`BEITRAEGE_LOG` overrides the level).
 pub fn init_logging(verbose: u8) {
     let level = match verbose {
@@ -110,6 +125,7 @@ pub fn error_text(e: &anyhow::Error) -> String {
 /// Runs a parsed command line; returns the process exit code.
 pub fn dispatch(cli: Cli) -> ExitCode {
     init_logging(cli.verbose);
+    quiet_panics();
     let result = match cli.command {
         Command::Run(args) => run::execute(args),
         Command::Generieren(args) => generieren::execute(args),

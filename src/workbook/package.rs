@@ -26,6 +26,7 @@ fn mb(n: u64) -> u64 {
 /// What the package holds, recognised by its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
+    /// An Office Open XML package: xlsx, xlsm or xlsb.
     Xlsx,
     Ods,
     Unknown,
@@ -77,6 +78,10 @@ impl<'a> Package<'a> {
                 _ => {}
             }
             by_name.insert(k, i);
+        }
+        // A package whose workbook part is elsewhere: the package relationships name it.
+        if kind == Kind::Unknown && by_name.contains_key("_rels/.rels") {
+            kind = Kind::Xlsx;
         }
         if total > limits.max_inflated_bytes {
             return Err(ReadError::TooLarge(format!(
@@ -132,7 +137,7 @@ impl<'a> Package<'a> {
         if crc32fast::hash(&data) != crc {
             return Err(zip_err(format!("Prüfsumme von «{path}» stimmt nicht")));
         }
-        Ok(Some(data))
+        Ok(Some(latin1_to_utf8(data)))
     }
 
     fn inflate(&self, raw: &[u8], size: u64, path: &str) -> Result<Vec<u8>, ReadError> {
@@ -152,5 +157,36 @@ impl<'a> Package<'a> {
             return Err(zip_err(format!("«{path}» ist unvollständig")));
         }
         Ok(out)
+    }
+}
+
+/// An XML part declared as ISO-8859-1 (some writers do; the XML readers take UTF-8 only)
+/// becomes UTF-8 with its declaration changed: every byte is the character of that code.
+fn latin1_to_utf8(data: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
+    let head = &data[..data.len().min(100)];
+    let Some(end) = memchr::memmem::find(head, b"?>") else { return data };
+    let decl = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
+    if !decl.starts_with("<?xml") || !["iso-8859-1", "latin1", "iso8859-1"].iter().any(|e| decl.contains(e)) {
+        return data;
+    }
+    let mut out = String::with_capacity(data.len() + data.len() / 8);
+    out.push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    out.extend(data[end + 2..].iter().map(|&b| char::from(b)));
+    Cow::Owned(out.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_declared_as_latin1_becomes_utf8() {
+        let part = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><t>Gespr\xE4che</t>".to_vec();
+        assert_eq!(
+            &latin1_to_utf8(Cow::Owned(part))[..],
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>Gespräche</t>".as_bytes()
+        );
+        let utf8 = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>Gespräche</t>".as_bytes();
+        assert!(matches!(latin1_to_utf8(Cow::Borrowed(utf8)), Cow::Borrowed(_)));
     }
 }

@@ -159,7 +159,7 @@ fn workbook_stream(bytes: &[u8]) -> Result<Stream, ReadError> {
     // Directory entries.
     let dir_start = u32_at(bytes, 48).unwrap_or(ENDOFCHAIN);
     let dirs = cfb.chain(dir_start, usize::MAX)?;
-    let entries: Vec<(String, u32, u64)> = dirs
+    let entries: Vec<Entry> = dirs
         .data
         .chunks_exact(128)
         .map(|c| {
@@ -174,16 +174,18 @@ fn workbook_stream(bytes: &[u8]) -> Result<Stream, ReadError> {
             } else {
                 u64::from_le_bytes(c[120..128].try_into().unwrap_or([0; 8]))
             };
-            (name, start, len)
+            let id = |i: usize| u32_at(c, i).unwrap_or(u32::MAX);
+            Entry { name, typ: c[66], left: id(68), right: id(72), child: id(76), start, len }
         })
         .collect();
     let Some(root) = entries.first() else { return Err(corrupt("leeres Verzeichnis")) };
+    let root = (root.start, root.len);
     let clamp = |len: u64| -> usize { len.min(bytes.len() as u64 * 2) as usize };
 
     // Mini stream and mini FAT (only when the header declares a mini FAT, as calamine).
     let mini_fat_len = u32_at(bytes, 64).unwrap_or(0) as usize;
     let (ministream, minifat) = if mini_fat_len > 0 {
-        let ms = cfb.chain(root.1, clamp(root.2))?;
+        let ms = cfb.chain(root.0, clamp(root.1))?;
         let mf_start = u32_at(bytes, 60).unwrap_or(ENDOFCHAIN);
         let mf = cfb.chain(mf_start, mini_fat_len.saturating_mul(sector))?;
         let mf: Vec<u32> = mf.data.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
@@ -192,17 +194,54 @@ fn workbook_stream(bytes: &[u8]) -> Result<Stream, ReadError> {
         (None, Vec::new())
     };
 
-    let find = |n: &str| entries.iter().find(|e| e.0.as_bytes().eq_ignore_ascii_case(n.as_bytes()));
-    let Some(&(_, start, len)) = find("Workbook").or_else(|| find("Book")) else {
+    // The root storage's own `Workbook` (BIFF8) or `Book` (BIFF5) stream, as the patched
+    // calamine looks it up: an embedded OLE object has a `Workbook` stream of its own.
+    let children = root_children(&entries);
+    let named = |n: &str, e: &Entry| e.name.as_bytes().eq_ignore_ascii_case(n.as_bytes());
+    let in_root = |n: &str| children.iter().map(|&i| &entries[i]).find(|e| e.typ == 2 && named(n, e));
+    let anywhere = |n: &str| entries.iter().find(|e| named(n, e));
+    let Some(e) =
+        in_root("Workbook").or_else(|| in_root("Book")).or_else(|| anywhere("Workbook")).or_else(|| anywhere("Book"))
+    else {
         return Err(corrupt("kein Workbook-Stream"));
     };
-    let len = clamp(len);
+    let (start, len) = (e.start, clamp(e.len));
     if len < 4096 {
         let Some(ms) = &ministream else { return Err(corrupt("Ministream fehlt")) };
         mini_chain(ms, &minifat, start, len)
     } else {
         cfb.chain(start, len)
     }
+}
+
+/// A directory entry of the compound file.
+struct Entry {
+    name: String,
+    /// 1 storage, 2 stream, 5 root storage.
+    typ: u8,
+    left: u32,
+    right: u32,
+    child: u32,
+    start: u32,
+    len: u64,
+}
+
+/// The root storage's children: the tree under its child id, each entry visited once.
+fn root_children(entries: &[Entry]) -> Vec<usize> {
+    let mut seen = vec![false; entries.len()];
+    let mut out = Vec::new();
+    let mut stack = vec![entries.first().map_or(u32::MAX, |e| e.child)];
+    while let Some(id) = stack.pop() {
+        let i = id as usize;
+        if i >= entries.len() || seen[i] {
+            continue;
+        }
+        seen[i] = true;
+        out.push(i);
+        stack.push(entries[i].left);
+        stack.push(entries[i].right);
+    }
+    out
 }
 
 fn mini_chain(ms: &Stream, minifat: &[u32], mut id: u32, len: usize) -> Result<Stream, ReadError> {
@@ -286,16 +325,20 @@ impl Extent {
 struct SheetScan {
     data: Extent,
     formulas: Extent,
-    label_sst: u64,
+    /// Bytes of text calamine copies into LABELSST cells (3 per character at most).
+    sst_text: u64,
     bytes: usize,
 }
 
 /// Scans the workbook globals and every sheet calamine will parse; returns byte patches.
 fn scan_biff(stream: &[u8], limits: &Limits) -> Result<BTreeMap<usize, u8>, ReadError> {
     let mut positions = Vec::new();
-    let mut sst_bytes = 0usize;
+    let mut sst: Vec<u32> = Vec::new();
     for r in records(stream, 0) {
         match r.typ {
+            // FILEPASS: the rest of the stream is encrypted or XOR-obfuscated (Excel's
+            // "weak encryption", type 0): password-protected, whatever follows.
+            0x002F => return Err(ReadError::Encrypted),
             0x0085 => positions.push(u32_at(r.data, 0).unwrap_or(0) as usize),
             // Lbl (defined name): calamine slices it by its own length fields and panics
             // on a short record (found by fuzzing).
@@ -306,22 +349,19 @@ fn scan_biff(stream: &[u8], limits: &Limits) -> Result<BTreeMap<usize, u8>, Read
                 }
             }
             0x00FC => {
-                // SST with its CONTINUE records
-                let mut p = r.at + 4 + r.data.len();
-                sst_bytes = r.data.len();
-                while let (Some(0x003C), Some(l)) = (u16_at(stream, p), u16_at(stream, p + 2)) {
-                    sst_bytes += l as usize;
-                    p += 4 + l as usize;
+                // SST with its CONTINUE records. calamine keeps every shared string as its
+                // own `String` (24 bytes and more for an entry of 3 bytes): bound the table
+                // like an XML part loaded whole.
+                let conts = continues(stream, r.at + 4 + r.data.len());
+                let sst_bytes = r.data.len() + conts.iter().map(|c| c.len()).sum::<usize>();
+                if sst_bytes as u64 > limits.max_part_bytes / 8 {
+                    return Err(too_large(format!("gemeinsame Texte von {} KB", sst_bytes / 1024)));
                 }
+                sst = sst_lengths(r.data, &conts)?;
             }
             0x000A => break,
             _ => {}
         }
-    }
-    // calamine keeps every shared string as its own `String` (24 bytes and more for an
-    // entry of 3 bytes): bound the table like an XML part loaded whole.
-    if sst_bytes as u64 > limits.max_part_bytes / 8 {
-        return Err(too_large(format!("gemeinsame Texte von {} KB", sst_bytes / 1024)));
     }
     let mut patches = BTreeMap::new();
     let mut scans: BTreeMap<usize, SheetScan> = BTreeMap::new();
@@ -329,15 +369,15 @@ fn scan_biff(stream: &[u8], limits: &Limits) -> Result<BTreeMap<usize, u8>, Read
         if pos > stream.len() {
             return Err(corrupt("Blattposition ausserhalb des Streams"));
         }
-        scans.entry(pos).or_insert_with(|| scan_sheet(stream, pos, limits, &mut patches));
+        scans.entry(pos).or_insert_with(|| scan_sheet(stream, pos, limits, &sst, &mut patches));
     }
     // What calamine will hold at once: every sheet's dense ranges and cells.
-    let (mut dense, mut cells, mut sst_copies, mut sheet_bytes) = (0u64, 0u64, 0u64, 0usize);
+    let (mut dense, mut cells, mut text, mut sheet_bytes) = (0u64, 0u64, 0u64, 0usize);
     for pos in &positions {
         let s = &scans[pos];
         dense += s.data.dense() + s.formulas.dense();
         cells += s.data.cells + s.formulas.cells;
-        sst_copies += s.label_sst;
+        text = text.saturating_add(s.sst_text);
         sheet_bytes += s.bytes;
     }
     if sheet_bytes > stream.len().saturating_mul(2) + 65_536 {
@@ -346,12 +386,95 @@ fn scan_biff(stream: &[u8], limits: &Limits) -> Result<BTreeMap<usize, u8>, Read
     if dense > limits.max_dense_cells || cells > limits.max_dense_cells {
         return Err(too_large(format!("Tabellenbereich mit {dense} Zellen, zulässig {}", limits.max_dense_cells)));
     }
-    // Every LABELSST cell gets its own copy of a shared string: bound the worst case.
-    let per_string = (sst_bytes as u64 * 2).min(200_000);
-    if sst_copies.saturating_mul(per_string) > limits.max_inflated_bytes {
-        return Err(too_large(format!("{sst_copies} Textzellen mit gemeinsamen Texten von {sst_bytes} Byte")));
+    // Every LABELSST cell gets its own copy of the shared string it names (at most 3 bytes
+    // of UTF-8 per character), and reading a sheet copies its range once more.
+    if text.saturating_mul(2) > limits.max_inflated_bytes {
+        return Err(too_large(format!("Textzellen mit {} MB Text", text / (1024 * 1024))));
     }
     Ok(patches)
+}
+
+/// The CONTINUE records after the record ending at `pos`, as calamine's `RecordIter`
+/// collects them.
+fn continues(stream: &[u8], mut pos: usize) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    while stream.len() > pos + 4 && u16_at(stream, pos) == Some(0x003C) {
+        let l = u16_at(stream, pos + 2).unwrap_or(0) as usize;
+        let Some(d) = stream.get(pos + 4..pos + 4 + l) else { break };
+        out.push(d);
+        pos += 4 + l;
+    }
+    out
+}
+
+/// The length in characters of every shared string, walked as calamine's `parse_sst`
+/// reads them (a string may go on in the next CONTINUE record, which then starts with
+/// its own flags byte). What calamine would fail on or panic over is rejected here.
+fn sst_lengths<'a>(first: &'a [u8], conts: &[&'a [u8]]) -> Result<Vec<u32>, ReadError> {
+    // calamine reads the flags byte of a CONTINUE record without looking at its length
+    // (an empty one made it panic; ExcelDataReader's test file for issue 467).
+    if conts.iter().any(|c| c.is_empty()) {
+        return Err(corrupt("leerer CONTINUE-Record in den gemeinsamen Texten"));
+    }
+    let mut data = first.get(8..).ok_or_else(|| corrupt("gemeinsame Texte"))?;
+    let mut rest = conts.iter();
+    let mut next = |data: &mut &'a [u8]| match rest.next() {
+        Some(c) => {
+            *data = c;
+            true
+        }
+        None => false,
+    };
+    let bad = || corrupt("gemeinsame Texte");
+    let mut out = Vec::new();
+    while !data.is_empty() || next(&mut data) {
+        if data.len() < 3 {
+            return Err(bad());
+        }
+        let cch = u16_at(data, 0).ok_or_else(bad)? as usize;
+        let flags = data[2];
+        data = &data[3..];
+        let mut skip = 0usize;
+        if flags & 0x8 != 0 {
+            skip = 4 * u16_at(data, 0).ok_or_else(bad)? as usize;
+            data = &data[2..];
+        }
+        if flags & 0x4 != 0 {
+            // calamine reads it as i32 and casts: a negative size skips past the end.
+            let cb = u32_at(data, 0).ok_or_else(bad)? as i32 as usize;
+            skip = skip.saturating_add(cb);
+            data = &data[4..];
+        }
+        let (mut left, mut wide) = (cch, flags & 0x1 != 0);
+        while left > 0 {
+            let (l, at) = if wide {
+                let l = (data.len() / 2).min(left);
+                (l, 2 * l)
+            } else {
+                let l = data.len().min(left);
+                (l, l)
+            };
+            data = &data[at..];
+            left -= l;
+            if left > 0 {
+                if !next(&mut data) {
+                    return Err(bad());
+                }
+                wide = data[0] & 0x1 != 0;
+                data = &data[1..];
+            }
+        }
+        while skip > 0 {
+            if data.is_empty() && !next(&mut data) {
+                return Err(bad());
+            }
+            let l = skip.min(data.len());
+            data = &data[l..];
+            skip -= l;
+        }
+        out.push(cch as u32);
+    }
+    Ok(out)
 }
 
 /// The cells calamine reserves for a DIMENSIONS record (0 when it rejects the record).
@@ -378,8 +501,8 @@ fn neutralise(patches: &mut BTreeMap<usize, u8>, at: usize) {
 }
 
 /// Scans one sheet substream as calamine's `parse_workbook` does.
-fn scan_sheet(stream: &[u8], pos: usize, limits: &Limits, patches: &mut BTreeMap<usize, u8>) -> SheetScan {
-    let mut s = SheetScan { data: Extent::default(), formulas: Extent::default(), label_sst: 0, bytes: 0 };
+fn scan_sheet(stream: &[u8], pos: usize, limits: &Limits, sst: &[u32], patches: &mut BTreeMap<usize, u8>) -> SheetScan {
+    let mut s = SheetScan { data: Extent::default(), formulas: Extent::default(), sst_text: 0, bytes: 0 };
     let inside = |r: u32, c: u32| r < limits.max_rows && c < limits.max_cols;
     let mut seen_bof = false;
     let mut depth = 0usize;
@@ -418,14 +541,16 @@ fn scan_sheet(stream: &[u8], pos: usize, limits: &Limits, patches: &mut BTreeMap
                     if inside(row, col) {
                         s.data.add(row, col);
                         if r.typ == 0x00FD {
-                            s.label_sst += 1;
+                            let isst = u32_at(r.data, 6).unwrap_or(u32::MAX) as usize;
+                            s.sst_text += 3 * sst.get(isst).copied().unwrap_or(0) as u64;
                         }
                     } else {
                         neutralise(patches, r.at);
                     }
                 }
             }
-            0x0006 => {
+            // FORMULA, and its BIFF3/BIFF4 record types, which the patched calamine reads too.
+            0x0006 | 0x0206 | 0x0406 => {
                 if let Some((row, col)) = rc() {
                     if inside(row, col) {
                         fmla_pos = (row, col);
@@ -554,6 +679,82 @@ mod tests {
         let bytes = sample_xls();
         let tiny = Limits { max_dense_cells: 10, ..Limits::default() };
         assert!(matches!(guard(&bytes, &tiny), Err(ReadError::TooLarge(_))));
+    }
+
+    fn rec(typ: u16, data: &[u8]) -> Vec<u8> {
+        let mut r = typ.to_le_bytes().to_vec();
+        r.extend((data.len() as u16).to_le_bytes());
+        r.extend_from_slice(data);
+        r
+    }
+
+    /// A BIFF8 workbook stream: BOF, the global records, one BOUNDSHEET, EOF; then the
+    /// sheet: BOF, its records, EOF.
+    fn biff(globals: &[Vec<u8>], sheet: &[Vec<u8>]) -> Vec<u8> {
+        let bof = rec(0x0809, &[0x00, 0x06, 0x05, 0x00, 0, 0, 0, 0]);
+        let boundsheet_len = 4 + 8;
+        let pos = bof.len() + globals.iter().map(Vec::len).sum::<usize>() + boundsheet_len + 4;
+        let mut s = bof.clone();
+        globals.iter().for_each(|r| s.extend(r));
+        s.extend(rec(0x0085, &[&(pos as u32).to_le_bytes()[..], &[0, 0, 0, 0]].concat()));
+        s.extend(rec(0x000A, &[]));
+        assert_eq!(s.len(), pos);
+        s.extend(rec(0x0809, &[0x00, 0x06, 0x10, 0x00, 0, 0, 0, 0]));
+        sheet.iter().for_each(|r| s.extend(r));
+        s.extend(rec(0x000A, &[]));
+        s
+    }
+
+    fn label_sst(row: u16, isst: u32) -> Vec<u8> {
+        rec(0x00FD, &[&row.to_le_bytes()[..], &[0, 0, 0, 0], &isst.to_le_bytes()].concat())
+    }
+
+    /// What calamine will copy into text cells is counted from the characters of the
+    /// string each cell names (3 bytes each at most, twice: sheet and read copy). One
+    /// string of 1,000 characters in 10 cells is 60,000 bytes: the limit, on both sides.
+    #[test]
+    fn text_cells_are_bounded_by_the_strings_they_name() {
+        let mut sst = [1u32.to_le_bytes(), 1u32.to_le_bytes()].concat();
+        sst.extend(1000u16.to_le_bytes());
+        sst.push(0);
+        sst.extend(vec![b'x'; 1000]);
+        let globals = [rec(0x00FC, &sst)];
+        let l = Limits { max_inflated_bytes: 60_000, ..Limits::default() };
+        let cells = |n: u16| (0..n).map(|r| label_sst(r, 0)).collect::<Vec<_>>();
+        assert!(scan_biff(&biff(&globals, &cells(10)), &l).is_ok());
+        assert!(matches!(scan_biff(&biff(&globals, &cells(11)), &l), Err(ReadError::TooLarge(_))));
+        // Cells naming a string the table does not have cost nothing (calamine skips them).
+        assert!(scan_biff(&biff(&globals, &(0..100).map(|r| label_sst(r, 7)).collect::<Vec<_>>()), &l).is_ok());
+    }
+
+    /// Excel's XOR obfuscation (FILEPASS type 0) garbles every record after it; the guard
+    /// stops at the FILEPASS, before any record behind it can make it reject the file.
+    #[test]
+    fn a_filepass_record_of_any_type_is_encrypted() {
+        for kind in [0u16, 1] {
+            let globals = [rec(0x002F, &[&kind.to_le_bytes()[..], &[0x11; 4]].concat()), rec(0x0018, &[1, 2])];
+            assert_eq!(scan_biff(&biff(&globals, &[]), &Limits::default()), Err(ReadError::Encrypted));
+        }
+        // Without it, the short name record is corrupt.
+        assert!(matches!(
+            scan_biff(&biff(&[rec(0x0018, &[1, 2])], &[]), &Limits::default()),
+            Err(ReadError::Unreadable(_))
+        ));
+    }
+
+    /// A string split over the SST and its CONTINUE record, with an empty CONTINUE between
+    /// (calamine read its flags byte out of bounds and panicked).
+    #[test]
+    fn an_empty_continue_record_in_the_shared_strings_is_corrupt() {
+        let mut sst = [1u32.to_le_bytes(), 1u32.to_le_bytes()].concat();
+        sst.extend(10u16.to_le_bytes());
+        sst.push(0);
+        sst.extend(b"abcde");
+        let rest = [&[0u8][..], b"fghij"].concat();
+        let ok = [rec(0x00FC, &sst), rec(0x003C, &rest)];
+        assert!(scan_biff(&biff(&ok, &[label_sst(0, 0)]), &Limits::default()).is_ok());
+        let bad = [rec(0x00FC, &sst), rec(0x003C, &[]), rec(0x003C, &rest)];
+        assert!(matches!(scan_biff(&biff(&bad, &[]), &Limits::default()), Err(ReadError::Unreadable(_))));
     }
 
     #[test]

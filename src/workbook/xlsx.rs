@@ -56,14 +56,14 @@ impl Strings {
 }
 
 /// A relationship: its target part (resolved against the source's folder) and type.
-struct Rel {
-    target: String,
+pub(super) struct Rel {
+    pub(super) target: String,
     kind: String,
 }
 
 impl Rel {
     /// The last segment of the relationship type, e.g. `worksheet` or `sharedStrings`.
-    fn kind(&self) -> &str {
+    pub(super) fn kind(&self) -> &str {
         self.kind.rsplit('/').next().unwrap_or("")
     }
 }
@@ -87,7 +87,7 @@ fn resolve(dir: &str, target: &str) -> String {
     out.join("/")
 }
 
-fn folder(path: &str) -> &str {
+pub(super) fn folder(path: &str) -> &str {
     path.rfind('/').map_or("", |i| &path[..=i])
 }
 
@@ -136,7 +136,7 @@ pub(super) fn read_xlsx(parts: &mut Package<'_>, limits: &Limits) -> Result<Work
 
 /// The workbook part: `xl/workbook.xml`, where every spreadsheet program writes it, or
 /// else the part the package relationships name as the office document.
-fn office_document(parts: &mut Package<'_>) -> Result<String, ReadError> {
+pub(super) fn office_document(parts: &mut Package<'_>) -> Result<String, ReadError> {
     const USUAL: &str = "xl/workbook.xml";
     if parts.contains(USUAL) {
         return Ok(USUAL.to_string());
@@ -159,7 +159,11 @@ fn office_document(parts: &mut Package<'_>) -> Result<String, ReadError> {
     Ok(target.map_or_else(|| USUAL.to_string(), |t| resolve("", &t)))
 }
 
-fn relationships(parts: &mut Package<'_>, path: &str, dir: &str) -> Result<BTreeMap<String, Rel>, ReadError> {
+pub(super) fn relationships(
+    parts: &mut Package<'_>,
+    path: &str,
+    dir: &str,
+) -> Result<BTreeMap<String, Rel>, ReadError> {
     let mut out = BTreeMap::new();
     let Some(data) = parts.part(path)? else {
         return Err(unreadable(format!("«{path}» fehlt")));
