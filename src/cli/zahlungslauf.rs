@@ -62,7 +62,8 @@ impl ZahlungslaufArgs {
             out: self.out.clone().unwrap_or_else(|| PathBuf::from("out").join("zahlungslauf").join(folder)),
             ledger: self.buchhaltung.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_LEDGER)),
             book: self.buchen,
-            first_year: self.ab_jahr,
+            // The sample year's replay starts in 2023.
+            first_year: self.ab_jahr.or(self.stichtag.is_none().then_some(2023)),
             threads: self.threads,
             limits: Limits::default(),
         }

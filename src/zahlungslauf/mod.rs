@@ -212,7 +212,16 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     {
         notes.push(format!("Entwurf: {e}"));
     }
-    let first_year = opts.first_year.or(ledger.first_year()?).unwrap_or(opts.stichtag.year());
+    let first_year = match (opts.first_year, ledger.first_year()?) {
+        (Some(y), _) | (None, Some(y)) => y,
+        (None, None) => {
+            notes.push(format!(
+                "Die Buchhaltung ist leer: Sie beginnt mit dem Jahr {}. Frühere Jahre gelten als ausserhalb bezahlt (sonst --ab-jahr).",
+                opts.stichtag.year()
+            ));
+            opts.stichtag.year()
+        }
+    };
     let years = years_due(first_year, opts.stichtag);
     if years.is_empty() {
         return Err(ZahlungslaufError::NothingDue(fmt_date(opts.stichtag)));
