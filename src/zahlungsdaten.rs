@@ -3,11 +3,11 @@
 //! payment file). IBANs are checked (checksum and country structure) with `iban_validate`.
 
 use crate::domain::{Bfs, Municipality};
-use iban::IbanLike;
 use crate::extract::norm;
 use crate::stammdaten::{Problem, ProblemKind};
 use crate::values::parse_bfs;
 use crate::workbook::{Sheet, Value};
+use iban::IbanLike;
 use std::collections::BTreeMap;
 
 /// A structured postal address (SPS: street, number, postcode, town; country CH).
@@ -85,7 +85,12 @@ impl Cols<'_> {
     }
 }
 
-fn open<'a>(sheets: &'a [Sheet], name: &str, headers: &[&'static str], problems: &mut Vec<Problem>) -> Option<Cols<'a>> {
+fn open<'a>(
+    sheets: &'a [Sheet],
+    name: &str,
+    headers: &[&'static str],
+    problems: &mut Vec<Problem>,
+) -> Option<Cols<'a>> {
     let sheet = sheets.iter().find(|s| norm(&s.name) == norm(name))?;
     let mut cols = BTreeMap::new();
     for (&(r, c), v) in sheet.cells() {
@@ -119,7 +124,8 @@ fn address(t: &Cols<'_>, r: u32, problems: &mut Vec<Problem>) -> Address {
     };
     for (label, v) in [("Strasse", &a.street), ("PLZ", &a.postcode), ("Ort", &a.town)] {
         if v.is_empty() {
-            problems.push(Problem { kind: ProblemKind::BadValue, message: format!("{}: «{label}» ist leer.", t.at(r)) });
+            problems
+                .push(Problem { kind: ProblemKind::BadValue, message: format!("{}: «{label}» ist leer.", t.at(r)) });
         }
     }
     for (label, v, max) in
@@ -266,7 +272,15 @@ mod tests {
             SHEET_ACCOUNTS,
             &[
                 &ACCOUNT_COLS,
-                &["2401", "Einwohnergemeinde Egerkingen", "CH93 0076 2011 6238 5295 8", "Dorf", "1", "4622", "Egerkingen"],
+                &[
+                    "2401",
+                    "Einwohnergemeinde Egerkingen",
+                    "CH93 0076 2011 6238 5295 8",
+                    "Dorf",
+                    "1",
+                    "4622",
+                    "Egerkingen",
+                ],
             ],
         );
         let (z, p) = read(&[acc], &munis());
@@ -282,7 +296,10 @@ mod tests {
         );
         let canton = sheet(
             SHEET_CANTON,
-            &[&CANTON_COLS, &["Kanton Solothurn", "CH9300762011623852957", "", "", "Rathaus", "1", "4500", "Solothurn"]],
+            &[
+                &CANTON_COLS,
+                &["Kanton Solothurn", "CH9300762011623852957", "", "", "Rathaus", "1", "4500", "Solothurn"],
+            ],
         );
         let (z, p) = read(&[acc, canton], &munis());
         assert_eq!(z.accounts[&2401].iban, "CH9300762011623852957");

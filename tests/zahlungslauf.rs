@@ -163,14 +163,18 @@ fn replay_of_the_sample_year_pays_the_annex_to_the_rappen() {
 
     // Booking 31.03.2024 again books nothing and says so.
     let before = ledger.bookings().unwrap().len();
-    let again = execute(&opts(&sample().join("inbox"), &sample().join("Stammdaten.xlsx"), &r.dir, ymd(2024, 3, 31), true));
+    let again =
+        execute(&opts(&sample().join("inbox"), &sample().join("Stammdaten.xlsx"), &r.dir, ymd(2024, 3, 31), true));
     match again {
-        Err(ZahlungslaufError::Ledger(LedgerError::AlreadyBooked { stichtag, .. })) => assert_eq!(stichtag, "31.03.2024"),
+        Err(ZahlungslaufError::Ledger(LedgerError::AlreadyBooked { stichtag, .. })) => {
+            assert_eq!(stichtag, "31.03.2024")
+        }
         Err(e) => panic!("wrong error: {e}"),
         Ok(_) => panic!("a Stichtag was booked twice"),
     }
     // An earlier Stichtag after a later one is refused too.
-    let earlier = execute(&opts(&sample().join("inbox"), &sample().join("Stammdaten.xlsx"), &r.dir, ymd(2023, 9, 30), true));
+    let earlier =
+        execute(&opts(&sample().join("inbox"), &sample().join("Stammdaten.xlsx"), &r.dir, ymd(2023, 9, 30), true));
     assert!(matches!(earlier, Err(ZahlungslaufError::Ledger(LedgerError::AlreadyBooked { .. }))));
     assert_eq!(Ledger::open_existing(&r.dir.join("buchhaltung.sqlite")).unwrap().bookings().unwrap().len(), before);
 
@@ -245,10 +249,7 @@ fn write_xlsx(path: &Path, sheets: &[(&str, Vec<Vec<C>>)]) {
 
 fn iban(bban: &str) -> String {
     // ISO 7064 MOD 97-10, computed here independently of the crate under test.
-    let digits: String = format!("{bban}CH00")
-        .chars()
-        .map(|c| c.to_digit(36).unwrap().to_string())
-        .collect();
+    let digits: String = format!("{bban}CH00").chars().map(|c| c.to_digit(36).unwrap().to_string()).collect();
     let rem = digits.chars().fold(0u64, |acc, c| (acc * 10 + c.to_digit(10).unwrap() as u64) % 97);
     format!("CH{:02}{bban}", 98 - rem)
 }
@@ -258,9 +259,11 @@ fn iban(bban: &str) -> String {
 fn world_master(path: &Path) {
     use C::*;
     let muni = [(2601.0, "Aarstadt"), (2605.0, "Klein"), (2610.0, "Drittdorf")];
-    let mut gem = vec![vec![T("BFS-Nr."), T("Gemeinde"), T("Bezirk"), T("Gültig ab"), T("Gültig bis"), T("Nachfolge BFS-Nr.")]];
+    let mut gem =
+        vec![vec![T("BFS-Nr."), T("Gemeinde"), T("Bezirk"), T("Gültig ab"), T("Gültig bis"), T("Nachfolge BFS-Nr.")]];
     let mut pop = vec![vec![T("BFS-Nr."), T("Stichtag"), T("Ausländische Wohnbevölkerung"), T("Quelle")]];
-    let mut acc = vec![vec![T("BFS-Nr."), T("Kontoinhaber"), T("IBAN"), T("Strasse"), T("Hausnummer"), T("PLZ"), T("Ort")]];
+    let mut acc =
+        vec![vec![T("BFS-Nr."), T("Kontoinhaber"), T("IBAN"), T("Strasse"), T("Hausnummer"), T("PLZ"), T("Ort")]];
     for (b, n, p) in [(muni[0].0, muni[0].1, 100.0), (muni[1].0, muni[1].1, 10.0), (muni[2].0, muni[2].1, 20.0)] {
         gem.push(vec![N(b), T(n), T("Test"), T(""), T(""), T("")]);
         for st in ["31.12.2021", "31.12.2022"] {
@@ -281,7 +284,16 @@ fn world_master(path: &Path) {
         &[
             ("Gemeinden", gem),
             ("Wohnbevölkerung", pop),
-            ("Leitgemeinden", vec![vec![T("Vertrag"), T("Leitgemeinde BFS-Nr."), T("Mitglied BFS-Nr."), T("Gültig ab"), T("Gültig bis")]]),
+            (
+                "Leitgemeinden",
+                vec![vec![
+                    T("Vertrag"),
+                    T("Leitgemeinde BFS-Nr."),
+                    T("Mitglied BFS-Nr."),
+                    T("Gültig ab"),
+                    T("Gültig bis"),
+                ]],
+            ),
             (
                 "Tarife",
                 vec![
@@ -305,8 +317,26 @@ fn world_master(path: &Path) {
             (
                 "Kantonskonto",
                 vec![
-                    vec![T("Kontoinhaber"), T("IBAN"), T("BIC"), T("Clearing-Nr."), T("Strasse"), T("Hausnummer"), T("PLZ"), T("Ort")],
-                    vec![T("Kanton Solothurn"), S(iban("09000000045000001")), T(""), T("9000"), T("Rathaus"), T("1"), T("4500"), T("Solothurn")],
+                    vec![
+                        T("Kontoinhaber"),
+                        T("IBAN"),
+                        T("BIC"),
+                        T("Clearing-Nr."),
+                        T("Strasse"),
+                        T("Hausnummer"),
+                        T("PLZ"),
+                        T("Ort"),
+                    ],
+                    vec![
+                        T("Kanton Solothurn"),
+                        S(iban("09000000045000001")),
+                        T(""),
+                        T("9000"),
+                        T("Rathaus"),
+                        T("1"),
+                        T("4500"),
+                        T("Solothurn"),
+                    ],
                 ],
             ),
         ],
@@ -441,7 +471,10 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     assert_eq!(p[&2601].transfer, dec("400"));
     let nach: Vec<_> = r3.plan.bookings.iter().filter(|b| b.payee == 2601).collect();
     assert_eq!(nach.len(), 1);
-    assert_eq!((nach[0].periode.as_str(), nach[0].leistung.as_str(), nach[0].betrag), ("2023/H1", "FALL_EG", dec("400")));
+    assert_eq!(
+        (nach[0].periode.as_str(), nach[0].leistung.as_str(), nach[0].betrag),
+        ("2023/H1", "FALL_EG", dec("400"))
+    );
     assert_eq!((p[&2605].transfer, p[&2605].offset, p[&2605].invoice), (dec("200"), dec("600"), dec("0")));
     assert_eq!(sum_of(&r3.plan.bookings, 2605, Art::Korrektur), dec("-600"));
     assert!(!p.contains_key(&2610), "nothing new for 2610");
@@ -585,7 +618,11 @@ fn a_killed_booking_leaves_all_or_nothing() {
     let d = dir.path();
     // The full run, for the expected number of bookings.
     let reference = d.join("ref.sqlite");
-    assert!(book_cmd(&inbox, &sd, &reference, &d.join("ref")).stderr(std::process::Stdio::null()).status().unwrap().success());
+    assert!(book_cmd(&inbox, &sd, &reference, &d.join("ref"))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap()
+        .success());
     let full = counts(&reference);
     assert_eq!(full, (1, 3));
 
@@ -614,7 +651,8 @@ fn a_killed_booking_leaves_all_or_nothing() {
     let mut saw_nothing = false;
     for ms in [0u64, 20, 60, 120, 250, 400, 700, 1000, 1500] {
         let l = d.join(format!("k{ms}.sqlite"));
-        let mut child = book_cmd(&inbox, &sd, &l, &d.join(format!("k{ms}"))).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let mut child =
+            book_cmd(&inbox, &sd, &l, &d.join(format!("k{ms}"))).stderr(std::process::Stdio::null()).spawn().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(ms));
         let _ = child.kill();
         child.wait().unwrap();
@@ -622,11 +660,17 @@ fn a_killed_booking_leaves_all_or_nothing() {
         assert!(c == (0, 0) || c == full, "after a kill at {ms} ms: {c:?}");
         saw_nothing |= c == (0, 0);
         // The run can then be booked (again) and ends complete.
-        let ok = book_cmd(&inbox, &sd, &l, &d.join(format!("k{ms}b"))).stderr(std::process::Stdio::null()).status().unwrap();
+        let ok =
+            book_cmd(&inbox, &sd, &l, &d.join(format!("k{ms}b"))).stderr(std::process::Stdio::null()).status().unwrap();
         assert_eq!(ok.success(), c == (0, 0));
         assert_eq!(counts(&l), full);
     }
     assert!(saw_nothing);
+    // Booking the same Stichtag again through the command line: refused, non-zero exit, nothing booked.
+    let l = d.join("k0.sqlite");
+    let again = book_cmd(&inbox, &sd, &l, &d.join("again")).stderr(std::process::Stdio::null()).status().unwrap();
+    assert!(!again.success());
+    assert_eq!(counts(&l), full);
 }
 
 // ---------------------------------------------------------------------------
@@ -664,10 +708,7 @@ fn items(e: &Eval) -> Vec<DueItem> {
 
 fn eval_strategy() -> impl Strategy<Value = Eval> {
     proptest::collection::vec((0u64..60, proptest::bool::weighted(0.2)), 9).prop_map(|v| {
-        v.into_iter()
-            .enumerate()
-            .map(|(i, (n, w))| ((i / 3) as u32 + 1, COMPONENTS[i % 3], n, w))
-            .collect()
+        v.into_iter().enumerate().map(|(i, (n, w))| ((i / 3) as u32 + 1, COMPONENTS[i % 3], n, w)).collect()
     })
 }
 

@@ -40,7 +40,11 @@ pub fn execute(args: ZahlungErfassenArgs) -> anyhow::Result<()> {
         .record_receipt(&args.rechnung, args.datum, args.betrag, &now, env!("CARGO_PKG_VERSION"))
         .context("Der Zahlungseingang konnte nicht erfasst werden")?;
     let inv = ledger.invoices()?.into_iter().find(|i| i.id.eq_ignore_ascii_case(args.rechnung.trim()));
-    println!("Zahlungseingang erfasst: CHF {} auf Rechnung {}.", crate::run::chf_text(args.betrag), args.rechnung.trim());
+    println!(
+        "Zahlungseingang erfasst: CHF {} auf Rechnung {}.",
+        crate::run::chf_text(args.betrag),
+        args.rechnung.trim()
+    );
     if let Some(i) = inv {
         println!("Noch offen: CHF {}", crate::run::chf_text(i.open()));
     }

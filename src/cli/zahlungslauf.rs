@@ -80,7 +80,8 @@ pub fn execute(args: ZahlungslaufArgs) -> anyhow::Result<()> {
             out: opts.out.clone(),
             reason: args.grund.clone().unwrap_or_default(),
         };
-        let (n, _) = storno(&so).with_context(|| format!("Der Zahlungslauf per {day} konnte nicht storniert werden"))?;
+        let (n, _) =
+            storno(&so).with_context(|| format!("Der Zahlungslauf per {day} konnte nicht storniert werden"))?;
         println!("Zahlungslauf per {day} storniert: {n} Gegenbuchungen gebucht.");
         println!("Buchungsjournal: {}", so.out.join(crate::ledger::journal::FILE_NAME).display());
         return Ok(());

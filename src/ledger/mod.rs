@@ -52,23 +52,26 @@ pub enum LedgerError {
     LaterBooked { stichtag: String, later: String },
     #[error("Per {0} ist kein Zahlungslauf gebucht, der storniert werden könnte.")]
     NothingToReverse(String),
-    #[error("Der Zahlungslauf per {stichtag} kann nicht storniert werden: Der spätere Zahlungslauf per {later} muss zuerst storniert werden.")]
+    #[error("Zuerst muss der spätere Zahlungslauf per {later} storniert werden (Stornos gehen vom neusten Zahlungslauf rückwärts; betroffen: {stichtag}).")]
     NotLatest { stichtag: String, later: String },
     #[error("Eine Stornierung braucht einen Grund (--grund).")]
     NoReason,
     #[error("Die Rechnung «{0}» ist nicht bekannt (siehe «beitraege konto»: Spalte Rechnungs-ID).")]
     UnknownInvoice(String),
-    #[error("Die Rechnung «{id}» ist noch mit CHF {open} offen; CHF {amount} wären zu viel.")]
+    #[error("Die Rechnung «{id}» ist noch mit CHF {open:.2} offen; CHF {amount:.2} wären zu viel.")]
     Overpaid { id: String, open: Chf, amount: Chf },
     #[error("Der Betrag muss grösser als 0 sein.")]
     BadAmount,
-    #[error("Die Zahlung von CHF {amount} am {date} auf Rechnung «{id}» ist bereits erfasst.")]
+    #[error("Die Zahlung von CHF {amount:.2} am {date} auf Rechnung «{id}» ist bereits erfasst.")]
     ReceiptTwice { id: String, date: String, amount: Chf },
     #[error("Die Buchhaltung ist verändert worden: Buchung Nr. {seq} passt nicht zur Hash-Kette.")]
     ChainBroken { seq: i64 },
     #[error("Die Buchhaltung enthält einen ungültigen Wert in Buchung Nr. {seq}: {what}")]
     BadRow { seq: i64, what: String },
 }
+
+/// Net booked amount per component key, and the payee of each key's latest booking.
+pub type ComponentSums = (BTreeMap<Key, Chf>, BTreeMap<Key, Bfs>);
 
 /// A run as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -429,7 +432,7 @@ impl Ledger {
     }
 
     /// Net booked amount per component key, and the payee of each key's latest booking.
-    pub fn component_sums(&self) -> Result<(BTreeMap<Key, Chf>, BTreeMap<Key, Bfs>), LedgerError> {
+    pub fn component_sums(&self) -> Result<ComponentSums, LedgerError> {
         let mut sums = BTreeMap::new();
         let mut payees = BTreeMap::new();
         for b in self.bookings()? {
@@ -527,10 +530,10 @@ impl Ledger {
     /// Inserts bookings with their chain hashes. Sleeps halfway when the test hook asks.
     fn insert_bookings(tx: &rusqlite::Transaction<'_>, rows: &mut [Booking]) -> rusqlite::Result<()> {
         let mut prev = Self::last_hash(tx)?;
-        let mut seq = Self::next_seq(tx, "bookings")?;
+        let first = Self::next_seq(tx, "bookings")?;
         let pause = std::env::var(PAUSE_ENV).ok().and_then(|v| v.parse::<u64>().ok());
         let half = rows.len() / 2;
-        for (i, b) in rows.iter_mut().enumerate() {
+        for (seq, (i, b)) in (first..).zip(rows.iter_mut().enumerate()) {
             if i == half {
                 if let Some(ms) = pause {
                     eprintln!("BUCHUNG-PAUSE {ms}");
@@ -569,7 +572,6 @@ impl Ledger {
                 ],
             )?;
             prev = b.hash.clone();
-            seq += 1;
         }
         Ok(())
     }
@@ -600,8 +602,11 @@ impl Ledger {
             &header.evidence,
         )
         .map_err(db)?;
-        tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('erstes_jahr', ?1)", params![header.first_year.to_string()])
-            .map_err(db)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('erstes_jahr', ?1)",
+            params![header.first_year.to_string()],
+        )
+        .map_err(db)?;
         let mut rows: Vec<Booking> = planned
             .iter()
             .map(|p| Booking {
@@ -656,8 +661,19 @@ impl Ledger {
         let db = |source| LedgerError::Db { path: path.clone(), source };
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
         let rid = run_id("Storno", stichtag, target.lauf);
-        Self::insert_run(&tx, &rid, "Storno", stichtag, target.lauf, booked_at, reason, Some(&target.run_id), version, &[])
-            .map_err(db)?;
+        Self::insert_run(
+            &tx,
+            &rid,
+            "Storno",
+            stichtag,
+            target.lauf,
+            booked_at,
+            reason,
+            Some(&target.run_id),
+            version,
+            &[],
+        )
+        .map_err(db)?;
         let mut rows: Vec<Booking> = originals
             .iter()
             .map(|o| Booking {
@@ -682,7 +698,11 @@ impl Ledger {
         }
         Self::insert_bookings(&tx, &mut rows).map_err(db)?;
         tx.commit().map_err(db)?;
-        let run = self.runs()?.into_iter().find(|r| r.run_id == rid).ok_or(LedgerError::NothingToReverse(fmt_date(stichtag)))?;
+        let run = self
+            .runs()?
+            .into_iter()
+            .find(|r| r.run_id == rid)
+            .ok_or(LedgerError::NothingToReverse(fmt_date(stichtag)))?;
         Ok((run, rows))
     }
 
@@ -713,7 +733,8 @@ impl Ledger {
         let path = self.path.clone();
         let db = |source| LedgerError::Db { path: path.clone(), source };
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-        let n: i64 = tx.query_row("SELECT COUNT(*) FROM runs WHERE art = 'Zahlungseingang'", [], |r| r.get(0)).map_err(db)?;
+        let n: i64 =
+            tx.query_row("SELECT COUNT(*) FROM runs WHERE art = 'Zahlungseingang'", [], |r| r.get(0)).map_err(db)?;
         let rid = sha(&["eingang-lauf/v1", &id]);
         Self::insert_run(&tx, &rid, "Zahlungseingang", date, n + 1, booked_at, "", None, version, &[]).map_err(db)?;
         let mut rows = vec![Booking {

@@ -6,9 +6,9 @@ pub mod annex;
 pub mod commit;
 pub mod feedback;
 pub mod json;
+pub mod pain001;
 pub mod report;
 pub mod style;
-pub mod pain001;
 pub mod zahlungslauf;
 
 pub use commit::OutputDir;

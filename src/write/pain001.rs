@@ -111,7 +111,8 @@ pub fn transfers(doc: &RunDoc<'_>) -> Vec<Transfer> {
                 .collect();
             periods.sort();
             periods.dedup();
-            let offset = if p.offset > Decimal::ZERO { format!(", verrechnet CHF {:.2}", p.offset) } else { String::new() };
+            let offset =
+                if p.offset > Decimal::ZERO { format!(", verrechnet CHF {:.2}", p.offset) } else { String::new() };
             Transfer {
                 payee: p.payee,
                 amount: p.transfer,
@@ -135,7 +136,8 @@ pub fn write(doc: &RunDoc<'_>) -> Result<OutFile, String> {
     if txs.is_empty() {
         return Err("In diesem Zahlungslauf wird nichts ausbezahlt.".into());
     }
-    let missing: Vec<String> = txs.iter().filter(|t| !z.accounts.contains_key(&t.payee)).map(|t| t.payee.to_string()).collect();
+    let missing: Vec<String> =
+        txs.iter().filter(|t| !z.accounts.contains_key(&t.payee)).map(|t| t.payee.to_string()).collect();
     if !missing.is_empty() {
         return Err(format!(
             "Für {} Zahlungsempfänger fehlt die Zahlungsverbindung (Blatt «Zahlungsverbindungen»): BFS-Nr. {}.",

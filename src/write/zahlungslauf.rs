@@ -211,7 +211,11 @@ fn verrechnungen(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> 
         "Korrekturen (zu viel bezahlte Beiträge) und Rückforderungen (Ziffer 4.7), verrechnet mit der Auszahlung an den Zahlungsempfänger.",
     )?;
     let h = 3;
-    header_row(ws, h, &["Zahlungsempfänger", "BFS-Nr.", "Gemeinde", "Jahr", "Periode", "Leistung", "Art", "Betrag", "Grund"])?;
+    header_row(
+        ws,
+        h,
+        &["Zahlungsempfänger", "BFS-Nr.", "Gemeinde", "Jahr", "Periode", "Leistung", "Art", "Betrag", "Grund"],
+    )?;
     let (chf, int) = (style::chf(), style::int());
     let mut r = h + 1;
     let claims: Vec<_> = doc
@@ -296,7 +300,17 @@ fn offene_posten(
     header_row(
         ws,
         h,
-        &["Rechnungs-ID", "Zahlungsempfänger", "Gemeinde", "Zahlungslauf", "Betrag", "Eingegangen", "Offen", "Zahlbar bis", "Status"],
+        &[
+            "Rechnungs-ID",
+            "Zahlungsempfänger",
+            "Gemeinde",
+            "Zahlungslauf",
+            "Betrag",
+            "Eingegangen",
+            "Offen",
+            "Zahlbar bis",
+            "Status",
+        ],
     )?;
     let (chf, int, date) = (style::chf(), style::int(), style::date());
     let mut r = h + 1;
@@ -380,7 +394,8 @@ pub fn json(doc: &RunDoc<'_>) -> Result<OutFile, WriteError> {
             art: b.art.as_str(),
         })
         .collect();
-    let mut bytes = serde_json::to_vec_pretty(&rows).map_err(|source| WriteError::Json { name: name.clone(), source })?;
+    let mut bytes =
+        serde_json::to_vec_pretty(&rows).map_err(|source| WriteError::Json { name: name.clone(), source })?;
     bytes.push(b'\n');
     Ok(OutFile { rel: name, bytes })
 }
@@ -415,12 +430,7 @@ pub fn annex_sheet(ws: &mut Worksheet, d: &RunData<'_>, view: &AnnexView) -> Res
         r += 1;
     }
     let s = |f: fn(&crate::zahlungslauf::konto::AnnexLedgerRow) -> Chf| view.rows.iter().map(f).sum::<Chf>();
-    total_row(
-        ws,
-        r,
-        h + 1,
-        &[(2, s(|x| x.annex_total)), (3, s(|x| x.booked)), (4, s(|x| x.annex_total - x.booked))],
-    )?;
+    total_row(ws, r, h + 1, &[(2, s(|x| x.annex_total)), (3, s(|x| x.booked)), (4, s(|x| x.annex_total - x.booked))])?;
     r += 3;
     ws.write_string_with_format(r, 0, "Offene Rechnungen (Ziffer 4.7)", &style::bold())?;
     r += 1;
@@ -457,10 +467,7 @@ pub fn konto_name(bfs: Option<Bfs>) -> String {
 pub fn konto_workbook(st: &Statement, master: &Stammdaten, _version: &str) -> Result<OutFile, WriteError> {
     let name = konto_name(st.bfs);
     let who = match st.bfs {
-        Some(b) => format!(
-            "Gemeinde {} ({b})",
-            master.municipality(b).map(|m| m.name.clone()).unwrap_or_default()
-        ),
+        Some(b) => format!("Gemeinde {} ({b})", master.municipality(b).map(|m| m.name.clone()).unwrap_or_default()),
         None => "alle Gemeinden".to_string(),
     };
     let title = format!("Kontoauszug {who}, Stand {}", fmt_date(st.date));
@@ -475,7 +482,12 @@ pub fn konto_workbook(st: &Statement, master: &Stammdaten, _version: &str) -> Re
     save(name, &mut wb)
 }
 
-fn konto_perioden(ws: &mut Worksheet, st: &Statement, title: &str, names: &dyn Fn(Bfs) -> String) -> Result<(), XlsxError> {
+fn konto_perioden(
+    ws: &mut Worksheet,
+    st: &Statement,
+    title: &str,
+    names: &dyn Fn(Bfs) -> String,
+) -> Result<(), XlsxError> {
     ws.set_name("Perioden")?;
     ws.write_string_with_format(0, 0, title, &style::title())?;
     ws.write_string_with_format(
@@ -527,7 +539,17 @@ fn konto_laeufe(ws: &mut Worksheet, st: &Statement, names: &dyn Fn(Bfs) -> Strin
     header_row(
         ws,
         h,
-        &["Stichtag", "Art", "Gebucht am", "Zahlungsempfänger", "Gemeinde", "Beiträge", "Verrechnet", "Ausbezahlt", "In Rechnung gestellt"],
+        &[
+            "Stichtag",
+            "Art",
+            "Gebucht am",
+            "Zahlungsempfänger",
+            "Gemeinde",
+            "Beiträge",
+            "Verrechnet",
+            "Ausbezahlt",
+            "In Rechnung gestellt",
+        ],
     )?;
     let (chf, int, date) = (style::chf(), style::int(), style::date());
     let mut r = h + 1;
@@ -573,11 +595,20 @@ fn konto_rechnungen(ws: &mut Worksheet, st: &Statement, names: &dyn Fn(Bfs) -> S
     header_row(
         ws,
         h,
-        &["Rechnungs-ID", "Zahlungsempfänger", "Gemeinde", "Zahlungslauf", "Betrag", "Eingegangen", "Offen", "Zahlbar bis", "Status"],
+        &[
+            "Rechnungs-ID",
+            "Zahlungsempfänger",
+            "Gemeinde",
+            "Zahlungslauf",
+            "Betrag",
+            "Eingegangen",
+            "Offen",
+            "Zahlbar bis",
+            "Status",
+        ],
     )?;
     let (chf, int, date) = (style::chf(), style::int(), style::date());
-    let mut r = h + 1;
-    for i in &st.invoices {
+    for (r, i) in (h + 1..).zip(st.invoices.iter()) {
         ws.write_string(r, 0, &i.id)?;
         ws.write_number_with_format(r, 1, i.payee, &int)?;
         ws.write_string(r, 2, names(i.payee))?;
@@ -596,7 +627,6 @@ fn konto_rechnungen(ws: &mut Worksheet, st: &Statement, names: &dyn Fn(Bfs) -> S
             "offen"
         };
         ws.write_string(r, 8, status)?;
-        r += 1;
     }
     for (c, w) in [18.0, 12.0, 22.0, 14.0, 14.0, 14.0, 14.0, 14.0, 12.0].iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;
@@ -611,11 +641,22 @@ fn konto_buchungen(ws: &mut Worksheet, st: &Statement) -> Result<(), XlsxError> 
     header_row(
         ws,
         h,
-        &["Nr.", "Stichtag", "Art", "Zahlungsempfänger", "BFS-Nr.", "Jahr", "Periode", "Leistung", "Betrag", "Text", "Buchungs-ID"],
+        &[
+            "Nr.",
+            "Stichtag",
+            "Art",
+            "Zahlungsempfänger",
+            "BFS-Nr.",
+            "Jahr",
+            "Periode",
+            "Leistung",
+            "Betrag",
+            "Text",
+            "Buchungs-ID",
+        ],
     )?;
     let (chf, int, date) = (style::chf(), style::int(), style::date());
-    let mut r = h + 1;
-    for b in &st.bookings {
+    for (r, b) in (h + 1..).zip(st.bookings.iter()) {
         ws.write_number_with_format(r, 0, b.seq as f64, &int)?;
         ws.write_datetime_with_format(r, 1, xl_date(b.stichtag), &date)?;
         ws.write_string(r, 2, b.art.as_str())?;
@@ -627,7 +668,6 @@ fn konto_buchungen(ws: &mut Worksheet, st: &Statement) -> Result<(), XlsxError> 
         ws.write_with_format(r, 8, b.betrag, &chf)?;
         ws.write_string(r, 9, &b.text)?;
         ws.write_string(r, 10, &b.id)?;
-        r += 1;
     }
     for (c, w) in [7.0, 12.0, 14.0, 12.0, 8.0, 7.0, 10.0, 16.0, 14.0, 40.0, 20.0].iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;

@@ -236,7 +236,7 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
             stammdaten: opts.stammdaten.clone(),
             out: opts.out.clone(),
             threads: opts.threads,
-            limits: opts.limits.clone(),
+            limits: opts.limits,
             run_date: opts.stichtag,
             contact: None,
             progress: false,
@@ -262,7 +262,9 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     let plan = plan::plan(opts.stichtag, &due, &booked, &booked_payee, &claws);
     let withheld = plan.lines.iter().filter(|l| l.withheld.is_some()).count();
     if withheld > 0 {
-        notes.push(format!("{withheld} Positionen sind zurückbehalten und werden bezahlt, sobald ein korrigiertes Formular eingeht."));
+        notes.push(format!(
+            "{withheld} Positionen sind zurückbehalten und werden bezahlt, sobald ein korrigiertes Formular eingeht."
+        ));
     }
     let open_before = ledger.invoices()?;
     let version = env!("CARGO_PKG_VERSION");
@@ -337,12 +339,19 @@ pub fn summary(o: &RunOutcome) -> String {
         s.push_str("Nichts zu buchen: Alles Fällige ist bereits gebucht.\n");
     }
     s.push_str(&format!("Buchungen: {}\n", p.bookings.len()));
-    s.push_str(&format!("Zahlungsempfänger mit Auszahlung: {}\n", p.payees.iter().filter(|x| !x.transfer.is_zero()).count()));
+    s.push_str(&format!(
+        "Zahlungsempfänger mit Auszahlung: {}\n",
+        p.payees.iter().filter(|x| !x.transfer.is_zero()).count()
+    ));
     s.push_str(&format!("Total Auszahlung: CHF {}\n", chf_text(p.total_transfer())));
     let offset: rust_decimal::Decimal = p.payees.iter().map(|x| x.offset).sum();
     s.push_str(&format!("Verrechnet: CHF {}\n", chf_text(offset)));
     if let Some(d) = p.invoice_due {
-        s.push_str(&format!("In Rechnung gestellt: CHF {}, zahlbar bis {}\n", chf_text(p.total_invoiced()), fmt_date(d)));
+        s.push_str(&format!(
+            "In Rechnung gestellt: CHF {}, zahlbar bis {}\n",
+            chf_text(p.total_invoiced()),
+            fmt_date(d)
+        ));
     }
     let open: Vec<_> = o.open_invoices.iter().filter(|i| i.open() > rust_decimal::Decimal::ZERO).collect();
     if !open.is_empty() {
