@@ -528,6 +528,42 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     assert_eq!(sums[&k(2601)], dec("1200"));
     assert_eq!(sums[&k(2605)], dec("400"));
     assert!(ledger.verify().is_ok());
+
+    // The statement: 2605's last run paid 800, offset 600, transferred 200.
+    let st = beitraege::zahlungslauf::konto::statement(&ledger, Some(2605), ymd(2024, 4, 15)).unwrap();
+    let last = st.runs.last().unwrap();
+    assert_eq!((last.gross, last.offset, last.transfer, last.invoiced), (dec("800"), dec("600"), dec("200"), dec("0")));
+    // The reversed run shows negated, the rebooked run again: net over all runs 70 + 1'000 + 200.
+    assert_eq!(st.runs.iter().map(|r| r.transfer).sum::<Decimal>(), dec("1270"));
+
+    // `run --buchhaltung`: the annex gains the sheet `Buchhaltung`; what is booked equals the
+    // annex: 2601 = 700 + 6 × 200 + 2 × 160 + 200 + 160 = 2'580; 2610 = 140 + 600 − 5'000.
+    let mut ro = common::sample_options(&d.join("annex"), Some(2));
+    ro.inbox = inbox.clone();
+    ro.stammdaten = sd.clone();
+    ro.buchhaltung = Some(d.join("buchhaltung.sqlite"));
+    beitraege::run::run(&ro).unwrap();
+    let bytes = std::fs::read(d.join("annex/Anhang_1_Beitraege_2023.xlsx")).unwrap();
+    let wb = beitraege::workbook::read_workbook(&bytes, &Limits::default()).unwrap();
+    let sheet = wb.sheets.iter().find(|s| s.name == "Buchhaltung").expect("ledger sheet");
+    let row_of = |bfs: i64| {
+        (0..50)
+            .find(|r| match sheet.get(*r, 0) {
+                Value::Int(n) => *n == bfs,
+                Value::Float(f) => *f == bfs as f64,
+                _ => false,
+            })
+            .unwrap()
+    };
+    let num = |r: u32, c: u32| match sheet.get(r, c) {
+        Value::Int(n) => Decimal::from(*n),
+        Value::Float(f) => Decimal::try_from(*f).unwrap(),
+        v => panic!("not a number: {v:?}"),
+    };
+    for (bfs, expected) in [(2601, dec("2580")), (2605, dec("70") + dec("400") + dec("800")), (2610, dec("-4260"))] {
+        let r = row_of(bfs);
+        assert_eq!((num(r, 2), num(r, 3), num(r, 4)), (expected, expected, dec("0")), "BFS {bfs}");
+    }
 }
 
 #[test]
