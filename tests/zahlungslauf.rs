@@ -636,13 +636,13 @@ fn counts(path: &Path) -> (usize, usize) {
 fn book_cmd(inbox: &Path, sd: &Path, ledger: &Path, out: &Path) -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_beitraege"));
     c.args(["zahlungslauf", "--stichtag", "31.03.2023", "--buchen"])
-        .arg("--inbox")
+        .arg("--eingang")
         .arg(inbox)
         .arg("--stammdaten")
         .arg(sd)
         .arg("--buchhaltung")
         .arg(ledger)
-        .arg("--out")
+        .arg("--ausgabe")
         .arg(out)
         .stdout(std::process::Stdio::null());
     c

@@ -18,7 +18,7 @@ pub struct KontoArgs {
     #[arg(long, value_name = "DATEI")]
     pub stammdaten: Option<PathBuf>,
     /// Ausgabeordner (Standard: out/konto).
-    #[arg(long, value_name = "ORDNER")]
+    #[arg(long = "ausgabe", alias = "out", value_name = "ORDNER")]
     pub out: Option<PathBuf>,
     /// Stand des Auszugs, TT.MM.JJJJ: entscheidet, was überfällig ist (Standard: heute).
     #[arg(long, value_name = "TT.MM.JJJJ", value_parser = super::zahlungslauf::parse_date)]

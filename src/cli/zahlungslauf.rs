@@ -17,13 +17,13 @@ pub struct ZahlungslaufArgs {
     #[arg(long, value_name = "TT.MM.JJJJ", value_parser = parse_date)]
     pub stichtag: Option<chrono::NaiveDate>,
     /// Eingangsordner mit den eingereichten Formularen (Standard: samples/2023/inbox).
-    #[arg(long, value_name = "ORDNER")]
+    #[arg(long = "eingang", alias = "inbox", value_name = "ORDNER")]
     pub inbox: Option<PathBuf>,
     /// Stammdaten-Arbeitsmappe (Standard: samples/2023/Stammdaten.xlsx).
     #[arg(long, value_name = "DATEI")]
     pub stammdaten: Option<PathBuf>,
     /// Ausgabeordner (Standard: out/zahlungslauf/<JJJJ-MM-TT>, beim Storno …_Storno).
-    #[arg(long, value_name = "ORDNER")]
+    #[arg(long = "ausgabe", alias = "out", value_name = "ORDNER")]
     pub out: Option<PathBuf>,
     /// Buchhaltung (SQLite-Datenbank auf einer lokalen Festplatte; Standard: out/buchhaltung.sqlite).
     #[arg(long, value_name = "DATEI")]
@@ -41,7 +41,7 @@ pub struct ZahlungslaufArgs {
     #[arg(long, value_name = "JAHR")]
     pub ab_jahr: Option<i32>,
     /// Anzahl Threads (Standard: alle Kerne).
-    #[arg(long, value_name = "ANZAHL")]
+    #[arg(long = "parallel", alias = "threads", value_name = "ANZAHL")]
     pub threads: Option<usize>,
 }
 
