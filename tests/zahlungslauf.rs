@@ -818,3 +818,40 @@ proptest! {
         prop_assert!(ledger.verify().is_ok());
     }
 }
+
+#[test]
+fn a_withheld_amount_is_paid_by_the_run_after_the_corrected_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let inbox = d.join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let sd = d.join("Stammdaten.xlsx");
+    world_master(&sd);
+    sd_form(&inbox.join("SD_2601.xlsx"), 2601, "Aarstadt");
+    // 3 interpreter deployments for 1 conversation: a Fehler; the Dolmetschpauschale is withheld.
+    report_form(&inbox.join("H1_2601.xlsx"), 2601, "Aarstadt", 1, (1, 3, 0, 0), ymd(2023, 7, 10));
+    // The corrected form, received after the September payout: 3 conversations, 3 deployments.
+    report_form(&inbox.join("H1_2601_neu.xlsx"), 2601, "Aarstadt", 1, (3, 3, 0, 0), ymd(2024, 1, 8));
+    std::fs::write(
+        inbox.join("Eingangsjournal.csv"),
+        "Datei;Eingangsdatum\nSD_2601.xlsx;12.01.2023\nH1_2601.xlsx;12.07.2023\nH1_2601_neu.xlsx;10.01.2024\n",
+    )
+    .unwrap();
+    let mut o = opts(&inbox, &sd, d, ymd(2023, 9, 30), true);
+    o.first_year = Some(2023);
+    let r = execute(&o).unwrap();
+    let h1 = |p: &plan::Plan, c: TariffCode| {
+        p.lines.iter().find(|l| l.key.bfs == 2601 && l.key.part == Part::H1 && l.key.component == c).cloned()
+    };
+    // 30.09.2023: the conversation is paid (200), the deployments are withheld, nothing booked for them.
+    assert_eq!(h1(&r.plan, TariffCode::FallEg).unwrap().now, dec("200"));
+    let w = h1(&r.plan, TariffCode::DolmetschEg).expect("withheld line shown");
+    assert!(w.withheld.is_some());
+    assert_eq!(w.now, Decimal::ZERO);
+    assert!(!r.plan.bookings.iter().any(|b| b.leistung == "DOLMETSCH_EG"));
+    // 31.03.2024: the corrected form pays the rest: (3 − 1) × 200 = 400 and 3 × 160 = 480.
+    let r = execute(&opts(&inbox, &sd, d, ymd(2024, 3, 31), true)).unwrap();
+    assert_eq!(h1(&r.plan, TariffCode::FallEg).unwrap().now, dec("400"));
+    assert_eq!(h1(&r.plan, TariffCode::DolmetschEg).unwrap().now, dec("480"));
+    assert_eq!(r.plan.total_transfer(), dec("880"));
+}

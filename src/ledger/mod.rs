@@ -830,6 +830,15 @@ mod tests {
     }
 
     #[test]
+    fn a_row_changed_behind_the_triggers_breaks_the_chain() {
+        let mut l = Ledger::in_memory().unwrap();
+        l.book_run(&header(ymd(2023, 9, 30)), &[pb(1, 200), pb(2, 400)]).unwrap();
+        let c = l.connection();
+        c.execute_batch("DROP TRIGGER bookings_no_update; UPDATE bookings SET betrag = '2000' WHERE seq = 1;").unwrap();
+        assert!(matches!(l.verify(), Err(LedgerError::ChainBroken { seq: 1 })));
+    }
+
+    #[test]
     fn same_booking_cannot_be_inserted_twice() {
         let mut l = Ledger::in_memory().unwrap();
         // Two identical planned bookings in one run have the same id: the run fails whole.

@@ -205,6 +205,8 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     let mut ledger =
         if opts.book || opts.ledger.is_file() { Ledger::open(&opts.ledger)? } else { Ledger::in_memory()? };
     let mut notes = Vec::new();
+    // A ledger whose hash chain is broken (changed outside the program) is not booked on.
+    ledger.verify()?;
     if opts.book {
         ledger.check_bookable(opts.stichtag)?;
     } else if let Err(e @ (LedgerError::AlreadyBooked { .. } | LedgerError::LaterBooked { .. })) =
@@ -319,6 +321,7 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
 pub fn storno(opts: &StornoOptions) -> Result<(usize, chrono::NaiveDate), ZahlungslaufError> {
     let out_dir = write::OutputDir::open(&opts.out)?;
     let mut ledger = Ledger::open_existing(&opts.ledger)?;
+    ledger.verify()?;
     let (_, rows) = ledger.storno(opts.stichtag, &opts.reason, &now_text(), env!("CARGO_PKG_VERSION"))?;
     let all = ledger.verify()?;
     let files = vec![OutFile { rel: journal::FILE_NAME.to_string(), bytes: journal::export(&all).into_bytes() }];
