@@ -830,6 +830,25 @@ mod tests {
     }
 
     #[test]
+    fn schema_version_is_kept_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub").join("b.sqlite");
+        {
+            let mut l = Ledger::open(&p).unwrap();
+            assert_eq!(l.schema_version().unwrap(), 1);
+            l.book_run(&header(ymd(2023, 3, 31)), &[pb(1, 200)]).unwrap();
+        }
+        // Reopening migrates nothing and keeps the bookings.
+        let l = Ledger::open_existing(&p).unwrap();
+        assert_eq!((l.schema_version().unwrap(), l.bookings().unwrap().len()), (1, 1));
+        assert_eq!(l.first_year().unwrap(), Some(2023));
+        l.connection().pragma_update(None, "user_version", 99).unwrap();
+        drop(l);
+        assert!(matches!(Ledger::open(&p), Err(LedgerError::NewerSchema { found: 99, .. })));
+        assert!(matches!(Ledger::open_existing(&dir.path().join("nichts.sqlite")), Err(LedgerError::Missing(_))));
+    }
+
+    #[test]
     fn a_row_changed_behind_the_triggers_breaks_the_chain() {
         let mut l = Ledger::in_memory().unwrap();
         l.book_run(&header(ymd(2023, 9, 30)), &[pb(1, 200), pb(2, 400)]).unwrap();
