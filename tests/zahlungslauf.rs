@@ -778,6 +778,8 @@ proptest! {
             .collect();
         let mut all = evals.clone();
         all.push(final_eval.clone());
+        // Per payee: money transferred minus money invoiced, over all runs.
+        let mut net: BTreeMap<u32, Decimal> = BTreeMap::new();
         for e in &all {
             let (booked, payees) = ledger.component_sums().unwrap();
             let settled = ledger.settled_clawbacks().unwrap();
@@ -788,6 +790,7 @@ proptest! {
                 prop_assert!(r.transfer >= Decimal::ZERO && r.invoice >= Decimal::ZERO);
                 prop_assert!(r.transfer.is_zero() || r.invoice.is_zero());
                 prop_assert_eq!(r.gross - r.claims, r.transfer - r.invoice);
+                *net.entry(r.payee).or_insert(Decimal::ZERO) += r.transfer - r.invoice;
             }
             let header = RunHeader {
                 stichtag: day,
@@ -805,6 +808,17 @@ proptest! {
             let part = if *c == TariffCode::Sockel { Part::Year } else { Part::H1 };
             let k = Key { bfs: *bfs, year: 2023, part, component: *c };
             prop_assert_eq!(booked.get(&k).copied().unwrap_or(Decimal::ZERO), Decimal::from(*n * rate));
+        }
+        // Money is conserved: per payee, transfers minus invoices equal the booked
+        // contributions and clawbacks.
+        let mut booked_net: BTreeMap<u32, Decimal> = BTreeMap::new();
+        for b in ledger.bookings().unwrap() {
+            if b.art != Art::Rechnung {
+                *booked_net.entry(b.payee).or_insert(Decimal::ZERO) += b.betrag;
+            }
+        }
+        for (payee, v) in &booked_net {
+            prop_assert_eq!(net.get(payee).copied().unwrap_or(Decimal::ZERO), *v, "payee {}", payee);
         }
         // Every clawback booked exactly once.
         let claw_sum: Decimal = ledger
