@@ -33,7 +33,7 @@ fn opts(inbox: &Path, stammdaten: &Path, dir: &Path, stichtag: NaiveDate, book: 
         out: dir.join(format!("out-{stichtag}")),
         ledger: dir.join("buchhaltung.sqlite"),
         book,
-        first_year: None,
+        first_year: Some(2023),
         threads: Some(2),
         limits: Limits::default(),
     }
@@ -447,6 +447,11 @@ fn sum_of(bookings: &[plan::PlannedBooking], payee: u32, art: Art) -> Decimal {
 fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     let (dir, inbox, sd) = world();
     let d = dir.path();
+    // The first booking needs the ledger's first year.
+    let mut o = opts(&inbox, &sd, d, ymd(2023, 3, 31), true);
+    o.first_year = None;
+    assert!(matches!(execute(&o), Err(ZahlungslaufError::FirstYearNeeded(2023))));
+    assert!(Ledger::open(&d.join("buchhaltung.sqlite")).unwrap().bookings().unwrap().is_empty());
     // 31.03.2023: the Sockelbeiträge 2023: 100 × 7 = 700, 10 × 7 = 70, 20 × 7 = 140.
     let r1 = execute(&opts(&inbox, &sd, d, ymd(2023, 3, 31), true)).unwrap();
     let transfers: BTreeMap<u32, Decimal> = r1.plan.payees.iter().map(|p| (p.payee, p.transfer)).collect();
@@ -635,7 +640,7 @@ fn counts(path: &Path) -> (usize, usize) {
 
 fn book_cmd(inbox: &Path, sd: &Path, ledger: &Path, out: &Path) -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_beitraege"));
-    c.args(["zahlungslauf", "--stichtag", "31.03.2023", "--buchen"])
+    c.args(["zahlungslauf", "--stichtag", "31.03.2023", "--buchen", "--ab-jahr", "2023"])
         .arg("--eingang")
         .arg(inbox)
         .arg("--stammdaten")

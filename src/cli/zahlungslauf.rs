@@ -37,7 +37,7 @@ pub struct ZahlungslaufArgs {
     /// Grund der Stornierung.
     #[arg(long, value_name = "TEXT")]
     pub grund: Option<String>,
-    /// Erstes Jahr, das die Buchhaltung bezahlt (Standard: aus der Buchhaltung, sonst das Jahr des Stichtags).
+    /// Erstes Jahr, das die Buchhaltung bezahlt; nötig für die erste Buchung (danach aus der Buchhaltung; Beispieldaten: 2023).
     #[arg(long, value_name = "JAHR")]
     pub ab_jahr: Option<i32>,
     /// Anzahl Threads (Standard: alle Kerne).
@@ -62,8 +62,8 @@ impl ZahlungslaufArgs {
             out: self.out.clone().unwrap_or_else(|| PathBuf::from("out").join("zahlungslauf").join(folder)),
             ledger: self.buchhaltung.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_LEDGER)),
             book: self.buchen,
-            // The sample year's replay starts in 2023.
-            first_year: self.ab_jahr.or(self.stichtag.is_none().then_some(2023)),
+            // The sample inbox's ledger starts in 2023.
+            first_year: self.ab_jahr.or(self.inbox.is_none().then_some(2023)),
             threads: self.threads,
             limits: Limits::default(),
         }

@@ -52,6 +52,8 @@ pub enum ZahlungslaufError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     Write(#[from] WriteError),
+    #[error("Die Buchhaltung ist leer. Für die erste Buchung bitte mit «--ab-jahr» angeben, ab welchem Jahr sie die Beiträge bezahlt (z. B. «--ab-jahr {0}»); frühere Jahre gelten als ausserhalb der Buchhaltung bezahlt.")]
+    FirstYearNeeded(i32),
     #[error("Per {0} ist noch keine Auszahlung fällig (die erste ist Ende März des ersten Jahres).")]
     NothingDue(String),
     #[error("Die Buchung ist gemacht, aber die Ausgaben konnten nicht geschrieben werden ({0}). Sie lassen sich mit «beitraege konto» aus der Buchhaltung erneut erstellen.")]
@@ -216,6 +218,7 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     }
     let first_year = match (opts.first_year, ledger.first_year()?) {
         (Some(y), _) | (None, Some(y)) => y,
+        (None, None) if opts.book => return Err(ZahlungslaufError::FirstYearNeeded(opts.stichtag.year())),
         (None, None) => {
             notes.push(format!(
                 "Die Buchhaltung ist leer: Sie beginnt mit dem Jahr {}. Frühere Jahre gelten als ausserhalb bezahlt (sonst --ab-jahr).",
