@@ -490,6 +490,17 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     let xml = std::fs::read_to_string(d.join("out-2024-03-31/pain001_2024-03-31.xml")).unwrap();
     check_pain(&xml, dec("600"), 2);
 
+    // The workbook: per payee name, IBAN and payout; the total row's formulas carry their results.
+    let bytes = std::fs::read(d.join("out-2024-03-31/Zahlungslauf_2024-03-31.xlsx")).unwrap();
+    let wb = beitraege::workbook::read_workbook(&bytes, &Limits::default()).unwrap();
+    let z = wb.sheets.iter().find(|s| s.name == "Zahlungen").unwrap();
+    let total_row = (0..20).find(|r| z.get(*r, 0).text() == "Total").expect("total row");
+    let cell = |r: u32, c: u32| Decimal::from_str(&z.get(r, c).text()).unwrap_or_else(|_| panic!("{:?}", z.get(r, c)));
+    assert_eq!((cell(total_row, 4), cell(total_row, 5), cell(total_row, 6)), (dec("1200"), dec("-600"), dec("600")));
+    let row_2605 = (0..20).find(|r| z.get(*r, 0).text() == "2605").unwrap();
+    assert_eq!(z.get(row_2605, 3).text(), iban("80808000000002605"));
+    assert_eq!(cell(row_2605, 6), dec("200"));
+
     // The JSON lists every booking with exactly the fixed keys.
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(d.join("out-2024-03-31/Zahlungslauf_2024-03-31.json")).unwrap()).unwrap();
