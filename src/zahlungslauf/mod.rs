@@ -244,7 +244,7 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
             limits: opts.limits,
             run_date: opts.stichtag,
             contact: None,
-            progress: false,
+            progress: None,
             received_by: Some(opts.stichtag),
             buchhaltung: None,
             force: true,
