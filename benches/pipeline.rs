@@ -47,6 +47,8 @@ fn options(inbox: &Path, stammdaten: &Path, out: &Path) -> RunOptions {
         contact: None,
         progress: None,
         force: false,
+        received_by: None,
+        buchhaltung: None,
     }
 }
 

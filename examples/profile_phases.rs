@@ -63,6 +63,8 @@ fn main() {
         contact: None,
         progress: None,
         force: false,
+        received_by: None,
+        buchhaltung: None,
     };
     let paths: Vec<_> = files.iter().map(|f| f.path.clone()).collect();
     for _ in 0..3 {

@@ -37,6 +37,10 @@ pub struct RunOptions {
     /// Write the outputs even when the inbox holds no form, or mostly forms, of the year
     /// (`--trotzdem`); otherwise such a run stops before writing.
     pub force: bool,
+    /// Only files received by this day count (the inbox as it stood on a payout's Stichtag).
+    pub received_by: Option<NaiveDate>,
+    /// The ledger whose payments and open items the annex shows (`--buchhaltung`).
+    pub buchhaltung: Option<PathBuf>,
 }
 
 /// A progress report: called with (files read, files in the inbox) after every file, from
@@ -245,7 +249,10 @@ fn evaluate_in(pool: &rayon::ThreadPool, opts: &RunOptions) -> Result<Evaluation
             || scan(&opts.inbox),
         )
     });
-    let (master, inbox) = (master?, inbox?);
+    let (master, mut inbox) = (master?, inbox?);
+    if let Some(day) = opts.received_by {
+        inbox.files.retain(|f| f.received.is_some_and(|r| r <= day));
+    }
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
         dateien = inbox.files.len(),
@@ -295,6 +302,7 @@ pub fn render(eval: &Evaluation, opts: &RunOptions) -> Result<Vec<OutFile>, Writ
         .clone()
         .or_else(|| eval.master.contact.clone())
         .unwrap_or_else(|| crate::write::feedback::DEFAULT_CONTACT.to_string());
+    let ledger = opts.buchhaltung.as_deref().map(|p| crate::zahlungslauf::konto::annex_view(p, eval)).transpose()?;
     let d = RunData {
         year: eval.year,
         run_date: opts.run_date,
@@ -304,6 +312,7 @@ pub fn render(eval: &Evaluation, opts: &RunOptions) -> Result<Vec<OutFile>, Writ
         findings: &eval.findings,
         contact: &contact,
         version: env!("CARGO_PKG_VERSION"),
+        ledger: ledger.as_ref(),
     };
     let mut files =
         vec![write::annex::write(&d)?, write::report::write(&d)?, write::json::befunde(&d)?, write::json::dateien(&d)?];

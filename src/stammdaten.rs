@@ -75,6 +75,8 @@ pub struct Stammdaten {
     pub clawbacks: Vec<Clawback>,
     /// The AGS contact for feedback letters (optional sheet `Kontakt`).
     pub contact: Option<String>,
+    /// Payment details (optional sheets `Zahlungsverbindungen` and `Kantonskonto`).
+    pub zahlung: crate::zahlungsdaten::Zahlungsdaten,
     /// Direct predecessors by successor (derived from `Nachfolge BFS-Nr.`).
     predecessors: BTreeMap<Bfs, Vec<Bfs>>,
     /// SHA-256 of exactly the bytes this master data was built from (empty if built from sheets).
@@ -483,6 +485,10 @@ impl Stammdaten {
                 sd.contact = Some(lines.join("\n"));
             }
         }
+
+        let (zahlung, problems) = crate::zahlungsdaten::read(sheets, &sd.municipalities);
+        sd.zahlung = zahlung;
+        p.0.extend(problems);
 
         if p.is_empty() {
             Ok(sd)

@@ -27,6 +27,8 @@ fn opts() -> RunOptions {
         contact: Some("AGS, Fachstelle Integration, Telefon 032 627 00 00".to_string()),
         progress: None,
         force: false,
+        received_by: None,
+        buchhaltung: None,
     }
 }
 
@@ -199,6 +201,7 @@ fn value_findings_are_marked_in_the_rebuilt_form() {
             findings: &s.eval.findings,
             contact: "",
             version: "",
+            ledger: None,
         };
         let recipient = beitraege::write::feedback::recipient(&d, f.bfs.unwrap());
         let (_, bytes) = &s.books[&recipient];

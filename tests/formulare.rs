@@ -265,6 +265,8 @@ fn evaluate_inbox(inbox: &Path) -> Evaluation {
         contact: None,
         progress: None,
         force: false,
+        received_by: None,
+        buchhaltung: None,
     };
     evaluate(&opts).expect("evaluation")
 }

@@ -213,6 +213,8 @@ fn options(inbox: &Path, limits: Limits) -> RunOptions {
         contact: None,
         progress: None,
         force: false,
+        received_by: None,
+        buchhaltung: None,
     }
 }
 

@@ -4,7 +4,10 @@
 pub mod fehler;
 pub mod formulare;
 pub mod generieren;
+pub mod konto;
 pub mod run;
+pub mod zahlung_erfassen;
+pub mod zahlungslauf;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -55,6 +58,15 @@ pub enum Command {
     /// Vorausgefüllte Formulare (Reportingformulare und Selbstdeklaration) für alle Gemeinden erstellen.
     #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege formulare [OPTIONEN]")]
     Formulare(formulare::FormulareArgs),
+    /// Zahlungslauf per Stichtag: Entwurf, mit --buchen buchen, mit --storno stornieren.
+    #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege zahlungslauf [OPTIONEN]")]
+    Zahlungslauf(zahlungslauf::ZahlungslaufArgs),
+    /// Kontoauszug einer Gemeinde (oder aller Gemeinden) aus der Buchhaltung.
+    #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege konto [OPTIONEN]")]
+    Konto(konto::KontoArgs),
+    /// Zahlungseingang auf eine Rechnung (Rückforderung) erfassen.
+    #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege zahlung-erfassen [OPTIONEN]")]
+    ZahlungErfassen(zahlung_erfassen::ZahlungErfassenArgs),
     /// Synthetischen Eingangsordner mit passenden Stammdaten erzeugen (für Benchmarks).
     #[command(hide = true)]
     Generieren(generieren::GenerierenArgs),
@@ -130,6 +142,9 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Run(args) => run::execute(args),
         Command::Generieren(args) => generieren::execute(args),
         Command::Formulare(args) => formulare::execute(args),
+        Command::Zahlungslauf(args) => zahlungslauf::execute(args),
+        Command::Konto(args) => konto::execute(args),
+        Command::ZahlungErfassen(args) => zahlung_erfassen::execute(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -49,6 +49,9 @@ pub struct RunArgs {
     /// xls: Höchstzahl Zellen in den dicht gespeicherten Tabellenbereichen (Standard: 2000000).
     #[arg(long, value_name = "ANZAHL", default_value_t = Limits::default().max_dense_cells, hide_default_value = true, value_parser = whole::<u64>)]
     pub max_xls_zellen: u64,
+    /// Buchhaltung (Datenbank der Zahlungsläufe): Anhang zeigt Bezahltes und Offenes.
+    #[arg(long, value_name = "DATEI")]
+    pub buchhaltung: Option<PathBuf>,
     /// Keinen Fortschrittsbalken zeigen.
     #[arg(long)]
     pub ohne_fortschritt: bool,
@@ -84,6 +87,8 @@ impl RunArgs {
             contact: self.kontakt.clone(),
             progress: (!self.ohne_fortschritt && std::io::stderr().is_terminal()).then(progress_bar),
             force: self.trotzdem,
+            received_by: None,
+            buchhaltung: self.buchhaltung.clone(),
         }
     }
 }

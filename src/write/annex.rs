@@ -57,6 +57,9 @@ pub fn write(d: &RunData<'_>) -> Result<OutFile, WriteError> {
     payouts(wb.add_worksheet(), d).map_err(xl(&name))?;
     tariffs(wb.add_worksheet(), d).map_err(xl(&name))?;
     credit(wb.add_worksheet(), d, total_row).map_err(xl(&name))?;
+    if let Some(view) = d.ledger {
+        super::zahlungslauf::annex_sheet(wb.add_worksheet(), d, view).map_err(xl(&name))?;
+    }
     save(name, &mut wb)
 }
 

@@ -6,8 +6,10 @@ pub mod annex;
 pub mod commit;
 pub mod feedback;
 pub mod json;
+pub mod pain001;
 pub mod report;
 pub mod style;
+pub mod zahlungslauf;
 
 pub use commit::OutputDir;
 
@@ -34,6 +36,8 @@ pub struct RunData<'a> {
     pub contact: &'a str,
     /// The program version.
     pub version: &'a str,
+    /// What the ledger has paid and what is open (`run --buchhaltung`).
+    pub ledger: Option<&'a crate::zahlungslauf::konto::AnnexView>,
 }
 
 impl RunData<'_> {
@@ -55,6 +59,8 @@ pub enum WriteError {
     Locked { path: PathBuf, holder: String },
     #[error("{0}")]
     Refused(String),
+    #[error("Die Buchhaltung «{path}» kann nicht gelesen werden: {message}")]
+    Ledger { path: PathBuf, message: String },
     #[error("Die JSON-Datei «{name}» kann nicht erstellt werden: {source}")]
     Json { name: String, source: serde_json::Error },
 }

@@ -30,6 +30,8 @@ pub fn sample_options(out: &Path, threads: Option<usize>) -> RunOptions {
         contact: None,
         progress: None,
         force: false,
+        received_by: None,
+        buchhaltung: None,
     }
 }
 

@@ -1,0 +1,45 @@
+//! `beitraege konto`: a municipality's statement (or all municipalities') from the ledger.
+
+use crate::zahlungslauf::konto::{execute as run, KontoOptions};
+use anyhow::Context;
+use clap::Args;
+use std::path::PathBuf;
+
+/// Options of `beitraege konto`.
+#[derive(Debug, Clone, Args)]
+pub struct KontoArgs {
+    /// BFS-Nr. der Gemeinde (ohne: alle Gemeinden in einer Arbeitsmappe).
+    #[arg(long, value_name = "BFS-NR")]
+    pub gemeinde: Option<u32>,
+    /// Buchhaltung (Standard: out/buchhaltung.sqlite).
+    #[arg(long, value_name = "DATEI")]
+    pub buchhaltung: Option<PathBuf>,
+    /// Stammdaten-Arbeitsmappe für die Namen (Standard: samples/2023/Stammdaten.xlsx).
+    #[arg(long, value_name = "DATEI")]
+    pub stammdaten: Option<PathBuf>,
+    /// Ausgabeordner (Standard: out/konto).
+    #[arg(long = "ausgabe", alias = "out", value_name = "ORDNER")]
+    pub out: Option<PathBuf>,
+    /// Stand des Auszugs, TT.MM.JJJJ: entscheidet, was überfällig ist (Standard: heute).
+    #[arg(long, value_name = "TT.MM.JJJJ", value_parser = super::zahlungslauf::parse_date)]
+    pub datum: Option<chrono::NaiveDate>,
+}
+
+pub fn execute(args: KontoArgs) -> anyhow::Result<()> {
+    let opts = KontoOptions {
+        ledger: args.buchhaltung.unwrap_or_else(|| PathBuf::from(super::zahlungslauf::DEFAULT_LEDGER)),
+        out: args.out.unwrap_or_else(|| PathBuf::from("out").join("konto")),
+        bfs: args.gemeinde,
+        stammdaten: Some(args.stammdaten.unwrap_or_else(|| PathBuf::from("samples/2023/Stammdaten.xlsx"))),
+        date: args.datum.unwrap_or_else(|| chrono::Local::now().date_naive()),
+    };
+    let (st, written) = run(&opts).context("Der Kontoauszug konnte nicht erstellt werden")?;
+    let open: rust_decimal::Decimal = st.invoices.iter().map(|i| i.open()).sum();
+    println!("Kontoauszug: {} Buchungen, {} Perioden.", st.bookings.len(), st.periods.len());
+    println!("Offene Rechnungen: CHF {}", crate::run::chf_text(open));
+    println!("Ausgaben in {}:", opts.out.display());
+    for w in written {
+        println!("  {w}");
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! `beitraege zahlung-erfassen`: record money received on an invoice (4.7).
+
+use crate::ledger::Ledger;
+use anyhow::Context;
+use clap::Args;
+use rust_decimal::Decimal;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// Options of `beitraege zahlung-erfassen`.
+#[derive(Debug, Clone, Args)]
+pub struct ZahlungErfassenArgs {
+    /// Rechnungs-ID (aus «beitraege konto», Blatt «Rechnungen»).
+    #[arg(long, value_name = "ID")]
+    pub rechnung: String,
+    /// Eingegangener Betrag in CHF, z. B. 1250.00.
+    #[arg(long, value_name = "CHF", value_parser = parse_amount)]
+    pub betrag: Decimal,
+    /// Valutadatum des Zahlungseingangs, TT.MM.JJJJ.
+    #[arg(long, value_name = "TT.MM.JJJJ", value_parser = super::zahlungslauf::parse_date)]
+    pub datum: chrono::NaiveDate,
+    /// Buchhaltung (Standard: out/buchhaltung.sqlite).
+    #[arg(long, value_name = "DATEI")]
+    pub buchhaltung: Option<PathBuf>,
+}
+
+fn parse_amount(s: &str) -> Result<Decimal, String> {
+    let t = s.trim().replace('\'', "");
+    Decimal::from_str(&t)
+        .ok()
+        .filter(|d| d.scale() <= 2)
+        .ok_or_else(|| format!("«{s}» ist kein Betrag in CHF (höchstens 2 Nachkommastellen)"))
+}
+
+pub fn execute(args: ZahlungErfassenArgs) -> anyhow::Result<()> {
+    let path = args.buchhaltung.unwrap_or_else(|| PathBuf::from(super::zahlungslauf::DEFAULT_LEDGER));
+    let mut ledger = Ledger::open_existing(&path).context("Der Zahlungseingang konnte nicht erfasst werden")?;
+    let now = chrono::Local::now().format("%d.%m.%Y %H:%M:%S").to_string();
+    ledger
+        .record_receipt(&args.rechnung, args.datum, args.betrag, &now, env!("CARGO_PKG_VERSION"))
+        .context("Der Zahlungseingang konnte nicht erfasst werden")?;
+    let inv = ledger.invoices()?.into_iter().find(|i| i.id.eq_ignore_ascii_case(args.rechnung.trim()));
+    println!(
+        "Zahlungseingang erfasst: CHF {} auf Rechnung {}.",
+        crate::run::chf_text(args.betrag),
+        args.rechnung.trim()
+    );
+    if let Some(i) = inv {
+        println!("Noch offen: CHF {}", crate::run::chf_text(i.open()));
+    }
+    Ok(())
+}

@@ -1,0 +1,869 @@
+//! The ledger (Buchhaltung): an embedded SQLite database that remembers what the canton has
+//! paid, offset, invoiced and received. Rules in the manner of TigerBeetle:
+//!
+//! - one deterministic id per booking, derived from what it pays for (Stichtag, run number,
+//!   payee, municipality, year, period, component, kind); `UNIQUE` makes a second booking of
+//!   the same thing impossible;
+//! - bookings are never changed: triggers abort UPDATE and DELETE; a run is corrected by its
+//!   exact reversal (Storno) with a reason;
+//! - a whole run is booked in one transaction: a killed process leaves all of it or none;
+//! - every booking carries its evidence (files and SHA-256, tariff, program version) and a
+//!   hash chained over all bookings, so a changed row is detectable.
+//!
+//! The database belongs on a local disk: SQLite on network shares (SMB/NFS) is known to
+//! corrupt or lock.
+
+pub mod journal;
+mod schema;
+
+use crate::domain::{fmt_date, Bfs, Chf, TariffCode};
+use crate::write::hex;
+use crate::zahlungslauf::plan::{Art, Evidence, Key, Part, PlannedBooking};
+use chrono::NaiveDate;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rust_decimal::Decimal;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use thiserror::Error;
+
+/// The hash before the first booking.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Test hook: milliseconds to sleep in the middle of a booking transaction (kill test).
+pub const PAUSE_ENV: &str = "BEITRAEGE_TEST_BUCHEN_PAUSE_MS";
+
+#[derive(Debug, Error)]
+pub enum LedgerError {
+    #[error("Die Buchhaltung «{path}» kann nicht verwendet werden: {source}")]
+    Db {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("Die Buchhaltung «{0}» existiert nicht.")]
+    Missing(PathBuf),
+    #[error("Die Buchhaltung «{path}» hat die Schemaversion {found}; dieses Programm kennt nur bis {known}. Bitte die neuere Programmversion verwenden.")]
+    NewerSchema { path: PathBuf, found: i64, known: i64 },
+    #[error("Der Zahlungslauf per {stichtag} wurde bereits am {booked_at} gebucht. Es wurde nichts gebucht. Eine Korrektur geht nur über «zahlungslauf --storno --stichtag {stichtag} --grund …».")]
+    AlreadyBooked { stichtag: String, booked_at: String },
+    #[error("Per {later} ist bereits ein späterer Zahlungslauf gebucht; der Zahlungslauf per {stichtag} kann nicht mehr gebucht werden.")]
+    LaterBooked { stichtag: String, later: String },
+    #[error("Per {0} ist kein Zahlungslauf gebucht, der storniert werden könnte.")]
+    NothingToReverse(String),
+    #[error("Zuerst muss der spätere Zahlungslauf per {later} storniert werden (Stornos gehen vom neusten Zahlungslauf rückwärts; betroffen: {stichtag}).")]
+    NotLatest { stichtag: String, later: String },
+    #[error("Eine Stornierung braucht einen Grund (--grund).")]
+    NoReason,
+    #[error("Die Rechnung «{0}» ist nicht bekannt (siehe «beitraege konto»: Spalte Rechnungs-ID).")]
+    UnknownInvoice(String),
+    #[error("Die Rechnung «{id}» ist noch mit CHF {open:.2} offen; CHF {amount:.2} wären zu viel.")]
+    Overpaid { id: String, open: Chf, amount: Chf },
+    #[error("Der Betrag muss grösser als 0 sein.")]
+    BadAmount,
+    #[error("Die Zahlung von CHF {amount:.2} am {date} auf Rechnung «{id}» ist bereits erfasst.")]
+    ReceiptTwice { id: String, date: String, amount: Chf },
+    #[error("Die Buchhaltung ist verändert worden: Buchung Nr. {seq} passt nicht zur Hash-Kette.")]
+    ChainBroken { seq: i64 },
+    #[error("Die Buchhaltung enthält einen ungültigen Wert in Buchung Nr. {seq}: {what}")]
+    BadRow { seq: i64, what: String },
+}
+
+/// Net booked amount per component key, and the payee of each key's latest booking.
+pub type ComponentSums = (BTreeMap<Key, Chf>, BTreeMap<Key, Bfs>);
+
+/// A run as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRow {
+    pub run_id: String,
+    pub seq: i64,
+    pub art: String,
+    pub stichtag: NaiveDate,
+    pub lauf: i64,
+    pub booked_at: String,
+    pub reason: String,
+    pub reverses: Option<String>,
+    pub program_version: String,
+}
+
+/// A booking as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Booking {
+    pub seq: i64,
+    pub id: String,
+    pub run_id: String,
+    pub stichtag: NaiveDate,
+    pub art: Art,
+    pub payee: Bfs,
+    pub bfs: Bfs,
+    pub year: i32,
+    pub periode: String,
+    pub leistung: String,
+    pub betrag: Chf,
+    pub count: Option<u64>,
+    pub tariff: String,
+    pub evidence: Vec<Evidence>,
+    pub due_on: Option<NaiveDate>,
+    pub bezug: Option<String>,
+    pub text: String,
+    pub program_version: String,
+    pub booked_at: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl Booking {
+    /// The component key, for bookings of a tariff code.
+    pub fn key(&self) -> Option<Key> {
+        let component = TariffCode::parse(&self.leistung)?;
+        let (year, part) = Part::parse(&self.periode)?;
+        Some(Key { bfs: self.bfs, year, part, component })
+    }
+}
+
+/// An invoice with what has been received on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvoiceState {
+    pub id: String,
+    pub payee: Bfs,
+    pub stichtag: NaiveDate,
+    pub amount: Chf,
+    pub due_on: NaiveDate,
+    pub received: Chf,
+    pub reversed: bool,
+}
+
+impl InvoiceState {
+    pub fn open(&self) -> Chf {
+        if self.reversed {
+            Decimal::ZERO
+        } else {
+            self.amount - self.received
+        }
+    }
+}
+
+/// What a run is about to book.
+#[derive(Debug, Clone)]
+pub struct RunHeader {
+    pub stichtag: NaiveDate,
+    pub booked_at: String,
+    pub program_version: String,
+    /// Input files of the run (master data, inbox files).
+    pub evidence: Vec<Evidence>,
+    /// The first year the ledger pays for (stored once, at its first run).
+    pub first_year: i32,
+}
+
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn runs_in(conn: &Connection, path: &Path) -> Result<Vec<RunRow>, LedgerError> {
+    let db = |source| LedgerError::Db { path: path.to_path_buf(), source };
+    let mut st = conn
+        .prepare("SELECT run_id, seq, art, stichtag, lauf, booked_at, reason, reverses, program_version FROM runs ORDER BY seq")
+        .map_err(db)?;
+    let rows = st
+        .query_map([], |r| {
+            Ok(RunRow {
+                run_id: r.get(0)?,
+                seq: r.get(1)?,
+                art: r.get(2)?,
+                stichtag: parse_iso(&r.get::<_, String>(3)?).unwrap_or(NaiveDate::MIN),
+                lauf: r.get(4)?,
+                booked_at: r.get(5)?,
+                reason: r.get(6)?,
+                reverses: r.get(7)?,
+                program_version: r.get(8)?,
+            })
+        })
+        .map_err(db)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(db)
+}
+
+/// Payout runs not reversed.
+fn active(runs: Vec<RunRow>) -> Vec<RunRow> {
+    let reversed: BTreeSet<String> = runs.iter().filter_map(|r| r.reverses.clone()).collect();
+    runs.into_iter().filter(|r| r.art == "Zahlungslauf" && !reversed.contains(&r.run_id)).collect()
+}
+
+fn check_bookable_in(conn: &Connection, path: &Path, stichtag: NaiveDate) -> Result<i64, LedgerError> {
+    let runs = runs_in(conn, path)?;
+    let previous = runs.iter().filter(|r| r.art == "Zahlungslauf" && r.stichtag == stichtag).count() as i64;
+    let act = active(runs);
+    if let Some(r) = act.iter().find(|r| r.stichtag == stichtag) {
+        return Err(LedgerError::AlreadyBooked { stichtag: fmt_date(stichtag), booked_at: r.booked_at.clone() });
+    }
+    if let Some(r) = act.iter().filter(|r| r.stichtag > stichtag).max_by_key(|r| r.stichtag) {
+        return Err(LedgerError::LaterBooked { stichtag: fmt_date(stichtag), later: fmt_date(r.stichtag) });
+    }
+    Ok(previous + 1)
+}
+
+fn iso(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn parse_iso(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+fn sha(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    hex(&h.finalize())
+}
+
+/// The deterministic id of a booking: what it pays for, within which run.
+pub fn booking_id(stichtag: NaiveDate, lauf: i64, b: &PlannedBooking) -> String {
+    sha(&[
+        "buchung/v1",
+        &iso(stichtag),
+        &lauf.to_string(),
+        &b.payee.to_string(),
+        &b.bfs.to_string(),
+        &b.year.to_string(),
+        &b.periode,
+        &b.leistung,
+        b.art.as_str(),
+        b.bezug.as_deref().unwrap_or(""),
+    ])
+}
+
+fn run_id(art: &str, stichtag: NaiveDate, lauf: i64) -> String {
+    sha(&["lauf/v1", art, &iso(stichtag), &lauf.to_string()])
+}
+
+/// The text a booking's hash covers (everything but the hashes themselves).
+pub fn canonical(b: &Booking) -> String {
+    let ev = serde_json::to_string(&b.evidence).unwrap_or_default();
+    [
+        b.seq.to_string(),
+        b.id.clone(),
+        b.run_id.clone(),
+        iso(b.stichtag),
+        b.art.as_str().to_string(),
+        b.payee.to_string(),
+        b.bfs.to_string(),
+        b.year.to_string(),
+        b.periode.clone(),
+        b.leistung.clone(),
+        b.betrag.to_string(),
+        b.count.map(|c| c.to_string()).unwrap_or_default(),
+        b.tariff.clone(),
+        ev,
+        b.due_on.map(iso).unwrap_or_default(),
+        b.bezug.clone().unwrap_or_default(),
+        b.text.clone(),
+        b.program_version.clone(),
+        b.booked_at.clone(),
+    ]
+    .join("\u{1f}")
+}
+
+/// The hash of a booking given the previous one.
+pub fn chain_hash(prev: &str, b: &Booking) -> String {
+    sha(&[prev, &canonical(b)])
+}
+
+impl Ledger {
+    fn db(&self) -> impl Fn(rusqlite::Error) -> LedgerError + '_ {
+        move |source| LedgerError::Db { path: self.path.clone(), source }
+    }
+
+    /// Opens the ledger, creating it (and its folder) on first use, and migrates it.
+    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let conn = Connection::open(path).map_err(|source| LedgerError::Db { path: path.to_path_buf(), source })?;
+        Self::init(conn, path)
+    }
+
+    /// Opens an existing ledger (no creation).
+    pub fn open_existing(path: &Path) -> Result<Ledger, LedgerError> {
+        if !path.is_file() {
+            return Err(LedgerError::Missing(path.to_path_buf()));
+        }
+        Self::open(path)
+    }
+
+    /// A ledger in memory (tests, previews without a database).
+    pub fn in_memory() -> Result<Ledger, LedgerError> {
+        let path = PathBuf::from(":memory:");
+        let conn = Connection::open_in_memory().map_err(|source| LedgerError::Db { path: path.clone(), source })?;
+        Self::init(conn, &path)
+    }
+
+    fn init(mut conn: Connection, path: &Path) -> Result<Ledger, LedgerError> {
+        let db = |source| LedgerError::Db { path: path.to_path_buf(), source };
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db)?;
+        if version > schema::latest() {
+            return Err(LedgerError::NewerSchema { path: path.to_path_buf(), found: version, known: schema::latest() });
+        }
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+            tx.execute_batch(sql).map_err(db)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(db)?;
+            tx.commit().map_err(db)?;
+        }
+        Ok(Ledger { conn, path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn schema_version(&self) -> Result<i64, LedgerError> {
+        self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(self.db())
+    }
+
+    /// The first year the ledger pays for, if it has booked a run.
+    pub fn first_year(&self) -> Result<Option<i32>, LedgerError> {
+        let v: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'erstes_jahr'", [], |r| r.get(0))
+            .optional()
+            .map_err(self.db())?;
+        Ok(v.and_then(|s| s.parse().ok()))
+    }
+
+    pub fn runs(&self) -> Result<Vec<RunRow>, LedgerError> {
+        runs_in(&self.conn, &self.path)
+    }
+
+    /// Payout runs that are booked and not reversed.
+    pub fn active_runs(&self) -> Result<Vec<RunRow>, LedgerError> {
+        Ok(active(runs_in(&self.conn, &self.path)?))
+    }
+
+    /// Every booking in order.
+    pub fn bookings(&self) -> Result<Vec<Booking>, LedgerError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT seq, id, run_id, stichtag, art, payee, bfs, jahr, periode, leistung, betrag, anzahl, tarif, belege,
+                        faellig_am, bezug, text, program_version, booked_at, prev_hash, hash
+                 FROM bookings ORDER BY seq",
+            )
+            .map_err(self.db())?;
+        let raw = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, i64>(7)?,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, String>(9)?,
+                    r.get::<_, String>(10)?,
+                    r.get::<_, Option<i64>>(11)?,
+                    r.get::<_, String>(12)?,
+                    r.get::<_, String>(13)?,
+                    (
+                        r.get::<_, Option<String>>(14)?,
+                        r.get::<_, Option<String>>(15)?,
+                        r.get::<_, String>(16)?,
+                        r.get::<_, String>(17)?,
+                        r.get::<_, String>(18)?,
+                        r.get::<_, String>(19)?,
+                        r.get::<_, String>(20)?,
+                    ),
+                ))
+            })
+            .map_err(self.db())?;
+        let mut out = Vec::new();
+        for row in raw {
+            let (seq, id, run_id, st, art, payee, bfs, jahr, periode, leistung, betrag, anzahl, tarif, belege, rest) =
+                row.map_err(self.db())?;
+            let (due, bezug, text, pv, booked_at, prev_hash, hash) = rest;
+            let bad = |what: &str| LedgerError::BadRow { seq, what: what.to_string() };
+            out.push(Booking {
+                seq,
+                id,
+                run_id,
+                stichtag: parse_iso(&st).ok_or_else(|| bad("Stichtag"))?,
+                art: Art::parse(&art).ok_or_else(|| bad("Art"))?,
+                payee: u32::try_from(payee).map_err(|_| bad("Zahlungsempfänger"))?,
+                bfs: u32::try_from(bfs).map_err(|_| bad("BFS-Nr."))?,
+                year: i32::try_from(jahr).map_err(|_| bad("Jahr"))?,
+                periode,
+                leistung,
+                betrag: Decimal::from_str(&betrag).map_err(|_| bad("Betrag"))?,
+                count: anzahl.map(|a| u64::try_from(a).map_err(|_| bad("Anzahl"))).transpose()?,
+                tariff: tarif,
+                evidence: serde_json::from_str(&belege).map_err(|_| bad("Belege"))?,
+                due_on: due.map(|d| parse_iso(&d).ok_or_else(|| bad("Fällig am"))).transpose()?,
+                bezug,
+                text,
+                program_version: pv,
+                booked_at,
+                prev_hash,
+                hash,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Checks the hash chain over all bookings.
+    pub fn verify(&self) -> Result<Vec<Booking>, LedgerError> {
+        let all = self.bookings()?;
+        let mut prev = GENESIS.to_string();
+        for b in &all {
+            if b.prev_hash != prev || chain_hash(&prev, b) != b.hash {
+                return Err(LedgerError::ChainBroken { seq: b.seq });
+            }
+            prev = b.hash.clone();
+        }
+        Ok(all)
+    }
+
+    /// Net booked amount per component key, and the payee of each key's latest booking.
+    pub fn component_sums(&self) -> Result<ComponentSums, LedgerError> {
+        let mut sums = BTreeMap::new();
+        let mut payees = BTreeMap::new();
+        for b in self.bookings()? {
+            if let Some(k) = b.key() {
+                *sums.entry(k).or_insert(Decimal::ZERO) += b.betrag;
+                payees.insert(k, b.payee);
+            }
+        }
+        Ok((sums, payees))
+    }
+
+    /// References of clawbacks that are booked (and not reversed).
+    pub fn settled_clawbacks(&self) -> Result<BTreeSet<String>, LedgerError> {
+        let mut sums: BTreeMap<String, Chf> = BTreeMap::new();
+        for b in self.bookings()? {
+            if b.leistung == crate::zahlungslauf::plan::LEISTUNG_RUECKFORDERUNG {
+                if let Some(r) = &b.bezug {
+                    *sums.entry(r.clone()).or_insert(Decimal::ZERO) += b.betrag;
+                }
+            }
+        }
+        Ok(sums.into_iter().filter(|(_, s)| !s.is_zero()).map(|(r, _)| r).collect())
+    }
+
+    /// Invoices with their receipts.
+    pub fn invoices(&self) -> Result<Vec<InvoiceState>, LedgerError> {
+        let all = self.bookings()?;
+        let reversed: BTreeSet<&str> =
+            all.iter().filter(|b| b.art == Art::Storno).filter_map(|b| b.bezug.as_deref()).collect();
+        let mut out: Vec<InvoiceState> = all
+            .iter()
+            .filter(|b| b.art == Art::Rechnung)
+            .map(|b| InvoiceState {
+                id: b.id[..16].to_string(),
+                payee: b.payee,
+                stichtag: b.stichtag,
+                amount: -b.betrag,
+                due_on: b.due_on.unwrap_or(b.stichtag),
+                received: Decimal::ZERO,
+                reversed: reversed.contains(b.id.as_str()),
+            })
+            .collect();
+        for b in all.iter().filter(|b| b.art == Art::Zahlungseingang) {
+            if let Some(inv) = out.iter_mut().find(|i| Some(i.id.as_str()) == b.bezug.as_deref()) {
+                inv.received += b.betrag;
+            }
+        }
+        Ok(out)
+    }
+
+    fn next_seq(tx: &rusqlite::Transaction<'_>, table: &str) -> rusqlite::Result<i64> {
+        tx.query_row(&format!("SELECT COALESCE(MAX(seq), 0) + 1 FROM {table}"), [], |r| r.get(0))
+    }
+
+    fn last_hash(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<String> {
+        Ok(tx
+            .query_row("SELECT hash FROM bookings ORDER BY seq DESC LIMIT 1", [], |r| r.get::<_, String>(0))
+            .optional()?
+            .unwrap_or_else(|| GENESIS.to_string()))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn insert_run(
+        tx: &rusqlite::Transaction<'_>,
+        run_id: &str,
+        art: &str,
+        stichtag: NaiveDate,
+        lauf: i64,
+        booked_at: &str,
+        reason: &str,
+        reverses: Option<&str>,
+        version: &str,
+        evidence: &[Evidence],
+    ) -> rusqlite::Result<()> {
+        let seq = Self::next_seq(tx, "runs")?;
+        tx.execute(
+            "INSERT INTO runs (run_id, seq, art, stichtag, lauf, booked_at, reason, reverses, program_version, evidence)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                run_id,
+                seq,
+                art,
+                iso(stichtag),
+                lauf,
+                booked_at,
+                reason,
+                reverses,
+                version,
+                serde_json::to_string(evidence).unwrap_or_else(|_| "[]".into())
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Inserts bookings with their chain hashes. Sleeps halfway when the test hook asks.
+    fn insert_bookings(tx: &rusqlite::Transaction<'_>, rows: &mut [Booking]) -> rusqlite::Result<()> {
+        let mut prev = Self::last_hash(tx)?;
+        let first = Self::next_seq(tx, "bookings")?;
+        let pause = std::env::var(PAUSE_ENV).ok().and_then(|v| v.parse::<u64>().ok());
+        let half = rows.len() / 2;
+        for (seq, (i, b)) in (first..).zip(rows.iter_mut().enumerate()) {
+            if i == half {
+                if let Some(ms) = pause {
+                    eprintln!("BUCHUNG-PAUSE {ms}");
+                    std::thread::sleep(std::time::Duration::from_millis(ms));
+                }
+            }
+            b.seq = seq;
+            b.prev_hash = prev.clone();
+            b.hash = chain_hash(&prev, b);
+            tx.execute(
+                "INSERT INTO bookings (seq, id, run_id, stichtag, art, payee, bfs, jahr, periode, leistung, betrag, anzahl,
+                     tarif, belege, faellig_am, bezug, text, program_version, booked_at, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                params![
+                    b.seq,
+                    b.id,
+                    b.run_id,
+                    iso(b.stichtag),
+                    b.art.as_str(),
+                    b.payee,
+                    b.bfs,
+                    b.year,
+                    b.periode,
+                    b.leistung,
+                    b.betrag.to_string(),
+                    b.count.map(|c| c as i64),
+                    b.tariff,
+                    serde_json::to_string(&b.evidence).unwrap_or_else(|_| "[]".into()),
+                    b.due_on.map(iso),
+                    b.bezug,
+                    b.text,
+                    b.program_version,
+                    b.booked_at,
+                    b.prev_hash,
+                    b.hash,
+                ],
+            )?;
+            prev = b.hash.clone();
+        }
+        Ok(())
+    }
+
+    /// Checks that a run per `stichtag` may be booked now; returns its run number.
+    pub fn check_bookable(&self, stichtag: NaiveDate) -> Result<i64, LedgerError> {
+        check_bookable_in(&self.conn, &self.path, stichtag)
+    }
+
+    /// Books a whole run in one transaction. Returns the stored bookings.
+    pub fn book_run(&mut self, header: &RunHeader, planned: &[PlannedBooking]) -> Result<Vec<Booking>, LedgerError> {
+        let path = self.path.clone();
+        let db = |source| LedgerError::Db { path: path.clone(), source };
+        // Checked inside the write lock: two processes cannot both pass.
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let lauf = check_bookable_in(&tx, &path, header.stichtag)?;
+        let rid = run_id("Zahlungslauf", header.stichtag, lauf);
+        Self::insert_run(
+            &tx,
+            &rid,
+            "Zahlungslauf",
+            header.stichtag,
+            lauf,
+            &header.booked_at,
+            "",
+            None,
+            &header.program_version,
+            &header.evidence,
+        )
+        .map_err(db)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('erstes_jahr', ?1)",
+            params![header.first_year.to_string()],
+        )
+        .map_err(db)?;
+        let mut rows: Vec<Booking> = planned
+            .iter()
+            .map(|p| Booking {
+                seq: 0,
+                id: booking_id(header.stichtag, lauf, p),
+                run_id: rid.clone(),
+                stichtag: header.stichtag,
+                art: p.art,
+                payee: p.payee,
+                bfs: p.bfs,
+                year: p.year,
+                periode: p.periode.clone(),
+                leistung: p.leistung.clone(),
+                betrag: p.betrag,
+                count: p.count,
+                tariff: p.tariff.clone(),
+                evidence: p.evidence.clone(),
+                due_on: p.due_on,
+                bezug: p.bezug.clone(),
+                text: p.text.clone(),
+                program_version: header.program_version.clone(),
+                booked_at: header.booked_at.clone(),
+                prev_hash: String::new(),
+                hash: String::new(),
+            })
+            .collect();
+        Self::insert_bookings(&tx, &mut rows).map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(rows)
+    }
+
+    /// Books the exact reversal of the latest payout run per `stichtag`, with a reason.
+    pub fn storno(
+        &mut self,
+        stichtag: NaiveDate,
+        reason: &str,
+        booked_at: &str,
+        version: &str,
+    ) -> Result<(RunRow, Vec<Booking>), LedgerError> {
+        if reason.trim().is_empty() {
+            return Err(LedgerError::NoReason);
+        }
+        let active = self.active_runs()?;
+        let Some(target) = active.iter().find(|r| r.stichtag == stichtag).cloned() else {
+            return Err(LedgerError::NothingToReverse(fmt_date(stichtag)));
+        };
+        if let Some(later) = active.iter().filter(|r| r.stichtag > stichtag).max_by_key(|r| r.stichtag) {
+            return Err(LedgerError::NotLatest { stichtag: fmt_date(stichtag), later: fmt_date(later.stichtag) });
+        }
+        let originals: Vec<Booking> = self.bookings()?.into_iter().filter(|b| b.run_id == target.run_id).collect();
+        let path = self.path.clone();
+        let db = |source| LedgerError::Db { path: path.clone(), source };
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let rid = run_id("Storno", stichtag, target.lauf);
+        Self::insert_run(
+            &tx,
+            &rid,
+            "Storno",
+            stichtag,
+            target.lauf,
+            booked_at,
+            reason,
+            Some(&target.run_id),
+            version,
+            &[],
+        )
+        .map_err(db)?;
+        let mut rows: Vec<Booking> = originals
+            .iter()
+            .map(|o| Booking {
+                seq: 0,
+                id: sha(&["storno/v1", &o.id]),
+                run_id: rid.clone(),
+                art: Art::Storno,
+                betrag: -o.betrag,
+                bezug: Some(o.id.clone()),
+                text: format!("Storno von {}: {}", o.art.as_str(), reason.trim()),
+                program_version: version.to_string(),
+                booked_at: booked_at.to_string(),
+                due_on: None,
+                ..o.clone()
+            })
+            .collect();
+        // A reversed clawback must count as open again: its reversal carries the clawback's reference.
+        for (r, o) in rows.iter_mut().zip(&originals) {
+            if o.art == Art::Rueckforderung {
+                r.bezug = o.bezug.clone();
+            }
+        }
+        Self::insert_bookings(&tx, &mut rows).map_err(db)?;
+        tx.commit().map_err(db)?;
+        let run = self
+            .runs()?
+            .into_iter()
+            .find(|r| r.run_id == rid)
+            .ok_or(LedgerError::NothingToReverse(fmt_date(stichtag)))?;
+        Ok((run, rows))
+    }
+
+    /// Records money received on an invoice.
+    pub fn record_receipt(
+        &mut self,
+        invoice_id: &str,
+        date: NaiveDate,
+        amount: Chf,
+        booked_at: &str,
+        version: &str,
+    ) -> Result<Booking, LedgerError> {
+        if amount <= Decimal::ZERO {
+            return Err(LedgerError::BadAmount);
+        }
+        let inv = self
+            .invoices()?
+            .into_iter()
+            .find(|i| i.id.eq_ignore_ascii_case(invoice_id.trim()))
+            .ok_or_else(|| LedgerError::UnknownInvoice(invoice_id.to_string()))?;
+        if amount > inv.open() {
+            return Err(LedgerError::Overpaid { id: inv.id.clone(), open: inv.open(), amount });
+        }
+        let id = sha(&["eingang/v1", &inv.id, &iso(date), &amount.to_string()]);
+        if self.bookings()?.iter().any(|b| b.id == id) {
+            return Err(LedgerError::ReceiptTwice { id: inv.id, date: fmt_date(date), amount });
+        }
+        let path = self.path.clone();
+        let db = |source| LedgerError::Db { path: path.clone(), source };
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let n: i64 =
+            tx.query_row("SELECT COUNT(*) FROM runs WHERE art = 'Zahlungseingang'", [], |r| r.get(0)).map_err(db)?;
+        let rid = sha(&["eingang-lauf/v1", &id]);
+        Self::insert_run(&tx, &rid, "Zahlungseingang", date, n + 1, booked_at, "", None, version, &[]).map_err(db)?;
+        let mut rows = vec![Booking {
+            seq: 0,
+            id,
+            run_id: rid,
+            stichtag: date,
+            art: Art::Zahlungseingang,
+            payee: inv.payee,
+            bfs: inv.payee,
+            year: chrono::Datelike::year(&date),
+            periode: chrono::Datelike::year(&date).to_string(),
+            leistung: crate::zahlungslauf::plan::LEISTUNG_RECHNUNG.to_string(),
+            betrag: amount,
+            count: None,
+            tariff: String::new(),
+            evidence: Vec::new(),
+            due_on: None,
+            bezug: Some(inv.id.clone()),
+            text: format!("Zahlungseingang auf Rechnung {}", inv.id),
+            program_version: version.to_string(),
+            booked_at: booked_at.to_string(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        }];
+        Self::insert_bookings(&tx, &mut rows).map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(rows.remove(0))
+    }
+
+    /// Raw access for tests that try to tamper with the ledger.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ymd;
+
+    fn pb(bfs: Bfs, amount: i64) -> PlannedBooking {
+        PlannedBooking {
+            payee: bfs,
+            bfs,
+            year: 2023,
+            periode: "2023/H1".into(),
+            leistung: "FALL_EG".into(),
+            art: Art::Auszahlung,
+            betrag: Decimal::from(amount),
+            count: Some(1),
+            tariff: "FALL_EG 200".into(),
+            evidence: vec![Evidence { datei: "a.xlsx".into(), sha256: "00".into() }],
+            bezug: None,
+            due_on: None,
+            text: String::new(),
+        }
+    }
+
+    fn header(d: NaiveDate) -> RunHeader {
+        RunHeader {
+            stichtag: d,
+            booked_at: "01.01.2024 10:00".into(),
+            program_version: "t".into(),
+            evidence: vec![],
+            first_year: 2023,
+        }
+    }
+
+    #[test]
+    fn append_only_unique_and_chained() {
+        let mut l = Ledger::in_memory().unwrap();
+        let d = ymd(2023, 9, 30);
+        l.book_run(&header(d), &[pb(1, 200), pb(2, 400)]).unwrap();
+        assert!(matches!(l.book_run(&header(d), &[pb(1, 200)]), Err(LedgerError::AlreadyBooked { .. })));
+        assert!(matches!(l.book_run(&header(ymd(2023, 3, 31)), &[]), Err(LedgerError::LaterBooked { .. })));
+        // The database itself refuses changes.
+        assert!(l.connection().execute("UPDATE bookings SET betrag = '1'", []).is_err());
+        assert!(l.connection().execute("DELETE FROM bookings", []).is_err());
+        assert!(l.connection().execute("DELETE FROM runs", []).is_err());
+        assert_eq!(l.verify().unwrap().len(), 2);
+        let (sums, _) = l.component_sums().unwrap();
+        assert_eq!(sums.values().copied().sum::<Decimal>(), Decimal::from(600));
+        // Storno: exact reversal; then the Stichtag can be booked again (run 2).
+        assert!(matches!(l.storno(d, " ", "x", "t"), Err(LedgerError::NoReason)));
+        let (_, rev) = l.storno(d, "falsche Zahlen", "x", "t").unwrap();
+        assert_eq!(rev.iter().map(|b| b.betrag).sum::<Decimal>(), Decimal::from(-600));
+        assert!(l.component_sums().unwrap().0.values().all(|v| v.is_zero()));
+        assert!(matches!(l.storno(d, "nochmals", "x", "t"), Err(LedgerError::NothingToReverse(_))));
+        l.book_run(&header(d), &[pb(1, 200)]).unwrap();
+        assert_eq!(l.verify().unwrap().len(), 5);
+        assert_eq!(l.runs().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn schema_version_is_kept_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub").join("b.sqlite");
+        {
+            let mut l = Ledger::open(&p).unwrap();
+            assert_eq!(l.schema_version().unwrap(), 1);
+            l.book_run(&header(ymd(2023, 3, 31)), &[pb(1, 200)]).unwrap();
+        }
+        // Reopening migrates nothing and keeps the bookings.
+        let l = Ledger::open_existing(&p).unwrap();
+        assert_eq!((l.schema_version().unwrap(), l.bookings().unwrap().len()), (1, 1));
+        assert_eq!(l.first_year().unwrap(), Some(2023));
+        l.connection().pragma_update(None, "user_version", 99).unwrap();
+        drop(l);
+        assert!(matches!(Ledger::open(&p), Err(LedgerError::NewerSchema { found: 99, .. })));
+        assert!(matches!(Ledger::open_existing(&dir.path().join("nichts.sqlite")), Err(LedgerError::Missing(_))));
+    }
+
+    #[test]
+    fn a_row_changed_behind_the_triggers_breaks_the_chain() {
+        let mut l = Ledger::in_memory().unwrap();
+        l.book_run(&header(ymd(2023, 9, 30)), &[pb(1, 200), pb(2, 400)]).unwrap();
+        let c = l.connection();
+        c.execute_batch("DROP TRIGGER bookings_no_update; UPDATE bookings SET betrag = '2000' WHERE seq = 1;").unwrap();
+        assert!(matches!(l.verify(), Err(LedgerError::ChainBroken { seq: 1 })));
+    }
+
+    #[test]
+    fn same_booking_cannot_be_inserted_twice() {
+        let mut l = Ledger::in_memory().unwrap();
+        // Two identical planned bookings in one run have the same id: the run fails whole.
+        let r = l.book_run(&header(ymd(2023, 9, 30)), &[pb(1, 200), pb(1, 200)]);
+        assert!(matches!(r, Err(LedgerError::Db { .. })));
+        assert!(l.runs().unwrap().is_empty());
+        assert!(l.bookings().unwrap().is_empty());
+    }
+}

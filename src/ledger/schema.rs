@@ -1,0 +1,69 @@
+//! The ledger's schema and its migrations. `PRAGMA user_version` holds the schema version;
+//! each migration runs once, in order, inside a transaction.
+//!
+//! Bookings and runs are append-only: triggers abort every UPDATE and DELETE, so not even
+//! a hand-written SQL statement can change the history. Amounts are decimal text (exact),
+//! never floating point; sums are taken in Rust.
+
+/// Migrations, index + 1 = the version they lead to.
+pub const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE runs (
+    run_id          TEXT PRIMARY KEY,
+    seq             INTEGER NOT NULL UNIQUE,
+    art             TEXT NOT NULL CHECK (art IN ('Zahlungslauf', 'Storno', 'Zahlungseingang')),
+    stichtag        TEXT NOT NULL,
+    lauf            INTEGER NOT NULL,
+    booked_at       TEXT NOT NULL,
+    reason          TEXT NOT NULL DEFAULT '',
+    reverses        TEXT REFERENCES runs(run_id),
+    program_version TEXT NOT NULL,
+    evidence        TEXT NOT NULL DEFAULT '[]'
+);
+CREATE UNIQUE INDEX runs_reversed_once ON runs(reverses) WHERE reverses IS NOT NULL;
+CREATE TABLE bookings (
+    seq             INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
+    run_id          TEXT NOT NULL REFERENCES runs(run_id),
+    stichtag        TEXT NOT NULL,
+    art             TEXT NOT NULL,
+    payee           INTEGER NOT NULL,
+    bfs             INTEGER NOT NULL,
+    jahr            INTEGER NOT NULL,
+    periode         TEXT NOT NULL,
+    leistung        TEXT NOT NULL,
+    betrag          TEXT NOT NULL,
+    anzahl          INTEGER,
+    tarif           TEXT NOT NULL DEFAULT '',
+    belege          TEXT NOT NULL DEFAULT '[]',
+    faellig_am      TEXT,
+    bezug           TEXT,
+    text            TEXT NOT NULL DEFAULT '',
+    program_version TEXT NOT NULL,
+    booked_at       TEXT NOT NULL,
+    prev_hash       TEXT NOT NULL,
+    hash            TEXT NOT NULL UNIQUE
+);
+CREATE INDEX bookings_key ON bookings(bfs, jahr, periode, leistung);
+CREATE INDEX bookings_bezug ON bookings(bezug);
+CREATE TRIGGER runs_no_update BEFORE UPDATE ON runs
+BEGIN SELECT RAISE(ABORT, 'Zahlungsläufe sind unveränderlich (nur Storno)'); END;
+CREATE TRIGGER runs_no_delete BEFORE DELETE ON runs
+BEGIN SELECT RAISE(ABORT, 'Zahlungsläufe sind unveränderlich (nur Storno)'); END;
+CREATE TRIGGER bookings_no_update BEFORE UPDATE ON bookings
+BEGIN SELECT RAISE(ABORT, 'Buchungen sind unveränderlich (nur Storno)'); END;
+CREATE TRIGGER bookings_no_delete BEFORE DELETE ON bookings
+BEGIN SELECT RAISE(ABORT, 'Buchungen sind unveränderlich (nur Storno)'); END;
+CREATE TRIGGER meta_no_delete BEFORE DELETE ON meta
+BEGIN SELECT RAISE(ABORT, 'Die Angaben der Buchhaltung sind unveränderlich'); END;
+CREATE TRIGGER meta_no_update BEFORE UPDATE ON meta
+BEGIN SELECT RAISE(ABORT, 'Die Angaben der Buchhaltung sind unveränderlich'); END;
+"#];
+
+/// The schema version this program writes.
+pub fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}

@@ -1,0 +1,887 @@
+//! Payout runs and the ledger: the replay of the sample year, corrections after a payout,
+//! the payment file, a killed `--buchen`, and a property test of the cumulative bookings.
+//!
+//! Expected amounts are independent of the code under test: the corpus's annex totals
+//! (`samples/2023/expected/annex.csv`) and amounts computed by hand from the tariffs
+//! (FALL_EG 200, DOLMETSCH_EG 160, FALL_IG 200, DOLMETSCH_IG 160, SOCKEL 7 CHF).
+
+mod common;
+
+use beitraege::domain::{ymd, FormKind, TariffCode};
+use beitraege::formulare::{write_form_sheet, FormSheet};
+use beitraege::ledger::{journal, Ledger, LedgerError, RunHeader};
+use beitraege::workbook::{Limits, Value};
+use beitraege::write::pain001::{sps_char, sps_id_char};
+use beitraege::zahlungslauf::plan::{self, Art, DueItem, Key, OpenClawback, Part};
+use beitraege::zahlungslauf::{execute, storno, StornoOptions, ZahlungslaufError, ZahlungslaufOptions};
+use chrono::NaiveDate;
+use common::{read_csv, sample};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+fn opts(inbox: &Path, stammdaten: &Path, dir: &Path, stichtag: NaiveDate, book: bool) -> ZahlungslaufOptions {
+    ZahlungslaufOptions {
+        stichtag,
+        inbox: inbox.to_path_buf(),
+        stammdaten: stammdaten.to_path_buf(),
+        out: dir.join(format!("out-{stichtag}")),
+        ledger: dir.join("buchhaltung.sqlite"),
+        book,
+        first_year: Some(2023),
+        threads: Some(2),
+        limits: Limits::default(),
+    }
+}
+
+/// Ledger sums per municipality for `year`: contributions and clawbacks.
+fn booked_per_bfs(ledger: &Ledger, year: i32) -> BTreeMap<u32, Decimal> {
+    let mut m = BTreeMap::new();
+    for b in ledger.bookings().unwrap() {
+        if b.year == year && (TariffCode::parse(&b.leistung).is_some() || b.leistung == plan::LEISTUNG_RUECKFORDERUNG) {
+            *m.entry(b.bfs).or_insert(Decimal::ZERO) += b.betrag;
+        }
+    }
+    m
+}
+
+// ---------------------------------------------------------------------------
+// pain.001 checks without outside tools
+// ---------------------------------------------------------------------------
+
+fn between<'a>(xml: &'a str, open: &str, close: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(open) {
+        let after = &rest[i + open.len()..];
+        let Some(j) = after.find(close) else { break };
+        out.push(&after[..j]);
+        rest = &after[j + close.len()..];
+    }
+    out
+}
+
+/// Structure, control sum and character set of a payment file; returns its total.
+fn check_pain(xml: &str, expected_total: Decimal, expected_txs: usize) {
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+    assert!(xml.contains("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.09\">"));
+    let amounts: Vec<Decimal> = between(xml, "<InstdAmt Ccy=\"CHF\">", "</InstdAmt>").into_iter().map(dec).collect();
+    assert_eq!(amounts.len(), expected_txs);
+    assert_eq!(between(xml, "<CdtTrfTxInf>", "</CdtTrfTxInf>").len(), expected_txs);
+    assert!(amounts.iter().all(|a| *a > Decimal::ZERO && a.scale() == 2));
+    let sum: Decimal = amounts.iter().copied().sum();
+    assert_eq!(sum, expected_total);
+    let ctrl = between(xml, "<CtrlSum>", "</CtrlSum>");
+    assert_eq!(ctrl.len(), 2, "group header and payment block each carry the control sum");
+    assert!(ctrl.iter().all(|c| dec(c) == expected_total));
+    let n = between(xml, "<NbOfTxs>", "</NbOfTxs>");
+    assert!(n.iter().all(|c| *c == expected_txs.to_string()));
+    assert_eq!(between(xml, "<PmtMtd>", "</PmtMtd>"), vec!["TRF"]);
+    // Every payee once.
+    let e2e = between(xml, "<EndToEndId>", "</EndToEndId>");
+    let mut uniq = e2e.clone();
+    uniq.sort();
+    uniq.dedup();
+    assert_eq!(uniq.len(), e2e.len());
+    for tag in ["MsgId", "PmtInfId", "EndToEndId", "InstrId"] {
+        for id in between(xml, &format!("<{tag}>"), &format!("</{tag}>")) {
+            assert!(!id.is_empty() && id.chars().count() <= 35 && id.chars().all(sps_id_char), "{tag} «{id}»");
+        }
+    }
+    assert!(xml.chars().all(|c| c == '\n' || sps_char(c)), "text outside the SPS character set");
+    for u in between(xml, "<Ustrd>", "</Ustrd>") {
+        assert!(u.chars().count() <= 140);
+    }
+    // Structured creditor addresses: every creditor has street, postcode, town and country.
+    for cdtr in between(xml, "<Cdtr>", "</Cdtr>") {
+        for tag in ["<Nm>", "<StrtNm>", "<PstCd>", "<TwnNm>", "<Ctry>CH</Ctry>"] {
+            assert!(cdtr.contains(tag), "creditor without {tag}");
+        }
+    }
+    for iban in between(xml, "<IBAN>", "</IBAN>") {
+        assert!(beitraege::zahlungsdaten::check_iban(iban).is_ok(), "invalid IBAN {iban}");
+    }
+    // The debtor agent is identified (banks reject files without it).
+    assert!(xml.contains("<DbtrAgt>") && (xml.contains("<BICFI>") || xml.contains("<ClrSysMmbId>")));
+}
+
+// ---------------------------------------------------------------------------
+// The replay of the sample year
+// ---------------------------------------------------------------------------
+
+const REPLAY: [(i32, u32, u32); 3] = [(2023, 3, 31), (2023, 9, 30), (2024, 3, 31)];
+
+struct Replay {
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+    pains: Vec<PathBuf>,
+}
+
+fn replay() -> Replay {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let inbox = sample().join("inbox");
+    let sd = sample().join("Stammdaten.xlsx");
+    let mut pains = Vec::new();
+    for (y, m, day) in REPLAY {
+        let o = opts(&inbox, &sd, &d, ymd(y, m, day), true);
+        let out = execute(&o).expect("the run books");
+        assert!(out.booked);
+        // The payment file's control sum equals the run's total, one transfer per payee.
+        let pain = o.out.join(format!("pain001_{}.xml", ymd(y, m, day)));
+        let xml = std::fs::read_to_string(&pain).expect("payment file written");
+        let payees = out.plan.payees.iter().filter(|p| p.transfer > Decimal::ZERO).count();
+        check_pain(&xml, out.plan.total_transfer(), payees);
+        pains.push(pain);
+    }
+    Replay { _dir: dir, dir: d, pains }
+}
+
+#[test]
+fn replay_of_the_sample_year_pays_the_annex_to_the_rappen() {
+    let r = replay();
+    let ledger = Ledger::open_existing(&r.dir.join("buchhaltung.sqlite")).unwrap();
+    let booked = booked_per_bfs(&ledger, 2023);
+    let annex = read_csv(&sample().join("expected/annex.csv"));
+    assert!(annex.len() > 100);
+    let mut total = Decimal::ZERO;
+    for row in &annex {
+        let bfs: u32 = row["bfs"].parse().unwrap();
+        let expected = dec(&row["total"]);
+        let got = booked.get(&bfs).copied().unwrap_or(Decimal::ZERO);
+        assert_eq!(got, expected, "BFS {bfs}: ledger {got}, annex {expected}");
+        total += expected;
+    }
+    assert_eq!(total, dec("634493.00"));
+    // Nothing booked for a municipality outside the annex.
+    assert!(booked.keys().all(|b| annex.iter().any(|r| r["bfs"] == b.to_string())));
+
+    // Booking 31.03.2024 again books nothing and says so.
+    let before = ledger.bookings().unwrap().len();
+    let again =
+        execute(&opts(&sample().join("inbox"), &sample().join("Stammdaten.xlsx"), &r.dir, ymd(2024, 3, 31), true));
+    match again {
+        Err(ZahlungslaufError::Ledger(LedgerError::AlreadyBooked { stichtag, .. })) => {
+            assert_eq!(stichtag, "31.03.2024")
+        }
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a Stichtag was booked twice"),
+    }
+    // An earlier Stichtag after a later one is refused too.
+    let earlier =
+        execute(&opts(&sample().join("inbox"), &sample().join("Stammdaten.xlsx"), &r.dir, ymd(2023, 9, 30), true));
+    assert!(matches!(earlier, Err(ZahlungslaufError::Ledger(LedgerError::AlreadyBooked { .. }))));
+    assert_eq!(Ledger::open_existing(&r.dir.join("buchhaltung.sqlite")).unwrap().bookings().unwrap().len(), before);
+
+    // A preview after the last run has nothing to pay.
+    let mut o = opts(&sample().join("inbox"), &sample().join("Stammdaten.xlsx"), &r.dir, ymd(2024, 3, 31), false);
+    o.out = r.dir.join("preview");
+    let p = execute(&o).unwrap();
+    assert!(p.plan.bookings.is_empty());
+    assert!(!o.out.join("pain001_2024-03-31.xml").exists());
+    assert!(o.out.join("Zahlungslauf_2024-03-31_Entwurf.xlsx").exists());
+
+    // The clawback of 25'000 against Gunzgen (2578) decided 03.05.2023 exceeds its H1 payout
+    // (2 × 200 + 2 × 160 + 1 × 200 + 1 × 160 = 1'080): invoice 23'920 due 30 days after 30.09.2023.
+    let inv = ledger.invoices().unwrap();
+    assert_eq!(inv.len(), 1);
+    assert_eq!((inv[0].payee, inv[0].amount, inv[0].due_on), (2578, dec("23920"), ymd(2023, 10, 30)));
+
+    // The journal export's hash chain holds and detects a changed row.
+    let csv = std::fs::read_to_string(r.dir.join("out-2024-03-31").join(journal::FILE_NAME)).unwrap();
+    assert_eq!(journal::verify_csv(&csv), None);
+    assert_eq!(csv.lines().count(), before + 1);
+    let tampered = csv.replacen(";23920.00;", ";239.20;", 1).replacen(";-23920.00;", ";-239.20;", 1);
+    assert_ne!(tampered, csv);
+    assert!(journal::verify_csv(&tampered).is_some());
+    assert!(ledger.verify().is_ok());
+}
+
+#[test]
+#[ignore = "needs xmllint (libxml2-utils)"]
+fn replay_payment_files_validate_against_the_six_schema() {
+    let r = replay();
+    let xsd = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/pain.001.001.09.ch.03.xsd");
+    for p in &r.pains {
+        let out = std::process::Command::new("xmllint")
+            .arg("--noout")
+            .arg("--schema")
+            .arg(&xsd)
+            .arg(p)
+            .output()
+            .expect("xmllint runs");
+        assert!(out.status.success(), "{}: {}", p.display(), String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A small world built by the test: corrections after a payout
+// ---------------------------------------------------------------------------
+
+enum C {
+    T(&'static str),
+    S(String),
+    N(f64),
+}
+
+fn write_xlsx(path: &Path, sheets: &[(&str, Vec<Vec<C>>)]) {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    for (name, rows) in sheets {
+        let ws = wb.add_worksheet();
+        ws.set_name(*name).unwrap();
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                match v {
+                    C::T(s) => ws.write_string(r as u32, c as u16, *s).map(|_| ()).unwrap(),
+                    C::S(s) => ws.write_string(r as u32, c as u16, s).map(|_| ()).unwrap(),
+                    C::N(n) => ws.write_number(r as u32, c as u16, *n).map(|_| ()).unwrap(),
+                }
+            }
+        }
+    }
+    wb.save(path).unwrap();
+}
+
+fn iban(bban: &str) -> String {
+    // ISO 7064 MOD 97-10, computed here independently of the crate under test.
+    let digits: String = format!("{bban}CH00").chars().map(|c| c.to_digit(36).unwrap().to_string()).collect();
+    let rem = digits.chars().fold(0u64, |acc, c| (acc * 10 + c.to_digit(10).unwrap() as u64) % 97);
+    format!("CH{:02}{bban}", 98 - rem)
+}
+
+/// 2601 Aarstadt (100 foreign residents), 2605 Klein (10), 2610 Drittdorf (20); a clawback
+/// of 5'000 against 2610 decided 01.08.2023.
+fn world_master(path: &Path) {
+    use C::*;
+    let muni = [(2601.0, "Aarstadt"), (2605.0, "Klein"), (2610.0, "Drittdorf")];
+    let mut gem =
+        vec![vec![T("BFS-Nr."), T("Gemeinde"), T("Bezirk"), T("Gültig ab"), T("Gültig bis"), T("Nachfolge BFS-Nr.")]];
+    let mut pop = vec![vec![T("BFS-Nr."), T("Stichtag"), T("Ausländische Wohnbevölkerung"), T("Quelle")]];
+    let mut acc =
+        vec![vec![T("BFS-Nr."), T("Kontoinhaber"), T("IBAN"), T("Strasse"), T("Hausnummer"), T("PLZ"), T("Ort")]];
+    for (b, n, p) in [(muni[0].0, muni[0].1, 100.0), (muni[1].0, muni[1].1, 10.0), (muni[2].0, muni[2].1, 20.0)] {
+        gem.push(vec![N(b), T(n), T("Test"), T(""), T(""), T("")]);
+        for st in ["31.12.2021", "31.12.2022"] {
+            pop.push(vec![N(b), T(st), N(p), T("Test")]);
+        }
+        acc.push(vec![
+            N(b),
+            S(format!("Einwohnergemeinde {n}")),
+            S(iban(&format!("80808{:012}", b as u32))),
+            T("Dorfstrasse"),
+            T("1"),
+            T("4500"),
+            T(n),
+        ]);
+    }
+    write_xlsx(
+        path,
+        &[
+            ("Gemeinden", gem),
+            ("Wohnbevölkerung", pop),
+            (
+                "Leitgemeinden",
+                vec![vec![
+                    T("Vertrag"),
+                    T("Leitgemeinde BFS-Nr."),
+                    T("Mitglied BFS-Nr."),
+                    T("Gültig ab"),
+                    T("Gültig bis"),
+                ]],
+            ),
+            (
+                "Tarife",
+                vec![
+                    vec![T("Leistung"), T("Betrag CHF"), T("Gültig ab"), T("Gültig bis")],
+                    vec![T("FALL_EG"), N(200.0), T("01.01.2017"), T("")],
+                    vec![T("DOLMETSCH_EG"), N(160.0), T("01.07.2018"), T("")],
+                    vec![T("SOCKEL"), N(7.0), T("01.01.2018"), T("")],
+                    vec![T("FALL_IG"), N(200.0), T("01.01.2022"), T("")],
+                    vec![T("DOLMETSCH_IG"), N(160.0), T("01.01.2022"), T("")],
+                ],
+            ),
+            ("Kredit", vec![vec![T("Jahr"), T("Kredit CHF")], vec![N(2023.0), N(1_000_000.0)]]),
+            (
+                "Rückforderungen",
+                vec![
+                    vec![T("BFS-Nr."), T("Betrag CHF"), T("Grund"), T("Verfügt am")],
+                    vec![N(2610.0), N(5000.0), T("Leistungen nicht erbracht"), T("01.08.2023")],
+                ],
+            ),
+            ("Zahlungsverbindungen", acc),
+            (
+                "Kantonskonto",
+                vec![
+                    vec![
+                        T("Kontoinhaber"),
+                        T("IBAN"),
+                        T("BIC"),
+                        T("Clearing-Nr."),
+                        T("Strasse"),
+                        T("Hausnummer"),
+                        T("PLZ"),
+                        T("Ort"),
+                    ],
+                    vec![
+                        T("Kanton Solothurn"),
+                        S(iban("09000000045000001")),
+                        T(""),
+                        T("9000"),
+                        T("Rathaus"),
+                        T("1"),
+                        T("4500"),
+                        T("Solothurn"),
+                    ],
+                ],
+            ),
+        ],
+    );
+}
+
+fn form(path: &Path, kind: FormKind, values: &[(&'static str, Value)]) {
+    let sheet = match kind {
+        FormKind::Reporting => "Reporting",
+        FormKind::Selbstdeklaration => "Selbstdeklaration",
+    };
+    let mut f = FormSheet::new(kind, sheet);
+    for (k, v) in values {
+        f.values.insert(k, v.clone());
+    }
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    write_form_sheet(wb.add_worksheet(), &f).unwrap();
+    wb.save(path).unwrap();
+}
+
+fn sd_form(path: &Path, bfs: i64, name: &str) {
+    let ja = || Value::Text("Ja".into());
+    form(
+        path,
+        FormKind::Selbstdeklaration,
+        &[
+            ("SD_VERSION", Value::Int(2022)),
+            ("SD_GEMEINDE", Value::Text(name.into())),
+            ("SD_BFS_NR", Value::Int(bfs)),
+            ("SD_JAHR", Value::Int(2023)),
+            ("SD_BEAUFTRAGTE", Value::Text("Anna".into())),
+            ("SD_Q_ORGANISATION", ja()),
+            ("SD_Q_ANLAUFSTELLE", ja()),
+            ("SD_Q_ERSTINFO", ja()),
+            ("SD_Q_ANGEBOTE", ja()),
+            ("SD_Q_INTEGRATIONSGESPRAECHE", ja()),
+            ("SD_Q_VERNETZUNG", ja()),
+            ("SD_DATUM", Value::Date(ymd(2023, 1, 10))),
+        ],
+    );
+}
+
+/// A report with (EG, Dolmetsch EG, IG, Dolmetsch IG).
+fn report_form(path: &Path, bfs: i64, name: &str, half: i64, counts: (i64, i64, i64, i64), signed: NaiveDate) {
+    let i = Value::Int;
+    form(
+        path,
+        FormKind::Reporting,
+        &[
+            ("SI_VERSION", Value::Text("2022".into())),
+            ("SI_GEMEINDE", Value::Text(name.into())),
+            ("SI_BFS_NR", i(bfs)),
+            ("SI_JAHR", i(2023)),
+            ("SI_HALBJAHR", i(half)),
+            ("SI_BEAUFTRAGTE", Value::Text("Anna".into())),
+            ("SI_DATUM", Value::Date(signed)),
+            ("SI_EG_ANZAHL", i(counts.0)),
+            ("SI_EG_DOLMETSCH", i(counts.1)),
+            ("SI_EG_DOLMETSCH_ANDERE", i(0)),
+            ("SI_EG_PERSONEN", i(counts.0)),
+            ("SI_INFOMAPPEN", i(counts.0)),
+            ("SI_NEUZUZUEGE", i(counts.0 + counts.2 + 5)),
+            ("SI_IG_ANZAHL", i(counts.2)),
+            ("SI_IG_DOLMETSCH", i(counts.3)),
+            ("SI_MELDUNGEN", i(0)),
+        ],
+    );
+}
+
+/// The inbox of the small world; the journal gives the receipt dates.
+fn world_inbox(inbox: &Path) {
+    std::fs::create_dir_all(inbox).unwrap();
+    sd_form(&inbox.join("SD_2601.xlsx"), 2601, "Aarstadt");
+    sd_form(&inbox.join("SD_2605.xlsx"), 2605, "Klein");
+    sd_form(&inbox.join("SD_2610.xlsx"), 2610, "Drittdorf");
+    report_form(&inbox.join("H1_2601.xlsx"), 2601, "Aarstadt", 1, (4, 2, 1, 1), ymd(2023, 7, 10));
+    report_form(&inbox.join("H1_2605.xlsx"), 2605, "Klein", 1, (5, 0, 0, 0), ymd(2023, 7, 10));
+    report_form(&inbox.join("H1_2610.xlsx"), 2610, "Drittdorf", 1, (3, 0, 0, 0), ymd(2023, 7, 10));
+    // After the September payout: 2601 corrects H1 upwards (6 conversations instead of 4),
+    // 2605 downwards (2 instead of 5); 2605 also reports H2 (4 conversations).
+    report_form(&inbox.join("H1_2601_korrigiert.xlsx"), 2601, "Aarstadt", 1, (6, 2, 1, 1), ymd(2024, 1, 8));
+    report_form(&inbox.join("H1_2605_korrigiert.xlsx"), 2605, "Klein", 1, (2, 0, 0, 0), ymd(2024, 1, 8));
+    report_form(&inbox.join("H2_2605.xlsx"), 2605, "Klein", 2, (4, 0, 0, 0), ymd(2024, 1, 9));
+    std::fs::write(
+        inbox.join("Eingangsjournal.csv"),
+        "Datei;Eingangsdatum\n\
+         SD_2601.xlsx;12.01.2023\nSD_2605.xlsx;12.01.2023\nSD_2610.xlsx;12.01.2023\n\
+         H1_2601.xlsx;12.07.2023\nH1_2605.xlsx;12.07.2023\nH1_2610.xlsx;12.07.2023\n\
+         H1_2601_korrigiert.xlsx;10.01.2024\nH1_2605_korrigiert.xlsx;10.01.2024\nH2_2605.xlsx;11.01.2024\n",
+    )
+    .unwrap();
+}
+
+fn world() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    world_inbox(&inbox);
+    let sd = dir.path().join("Stammdaten.xlsx");
+    world_master(&sd);
+    (dir, inbox, sd)
+}
+
+fn sum_of(bookings: &[plan::PlannedBooking], payee: u32, art: Art) -> Decimal {
+    bookings.iter().filter(|b| b.payee == payee && b.art == art).map(|b| b.betrag).sum()
+}
+
+#[test]
+fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
+    let (dir, inbox, sd) = world();
+    let d = dir.path();
+    // The first booking needs the ledger's first year.
+    let mut o = opts(&inbox, &sd, d, ymd(2023, 3, 31), true);
+    o.first_year = None;
+    assert!(matches!(execute(&o), Err(ZahlungslaufError::FirstYearNeeded(2023))));
+    assert!(Ledger::open(&d.join("buchhaltung.sqlite")).unwrap().bookings().unwrap().is_empty());
+    // 31.03.2023: the Sockelbeiträge 2023: 100 × 7 = 700, 10 × 7 = 70, 20 × 7 = 140.
+    let r1 = execute(&opts(&inbox, &sd, d, ymd(2023, 3, 31), true)).unwrap();
+    let transfers: BTreeMap<u32, Decimal> = r1.plan.payees.iter().map(|p| (p.payee, p.transfer)).collect();
+    assert_eq!(transfers, BTreeMap::from([(2601, dec("700")), (2605, dec("70")), (2610, dec("140"))]));
+
+    // 30.09.2023: H1 as first reported. 2601: 4 × 200 + 2 × 160 + 1 × 200 + 1 × 160 = 1'480.
+    // 2605: 5 × 200 = 1'000. 2610: 3 × 200 = 600 against the clawback of 5'000: nothing
+    // paid, 600 offset, 4'400 invoiced, due 30 days after the run (30.10.2023).
+    let r2 = execute(&opts(&inbox, &sd, d, ymd(2023, 9, 30), true)).unwrap();
+    let p: BTreeMap<u32, &plan::PayeeResult> = r2.plan.payees.iter().map(|p| (p.payee, p)).collect();
+    assert_eq!(p[&2601].transfer, dec("1480"));
+    assert_eq!(p[&2605].transfer, dec("1000"));
+    assert_eq!((p[&2610].transfer, p[&2610].offset, p[&2610].invoice), (dec("0"), dec("600"), dec("4400")));
+    let inv: Vec<_> = r2.plan.bookings.iter().filter(|b| b.art == Art::Rechnung).collect();
+    assert_eq!(inv.len(), 1);
+    assert_eq!((inv[0].payee, inv[0].betrag, inv[0].due_on), (2610, dec("-4400"), Some(ymd(2023, 10, 30))));
+
+    // 31.03.2024: 2601's corrected H1 is paid as the difference: (6 − 4) × 200 = 400.
+    // 2605's lower H1 ((2 − 5) × 200 = −600) is offset against its H2 (4 × 200 = 800): 200 paid.
+    let r3 = execute(&opts(&inbox, &sd, d, ymd(2024, 3, 31), true)).unwrap();
+    let p: BTreeMap<u32, &plan::PayeeResult> = r3.plan.payees.iter().map(|p| (p.payee, p)).collect();
+    assert_eq!(p[&2601].transfer, dec("400"));
+    let nach: Vec<_> = r3.plan.bookings.iter().filter(|b| b.payee == 2601).collect();
+    assert_eq!(nach.len(), 1);
+    assert_eq!(
+        (nach[0].periode.as_str(), nach[0].leistung.as_str(), nach[0].betrag),
+        ("2023/H1", "FALL_EG", dec("400"))
+    );
+    assert_eq!((p[&2605].transfer, p[&2605].offset, p[&2605].invoice), (dec("200"), dec("600"), dec("0")));
+    assert_eq!(sum_of(&r3.plan.bookings, 2605, Art::Korrektur), dec("-600"));
+    assert!(!p.contains_key(&2610), "nothing new for 2610");
+    // The September invoice is still open and overdue on 31.03.2024.
+    let open: Vec<_> = r3.open_invoices.iter().filter(|i| i.open() > Decimal::ZERO).collect();
+    assert_eq!(open.len(), 1);
+    assert!(open[0].due_on < ymd(2024, 3, 31));
+    let xml = std::fs::read_to_string(d.join("out-2024-03-31/pain001_2024-03-31.xml")).unwrap();
+    check_pain(&xml, dec("600"), 2);
+
+    // The workbook: per payee name, IBAN and payout; the total row's formulas carry their results.
+    let bytes = std::fs::read(d.join("out-2024-03-31/Zahlungslauf_2024-03-31.xlsx")).unwrap();
+    let wb = beitraege::workbook::read_workbook(&bytes, &Limits::default()).unwrap();
+    let z = wb.sheets.iter().find(|s| s.name == "Zahlungen").unwrap();
+    let total_row = (0..20).find(|r| z.get(*r, 0).text() == "Total").expect("total row");
+    let cell = |r: u32, c: u32| Decimal::from_str(&z.get(r, c).text()).unwrap_or_else(|_| panic!("{:?}", z.get(r, c)));
+    assert_eq!((cell(total_row, 4), cell(total_row, 5), cell(total_row, 6)), (dec("1200"), dec("-600"), dec("600")));
+    let row_2605 = (0..20).find(|r| z.get(*r, 0).text() == "2605").unwrap();
+    assert_eq!(z.get(row_2605, 3).text(), iban("80808000000002605"));
+    assert_eq!(cell(row_2605, 6), dec("200"));
+
+    // The JSON lists every booking with exactly the fixed keys.
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("out-2024-03-31/Zahlungslauf_2024-03-31.json")).unwrap()).unwrap();
+    let arr = json.as_array().unwrap();
+    assert_eq!(arr.len(), r3.plan.bookings.len());
+    for o in arr {
+        let mut keys: Vec<&str> = o.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["art", "betrag", "bfs_nr", "jahr", "leistung", "periode", "zahlungsempfaenger"]);
+    }
+    let neg: Vec<_> = arr.iter().filter(|o| o["bfs_nr"] == 2605 && o["periode"] == "2023/H1").collect();
+    assert_eq!(neg.len(), 1);
+    assert_eq!((neg[0]["leistung"].as_str(), neg[0]["betrag"].as_str()), (Some("FALL_EG"), Some("-600.00")));
+
+    // Receipt of the invoice, then it is settled; more than open is refused.
+    let mut ledger = Ledger::open_existing(&d.join("buchhaltung.sqlite")).unwrap();
+    let id = open[0].id.clone();
+    assert!(matches!(
+        ledger.record_receipt(&id, ymd(2023, 10, 20), dec("4400.05"), "x", "t"),
+        Err(LedgerError::Overpaid { .. })
+    ));
+    ledger.record_receipt(&id, ymd(2023, 10, 20), dec("4000"), "x", "t").unwrap();
+    ledger.record_receipt(&id, ymd(2023, 10, 25), dec("400"), "x", "t").unwrap();
+    assert!(ledger.invoices().unwrap().iter().all(|i| i.open().is_zero()));
+
+    // Storno of the last run books its exact reversal; the same Stichtag can then be booked again.
+    let (n, _) = storno(&StornoOptions {
+        stichtag: ymd(2024, 3, 31),
+        ledger: d.join("buchhaltung.sqlite"),
+        out: d.join("storno"),
+        reason: "Test".into(),
+    })
+    .unwrap();
+    assert_eq!(n, r3.plan.bookings.len());
+    let r3b = execute(&opts(&inbox, &sd, d, ymd(2024, 3, 31), true)).unwrap();
+    assert_eq!(r3b.plan.total_transfer(), dec("600"));
+    // Cumulative: 2601's H1 FALL_EG booked = 6 × 200; 2605's = 2 × 200.
+    let ledger = Ledger::open_existing(&d.join("buchhaltung.sqlite")).unwrap();
+    let (sums, _) = ledger.component_sums().unwrap();
+    let k = |bfs| Key { bfs, year: 2023, part: Part::H1, component: TariffCode::FallEg };
+    assert_eq!(sums[&k(2601)], dec("1200"));
+    assert_eq!(sums[&k(2605)], dec("400"));
+    assert!(ledger.verify().is_ok());
+
+    // The statement: 2605's last run paid 800, offset 600, transferred 200.
+    let st = beitraege::zahlungslauf::konto::statement(&ledger, Some(2605), ymd(2024, 4, 15)).unwrap();
+    let last = st.runs.last().unwrap();
+    assert_eq!((last.gross, last.offset, last.transfer, last.invoiced), (dec("800"), dec("600"), dec("200"), dec("0")));
+    // The reversed run shows negated, the rebooked run again: net over all runs 70 + 1'000 + 200.
+    assert_eq!(st.runs.iter().map(|r| r.transfer).sum::<Decimal>(), dec("1270"));
+
+    // `run --buchhaltung`: the annex gains the sheet `Buchhaltung`; what is booked equals the
+    // annex: 2601 = 700 + 6 × 200 + 2 × 160 + 200 + 160 = 2'580; 2610 = 140 + 600 − 5'000.
+    let mut ro = common::sample_options(&d.join("annex"), Some(2));
+    ro.inbox = inbox.clone();
+    ro.stammdaten = sd.clone();
+    ro.buchhaltung = Some(d.join("buchhaltung.sqlite"));
+    beitraege::run::run(&ro).unwrap();
+    let bytes = std::fs::read(d.join("annex/Anhang_1_Beitraege_2023.xlsx")).unwrap();
+    let wb = beitraege::workbook::read_workbook(&bytes, &Limits::default()).unwrap();
+    let sheet = wb.sheets.iter().find(|s| s.name == "Buchhaltung").expect("ledger sheet");
+    let row_of = |bfs: i64| {
+        (0..50)
+            .find(|r| match sheet.get(*r, 0) {
+                Value::Int(n) => *n == bfs,
+                Value::Float(f) => *f == bfs as f64,
+                _ => false,
+            })
+            .unwrap()
+    };
+    let num = |r: u32, c: u32| match sheet.get(r, c) {
+        Value::Int(n) => Decimal::from(*n),
+        Value::Float(f) => Decimal::try_from(*f).unwrap(),
+        v => panic!("not a number: {v:?}"),
+    };
+    for (bfs, expected) in [(2601, dec("2580")), (2605, dec("70") + dec("400") + dec("800")), (2610, dec("-4260"))] {
+        let r = row_of(bfs);
+        assert_eq!((num(r, 2), num(r, 3), num(r, 4)), (expected, expected, dec("0")), "BFS {bfs}");
+    }
+}
+
+#[test]
+fn without_payment_details_the_run_books_but_writes_no_payment_file() {
+    let (dir, inbox, _) = world();
+    // The sample's master data without the two payment sheets is the original shape: build
+    // the world again without them.
+    let sd = dir.path().join("ohne.xlsx");
+    world_master(&sd);
+    let mut wb = beitraege::workbook::read_workbook(&std::fs::read(&sd).unwrap(), &Limits::default()).unwrap();
+    wb.sheets.retain(|s| s.name != "Zahlungsverbindungen" && s.name != "Kantonskonto");
+    let master = beitraege::stammdaten::Stammdaten::from_sheets(&wb.sheets).unwrap();
+    assert!(master.zahlung.canton.is_none());
+    // Write it back as xlsx.
+    let rows = |name: &str| -> Vec<Vec<C>> {
+        let s = wb.sheets.iter().find(|s| s.name == name).unwrap();
+        let max_r = s.cells().map(|((r, _), _)| *r).max().unwrap_or(0);
+        let max_c = s.cells().map(|((_, c), _)| *c).max().unwrap_or(0);
+        (0..=max_r)
+            .map(|r| {
+                (0..=max_c)
+                    .map(|c| match s.get(r, c) {
+                        Value::Int(n) => C::N(*n as f64),
+                        Value::Float(f) => C::N(*f),
+                        v => C::S(v.text()),
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let names = ["Gemeinden", "Wohnbevölkerung", "Leitgemeinden", "Tarife", "Kredit", "Rückforderungen"];
+    let sheets: Vec<(&str, Vec<Vec<C>>)> = names.iter().map(|n| (*n, rows(n))).collect();
+    write_xlsx(&sd, &sheets);
+    let r = execute(&opts(&inbox, &sd, dir.path(), ymd(2023, 3, 31), true)).unwrap();
+    assert!(r.booked);
+    assert_eq!(r.plan.total_transfer(), dec("910"));
+    assert!(!dir.path().join("out-2023-03-31/pain001_2023-03-31.xml").exists());
+    assert!(r.notes.iter().any(|n| n.contains("Kantonskonto")));
+    assert_eq!(Ledger::open_existing(&dir.path().join("buchhaltung.sqlite")).unwrap().bookings().unwrap().len(), 3);
+}
+
+#[test]
+fn a_bad_iban_is_a_master_data_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let sd = dir.path().join("s.xlsx");
+    world_master(&sd);
+    let mut wb = beitraege::workbook::read_workbook(&std::fs::read(&sd).unwrap(), &Limits::default()).unwrap();
+    let acc = wb.sheets.iter_mut().find(|s| s.name == "Zahlungsverbindungen").unwrap();
+    let good = acc.get(1, 2).text();
+    // Swap two digits: the checksum fails.
+    let mut chars: Vec<char> = good.chars().collect();
+    chars.swap(10, 20);
+    acc.set(1, 2, Value::Text(chars.into_iter().collect()));
+    let e = beitraege::stammdaten::Stammdaten::from_sheets(&wb.sheets).unwrap_err();
+    assert_eq!(e.kinds(), vec![beitraege::stammdaten::ProblemKind::BadValue]);
+}
+
+// ---------------------------------------------------------------------------
+// A killed --buchen leaves the whole run or nothing
+// ---------------------------------------------------------------------------
+
+fn counts(path: &Path) -> (usize, usize) {
+    if !path.exists() {
+        return (0, 0);
+    }
+    let l = Ledger::open(path).unwrap();
+    (l.runs().unwrap().len(), l.bookings().unwrap().len())
+}
+
+fn book_cmd(inbox: &Path, sd: &Path, ledger: &Path, out: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_beitraege"));
+    c.args(["zahlungslauf", "--stichtag", "31.03.2023", "--buchen", "--ab-jahr", "2023"])
+        .arg("--eingang")
+        .arg(inbox)
+        .arg("--stammdaten")
+        .arg(sd)
+        .arg("--buchhaltung")
+        .arg(ledger)
+        .arg("--ausgabe")
+        .arg(out)
+        .stdout(std::process::Stdio::null());
+    c
+}
+
+#[test]
+fn a_killed_booking_leaves_all_or_nothing() {
+    let (dir, inbox, sd) = world();
+    let d = dir.path();
+    // The full run, for the expected number of bookings.
+    let reference = d.join("ref.sqlite");
+    assert!(book_cmd(&inbox, &sd, &reference, &d.join("ref"))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap()
+        .success());
+    let full = counts(&reference);
+    assert_eq!(full, (1, 3));
+
+    // Killed while the transaction is open (the test hook pauses halfway through the inserts).
+    let ledger = d.join("kill.sqlite");
+    let mut child = book_cmd(&inbox, &sd, &ledger, &d.join("k"))
+        .env(beitraege::ledger::PAUSE_ENV, "20000")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+        assert!(n > 0, "the hook was not reached");
+        if line.starts_with("BUCHUNG-PAUSE") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(counts(&ledger), (0, 0), "a killed transaction left part of a run");
+
+    // Killed at increasing delays anywhere in the run: after each kill all or nothing.
+    let mut saw_nothing = false;
+    for ms in [0u64, 20, 60, 120, 250, 400, 700, 1000, 1500] {
+        let l = d.join(format!("k{ms}.sqlite"));
+        let mut child =
+            book_cmd(&inbox, &sd, &l, &d.join(format!("k{ms}"))).stderr(std::process::Stdio::null()).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let c = counts(&l);
+        assert!(c == (0, 0) || c == full, "after a kill at {ms} ms: {c:?}");
+        saw_nothing |= c == (0, 0);
+        // The run can then be booked (again) and ends complete.
+        let ok =
+            book_cmd(&inbox, &sd, &l, &d.join(format!("k{ms}b"))).stderr(std::process::Stdio::null()).status().unwrap();
+        assert_eq!(ok.success(), c == (0, 0));
+        assert_eq!(counts(&l), full);
+    }
+    assert!(saw_nothing);
+    // Booking the same Stichtag again through the command line: refused, non-zero exit, nothing booked.
+    let l = d.join("k0.sqlite");
+    let again = book_cmd(&inbox, &sd, &l, &d.join("again")).stderr(std::process::Stdio::null()).status().unwrap();
+    assert!(!again.success());
+    assert_eq!(counts(&l), full);
+}
+
+// ---------------------------------------------------------------------------
+// Property: cumulative bookings equal what the final evaluation pays
+// ---------------------------------------------------------------------------
+
+use proptest::prelude::*;
+
+const COMPONENTS: [TariffCode; 3] = [TariffCode::Sockel, TariffCode::FallEg, TariffCode::DolmetschIg];
+
+/// One evaluation: per (bfs, component) a count, and whether it is withheld.
+type Eval = Vec<(u32, TariffCode, u64, bool)>;
+
+fn items(e: &Eval) -> Vec<DueItem> {
+    e.iter()
+        .map(|(bfs, c, n, withheld)| {
+            let rate = match c {
+                TariffCode::Sockel => Decimal::from(7),
+                TariffCode::FallEg | TariffCode::FallIg => Decimal::from(200),
+                _ => Decimal::from(160),
+            };
+            let part = if *c == TariffCode::Sockel { Part::Year } else { Part::H1 };
+            DueItem {
+                key: Key { bfs: *bfs, year: 2023, part, component: *c },
+                payee: if *bfs == 3 { 1 } else { *bfs },
+                amount: if *withheld { Decimal::ZERO } else { Decimal::from(*n) * rate },
+                withheld: withheld.then(|| "zurückbehalten".to_string()),
+                count: Some(*n),
+                tariff: String::new(),
+                evidence: vec![],
+            }
+        })
+        .collect()
+}
+
+fn eval_strategy() -> impl Strategy<Value = Eval> {
+    proptest::collection::vec((0u64..60, proptest::bool::weighted(0.2)), 9).prop_map(|v| {
+        v.into_iter().enumerate().map(|(i, (n, w))| ((i / 3) as u32 + 1, COMPONENTS[i % 3], n, w)).collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn cumulative_bookings_equal_the_final_evaluation(
+        evals in proptest::collection::vec(eval_strategy(), 1..6),
+        claws in proptest::collection::vec((1u32..4, 1u64..2000), 0..3),
+        last in proptest::collection::vec(0u64..60, 9),
+    ) {
+        let mut ledger = Ledger::in_memory().unwrap();
+        let mut day = ymd(2023, 3, 31);
+        let clawbacks: Vec<OpenClawback> = claws
+            .iter()
+            .enumerate()
+            .map(|(i, (bfs, a))| OpenClawback {
+                reference: format!("RF-{i}"),
+                bfs: *bfs,
+                payee: if *bfs == 3 { 1 } else { *bfs },
+                amount: Decimal::from(*a),
+                reason: "x".into(),
+                decided_on: ymd(2023, 2, 1),
+            })
+            .collect();
+        // The final evaluation: nothing withheld.
+        let final_eval: Eval = last
+            .iter()
+            .enumerate()
+            .map(|(i, n)| ((i / 3) as u32 + 1, COMPONENTS[i % 3], *n, false))
+            .collect();
+        let mut all = evals.clone();
+        all.push(final_eval.clone());
+        // Per payee: money transferred minus money invoiced, over all runs.
+        let mut net: BTreeMap<u32, Decimal> = BTreeMap::new();
+        for e in &all {
+            let (booked, payees) = ledger.component_sums().unwrap();
+            let settled = ledger.settled_clawbacks().unwrap();
+            let open: Vec<_> = clawbacks.iter().filter(|c| !settled.contains(&c.reference)).cloned().collect();
+            let p = plan::plan(day, &items(e), &booked, &payees, &open);
+            for r in &p.payees {
+                // Offsets never exceed the payout; a payee either gets money or an invoice.
+                prop_assert!(r.transfer >= Decimal::ZERO && r.invoice >= Decimal::ZERO);
+                prop_assert!(r.transfer.is_zero() || r.invoice.is_zero());
+                prop_assert_eq!(r.gross - r.claims, r.transfer - r.invoice);
+                *net.entry(r.payee).or_insert(Decimal::ZERO) += r.transfer - r.invoice;
+            }
+            let header = RunHeader {
+                stichtag: day,
+                booked_at: "t".into(),
+                program_version: "t".into(),
+                evidence: vec![],
+                first_year: 2023,
+            };
+            ledger.book_run(&header, &p.bookings).unwrap();
+            day = day.succ_opt().unwrap();
+        }
+        let (booked, _) = ledger.component_sums().unwrap();
+        for (bfs, c, n, _) in &final_eval {
+            let rate = match c { TariffCode::Sockel => 7, TariffCode::FallEg => 200, _ => 160 };
+            let part = if *c == TariffCode::Sockel { Part::Year } else { Part::H1 };
+            let k = Key { bfs: *bfs, year: 2023, part, component: *c };
+            prop_assert_eq!(booked.get(&k).copied().unwrap_or(Decimal::ZERO), Decimal::from(*n * rate));
+        }
+        // Money is conserved: per payee, transfers minus invoices equal the booked
+        // contributions and clawbacks.
+        let mut booked_net: BTreeMap<u32, Decimal> = BTreeMap::new();
+        for b in ledger.bookings().unwrap() {
+            if b.art != Art::Rechnung {
+                *booked_net.entry(b.payee).or_insert(Decimal::ZERO) += b.betrag;
+            }
+        }
+        for (payee, v) in &booked_net {
+            prop_assert_eq!(net.get(payee).copied().unwrap_or(Decimal::ZERO), *v, "payee {}", payee);
+        }
+        // Every clawback booked exactly once.
+        let claw_sum: Decimal = ledger
+            .bookings()
+            .unwrap()
+            .iter()
+            .filter(|b| b.art == Art::Rueckforderung)
+            .map(|b| b.betrag)
+            .sum();
+        prop_assert_eq!(claw_sum, -clawbacks.iter().map(|c| c.amount).sum::<Decimal>());
+        prop_assert!(ledger.verify().is_ok());
+    }
+}
+
+#[test]
+fn a_withheld_amount_is_paid_by_the_run_after_the_corrected_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let inbox = d.join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let sd = d.join("Stammdaten.xlsx");
+    world_master(&sd);
+    sd_form(&inbox.join("SD_2601.xlsx"), 2601, "Aarstadt");
+    // 3 interpreter deployments for 1 conversation: a Fehler; the Dolmetschpauschale is withheld.
+    report_form(&inbox.join("H1_2601.xlsx"), 2601, "Aarstadt", 1, (1, 3, 0, 0), ymd(2023, 7, 10));
+    // The corrected form, received after the September payout: 3 conversations, 3 deployments.
+    report_form(&inbox.join("H1_2601_neu.xlsx"), 2601, "Aarstadt", 1, (3, 3, 0, 0), ymd(2024, 1, 8));
+    std::fs::write(
+        inbox.join("Eingangsjournal.csv"),
+        "Datei;Eingangsdatum\nSD_2601.xlsx;12.01.2023\nH1_2601.xlsx;12.07.2023\nH1_2601_neu.xlsx;10.01.2024\n",
+    )
+    .unwrap();
+    let mut o = opts(&inbox, &sd, d, ymd(2023, 9, 30), true);
+    o.first_year = Some(2023);
+    let r = execute(&o).unwrap();
+    let h1 = |p: &plan::Plan, c: TariffCode| {
+        p.lines.iter().find(|l| l.key.bfs == 2601 && l.key.part == Part::H1 && l.key.component == c).cloned()
+    };
+    // 30.09.2023: the conversation is paid (200), the deployments are withheld, nothing booked for them.
+    assert_eq!(h1(&r.plan, TariffCode::FallEg).unwrap().now, dec("200"));
+    let w = h1(&r.plan, TariffCode::DolmetschEg).expect("withheld line shown");
+    assert!(w.withheld.is_some());
+    assert_eq!(w.now, Decimal::ZERO);
+    assert!(!r.plan.bookings.iter().any(|b| b.leistung == "DOLMETSCH_EG"));
+    // 31.03.2024: the corrected form pays the rest: (3 − 1) × 200 = 400 and 3 × 160 = 480.
+    let r = execute(&opts(&inbox, &sd, d, ymd(2024, 3, 31), true)).unwrap();
+    assert_eq!(h1(&r.plan, TariffCode::FallEg).unwrap().now, dec("400"));
+    assert_eq!(h1(&r.plan, TariffCode::DolmetschEg).unwrap().now, dec("480"));
+    assert_eq!(r.plan.total_transfer(), dec("880"));
+}
