@@ -108,6 +108,10 @@ pub fn entry(code: Code) -> Entry {
             "Der Wert im Feld «{feld}» ist grösser als die ausländische Wohnbevölkerung der Gemeinde ({detail}).",
             "Bitte den Wert prüfen und bei einem Tippfehler ein korrigiertes Formular einreichen.",
         ),
+        WertZuGross => (
+            "Der Wert im Feld «{feld}» ist grösser als jede mögliche Anzahl ({detail}); er wird nicht verwendet.",
+            "Bitte die richtige Anzahl eintragen (Tippfehler?) und ein korrigiertes Formular einreichen.",
+        ),
         DolmetschUeberGespraeche => (
             "Es sind mehr Dolmetscheinsätze als Gespräche gemeldet ({detail}); die Dolmetschpauschale wird zurückbehalten.",
             "Bitte die Anzahl Gespräche und Dolmetscheinsätze prüfen und ein korrigiertes Formular einreichen.",

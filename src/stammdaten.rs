@@ -1,7 +1,10 @@
 //! Master data (Stammdaten, STAMMDATEN.md): loading and the consistency checks that stop a
 //! run before anything is written.
 
-use crate::domain::{fmt_date, ymd, Bfs, Chf, Clawback, ContractMembership, Municipality, Tariff, TariffCode};
+use crate::domain::{
+    fmt_date, swiss_int, ymd, Bfs, Chf, Clawback, ContractMembership, Municipality, Tariff, TariffCode, MAX_AMOUNT_CHF,
+    MAX_COUNT, MAX_TARIFF_CHF,
+};
 use crate::extract::norm;
 use crate::values::{parse_bfs, parse_date, parse_money, parse_whole};
 use crate::workbook::{read_workbook, Limits, Sheet, Value};
@@ -26,6 +29,10 @@ pub enum ProblemKind {
     TariffOverlap,
     TariffGap,
     PopulationMissing,
+    /// A figure beyond the hard ceilings (`MAX_COUNT`, `MAX_TARIFF_CHF`, `MAX_AMOUNT_CHF`).
+    OutOfRange,
+    /// A sheet whose name differs from a master-data sheet only by case or spaces.
+    SheetNameVariant,
 }
 
 /// One master data problem with its German message.
@@ -307,6 +314,15 @@ impl Stammdaten {
                 };
                 let v = t.get(r, "Ausländische Wohnbevölkerung");
                 match parse_whole(v) {
+                    Some(n) if n > MAX_COUNT as i64 => p.push(
+                        ProblemKind::OutOfRange,
+                        format!(
+                            "{}: «Ausländische Wohnbevölkerung» {} ist grösser als die Obergrenze {} (mehr als die Wohnbevölkerung des ganzen Kantons).",
+                            t.at(r),
+                            v.display(),
+                            swiss_int(MAX_COUNT)
+                        ),
+                    ),
                     Some(n) if n >= 0 => {
                         if sd.population.insert((bfs, day), n as u64).is_some() {
                             p.push(
@@ -413,6 +429,18 @@ impl Stammdaten {
                     );
                     continue;
                 };
+                if amount > Chf::from(MAX_TARIFF_CHF) {
+                    p.push(
+                        ProblemKind::OutOfRange,
+                        format!(
+                            "{}: «Betrag CHF» {} ist grösser als die Obergrenze für einen Tarif von {} CHF.",
+                            t.at(r),
+                            amount_v.display(),
+                            swiss_int(MAX_TARIFF_CHF as u64)
+                        ),
+                    );
+                    continue;
+                }
                 let valid_from = opt_date(&t, r, "Gültig ab", &mut p);
                 let valid_to = opt_date(&t, r, "Gültig bis", &mut p);
                 sd.tariffs.push(Tariff { code, amount, valid_from, valid_to });
@@ -440,6 +468,17 @@ impl Stammdaten {
                 let y = parse_whole(t.get(r, "Jahr"));
                 let a = parse_money(t.get(r, "Kredit CHF"));
                 match (y, a) {
+                    (Some(y), Some(a)) if !(1900..=9999).contains(&y) || a.is_sign_negative() && !a.is_zero() => {
+                        p.push(ProblemKind::BadValue, format!("{}: «Jahr» oder «Kredit CHF» ist ungültig.", t.at(r)))
+                    }
+                    (Some(_), Some(a)) if a > Chf::from(MAX_AMOUNT_CHF) => p.push(
+                        ProblemKind::OutOfRange,
+                        format!(
+                            "{}: «Kredit CHF» {a} ist grösser als die Obergrenze von {} CHF.",
+                            t.at(r),
+                            swiss_int(MAX_AMOUNT_CHF as u64)
+                        ),
+                    ),
                     (Some(y), Some(a)) => {
                         if sd.credit.insert(y as i32, a).is_some() {
                             p.push(ProblemKind::Duplicate, format!("{}: Kredit für {y} kommt mehrfach vor.", t.at(r)));
@@ -469,6 +508,18 @@ impl Stammdaten {
                     );
                     continue;
                 };
+                if amount > Chf::from(MAX_AMOUNT_CHF) {
+                    p.push(
+                        ProblemKind::OutOfRange,
+                        format!(
+                            "{}: «Betrag CHF» {} ist grösser als die Obergrenze von {} CHF.",
+                            t.at(r),
+                            amount_v.display(),
+                            swiss_int(MAX_AMOUNT_CHF as u64)
+                        ),
+                    );
+                    continue;
+                }
                 let Some(decided_on) = opt_date(&t, r, "Verfügt am", &mut p) else {
                     p.push(ProblemKind::BadValue, format!("{}: «Verfügt am» fehlt.", t.at(r)));
                     continue;
@@ -601,13 +652,15 @@ impl Stammdaten {
         let preds = self.predecessors_existing_on(bfs, stichtag);
         let mut total = 0u64;
         let mut found = false;
+        // Each figure is at most MAX_COUNT (checked on loading); the sum is checked anyway.
+        let overflow = || format!("Blatt «Wohnbevölkerung»: Die Summe für {name} ({bfs}) ist zu gross.");
         if let Some(n) = own {
-            total += n;
+            total = total.checked_add(n).ok_or_else(overflow)?;
             found = true;
         }
         for p in &preds {
             if let Some(n) = self.population.get(&(*p, stichtag)) {
-                total += n;
+                total = total.checked_add(*n).ok_or_else(overflow)?;
                 found = true;
             }
         }

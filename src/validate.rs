@@ -4,7 +4,7 @@
 use crate::catalogue::finding;
 use crate::domain::{
     fmt_date, ymd, Bfs, CellPos, Code, CountField, FileState, Finding, FormKind, FormVersion, PaidCounts, Period,
-    TariffCode, PERIOD_COMPONENTS,
+    TariffCode, MAX_COUNT, PERIOD_COMPONENTS,
 };
 use crate::extract::{Field, RawForm, TableRow, TABLE_COLUMNS};
 use crate::scan::{InboxFile, ReceiptSource};
@@ -192,8 +192,14 @@ fn check_count(sink: &mut Sink, field: &Field, label: &str) -> Option<u64> {
         CountValue::Negative => sink.at(Code::WertNegativ, field, label, None),
         CountValue::Fraction => sink.at(Code::WertNichtGanzzahlig, field, label, None),
         CountValue::NotANumber => sink.at(Code::WertKeineZahl, field, label, None),
+        CountValue::TooLarge => sink.at(Code::WertZuGross, field, label, Some(too_large_detail())),
     }
     cv.usable()
+}
+
+/// Why a count above [`MAX_COUNT`] cannot be right.
+fn too_large_detail() -> String {
+    format!("Obergrenze {}, mehr als die Wohnbevölkerung des ganzen Kantons", crate::domain::swiss_int(MAX_COUNT))
 }
 
 fn parse_version(v: &Value) -> Option<FormVersion> {
@@ -418,8 +424,11 @@ fn validate_report(
     let members = master.members_of(bfs, day);
     let is_lead = !members.is_empty();
     let population = |b: Bfs| master.sockel_base(b, ctx.year).ok();
-    let area_population: Option<u64> =
-        if is_lead { members.iter().map(|m| population(*m)).sum::<Option<u64>>() } else { population(bfs) };
+    let area_population: Option<u64> = if is_lead {
+        members.iter().try_fold(0u64, |acc, m| acc.checked_add(population(*m)?))
+    } else {
+        population(bfs)
+    };
 
     // Values of the main sheet.
     let mut usable: BTreeMap<CountField, Option<u64>> = BTreeMap::new();
@@ -529,16 +538,20 @@ fn validate_report(
                     }
                 }
             }
-            // LEIT_SUMME: the rows must add up to the main sheet's totals.
+            // LEIT_SUMME: the rows must add up to the main sheet's totals. The check is never
+            // switched off: with an unusable cell in a column (an error, counted 0) the usable
+            // rows may not exceed the total, else they must equal it. So no row, not even one
+            // outside the contract, can make the members' rows pay more than the main sheet.
             for (i, code) in PERIOD_COMPONENTS.iter().enumerate() {
                 let cf =
                     [CountField::EgAnzahl, CountField::EgDolmetsch, CountField::IgAnzahl, CountField::IgDolmetsch][i];
-                if !cf.in_version(version) || !sums_ok[i] {
+                if !cf.in_version(version) {
                     continue;
                 }
                 if let Some(total) = get(cf) {
                     let sum = sums.get(*code);
-                    if sum != total && !withheld_whole {
+                    let mismatch = if sums_ok[i] { sum != total } else { sum > total };
+                    if mismatch && !withheld_whole {
                         let f = field_of(cf);
                         sink.at(
                             Code::LeitSumme,
@@ -625,10 +638,12 @@ fn table_shares(
     let mut sums = PaidCounts::default();
     let mut ok = [true; 4];
     let header = |k: &str| TABLE_COLUMNS.iter().find(|(key, _)| *key == k).map(|(_, h)| *h).unwrap_or("?");
+    let population = |b: Bfs| master.sockel_base(b, ctx.year).ok();
     for row in rows {
         let bf = row.get("bfs");
         let nf = row.get("name");
         let bfs = parse_bfs(&bf.value).or_else(|| master.resolve(&nf.value));
+        let member = bfs.filter(|b| members.contains(b));
         let mut share = Share::default();
         for (i, (key, code)) in [
             ("eg", TariffCode::FallEg),
@@ -648,14 +663,23 @@ fn table_shares(
             }
             match check_count(sink, &f, header(key)) {
                 Some(n) => {
+                    // A member's row gets the main sheet's plausibility check, against its
+                    // own foreign resident population.
+                    if let Some(pop) = member.and_then(population).filter(|pop| n > *pop) {
+                        sink.at(
+                            Code::WertUnplausibel,
+                            &f,
+                            header(key),
+                            Some(format!("{n} gemeldet, ausländische Wohnbevölkerung {pop}")),
+                        );
+                    }
                     share.paid.set(code, n);
                     share.reported.set(code, n);
-                    match i {
-                        0 => sums.eg += n,
-                        1 => sums.d_eg += n,
-                        2 => sums.ig += n,
-                        _ => sums.d_ig += n,
-                    }
+                    // Every row counts in the sum check, also a row outside the contract. Each
+                    // value is at most MAX_COUNT, so a sum cannot overflow for any number of
+                    // rows a sheet can hold; were it to, it could only differ from the total.
+                    let sum = sums.get(code).checked_add(n).unwrap_or(u64::MAX);
+                    sums.set(code, sum);
                 }
                 None => {
                     ok[i] = false;
@@ -668,14 +692,20 @@ fn table_shares(
         }
         let held = share.withheld.clone();
         apply_withheld(&mut share, &held);
-        match bfs {
-            Some(b) if members.contains(&b) => {
+        match member {
+            Some(b) => {
                 let e = shares.entry(b).or_default();
-                e.paid.add(&share.paid);
-                e.reported.add(&share.reported);
+                match (e.paid.checked_add(&share.paid), e.reported.checked_add(&share.reported)) {
+                    (Some(paid), Some(reported)) => {
+                        e.paid = paid;
+                        e.reported = reported;
+                    }
+                    // Unreachable with values ≤ MAX_COUNT; if ever, nothing is paid from it.
+                    _ => e.withheld.extend(PERIOD_COMPONENTS),
+                }
                 e.withheld.extend(share.withheld);
             }
-            _ => {
+            None => {
                 let shown = if bf.value.is_empty() { nf.value.display() } else { bf.value.display() };
                 let who = bfs
                     .and_then(|b| master.municipality(b))

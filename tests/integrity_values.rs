@@ -1,0 +1,424 @@
+//! Integrity of the values a run pays and writes, under hostile files: counts that would
+//! wrap a sum, figures beyond any municipality, absurd master data, texts longer than a
+//! spreadsheet cell holds, shared strings that would multiply in memory, master data at
+//! scale. Every file is built here (rust_xlsxwriter or hand-written zip parts); the master
+//! data is the sample year's, read and changed in memory where a test needs it.
+
+use beitraege::compute::compute;
+/// The ceilings of `beitraege::domain` (MAX_COUNT, MAX_TARIFF_CHF, MAX_AMOUNT_CHF), repeated
+/// here so that a change to them is a deliberate change to this test too.
+const MAX_COUNT: u64 = 1_000_000;
+const MAX_TARIFF_CHF: i64 = 100_000;
+const MAX_AMOUNT_CHF: i64 = 1_000_000_000;
+use beitraege::extract::{REPORTING_FIELDS, SD_FIELDS, TABLE_COLUMNS};
+use beitraege::run::{evaluate, Evaluation, RunError, RunOptions};
+use beitraege::stammdaten::Stammdaten;
+use beitraege::validate::Outcome;
+use beitraege::workbook::{read_workbook, Limits, Sheet, Value};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn sample_master() -> PathBuf {
+    root().join("samples/2023/Stammdaten.xlsx")
+}
+
+/// A cell to write.
+#[derive(Clone, Debug)]
+enum C {
+    T(String),
+    N(f64),
+    D(NaiveDate),
+}
+
+fn t(s: &str) -> C {
+    C::T(s.to_string())
+}
+
+/// An xlsx with the given sheets of (row, col, cell).
+fn xlsx(sheets: &[(&str, Vec<(u32, u16, C)>)]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    for (name, cells) in sheets {
+        let ws = wb.add_worksheet();
+        ws.set_name(*name).unwrap();
+        for (r, c, v) in cells {
+            match v {
+                C::T(s) => ws.write_string(*r, *c, s).unwrap(),
+                C::N(n) => ws.write_number(*r, *c, *n).unwrap(),
+                C::D(d) => ws
+                    .write_datetime_with_format(
+                        *r,
+                        *c,
+                        rust_xlsxwriter::ExcelDateTime::parse_from_str(&d.to_string()).unwrap(),
+                        &rust_xlsxwriter::Format::new().set_num_format("dd.mm.yyyy"),
+                    )
+                    .unwrap(),
+            };
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+/// Writes master-data sheets (as read) back to an xlsx.
+fn sheets_to_xlsx(sheets: &[Sheet]) -> Vec<u8> {
+    let owned: Vec<(String, Vec<(u32, u16, C)>)> = sheets
+        .iter()
+        .map(|s| {
+            let cells = s
+                .cells()
+                .filter_map(|(&(r, c), v)| {
+                    let cell = match v {
+                        Value::Text(x) => C::T(x.clone()),
+                        Value::Int(i) => C::N(*i as f64),
+                        Value::Float(f) => C::N(*f),
+                        Value::Date(d) => C::D(*d),
+                        _ => return None,
+                    };
+                    Some((r, c as u16, cell))
+                })
+                .collect();
+            (s.name.clone(), cells)
+        })
+        .collect();
+    let refs: Vec<(&str, Vec<(u32, u16, C)>)> = owned.iter().map(|(n, c)| (n.as_str(), c.clone())).collect();
+    xlsx(&refs)
+}
+
+fn sample_sheets() -> Vec<Sheet> {
+    let bytes = std::fs::read(sample_master()).unwrap();
+    let limits = Limits { max_rows: 1_000_000, max_cells: 5_000_000, ..Limits::default() };
+    read_workbook(&bytes, &limits).unwrap().sheets
+}
+
+/// The main sheet of a Reportingformular 2023 (version 2022) with the given counts.
+fn report_cells(bfs: u32, name: &str, half: u8, counts: &[(&str, C)]) -> Vec<(u32, u16, C)> {
+    let mut cells = Vec::new();
+    for f in REPORTING_FIELDS {
+        cells.push((f.row - 1, 0, t(f.label)));
+        let v = match f.key {
+            "SI_VERSION" => Some(C::N(2022.0)),
+            "SI_GEMEINDE" => Some(t(name)),
+            "SI_BFS_NR" => Some(C::N(bfs as f64)),
+            "SI_JAHR" => Some(C::N(2023.0)),
+            "SI_HALBJAHR" => Some(C::N(half as f64)),
+            "SI_BEAUFTRAGTE" => Some(t("Anna Muster")),
+            k => counts.iter().find(|(key, _)| *key == k).map(|(_, v)| v.clone()),
+        };
+        if let Some(v) = v {
+            cells.push((f.row - 1, 1, v));
+        }
+    }
+    cells
+}
+
+/// A `Vertragsgemeinden` sheet: (BFS-Nr., name, [eg, d_eg, ig, d_ig]).
+fn table_cells(rows: &[(u32, &str, [C; 4])]) -> Vec<(u32, u16, C)> {
+    let mut cells = Vec::new();
+    for (c, (_, h)) in TABLE_COLUMNS.iter().enumerate() {
+        cells.push((0, c as u16, t(h)));
+    }
+    for (i, (bfs, name, counts)) in rows.iter().enumerate() {
+        let r = i as u32 + 1;
+        cells.push((r, 0, C::N(*bfs as f64)));
+        cells.push((r, 1, t(name)));
+        for (c, v) in counts.iter().enumerate() {
+            cells.push((r, 2 + c as u16, v.clone()));
+        }
+    }
+    cells
+}
+
+fn sd_cells(bfs: u32, name: &str) -> Vec<(u32, u16, C)> {
+    let mut cells = Vec::new();
+    for f in SD_FIELDS {
+        cells.push((f.row - 1, 0, t(f.label)));
+        let v = match f.key {
+            "SD_VERSION" => Some(C::N(2022.0)),
+            "SD_GEMEINDE" => Some(t(name)),
+            "SD_BFS_NR" => Some(C::N(bfs as f64)),
+            "SD_JAHR" => Some(C::N(2023.0)),
+            "SD_BEAUFTRAGTE" => Some(t("Anna Muster")),
+            k if k.starts_with("SD_Q_") => Some(t("Ja")),
+            _ => None,
+        };
+        if let Some(v) = v {
+            cells.push((f.row - 1, 1, v));
+        }
+    }
+    cells
+}
+
+/// An inbox folder with the given files and a receipt journal dating them all in time.
+fn inbox(dir: &Path, files: &[(&str, Vec<u8>)]) -> PathBuf {
+    let inbox = dir.join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let mut journal = String::from("Datei;Eingangsdatum\n");
+    for (name, bytes) in files {
+        std::fs::write(inbox.join(name), bytes).unwrap();
+        let date = if name.contains("Selbstdeklaration") { "20.01.2023" } else { "20.07.2023" };
+        journal.push_str(&format!("{name};{date}\n"));
+    }
+    std::fs::write(inbox.join("Eingangsjournal.csv"), journal).unwrap();
+    inbox
+}
+
+fn options(dir: &Path, inbox: PathBuf, stammdaten: PathBuf) -> RunOptions {
+    RunOptions {
+        year: 2023,
+        inbox,
+        stammdaten,
+        out: dir.join("out"),
+        threads: Some(1),
+        limits: Limits::default(),
+        run_date: NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
+        contact: None,
+        progress: false,
+    }
+}
+
+fn eval_files(files: &[(&str, Vec<u8>)]) -> Evaluation {
+    let dir = tempfile::tempdir().unwrap();
+    let ib = inbox(dir.path(), files);
+    evaluate(&options(dir.path(), ib, sample_master())).unwrap()
+}
+
+/// The codes of a file's findings, as their stable code texts (the tests compile against the
+/// code before the fix too, which had no `WERT_ZU_GROSS`).
+fn file_codes(e: &Evaluation, rel: &str) -> Vec<&'static str> {
+    let f = e.resolved.files.iter().find(|f| f.result.rel == rel).unwrap_or_else(|| panic!("{rel} not in the run"));
+    f.result.findings.iter().map(|x| x.code.as_str()).collect()
+}
+
+fn cell_of(e: &Evaluation, rel: &str, code: &str) -> Vec<(Option<String>, Option<String>)> {
+    let f = e.resolved.files.iter().find(|f| f.result.rel == rel).unwrap();
+    f.result.findings.iter().filter(|x| x.code.as_str() == code).map(|x| (x.sheet.clone(), x.cell.clone())).collect()
+}
+
+fn annex_row(e: &Evaluation, bfs: u32) -> &beitraege::compute::AnnexRow {
+    e.comp.rows.iter().find(|r| r.bfs == bfs).unwrap()
+}
+
+const HUBERSDORF: u32 = 2548; // lead of V-UNTERLEBERBERG (2541, 2544, 2545, 2547, 2554)
+const BALM: u32 = 2541;
+const EGERKINGEN: u32 = 2401; // outside that contract
+const ZERO4: fn() -> [C; 4] = || [C::N(0.0), C::N(0.0), C::N(0.0), C::N(0.0)];
+
+fn lead_report(main_eg: f64, rows: &[(u32, &str, [C; 4])]) -> Vec<u8> {
+    let main = report_cells(
+        HUBERSDORF,
+        "Hubersdorf",
+        1,
+        &[
+            ("SI_EG_ANZAHL", C::N(main_eg)),
+            ("SI_EG_DOLMETSCH", C::N(0.0)),
+            ("SI_EG_DOLMETSCH_ANDERE", C::N(0.0)),
+            ("SI_EG_PERSONEN", C::N(main_eg)),
+            ("SI_INFOMAPPEN", C::N(0.0)),
+            ("SI_NEUZUZUEGE", C::N(main_eg)),
+            ("SI_IG_ANZAHL", C::N(0.0)),
+            ("SI_IG_DOLMETSCH", C::N(0.0)),
+            ("SI_MELDUNGEN", C::N(0.0)),
+        ],
+    );
+    xlsx(&[("Reporting", main), ("Vertragsgemeinden", table_cells(rows))])
+}
+
+fn members_zero() -> Vec<(u32, &'static str, [C; 4])> {
+    [(2544, "Flumenthal"), (2545, "Hubersdorf?"), (2547, "Günsberg"), (2554, "Riedholz")]
+        .into_iter()
+        .map(|(b, n)| (b, n, ZERO4()))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// 1. Money that a crafted file can inflate
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_foreign_row_cannot_wrap_the_sum_check_and_inflate_the_members() {
+    // 110 + 110 + 18446744073709551404 wraps to 8 in u64, the main sheet's total. Before, no
+    // LEIT_SUMME fired and 220 conversations were paid instead of 8.
+    let mut rows = vec![
+        (HUBERSDORF, "Hubersdorf", [C::N(110.0), C::N(0.0), C::N(0.0), C::N(0.0)]),
+        (BALM, "Balm bei Günsberg", [C::N(110.0), C::N(0.0), C::N(0.0), C::N(0.0)]),
+        (EGERKINGEN, "Egerkingen", [t("18446744073709551404"), C::N(0.0), C::N(0.0), C::N(0.0)]),
+    ];
+    rows.extend(members_zero());
+    let e = eval_files(&[
+        ("lead.xlsx", lead_report(8.0, &rows)),
+        ("2548 Selbstdeklaration.xlsx", xlsx(&[("Selbstdeklaration", sd_cells(HUBERSDORF, "Hubersdorf"))])),
+    ]);
+    let codes = file_codes(&e, "lead.xlsx");
+    assert!(codes.contains(&"WERT_ZU_GROSS"), "{codes:?}");
+    assert_eq!(cell_of(&e, "lead.xlsx", "WERT_ZU_GROSS"), vec![(Some("Vertragsgemeinden".into()), Some("C4".into()))]);
+    assert!(codes.contains(&"LEIT_FREMDE_GEMEINDE"), "{codes:?}");
+    assert!(codes.contains(&"LEIT_SUMME"), "the rows (220) exceed the total (8): {codes:?}");
+    for b in [HUBERSDORF, BALM] {
+        let r = annex_row(&e, b);
+        assert_eq!(r.paid.eg, 0, "{b}: withheld by LEIT_SUMME");
+        assert_eq!(r.amounts[0], Decimal::ZERO, "{b}");
+    }
+}
+
+#[test]
+fn an_unusable_cell_does_not_switch_off_the_sum_check() {
+    // Text in a foreign row used to make the column "not summable", so the members' rows
+    // (220) were paid against a total of 8.
+    let mut rows = vec![
+        (HUBERSDORF, "Hubersdorf", [C::N(110.0), C::N(0.0), C::N(0.0), C::N(0.0)]),
+        (BALM, "Balm bei Günsberg", [C::N(110.0), C::N(0.0), C::N(0.0), C::N(0.0)]),
+        (EGERKINGEN, "Egerkingen", [t("viele"), C::N(0.0), C::N(0.0), C::N(0.0)]),
+    ];
+    rows.extend(members_zero());
+    let e = eval_files(&[("lead.xlsx", lead_report(8.0, &rows))]);
+    let codes = file_codes(&e, "lead.xlsx");
+    assert!(codes.contains(&"WERT_KEINE_ZAHL"), "{codes:?}");
+    assert!(codes.contains(&"LEIT_SUMME"), "{codes:?}");
+    // Below the total with an unusable cell: no LEIT_SUMME (the unusable value may hold the rest).
+    let mut rows = vec![
+        (HUBERSDORF, "Hubersdorf", [C::N(4.0), C::N(0.0), C::N(0.0), C::N(0.0)]),
+        (BALM, "Balm bei Günsberg", [t("vier"), C::N(0.0), C::N(0.0), C::N(0.0)]),
+    ];
+    rows.extend(members_zero());
+    let e = eval_files(&[("lead.xlsx", lead_report(8.0, &rows))]);
+    let codes = file_codes(&e, "lead.xlsx");
+    assert!(codes.contains(&"WERT_KEINE_ZAHL") && !codes.contains(&"LEIT_SUMME"), "{codes:?}");
+}
+
+#[test]
+fn the_count_ceiling_separates_a_warning_from_an_error() {
+    let form = |n: f64| {
+        let counts = [
+            ("SI_EG_ANZAHL", C::N(n)),
+            ("SI_EG_DOLMETSCH", C::N(0.0)),
+            ("SI_EG_DOLMETSCH_ANDERE", C::N(0.0)),
+            ("SI_EG_PERSONEN", C::N(MAX_COUNT as f64)),
+            ("SI_INFOMAPPEN", C::N(0.0)),
+            ("SI_NEUZUZUEGE", C::N(MAX_COUNT as f64)),
+            ("SI_IG_ANZAHL", C::N(0.0)),
+            ("SI_IG_DOLMETSCH", C::N(0.0)),
+            ("SI_MELDUNGEN", C::N(0.0)),
+        ];
+        xlsx(&[("Reporting", report_cells(EGERKINGEN, "Egerkingen", 1, &counts))])
+    };
+    let sd = xlsx(&[("Selbstdeklaration", sd_cells(EGERKINGEN, "Egerkingen"))]);
+    // At the ceiling: implausible (a warning), and paid as RULES.md says.
+    let at = MAX_COUNT as f64;
+    let e = eval_files(&[("a.xlsx", form(at)), ("2401 Selbstdeklaration.xlsx", sd.clone())]);
+    let codes = file_codes(&e, "a.xlsx");
+    assert!(codes.contains(&"WERT_UNPLAUSIBEL") && !codes.contains(&"WERT_ZU_GROSS"), "{codes:?}");
+    assert_eq!(annex_row(&e, EGERKINGEN).paid.eg, MAX_COUNT);
+    assert_eq!(annex_row(&e, EGERKINGEN).amounts[0], Decimal::from(MAX_COUNT) * Decimal::from(200));
+    // One above: an error in its cell, withheld with its interpreter amount, in no sum.
+    let e = eval_files(&[("a.xlsx", form(at + 1.0)), ("2401 Selbstdeklaration.xlsx", sd)]);
+    let codes = file_codes(&e, "a.xlsx");
+    let eg_cell = format!("B{}", REPORTING_FIELDS.iter().find(|f| f.key == "SI_EG_ANZAHL").unwrap().row);
+    assert_eq!(cell_of(&e, "a.xlsx", "WERT_ZU_GROSS"), vec![(Some("Reporting".into()), Some(eg_cell))]);
+    assert_eq!(e.findings.iter().find(|f| f.code.as_str() == "WERT_ZU_GROSS").unwrap().severity.label(), "Fehler");
+    let row = annex_row(&e, EGERKINGEN);
+    assert_eq!((row.paid.eg, row.amounts[0], row.amounts[1]), (0, Decimal::ZERO, Decimal::ZERO));
+    assert!(matches!(
+        e.resolved.files.iter().find(|f| f.result.rel == "a.xlsx").unwrap().result.outcome,
+        Outcome::Report(_)
+    ));
+}
+
+#[test]
+fn contract_members_rows_get_the_plausibility_check() {
+    // Balm bei Günsberg has far fewer foreign residents than 5000: a warning at its cell, as
+    // the same count on the main sheet would get.
+    let mut rows = vec![
+        (HUBERSDORF, "Hubersdorf", [C::N(0.0), C::N(0.0), C::N(0.0), C::N(0.0)]),
+        (BALM, "Balm bei Günsberg", [C::N(5000.0), C::N(0.0), C::N(0.0), C::N(0.0)]),
+    ];
+    rows.extend(members_zero());
+    let e = eval_files(&[("lead.xlsx", lead_report(5000.0, &rows))]);
+    let cells = cell_of(&e, "lead.xlsx", "WERT_UNPLAUSIBEL");
+    assert!(cells.contains(&(Some("Vertragsgemeinden".into()), Some("C3".into()))), "{cells:?}");
+}
+
+/// Sample master data with one cell changed, written as an xlsx into `dir`.
+fn master_with(dir: &Path, sheet: &str, header: &str, row: u32, v: Value) -> PathBuf {
+    let mut sheets = sample_sheets();
+    let s = sheets.iter_mut().find(|s| s.name == sheet).unwrap();
+    let col = s.cells().find(|(&(r, _), x)| r == 0 && x.text() == header).map(|(&(_, c), _)| c).unwrap();
+    s.set(row, col, v);
+    let path = dir.join("Stammdaten.xlsx");
+    std::fs::write(&path, sheets_to_xlsx(&sheets)).unwrap();
+    path
+}
+
+fn run_with_master(path: PathBuf, dir: &Path) -> Result<Evaluation, RunError> {
+    let ib = inbox(dir, &[]);
+    evaluate(&options(dir, ib, path))
+}
+
+#[test]
+fn absurd_master_data_is_a_german_master_data_error_not_a_panic() {
+    for (sheet, header, v) in [
+        ("Tarife", "Betrag CHF", Value::Float(7e27)),
+        ("Rückforderungen", "Betrag CHF", Value::Float(5e28)),
+        ("Kredit", "Kredit CHF", Value::Float(1e28)),
+        ("Wohnbevölkerung", "Ausländische Wohnbevölkerung", Value::Float(1e18)),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = master_with(dir.path(), sheet, header, 1, v);
+        match run_with_master(path, dir.path()) {
+            Err(RunError::Stammdaten(e)) => {
+                assert!(e.kinds().iter().any(|k| format!("{k:?}") == "OutOfRange"), "{sheet}: {e}");
+                assert!(e.to_string().contains("Obergrenze"), "German message: {e}");
+            }
+            Err(e) => panic!("{sheet}: {e}"),
+            Ok(_) => panic!("{sheet}: accepted"),
+        }
+    }
+}
+
+#[test]
+fn master_data_ceilings_hold_on_both_sides() {
+    let cases: [(&str, &str, f64, f64); 3] = [
+        ("Tarife", "Betrag CHF", MAX_TARIFF_CHF as f64, MAX_TARIFF_CHF as f64 + 0.01),
+        ("Rückforderungen", "Betrag CHF", MAX_AMOUNT_CHF as f64, MAX_AMOUNT_CHF as f64 + 0.01),
+        ("Wohnbevölkerung", "Ausländische Wohnbevölkerung", MAX_COUNT as f64, MAX_COUNT as f64 + 1.0),
+    ];
+    for (sheet, header, ok, bad) in cases {
+        let mut sheets = sample_sheets();
+        let set = |sheets: &mut Vec<Sheet>, v: f64| {
+            let s = sheets.iter_mut().find(|s| s.name == sheet).unwrap();
+            let col = s.cells().find(|(&(r, _), x)| r == 0 && x.text() == header).map(|(&(_, c), _)| c).unwrap();
+            s.set(1, col, Value::Float(v));
+        };
+        set(&mut sheets, ok);
+        assert!(Stammdaten::from_sheets(&sheets).is_ok(), "{sheet} {ok}");
+        set(&mut sheets, bad);
+        let err = Stammdaten::from_sheets(&sheets).unwrap_err();
+        let kinds: Vec<String> = err.kinds().iter().map(|k| format!("{k:?}")).collect();
+        assert_eq!(kinds, vec!["OutOfRange"], "{sheet} {bad}: {err}");
+    }
+}
+
+#[test]
+fn compute_never_panics_even_on_unchecked_master_data() {
+    // Master data built in code skips the loader's ceilings: the arithmetic itself is checked,
+    // and a row out of range is withheld, not paid and not a panic.
+    let mut master = Stammdaten::load(&sample_master()).unwrap();
+    let mut huge = master
+        .clawbacks
+        .iter()
+        .find(|c| c.bfs == 2513 && c.decided_on.to_string().starts_with("2023"))
+        .unwrap()
+        .clone();
+    huge.amount = Decimal::MAX;
+    master.clawbacks.push(huge);
+    let e = eval_files(&[]);
+    let comp = compute(&master, &e.resolved, 2023);
+    let r = comp.rows.iter().find(|r| r.bfs == 2513).unwrap();
+    assert!(r.total.is_zero() && r.clawback.is_zero(), "{r:?}");
+    assert!(comp.invoices.iter().all(|i| i.bfs != 2513), "no invoice from an amount out of range");
+    // The other rows are computed as before: 2578's clawback of 25'000 stands.
+    assert_eq!(comp.total, Decimal::from(-25_000));
+}
