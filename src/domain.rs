@@ -283,6 +283,25 @@ pub fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap_or(NaiveDate::MIN)
 }
 
+/// The most characters of a text from an input file (a value, a name, a list of sheets)
+/// that a finding quotes; longer texts end in `…`.
+pub const MAX_QUOTED_CHARS: usize = 300;
+
+/// The most characters of a finding's detail.
+pub const MAX_DETAIL_CHARS: usize = 1_000;
+
+/// `s` cut to at most `max_chars` characters, ending in `…` when cut.
+pub fn shorten(s: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
+    // A byte length within the limit is a character count within it too.
+    if s.len() <= max_chars {
+        return s.into();
+    }
+    match s.char_indices().nth(max_chars.saturating_sub(1)) {
+        Some((cut, _)) if s[cut..].chars().nth(1).is_some() => format!("{}…", &s[..cut]).into(),
+        _ => s.into(),
+    }
+}
+
 /// A whole number with Swiss thousands separators: `1'000'000`.
 pub fn swiss_int(n: u64) -> String {
     let digits = n.to_string();
@@ -581,6 +600,16 @@ mod tests {
         for c in Code::ALL {
             assert_eq!(Code::parse(c.as_str()), Some(*c));
         }
+    }
+
+    #[test]
+    fn shorten_cuts_with_an_ellipsis() {
+        assert_eq!(shorten("abc", 3), "abc");
+        assert_eq!(shorten("abcd", 3), "ab…");
+        assert_eq!(shorten("äöüä", 4), "äöüä", "characters, not bytes");
+        assert_eq!(shorten("äöüäö", 4), "äöü…");
+        assert_eq!(shorten(&"x".repeat(32_700), MAX_QUOTED_CHARS).chars().count(), MAX_QUOTED_CHARS);
+        assert_eq!(shorten("", 0), "");
     }
 
     #[test]

@@ -151,7 +151,14 @@ fn opt_date(t: &Table<'_>, r: u32, h: &str, problems: &mut Problems) -> Option<N
     }
     let d = parse_date(v);
     if d.is_none() {
-        problems.push(ProblemKind::BadValue, format!("{}: «{h}» ist kein Datum («{}»).", t.at(r), v.display()));
+        problems.push(
+            ProblemKind::BadValue,
+            format!(
+                "{}: «{h}» ist kein Datum («{}»).",
+                t.at(r),
+                crate::domain::shorten(&v.display(), crate::domain::MAX_QUOTED_CHARS)
+            ),
+        );
     }
     d
 }
@@ -160,7 +167,14 @@ fn req_bfs(t: &Table<'_>, r: u32, h: &str, problems: &mut Problems) -> Option<Bf
     let v = t.get(r, h);
     let b = parse_bfs(v);
     if b.is_none() {
-        problems.push(ProblemKind::BadValue, format!("{}: «{h}» ist keine BFS-Nr. («{}»).", t.at(r), v.display()));
+        problems.push(
+            ProblemKind::BadValue,
+            format!(
+                "{}: «{h}» ist keine BFS-Nr. («{}»).",
+                t.at(r),
+                crate::domain::shorten(&v.display(), crate::domain::MAX_QUOTED_CHARS)
+            ),
+        );
     }
     b
 }

@@ -197,6 +197,11 @@ fn check_count(sink: &mut Sink, field: &Field, label: &str) -> Option<u64> {
     cv.usable()
 }
 
+/// A text from the file as quoted in a detail: at most a few hundred characters.
+fn quote(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::domain::shorten(s, crate::domain::MAX_QUOTED_CHARS)
+}
+
 /// Why a count above [`MAX_COUNT`] cannot be right.
 fn too_large_detail() -> String {
     format!("Obergrenze {}, mehr als die Wohnbevölkerung des ganzen Kantons", crate::domain::swiss_int(MAX_COUNT))
@@ -234,7 +239,8 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
     // 1. Identity and template version first.
     let vf = form.field(vkey);
     let Some(version) = parse_version(&vf.value) else {
-        let shown = if vf.value.is_empty() { "leer".to_string() } else { format!("«{}»", vf.value.display()) };
+        let shown =
+            if vf.value.is_empty() { "leer".to_string() } else { format!("«{}»", quote(&vf.value.display())) };
         let f = finding()
             .file(&res.rel)
             .bfs(res.bfs)
@@ -253,7 +259,7 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
             let detail = match parsed {
                 Some(b) => format!("{b} steht nicht in den Stammdaten"),
                 None if bf.value.is_empty() => "das Feld ist leer".to_string(),
-                None => format!("«{}» ist keine BFS-Nr.", bf.value.display()),
+                None => format!("«{}» ist keine BFS-Nr.", quote(&bf.value.display())),
             };
             let f = finding()
                 .file(&res.rel)
@@ -277,7 +283,7 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
             Code::GemeindeName,
             nf,
             "Gemeinde",
-            Some(format!("gemeldet «{}», Stammdaten «{}» für BFS-Nr. {bfs}", nf.value.text(), muni.name)),
+            Some(format!("gemeldet «{}», Stammdaten «{}» für BFS-Nr. {bfs}", quote(&nf.value.text()), muni.name)),
         );
     }
 
@@ -292,8 +298,11 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
                 (Some(y), Some(h)) => (y, Some(Period::new(y, h))),
                 _ => {
                     let (bad, label) = if year.is_none() { (&yf, "Berichtsjahr") } else { (&hf, "Halbjahr") };
-                    let shown =
-                        if bad.value.is_empty() { "leer".to_string() } else { format!("«{}»", bad.value.display()) };
+                    let shown = if bad.value.is_empty() {
+                        "leer".to_string()
+                    } else {
+                        format!("«{}»", quote(&bad.value.display()))
+                    };
                     sink.at(Code::PeriodeUngueltig, bad, label, Some(format!("{label}: {shown}")));
                     return finish(res, sink, Outcome::Rejected);
                 }
@@ -302,8 +311,11 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
         FormKind::Selbstdeklaration => match year {
             Some(y) => (y, None),
             None => {
-                let shown =
-                    if yf.value.is_empty() { "leer".to_string() } else { format!("«{}»", yf.value.display()) };
+                let shown = if yf.value.is_empty() {
+                    "leer".to_string()
+                } else {
+                    format!("«{}»", quote(&yf.value.display()))
+                };
                 sink.at(Code::PeriodeUngueltig, yf, "Jahr", Some(format!("Jahr: {shown}")));
                 return finish(res, sink, Outcome::Rejected);
             }
@@ -710,7 +722,7 @@ fn table_shares(
                 let who = bfs
                     .and_then(|b| master.municipality(b))
                     .map(|m| format!("{} ({})", m.name, m.bfs))
-                    .unwrap_or_else(|| format!("«{shown}»"));
+                    .unwrap_or_else(|| format!("«{}»", quote(&shown)));
                 let contract = master.membership(lead, ctx.year_end()).map(|m| m.contract.clone()).unwrap_or_default();
                 sink.at_for(
                     lead,
@@ -752,7 +764,8 @@ fn validate_sd(
     for key in ["SD_Q_ORGANISATION", "SD_Q_ANLAUFSTELLE", "SD_Q_ERSTINFO"] {
         let f = form.field(key);
         if parse_ja_nein(&f.value) != Some(true) {
-            let answer = if f.value.is_empty() { "leer".to_string() } else { format!("«{}»", f.value.display()) };
+            let answer =
+                if f.value.is_empty() { "leer".to_string() } else { format!("«{}»", quote(&f.value.display())) };
             let reason = format!("«{}» ist nicht mit Ja beantwortet ({answer})", label_of(key));
             sink.at(Code::NichtBerechtigt, f, label_of(key), Some(reason.clone()));
             failed.push(reason);
@@ -783,7 +796,7 @@ fn validate_sd(
             Some(_) => "laut Stammdaten ist die Gemeinde selbst Leitgemeinde".to_string(),
             None => "laut Stammdaten gehört die Gemeinde keinem Vertrag an".to_string(),
         };
-        let shown = if lf.value.is_empty() { "leer".to_string() } else { format!("«{}»", lf.value.text()) };
+        let shown = if lf.value.is_empty() { "leer".to_string() } else { format!("«{}»", quote(&lf.value.text())) };
         sink.at(Code::LeitAngabeAbweichend, lf, "Leitgemeinde", Some(format!("angegeben {shown}, {exp}")));
     }
     SdDoc { rel: sink.rel.clone(), bfs, year, submitted, received, failed }

@@ -422,3 +422,94 @@ fn compute_never_panics_even_on_unchecked_master_data() {
     // The other rows are computed as before: 2578's clawback of 25'000 stands.
     assert_eq!(comp.total, Decimal::from(-25_000));
 }
+
+// ---------------------------------------------------------------------------
+// 2. Any text that reaches an output is bounded
+// ---------------------------------------------------------------------------
+
+/// Runs the year end to end (outputs written) on the given inbox files.
+fn run_files(files: &[(&str, Vec<u8>)]) -> (tempfile::TempDir, beitraege::run::RunReport) {
+    let dir = tempfile::tempdir().unwrap();
+    let ib = inbox(dir.path(), files);
+    let report = beitraege::run::run(&options(dir.path(), ib, sample_master())).expect("the run writes its outputs");
+    (dir, report)
+}
+
+fn egerkingen_form(name: &str) -> Vec<u8> {
+    let counts = [
+        ("SI_EG_ANZAHL", C::N(2.0)),
+        ("SI_EG_DOLMETSCH", C::N(0.0)),
+        ("SI_EG_DOLMETSCH_ANDERE", C::N(0.0)),
+        ("SI_EG_PERSONEN", C::N(2.0)),
+        ("SI_INFOMAPPEN", C::N(0.0)),
+        ("SI_NEUZUZUEGE", C::N(2.0)),
+        ("SI_IG_ANZAHL", C::N(0.0)),
+        ("SI_IG_DOLMETSCH", C::N(0.0)),
+        ("SI_MELDUNGEN", C::N(0.0)),
+    ];
+    xlsx(&[("Reporting", report_cells(EGERKINGEN, name, 1, &counts))])
+}
+
+#[test]
+fn a_name_of_32700_characters_is_quoted_short_and_written() {
+    let long = "Egerkingen ".repeat(2_973); // 32,703 characters
+    let (dir, report) = run_files(&[("a.xlsx", egerkingen_form(&long))]);
+    let f = report.eval.findings.iter().find(|f| f.code.as_str() == "GEMEINDE_NAME").expect("GEMEINDE_NAME");
+    assert!(f.value.as_ref().unwrap().chars().count() <= 300, "the value quoted is bounded");
+    assert!(f.value.as_ref().unwrap().ends_with('…'));
+    assert!(f.message.chars().count() <= 1_200, "{}", f.message.chars().count());
+    assert!(dir.path().join("out/Rueckmeldungen").read_dir().unwrap().count() >= 1);
+}
+
+#[test]
+fn a_workbook_of_1200_sheets_is_listed_short() {
+    let sheets: Vec<(String, Vec<(u32, u16, C)>)> =
+        (0..1200).map(|i| (format!("Blatt mit langem Namen {i:05}"), vec![(0, 0, t("x"))])).collect();
+    let refs: Vec<(&str, Vec<(u32, u16, C)>)> = sheets.iter().map(|(n, c)| (n.as_str(), c.clone())).collect();
+    let (_dir, report) = run_files(&[("viele.xlsx", xlsx(&refs))]);
+    let f = report.eval.findings.iter().find(|f| f.code.as_str() == "DATEI_KEIN_FORMULAR").unwrap();
+    assert!(f.message.contains("1200"), "says how many sheets there are: {}", f.message);
+    assert!(f.message.chars().count() <= 1_200, "{}", f.message.chars().count());
+}
+
+#[test]
+fn a_lead_table_of_500_text_rows_does_not_stop_the_run() {
+    let rows: Vec<(u32, String, [C; 4])> =
+        (0..500).map(|i| (0, format!("Zeile {i} {}", "Text ".repeat(20)), [t("x"), t("y"), t("z"), t("w")])).collect();
+    let mut cells = table_cells(&[]);
+    for (i, (_, name, counts)) in rows.iter().enumerate() {
+        let r = i as u32 + 1;
+        cells.push((r, 0, t("keine Nummer")));
+        cells.push((r, 1, t(name)));
+        for (c, v) in counts.iter().enumerate() {
+            cells.push((r, 2 + c as u16, v.clone()));
+        }
+    }
+    let main = report_cells(HUBERSDORF, "Hubersdorf", 1, &[("SI_EG_ANZAHL", C::N(1.0))]);
+    let book = xlsx(&[("Reporting", main), ("Vertragsgemeinden", cells)]);
+    let (dir, report) = run_files(&[("lead.xlsx", book)]);
+    let n = report.eval.findings.iter().filter(|f| f.file.as_deref() == Some("lead.xlsx")).count();
+    assert!(n >= 2_000, "{n} findings");
+    // The Dateien sheet lists the codes grouped, within one cell.
+    let bytes = std::fs::read(dir.path().join("out/Befunde_2023.xlsx")).unwrap();
+    let wb = read_workbook(&bytes, &Limits { max_cells: 1_000_000, max_rows: 100_000, ..Limits::default() }).unwrap();
+    let dateien = wb.sheets.iter().find(|s| s.name == "Dateien").unwrap();
+    let codes = (1..10).map(|r| dateien.get(r, 10).text()).find(|c| c.contains("WERT_KEINE_ZAHL")).unwrap();
+    assert!(codes.contains("WERT_KEINE_ZAHL (2000×)"), "{codes}");
+}
+
+#[test]
+fn every_string_cell_goes_through_the_one_guard() {
+    // The writers put text into cells only through style::TextCells (which cuts at Excel's
+    // limit): no direct rust_xlsxwriter string write is left in them.
+    for (name, src) in [
+        ("annex.rs", include_str!("../src/write/annex.rs")),
+        ("report.rs", include_str!("../src/write/report.rs")),
+        ("feedback.rs", include_str!("../src/write/feedback.rs")),
+        ("formulare.rs", include_str!("../src/formulare.rs")),
+    ] {
+        for bad in [".write_string(", ".write_string_with_format(", ".merge_range(", "Note::new(text)"] {
+            assert!(!src.contains(bad), "{name} calls {bad} directly");
+        }
+    }
+}
