@@ -513,3 +513,113 @@ fn every_string_cell_goes_through_the_one_guard() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// 3. Memory bounded by bytes, not only by cells
+// ---------------------------------------------------------------------------
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut buf);
+    for (name, data) in entries {
+        let method =
+            if *name == "mimetype" { zip::CompressionMethod::Stored } else { zip::CompressionMethod::Deflated };
+        z.start_file(*name, zip::write::SimpleFileOptions::default().compression_method(method)).unwrap();
+        z.write_all(data).unwrap();
+    }
+    z.finish().unwrap();
+    buf.into_inner()
+}
+
+/// An xlsx written part by part: `cells` cells (50 a row) that all reference shared string 0,
+/// a text of `len` characters.
+fn shared_string_bomb(cells: usize, len: usize) -> Vec<u8> {
+    const NS: &str = r#"xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main""#;
+    const REL: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+    let content_types = r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>"#;
+    let rels = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>"#
+    );
+    let workbook = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><workbook {NS} xmlns:r="{REL}"><sheets><sheet name="Reporting" sheetId="1" r:id="rId1"/></sheets></workbook>"#
+    );
+    let wb_rels = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{REL}/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="{REL}/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#
+    );
+    let sst = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><sst {NS} count="1" uniqueCount="1"><si><t>{}</t></si></sst>"#,
+        "x".repeat(len)
+    );
+    let mut sheet = format!(r#"<?xml version="1.0" encoding="UTF-8"?><worksheet {NS}><sheetData>"#);
+    for r in 0..cells.div_ceil(50) {
+        sheet.push_str(&format!(r#"<row r="{}">"#, r + 1));
+        for c in 0..50.min(cells - r * 50) {
+            sheet.push_str(&format!(r#"<c r="{}" t="s"><v>0</v></c>"#, beitraege::domain::a1(r as u32, c as u32)));
+        }
+        sheet.push_str("</row>");
+    }
+    sheet.push_str("</sheetData></worksheet>");
+    zip_of(&[
+        ("[Content_Types].xml", content_types.as_bytes()),
+        ("_rels/.rels", rels.as_bytes()),
+        ("xl/workbook.xml", workbook.as_bytes()),
+        ("xl/_rels/workbook.xml.rels", wb_rels.as_bytes()),
+        ("xl/sharedStrings.xml", sst.as_bytes()),
+        ("xl/worksheets/sheet1.xml", sheet.as_bytes()),
+    ])
+}
+
+/// An ods whose one text cell of `len` characters is repeated over `cols` × `rows` cells.
+fn repeated_text_ods(len: usize, cols: u32, rows: u32) -> Vec<u8> {
+    let table = format!(
+        r#"<table:table-row table:number-rows-repeated="{rows}"><table:table-cell table:number-columns-repeated="{cols}" office:value-type="string"><text:p>{}</text:p></table:table-cell></table:table-row>"#,
+        "x".repeat(len)
+    );
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="Reporting">{table}</table:table></office:spreadsheet></office:body></office:document-content>"#
+    );
+    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>"#;
+    zip_of(&[
+        ("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
+        ("META-INF/manifest.xml", manifest.as_bytes()),
+        ("content.xml", content.as_bytes()),
+    ])
+}
+
+#[test]
+fn one_shared_string_in_99000_cells_is_too_large_not_3_gigabytes() {
+    let bytes = shared_string_bomb(99_000, 32_767);
+    assert!(bytes.len() < 1024 * 1024, "a small file: {} bytes", bytes.len());
+    let dir = tempfile::tempdir().unwrap();
+    let ib = inbox(dir.path(), &[("bombe.xlsx", bytes)]);
+    let e = evaluate(&options(dir.path(), ib, sample_master())).unwrap();
+    assert_eq!(file_codes(&e, "bombe.xlsx"), vec!["DATEI_ZU_GROSS"]);
+}
+
+#[test]
+fn text_beyond_the_default_budget_is_too_large() {
+    // 3000 cells of 32,767 bytes (98 MB) exceed the default budget of 64 MB.
+    let r = read_workbook(&shared_string_bomb(3_000, 32_767), &Limits::default());
+    assert!(matches!(r, Err(beitraege::workbook::ReadError::TooLarge(_))), "{:?}", r.map(|w| w.sheets.len()));
+}
+
+#[test]
+fn text_budget_boundary() {
+    // A budget of exactly 10 cells × 1000 bytes holds 10 of them, not 11.
+    let limits = Limits { max_text_bytes: 10_000, ..Limits::default() };
+    let ok = read_workbook(&shared_string_bomb(10, 1_000), &limits).unwrap();
+    assert_eq!(ok.sheets[0].cells().count(), 10);
+    let r = read_workbook(&shared_string_bomb(11, 1_000), &limits);
+    assert!(matches!(r, Err(beitraege::workbook::ReadError::TooLarge(_))));
+    // The same for an ods text cell repeated over 2 × 5 cells and 11 cells.
+    assert_eq!(read_workbook(&repeated_text_ods(1_000, 5, 2), &limits).unwrap().sheets[0].cells().count(), 10);
+    let r = read_workbook(&repeated_text_ods(1_000, 11, 1), &limits);
+    assert!(matches!(r, Err(beitraege::workbook::ReadError::TooLarge(_))));
+}
+
+#[test]
+fn a_repeated_ods_text_cell_is_too_large_not_gigabytes() {
+    let r = read_workbook(&repeated_text_ods(32_767, 64, 2_000), &Limits::default());
+    assert!(matches!(r, Err(beitraege::workbook::ReadError::TooLarge(_))));
+}
