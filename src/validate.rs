@@ -690,7 +690,7 @@ fn table_shares(
                     // Every row counts in the sum check, also a row outside the contract. Each
                     // value is at most MAX_COUNT, so a sum cannot overflow for any number of
                     // rows a sheet can hold; were it to, it could only differ from the total.
-                    let sum = sums.get(code).checked_add(n).unwrap_or(u64::MAX);
+                    let sum = sums.get(code).saturating_add(n);
                     sums.set(code, sum);
                 }
                 None => {

@@ -27,6 +27,9 @@ fn sample_master() -> PathBuf {
     root().join("samples/2023/Stammdaten.xlsx")
 }
 
+/// Cells of a sheet: (row, column, value).
+type Cells = Vec<(u32, u16, C)>;
+
 /// A cell to write.
 #[derive(Clone, Debug)]
 enum C {
@@ -40,7 +43,7 @@ fn t(s: &str) -> C {
 }
 
 /// An xlsx with the given sheets of (row, col, cell).
-fn xlsx(sheets: &[(&str, Vec<(u32, u16, C)>)]) -> Vec<u8> {
+fn xlsx(sheets: &[(&str, Cells)]) -> Vec<u8> {
     let mut wb = rust_xlsxwriter::Workbook::new();
     for (name, cells) in sheets {
         let ws = wb.add_worksheet();
@@ -65,7 +68,7 @@ fn xlsx(sheets: &[(&str, Vec<(u32, u16, C)>)]) -> Vec<u8> {
 
 /// Writes master-data sheets (as read) back to an xlsx.
 fn sheets_to_xlsx(sheets: &[Sheet]) -> Vec<u8> {
-    let owned: Vec<(String, Vec<(u32, u16, C)>)> = sheets
+    let owned: Vec<(String, Cells)> = sheets
         .iter()
         .map(|s| {
             let cells = s
@@ -84,7 +87,7 @@ fn sheets_to_xlsx(sheets: &[Sheet]) -> Vec<u8> {
             (s.name.clone(), cells)
         })
         .collect();
-    let refs: Vec<(&str, Vec<(u32, u16, C)>)> = owned.iter().map(|(n, c)| (n.as_str(), c.clone())).collect();
+    let refs: Vec<(&str, Cells)> = owned.iter().map(|(n, c)| (n.as_str(), c.clone())).collect();
     xlsx(&refs)
 }
 
@@ -95,7 +98,7 @@ fn sample_sheets() -> Vec<Sheet> {
 }
 
 /// The main sheet of a Reportingformular 2023 (version 2022) with the given counts.
-fn report_cells(bfs: u32, name: &str, half: u8, counts: &[(&str, C)]) -> Vec<(u32, u16, C)> {
+fn report_cells(bfs: u32, name: &str, half: u8, counts: &[(&str, C)]) -> Cells {
     let mut cells = Vec::new();
     for f in REPORTING_FIELDS {
         cells.push((f.row - 1, 0, t(f.label)));
@@ -116,7 +119,7 @@ fn report_cells(bfs: u32, name: &str, half: u8, counts: &[(&str, C)]) -> Vec<(u3
 }
 
 /// A `Vertragsgemeinden` sheet: (BFS-Nr., name, [eg, d_eg, ig, d_ig]).
-fn table_cells(rows: &[(u32, &str, [C; 4])]) -> Vec<(u32, u16, C)> {
+fn table_cells(rows: &[(u32, &str, [C; 4])]) -> Cells {
     let mut cells = Vec::new();
     for (c, (_, h)) in TABLE_COLUMNS.iter().enumerate() {
         cells.push((0, c as u16, t(h)));
@@ -132,7 +135,7 @@ fn table_cells(rows: &[(u32, &str, [C; 4])]) -> Vec<(u32, u16, C)> {
     cells
 }
 
-fn sd_cells(bfs: u32, name: &str) -> Vec<(u32, u16, C)> {
+fn sd_cells(bfs: u32, name: &str) -> Cells {
     let mut cells = Vec::new();
     for f in SD_FIELDS {
         cells.push((f.row - 1, 0, t(f.label)));
@@ -315,7 +318,6 @@ fn the_count_ceiling_separates_a_warning_from_an_error() {
     assert_eq!(annex_row(&e, EGERKINGEN).amounts[0], Decimal::from(MAX_COUNT) * Decimal::from(200));
     // One above: an error in its cell, withheld with its interpreter amount, in no sum.
     let e = eval_files(&[("a.xlsx", form(at + 1.0)), ("2401 Selbstdeklaration.xlsx", sd)]);
-    let codes = file_codes(&e, "a.xlsx");
     let eg_cell = format!("B{}", REPORTING_FIELDS.iter().find(|f| f.key == "SI_EG_ANZAHL").unwrap().row);
     assert_eq!(cell_of(&e, "a.xlsx", "WERT_ZU_GROSS"), vec![(Some("Reporting".into()), Some(eg_cell))]);
     assert_eq!(e.findings.iter().find(|f| f.code.as_str() == "WERT_ZU_GROSS").unwrap().severity.label(), "Fehler");
@@ -463,9 +465,9 @@ fn a_name_of_32700_characters_is_quoted_short_and_written() {
 
 #[test]
 fn a_workbook_of_1200_sheets_is_listed_short() {
-    let sheets: Vec<(String, Vec<(u32, u16, C)>)> =
+    let sheets: Vec<(String, Cells)> =
         (0..1200).map(|i| (format!("Blatt mit langem Namen {i:05}"), vec![(0, 0, t("x"))])).collect();
-    let refs: Vec<(&str, Vec<(u32, u16, C)>)> = sheets.iter().map(|(n, c)| (n.as_str(), c.clone())).collect();
+    let refs: Vec<(&str, Cells)> = sheets.iter().map(|(n, c)| (n.as_str(), c.clone())).collect();
     let (_dir, report) = run_files(&[("viele.xlsx", xlsx(&refs))]);
     let f = report.eval.findings.iter().find(|f| f.code.as_str() == "DATEI_KEIN_FORMULAR").unwrap();
     assert!(f.message.contains("1200"), "says how many sheets there are: {}", f.message);
@@ -622,4 +624,114 @@ fn text_budget_boundary() {
 fn a_repeated_ods_text_cell_is_too_large_not_gigabytes() {
     let r = read_workbook(&repeated_text_ods(32_767, 64, 2_000), &Limits::default());
     assert!(matches!(r, Err(beitraege::workbook::ReadError::TooLarge(_))));
+}
+
+// ---------------------------------------------------------------------------
+// 4. Master data at scale
+// ---------------------------------------------------------------------------
+
+/// The sample master data with `n` more `Leitgemeinden` rows: contracts of one day each
+/// from 2030 on (Egerkingen 2401 leads, Kestenholz 2403 is a member), all consistent.
+fn master_with_contract_rows(n: usize) -> Vec<Sheet> {
+    let mut sheets = sample_sheets();
+    let s = sheets.iter_mut().find(|s| s.name == "Leitgemeinden").unwrap();
+    let first = s.cells().map(|(&(r, _), _)| r).max().unwrap() + 1;
+    let day0 = NaiveDate::from_ymd_opt(2030, 1, 1).unwrap();
+    for i in 0..n {
+        let r = first + i as u32;
+        let day = day0 + chrono::Days::new((i / 2) as u64);
+        s.set(r, 0, Value::Text(format!("K{}", i / 2)));
+        s.set(r, 1, Value::Int(2401));
+        s.set(r, 2, Value::Int(if i % 2 == 0 { 2401 } else { 2403 }));
+        s.set(r, 3, Value::Date(day));
+        s.set(r, 4, Value::Date(day));
+    }
+    sheets
+}
+
+/// Runs `f` on its own thread; `None` when it takes longer than `secs` (the quadratic checks
+/// took minutes on 100,000 rows; the near-linear ones take about a second).
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs)).ok()
+}
+
+#[test]
+fn master_data_with_100000_contract_rows_loads_in_near_linear_time() {
+    let sheets = master_with_contract_rows(100_000);
+    let sd = within(60, move || Stammdaten::from_sheets(&sheets).map(|s| s.memberships.len()))
+        .expect("the master data checks finish within a minute");
+    assert_eq!(sd.unwrap(), 100_000 + 20, "the 100,000 rows and the sample's 20");
+    // An overlap among them is still found.
+    let mut sheets = master_with_contract_rows(100_000);
+    let s = sheets.iter_mut().find(|s| s.name == "Leitgemeinden").unwrap();
+    let last = s.cells().map(|(&(r, _), _)| r).max().unwrap() + 1;
+    let d = NaiveDate::from_ymd_opt(2100, 1, 1).unwrap();
+    for (c, v) in [Value::Text("X".into()), Value::Int(2402), Value::Int(2403), Value::Date(d), Value::Date(d)]
+        .into_iter()
+        .enumerate()
+    {
+        s.set(last, c as u32, v);
+    }
+    s.set(last + 1, 0, Value::Text("X".into()));
+    s.set(last + 1, 1, Value::Int(2402));
+    s.set(last + 1, 2, Value::Int(2402));
+    let err = within(60, move || Stammdaten::from_sheets(&sheets).err()).expect("in time").expect("an error");
+    let kinds: Vec<String> = err.kinds().iter().map(|k| format!("{k:?}")).collect();
+    assert_eq!(kinds, vec!["TwoContracts"], "{err}");
+}
+
+#[test]
+fn a_300_character_name_gives_short_unique_file_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = format!("Egerkingen {}", "sehr langer Gemeindename ".repeat(12)); // ~310 characters
+    let path = master_with(dir.path(), "Gemeinden", "Gemeinde", 1, Value::Text(long.clone()));
+    let sheets = sample_sheets();
+    let first_bfs = sheets[0].get(1, 0).text();
+    // The run: every municipality has a finding (SD_FEHLT), so each gets a feedback workbook.
+    let ib = inbox(dir.path(), &[]);
+    let report = beitraege::run::run(&options(dir.path(), ib, path.clone())).expect("run");
+    let feedback: Vec<&String> = report.written.iter().filter(|w| w.starts_with("Rueckmeldungen/")).collect();
+    let own = feedback.iter().find(|w| w.contains(&format!("/{first_bfs}_"))).expect("its workbook");
+    let file = own.rsplit('/').next().unwrap();
+    assert!(file.len() <= 120, "{} bytes: {file}", file.len());
+    assert!(dir.path().join("out").join(own).is_file());
+    let unique: std::collections::BTreeSet<&&String> = feedback.iter().collect();
+    assert_eq!(unique.len(), feedback.len());
+    // The templates.
+    let opts = beitraege::formulare::FormulareOptions {
+        year: 2023,
+        stammdaten: path,
+        out: dir.path().join("formulare"),
+        run_date: NaiveDate::from_ymd_opt(2024, 1, 5).unwrap(),
+    };
+    beitraege::formulare::run(&opts).expect("formulare");
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("formulare"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("{first_bfs}_")))
+        .collect();
+    assert!(!names.is_empty());
+    assert!(names.iter().all(|n| n.len() <= 160), "{names:?}");
+}
+
+#[test]
+fn a_sheet_name_differing_only_by_case_or_spaces_is_reported() {
+    for variant in ["tarife ", "TARIFE", " Tari fe"] {
+        // Beside the exact «Tarife»: ambiguous, an error.
+        let mut sheets = sample_sheets();
+        let mut copy = sheets.iter().find(|s| s.name == "Tarife").unwrap().clone();
+        copy.name = variant.to_string();
+        sheets.push(copy);
+        let err = Stammdaten::from_sheets(&sheets).unwrap_err();
+        let kinds: Vec<String> = err.kinds().iter().map(|k| format!("{k:?}")).collect();
+        assert_eq!(kinds, vec!["SheetNameVariant"], "{variant:?}: {err}");
+    }
+    // Only the variant, no exact spelling: read as before.
+    let mut sheets = sample_sheets();
+    sheets.iter_mut().find(|s| s.name == "Tarife").unwrap().name = "tarife ".into();
+    assert!(Stammdaten::from_sheets(&sheets).is_ok());
 }
