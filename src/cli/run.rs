@@ -50,7 +50,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "ANZAHL", default_value_t = Limits::default().max_dense_cells, hide_default_value = true, value_parser = whole::<u64>)]
     pub max_xls_zellen: u64,
     /// xlsx/ods: Höchstmenge Text in den Zellen einer Datei in MB (Standard: 64).
-    #[arg(long, value_name = "MB", default_value_t = Limits::default().max_text_bytes / MB, hide_default_value = true)]
+    #[arg(long, value_name = "MB", default_value_t = Limits::default().max_text_bytes / MB, hide_default_value = true, value_parser = whole::<u64>)]
     pub max_text_mb: u64,
     /// Keinen Fortschrittsbalken zeigen.
     #[arg(long)]
