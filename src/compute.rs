@@ -4,7 +4,7 @@
 
 use crate::catalogue::finding;
 use crate::domain::{
-    fmt_date, ymd, Bfs, Chf, Code, Finding, PaidCounts, Period, Tariff, TariffCode, PERIOD_COMPONENTS,
+    fmt_date, ymd, Bfs, Chf, Clawback, Code, Finding, PaidCounts, Period, Tariff, TariffCode, PERIOD_COMPONENTS,
 };
 use crate::stammdaten::Stammdaten;
 use crate::validate::{Eligibility, Resolved};
@@ -49,6 +49,9 @@ impl HalfYear {
 /// as a whole, so that the sums over all rows are bounded far inside `Decimal`'s range
 /// (10 000 BFS-Nr. × 10^15 = 10^19 < 7.9 × 10^28).
 pub const MAX_ROW_CHF: i64 = 1_000_000_000_000_000;
+
+/// The clawbacks of the year by BFS-Nr.
+type Claws<'a> = BTreeMap<Bfs, Vec<&'a Clawback>>;
 
 /// An amount that left the range the program computes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,8 +223,8 @@ fn status_of(master: &Stammdaten, y: i32, bfs: Bfs, e: &Eligibility) -> String {
     }
 }
 
-fn row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) -> AnnexRow {
-    try_row(master, resolved, y, bfs).unwrap_or_else(|Overflow| out_of_range_row(master, resolved, y, bfs))
+fn row(master: &Stammdaten, claws: &Claws<'_>, resolved: &Resolved, y: i32, bfs: Bfs) -> AnnexRow {
+    try_row(master, claws, resolved, y, bfs).unwrap_or_else(|Overflow| out_of_range_row(master, resolved, y, bfs))
 }
 
 /// A row whose amounts left the range the program computes in: nothing is paid, and the
@@ -264,7 +267,13 @@ fn out_of_range_row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) 
 pub const OUT_OF_RANGE: &str =
     "zurückbehalten: ein Betrag übersteigt den Rechenbereich (Stammdaten und Formular prüfen)";
 
-fn try_row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) -> Result<AnnexRow, Overflow> {
+fn try_row(
+    master: &Stammdaten,
+    claws: &Claws<'_>,
+    resolved: &Resolved,
+    y: i32,
+    bfs: Bfs,
+) -> Result<AnnexRow, Overflow> {
     let m = master.municipality(bfs).ok_or(Overflow)?;
     let year_end = ymd(y, 12, 31);
     let payee = master.payee(bfs, year_end);
@@ -297,8 +306,7 @@ fn try_row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) -> Result
             notes.push(format!("{}: zurückbehalten: {}", h.period.label(), parts.join(", ")));
         }
     }
-    let clawback =
-        -bounded(sum(master.clawbacks.iter().filter(|c| c.bfs == bfs && c.decided_on.year() == y).map(|c| c.amount))?)?;
+    let clawback = -bounded(sum(claws.get(&bfs).into_iter().flatten().map(|c| c.amount))?)?;
     let total = bounded(add(add(sockel, sum(amounts)?)?, clawback)?)?;
     Ok(AnnexRow {
         bfs,
@@ -322,7 +330,7 @@ fn try_row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) -> Result
 /// Payouts of one municipality with its clawbacks offset, and the invoice remainder.
 type Flows = (Vec<Payout>, Option<Invoice>);
 
-fn flows(master: &Stammdaten, y: i32, r: &AnnexRow) -> Result<Flows, Overflow> {
+fn flows(master: &Stammdaten, claws: &Claws<'_>, y: i32, r: &AnnexRow) -> Result<Flows, Overflow> {
     let mut payouts = vec![Payout {
         payee: master.payee(r.bfs, ymd(y, 12, 31)),
         date: ymd(y, 3, 31),
@@ -342,7 +350,7 @@ fn flows(master: &Stammdaten, y: i32, r: &AnnexRow) -> Result<Flows, Overflow> {
     if r.out_of_range {
         return Ok((payouts, None));
     }
-    let mut claws: Vec<_> = master.clawbacks.iter().filter(|c| c.bfs == r.bfs && c.decided_on.year() == y).collect();
+    let mut claws: Vec<&Clawback> = claws.get(&r.bfs).cloned().unwrap_or_default();
     claws.sort_by_key(|c| c.decided_on);
     let mut remainder = Decimal::ZERO;
     let mut reasons = Vec::new();
@@ -365,12 +373,17 @@ fn flows(master: &Stammdaten, y: i32, r: &AnnexRow) -> Result<Flows, Overflow> {
 }
 
 /// The run total, the payouts by payee and date, and the invoices.
-fn aggregate(master: &Stammdaten, y: i32, rows: &[AnnexRow]) -> Result<(Chf, Vec<Payout>, Vec<Invoice>), Overflow> {
+fn aggregate(
+    master: &Stammdaten,
+    claws: &Claws<'_>,
+    y: i32,
+    rows: &[AnnexRow],
+) -> Result<(Chf, Vec<Payout>, Vec<Invoice>), Overflow> {
     let total = sum(rows.iter().map(|r| r.total))?;
     let mut by_key: BTreeMap<(NaiveDate, Bfs, String), Payout> = BTreeMap::new();
     let mut invoices = Vec::new();
     for r in rows {
-        let (ps, inv) = flows(master, y, r)?;
+        let (ps, inv) = flows(master, claws, y, r)?;
         for p in ps {
             let e = by_key.entry((p.date, p.payee, p.basis.clone())).or_insert(Payout {
                 payee: p.payee,
@@ -392,14 +405,19 @@ fn aggregate(master: &Stammdaten, y: i32, rows: &[AnnexRow]) -> Result<(Chf, Vec
 /// computable range is withheld (see [`MAX_ROW_CHF`]); the rows then add up within range.
 pub fn compute(master: &Stammdaten, resolved: &Resolved, y: i32) -> Computation {
     let bfs_list: Vec<Bfs> = master.municipalities_in(y).map(|m| m.bfs).collect();
-    let mut rows: Vec<AnnexRow> = bfs_list.par_iter().map(|b| row(master, resolved, y, *b)).collect();
-    let (total, payouts, invoices) = match aggregate(master, y, &rows) {
+    // The clawbacks dated in `y`, by BFS-Nr. (one pass, not one per municipality).
+    let mut claws: Claws<'_> = BTreeMap::new();
+    for c in master.clawbacks.iter().filter(|c| c.decided_on.year() == y) {
+        claws.entry(c.bfs).or_default().push(c);
+    }
+    let mut rows: Vec<AnnexRow> = bfs_list.par_iter().map(|b| row(master, &claws, resolved, y, *b)).collect();
+    let (total, payouts, invoices) = match aggregate(master, &claws, y, &rows) {
         Ok(a) => a,
         Err(Overflow) => {
             // Unreachable with rows bounded by MAX_ROW_CHF; should it ever happen, nothing is
             // paid rather than a wrong amount.
             rows = bfs_list.iter().map(|b| out_of_range_row(master, resolved, y, *b)).collect();
-            aggregate(master, y, &rows).unwrap_or_default()
+            aggregate(master, &claws, y, &rows).unwrap_or_default()
         }
     };
 
