@@ -179,7 +179,7 @@ fn options(dir: &Path, inbox: PathBuf, stammdaten: PathBuf) -> RunOptions {
         limits: Limits::default(),
         run_date: NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
         contact: None,
-        progress: false,
+        progress: None,
         // Small inboxes of few or no forms: run anyway (`--trotzdem`).
         force: true,
     }
