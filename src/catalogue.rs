@@ -4,7 +4,7 @@
 //! A text may hold the placeholders `{feld}` (the field label) and `{detail}` (a specific
 //! reason the stage knows, e.g. "eingegangen am 15.08.2023, Frist 31.07.2023").
 
-use crate::domain::{Bfs, CellPos, Code, Finding};
+use crate::domain::{shorten, Bfs, CellPos, Code, Finding, MAX_DETAIL_CHARS, MAX_QUOTED_CHARS};
 
 /// Message and how-to-fix text of a code.
 pub struct Entry {
@@ -107,6 +107,10 @@ pub fn entry(code: Code) -> Entry {
         WertUnplausibel => (
             "Der Wert im Feld «{feld}» ist grösser als die ausländische Wohnbevölkerung der Gemeinde ({detail}).",
             "Bitte den Wert prüfen und bei einem Tippfehler ein korrigiertes Formular einreichen.",
+        ),
+        WertZuGross => (
+            "Der Wert im Feld «{feld}» ist grösser als jede mögliche Anzahl ({detail}); er wird nicht verwendet.",
+            "Bitte die richtige Anzahl eintragen (Tippfehler?) und ein korrigiertes Formular einreichen.",
         ),
         DolmetschUeberGespraeche => (
             "Es sind mehr Dolmetscheinsätze als Gespräche gemeldet ({detail}); die Dolmetschpauschale wird zurückbehalten.",
@@ -212,17 +216,20 @@ impl FindingBuilder {
         self.pos = pos.cloned();
         self
     }
+    /// The value found, as the user sees it: at most [`MAX_QUOTED_CHARS`] characters.
     pub fn value(mut self, v: impl Into<String>) -> Self {
         let v = v.into();
-        self.value = if v.is_empty() { None } else { Some(v) };
+        self.value = if v.is_empty() { None } else { Some(shorten(&v, MAX_QUOTED_CHARS).into_owned()) };
         self
     }
     pub fn field(mut self, f: impl Into<String>) -> Self {
         self.field = Some(f.into());
         self
     }
+    /// A specific reason: at most [`MAX_DETAIL_CHARS`] characters (it may quote input).
     pub fn detail(mut self, d: impl Into<String>) -> Self {
-        self.detail = Some(d.into());
+        let d = d.into();
+        self.detail = Some(shorten(&d, MAX_DETAIL_CHARS).into_owned());
         self
     }
     pub fn build(self, code: Code) -> Finding {
@@ -238,6 +245,17 @@ impl FindingBuilder {
             message: fill(e.message, self.field.as_deref(), self.detail.as_deref()),
             fix: e.fix.to_string(),
         }
+    }
+}
+
+/// A list of names for a detail (sheets of a workbook, …): the first `max` of them, then how
+/// many there are in all.
+pub fn name_list(names: &[&str], max: usize) -> String {
+    let shown: Vec<String> = names.iter().take(max).map(|n| shorten(n, 60).into_owned()).collect();
+    if names.len() > max {
+        format!("{} … ({} insgesamt)", shown.join(", "), names.len())
+    } else {
+        shown.join(", ")
     }
 }
 
@@ -292,6 +310,20 @@ mod tests {
             assert!(!e.message.trim().is_empty(), "{c}");
             assert!(!e.fix.trim().is_empty(), "{c}");
         }
+    }
+
+    #[test]
+    fn quoted_input_is_bounded() {
+        let long = "ä".repeat(40_000);
+        let f = finding().value(long.clone()).detail(long.clone()).field("Gemeinde").build(Code::GemeindeName);
+        assert_eq!(f.value.as_ref().map(|v| v.chars().count()), Some(MAX_QUOTED_CHARS));
+        assert!(f.value.as_ref().is_some_and(|v| v.ends_with('…')));
+        assert!(f.message.chars().count() < MAX_DETAIL_CHARS + 200, "{}", f.message.len());
+        let names: Vec<String> = (0..1200).map(|i| format!("Blatt{i:04}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let l = name_list(&refs, 20);
+        assert!(l.starts_with("Blatt0000, ") && l.ends_with("(1200 insgesamt)"), "{l}");
+        assert_eq!(name_list(&refs[..3], 20), "Blatt0000, Blatt0001, Blatt0002");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::catalogue::finding;
 use crate::domain::{
-    fmt_date, ymd, Bfs, Chf, Code, Finding, PaidCounts, Period, Tariff, TariffCode, PERIOD_COMPONENTS,
+    fmt_date, ymd, Bfs, Chf, Clawback, Code, Finding, PaidCounts, Period, Tariff, TariffCode, PERIOD_COMPONENTS,
 };
 use crate::stammdaten::Stammdaten;
 use crate::validate::{Eligibility, Resolved};
@@ -37,8 +37,44 @@ pub struct HalfYear {
 }
 
 impl HalfYear {
+    /// The amounts added up. Each is at most [`MAX_ROW_CHF`] (checked when the row is
+    /// computed), so the sum of four cannot overflow; it saturates rather than panic.
     pub fn total(&self) -> Chf {
-        self.amounts.iter().copied().sum()
+        self.amounts.iter().fold(Decimal::ZERO, |acc, a| acc.saturating_add(*a))
+    }
+}
+
+/// The most one municipality's row may hold in any amount (10^15 CHF). With the count
+/// ceiling and the master-data ceilings no real row comes near; a row beyond it is withheld
+/// as a whole, so that the sums over all rows are bounded far inside `Decimal`'s range
+/// (10 000 BFS-Nr. × 10^15 = 10^19 < 7.9 × 10^28).
+pub const MAX_ROW_CHF: i64 = 1_000_000_000_000_000;
+
+/// The clawbacks of the year by BFS-Nr.
+type Claws<'a> = BTreeMap<Bfs, Vec<&'a Clawback>>;
+
+/// An amount that left the range the program computes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overflow;
+
+fn mul(n: u64, r: Chf) -> Result<Chf, Overflow> {
+    Decimal::from(n).checked_mul(r).ok_or(Overflow)
+}
+
+fn add(a: Chf, b: Chf) -> Result<Chf, Overflow> {
+    a.checked_add(b).ok_or(Overflow)
+}
+
+fn sum(it: impl IntoIterator<Item = Chf>) -> Result<Chf, Overflow> {
+    it.into_iter().try_fold(Decimal::ZERO, add)
+}
+
+/// The amount, if it stays within [`MAX_ROW_CHF`].
+fn bounded(a: Chf) -> Result<Chf, Overflow> {
+    if a.abs() <= Decimal::from(MAX_ROW_CHF) {
+        Ok(a)
+    } else {
+        Err(Overflow)
     }
 }
 
@@ -64,6 +100,8 @@ pub struct AnnexRow {
     pub status: String,
     /// Notes on withheld amounts.
     pub notes: Vec<String>,
+    /// The row's amounts left the computable range: nothing is paid or offset.
+    pub out_of_range: bool,
 }
 
 /// A payment to a payee on a payout date.
@@ -130,7 +168,7 @@ fn name_of(master: &Stammdaten, b: Bfs) -> String {
     master.municipality(b).map(|m| m.name.clone()).unwrap_or_else(|| b.to_string())
 }
 
-fn half_year(master: &Stammdaten, resolved: &Resolved, bfs: Bfs, p: Period) -> HalfYear {
+fn half_year(master: &Stammdaten, resolved: &Resolved, bfs: Bfs, p: Period) -> Result<HalfYear, Overflow> {
     let day = p.last_day();
     let exists = master.municipality(bfs).is_some_and(|m| m.exists_on(day));
     let payee = master.payee(bfs, day);
@@ -147,26 +185,26 @@ fn half_year(master: &Stammdaten, resolved: &Resolved, bfs: Bfs, p: Period) -> H
         withheld_whole: false,
     };
     if !exists {
-        return h;
+        return Ok(h);
     }
-    let Some(report) = resolved.reports.get(&(payee, p.half)) else { return h };
+    let Some(report) = resolved.reports.get(&(payee, p.half)) else { return Ok(h) };
     h.source = Some(report.rel.clone());
     h.withheld_whole = report.withheld_whole;
-    let Some(share) = report.shares.get(&bfs) else { return h };
+    let Some(share) = report.shares.get(&bfs) else { return Ok(h) };
     h.withheld = share.withheld.clone();
     h.reported = share.reported;
     let eligible = resolved.eligibility(payee) == Eligibility::Eligible;
     for (i, c) in PERIOD_COMPONENTS.iter().enumerate() {
         if let Some(r) = rate(master, *c, day) {
-            h.computed[i] = Decimal::from(share.reported.get(*c)) * r;
+            h.computed[i] = bounded(mul(share.reported.get(*c), r)?)?;
             if eligible {
                 let n = share.paid.get(*c);
                 h.paid.set(*c, n);
-                h.amounts[i] = Decimal::from(n) * r;
+                h.amounts[i] = bounded(mul(n, r)?)?;
             }
         }
     }
-    h
+    Ok(h)
 }
 
 fn status_of(master: &Stammdaten, y: i32, bfs: Bfs, e: &Eligibility) -> String {
@@ -185,25 +223,75 @@ fn status_of(master: &Stammdaten, y: i32, bfs: Bfs, e: &Eligibility) -> String {
     }
 }
 
-fn row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) -> AnnexRow {
-    let m = master.municipality(bfs).expect("municipality from master data");
+fn row(master: &Stammdaten, claws: &Claws<'_>, resolved: &Resolved, y: i32, bfs: Bfs) -> AnnexRow {
+    try_row(master, claws, resolved, y, bfs).unwrap_or_else(|Overflow| out_of_range_row(master, resolved, y, bfs))
+}
+
+/// A row whose amounts left the range the program computes in: nothing is paid, and the
+/// annex says why. The master-data and count ceilings keep every real row from getting here.
+fn out_of_range_row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) -> AnnexRow {
+    let m = master.municipality(bfs);
+    let payee = master.payee(bfs, ymd(y, 12, 31));
+    let empty = |p: Period| HalfYear {
+        period: p,
+        payee: master.payee(bfs, p.last_day()),
+        exists: m.is_some_and(|m| m.exists_on(p.last_day())),
+        source: None,
+        reported: PaidCounts::default(),
+        computed: [Decimal::ZERO; 4],
+        paid: PaidCounts::default(),
+        amounts: [Decimal::ZERO; 4],
+        withheld: PERIOD_COMPONENTS.into_iter().collect(),
+        withheld_whole: true,
+    };
+    AnnexRow {
+        bfs,
+        name: m.map(|m| m.name.clone()).unwrap_or_default(),
+        district: m.map(|m| m.district.clone()).unwrap_or_default(),
+        payee,
+        base: master.sockel_base(bfs, y).unwrap_or(0),
+        sockel: Decimal::ZERO,
+        halves: [empty(Period::new(y, 1)), empty(Period::new(y, 2))],
+        paid: PaidCounts::default(),
+        amounts: [Decimal::ZERO; 4],
+        clawback: Decimal::ZERO,
+        total: Decimal::ZERO,
+        eligibility: resolved.eligibility(payee),
+        status: OUT_OF_RANGE.to_string(),
+        notes: vec![OUT_OF_RANGE.to_string()],
+        out_of_range: true,
+    }
+}
+
+/// Status of a row withheld because its amounts left the computable range.
+pub const OUT_OF_RANGE: &str =
+    "zurückbehalten: ein Betrag übersteigt den Rechenbereich (Stammdaten und Formular prüfen)";
+
+fn try_row(
+    master: &Stammdaten,
+    claws: &Claws<'_>,
+    resolved: &Resolved,
+    y: i32,
+    bfs: Bfs,
+) -> Result<AnnexRow, Overflow> {
+    let m = master.municipality(bfs).ok_or(Overflow)?;
     let year_end = ymd(y, 12, 31);
     let payee = master.payee(bfs, year_end);
     let eligibility = resolved.eligibility(payee);
     let base = master.sockel_base(bfs, y).unwrap_or(0);
     let sockel = match (&eligibility, rate(master, TariffCode::Sockel, year_end)) {
-        (Eligibility::Eligible, Some(r)) => Decimal::from(base) * r,
+        (Eligibility::Eligible, Some(r)) => bounded(mul(base, r)?)?,
         _ => Decimal::ZERO,
     };
     let halves =
-        [half_year(master, resolved, bfs, Period::new(y, 1)), half_year(master, resolved, bfs, Period::new(y, 2))];
+        [half_year(master, resolved, bfs, Period::new(y, 1))?, half_year(master, resolved, bfs, Period::new(y, 2))?];
     let mut paid = PaidCounts::default();
     let mut amounts = [Decimal::ZERO; 4];
     let mut notes = Vec::new();
     for h in &halves {
-        paid.add(&h.paid);
-        for (sum, a) in amounts.iter_mut().zip(h.amounts) {
-            *sum += a;
+        paid = paid.checked_add(&h.paid).ok_or(Overflow)?;
+        for (total, a) in amounts.iter_mut().zip(h.amounts) {
+            *total = bounded(add(*total, a)?)?;
         }
         let half_eligibility = resolved.eligibility(h.payee);
         if h.exists && h.payee != payee && half_eligibility != Eligibility::Eligible {
@@ -218,10 +306,9 @@ fn row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) -> AnnexRow {
             notes.push(format!("{}: zurückbehalten: {}", h.period.label(), parts.join(", ")));
         }
     }
-    let clawback: Chf =
-        -master.clawbacks.iter().filter(|c| c.bfs == bfs && c.decided_on.year() == y).map(|c| c.amount).sum::<Chf>();
-    let total = sockel + amounts.iter().copied().sum::<Chf>() + clawback;
-    AnnexRow {
+    let clawback = -bounded(sum(claws.get(&bfs).into_iter().flatten().map(|c| c.amount))?)?;
+    let total = bounded(add(add(sockel, sum(amounts)?)?, clawback)?)?;
+    Ok(AnnexRow {
         bfs,
         name: m.name.clone(),
         district: m.district.clone(),
@@ -236,11 +323,14 @@ fn row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) -> AnnexRow {
         status: status_of(master, y, bfs, &eligibility),
         eligibility,
         notes,
-    }
+        out_of_range: false,
+    })
 }
 
 /// Payouts of one municipality with its clawbacks offset, and the invoice remainder.
-fn flows(master: &Stammdaten, y: i32, r: &AnnexRow) -> (Vec<Payout>, Option<Invoice>) {
+type Flows = (Vec<Payout>, Option<Invoice>);
+
+fn flows(master: &Stammdaten, claws: &Claws<'_>, y: i32, r: &AnnexRow) -> Result<Flows, Overflow> {
     let mut payouts = vec![Payout {
         payee: master.payee(r.bfs, ymd(y, 12, 31)),
         date: ymd(y, 3, 31),
@@ -248,46 +338,52 @@ fn flows(master: &Stammdaten, y: i32, r: &AnnexRow) -> (Vec<Payout>, Option<Invo
         gross: r.sockel,
         offset: Decimal::ZERO,
     }];
-    payouts.extend(r.halves.iter().map(|h| Payout {
-        payee: h.payee,
-        date: h.period.payout_date(),
-        basis: h.period.label(),
-        gross: h.total(),
-        offset: Decimal::ZERO,
-    }));
-    let mut claws: Vec<_> = master.clawbacks.iter().filter(|c| c.bfs == r.bfs && c.decided_on.year() == y).collect();
+    for h in &r.halves {
+        payouts.push(Payout {
+            payee: h.payee,
+            date: h.period.payout_date(),
+            basis: h.period.label(),
+            gross: sum(h.amounts)?,
+            offset: Decimal::ZERO,
+        });
+    }
+    if r.out_of_range {
+        return Ok((payouts, None));
+    }
+    let mut claws: Vec<&Clawback> = claws.get(&r.bfs).cloned().unwrap_or_default();
     claws.sort_by_key(|c| c.decided_on);
     let mut remainder = Decimal::ZERO;
     let mut reasons = Vec::new();
     for c in claws {
         let mut open = c.amount;
         for p in payouts.iter_mut().filter(|p| p.date >= c.decided_on) {
-            let room = p.gross - p.offset;
+            let room = p.gross.checked_sub(p.offset).ok_or(Overflow)?;
             let take = open.min(room).max(Decimal::ZERO);
-            p.offset += take;
-            open -= take;
+            p.offset = add(p.offset, take)?;
+            open = open.checked_sub(take).ok_or(Overflow)?;
         }
         if open > Decimal::ZERO {
-            remainder += open;
+            remainder = add(remainder, open)?;
             reasons.push(format!("{} (verfügt am {})", c.reason, fmt_date(c.decided_on)));
         }
     }
     let invoice =
         (remainder > Decimal::ZERO).then(|| Invoice { bfs: r.bfs, amount: remainder, reason: reasons.join("; ") });
-    (payouts, invoice)
+    Ok((payouts, invoice))
 }
 
-/// Computes the annex for year `y`.
-pub fn compute(master: &Stammdaten, resolved: &Resolved, y: i32) -> Computation {
-    let bfs_list: Vec<Bfs> = master.municipalities_in(y).map(|m| m.bfs).collect();
-    let rows: Vec<AnnexRow> = bfs_list.par_iter().map(|b| row(master, resolved, y, *b)).collect();
-    let total: Chf = rows.iter().map(|r| r.total).sum();
-
-    // Payout by payee and date.
+/// The run total, the payouts by payee and date, and the invoices.
+fn aggregate(
+    master: &Stammdaten,
+    claws: &Claws<'_>,
+    y: i32,
+    rows: &[AnnexRow],
+) -> Result<(Chf, Vec<Payout>, Vec<Invoice>), Overflow> {
+    let total = sum(rows.iter().map(|r| r.total))?;
     let mut by_key: BTreeMap<(NaiveDate, Bfs, String), Payout> = BTreeMap::new();
     let mut invoices = Vec::new();
-    for r in &rows {
-        let (ps, inv) = flows(master, y, r);
+    for r in rows {
+        let (ps, inv) = flows(master, claws, y, r)?;
         for p in ps {
             let e = by_key.entry((p.date, p.payee, p.basis.clone())).or_insert(Payout {
                 payee: p.payee,
@@ -296,12 +392,34 @@ pub fn compute(master: &Stammdaten, resolved: &Resolved, y: i32) -> Computation 
                 gross: Decimal::ZERO,
                 offset: Decimal::ZERO,
             });
-            e.gross += p.gross;
-            e.offset += p.offset;
+            e.gross = add(e.gross, p.gross)?;
+            e.offset = add(e.offset, p.offset)?;
         }
         invoices.extend(inv);
     }
     let payouts: Vec<Payout> = by_key.into_values().filter(|p| !p.gross.is_zero() || !p.offset.is_zero()).collect();
+    Ok((total, payouts, invoices))
+}
+
+/// Computes the annex for year `y`. Every sum is checked: a row whose amounts leave the
+/// computable range is withheld (see [`MAX_ROW_CHF`]); the rows then add up within range.
+pub fn compute(master: &Stammdaten, resolved: &Resolved, y: i32) -> Computation {
+    let bfs_list: Vec<Bfs> = master.municipalities_in(y).map(|m| m.bfs).collect();
+    // The clawbacks dated in `y`, by BFS-Nr. (one pass, not one per municipality).
+    let mut claws: Claws<'_> = BTreeMap::new();
+    for c in master.clawbacks.iter().filter(|c| c.decided_on.year() == y) {
+        claws.entry(c.bfs).or_default().push(c);
+    }
+    let mut rows: Vec<AnnexRow> = bfs_list.par_iter().map(|b| row(master, &claws, resolved, y, *b)).collect();
+    let (total, payouts, invoices) = match aggregate(master, &claws, y, &rows) {
+        Ok(a) => a,
+        Err(Overflow) => {
+            // Unreachable with rows bounded by MAX_ROW_CHF; should it ever happen, nothing is
+            // paid rather than a wrong amount.
+            rows = bfs_list.iter().map(|b| out_of_range_row(master, resolved, y, *b)).collect();
+            aggregate(master, &claws, y, &rows).unwrap_or_default()
+        }
+    };
 
     // Tariffs applied.
     let mut tariffs: Vec<AppliedTariff> = Vec::new();
@@ -324,7 +442,10 @@ pub fn compute(master: &Stammdaten, resolved: &Resolved, y: i32) -> Computation 
         if total > c {
             findings.push(
                 finding()
-                    .detail(format!("Total {} CHF, Kredit {} CHF, Überschreitung {} CHF", total, c, total - c))
+                    .detail(match total.checked_sub(c) {
+                        Some(over) => format!("Total {total} CHF, Kredit {c} CHF, Überschreitung {over} CHF"),
+                        None => format!("Total {total} CHF, Kredit {c} CHF"),
+                    })
                     .build(Code::KreditUeberschritten),
             );
         }

@@ -15,6 +15,27 @@ pub type Bfs = u32;
 pub type Chf = Decimal;
 
 // ---------------------------------------------------------------------------
+// Hard ceilings
+// ---------------------------------------------------------------------------
+
+/// The largest count a form may report (conversations, interpreters, persons, …) and the
+/// largest foreign resident figure the master data may hold.
+///
+/// The whole canton of Solothurn had 288,836 residents at the end of 2023 (73,569 of them
+/// foreign; `so_canton_population_totals.csv`, 2005–2023 all below 290,000). No municipality,
+/// nor all of them together, can reach one million: a count above it is an error in its cell
+/// (`WERT_ZU_GROSS`) and never enters a sum. Below it, `WERT_UNPLAUSIBEL` stays a warning.
+pub const MAX_COUNT: u64 = 1_000_000;
+
+/// The largest rate (`Tarife`) in CHF: the flat rates of the Kreisschreiben are a few hundred
+/// francs and the Sockelbeitrag a few francs per person; 100,000 leaves a wide margin.
+pub const MAX_TARIFF_CHF: i64 = 100_000;
+
+/// The largest single amount of `Rückforderungen` or `Kredit` in CHF (one billion; the
+/// canton's whole yearly budget for this is a few million).
+pub const MAX_AMOUNT_CHF: i64 = 1_000_000_000;
+
+// ---------------------------------------------------------------------------
 // Findings
 // ---------------------------------------------------------------------------
 
@@ -92,6 +113,7 @@ codes! {
     WertNichtGanzzahlig = "WERT_NICHT_GANZZAHLIG", Fehler;
     WertTextzahl = "WERT_TEXTZAHL", Hinweis;
     WertUnplausibel = "WERT_UNPLAUSIBEL", Warnung;
+    WertZuGross = "WERT_ZU_GROSS", Fehler;
     DolmetschUeberGespraeche = "DOLMETSCH_UEBER_GESPRAECHE", Fehler;
     IgVor2022 = "IG_VOR_2022", Fehler;
     PersonenUnterGespraeche = "PERSONEN_UNTER_GESPRAECHE", Warnung;
@@ -259,6 +281,38 @@ impl fmt::Display for Period {
 /// A calendar date from parts known to be valid.
 pub fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap_or(NaiveDate::MIN)
+}
+
+/// The most characters of a text from an input file (a value, a name, a list of sheets)
+/// that a finding quotes; longer texts end in `…`.
+pub const MAX_QUOTED_CHARS: usize = 300;
+
+/// The most characters of a finding's detail.
+pub const MAX_DETAIL_CHARS: usize = 1_000;
+
+/// `s` cut to at most `max_chars` characters, ending in `…` when cut.
+pub fn shorten(s: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
+    // A byte length within the limit is a character count within it too.
+    if s.len() <= max_chars {
+        return s.into();
+    }
+    match s.char_indices().nth(max_chars.saturating_sub(1)) {
+        Some((cut, _)) if s[cut..].chars().nth(1).is_some() => format!("{}…", &s[..cut]).into(),
+        _ => s.into(),
+    }
+}
+
+/// A whole number with Swiss thousands separators: `1'000'000`.
+pub fn swiss_int(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\'');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// Swiss date text `TT.MM.JJJJ`.
@@ -479,11 +533,14 @@ impl PaidCounts {
             TariffCode::Sockel => {}
         }
     }
-    pub fn add(&mut self, o: &PaidCounts) {
-        self.eg += o.eg;
-        self.d_eg += o.d_eg;
-        self.ig += o.ig;
-        self.d_ig += o.d_ig;
+    /// The component-wise sum, or `None` when any component would overflow.
+    pub fn checked_add(&self, o: &PaidCounts) -> Option<PaidCounts> {
+        Some(PaidCounts {
+            eg: self.eg.checked_add(o.eg)?,
+            d_eg: self.d_eg.checked_add(o.d_eg)?,
+            ig: self.ig.checked_add(o.ig)?,
+            d_ig: self.d_ig.checked_add(o.d_ig)?,
+        })
     }
 }
 
@@ -543,6 +600,34 @@ mod tests {
         for c in Code::ALL {
             assert_eq!(Code::parse(c.as_str()), Some(*c));
         }
+    }
+
+    #[test]
+    fn shorten_cuts_with_an_ellipsis() {
+        assert_eq!(shorten("abc", 3), "abc");
+        assert_eq!(shorten("abcd", 3), "ab…");
+        assert_eq!(shorten("äöüä", 4), "äöüä", "characters, not bytes");
+        assert_eq!(shorten("äöüäö", 4), "äöü…");
+        assert_eq!(shorten(&"x".repeat(32_700), MAX_QUOTED_CHARS).chars().count(), MAX_QUOTED_CHARS);
+        assert_eq!(shorten("", 0), "");
+    }
+
+    #[test]
+    fn swiss_thousands() {
+        assert_eq!(swiss_int(0), "0");
+        assert_eq!(swiss_int(999), "999");
+        assert_eq!(swiss_int(1000), "1'000");
+        assert_eq!(swiss_int(MAX_COUNT), "1'000'000");
+    }
+
+    #[test]
+    fn paid_counts_never_wrap() {
+        let big = PaidCounts { eg: u64::MAX - 211, d_eg: 0, ig: 0, d_ig: 0 };
+        let small = PaidCounts { eg: 212, d_eg: 1, ig: 2, d_ig: 3 };
+        assert_eq!(big.checked_add(&small), None, "u64::MAX - 211 + 212 overflows");
+        let ok = PaidCounts { eg: u64::MAX - 212, ..big };
+        assert_eq!(ok.checked_add(&small).map(|s| s.eg), Some(u64::MAX));
+        assert_eq!(small.checked_add(&small), Some(PaidCounts { eg: 424, d_eg: 2, ig: 4, d_ig: 6 }));
     }
 
     #[test]

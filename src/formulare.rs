@@ -20,6 +20,7 @@ use crate::extract::{
 use crate::stammdaten::{Stammdaten, StammdatenError};
 use crate::validate::count_key;
 use crate::workbook::Value;
+use crate::write::style::TextCells;
 use crate::write::{self, save, style, OutFile, WriteError};
 use chrono::NaiveDate;
 use rust_xlsxwriter::{
@@ -183,8 +184,8 @@ pub fn write_value(ws: &mut Worksheet, r: u32, c: u16, v: &Value, fmt: &Format) 
             ws.write_datetime_with_format(r, c, style::xl_date(*dt), &fmt.clone().set_num_format("dd.mm.yyyy"))?
         }
         Value::Bool(b) => ws.write_boolean_with_format(r, c, *b, fmt)?,
-        Value::Text(t) => ws.write_string_with_format(r, c, t, fmt)?,
-        Value::Error(e) => ws.write_string_with_format(r, c, e, fmt)?,
+        Value::Text(t) => ws.write_text_with_format(r, c, t, fmt)?,
+        Value::Error(e) => ws.write_text_with_format(r, c, e, fmt)?,
     };
     Ok(())
 }
@@ -206,7 +207,7 @@ fn cell_format(kind: CellKind, locked: bool, mark: Option<&Mark>) -> Format {
 }
 
 fn note(text: &str) -> Note {
-    Note::new(text).set_author("AGS").set_width(420).set_height(180)
+    Note::new(style::note_text(text)).set_author("AGS").set_width(420).set_height(180)
 }
 
 /// Writes one form sheet (Reportingformular or Selbstdeklaration) in the 2022 layout and
@@ -214,15 +215,15 @@ fn note(text: &str) -> Note {
 /// lift the protection.
 pub fn write_form_sheet(ws: &mut Worksheet, f: &FormSheet) -> Result<(), XlsxError> {
     ws.set_name(&f.sheet_name)?;
-    ws.write_string_with_format(0, 0, title_of(f.kind), &style::title())?;
+    ws.write_text_with_format(0, 0, title_of(f.kind), &style::title())?;
     if let Some(intro) = &f.intro {
-        ws.write_string_with_format(0, 2, intro, &style::hint())?;
+        ws.write_text_with_format(0, 2, intro, &style::hint())?;
         ws.set_row_height(0, 48)?;
     }
     let heading = style::bold();
     if f.kind == FormKind::Reporting {
         for (label, row) in REPORTING_HEADINGS {
-            ws.write_string_with_format(row - 1, 0, *label, &heading)?;
+            ws.write_text_with_format(row - 1, 0, *label, &heading)?;
         }
     }
     let label_fmt = Format::new().set_text_wrap().set_align(FormatAlign::VerticalCenter);
@@ -232,7 +233,7 @@ pub fn write_form_sheet(ws: &mut Worksheet, f: &FormSheet) -> Result<(), XlsxErr
         let kind = cell_kind(spec.key);
         let locked = f.locked.contains(spec.key);
         let mark = f.marks.get(spec.key);
-        ws.write_string_with_format(r, 0, spec.label, &label_fmt)?;
+        ws.write_text_with_format(r, 0, spec.label, &label_fmt)?;
         let v = f.values.get(spec.key).cloned().unwrap_or(Value::Empty);
         write_value(ws, r, 1, &v, &cell_format(kind, locked, mark))?;
         if !locked {
@@ -244,7 +245,7 @@ pub fn write_form_sheet(ws: &mut Worksheet, f: &FormSheet) -> Result<(), XlsxErr
             ws.insert_note(r, 1, &note(&m.note))?;
         }
         if let Some(s) = f.side.get(spec.key) {
-            ws.write_string_with_format(r, 2, s, &side_fmt)?;
+            ws.write_text_with_format(r, 2, s, &side_fmt)?;
         }
         if spec.key.ends_with("_BEMERKUNGEN") {
             ws.set_row_height(r, 60)?;
@@ -256,7 +257,7 @@ pub fn write_form_sheet(ws: &mut Worksheet, f: &FormSheet) -> Result<(), XlsxErr
             Some(s) => style::severity_fill(*s).set_text_wrap().set_align(FormatAlign::Top),
             None => style::bold(),
         };
-        ws.merge_range(r, 0, r, 2, line, &fmt)?;
+        ws.merge_text(r, 0, r, 2, line, &fmt)?;
         if sev.is_some() {
             ws.set_row_height(r, 45)?;
         }
@@ -325,10 +326,10 @@ pub fn write_table_sheet(ws: &mut Worksheet, t: &TableSheet) -> Result<(), XlsxE
         let quoted = format!("'{}'", main.replace('\'', "''"));
         let (sum, tot, diff) = (n + 2, n + 3, n + 4);
         let b = style::bold_top();
-        ws.write_string_with_format(sum, 1, "Summe der Vertragsgemeinden", &b)?;
-        ws.write_string_with_format(tot, 1, format!("Total im Blatt «{main}»"), &Format::new())?;
-        ws.write_string_with_format(diff, 1, "Differenz (muss 0 sein)", &style::bold())?;
-        ws.write_string_with_format(sum, 0, "", &b)?;
+        ws.write_text_with_format(sum, 1, "Summe der Vertragsgemeinden", &b)?;
+        ws.write_text_with_format(tot, 1, format!("Total im Blatt «{main}»"), &Format::new())?;
+        ws.write_text_with_format(diff, 1, "Differenz (muss 0 sein)", &style::bold())?;
+        ws.write_text_with_format(sum, 0, "", &b)?;
         for (i, key) in TABLE_TOTAL_KEYS.iter().enumerate() {
             let c = 2 + i as u16;
             let col = crate::domain::a1(0, c as u32).trim_end_matches('1').to_string();
@@ -340,7 +341,7 @@ pub fn write_table_sheet(ws: &mut Worksheet, t: &TableSheet) -> Result<(), XlsxE
             ws.write_formula_with_format(diff, c, Formula::new(f_diff).set_result("0"), &style::bold())?;
         }
         ws.set_row_height(diff + 2, 32)?;
-        ws.merge_range(
+        ws.merge_text(
             diff + 2,
             0,
             diff + 2,

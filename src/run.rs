@@ -207,7 +207,7 @@ fn process_inner(mut res: FileResult, f: &InboxFile, ctx: &Ctx<'_>, limits: &Lim
     res.format = Some(wb.format);
     let Some(form) = extract(&wb) else {
         let names: Vec<&str> = wb.sheets.iter().map(|s| s.name.as_str()).collect();
-        let detail = format!("Blätter: {}", names.join(", "));
+        let detail = format!("Blätter: {}", crate::catalogue::name_list(&names, 20));
         return res.reject(Code::DateiKeinFormular, detail);
     };
     let others = crate::extract::other_form_sheets(&wb, &form.sheet);

@@ -1,7 +1,10 @@
 //! Master data (Stammdaten, STAMMDATEN.md): loading and the consistency checks that stop a
 //! run before anything is written.
 
-use crate::domain::{fmt_date, ymd, Bfs, Chf, Clawback, ContractMembership, Municipality, Tariff, TariffCode};
+use crate::domain::{
+    fmt_date, swiss_int, ymd, Bfs, Chf, Clawback, ContractMembership, Municipality, Tariff, TariffCode, MAX_AMOUNT_CHF,
+    MAX_COUNT, MAX_TARIFF_CHF,
+};
 use crate::extract::norm;
 use crate::values::{parse_bfs, parse_date, parse_money, parse_whole};
 use crate::workbook::{read_workbook, Limits, Sheet, Value};
@@ -26,6 +29,10 @@ pub enum ProblemKind {
     TariffOverlap,
     TariffGap,
     PopulationMissing,
+    /// A figure beyond the hard ceilings (`MAX_COUNT`, `MAX_TARIFF_CHF`, `MAX_AMOUNT_CHF`).
+    OutOfRange,
+    /// A sheet whose name differs from a master-data sheet only by case or spaces.
+    SheetNameVariant,
 }
 
 /// One master data problem with its German message.
@@ -81,6 +88,10 @@ pub struct Stammdaten {
     predecessors: BTreeMap<Bfs, Vec<Bfs>>,
     /// SHA-256 of exactly the bytes this master data was built from (empty if built from sheets).
     pub sha256: String,
+    /// Rows of `memberships` by member and by lead (built on loading; with none built, the
+    /// lookups scan `memberships`).
+    by_member: BTreeMap<Bfs, Vec<usize>>,
+    by_lead: BTreeMap<Bfs, Vec<usize>>,
 }
 
 /// The largest master-data workbook that is read.
@@ -101,7 +112,22 @@ impl<'a> Table<'a> {
         optional: bool,
         problems: &mut Problems,
     ) -> Option<Table<'a>> {
-        let Some(sheet) = sheets.iter().find(|s| norm(&s.name) == norm(name)) else {
+        // Sheets whose name differs from `name` only by case or spaces: more than one is
+        // ambiguous master data (which tariffs apply?), an error whether or not one of them
+        // is spelt exactly; the exact spelling, else the first, is still read for the checks.
+        let key = |n: &str| norm(n).replace(' ', "");
+        let candidates: Vec<&Sheet> = sheets.iter().filter(|s| key(&s.name) == key(name)).collect();
+        if candidates.len() > 1 {
+            let names: Vec<String> = candidates.iter().map(|s| format!("«{}»", s.name)).collect();
+            problems.push(
+                ProblemKind::SheetNameVariant,
+                format!(
+                    "Das Blatt «{name}» kommt mehrfach vor ({}); die Namen unterscheiden sich nur in Gross-/Kleinschreibung oder Leerzeichen. Bitte nur ein Blatt «{name}» behalten.",
+                    names.join(", ")
+                ),
+            );
+        }
+        let Some(sheet) = candidates.iter().find(|s| s.name == name).or(candidates.first()).copied() else {
             if !optional {
                 problems.push(ProblemKind::MissingSheet, format!("Blatt «{name}» fehlt."));
             }
@@ -146,7 +172,14 @@ fn opt_date(t: &Table<'_>, r: u32, h: &str, problems: &mut Problems) -> Option<N
     }
     let d = parse_date(v);
     if d.is_none() {
-        problems.push(ProblemKind::BadValue, format!("{}: «{h}» ist kein Datum («{}»).", t.at(r), v.display()));
+        problems.push(
+            ProblemKind::BadValue,
+            format!(
+                "{}: «{h}» ist kein Datum («{}»).",
+                t.at(r),
+                crate::domain::shorten(&v.display(), crate::domain::MAX_QUOTED_CHARS)
+            ),
+        );
     }
     d
 }
@@ -155,17 +188,107 @@ fn req_bfs(t: &Table<'_>, r: u32, h: &str, problems: &mut Problems) -> Option<Bf
     let v = t.get(r, h);
     let b = parse_bfs(v);
     if b.is_none() {
-        problems.push(ProblemKind::BadValue, format!("{}: «{h}» ist keine BFS-Nr. («{}»).", t.at(r), v.display()));
+        problems.push(
+            ProblemKind::BadValue,
+            format!(
+                "{}: «{h}» ist keine BFS-Nr. («{}»).",
+                t.at(r),
+                crate::domain::shorten(&v.display(), crate::domain::MAX_QUOTED_CHARS)
+            ),
+        );
     }
     b
 }
 
-fn overlaps(a: (Option<NaiveDate>, Option<NaiveDate>), b: (Option<NaiveDate>, Option<NaiveDate>)) -> bool {
-    let a_from = a.0.unwrap_or(NaiveDate::MIN);
-    let a_to = a.1.unwrap_or(NaiveDate::MAX);
-    let b_from = b.0.unwrap_or(NaiveDate::MIN);
-    let b_to = b.1.unwrap_or(NaiveDate::MAX);
-    a_from <= b_to && b_from <= a_to
+/// A validity period with what it belongs to; `None` is open.
+struct Period<'a, T> {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    item: &'a T,
+}
+
+/// Pairs of overlapping periods: after sorting by start, each period is checked against the
+/// earlier one that reaches furthest. Every period that overlaps an earlier one is reported
+/// once (with that one); O(n log n).
+fn overlapping<'a, T>(mut ps: Vec<Period<'a, T>>) -> Vec<(&'a T, &'a T)> {
+    ps.sort_by_key(|p| p.from.unwrap_or(NaiveDate::MIN));
+    let mut out = Vec::new();
+    let mut furthest: Option<(NaiveDate, &'a T)> = None;
+    for p in ps {
+        let (from, to) = (p.from.unwrap_or(NaiveDate::MIN), p.to.unwrap_or(NaiveDate::MAX));
+        if let Some((end, item)) = furthest {
+            if from <= end {
+                out.push((item, p.item));
+            }
+        }
+        if furthest.is_none_or(|(end, _)| to > end) {
+            furthest = Some((to, p.item));
+        }
+    }
+    out
+}
+
+/// The contract checks of `Leitgemeinden`, near-linear in the number of rows: a member in two
+/// contracts at once, a contract with two leads, a lead that is not a member of its own
+/// contract for the whole membership of another.
+fn check_memberships(ms: &[ContractMembership], p: &mut Problems) {
+    let start = |m: &ContractMembership| m.valid_from.unwrap_or(NaiveDate::MIN);
+    let end = |m: &ContractMembership| m.valid_to.unwrap_or(NaiveDate::MAX);
+    let mut by_member: BTreeMap<Bfs, Vec<&ContractMembership>> = BTreeMap::new();
+    let mut leads: BTreeMap<&str, BTreeSet<Bfs>> = BTreeMap::new();
+    // Periods of each (contract, member), sorted by start, with the furthest end so far.
+    let mut own: BTreeMap<(&str, Bfs), Vec<(NaiveDate, NaiveDate)>> = BTreeMap::new();
+    for m in ms {
+        by_member.entry(m.member).or_default().push(m);
+        leads.entry(m.contract.as_str()).or_default().insert(m.lead);
+        own.entry((m.contract.as_str(), m.member)).or_default().push((start(m), end(m)));
+    }
+    for (member, rows) in by_member {
+        let periods = rows.into_iter().map(|m| Period { from: m.valid_from, to: m.valid_to, item: m }).collect();
+        for (a, b) in overlapping(periods) {
+            p.push(
+                ProblemKind::TwoContracts,
+                format!(
+                    "Blatt «Leitgemeinden»: Gemeinde {member} ist zur gleichen Zeit in zwei Verträgen ({} und {}).",
+                    a.contract, b.contract
+                ),
+            );
+        }
+    }
+    for (contract, l) in &leads {
+        if l.len() > 1 {
+            let list: Vec<String> = l.iter().map(|b| b.to_string()).collect();
+            p.push(
+                ProblemKind::TwoLeads,
+                format!(
+                    "Blatt «Leitgemeinden»: Vertrag {contract} nennt mehrere Leitgemeinden ({}).",
+                    list.join(" und ")
+                ),
+            );
+        }
+    }
+    for v in own.values_mut() {
+        v.sort_unstable();
+        let mut furthest = NaiveDate::MIN;
+        for x in v.iter_mut() {
+            furthest = furthest.max(x.1);
+            x.1 = furthest;
+        }
+    }
+    // The lead must be a member of its own contract whenever the contract has members: some
+    // row of the lead starting no later than the membership must reach at least as far.
+    for a in ms {
+        let covered = own.get(&(a.contract.as_str(), a.lead)).is_some_and(|v| {
+            let n = v.partition_point(|(from, _)| *from <= start(a));
+            n > 0 && v[n - 1].1 >= end(a)
+        });
+        if !covered {
+            p.push(ProblemKind::LeadNotMember, format!(
+                "Blatt «Leitgemeinden»: Die Leitgemeinde {} ist nicht Mitglied ihres eigenen Vertrags {} (während der Mitgliedschaft von {}).",
+                a.lead, a.contract, a.member
+            ));
+        }
+    }
 }
 
 impl Stammdaten {
@@ -309,6 +432,15 @@ impl Stammdaten {
                 };
                 let v = t.get(r, "Ausländische Wohnbevölkerung");
                 match parse_whole(v) {
+                    Some(n) if n > MAX_COUNT as i64 => p.push(
+                        ProblemKind::OutOfRange,
+                        format!(
+                            "{}: «Ausländische Wohnbevölkerung» {} ist grösser als die Obergrenze {} (mehr als die Wohnbevölkerung des ganzen Kantons).",
+                            t.at(r),
+                            v.display(),
+                            swiss_int(MAX_COUNT)
+                        ),
+                    ),
                     Some(n) if n >= 0 => {
                         if sd.population.insert((bfs, day), n as u64).is_some() {
                             p.push(
@@ -356,42 +488,7 @@ impl Stammdaten {
                 }
                 sd.memberships.push(ContractMembership { contract, lead, member, valid_from, valid_to });
             }
-            let ms = &sd.memberships;
-            for (i, a) in ms.iter().enumerate() {
-                for b in &ms[i + 1..] {
-                    if a.member == b.member && overlaps((a.valid_from, a.valid_to), (b.valid_from, b.valid_to)) {
-                        p.push(
-                            ProblemKind::TwoContracts,
-                            format!(
-                            "Blatt «Leitgemeinden»: Gemeinde {} ist zur gleichen Zeit in zwei Verträgen ({} und {}).",
-                            a.member, a.contract, b.contract
-                        ),
-                        );
-                    }
-                    if a.contract == b.contract && a.lead != b.lead {
-                        p.push(
-                            ProblemKind::TwoLeads,
-                            format!(
-                                "Blatt «Leitgemeinden»: Vertrag {} nennt zwei Leitgemeinden ({} und {}).",
-                                a.contract, a.lead, b.lead
-                            ),
-                        );
-                    }
-                }
-                // The lead must be a member of its own contract whenever the contract has members.
-                let lead_row = ms.iter().any(|l| {
-                    l.contract == a.contract
-                        && l.member == a.lead
-                        && l.valid_from.unwrap_or(NaiveDate::MIN) <= a.valid_from.unwrap_or(NaiveDate::MIN)
-                        && a.valid_to.unwrap_or(NaiveDate::MAX) <= l.valid_to.unwrap_or(NaiveDate::MAX)
-                });
-                if !lead_row {
-                    p.push(ProblemKind::LeadNotMember, format!(
-                        "Blatt «Leitgemeinden»: Die Leitgemeinde {} ist nicht Mitglied ihres eigenen Vertrags {} (während der Mitgliedschaft von {}).",
-                        a.lead, a.contract, a.member
-                    ));
-                }
-            }
+            check_memberships(&sd.memberships, &mut p);
         }
 
         if let Some(t) =
@@ -415,24 +512,41 @@ impl Stammdaten {
                     );
                     continue;
                 };
+                if amount > Chf::from(MAX_TARIFF_CHF) {
+                    p.push(
+                        ProblemKind::OutOfRange,
+                        format!(
+                            "{}: «Betrag CHF» {} ist grösser als die Obergrenze für einen Tarif von {} CHF.",
+                            t.at(r),
+                            amount_v.display(),
+                            swiss_int(MAX_TARIFF_CHF as u64)
+                        ),
+                    );
+                    continue;
+                }
                 let valid_from = opt_date(&t, r, "Gültig ab", &mut p);
                 let valid_to = opt_date(&t, r, "Gültig bis", &mut p);
                 sd.tariffs.push(Tariff { code, amount, valid_from, valid_to });
             }
-            let ts = &sd.tariffs;
-            for (i, a) in ts.iter().enumerate() {
-                for b in &ts[i + 1..] {
-                    if a.code == b.code && overlaps((a.valid_from, a.valid_to), (b.valid_from, b.valid_to)) {
-                        p.push(
-                            ProblemKind::TariffOverlap,
-                            format!(
-                                "Blatt «Tarife»: Zwei Tarife für {} überschneiden sich ({} CHF und {} CHF).",
-                                a.code.as_str(),
-                                a.amount,
-                                b.amount
-                            ),
-                        );
-                    }
+            // Overlaps per code: sorted by start, each period is compared with the one that
+            // reaches furthest among those before it (n log n, not every pair).
+            let mut by_code: BTreeMap<TariffCode, Vec<&Tariff>> = BTreeMap::new();
+            for t in &sd.tariffs {
+                by_code.entry(t.code).or_default().push(t);
+            }
+            for (code, list) in by_code {
+                let periods: Vec<Period<'_, Tariff>> =
+                    list.into_iter().map(|t| Period { from: t.valid_from, to: t.valid_to, item: t }).collect();
+                for (a, b) in overlapping(periods) {
+                    p.push(
+                        ProblemKind::TariffOverlap,
+                        format!(
+                            "Blatt «Tarife»: Zwei Tarife für {} überschneiden sich ({} CHF und {} CHF).",
+                            code.as_str(),
+                            a.amount,
+                            b.amount
+                        ),
+                    );
                 }
             }
         }
@@ -442,6 +556,17 @@ impl Stammdaten {
                 let y = parse_whole(t.get(r, "Jahr"));
                 let a = parse_money(t.get(r, "Kredit CHF"));
                 match (y, a) {
+                    (Some(y), Some(a)) if !(1900..=9999).contains(&y) || a.is_sign_negative() && !a.is_zero() => {
+                        p.push(ProblemKind::BadValue, format!("{}: «Jahr» oder «Kredit CHF» ist ungültig.", t.at(r)))
+                    }
+                    (Some(_), Some(a)) if a > Chf::from(MAX_AMOUNT_CHF) => p.push(
+                        ProblemKind::OutOfRange,
+                        format!(
+                            "{}: «Kredit CHF» {a} ist grösser als die Obergrenze von {} CHF.",
+                            t.at(r),
+                            swiss_int(MAX_AMOUNT_CHF as u64)
+                        ),
+                    ),
                     (Some(y), Some(a)) => {
                         if sd.credit.insert(y as i32, a).is_some() {
                             p.push(ProblemKind::Duplicate, format!("{}: Kredit für {y} kommt mehrfach vor.", t.at(r)));
@@ -471,6 +596,18 @@ impl Stammdaten {
                     );
                     continue;
                 };
+                if amount > Chf::from(MAX_AMOUNT_CHF) {
+                    p.push(
+                        ProblemKind::OutOfRange,
+                        format!(
+                            "{}: «Betrag CHF» {} ist grösser als die Obergrenze von {} CHF.",
+                            t.at(r),
+                            amount_v.display(),
+                            swiss_int(MAX_AMOUNT_CHF as u64)
+                        ),
+                    );
+                    continue;
+                }
                 let Some(decided_on) = opt_date(&t, r, "Verfügt am", &mut p) else {
                     p.push(ProblemKind::BadValue, format!("{}: «Verfügt am» fehlt.", t.at(r)));
                     continue;
@@ -491,6 +628,7 @@ impl Stammdaten {
         p.0.extend(problems);
 
         if p.is_empty() {
+            sd.index();
             Ok(sd)
         } else {
             Err(StammdatenError { problems: p.0 })
@@ -553,9 +691,32 @@ impl Stammdaten {
         self.municipalities.values().filter(move |m| m.exists_in_year(y))
     }
 
+    fn index(&mut self) {
+        self.by_member.clear();
+        self.by_lead.clear();
+        for (i, m) in self.memberships.iter().enumerate() {
+            self.by_member.entry(m.member).or_default().push(i);
+            self.by_lead.entry(m.lead).or_default().push(i);
+        }
+    }
+
+    /// The rows whose `key` is `bfs`, through the index when it is built.
+    fn rows_by<'a>(
+        &'a self,
+        index: &'a BTreeMap<Bfs, Vec<usize>>,
+        bfs: Bfs,
+        key: fn(&ContractMembership) -> Bfs,
+    ) -> Box<dyn Iterator<Item = &'a ContractMembership> + 'a> {
+        if index.is_empty() {
+            Box::new(self.memberships.iter().filter(move |m| key(m) == bfs))
+        } else {
+            Box::new(index.get(&bfs).into_iter().flatten().filter_map(|i| self.memberships.get(*i)))
+        }
+    }
+
     /// The contract membership of `bfs` on day `d`, if any.
     pub fn membership(&self, bfs: Bfs, d: NaiveDate) -> Option<&ContractMembership> {
-        self.memberships.iter().find(|m| m.member == bfs && m.active_on(d))
+        self.rows_by(&self.by_member, bfs, |m| m.member).find(|m| m.member == bfs && m.active_on(d))
     }
 
     /// The payee on day `d`: the lead municipality of its contract, or itself.
@@ -570,7 +731,10 @@ impl Stammdaten {
 
     /// Members of the contract led by `lead` on day `d` (the lead included), by BFS-Nr.
     pub fn members_of(&self, lead: Bfs, d: NaiveDate) -> BTreeSet<Bfs> {
-        self.memberships.iter().filter(|m| m.lead == lead && m.active_on(d)).map(|m| m.member).collect()
+        self.rows_by(&self.by_lead, lead, |m| m.lead)
+            .filter(|m| m.lead == lead && m.active_on(d))
+            .map(|m| m.member)
+            .collect()
     }
 
     /// The rate for `code` valid on `d`, or `None` when the component was not yet in force.
@@ -607,13 +771,15 @@ impl Stammdaten {
         let preds = self.predecessors_existing_on(bfs, stichtag);
         let mut total = 0u64;
         let mut found = false;
+        // Each figure is at most MAX_COUNT (checked on loading); the sum is checked anyway.
+        let overflow = || format!("Blatt «Wohnbevölkerung»: Die Summe für {name} ({bfs}) ist zu gross.");
         if let Some(n) = own {
-            total += n;
+            total = total.checked_add(n).ok_or_else(overflow)?;
             found = true;
         }
         for p in &preds {
             if let Some(n) = self.population.get(&(*p, stichtag)) {
-                total += n;
+                total = total.checked_add(*n).ok_or_else(overflow)?;
                 found = true;
             }
         }
@@ -779,6 +945,34 @@ mod tests {
         );
         let err = Stammdaten::from_sheets(&s).unwrap_err();
         assert!(err.kinds().contains(&ProblemKind::SuccessorCycle), "{err}");
+    }
+
+    proptest::proptest! {
+        /// The sweep finds an overlap exactly when some pair of periods overlaps.
+        #[test]
+        fn the_sweep_finds_an_overlap_iff_a_pair_overlaps(
+            raw in proptest::collection::vec((proptest::option::of(0i64..40), proptest::option::of(0i64..40)), 0..12)
+        ) {
+            let day = |n: i64| ymd(2020, 1, 1) + chrono::Days::new(n as u64);
+            let ps: Vec<(Option<NaiveDate>, Option<NaiveDate>)> = raw
+                .into_iter()
+                .map(|(a, b)| match (a, b) {
+                    (Some(a), Some(b)) if a > b => (Some(day(b)), Some(day(a))),
+                    (a, b) => (a.map(day), b.map(day)),
+                })
+                .collect();
+            let lo = |p: &(Option<NaiveDate>, Option<NaiveDate>)| p.0.unwrap_or(NaiveDate::MIN);
+            let hi = |p: &(Option<NaiveDate>, Option<NaiveDate>)| p.1.unwrap_or(NaiveDate::MAX);
+            let brute = (0..ps.len()).any(|i| (i + 1..ps.len()).any(|j| lo(&ps[i]) <= hi(&ps[j]) && lo(&ps[j]) <= hi(&ps[i])));
+            let items: Vec<usize> = (0..ps.len()).collect();
+            let periods = ps.iter().zip(&items).map(|(p, i)| Period { from: p.0, to: p.1, item: i }).collect();
+            let found = overlapping(periods);
+            proptest::prop_assert_eq!(brute, !found.is_empty());
+            for (a, b) in found {
+                let (a, b) = (&ps[*a], &ps[*b]);
+                proptest::prop_assert!(lo(a) <= hi(b) && lo(b) <= hi(a), "a reported pair overlaps");
+            }
+        }
     }
 
     #[test]

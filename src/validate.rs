@@ -4,7 +4,7 @@
 use crate::catalogue::finding;
 use crate::domain::{
     fmt_date, ymd, Bfs, CellPos, Code, CountField, FileState, Finding, FormKind, FormVersion, PaidCounts, Period,
-    TariffCode, PERIOD_COMPONENTS,
+    TariffCode, MAX_COUNT, PERIOD_COMPONENTS,
 };
 use crate::extract::{Field, RawForm, TableRow, TABLE_COLUMNS};
 use crate::scan::{InboxFile, ReceiptSource};
@@ -192,8 +192,19 @@ fn check_count(sink: &mut Sink, field: &Field, label: &str) -> Option<u64> {
         CountValue::Negative => sink.at(Code::WertNegativ, field, label, None),
         CountValue::Fraction => sink.at(Code::WertNichtGanzzahlig, field, label, None),
         CountValue::NotANumber => sink.at(Code::WertKeineZahl, field, label, None),
+        CountValue::TooLarge => sink.at(Code::WertZuGross, field, label, Some(too_large_detail())),
     }
     cv.usable()
+}
+
+/// A text from the file as quoted in a detail: at most a few hundred characters.
+fn quote(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::domain::shorten(s, crate::domain::MAX_QUOTED_CHARS)
+}
+
+/// Why a count above [`MAX_COUNT`] cannot be right.
+fn too_large_detail() -> String {
+    format!("Obergrenze {}, mehr als die Wohnbevölkerung des ganzen Kantons", crate::domain::swiss_int(MAX_COUNT))
 }
 
 fn parse_version(v: &Value) -> Option<FormVersion> {
@@ -228,7 +239,8 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
     // 1. Identity and template version first.
     let vf = form.field(vkey);
     let Some(version) = parse_version(&vf.value) else {
-        let shown = if vf.value.is_empty() { "leer".to_string() } else { format!("«{}»", vf.value.display()) };
+        let shown =
+            if vf.value.is_empty() { "leer".to_string() } else { format!("«{}»", quote(&vf.value.display())) };
         let f = finding()
             .file(&res.rel)
             .bfs(res.bfs)
@@ -247,7 +259,7 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
             let detail = match parsed {
                 Some(b) => format!("{b} steht nicht in den Stammdaten"),
                 None if bf.value.is_empty() => "das Feld ist leer".to_string(),
-                None => format!("«{}» ist keine BFS-Nr.", bf.value.display()),
+                None => format!("«{}» ist keine BFS-Nr.", quote(&bf.value.display())),
             };
             let f = finding()
                 .file(&res.rel)
@@ -271,7 +283,7 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
             Code::GemeindeName,
             nf,
             "Gemeinde",
-            Some(format!("gemeldet «{}», Stammdaten «{}» für BFS-Nr. {bfs}", nf.value.text(), muni.name)),
+            Some(format!("gemeldet «{}», Stammdaten «{}» für BFS-Nr. {bfs}", quote(&nf.value.text()), muni.name)),
         );
     }
 
@@ -286,8 +298,11 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
                 (Some(y), Some(h)) => (y, Some(Period::new(y, h))),
                 _ => {
                     let (bad, label) = if year.is_none() { (&yf, "Berichtsjahr") } else { (&hf, "Halbjahr") };
-                    let shown =
-                        if bad.value.is_empty() { "leer".to_string() } else { format!("«{}»", bad.value.display()) };
+                    let shown = if bad.value.is_empty() {
+                        "leer".to_string()
+                    } else {
+                        format!("«{}»", quote(&bad.value.display()))
+                    };
                     sink.at(Code::PeriodeUngueltig, bad, label, Some(format!("{label}: {shown}")));
                     return finish(res, sink, Outcome::Rejected);
                 }
@@ -296,8 +311,11 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
         FormKind::Selbstdeklaration => match year {
             Some(y) => (y, None),
             None => {
-                let shown =
-                    if yf.value.is_empty() { "leer".to_string() } else { format!("«{}»", yf.value.display()) };
+                let shown = if yf.value.is_empty() {
+                    "leer".to_string()
+                } else {
+                    format!("«{}»", quote(&yf.value.display()))
+                };
                 sink.at(Code::PeriodeUngueltig, yf, "Jahr", Some(format!("Jahr: {shown}")));
                 return finish(res, sink, Outcome::Rejected);
             }
@@ -418,8 +436,11 @@ fn validate_report(
     let members = master.members_of(bfs, day);
     let is_lead = !members.is_empty();
     let population = |b: Bfs| master.sockel_base(b, ctx.year).ok();
-    let area_population: Option<u64> =
-        if is_lead { members.iter().map(|m| population(*m)).sum::<Option<u64>>() } else { population(bfs) };
+    let area_population: Option<u64> = if is_lead {
+        members.iter().try_fold(0u64, |acc, m| acc.checked_add(population(*m)?))
+    } else {
+        population(bfs)
+    };
 
     // Values of the main sheet.
     let mut usable: BTreeMap<CountField, Option<u64>> = BTreeMap::new();
@@ -529,16 +550,20 @@ fn validate_report(
                     }
                 }
             }
-            // LEIT_SUMME: the rows must add up to the main sheet's totals.
+            // LEIT_SUMME: the rows must add up to the main sheet's totals. The check is never
+            // switched off: with an unusable cell in a column (an error, counted 0) the usable
+            // rows may not exceed the total, else they must equal it. So no row, not even one
+            // outside the contract, can make the members' rows pay more than the main sheet.
             for (i, code) in PERIOD_COMPONENTS.iter().enumerate() {
                 let cf =
                     [CountField::EgAnzahl, CountField::EgDolmetsch, CountField::IgAnzahl, CountField::IgDolmetsch][i];
-                if !cf.in_version(version) || !sums_ok[i] {
+                if !cf.in_version(version) {
                     continue;
                 }
                 if let Some(total) = get(cf) {
                     let sum = sums.get(*code);
-                    if sum != total && !withheld_whole {
+                    let mismatch = if sums_ok[i] { sum != total } else { sum > total };
+                    if mismatch && !withheld_whole {
                         let f = field_of(cf);
                         sink.at(
                             Code::LeitSumme,
@@ -625,10 +650,12 @@ fn table_shares(
     let mut sums = PaidCounts::default();
     let mut ok = [true; 4];
     let header = |k: &str| TABLE_COLUMNS.iter().find(|(key, _)| *key == k).map(|(_, h)| *h).unwrap_or("?");
+    let population = |b: Bfs| master.sockel_base(b, ctx.year).ok();
     for row in rows {
         let bf = row.get("bfs");
         let nf = row.get("name");
         let bfs = parse_bfs(&bf.value).or_else(|| master.resolve(&nf.value));
+        let member = bfs.filter(|b| members.contains(b));
         let mut share = Share::default();
         for (i, (key, code)) in [
             ("eg", TariffCode::FallEg),
@@ -648,14 +675,23 @@ fn table_shares(
             }
             match check_count(sink, &f, header(key)) {
                 Some(n) => {
+                    // A member's row gets the main sheet's plausibility check, against its
+                    // own foreign resident population.
+                    if let Some(pop) = member.and_then(population).filter(|pop| n > *pop) {
+                        sink.at(
+                            Code::WertUnplausibel,
+                            &f,
+                            header(key),
+                            Some(format!("{n} gemeldet, ausländische Wohnbevölkerung {pop}")),
+                        );
+                    }
                     share.paid.set(code, n);
                     share.reported.set(code, n);
-                    match i {
-                        0 => sums.eg += n,
-                        1 => sums.d_eg += n,
-                        2 => sums.ig += n,
-                        _ => sums.d_ig += n,
-                    }
+                    // Every row counts in the sum check, also a row outside the contract. Each
+                    // value is at most MAX_COUNT, so a sum cannot overflow for any number of
+                    // rows a sheet can hold; were it to, it could only differ from the total.
+                    let sum = sums.get(code).saturating_add(n);
+                    sums.set(code, sum);
                 }
                 None => {
                     ok[i] = false;
@@ -668,19 +704,25 @@ fn table_shares(
         }
         let held = share.withheld.clone();
         apply_withheld(&mut share, &held);
-        match bfs {
-            Some(b) if members.contains(&b) => {
+        match member {
+            Some(b) => {
                 let e = shares.entry(b).or_default();
-                e.paid.add(&share.paid);
-                e.reported.add(&share.reported);
+                match (e.paid.checked_add(&share.paid), e.reported.checked_add(&share.reported)) {
+                    (Some(paid), Some(reported)) => {
+                        e.paid = paid;
+                        e.reported = reported;
+                    }
+                    // Unreachable with values ≤ MAX_COUNT; if ever, nothing is paid from it.
+                    _ => e.withheld.extend(PERIOD_COMPONENTS),
+                }
                 e.withheld.extend(share.withheld);
             }
-            _ => {
+            None => {
                 let shown = if bf.value.is_empty() { nf.value.display() } else { bf.value.display() };
                 let who = bfs
                     .and_then(|b| master.municipality(b))
                     .map(|m| format!("{} ({})", m.name, m.bfs))
-                    .unwrap_or_else(|| format!("«{shown}»"));
+                    .unwrap_or_else(|| format!("«{}»", quote(&shown)));
                 let contract = master.membership(lead, ctx.year_end()).map(|m| m.contract.clone()).unwrap_or_default();
                 sink.at_for(
                     lead,
@@ -722,7 +764,8 @@ fn validate_sd(
     for key in ["SD_Q_ORGANISATION", "SD_Q_ANLAUFSTELLE", "SD_Q_ERSTINFO"] {
         let f = form.field(key);
         if parse_ja_nein(&f.value) != Some(true) {
-            let answer = if f.value.is_empty() { "leer".to_string() } else { format!("«{}»", f.value.display()) };
+            let answer =
+                if f.value.is_empty() { "leer".to_string() } else { format!("«{}»", quote(&f.value.display())) };
             let reason = format!("«{}» ist nicht mit Ja beantwortet ({answer})", label_of(key));
             sink.at(Code::NichtBerechtigt, f, label_of(key), Some(reason.clone()));
             failed.push(reason);
@@ -753,7 +796,7 @@ fn validate_sd(
             Some(_) => "laut Stammdaten ist die Gemeinde selbst Leitgemeinde".to_string(),
             None => "laut Stammdaten gehört die Gemeinde keinem Vertrag an".to_string(),
         };
-        let shown = if lf.value.is_empty() { "leer".to_string() } else { format!("«{}»", lf.value.text()) };
+        let shown = if lf.value.is_empty() { "leer".to_string() } else { format!("«{}»", quote(&lf.value.text())) };
         sink.at(Code::LeitAngabeAbweichend, lf, "Leitgemeinde", Some(format!("angegeben {shown}, {exp}")));
     }
     SdDoc { rel: sink.rel.clone(), bfs, year, submitted, received, failed }

@@ -1,6 +1,7 @@
 //! Interpretation of single cell values under FORMS.md's value conventions: counts, BFS
 //! numbers, dates, Ja/Nein and money. Pure functions, used by validation and master data.
 
+use crate::domain::MAX_COUNT;
 use crate::workbook::{round15, Value};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -21,6 +22,9 @@ pub enum CountValue {
     Fraction,
     /// Text that is no number, an Excel error value, a boolean or a date.
     NotANumber,
+    /// A whole number above [`MAX_COUNT`]: no municipality can reach it, so it is an error
+    /// and never enters a sum.
+    TooLarge,
 }
 
 impl CountValue {
@@ -74,9 +78,11 @@ fn count_from_decimal(d: Decimal, text: bool) -> CountValue {
         CountValue::Fraction
     } else {
         match u64::try_from(d.trunc()) {
+            Ok(n) if n > MAX_COUNT => CountValue::TooLarge,
             Ok(n) if text => CountValue::TextNumber(n),
             Ok(n) => CountValue::Number(n),
-            Err(_) => CountValue::NotANumber,
+            // Whole, not negative, but beyond u64: far above the ceiling.
+            Err(_) => CountValue::TooLarge,
         }
     }
 }
@@ -87,10 +93,25 @@ pub fn parse_count(v: &Value) -> CountValue {
         Value::Empty => CountValue::Blank,
         Value::Text(s) if s.trim().is_empty() => CountValue::Blank,
         Value::Int(i) => count_from_decimal(Decimal::from(*i), false),
+        // Doubles from 10^15 on are whole and beyond any decimal rounding: far above the ceiling.
+        Value::Float(f) if f.is_finite() && *f >= 1e15 => CountValue::TooLarge,
+        Value::Float(f) if f.is_finite() && *f <= -1e15 => CountValue::Negative,
         Value::Float(f) => decimal_from_f64(*f).map_or(CountValue::NotANumber, |d| count_from_decimal(d, false)),
-        Value::Text(s) => decimal_from_text(s).map_or(CountValue::NotANumber, |d| count_from_decimal(d, true)),
+        Value::Text(s) => match decimal_from_text(s) {
+            Some(d) => count_from_decimal(d, true),
+            // Only digits, yet too long for a decimal: a whole number far above the ceiling.
+            None if is_digits(s) => CountValue::TooLarge,
+            None => CountValue::NotANumber,
+        },
         Value::Bool(_) | Value::Date(_) | Value::Error(_) => CountValue::NotANumber,
     }
+}
+
+/// Whether a text is a whole number ≥ 0 written with digits (and Swiss separators) only.
+fn is_digits(s: &str) -> bool {
+    let t = strip_number_text(s);
+    let t = t.strip_prefix('+').unwrap_or(&t);
+    !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A whole number from a number or number text (BFS-Nr., year, half-year).
@@ -199,6 +220,22 @@ mod tests {
     }
 
     #[test]
+    fn the_count_ceiling_is_inclusive() {
+        assert_eq!(parse_count(&Value::Int(MAX_COUNT as i64)), CountValue::Number(MAX_COUNT));
+        assert_eq!(parse_count(&Value::Int(MAX_COUNT as i64 + 1)), CountValue::TooLarge);
+        assert_eq!(parse_count(&Value::Float(MAX_COUNT as f64)), CountValue::Number(MAX_COUNT));
+        assert_eq!(parse_count(&Value::Float(MAX_COUNT as f64 + 1.0)), CountValue::TooLarge);
+        assert_eq!(parse_count(&t("1'000'000")), CountValue::TextNumber(MAX_COUNT));
+        assert_eq!(parse_count(&t("1'000'001")), CountValue::TooLarge);
+        assert_eq!(parse_count(&t("18446744073709551404")), CountValue::TooLarge);
+        assert_eq!(parse_count(&t("99999999999999999999999")), CountValue::TooLarge);
+        assert_eq!(parse_count(&Value::Float(1e300)), CountValue::TooLarge);
+        assert_eq!(parse_count(&t(&"9".repeat(40))), CountValue::TooLarge);
+        assert_eq!(parse_count(&Value::Float(-1e300)), CountValue::Negative);
+        assert_eq!(CountValue::TooLarge.usable(), None);
+    }
+
+    #[test]
     fn bfs_numbers_arrive_in_many_shapes() {
         assert_eq!(parse_bfs(&Value::Int(2601)), Some(2601));
         assert_eq!(parse_bfs(&Value::Float(2601.0)), Some(2601));
@@ -233,7 +270,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_whole_count_survives_every_representation(n in 0u64..10_000_000) {
+        fn any_whole_count_survives_every_representation(n in 0u64..=MAX_COUNT) {
             prop_assert_eq!(parse_count(&Value::Int(n as i64)), CountValue::Number(n));
             prop_assert_eq!(parse_count(&Value::Float(n as f64)), CountValue::Number(n));
             prop_assert_eq!(parse_count(&Value::Text(n.to_string())), CountValue::TextNumber(n));

@@ -181,6 +181,10 @@ pub struct Limits {
     pub max_part_bytes: u64,
     /// xls only: the most cells calamine may hold in its dense sheet ranges at once.
     pub max_dense_cells: u64,
+    /// xlsx and ods: the most bytes of cell text kept per file. Bounds memory by bytes, not
+    /// only by cells: a shared string (or a repeated ods cell) is copied into every cell that
+    /// uses it, so 99,000 cells of one 32,767-character text would otherwise hold 3.2 GB.
+    pub max_text_bytes: u64,
 }
 
 impl Default for Limits {
@@ -193,6 +197,7 @@ impl Default for Limits {
             max_cells: 100_000,
             max_part_bytes: 32 * 1024 * 1024,
             max_dense_cells: 2_000_000,
+            max_text_bytes: 64 * 1024 * 1024,
         }
     }
 }

@@ -529,3 +529,12 @@ fn leaving_a_contract_mid_year_needs_the_leads_selbstdeklaration_for_the_first_h
     assert_eq!(klein.payee, 2605);
     assert_eq!(klein.notes.len(), 1, "the annex says why the first half-year is withheld");
 }
+
+#[test]
+fn wert_zu_gross_above_the_count_ceiling() {
+    // One above beitraege::domain::MAX_COUNT (1'000'000): an error in its cell, never summed.
+    let r = check(vec![report(2601, "Solothurn", 1, &[("SI_EG_ANZAHL", Value::Int(1_000_001))])], "a.xlsx", JUL);
+    assert!(codes(&r).contains(&Code::WertZuGross), "{:?}", codes(&r));
+    assert_eq!(at(&r, Code::WertZuGross).1.as_deref(), Some("B13"));
+    assert_eq!((share(&r, 2601).paid.eg, share(&r, 2601).paid.d_eg), (0, 0));
+}

@@ -49,6 +49,9 @@ pub struct RunArgs {
     /// xls: Höchstzahl Zellen in den dicht gespeicherten Tabellenbereichen (Standard: 2000000).
     #[arg(long, value_name = "ANZAHL", default_value_t = Limits::default().max_dense_cells, hide_default_value = true, value_parser = whole::<u64>)]
     pub max_xls_zellen: u64,
+    /// xlsx/ods: Höchstmenge Text in den Zellen einer Datei in MB (Standard: 64).
+    #[arg(long, value_name = "MB", default_value_t = Limits::default().max_text_bytes / MB, hide_default_value = true, value_parser = whole::<u64>)]
+    pub max_text_mb: u64,
     /// Buchhaltung (Datenbank der Zahlungsläufe): Anhang zeigt Bezahltes und Offenes.
     #[arg(long, value_name = "DATEI")]
     pub buchhaltung: Option<PathBuf>,
@@ -81,6 +84,7 @@ impl RunArgs {
                 max_cells: self.max_zellen,
                 max_part_bytes: self.max_teil_mb * MB,
                 max_dense_cells: self.max_xls_zellen,
+                max_text_bytes: self.max_text_mb.saturating_mul(MB),
                 ..defaults
             },
             run_date: self.datum.unwrap_or_else(|| chrono::Local::now().date_naive()),

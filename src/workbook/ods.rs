@@ -8,6 +8,7 @@
 //! same as before: floats for every number, ISO dates, text joined over paragraphs.
 
 use super::package::Package;
+use super::xlsx::TextBudget;
 use super::xml::{self, cap_text, Xml, MAX_CELL_TEXT};
 use super::{iso_date, parse_names, Budget, Format, Limits, ReadError, Sheet, Value, Workbook};
 use quick_xml::events::{BytesStart, Event};
@@ -43,6 +44,7 @@ pub(super) fn read_ods(pkg: &mut Package<'_>, limits: &Limits) -> Result<Workboo
     let content = pkg.part("content.xml")?.ok_or_else(|| unreadable("content.xml fehlt"))?;
     let mut x = xml::reader(&content[..]);
     let mut budget = Budget { limits, kept: 0 };
+    let mut text = TextBudget::new(limits);
     let mut styles: HashMap<String, bool> = HashMap::new();
     let mut style_name: Option<String> = None;
     let mut sheets = Vec::new();
@@ -69,7 +71,7 @@ pub(super) fn read_ods(pkg: &mut Package<'_>, limits: &Limits) -> Result<Workboo
                 if let Some(name) = attr(&e, "table:name")? {
                     let mut sheet = Sheet::new(name);
                     sheet.visible = visible;
-                    read_table(&mut x, &mut sheet, &mut budget)?;
+                    read_table(&mut x, &mut sheet, &mut budget, &mut text)?;
                     sheets.push(sheet);
                 }
             }
@@ -103,14 +105,19 @@ fn check_password(pkg: &mut Package<'_>) -> Result<(), ReadError> {
     }
 }
 
-fn read_table(x: &mut Xml<'_>, sheet: &mut Sheet, budget: &mut Budget<'_>) -> Result<(), ReadError> {
+fn read_table(
+    x: &mut Xml<'_>,
+    sheet: &mut Sheet,
+    budget: &mut Budget<'_>,
+    text: &mut TextBudget,
+) -> Result<(), ReadError> {
     let mut row: u64 = 0;
     let mut depth = 0usize; // nesting below <table:table>
     loop {
         match x.read_event().map_err(unreadable)? {
             Event::Start(e) if e.name().as_ref() == "table:table-row" => {
                 let reps = repeat(&e, "table:number-rows-repeated")?.min(MAX_ROWS.saturating_sub(row));
-                read_row(x, sheet, budget, row, reps)?;
+                read_row(x, sheet, budget, text, row, reps)?;
                 row = row.saturating_add(reps);
             }
             Event::Start(_) => depth += 1,
@@ -123,7 +130,14 @@ fn read_table(x: &mut Xml<'_>, sheet: &mut Sheet, budget: &mut Budget<'_>) -> Re
 }
 
 /// Reads one `<table:table-row>` (already opened) repeated `reps` times from `row` on.
-fn read_row(x: &mut Xml<'_>, sheet: &mut Sheet, budget: &mut Budget<'_>, row: u64, reps: u64) -> Result<(), ReadError> {
+fn read_row(
+    x: &mut Xml<'_>,
+    sheet: &mut Sheet,
+    budget: &mut Budget<'_>,
+    text: &mut TextBudget,
+    row: u64,
+    reps: u64,
+) -> Result<(), ReadError> {
     let mut col: u64 = 0;
     let lim = budget.limits;
     loop {
@@ -142,6 +156,10 @@ fn read_row(x: &mut Xml<'_>, sheet: &mut Sheet, budget: &mut Budget<'_>, row: u6
                             for r in row..r_end {
                                 for c in col..c_end {
                                     if budget.keep(r as u32, c as u32)? {
+                                        // A repeated text is copied into every cell: counted.
+                                        if let Value::Text(t) = &v {
+                                            text.take(t.len())?;
+                                        }
                                         sheet.set(r as u32, c as u32, v.clone());
                                     }
                                 }

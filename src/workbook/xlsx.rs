@@ -110,13 +110,14 @@ pub(super) fn read_xlsx(parts: &mut Package<'_>, limits: &Limits) -> Result<Work
 
     let ctx = CellCtx { strings: &strings, formats: &formats, is_1904: book.is_1904 };
     let mut budget = Budget { limits, kept: 0 };
+    let mut text = TextBudget::new(limits);
     let mut sheets = Vec::with_capacity(book.sheets.len());
     for (name, visible, rel_id) in book.sheets {
         let mut sheet = Sheet::new(name);
         sheet.visible = visible;
         match rels.get(&rel_id) {
             Some(rel) if rel.kind() == "worksheet" => match parts.part(&rel.target)? {
-                Some(data) => read_sheet(&mut xml::reader(&data[..]), &mut sheet, &ctx, &mut budget)?,
+                Some(data) => read_sheet(&mut xml::reader(&data[..]), &mut sheet, &ctx, &mut budget, &mut text)?,
                 None => {
                     tracing::debug!(blatt = %sheet.name, teil = %rel.target, "Blatt ohne Inhalt in der Datei");
                     continue;
@@ -447,7 +448,35 @@ fn cell_type(t: &str) -> CellType {
     }
 }
 
-fn read_sheet(x: &mut Xml<'_>, sheet: &mut Sheet, ctx: &CellCtx<'_>, budget: &mut Budget<'_>) -> Result<(), ReadError> {
+/// The bytes of cell text a file may still materialise (`Limits::max_text_bytes`).
+pub(super) struct TextBudget {
+    left: u64,
+    limit: u64,
+}
+
+impl TextBudget {
+    pub(super) fn new(limits: &Limits) -> Self {
+        TextBudget { left: limits.max_text_bytes, limit: limits.max_text_bytes }
+    }
+    /// Takes `bytes` from the budget, or fails with `TooLarge` (`DATEI_ZU_GROSS`).
+    pub(super) fn take(&mut self, bytes: usize) -> Result<(), ReadError> {
+        match self.left.checked_sub(bytes as u64) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
+            }
+            None => Err(ReadError::TooLarge(format!("mehr als {} MB Text in den Zellen", self.limit / (1024 * 1024)))),
+        }
+    }
+}
+
+fn read_sheet(
+    x: &mut Xml<'_>,
+    sheet: &mut Sheet,
+    ctx: &CellCtx<'_>,
+    budget: &mut Budget<'_>,
+    text: &mut TextBudget,
+) -> Result<(), ReadError> {
     loop {
         match x.read_event().map_err(unreadable)? {
             Event::Start(e) if e.local_name().as_ref() == "sheetData" => break,
@@ -488,7 +517,7 @@ fn read_sheet(x: &mut Xml<'_>, sheet: &mut Sheet, ctx: &CellCtx<'_>, budget: &mu
             // Outside the window: skipped without decoding anything.
             xml::skip_element(x).map_err(unreadable)?;
         } else {
-            let value = cell_value(x, &mut scratch, style, typ, ctx)?;
+            let value = cell_value(x, &mut scratch, style, typ, ctx, text)?;
             if !value.is_empty() && budget.keep(r, c)? {
                 sheet.set(r, c, value);
             }
@@ -548,6 +577,7 @@ fn cell_value(
     style: Option<usize>,
     typ: CellType,
     ctx: &CellCtx<'_>,
+    text: &mut TextBudget,
 ) -> Result<Value, ReadError> {
     sc.v.clear();
     sc.inline.clear();
@@ -581,7 +611,10 @@ fn cell_value(
     let raw = sc.v.as_str();
     Ok(match typ {
         // As calamine: an inline string's <v> is redundant and ignored.
-        CellType::Inline if has_inline => Value::Text(sc.inline.clone()),
+        CellType::Inline if has_inline => {
+            text.take(sc.inline.len())?;
+            Value::Text(sc.inline.clone())
+        }
         CellType::Inline => Value::Empty,
         _ if !has_v => Value::Empty,
         CellType::Shared => {
@@ -594,6 +627,8 @@ fn cell_value(
                 .ok()
                 .and_then(|i| ctx.strings.get(i))
                 .ok_or_else(|| unreadable(format!("Verweis «{raw}» auf einen Text, den es nicht gibt")))?;
+            // Counted before the copy: a shared string is copied into every cell using it.
+            text.take(s.len())?;
             Value::Text(s.to_string())
         }
         CellType::Bool => match raw.trim() {

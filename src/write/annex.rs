@@ -1,6 +1,6 @@
 //! `Anhang_1_Beitraege_<Y>.xlsx`: the contribution annex (4.5.3, Anhang Nr. 1).
 
-use super::style::{self, header_row, print_setup, xl_date};
+use super::style::{self, header_row, print_setup, xl_date, TextCells};
 use super::{save, OutFile, RunData, WriteError};
 use crate::domain::{a1, fmt_date, TariffCode};
 use rust_decimal::Decimal;
@@ -66,13 +66,13 @@ pub fn write(d: &RunData<'_>) -> Result<OutFile, WriteError> {
 /// Sheet `Beiträge`; returns the zero-based row of `Total Kanton`.
 fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
     ws.set_name("Beiträge")?;
-    ws.write_string_with_format(
+    ws.write_text_with_format(
         0,
         0,
         format!("Anhang Nr. 1: Beiträge an die Einwohnergemeinden für das Jahr {}", d.year),
         &style::title(),
     )?;
-    ws.write_string_with_format(
+    ws.write_text_with_format(
         1,
         0,
         format!(
@@ -87,8 +87,8 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
     let mut r = first;
     for row in &d.comp.rows {
         ws.write_number_with_format(r, 0, row.bfs, &int)?;
-        ws.write_string(r, 1, &row.name)?;
-        ws.write_string(r, 2, &row.district)?;
+        ws.write_text(r, 1, &row.name)?;
+        ws.write_text(r, 2, &row.district)?;
         ws.write_number_with_format(r, 3, row.payee, &int)?;
         ws.write_number_with_format(r, 4, row.base as f64, &cnt)?;
         ws.write_with_format(r, 5, row.sockel, &chf)?;
@@ -106,19 +106,19 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
             Formula::new(format!("={sum}")).set_result(row.total.to_string()),
             &chf,
         )?;
-        ws.write_string(r, 16, &row.status)?;
+        ws.write_text(r, 16, &row.status)?;
         let notes = row.notes.join("\n");
-        ws.write_string_with_format(r, 17, &notes, &wrap)?;
+        ws.write_text_with_format(r, 17, &notes, &wrap)?;
         style::fit_row(ws, r, &[(&notes, WIDTHS[17]), (&row.status, WIDTHS[16])])?;
         r += 1;
     }
     let last = r - 1;
     let total_row = r;
     let (bt, cb, chb) = (style::bold_top(), style::count_bold(), style::chf_bold());
-    ws.write_string_with_format(total_row, 0, "", &bt)?;
-    ws.write_string_with_format(total_row, 1, "Total Kanton", &bt)?;
+    ws.write_text_with_format(total_row, 0, "", &bt)?;
+    ws.write_text_with_format(total_row, 1, "Total Kanton", &bt)?;
     for c in [2u16, 3, 16, 17] {
-        ws.write_string_with_format(total_row, c, "", &bt)?;
+        ws.write_text_with_format(total_row, c, "", &bt)?;
     }
     for c in COUNT_COLS {
         let sum: u64 = d
@@ -178,13 +178,13 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
 /// Sheet `Auszahlungen`: payout by payee and date (4.5.2), invoices for clawbacks (4.7).
 fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     ws.set_name("Auszahlungen")?;
-    ws.write_string_with_format(
+    ws.write_text_with_format(
         0,
         0,
         format!("Auszahlungen nach Zahlungsempfänger und Datum, Beiträge {}", d.year),
         &style::title(),
     )?;
-    ws.write_string_with_format(
+    ws.write_text_with_format(
         1,
         0,
         "Ende März: Sockelbeitrag des laufenden Jahres und Pauschalen des 2. Halbjahres des Vorjahres; Ende September: Pauschalen des 1. Halbjahres (Ziffer 4.5.2). Rückforderungen werden mit der nächsten Auszahlung verrechnet (Ziffer 4.7).",
@@ -209,8 +209,8 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     for p in &d.comp.payouts {
         ws.write_datetime_with_format(r, 0, xl_date(p.date), &date)?;
         ws.write_number_with_format(r, 1, p.payee, &int)?;
-        ws.write_string(r, 2, d.name_of(Some(p.payee)))?;
-        ws.write_string(r, 3, &p.basis)?;
+        ws.write_text(r, 2, d.name_of(Some(p.payee)))?;
+        ws.write_text(r, 3, &p.basis)?;
         ws.write_with_format(r, 4, p.gross, &chf)?;
         ws.write_with_format(r, 5, -p.offset, &chf)?;
         ws.write_formula_with_format(
@@ -223,9 +223,9 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     }
     let (first, last) = (h + 2, r);
     let bt = style::bold_top();
-    ws.write_string_with_format(r, 0, "Total", &bt)?;
+    ws.write_text_with_format(r, 0, "Total", &bt)?;
     for c in 1..4u16 {
-        ws.write_string_with_format(r, c, "", &bt)?;
+        ws.write_text_with_format(r, c, "", &bt)?;
     }
     let sums: [Decimal; 3] = [
         d.comp.payouts.iter().map(|p| p.gross).sum(),
@@ -242,7 +242,7 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         )?;
     }
     r += 3;
-    ws.write_string_with_format(
+    ws.write_text_with_format(
         r,
         0,
         "Rechnungen: Rückforderungen, die höher sind als das Guthaben (Ziffer 4.7)",
@@ -252,14 +252,14 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     header_row(ws, r, &["BFS-Nr.", "Gemeinde", "Betrag", "Grund", "Zahlungsfrist"])?;
     r += 1;
     if d.comp.invoices.is_empty() {
-        ws.write_string(r, 0, "Keine Rechnungen.")?;
+        ws.write_text(r, 0, "Keine Rechnungen.")?;
     }
     for inv in &d.comp.invoices {
         ws.write_number_with_format(r, 0, inv.bfs, &int)?;
-        ws.write_string(r, 1, d.name_of(Some(inv.bfs)))?;
+        ws.write_text(r, 1, d.name_of(Some(inv.bfs)))?;
         ws.write_with_format(r, 2, inv.amount, &chf)?;
-        ws.write_string(r, 3, &inv.reason)?;
-        ws.write_string(r, 4, "innert 30 Tagen nach Rechnungsstellung")?;
+        ws.write_text(r, 3, &inv.reason)?;
+        ws.write_text(r, 4, "innert 30 Tagen nach Rechnungsstellung")?;
         r += 1;
     }
     for (c, w) in [16.0, 16.0, 26.0, 30.0, 16.0, 18.0, 16.0].iter().enumerate() {
@@ -273,8 +273,8 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
 /// Sheet `Tarife`: the rates applied (4.3.2) and the dates they were applied for.
 fn tariffs(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     ws.set_name("Tarife")?;
-    ws.write_string_with_format(0, 0, format!("Angewendete Tarife {}", d.year), &style::title())?;
-    ws.write_string_with_format(
+    ws.write_text_with_format(0, 0, format!("Angewendete Tarife {}", d.year), &style::title())?;
+    ws.write_text_with_format(
         1,
         0,
         "Es gilt der Tarif am letzten Tag der Periode: 30.06. bzw. 31.12., für den Sockelbeitrag der 31.12.",
@@ -286,22 +286,22 @@ fn tariffs(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     for code in TariffCode::ALL {
         let applied: Vec<_> = d.comp.tariffs.iter().filter(|a| a.tariff.code == code).collect();
         if applied.is_empty() {
-            ws.write_string(r, 0, code.as_str())?;
-            ws.write_string(r, 1, code.label())?;
-            ws.write_string(r, 5, "nicht in Kraft, keine Vergütung")?;
+            ws.write_text(r, 0, code.as_str())?;
+            ws.write_text(r, 1, code.label())?;
+            ws.write_text(r, 5, "nicht in Kraft, keine Vergütung")?;
             r += 1;
         }
         for a in applied {
-            ws.write_string(r, 0, code.as_str())?;
-            ws.write_string(r, 1, code.label())?;
+            ws.write_text(r, 0, code.as_str())?;
+            ws.write_text(r, 1, code.label())?;
             ws.write_with_format(r, 2, a.tariff.amount, &chf)?;
             match a.tariff.valid_from {
                 Some(f) => ws.write_datetime_with_format(r, 3, xl_date(f), &date)?,
-                None => ws.write_string(r, 3, "")?,
+                None => ws.write_text(r, 3, "")?,
             };
             match a.tariff.valid_to {
                 Some(t) => ws.write_datetime_with_format(r, 4, xl_date(t), &date)?,
-                None => ws.write_string(r, 4, "offen")?,
+                None => ws.write_text(r, 4, "offen")?,
             };
             let when: Vec<String> = a
                 .applied_on
@@ -316,7 +316,7 @@ fn tariffs(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
                     }
                 })
                 .collect();
-            ws.write_string(r, 5, when.join(", "))?;
+            ws.write_text(r, 5, when.join(", "))?;
             r += 1;
         }
     }
@@ -329,26 +329,26 @@ fn tariffs(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
 /// Sheet `Kredit`: the total against the budgeted credit (4.3.4).
 fn credit(ws: &mut Worksheet, d: &RunData<'_>, total_row: u32) -> Result<(), XlsxError> {
     ws.set_name("Kredit")?;
-    ws.write_string_with_format(0, 0, format!("Kredit {} (Ziffer 4.3.4)", d.year), &style::title())?;
+    ws.write_text_with_format(0, 0, format!("Kredit {} (Ziffer 4.3.4)", d.year), &style::title())?;
     let chf = style::chf();
     let total_ref = format!("='Beiträge'!{}", a1(total_row, TOTAL_COL as u32));
-    ws.write_string(2, 0, format!("Budgetierter Kredit {}", d.year))?;
+    ws.write_text(2, 0, format!("Budgetierter Kredit {}", d.year))?;
     match d.comp.credit {
         Some(c) => ws.write_with_format(2, 1, c, &chf)?,
-        None => ws.write_string(2, 1, "kein Kredit erfasst")?,
+        None => ws.write_text(2, 1, "kein Kredit erfasst")?,
     };
-    ws.write_string(3, 0, "Total Beiträge an die Einwohnergemeinden")?;
+    ws.write_text(3, 0, "Total Beiträge an die Einwohnergemeinden")?;
     ws.write_formula_with_format(3, 1, Formula::new(total_ref).set_result(d.comp.total.to_string()), &chf)?;
     let rest = d.comp.credit.map(|c| c - d.comp.total);
-    ws.write_string(4, 0, "Restbetrag: Gutschrift an den Kredit für Projekte zur Förderung der sozialen Integration")?;
-    ws.write_string(5, 0, "Kreditüberschreitung")?;
+    ws.write_text(4, 0, "Restbetrag: Gutschrift an den Kredit für Projekte zur Förderung der sozialen Integration")?;
+    ws.write_text(5, 0, "Kreditüberschreitung")?;
     if let Some(rest) = rest {
         let pos = rest.max(Decimal::ZERO);
         let neg = (-rest).max(Decimal::ZERO);
         ws.write_formula_with_format(4, 1, Formula::new("=MAX(B3-B4,0)").set_result(pos.to_string()), &chf)?;
         ws.write_formula_with_format(5, 1, Formula::new("=MAX(B4-B3,0)").set_result(neg.to_string()), &chf)?;
         if neg > Decimal::ZERO {
-            ws.write_string_with_format(
+            ws.write_text_with_format(
                 7,
                 0,
                 "Warnung: Die Beiträge überschreiten den budgetierten Kredit.",

@@ -13,7 +13,7 @@
 //! A contract member's findings go to its lead's workbook (it is the lead that reports and is
 //! paid), a merged municipality's to its successor's; the workbook says so.
 
-use super::style::{self, header_row};
+use super::style::{self, header_row, TextCells};
 use super::{save, OutFile, RunData, WriteError};
 use crate::compute::{component_label, AnnexRow, HalfYear};
 use crate::domain::{fmt_date, ymd, Bfs, CellPos, Finding, FormKind, Severity, TariffCode, PERIOD_COMPONENTS};
@@ -75,9 +75,9 @@ const WIDTHS: [f64; 10] = [24.0, 34.0, 14.0, 7.0, 16.0, 9.0, 60.0, 50.0, 26.0, 1
 
 /// A paragraph of the letter across the findings table's width.
 fn para(ws: &mut Worksheet, r: &mut u32, text: String, fmt: &Format) -> Result<(), XlsxError> {
-    ws.merge_range(*r, 0, *r, 8, &text, fmt)?;
+    ws.merge_text(*r, 0, *r, 8, &text, fmt)?;
     let lines = (text.chars().count() as f64 / 180.0).ceil().max(1.0);
-    ws.set_row_height(*r, 15.0 * lines + 2.0)?;
+    ws.set_row_height(*r, style::row_height(15.0 * lines + 2.0))?;
     *r += 1;
     Ok(())
 }
@@ -147,7 +147,7 @@ fn letter(
     refs: &BTreeMap<&str, &str>,
 ) -> Result<(), XlsxError> {
     ws.set_name("Rückmeldung")?;
-    ws.write_string_with_format(
+    ws.write_text_with_format(
         0,
         0,
         format!("Rückmeldung zur Berichterstattung start.integration {}", d.year),
@@ -164,11 +164,11 @@ fn letter(
     ];
     for (i, (k, v)) in head.iter().enumerate() {
         let r = 2 + i as u32;
-        ws.write_string_with_format(r, 0, *k, &b.clone().set_align(FormatAlign::Top))?;
-        ws.merge_range(r, 1, r, 4, v, &top)?;
+        ws.write_text_with_format(r, 0, *k, &b.clone().set_align(FormatAlign::Top))?;
+        ws.merge_text(r, 1, r, 4, v, &top)?;
         let lines = v.lines().count().max(1) as f64;
         if lines > 1.0 {
-            ws.set_row_height(r, 15.0 * lines)?;
+            ws.set_row_height(r, style::row_height(15.0 * lines))?;
         }
     }
     let mut r = 8;
@@ -237,7 +237,7 @@ fn letter(
             format!("{n} {label}")
         })
         .collect();
-    ws.write_string_with_format(r, 0, format!("Befunde: {}.", counts.join(", ")), &b)?;
+    ws.write_text_with_format(r, 0, format!("Befunde: {}.", counts.join(", ")), &b)?;
     r += 2;
     let columns = [
         "Gemeinde",
@@ -257,22 +257,22 @@ fn letter(
     for f in findings {
         r += 1;
         let concerns = f.bfs.map(|b| who(d, b)).unwrap_or_default();
-        ws.write_string_with_format(r, 0, concerns, &wrap)?;
-        ws.write_string_with_format(r, 1, f.file.as_deref().unwrap_or("(ganze Gemeinde)"), &wrap)?;
-        ws.write_string_with_format(r, 2, f.sheet.as_deref().unwrap_or(""), &wrap)?;
-        ws.write_string_with_format(r, 3, f.cell.as_deref().unwrap_or(""), &wrap)?;
-        ws.write_string_with_format(r, 4, f.value.as_deref().unwrap_or(""), &wrap)?;
-        ws.write_string_with_format(
+        ws.write_text_with_format(r, 0, concerns, &wrap)?;
+        ws.write_text_with_format(r, 1, f.file.as_deref().unwrap_or("(ganze Gemeinde)"), &wrap)?;
+        ws.write_text_with_format(r, 2, f.sheet.as_deref().unwrap_or(""), &wrap)?;
+        ws.write_text_with_format(r, 3, f.cell.as_deref().unwrap_or(""), &wrap)?;
+        ws.write_text_with_format(r, 4, f.value.as_deref().unwrap_or(""), &wrap)?;
+        ws.write_text_with_format(
             r,
             5,
             f.severity.label(),
             &style::severity_fill(f.severity).set_align(FormatAlign::Top),
         )?;
-        ws.write_string_with_format(r, 6, &f.message, &wrap)?;
-        ws.write_string_with_format(r, 7, &f.fix, &wrap)?;
-        ws.write_string_with_format(r, 8, f.code.as_str(), &wrap)?;
+        ws.write_text_with_format(r, 6, &f.message, &wrap)?;
+        ws.write_text_with_format(r, 7, &f.fix, &wrap)?;
+        ws.write_text_with_format(r, 8, f.code.as_str(), &wrap)?;
         let rebuilt = f.file.as_deref().and_then(|x| refs.get(x)).copied().unwrap_or("");
-        ws.write_string_with_format(r, 9, rebuilt, &wrap)?;
+        ws.write_text_with_format(r, 9, rebuilt, &wrap)?;
         let file = f.file.as_deref().unwrap_or("");
         style::fit_row(
             ws,
@@ -328,13 +328,13 @@ fn withheld_reason(d: &RunData<'_>, row: &AnnexRow, h: &HalfYear, c: TariffCode)
 
 fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>) -> Result<(), XlsxError> {
     ws.set_name("Beiträge")?;
-    ws.write_string_with_format(
+    ws.write_text_with_format(
         0,
         0,
         format!("Beiträge {} (provisorisch, Stand {})", d.year, fmt_date(d.run_date)),
         &style::title(),
     )?;
-    ws.write_string_with_format(
+    ws.write_text_with_format(
         1,
         0,
         "Berechnet: was die gemeldeten Zahlen nach Tarif ergeben. Ausbezahlt: was nach der Prüfung ausgerichtet wird. \
@@ -369,15 +369,15 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
             .tariff(TariffCode::Sockel, year_end)
             .map(|t| Decimal::from(row.base) * t.amount)
             .unwrap_or_default();
-        ws.write_string(r, 0, &name)?;
-        ws.write_string_with_format(r, 1, format!("Sockelbeitrag (ausländische Wohnbevölkerung {stichtag})"), &wrap)?;
-        ws.write_string(r, 2, d.year.to_string())?;
+        ws.write_text(r, 0, &name)?;
+        ws.write_text_with_format(r, 1, format!("Sockelbeitrag (ausländische Wohnbevölkerung {stichtag})"), &wrap)?;
+        ws.write_text(r, 2, d.year.to_string())?;
         ws.write_number_with_format(r, 3, row.base as f64, &cnt)?;
         ws.write_with_format(r, 4, sockel_computed, &chf)?;
         ws.write_with_format(r, 5, row.sockel, &chf)?;
         ws.write_with_format(r, 6, sockel_computed - row.sockel, &chf)?;
         if not_eligible {
-            ws.write_string_with_format(r, 7, &row.status, &wrap)?;
+            ws.write_text_with_format(r, 7, &row.status, &wrap)?;
         }
         for half in &row.halves {
             if !half.exists {
@@ -385,11 +385,11 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
             }
             if half.source.is_none() && !not_eligible {
                 r += 1;
-                ws.write_string(r, 0, &name)?;
-                ws.write_string(r, 1, "Fall- und Dolmetschpauschalen")?;
-                ws.write_string(r, 2, half.period.label())?;
+                ws.write_text(r, 0, &name)?;
+                ws.write_text(r, 1, "Fall- und Dolmetschpauschalen")?;
+                ws.write_text(r, 2, half.period.label())?;
                 ws.write_with_format(r, 5, Decimal::ZERO, &chf)?;
-                ws.write_string_with_format(r, 7, "kein gültiges Reportingformular eingegangen", &wrap)?;
+                ws.write_text_with_format(r, 7, "kein gültiges Reportingformular eingegangen", &wrap)?;
                 continue;
             }
             for (i, c) in PERIOD_COMPONENTS.iter().enumerate() {
@@ -397,14 +397,14 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
                     continue;
                 }
                 r += 1;
-                ws.write_string(r, 0, &name)?;
-                ws.write_string(r, 1, component_label(*c))?;
-                ws.write_string(r, 2, half.period.label())?;
+                ws.write_text(r, 0, &name)?;
+                ws.write_text(r, 1, component_label(*c))?;
+                ws.write_text(r, 2, half.period.label())?;
                 ws.write_number_with_format(r, 3, half.reported.get(*c) as f64, &cnt)?;
                 ws.write_with_format(r, 4, half.computed[i], &chf)?;
                 ws.write_with_format(r, 5, half.amounts[i], &chf)?;
                 ws.write_with_format(r, 6, half.computed[i] - half.amounts[i], &chf)?;
-                ws.write_string_with_format(r, 7, withheld_reason(d, row, half, *c), &wrap)?;
+                ws.write_text_with_format(r, 7, withheld_reason(d, row, half, *c), &wrap)?;
             }
         }
         if !row.clawback.is_zero() {
@@ -416,11 +416,11 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
                 .map(|c| format!("{} (verfügt am {})", c.reason, fmt_date(c.decided_on)))
                 .collect();
             r += 1;
-            ws.write_string(r, 0, &name)?;
-            ws.write_string(r, 1, "Rückforderung (Ziffer 4.7)")?;
-            ws.write_string(r, 2, d.year.to_string())?;
+            ws.write_text(r, 0, &name)?;
+            ws.write_text(r, 1, "Rückforderung (Ziffer 4.7)")?;
+            ws.write_text(r, 2, d.year.to_string())?;
             ws.write_with_format(r, 5, row.clawback, &chf)?;
-            ws.write_string_with_format(r, 7, reasons.join("; "), &wrap)?;
+            ws.write_text_with_format(r, 7, reasons.join("; "), &wrap)?;
         }
         r += 1;
         total_line(ws, r, &name, row)?;
@@ -432,9 +432,9 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
     if rows_shown > 1 {
         r += 1;
         let b = style::bold_top();
-        ws.write_string_with_format(r, 0, format!("Total an {}", who(d, bfs)), &b)?;
+        ws.write_text_with_format(r, 0, format!("Total an {}", who(d, bfs)), &b)?;
         for c in [1u16, 2, 3, 4, 6, 7] {
-            ws.write_string_with_format(r, c, "", &b)?;
+            ws.write_text_with_format(r, c, "", &b)?;
         }
         ws.write_with_format(r, 5, payee_total, &style::chf_bold())?;
         r += 1;
@@ -443,13 +443,13 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
     let payouts: Vec<_> = d.comp.payouts.iter().filter(|p| p.payee == bfs).collect();
     if !payouts.is_empty() {
         r += 1;
-        ws.write_string_with_format(r, 0, format!("Auszahlungen an {} (Ziffer 4.5.2)", who(d, bfs)), &style::bold())?;
+        ws.write_text_with_format(r, 0, format!("Auszahlungen an {} (Ziffer 4.5.2)", who(d, bfs)), &style::bold())?;
         r += 1;
         header_row(ws, r, &["Datum", "Grundlage", "", "", "Brutto", "Verrechnet", "Netto", ""])?;
         for p in payouts {
             r += 1;
-            ws.write_string(r, 0, fmt_date(p.date))?;
-            ws.write_string_with_format(r, 1, &p.basis, &wrap)?;
+            ws.write_text(r, 0, fmt_date(p.date))?;
+            ws.write_text_with_format(r, 1, &p.basis, &wrap)?;
             ws.write_with_format(r, 4, p.gross, &chf)?;
             ws.write_with_format(r, 5, p.offset, &chf)?;
             ws.write_with_format(r, 6, p.net(), &chf)?;
@@ -457,7 +457,7 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
     }
     for inv in d.comp.invoices.iter().filter(|i| covered.contains(&i.bfs)) {
         r += 2;
-        ws.write_string_with_format(
+        ws.write_text_with_format(
             r,
             0,
             format!("Rechnung an {}: die Rückforderung übersteigt die Auszahlung ({})", who(d, inv.bfs), inv.reason),
@@ -474,13 +474,13 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
 
 fn total_line(ws: &mut Worksheet, r: u32, who: &str, row: &AnnexRow) -> Result<(), XlsxError> {
     let b = style::bold_top();
-    ws.write_string_with_format(r, 0, who, &b)?;
-    ws.write_string_with_format(r, 1, "Total", &b)?;
+    ws.write_text_with_format(r, 0, who, &b)?;
+    ws.write_text_with_format(r, 1, "Total", &b)?;
     for c in [2u16, 3, 4, 6] {
-        ws.write_string_with_format(r, c, "", &b)?;
+        ws.write_text_with_format(r, c, "", &b)?;
     }
     ws.write_with_format(r, 5, row.total, &style::chf_bold())?;
-    ws.write_string_with_format(r, 7, &row.status, &b.set_text_wrap())?;
+    ws.write_text_with_format(r, 7, &row.status, &b.set_text_wrap())?;
     Ok(())
 }
 

@@ -5,6 +5,83 @@ use rust_xlsxwriter::{
     DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
 };
 
+/// Excel's limit for the text of one cell, in UTF-16 code units (what Excel counts).
+pub const MAX_CELL_TEXT: usize = 32_767;
+/// A note's limit: rust_xlsxwriter keeps 54 units for the author's name.
+pub const MAX_NOTE_TEXT: usize = MAX_CELL_TEXT - 54;
+/// Excel's highest row, in points.
+pub const MAX_ROW_HEIGHT: f64 = 409.0;
+
+/// `s` cut to at most `max_units` UTF-16 code units, ending in `…` when cut.
+pub fn fit_text(s: &str, max_units: usize) -> std::borrow::Cow<'_, str> {
+    // UTF-16 never needs more units than UTF-8 needs bytes.
+    if s.len() <= max_units || s.encode_utf16().count() <= max_units {
+        return s.into();
+    }
+    let mut units = 0;
+    for (i, ch) in s.char_indices() {
+        if units + ch.len_utf16() > max_units.saturating_sub(1) {
+            return format!("{}…", &s[..i]).into();
+        }
+        units += ch.len_utf16();
+    }
+    s.into()
+}
+
+/// The one way every workbook this tool writes puts text into a cell: nothing longer than a
+/// cell holds reaches rust_xlsxwriter, which would fail the whole run on it.
+pub trait TextCells {
+    fn write_text(&mut self, row: u32, col: u16, text: impl AsRef<str>) -> Result<&mut Worksheet, XlsxError>;
+    fn write_text_with_format(
+        &mut self,
+        row: u32,
+        col: u16,
+        text: impl AsRef<str>,
+        format: &Format,
+    ) -> Result<&mut Worksheet, XlsxError>;
+    #[allow(clippy::too_many_arguments)]
+    fn merge_text(
+        &mut self,
+        first_row: u32,
+        first_col: u16,
+        last_row: u32,
+        last_col: u16,
+        text: impl AsRef<str>,
+        format: &Format,
+    ) -> Result<&mut Worksheet, XlsxError>;
+}
+
+impl TextCells for Worksheet {
+    fn write_text(&mut self, row: u32, col: u16, text: impl AsRef<str>) -> Result<&mut Worksheet, XlsxError> {
+        self.write_string(row, col, fit_text(text.as_ref(), MAX_CELL_TEXT))
+    }
+    fn write_text_with_format(
+        &mut self,
+        row: u32,
+        col: u16,
+        text: impl AsRef<str>,
+        format: &Format,
+    ) -> Result<&mut Worksheet, XlsxError> {
+        self.write_string_with_format(row, col, fit_text(text.as_ref(), MAX_CELL_TEXT), format)
+    }
+    fn merge_text(
+        &mut self,
+        first_row: u32,
+        first_col: u16,
+        last_row: u32,
+        last_col: u16,
+        text: impl AsRef<str>,
+        format: &Format,
+    ) -> Result<&mut Worksheet, XlsxError> {
+        self.merge_range(first_row, first_col, last_row, last_col, &fit_text(text.as_ref(), MAX_CELL_TEXT), format)
+    }
+}
+
+/// A cell note's text, cut to what a note holds.
+pub fn note_text(text: &str) -> String {
+    fit_text(text, MAX_NOTE_TEXT).into_owned()
+}
+
 /// Swiss money format; Excel and LibreOffice show the locale's thousands separator.
 pub const CHF: &str = "\"CHF\" #,##0.00;[Red]\"CHF\" -#,##0.00";
 
@@ -95,8 +172,27 @@ pub fn hint() -> Format {
     Format::new().set_italic().set_font_color("#595959").set_text_wrap().set_align(FormatAlign::VerticalCenter)
 }
 
-/// A file-system-safe name part: characters Windows forbids become `_`.
+/// The most bytes of a name in an output file name (file systems allow 255 per name; the
+/// BFS-Nr., the form and the extension come on top).
+pub const MAX_NAME_BYTES: usize = 80;
+
+/// A file-system-safe name part: characters Windows forbids become `_`, and a long name is
+/// cut at a character boundary to [`MAX_NAME_BYTES`] bytes (names stay unique by the BFS-Nr.
+/// every output file name starts with).
 pub fn safe_name(name: &str) -> String {
+    let mut s = safe_chars(name);
+    if s.len() > MAX_NAME_BYTES {
+        let mut cut = MAX_NAME_BYTES;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s = s.trim_end().to_string();
+    }
+    s
+}
+
+fn safe_chars(name: &str) -> String {
     name.trim()
         .chars()
         .map(
@@ -153,7 +249,7 @@ pub fn workbook(title: &str, run_date: NaiveDate) -> Workbook {
 pub fn header_row(ws: &mut Worksheet, row: u32, labels: &[&str]) -> Result<(), XlsxError> {
     let h = header();
     for (c, l) in labels.iter().enumerate() {
-        ws.write_string_with_format(row, c as u16, *l, &h)?;
+        ws.write_text_with_format(row, c as u16, l, &h)?;
     }
     Ok(())
 }
@@ -168,6 +264,11 @@ pub fn print_setup(ws: &mut Worksheet, header_row: u32) -> Result<(), XlsxError>
     Ok(())
 }
 
+/// A row height within Excel's limit.
+pub fn row_height(points: f64) -> f64 {
+    points.min(MAX_ROW_HEIGHT)
+}
+
 /// Lines a text needs in a wrapped cell of the given column width (about 1.15 characters of
 /// proportional text per width unit at 11 pt).
 pub fn wrapped_lines(text: &str, width: f64) -> usize {
@@ -180,7 +281,7 @@ pub fn wrapped_lines(text: &str, width: f64) -> usize {
 pub fn fit_row(ws: &mut Worksheet, row: u32, cells: &[(&str, f64)]) -> Result<(), XlsxError> {
     let lines = cells.iter().map(|(t, w)| wrapped_lines(t, *w)).max().unwrap_or(1);
     if lines > 1 {
-        ws.set_row_height(row, 15.0 * lines as f64)?;
+        ws.set_row_height(row, row_height(15.0 * lines as f64))?;
     }
     Ok(())
 }
@@ -188,6 +289,35 @@ pub fn fit_row(ws: &mut Worksheet, row: u32, cells: &[(&str, f64)]) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_fits_a_cell() {
+        let s = "x".repeat(MAX_CELL_TEXT);
+        assert_eq!(fit_text(&s, MAX_CELL_TEXT).len(), MAX_CELL_TEXT, "at the limit: unchanged");
+        let s = "x".repeat(MAX_CELL_TEXT + 1);
+        let f = fit_text(&s, MAX_CELL_TEXT);
+        assert_eq!(f.encode_utf16().count(), MAX_CELL_TEXT);
+        assert!(f.ends_with('…'));
+        // Characters outside the BMP take two UTF-16 units, as Excel counts them.
+        let s = "😀".repeat(20_000);
+        let f = fit_text(&s, MAX_CELL_TEXT);
+        assert!(f.encode_utf16().count() <= MAX_CELL_TEXT && f.ends_with('…'));
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_text(0, 0, &s).unwrap();
+        ws.merge_text(1, 0, 1, 3, &s, &Format::new()).unwrap();
+        assert!(ws.write_string(2, 0, &s).is_err(), "rust_xlsxwriter refuses it unguarded");
+    }
+
+    #[test]
+    fn long_names_make_short_file_names() {
+        assert_eq!(safe_name(" Büren (SO) "), "Büren (SO)");
+        assert_eq!(safe_name("a/b:c"), "a_b_c");
+        let long = "Ä".repeat(300);
+        let s = safe_name(&long);
+        assert!(s.len() <= MAX_NAME_BYTES && s.len() >= MAX_NAME_BYTES - 1, "{}", s.len());
+        assert!(long.starts_with(&s));
+    }
 
     #[test]
     fn wrapped_line_estimate() {
