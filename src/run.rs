@@ -435,11 +435,24 @@ pub fn summary(r: &RunReport) -> String {
         s.push_str(&format!("Hinweis: {n}\n"));
     }
     s.push_str(&format!("\nAusgaben in {}:\n", r.out.display()));
-    let feedback = r.written.iter().filter(|w| w.starts_with("Rueckmeldungen/")).count();
-    for w in r.written.iter().filter(|w| !w.starts_with("Rueckmeldungen/")) {
-        s.push_str(&format!("  {w}\n"));
+    // Files at the top one line each; a folder one line with what it holds.
+    let mut folders: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for w in &r.written {
+        match w.split_once('/') {
+            Some((folder, _)) => *folders.entry(folder).or_default() += 1,
+            None => s.push_str(&format!("  {w}\n")),
+        }
     }
-    s.push_str(&format!("  Rueckmeldungen/ ({feedback} Rückmeldungen an Gemeinden)\n"));
+    for (folder, n) in &folders {
+        let what = match *folder {
+            "Rueckmeldungen" => "Rückmeldungen an Gemeinden (Arbeitsmappe und Brief)",
+            "Rechnungen" => "Rechnungen (4.7)",
+            "Entwuerfe" => "E-Mail-Entwürfe",
+            _ => "Dateien",
+        };
+        s.push_str(&format!("  {folder}/ ({n} {what})\n"));
+    }
+    let feedback = r.written.iter().filter(|w| w.starts_with("Rueckmeldungen/") && w.ends_with(".xlsx")).count();
     s.push_str(&next_steps(e, feedback));
     s
 }
