@@ -294,13 +294,35 @@ mod tests {
         let s = [
             sheet(
                 "Adressen",
-                &[HEAD, &["2403", "Gemeindeverwaltung Gunzgen", "Dorfstrasse", "12", "4617", "Gunzgen", "A. Muster", "a@gunzgen.ch"]],
+                &[
+                    HEAD,
+                    &[
+                        "2403",
+                        "Gemeindeverwaltung Gunzgen",
+                        "Dorfstrasse",
+                        "12",
+                        "4617",
+                        "Gunzgen",
+                        "A. Muster",
+                        "a@gunzgen.ch",
+                    ],
+                ],
             ),
             sheet(
                 "Absender",
                 &[
                     SENDER,
-                    &["Amt für Gesellschaft und Soziales", "Ambassadorenhof", "1", "4509", "Solothurn", "B. Beispiel", "032 627 00 00", "b@so.ch", "CH93 0076 2011 6238 5295 7"],
+                    &[
+                        "Amt für Gesellschaft und Soziales",
+                        "Ambassadorenhof",
+                        "1",
+                        "4509",
+                        "Solothurn",
+                        "B. Beispiel",
+                        "032 627 00 00",
+                        "b@so.ch",
+                        "CH93 0076 2011 6238 5295 7",
+                    ],
                 ],
             ),
         ];

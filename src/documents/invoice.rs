@@ -75,7 +75,12 @@ pub fn write(d: &RunData<'_>, inv: &Invoice, creditor: Option<&Creditor>) -> Res
         2.0,
     );
     f.para(&format!("Grund: {}", inv.reason), body, false, 0.0, 2.0);
-    f.amount_line(&format!("Rechnungsbetrag (Rechnung Nr. {nr})"), &format!("CHF {}", chf_text(inv.amount)), body, true);
+    f.amount_line(
+        &format!("Rechnungsbetrag (Rechnung Nr. {nr})"),
+        &format!("CHF {}", chf_text(inv.amount)),
+        body,
+        true,
+    );
     f.y += 2.0;
     match &qr {
         Some((b, _)) => f.para(
@@ -137,17 +142,9 @@ fn qr_code(p: &mut Page, x: f32, y: f32, payload: &str) -> Result<(), qrbill::Qr
     let (dark, w) = qrbill::matrix(payload)?;
     let m = 46.0 / w as f32;
     for r in 0..w {
-        let mut c = 0;
-        while c < w {
+        for c in 0..w {
             if dark[r * w + c] {
-                let start = c;
-                while c < w && dark[r * w + c] {
-                    c += 1;
-                }
-                // A hair of overlap so that no white seams show between modules.
-                p.rect(x + start as f32 * m, y + r as f32 * m, (c - start) as f32 * m + 0.01, m + 0.01, 0);
-            } else {
-                c += 1;
+                p.rect(x + c as f32 * m, y + r as f32 * m, m, m, 0);
             }
         }
     }
@@ -182,7 +179,8 @@ fn block(p: &mut Page, x: f32, y: f32, width: f32, head: &str, head_size: f32, l
 fn corners(p: &mut Page, x: f32, y: f32, w: f32, h: f32) {
     let l = 3.0;
     let t = 0.2;
-    for (cx, cy, dx, dy) in [(x, y, 1.0, 1.0), (x + w, y, -1.0, 1.0), (x, y + h, 1.0, -1.0), (x + w, y + h, -1.0, -1.0)] {
+    for (cx, cy, dx, dy) in [(x, y, 1.0, 1.0), (x + w, y, -1.0, 1.0), (x, y + h, 1.0, -1.0), (x + w, y + h, -1.0, -1.0)]
+    {
         p.line(cx, cy, cx + dx * l, cy, t);
         p.line(cx, cy, cx, cy + dy * l, t);
     }

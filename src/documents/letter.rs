@@ -50,7 +50,10 @@ pub fn withheld(d: &RunData<'_>, covered: &BTreeSet<Bfs>) -> Vec<(String, rust_d
             for (i, c) in PERIOD_COMPONENTS.iter().enumerate() {
                 let diff = half.computed[i] - half.amounts[i];
                 if diff > rust_decimal::Decimal::ZERO && (half.withheld.contains(c) || half.withheld_whole) {
-                    out.push((format!("{} ({}), {}, {}", row.name, row.bfs, component_label(*c), half.period.label()), diff));
+                    out.push((
+                        format!("{} ({}), {}, {}", row.name, row.bfs, component_label(*c), half.period.label()),
+                        diff,
+                    ));
                 }
             }
         }
@@ -95,19 +98,10 @@ pub fn write(d: &RunData<'_>, bfs: Bfs, findings: &[&Finding]) -> Result<OutFile
         0.0,
         3.0,
     );
-    let others: Vec<String> = covered
-        .iter()
-        .filter(|b| **b != bfs)
-        .map(|b| format!("{} ({b})", d.name_of(Some(*b))))
-        .collect();
+    let others: Vec<String> =
+        covered.iter().filter(|b| **b != bfs).map(|b| format!("{} ({b})", d.name_of(Some(*b)))).collect();
     if !others.is_empty() {
-        f.para(
-            &format!("Dieses Schreiben umfasst auch die Punkte zu: {}.", others.join(", ")),
-            body,
-            false,
-            0.0,
-            3.0,
-        );
+        f.para(&format!("Dieses Schreiben umfasst auch die Punkte zu: {}.", others.join(", ")), body, false, 0.0, 3.0);
     }
     let counts: Vec<String> = [Severity::Fehler, Severity::Warnung, Severity::Hinweis]
         .iter()

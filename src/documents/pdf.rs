@@ -31,10 +31,29 @@ pub const MIN_SIZE: f32 = 8.0;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
     /// Text with its baseline at `y`.
-    Text { x: f32, y: f32, size: f32, bold: bool, text: String },
-    Line { x1: f32, y1: f32, x2: f32, y2: f32, width: f32, dashed: bool },
+    Text {
+        x: f32,
+        y: f32,
+        size: f32,
+        bold: bool,
+        text: String,
+    },
+    Line {
+        x1: f32,
+        y1: f32,
+        x2: f32,
+        y2: f32,
+        width: f32,
+        dashed: bool,
+    },
     /// A filled box; `gray` 0 = black, 255 = white.
-    Rect { x: f32, y: f32, w: f32, h: f32, gray: u8 },
+    Rect {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        gray: u8,
+    },
 }
 
 /// One page under construction.
@@ -90,8 +109,7 @@ pub fn width(text: &str, size: f32, bold: bool) -> f32 {
     let Some(f) = face(bold) else { return 0.0 };
     let cmap = f.charmap();
     let m = f.glyph_metrics(Size::new(size), LocationRef::default());
-    let pts: f32 =
-        text.chars().map(|c| cmap.map(c).and_then(|g| m.advance_width(g)).unwrap_or(size * 0.6)).sum();
+    let pts: f32 = text.chars().map(|c| cmap.map(c).and_then(|g| m.advance_width(g)).unwrap_or(size * 0.6)).sum();
     pts / PT
 }
 

@@ -244,7 +244,10 @@ pub fn check_payload(p: &str) -> Vec<String> {
     let amt = lines[18];
     if !amt.is_empty() {
         let ok_format = amt.split_once('.').is_some_and(|(i, f)| {
-            !i.is_empty() && i.len() <= 9 && i.chars().all(|c| c.is_ascii_digit()) && f.len() == 2
+            !i.is_empty()
+                && i.len() <= 9
+                && i.chars().all(|c| c.is_ascii_digit())
+                && f.len() == 2
                 && f.chars().all(|c| c.is_ascii_digit())
         });
         let ok_range = amt.parse::<Decimal>().is_ok_and(|a| a >= Decimal::new(1, 2));
@@ -421,5 +424,64 @@ mod tests {
         assert_eq!(amount_text(Decimal::new(123450, 2)), "1 234.50");
         assert_eq!(amount_text(Decimal::new(5, 0)), "5.00");
         assert_eq!(amount_text(Decimal::new(100000000, 2)), "1 000 000.00");
+    }
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::*;
+
+    /// Rasterises the matrix (`scale` pixels per module, 4 modules quiet zone) with the
+    /// Swiss cross drawn over the middle as on paper (7 mm of 46 mm), and decodes it.
+    pub fn decode(payload: &str, scale: usize) -> Vec<String> {
+        let (dark, w) = matrix(payload).unwrap();
+        let size = (w + 8) * scale;
+        let px_per_mm = (w * scale) as f32 / 46.0;
+        let centre = size as f32 / 2.0;
+        let cross = |x: f32, y: f32| -> Option<bool> {
+            let (dx, dy) = ((x - centre) / px_per_mm, (y - centre) / px_per_mm);
+            if dx.abs() > 3.5 || dy.abs() > 3.5 {
+                return None;
+            }
+            if dx.abs() > 3.0 || dy.abs() > 3.0 {
+                return Some(false);
+            }
+            let arm = |a: f32, b: f32| a.abs() <= 1.17 / 2.0 && b.abs() <= 3.9 / 2.0;
+            Some(!(arm(dx, dy) || arm(dy, dx)))
+        };
+        let mut img = rqrr::PreparedImage::prepare_from_greyscale(size, size, |x, y| {
+            let (cx, cy) = (x as f32 + 0.5, y as f32 + 0.5);
+            let is_dark = cross(cx, cy).unwrap_or_else(|| {
+                let (mx, my) = (x / scale, y / scale);
+                (4..w + 4).contains(&mx) && (4..w + 4).contains(&my) && dark[(my - 4) * w + (mx - 4)]
+            });
+            if is_dark {
+                0
+            } else {
+                255
+            }
+        });
+        img.detect_grids().iter().filter_map(|g| g.decode().ok().map(|(_, s)| s)).collect()
+    }
+
+    #[test]
+    fn the_code_decodes_with_the_swiss_cross() {
+        let b = QrBill {
+            iban: "CH9300762011623852957".into(),
+            creditor: Address {
+                name: "Amt für Gesellschaft und Soziales".into(),
+                street: "Riedholzplatz".into(),
+                number: "3".into(),
+                postcode: "4509".into(),
+                town: "Solothurn".into(),
+                country: "CH".into(),
+            },
+            amount: Some(Decimal::new(2372000, 2)),
+            debtor: None,
+            reference: rf_reference("2023-2578").unwrap(),
+            message: "Rechnung 2023-2578, Rückforderung start.integration 2023".into(),
+        };
+        let p = b.payload().unwrap();
+        assert_eq!(decode(&p, 6), vec![p]);
     }
 }
