@@ -61,6 +61,20 @@ pub fn withheld(d: &RunData<'_>, covered: &BTreeSet<Bfs>) -> Vec<(String, rust_d
     out
 }
 
+/// Half-years of eligible municipalities without a usable report: `Büsserach (2614), 1. Halbjahr 2023`.
+pub fn missing_reports(d: &RunData<'_>, covered: &BTreeSet<Bfs>) -> Vec<String> {
+    let mut out = Vec::new();
+    for row in d.comp.rows.iter().filter(|r| covered.contains(&r.bfs)) {
+        if !matches!(row.eligibility, Eligibility::Eligible) {
+            continue;
+        }
+        for half in row.halves.iter().filter(|h| h.exists && h.source.is_none()) {
+            out.push(format!("{} ({}), {}", row.name, row.bfs, half.period.label()));
+        }
+    }
+    out
+}
+
 pub fn write(d: &RunData<'_>, bfs: Bfs, findings: &[&Finding]) -> Result<OutFile, WriteError> {
     let rel = file_name(d, bfs);
     let name = d.name_of(Some(bfs));
@@ -140,15 +154,29 @@ pub fn write(d: &RunData<'_>, bfs: Bfs, findings: &[&Finding]) -> Result<OutFile
     f.need(20.0);
     f.para("Zurückbehaltene Beträge", 11.0, true, 0.0, 2.0);
     let held = withheld(d, &covered);
-    if held.is_empty() {
+    let missing = missing_reports(d, &covered);
+    if held.is_empty() && missing.is_empty() {
         f.para("Aufgrund dieser Punkte werden keine Beträge zurückbehalten.", body, false, 0.0, 3.0);
-    } else {
+    }
+    if !held.is_empty() {
         for (label, a) in &held {
             f.amount_line(label, &format!("CHF {}", chf_text(*a)), body, false);
         }
         let total: rust_decimal::Decimal = held.iter().map(|(_, a)| *a).sum();
         f.amount_line("Total zurückbehalten", &format!("CHF {}", chf_text(total)), body, true);
         f.y += 3.0;
+    }
+    for m in &missing {
+        f.para(
+            &format!(
+                "{m}: Es liegt kein gültiges Reportingformular vor; für dieses Halbjahr werden derzeit keine \
+                 Fall- und Dolmetschpauschalen ausgerichtet (Ziffer 5.2)."
+            ),
+            body,
+            false,
+            0.0,
+            2.0,
+        );
     }
     for row in d.comp.rows.iter().filter(|r| covered.contains(&r.bfs)) {
         if !matches!(row.eligibility, Eligibility::Eligible) {
