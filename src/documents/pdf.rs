@@ -104,13 +104,39 @@ pub fn printable(text: &str, bold: bool) -> String {
         .collect()
 }
 
+/// Advance widths at 1 pt of the characters below U+0250 (Latin), per font, read once.
+fn advances(bold: bool) -> &'static [f32] {
+    static TABLES: [std::sync::OnceLock<Vec<f32>>; 2] = [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    TABLES[usize::from(bold)].get_or_init(|| {
+        let Some(f) = face(bold) else { return Vec::new() };
+        let cmap = f.charmap();
+        let m = f.glyph_metrics(Size::new(1.0), LocationRef::default());
+        (0u32..0x250)
+            .map(|c| char::from_u32(c).and_then(|c| cmap.map(c)).and_then(|g| m.advance_width(g)).unwrap_or(0.6))
+            .collect()
+    })
+}
+
 /// The advance width of `text` in millimetres (no kerning: never narrower than drawn).
 pub fn width(text: &str, size: f32, bold: bool) -> f32 {
-    let Some(f) = face(bold) else { return 0.0 };
-    let cmap = f.charmap();
-    let m = f.glyph_metrics(Size::new(size), LocationRef::default());
-    let pts: f32 = text.chars().map(|c| cmap.map(c).and_then(|g| m.advance_width(g)).unwrap_or(size * 0.6)).sum();
-    pts / PT
+    let table = advances(bold);
+    let mut other = None;
+    let pts: f32 = text
+        .chars()
+        .map(|c| match table.get(c as usize) {
+            Some(w) => *w,
+            None => {
+                let f = other.get_or_insert_with(|| face(bold));
+                f.as_ref()
+                    .and_then(|f| {
+                        let g = f.charmap().map(c)?;
+                        f.glyph_metrics(Size::new(1.0), LocationRef::default()).advance_width(g)
+                    })
+                    .unwrap_or(0.6)
+            }
+        })
+        .sum();
+    pts * size / PT
 }
 
 /// Breaks `text` into lines no wider than `max` millimetres, at spaces where possible;
