@@ -350,3 +350,23 @@ fn the_printed_qr_code_decodes() {
         assert_eq!(decoded, vec![payload]);
     }
 }
+
+#[test]
+fn without_master_data_addresses_the_documents_still_come_and_say_what_is_missing() {
+    let s = sample();
+    let mut master = s.eval.master.clone();
+    master.adressen = Default::default();
+    let d = RunData { master: &master, ..data(s) };
+    assert!(beitraege::documents::creditor(&d).is_none());
+    let inv = d.comp.invoices.first().expect("an invoice");
+    let f = invoice::write(&d, inv, None).unwrap();
+    let text = text_of(&f.bytes);
+    assert!(text.contains("Kein Zahlteil"), "the invoice says the payment part is missing");
+    assert!(!text.contains("Empfangsschein"));
+    assert!(text.contains(&format!("CHF {}", chf_text(inv.amount))));
+    let files = beitraege::documents::write_all(&d, &s.files).unwrap();
+    let draft = files.iter().find(|f| f.rel.ends_with("_Rechnung.eml")).unwrap();
+    let msg = mail_parser::MessageParser::default().parse(&draft.bytes).unwrap();
+    assert!(msg.to().is_none(), "no address, no recipient: staff fill it in");
+    assert_eq!(msg.attachments().count(), 2);
+}
