@@ -63,9 +63,7 @@ fn build(d: &RunData<'_>, dr: Draft<'_>) -> Result<OutFile, WriteError> {
     Ok(OutFile { rel: dr.rel, bytes })
 }
 
-fn greeting(_d: &RunData<'_>, _bfs: Bfs) -> String {
-    "Sehr geehrte Damen und Herren".to_string()
-}
+const GREETING: &str = "Sehr geehrte Damen und Herren";
 
 fn closing(d: &RunData<'_>) -> String {
     let s = sender(d);
@@ -86,7 +84,7 @@ pub fn letter_draft(d: &RunData<'_>, bfs: Bfs, pdf: &OutFile, book: Option<&OutF
     let text = format!(
         "{},\n\nim Anhang erhalten Sie unsere Rückmeldung zur Berichterstattung start.integration {} \
          ({}). Bitte senden Sie uns allfällige Korrekturen bis am {}.\n\n{}",
-        greeting(d, bfs),
+        GREETING,
         d.year,
         attached.join(", "),
         long_date(answer_by(d)),
@@ -118,7 +116,7 @@ pub fn invoice_draft(
     let text = format!(
         "{},\n\nim Anhang erhalten Sie unsere Rechnung Nr. {nr} über CHF {} für die Rückforderung \
          start.integration {} (Ziffer 4.7), zahlbar bis am {}.\n\n{}",
-        greeting(d, inv.bfs),
+        GREETING,
         chf_text(inv.amount),
         d.year,
         long_date(answer_by(d)),
