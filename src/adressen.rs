@@ -4,11 +4,13 @@
 //! - `Adressen`: one row per municipality: `BFS-Nr.`, `Empfänger`, `Strasse`, `Hausnummer`,
 //!   `PLZ`, `Ort`, `Kontaktperson`, `E-Mail` (optional column `Telefon`);
 //! - `Absender`: one row for the AGS: `Amt`, `Strasse`, `Hausnummer`, `PLZ`, `Ort`,
-//!   `Kontaktperson`, `Telefon`, `E-Mail`, `IBAN` (the canton's account for invoices, 4.7).
+//!   `Kontaktperson`, `Telefon`, `E-Mail`.
+//!
+//! The canton's account for invoices (4.7) is the `Kantonskonto` of [`crate::zahlungsdaten`].
 //!
 //! Both sheets are optional. A sheet that is there must be usable: a missing column, a
-//! duplicate or unknown BFS-Nr., an address too long for a QR-bill or an IBAN with a wrong
-//! check sum stops the run like any other master-data problem.
+//! duplicate or unknown BFS-Nr. or an address too long for a QR-bill stops the run like any
+//! other master-data problem.
 
 use crate::domain::Bfs;
 use crate::extract::norm;
@@ -65,8 +67,6 @@ pub struct Sender {
     pub contact_person: String,
     pub phone: String,
     pub email: String,
-    /// The canton's IBAN (electronic form, no spaces), if given.
-    pub iban: Option<String>,
 }
 
 /// The contents of the optional sheets `Adressen` and `Absender`.
@@ -212,7 +212,7 @@ pub fn parse(sheets: &[Sheet], known: &dyn Fn(Bfs) -> bool) -> (Adressen, Vec<Pr
         sheets,
         "Absender",
         &["Amt", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "Telefon", "E-Mail"],
-        &["IBAN"],
+        &[],
         &mut problems,
     ) {
         let rows: Vec<u32> = t.rows().collect();
@@ -234,24 +234,11 @@ pub fn parse(sheets: &[Sheet], known: &dyn Fn(Bfs) -> bool) -> (Adressen, Vec<Pr
             check_address(&t, r, &address, &mut problems);
             let email = t.text(r, "E-Mail");
             check_email(&t, r, &email, &mut problems);
-            let raw = t.text(r, "IBAN");
-            let iban = if raw.is_empty() {
-                None
-            } else {
-                match crate::documents::qrbill::normalize_iban(&raw) {
-                    Ok(i) => Some(i),
-                    Err(why) => {
-                        bad(&mut problems, format!("{}: «IBAN» ist ungültig ({why}): «{raw}».", t.at(r)));
-                        None
-                    }
-                }
-            };
             out.sender = Some(Sender {
                 address,
                 contact_person: t.text(r, "Kontaktperson"),
                 phone: t.text(r, "Telefon"),
                 email,
-                iban,
             });
         }
     }
@@ -275,8 +262,7 @@ mod tests {
     }
 
     const HEAD: &[&str] = &["BFS-Nr.", "Empfänger", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "E-Mail"];
-    const SENDER: &[&str] =
-        &["Amt", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "Telefon", "E-Mail", "IBAN"];
+    const SENDER: &[&str] = &["Amt", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "Telefon", "E-Mail"];
 
     fn kinds(p: &[Problem]) -> Vec<ProblemKind> {
         p.iter().map(|p| p.kind).collect()
@@ -321,7 +307,6 @@ mod tests {
                         "B. Beispiel",
                         "032 627 00 00",
                         "b@so.ch",
-                        "CH93 0076 2011 6238 5295 7",
                     ],
                 ],
             ),
@@ -330,7 +315,7 @@ mod tests {
         assert!(p.is_empty(), "{p:?}");
         let m = &a.municipalities[&2403];
         assert_eq!((m.address.postcode.as_str(), m.address.town.as_str()), ("4617", "Gunzgen"));
-        assert_eq!(a.sender.unwrap().iban.as_deref(), Some("CH9300762011623852957"));
+        assert_eq!(a.sender.unwrap().phone, "032 627 00 00");
     }
 
     #[test]
@@ -355,13 +340,12 @@ mod tests {
     }
 
     #[test]
-    fn a_wrong_iban_check_sum_stops_the_run() {
-        let s = [sheet(
-            "Absender",
-            &[SENDER, &["AGS", "Ambassadorenhof", "1", "4509", "Solothurn", "", "", "", "CH94 0076 2011 6238 5295 7"]],
-        )];
-        let (_, p) = parse(&s, &|_| true);
-        assert_eq!(kinds(&p), vec![ProblemKind::BadValue]);
+    fn the_sender_has_exactly_one_row() {
+        let row: &[&str] = &["AGS", "Ambassadorenhof", "1", "4509", "Solothurn", "", "", ""];
+        let (_, p) = parse(&[sheet("Absender", &[SENDER, row])], &|_| true);
+        assert!(p.is_empty());
+        let (_, p) = parse(&[sheet("Absender", &[SENDER, row, row])], &|_| true);
+        assert_eq!(kinds(&p), vec![ProblemKind::Duplicate]);
     }
 
     #[test]

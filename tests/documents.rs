@@ -38,6 +38,7 @@ fn data(s: &Sample) -> RunData<'_> {
         findings: &s.eval.findings,
         contact: "AGS",
         version: "test",
+        ledger: None,
     }
 }
 
@@ -148,7 +149,8 @@ fn an_invoice_for_every_clawback_remainder_with_a_valid_qr_bill() {
     assert!(!d.comp.invoices.is_empty(), "the sample year has an invoice (Gunzgen)");
     let invoices: Vec<&OutFile> = s.files.iter().filter(|f| f.rel.starts_with("Rechnungen/")).collect();
     assert_eq!(invoices.len(), d.comp.invoices.len());
-    let creditor = beitraege::documents::creditor(&d).expect("the sample's Absender has an IBAN");
+    let creditor = beitraege::documents::creditor(&d).expect("the sample has a Kantonskonto");
+    let canton = d.master.zahlung.canton.as_ref().unwrap();
     for inv in &d.comp.invoices {
         let f = file(s, &invoice::file_name(&d, inv));
         let bill = invoice::bill(&d, inv, &creditor).unwrap();
@@ -156,7 +158,8 @@ fn an_invoice_for_every_clawback_remainder_with_a_valid_qr_bill() {
         assert_eq!(qrbill::check_payload(&payload), Vec::<String>::new());
         let lines: Vec<&str> = payload.split('\n').collect();
         assert_eq!(lines[18], format!("{:.2}", inv.amount), "amount of the invoice, as compute decided");
-        assert_eq!(lines[3], "CH9300762011623852957");
+        assert_eq!(lines[3], canton.iban, "the canton's account from Kantonskonto");
+        assert_eq!(lines[5], canton.holder);
         assert!(lines[20] == "S" && !lines[21].is_empty(), "debtor from the master data");
         let text = text_of(&f.bytes);
         assert!(text.contains(&collapse(&d.name_of(Some(inv.bfs)))));
@@ -352,10 +355,11 @@ fn the_printed_qr_code_decodes() {
 }
 
 #[test]
-fn without_master_data_addresses_the_documents_still_come_and_say_what_is_missing() {
+fn without_addresses_and_canton_account_the_documents_still_come_and_say_what_is_missing() {
     let s = sample();
     let mut master = s.eval.master.clone();
     master.adressen = Default::default();
+    master.zahlung.canton = None;
     let d = RunData { master: &master, ..data(s) };
     assert!(beitraege::documents::creditor(&d).is_none());
     let inv = d.comp.invoices.first().expect("an invoice");

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Adds (or replaces) the optional master-data sheets `Adressen` and `Absender` in the sample
-master data, with INVENTED addresses, contacts and the IBAN example published by SIX
-(CH93 0076 2011 6238 5295 7). Idempotent: only these two sheets are touched, so other scripts
+master data, with INVENTED addresses and contacts (the canton's IBAN for invoices is in the
+sheet `Kantonskonto`, see add_zahlungsverbindungen.py). Idempotent: only these two sheets are touched, so other scripts
 that add their own sheets to the same workbook can run before or after this one.
 
     python3 samples/tools/add_adressen.py [samples/2023/Stammdaten.xlsx]
@@ -15,7 +15,7 @@ import openpyxl
 PATH = sys.argv[1] if len(sys.argv) > 1 else "samples/2023/Stammdaten.xlsx"
 
 ADRESSEN = ["BFS-Nr.", "Empfänger", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "E-Mail", "Telefon"]
-ABSENDER = ["Amt", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "Telefon", "E-Mail", "IBAN"]
+ABSENDER = ["Amt", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "Telefon", "E-Mail"]
 STREETS = ["Hauptstrasse", "Dorfstrasse", "Kirchweg", "Schulhausstrasse", "Gemeindehausplatz"]
 PEOPLE = ["Andrea Meier", "Beat Müller", "Claudia Kohler", "Daniel Frei", "Esther Roth", "Fabian Weber"]
 
@@ -67,7 +67,6 @@ def main():
         "Sandra Muster, Fachstelle Integration",
         "032 627 00 00",
         "integration@ags.example",
-        "CH93 0076 2011 6238 5295 7",
     ]])
     wb.save(PATH)
     print(f"{PATH}: Adressen ({len(rows)} Gemeinden) und Absender geschrieben")

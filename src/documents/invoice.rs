@@ -23,7 +23,7 @@ pub fn file_name(d: &RunData<'_>, inv: &Invoice) -> String {
     format!("Rechnungen/{}.pdf", stem(d, inv.bfs))
 }
 
-/// The QR-bill of an invoice; `None` without a creditor (no IBAN in the master data).
+/// The QR-bill of an invoice to the creditor's account.
 pub fn bill(d: &RunData<'_>, inv: &Invoice, creditor: &Creditor) -> Result<QrBill, qrbill::QrError> {
     let nr = number(d, inv);
     let (to, contact) = recipient_address(d, inv.bfs);
@@ -51,7 +51,7 @@ pub fn write(d: &RunData<'_>, inv: &Invoice, creditor: Option<&Creditor>) -> Res
     let qr = match creditor {
         Some(c) => Some(bill(d, inv, c).and_then(|b| b.payload().map(|p| (b, p))).map_err(|e| doc_error(&rel, e))?),
         None => {
-            tracing::warn!(rechnung = %nr, "Die Stammdaten nennen keine IBAN des Kantons (Blatt «Absender»): Rechnung ohne Zahlteil.");
+            tracing::warn!(rechnung = %nr, "Die Stammdaten nennen kein Konto des Kantons (Blatt «Kantonskonto»): Rechnung ohne Zahlteil.");
             None
         }
     };
@@ -128,7 +128,7 @@ pub fn write(d: &RunData<'_>, inv: &Invoice, creditor: Option<&Creditor>) -> Res
                 PART_TOP + 10.0,
                 10.0,
                 true,
-                "Kein Zahlteil: Die Stammdaten nennen keine IBAN des Kantons (Blatt «Absender», Spalte «IBAN»).",
+                "Kein Zahlteil: Die Stammdaten nennen kein Konto des Kantons (Blatt «Kantonskonto»).",
             ),
         }
     }

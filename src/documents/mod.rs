@@ -25,7 +25,7 @@ use pdf::{Page, MIN_SIZE, PT};
 pub const DAYS_TO_ANSWER: u64 = 30;
 
 /// The canton as creditor of an invoice: its structured address and IBAN. A plain value so
-/// that the caller decides where it comes from (sheet `Absender` today).
+/// that the caller decides where it comes from ([`creditor`]: the sheet `Kantonskonto`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Creditor {
     pub address: Address,
@@ -50,14 +50,24 @@ pub fn sender(d: &RunData<'_>) -> Sender {
         contact_person: String::new(),
         phone: String::new(),
         email: String::new(),
-        iban: None,
     }
 }
 
-/// The creditor for invoices, if the master data give the canton's IBAN.
+/// The creditor for invoices: the canton's account of the master data (sheet
+/// `Kantonskonto`: holder, IBAN, address), if there is one.
 pub fn creditor(d: &RunData<'_>) -> Option<Creditor> {
-    let s = d.master.adressen.sender.as_ref()?;
-    Some(Creditor { address: s.address.clone(), iban: s.iban.clone()? })
+    let k = d.master.zahlung.canton.as_ref()?;
+    Some(Creditor {
+        address: Address {
+            name: k.holder.clone(),
+            street: k.address.street.clone(),
+            number: k.address.number.clone(),
+            postcode: k.address.postcode.clone(),
+            town: k.address.town.clone(),
+            country: "CH".into(),
+        },
+        iban: k.iban.clone(),
+    })
 }
 
 /// A municipality's address, or its name alone when the master data have none.
