@@ -8,8 +8,10 @@
 //! The command line (`src/cli/`, clap and the progress bar) belongs to the binary alone:
 //! the library knows nothing of it.
 
+pub mod adressen;
 pub mod catalogue;
 pub mod compute;
+pub mod documents;
 pub mod domain;
 pub mod extract;
 pub mod formulare;

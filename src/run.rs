@@ -317,6 +317,7 @@ pub fn render(eval: &Evaluation, opts: &RunOptions) -> Result<Vec<OutFile>, Writ
     let mut files =
         vec![write::annex::write(&d)?, write::report::write(&d)?, write::json::befunde(&d)?, write::json::dateien(&d)?];
     files.extend(write::feedback::write_all(&d)?);
+    files.extend(crate::documents::write_all(&d, &files)?);
     let manifest = write::json::manifest(&d, eval.inputs.clone(), &files)?;
     files.push(manifest);
     Ok(files)

@@ -84,6 +84,8 @@ pub struct Stammdaten {
     pub contact: Option<String>,
     /// Payment details (optional sheets `Zahlungsverbindungen` and `Kantonskonto`).
     pub zahlung: crate::zahlungsdaten::Zahlungsdaten,
+    /// Addresses and contacts for letters and invoices (optional sheets, [`crate::adressen`]).
+    pub adressen: crate::adressen::Adressen,
     /// Direct predecessors by successor (derived from `Nachfolge BFS-Nr.`).
     predecessors: BTreeMap<Bfs, Vec<Bfs>>,
     /// SHA-256 of exactly the bytes this master data was built from (empty if built from sheets).
@@ -622,6 +624,9 @@ impl Stammdaten {
                 sd.contact = Some(lines.join("\n"));
             }
         }
+        let (adressen, problems) = crate::adressen::parse(sheets, &|b| sd.municipalities.contains_key(&b));
+        p.0.extend(problems);
+        sd.adressen = adressen;
 
         let (zahlung, problems) = crate::zahlungsdaten::read(sheets, &sd.municipalities);
         sd.zahlung = zahlung;

@@ -47,7 +47,7 @@ fn sample() -> &'static Sample {
         let books = files
             .into_iter()
             .filter_map(|f| {
-                let name = f.rel.strip_prefix("Rueckmeldungen/")?.to_string();
+                let name = f.rel.strip_prefix("Rueckmeldungen/")?.strip_suffix(".xlsx")?.to_string();
                 let bfs: u32 = name.split('_').next()?.parse().ok()?;
                 Some((bfs, (f.rel, f.bytes)))
             })

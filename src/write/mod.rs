@@ -61,6 +61,8 @@ pub enum WriteError {
     Refused(String),
     #[error("Die Buchhaltung «{path}» kann nicht gelesen werden: {message}")]
     Ledger { path: PathBuf, message: String },
+    #[error("Das Dokument «{name}» kann nicht erstellt werden: {reason}")]
+    Document { name: String, reason: String },
     #[error("Die JSON-Datei «{name}» kann nicht erstellt werden: {source}")]
     Json { name: String, source: serde_json::Error },
 }

@@ -1,0 +1,358 @@
+//! Optional master-data sheets for the documents the office sends (letters, invoices, e-mail
+//! drafts):
+//!
+//! - `Adressen`: one row per municipality: `BFS-Nr.`, `Empfänger`, `Strasse`, `Hausnummer`,
+//!   `PLZ`, `Ort`, `Kontaktperson`, `E-Mail` (optional column `Telefon`);
+//! - `Absender`: one row for the AGS: `Amt`, `Strasse`, `Hausnummer`, `PLZ`, `Ort`,
+//!   `Kontaktperson`, `Telefon`, `E-Mail`.
+//!
+//! The canton's account for invoices (4.7) is the `Kantonskonto` of [`crate::zahlungsdaten`].
+//!
+//! Both sheets are optional. A sheet that is there must be usable: a missing column, a
+//! duplicate or unknown BFS-Nr. or an address too long for a QR-bill stops the run like any
+//! other master-data problem.
+
+use crate::domain::Bfs;
+use crate::extract::norm;
+use crate::stammdaten::{Problem, ProblemKind};
+use crate::values::parse_bfs;
+use crate::workbook::{Sheet, Value};
+use std::collections::BTreeMap;
+
+/// A postal address in structured form (QR-bill address type `S`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Address {
+    /// Name of the person or office (at most 70 characters).
+    pub name: String,
+    /// Street without the house number (at most 70).
+    pub street: String,
+    /// House number (at most 16).
+    pub number: String,
+    /// Postcode without country prefix (at most 16).
+    pub postcode: String,
+    /// Town (at most 35).
+    pub town: String,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: String,
+}
+
+impl Address {
+    /// The address lines as printed: name, street and number, postcode and town.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![self.name.clone()];
+        let street = format!("{} {}", self.street, self.number).trim().to_string();
+        if !street.is_empty() {
+            out.push(street);
+        }
+        out.push(format!("{} {}", self.postcode, self.town).trim().to_string());
+        out.retain(|l| !l.is_empty());
+        out
+    }
+}
+
+/// A municipality's postal address and contact for letters and e-mail drafts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MunicipalityAddress {
+    pub bfs: Bfs,
+    pub address: Address,
+    pub contact_person: String,
+    pub email: String,
+    pub phone: String,
+}
+
+/// The AGS as sender of letters and creditor of invoices.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sender {
+    pub address: Address,
+    pub contact_person: String,
+    pub phone: String,
+    pub email: String,
+}
+
+/// The contents of the optional sheets `Adressen` and `Absender`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Adressen {
+    pub municipalities: BTreeMap<Bfs, MunicipalityAddress>,
+    pub sender: Option<Sender>,
+}
+
+/// Field limits of the QR-bill's structured address (SIX IG 2.3, section 4.3.3).
+const LIMITS: [(&str, usize); 5] = [("Name", 70), ("Strasse", 70), ("Hausnummer", 16), ("PLZ", 16), ("Ort", 35)];
+
+struct Table<'a> {
+    sheet: &'a Sheet,
+    cols: BTreeMap<&'static str, u32>,
+    last_row: u32,
+}
+
+impl<'a> Table<'a> {
+    fn open(
+        sheets: &'a [Sheet],
+        name: &str,
+        required: &[&'static str],
+        optional: &[&'static str],
+        problems: &mut Vec<Problem>,
+    ) -> Option<Table<'a>> {
+        let sheet = sheets.iter().find(|s| norm(&s.name) == norm(name))?;
+        let mut cols = BTreeMap::new();
+        for (&(r, c), v) in sheet.cells() {
+            if let (0, Value::Text(t)) = (r, v) {
+                if let Some(h) = required.iter().chain(optional).find(|h| norm(h) == norm(t)) {
+                    cols.insert(*h, c);
+                }
+            }
+        }
+        let missing: Vec<_> = required.iter().filter(|h| !cols.contains_key(*h)).collect();
+        for h in &missing {
+            problems.push(Problem {
+                kind: ProblemKind::MissingColumn,
+                message: format!("Blatt «{name}»: Spalte «{h}» fehlt in Zeile 1."),
+            });
+        }
+        if !missing.is_empty() {
+            return None;
+        }
+        let last_row = sheet.cells().map(|((r, _), _)| *r).max().unwrap_or(0);
+        Some(Table { sheet, cols, last_row })
+    }
+    fn rows(&self) -> impl Iterator<Item = u32> + '_ {
+        (1..=self.last_row).filter(|r| self.cols.values().any(|c| !self.sheet.get(*r, *c).is_empty()))
+    }
+    fn text(&self, row: u32, h: &str) -> String {
+        self.cols.get(h).map(|c| self.sheet.get(row, *c).text()).unwrap_or_default()
+    }
+    fn at(&self, row: u32) -> String {
+        format!("Blatt «{}», Zeile {}", self.sheet.name, row + 1)
+    }
+}
+
+fn bad(problems: &mut Vec<Problem>, message: String) {
+    problems.push(Problem { kind: ProblemKind::BadValue, message });
+}
+
+/// Checks an address read from row `r` of `t`: required parts present, QR-bill lengths.
+fn check_address(t: &Table<'_>, r: u32, a: &Address, problems: &mut Vec<Problem>) {
+    let parts = [&a.name, &a.street, &a.number, &a.postcode, &a.town];
+    for ((label, max), value) in LIMITS.iter().zip(parts) {
+        if value.chars().count() > *max {
+            bad(problems, format!("{}: «{label}» ist länger als {max} Zeichen («{value}»).", t.at(r)));
+        }
+    }
+    for (label, value) in [("Name", &a.name), ("PLZ", &a.postcode), ("Ort", &a.town)] {
+        if value.is_empty() {
+            bad(problems, format!("{}: «{label}» ist leer.", t.at(r)));
+        }
+    }
+    if let Some(c) = parts.iter().flat_map(|p| p.chars()).find(|c| !crate::documents::qrbill::allowed_char(*c)) {
+        bad(problems, format!("{}: Das Zeichen «{c}» ist in einer Adresse nicht zulässig (QR-Rechnung).", t.at(r)));
+    }
+}
+
+fn check_email(t: &Table<'_>, r: u32, email: &str, problems: &mut Vec<Problem>) {
+    let ok = email.is_empty()
+        || (email.split('@').count() == 2
+            && email.split('@').all(|p| !p.is_empty())
+            && !email.chars().any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ','));
+    if !ok {
+        bad(problems, format!("{}: «E-Mail» ist keine E-Mail-Adresse («{email}»).", t.at(r)));
+    }
+}
+
+/// Reads the optional sheets `Adressen` and `Absender`; `known` are the BFS-Nr. of the sheet
+/// `Gemeinden`.
+pub fn parse(sheets: &[Sheet], known: &dyn Fn(Bfs) -> bool) -> (Adressen, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let mut out = Adressen::default();
+    if let Some(t) = Table::open(
+        sheets,
+        "Adressen",
+        &["BFS-Nr.", "Empfänger", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "E-Mail"],
+        &["Telefon"],
+        &mut problems,
+    ) {
+        for r in t.rows() {
+            let v = t.sheet.get(r, t.cols["BFS-Nr."]);
+            let Some(bfs) = parse_bfs(v) else {
+                bad(&mut problems, format!("{}: «BFS-Nr.» ist keine BFS-Nr. («{}»).", t.at(r), v.display()));
+                continue;
+            };
+            if !known(bfs) {
+                problems.push(Problem {
+                    kind: ProblemKind::UnknownReference,
+                    message: format!("{}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden».", t.at(r)),
+                });
+            }
+            let address = Address {
+                name: t.text(r, "Empfänger"),
+                street: t.text(r, "Strasse"),
+                number: t.text(r, "Hausnummer"),
+                postcode: t.text(r, "PLZ"),
+                town: t.text(r, "Ort"),
+                country: "CH".into(),
+            };
+            check_address(&t, r, &address, &mut problems);
+            let email = t.text(r, "E-Mail");
+            check_email(&t, r, &email, &mut problems);
+            let m = MunicipalityAddress {
+                bfs,
+                address,
+                contact_person: t.text(r, "Kontaktperson"),
+                email,
+                phone: t.text(r, "Telefon"),
+            };
+            if out.municipalities.insert(bfs, m).is_some() {
+                problems.push(Problem {
+                    kind: ProblemKind::Duplicate,
+                    message: format!("{}: BFS-Nr. {bfs} kommt mehrfach vor.", t.at(r)),
+                });
+            }
+        }
+    }
+    if let Some(t) = Table::open(
+        sheets,
+        "Absender",
+        &["Amt", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "Telefon", "E-Mail"],
+        &[],
+        &mut problems,
+    ) {
+        let rows: Vec<u32> = t.rows().collect();
+        if rows.len() > 1 {
+            problems.push(Problem {
+                kind: ProblemKind::Duplicate,
+                message: format!("Blatt «Absender»: {} Zeilen, erwartet wird genau eine.", rows.len()),
+            });
+        }
+        if let Some(&r) = rows.first() {
+            let address = Address {
+                name: t.text(r, "Amt"),
+                street: t.text(r, "Strasse"),
+                number: t.text(r, "Hausnummer"),
+                postcode: t.text(r, "PLZ"),
+                town: t.text(r, "Ort"),
+                country: "CH".into(),
+            };
+            check_address(&t, r, &address, &mut problems);
+            let email = t.text(r, "E-Mail");
+            check_email(&t, r, &email, &mut problems);
+            out.sender = Some(Sender {
+                address,
+                contact_person: t.text(r, "Kontaktperson"),
+                phone: t.text(r, "Telefon"),
+                email,
+            });
+        }
+    }
+    (out, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sheet(name: &str, rows: &[&[&str]]) -> Sheet {
+        let mut s = Sheet::new(name);
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                if !v.is_empty() {
+                    s.set(r as u32, c as u32, Value::Text(v.to_string()));
+                }
+            }
+        }
+        s
+    }
+
+    const HEAD: &[&str] = &["BFS-Nr.", "Empfänger", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "E-Mail"];
+    const SENDER: &[&str] = &["Amt", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "Telefon", "E-Mail"];
+
+    fn kinds(p: &[Problem]) -> Vec<ProblemKind> {
+        p.iter().map(|p| p.kind).collect()
+    }
+
+    #[test]
+    fn both_sheets_are_optional() {
+        let (a, p) = parse(&[], &|_| true);
+        assert!(p.is_empty());
+        assert!(a.municipalities.is_empty() && a.sender.is_none());
+    }
+
+    #[test]
+    fn reads_a_municipality_and_the_sender() {
+        let s = [
+            sheet(
+                "Adressen",
+                &[
+                    HEAD,
+                    &[
+                        "2403",
+                        "Gemeindeverwaltung Gunzgen",
+                        "Dorfstrasse",
+                        "12",
+                        "4617",
+                        "Gunzgen",
+                        "A. Muster",
+                        "a@gunzgen.ch",
+                    ],
+                ],
+            ),
+            sheet(
+                "Absender",
+                &[
+                    SENDER,
+                    &[
+                        "Amt für Gesellschaft und Soziales",
+                        "Ambassadorenhof",
+                        "1",
+                        "4509",
+                        "Solothurn",
+                        "B. Beispiel",
+                        "032 627 00 00",
+                        "b@so.ch",
+                    ],
+                ],
+            ),
+        ];
+        let (a, p) = parse(&s, &|b| b == 2403);
+        assert!(p.is_empty(), "{p:?}");
+        let m = &a.municipalities[&2403];
+        assert_eq!((m.address.postcode.as_str(), m.address.town.as_str()), ("4617", "Gunzgen"));
+        assert_eq!(a.sender.unwrap().phone, "032 627 00 00");
+    }
+
+    #[test]
+    fn unknown_duplicate_and_bad_values_are_problems() {
+        let long_town = "X".repeat(36);
+        let ok_town = "X".repeat(35);
+        let s = [sheet(
+            "Adressen",
+            &[
+                HEAD,
+                &["2403", "G", "S", "1", "4617", &ok_town, "", "a@b.ch"],
+                &["2403", "G", "S", "1", "4617", "Gunzgen", "", ""],
+                &["9999", "G", "S", "1", "4617", &long_town, "", "kein-mail"],
+            ],
+        )];
+        let (_, p) = parse(&s, &|b| b == 2403);
+        let k = kinds(&p);
+        assert_eq!(k.iter().filter(|k| **k == ProblemKind::Duplicate).count(), 1);
+        assert_eq!(k.iter().filter(|k| **k == ProblemKind::UnknownReference).count(), 1);
+        // Town of 36 characters and the e-mail; 35 characters pass.
+        assert_eq!(k.iter().filter(|k| **k == ProblemKind::BadValue).count(), 2, "{p:?}");
+    }
+
+    #[test]
+    fn the_sender_has_exactly_one_row() {
+        let row: &[&str] = &["AGS", "Ambassadorenhof", "1", "4509", "Solothurn", "", "", ""];
+        let (_, p) = parse(&[sheet("Absender", &[SENDER, row])], &|_| true);
+        assert!(p.is_empty());
+        let (_, p) = parse(&[sheet("Absender", &[SENDER, row, row])], &|_| true);
+        assert_eq!(kinds(&p), vec![ProblemKind::Duplicate]);
+    }
+
+    #[test]
+    fn a_missing_column_is_named() {
+        let s = [sheet("Adressen", &[&["BFS-Nr.", "Empfänger"]])];
+        let (_, p) = parse(&s, &|_| true);
+        assert!(p.iter().all(|p| p.kind == ProblemKind::MissingColumn));
+        assert_eq!(p.len(), 6);
+    }
+}

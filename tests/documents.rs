@@ -1,0 +1,376 @@
+//! The documents of the sample year: a PDF/A letter next to every feedback workbook, an
+//! invoice with a valid QR-bill for every clawback remainder, and an e-mail draft for each
+//! with both attachments. In-process checks here; the `#[ignore]`d tests call qpdf,
+//! pdffonts, pdftotext and pdftoppm (CI installs them).
+
+mod common;
+
+use beitraege::documents::{eml, invoice, letter, qrbill};
+use beitraege::run::{chf_text, evaluate, render, Evaluation};
+use beitraege::write::{feedback, OutFile, RunData};
+use mail_parser::MimeHeaders;
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+use std::sync::OnceLock;
+
+struct Sample {
+    eval: Evaluation,
+    files: Vec<OutFile>,
+}
+
+fn sample() -> &'static Sample {
+    static S: OnceLock<Sample> = OnceLock::new();
+    S.get_or_init(|| {
+        let o = common::sample_options(&std::env::temp_dir().join("beitraege-documents-unused"), Some(2));
+        let eval = evaluate(&o).expect("sample year");
+        let files = render(&eval, &o).expect("outputs");
+        Sample { eval, files }
+    })
+}
+
+fn data(s: &Sample) -> RunData<'_> {
+    RunData {
+        year: s.eval.year,
+        run_date: chrono::NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
+        master: &s.eval.master,
+        resolved: &s.eval.resolved,
+        comp: &s.eval.comp,
+        findings: &s.eval.findings,
+        contact: "AGS",
+        version: "test",
+        ledger: None,
+    }
+}
+
+fn file<'a>(s: &'a Sample, rel: &str) -> &'a OutFile {
+    s.files.iter().find(|f| f.rel == rel).unwrap_or_else(|| panic!("{rel} missing"))
+}
+
+fn pdfs(s: &Sample) -> Vec<&OutFile> {
+    s.files.iter().filter(|f| f.rel.ends_with(".pdf")).collect()
+}
+
+/// Text of all pages, whitespace collapsed (lopdf decodes through the ToUnicode maps).
+fn text_of(bytes: &[u8]) -> String {
+    let doc = lopdf::Document::load_mem(bytes).expect("PDF parses");
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let t = doc.extract_text(&pages).expect("text");
+    t.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn a_letter_next_to_every_feedback_workbook() {
+    let s = sample();
+    let books: BTreeSet<String> = s
+        .files
+        .iter()
+        .filter_map(|f| f.rel.strip_prefix("Rueckmeldungen/")?.strip_suffix(".xlsx").map(str::to_string))
+        .collect();
+    let letters: BTreeSet<String> = s
+        .files
+        .iter()
+        .filter_map(|f| f.rel.strip_prefix("Rueckmeldungen/")?.strip_suffix(".pdf").map(str::to_string))
+        .collect();
+    assert!(!books.is_empty());
+    assert_eq!(books, letters);
+    let d = data(s);
+    assert_eq!(letters.len(), feedback::by_recipient(&d).len());
+}
+
+#[test]
+fn every_pdf_embeds_its_fonts_and_declares_pdf_a() {
+    for f in pdfs(sample()) {
+        let doc = lopdf::Document::load_mem(&f.bytes).expect("PDF parses");
+        let mut fonts = 0;
+        for obj in doc.objects.values() {
+            let Ok(dict) = obj.as_dict() else { continue };
+            if dict.get(b"Type").and_then(|t| t.as_name()).ok() == Some(b"FontDescriptor".as_slice()) {
+                fonts += 1;
+                assert!(
+                    dict.has(b"FontFile2") || dict.has(b"FontFile3") || dict.has(b"FontFile"),
+                    "{}: font not embedded",
+                    f.rel
+                );
+            }
+        }
+        assert!(fonts >= 1, "{}: no fonts", f.rel);
+        let catalog = doc.catalog().expect("catalog");
+        assert!(catalog.has(b"OutputIntents"), "{}: PDF/A needs an output intent", f.rel);
+        let meta_id = catalog.get(b"Metadata").and_then(|m| m.as_reference()).expect("XMP metadata");
+        let meta = doc.get_object(meta_id).and_then(|o| o.as_stream()).expect("metadata stream");
+        let xmp = String::from_utf8_lossy(&meta.content);
+        assert!(
+            xmp.contains("<pdfaid:part>2</pdfaid:part>") || xmp.contains("pdfaid:part=\"2\""),
+            "{}: PDF/A-2 identification",
+            f.rel
+        );
+        assert!(
+            xmp.contains("<pdfaid:conformance>B</pdfaid:conformance>") || xmp.contains("pdfaid:conformance=\"B\""),
+            "{}: conformance B",
+            f.rel
+        );
+    }
+}
+
+#[test]
+fn a_letter_names_the_municipality_every_cell_and_the_withheld_amounts() {
+    let s = sample();
+    let d = data(s);
+    let mut checked_amount = false;
+    for (bfs, findings) in feedback::by_recipient(&d) {
+        let rel = letter::file_name(&d, bfs);
+        let text = text_of(&file(s, &rel).bytes);
+        let name = d.name_of(Some(bfs));
+        assert!(text.contains(&collapse(&name)), "{rel}: {name}");
+        for f in &findings {
+            if let Some(cell) = &f.cell {
+                assert!(text.contains(&format!("Zelle {cell}")), "{rel}: cell {cell} of {:?}", f.code);
+            }
+        }
+        let mut covered: BTreeSet<u32> = findings.iter().filter_map(|f| f.bfs).collect();
+        covered.insert(bfs);
+        covered.extend(d.master.members_of(bfs, chrono::NaiveDate::from_ymd_opt(2023, 12, 31).unwrap()));
+        for (_, amount) in letter::withheld(&d, &covered) {
+            assert!(text.contains(&format!("CHF {}", chf_text(amount))), "{rel}: amount {amount}");
+            checked_amount = true;
+        }
+    }
+    assert!(checked_amount, "the sample year withholds amounts somewhere");
+}
+
+#[test]
+fn an_invoice_for_every_clawback_remainder_with_a_valid_qr_bill() {
+    let s = sample();
+    let d = data(s);
+    assert!(!d.comp.invoices.is_empty(), "the sample year has an invoice (Gunzgen)");
+    let invoices: Vec<&OutFile> = s.files.iter().filter(|f| f.rel.starts_with("Rechnungen/")).collect();
+    assert_eq!(invoices.len(), d.comp.invoices.len());
+    let creditor = beitraege::documents::creditor(&d).expect("the sample has a Kantonskonto");
+    let canton = d.master.zahlung.canton.as_ref().unwrap();
+    for inv in &d.comp.invoices {
+        let f = file(s, &invoice::file_name(&d, inv));
+        let bill = invoice::bill(&d, inv, &creditor).unwrap();
+        let payload = bill.payload().unwrap();
+        assert_eq!(qrbill::check_payload(&payload), Vec::<String>::new());
+        let lines: Vec<&str> = payload.split('\n').collect();
+        assert_eq!(lines[18], format!("{:.2}", inv.amount), "amount of the invoice, as compute decided");
+        assert_eq!(lines[3], canton.iban, "the canton's account from Kantonskonto");
+        assert_eq!(lines[5], canton.holder);
+        assert!(lines[20] == "S" && !lines[21].is_empty(), "debtor from the master data");
+        let text = text_of(&f.bytes);
+        assert!(text.contains(&collapse(&d.name_of(Some(inv.bfs)))));
+        assert!(text.contains(&format!("CHF {}", chf_text(inv.amount))), "letter part amount");
+        assert!(text.contains(&qrbill::amount_text(inv.amount)), "payment part amount");
+        assert!(text.contains(&qrbill::grouped(&bill.reference)));
+        assert!(text.contains("Zahlteil") && text.contains("Empfangsschein"));
+    }
+}
+
+#[test]
+fn the_rendered_qr_code_decodes() {
+    let s = sample();
+    let d = data(s);
+    let creditor = beitraege::documents::creditor(&d).unwrap();
+    for inv in &d.comp.invoices {
+        let payload = invoice::bill(&d, inv, &creditor).unwrap().payload().unwrap();
+        let (dark, w) = qrbill::matrix(&payload).unwrap();
+        // 6 px per module, 4 modules quiet zone, the Swiss cross (7 of 46 mm) over the middle.
+        let scale = 6;
+        let size = (w + 8) * scale;
+        let ppm = (w * scale) as f32 / 46.0;
+        let c = size as f32 / 2.0;
+        let mut img = rqrr::PreparedImage::prepare_from_greyscale(size, size, |x, y| {
+            let (dx, dy) = ((x as f32 + 0.5 - c) / ppm, (y as f32 + 0.5 - c) / ppm);
+            let dark_px = if dx.abs() <= 3.5 && dy.abs() <= 3.5 {
+                let arm = |a: f32, b: f32| a.abs() <= 0.585 && b.abs() <= 1.95;
+                dx.abs() <= 3.0 && dy.abs() <= 3.0 && !(arm(dx, dy) || arm(dy, dx))
+            } else {
+                let (mx, my) = (x / scale, y / scale);
+                (4..w + 4).contains(&mx) && (4..w + 4).contains(&my) && dark[(my - 4) * w + mx - 4]
+            };
+            if dark_px {
+                0
+            } else {
+                255
+            }
+        });
+        let decoded: Vec<String> = img.detect_grids().iter().filter_map(|g| g.decode().ok().map(|x| x.1)).collect();
+        assert_eq!(decoded, vec![payload]);
+    }
+}
+
+#[test]
+fn an_e_mail_draft_per_letter_and_invoice_with_both_attachments() {
+    let s = sample();
+    let d = data(s);
+    let drafts: Vec<&OutFile> = s.files.iter().filter(|f| f.rel.starts_with(&format!("{}/", eml::FOLDER))).collect();
+    assert_eq!(drafts.len(), feedback::by_recipient(&d).len() + d.comp.invoices.len());
+    let by_name: BTreeMap<&str, &OutFile> =
+        s.files.iter().map(|f| (f.rel.rsplit('/').next().unwrap_or(&f.rel), f)).collect();
+    for dr in drafts {
+        let msg = mail_parser::MessageParser::default().parse(&dr.bytes).expect("parseable");
+        assert_eq!(msg.header_raw("X-Unsent").map(str::trim), Some("1"), "{}", dr.rel);
+        assert!(msg.message_id().is_some() && msg.date().is_some());
+        let bfs: u32 = dr.rel.rsplit('/').next().unwrap().split('_').next().unwrap().parse().unwrap();
+        let to = msg.to().and_then(|a| a.first()).and_then(|a| a.address()).map(str::to_string);
+        assert_eq!(to.as_deref(), Some(d.master.adressen.municipalities[&bfs].email.as_str()), "{}", dr.rel);
+        let atts: Vec<_> = msg.attachments().collect();
+        assert_eq!(atts.len(), 2, "{}", dr.rel);
+        let names: Vec<&str> = atts.iter().filter_map(|a| a.attachment_name()).collect();
+        assert!(names.iter().any(|n| n.ends_with(".pdf")) && names.iter().any(|n| n.ends_with(".xlsx")), "{names:?}");
+        for a in atts {
+            let name = a.attachment_name().unwrap();
+            assert_eq!(a.contents(), by_name[name].bytes.as_slice(), "{}: {name} attached whole", dr.rel);
+        }
+    }
+}
+
+#[test]
+fn documents_are_reproducible() {
+    let s = sample();
+    let o = common::sample_options(&std::env::temp_dir().join("beitraege-documents-unused"), Some(1));
+    let again = render(&s.eval, &o).unwrap();
+    for f in s.files.iter().filter(|f| f.rel.ends_with(".pdf") || f.rel.ends_with(".eml")) {
+        let g = again.iter().find(|g| g.rel == f.rel).unwrap();
+        assert!(g.bytes == f.bytes, "{} differs between two renderings", f.rel);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// With the tools (qpdf, poppler-utils): `cargo test -- --include-ignored`
+// ---------------------------------------------------------------------------
+
+fn write_all_pdfs(dir: &std::path::Path) -> Vec<(std::path::PathBuf, &'static OutFile)> {
+    pdfs(sample())
+        .into_iter()
+        .map(|f| {
+            let p = dir.join(f.rel.replace('/', "__"));
+            std::fs::write(&p, &f.bytes).unwrap();
+            (p, f)
+        })
+        .collect()
+}
+
+fn tool(cmd: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd} missing ({e}); apt-get install qpdf poppler-utils"))
+}
+
+#[test]
+#[ignore = "needs qpdf and poppler-utils"]
+fn tools_accept_every_pdf() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sample();
+    let d = data(s);
+    for (p, f) in write_all_pdfs(dir.path()) {
+        let o = tool("qpdf", &["--check".as_ref(), p.as_os_str()]);
+        assert!(o.status.success(), "qpdf --check {}: {}", f.rel, String::from_utf8_lossy(&o.stdout));
+        let o = tool("pdffonts", &[p.as_os_str()]);
+        let out = String::from_utf8_lossy(&o.stdout);
+        let rows: Vec<&str> = out.lines().skip(2).collect();
+        assert!(!rows.is_empty(), "{}: no fonts", f.rel);
+        for r in rows {
+            // name type encoding emb sub uni object ID: "emb" is the 4th from the end.
+            let cols: Vec<&str> = r.split_whitespace().collect();
+            assert_eq!(cols[cols.len() - 5], "yes", "{}: not embedded: {r}", f.rel);
+        }
+        let o = tool("pdftotext", &["-layout".as_ref(), p.as_os_str(), "-".as_ref()]);
+        let text = collapse(&String::from_utf8_lossy(&o.stdout));
+        let bfs: u32 = f.rel.rsplit('/').next().unwrap().split('_').next().unwrap().parse().unwrap();
+        assert!(text.contains(&collapse(&d.name_of(Some(bfs)))), "{}", f.rel);
+        if f.rel.starts_with("Rueckmeldungen/") {
+            for x in feedback::by_recipient(&d).get(&bfs).unwrap() {
+                if let Some(c) = &x.cell {
+                    assert!(text.contains(&format!("Zelle {c}")), "{}: {c}", f.rel);
+                }
+            }
+        } else {
+            let inv = d.comp.invoices.iter().find(|i| i.bfs == bfs).unwrap();
+            assert!(text.contains(&format!("CHF {}", chf_text(inv.amount))), "{}", f.rel);
+        }
+    }
+}
+
+/// Reads a binary PGM (P5, 8 bit) as written by `pdftoppm -gray`.
+fn read_pgm(bytes: &[u8]) -> (usize, usize, Vec<u8>) {
+    let mut fields = Vec::new();
+    let mut i = 0;
+    while fields.len() < 4 {
+        while bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let start = i;
+        while !bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        fields.push(String::from_utf8_lossy(&bytes[start..i]).to_string());
+    }
+    assert_eq!(fields[0], "P5");
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    (w, h, bytes[i + 1..i + 1 + w * h].to_vec())
+}
+
+/// The QR code as printed: the invoice page rasterised by pdftoppm at 200 dpi, decoded.
+/// (zbarimg is not used: it cannot read Swiss QR codes with the cross, zbar issues #121,
+/// #167, #216; rqrr reads the rendered page instead.)
+#[test]
+#[ignore = "needs poppler-utils"]
+fn the_printed_qr_code_decodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sample();
+    let d = data(s);
+    let creditor = beitraege::documents::creditor(&d).unwrap();
+    for inv in &d.comp.invoices {
+        let f = file(s, &invoice::file_name(&d, inv));
+        let p = dir.path().join("rechnung.pdf");
+        std::fs::write(&p, &f.bytes).unwrap();
+        let last = lopdf::Document::load_mem(&f.bytes).unwrap().get_pages().len().to_string();
+        let prefix = dir.path().join("seite");
+        let o = tool(
+            "pdftoppm",
+            &[
+                "-gray".as_ref(),
+                "-r".as_ref(),
+                "200".as_ref(),
+                "-f".as_ref(),
+                last.as_ref(),
+                "-singlefile".as_ref(),
+                p.as_os_str(),
+                prefix.as_os_str(),
+            ],
+        );
+        assert!(o.status.success());
+        let (w, h, px) = read_pgm(&std::fs::read(dir.path().join("seite.pgm")).unwrap());
+        let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| px[y * w + x]);
+        let decoded: Vec<String> = img.detect_grids().iter().filter_map(|g| g.decode().ok().map(|x| x.1)).collect();
+        let payload = invoice::bill(&d, inv, &creditor).unwrap().payload().unwrap();
+        assert_eq!(decoded, vec![payload]);
+    }
+}
+
+#[test]
+fn without_addresses_and_canton_account_the_documents_still_come_and_say_what_is_missing() {
+    let s = sample();
+    let mut master = s.eval.master.clone();
+    master.adressen = Default::default();
+    master.zahlung.canton = None;
+    let d = RunData { master: &master, ..data(s) };
+    assert!(beitraege::documents::creditor(&d).is_none());
+    let inv = d.comp.invoices.first().expect("an invoice");
+    let f = invoice::write(&d, inv, None).unwrap();
+    let text = text_of(&f.bytes);
+    assert!(text.contains("Kein Zahlteil"), "the invoice says the payment part is missing");
+    assert!(!text.contains("Empfangsschein"));
+    assert!(text.contains(&format!("CHF {}", chf_text(inv.amount))));
+    let files = beitraege::documents::write_all(&d, &s.files).unwrap();
+    let draft = files.iter().find(|f| f.rel.ends_with("_Rechnung.eml")).unwrap();
+    let msg = mail_parser::MessageParser::default().parse(&draft.bytes).unwrap();
+    assert!(msg.to().is_none(), "no address, no recipient: staff fill it in");
+    assert_eq!(msg.attachments().count(), 2);
+}
