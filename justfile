@@ -17,7 +17,7 @@ check:
 # Compare the release binary's outputs with the corpus's expected/ (needs python3 + openpyxl)
 corpus:
     cargo build --release
-    python3 ../shared/tools/check_corpus.py samples/2023
+    python3 tools/check_corpus.py samples/2023
 
 # Benchmarks: per-file read + validation, whole runs (sample year and a generated inbox of
 # 10,000 forms), plain calamine for comparison, then a report with the README's figures
