@@ -446,12 +446,12 @@ pub fn summary(r: &RunReport) -> String {
     }
     for (folder, n) in &folders {
         let what = match *folder {
-            "Rueckmeldungen" => "Rückmeldungen an Gemeinden (Arbeitsmappe und Brief)",
-            "Rechnungen" => "Rechnungen (4.7)",
-            "Entwuerfe" => "E-Mail-Entwürfe",
-            _ => "Dateien",
+            "Rueckmeldungen" => ": Arbeitsmappen und Briefe an die Gemeinden",
+            "Rechnungen" => ": Rechnungen nach Ziffer 4.7",
+            "Entwuerfe" => ": E-Mail-Entwürfe",
+            _ => "",
         };
-        s.push_str(&format!("  {folder}/ ({n} {what})\n"));
+        s.push_str(&format!("  {folder}/ ({n} Dateien{what})\n"));
     }
     let feedback = r.written.iter().filter(|w| w.starts_with("Rueckmeldungen/") && w.ends_with(".xlsx")).count();
     s.push_str(&next_steps(e, feedback));
