@@ -137,11 +137,7 @@ pub fn process_file(f: &InboxFile, ctx: &Ctx<'_>, limits: &Limits) -> FileResult
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process_inner(base.clone(), f, ctx, limits))) {
         Ok(r) => r,
         Err(p) => {
-            let what = p
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let what = crate::workbook::panic_message(p.as_ref());
             tracing::error!(datei = %f.rel, "Absturz beim Lesen abgefangen: {what}");
             let mut r = base;
             r.sha256 = crate::fsio::sha256_regular_file(&f.path).ok();

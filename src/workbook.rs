@@ -217,18 +217,22 @@ const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 const ZIP_EMPTY: &[u8] = b"PK\x05\x06";
 const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
+/// The message a panic was raised with (`panic!("…")` gives a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
+
 /// Recognises the container from the first bytes and reads it. A panic inside a reader
 /// (calamine has some on malformed files) is caught here and makes the file unreadable.
 pub fn read_workbook(bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadError> {
     match std::panic::catch_unwind(|| read_any(bytes, limits)) {
         Ok(r) => r,
         Err(p) => {
-            let what = p
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            tracing::debug!("Absturz im Lesen der Tabelle abgefangen: {what}");
+            tracing::debug!("Absturz im Lesen der Tabelle abgefangen: {}", panic_message(p.as_ref()));
             Err(ReadError::Unreadable("die Datei ist beschädigt (interner Fehler beim Lesen)".into()))
         }
     }

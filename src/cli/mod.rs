@@ -76,12 +76,7 @@ pub enum Command {
 /// inside a reader is caught and the file reported, and no run prints a stack trace.
 fn quiet_panics() {
     std::panic::set_hook(Box::new(|info| {
-        let what = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_default();
+        let what = crate::workbook::panic_message(info.payload());
         let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
         tracing::error!("interner Fehler: {what} ({at})");
     }));
