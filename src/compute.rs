@@ -4,7 +4,8 @@
 
 use crate::catalogue::finding;
 use crate::domain::{
-    fmt_date, ymd, Bfs, Chf, Clawback, Code, Finding, PaidCounts, Period, Tariff, TariffCode, PERIOD_COMPONENTS,
+    fmt_date, ymd, Bfs, Chf, Clawback, Code, Components, Finding, PaidCounts, Period, Tariff, TariffCode,
+    PERIOD_COMPONENTS,
 };
 use crate::stammdaten::Stammdaten;
 use crate::validate::{Eligibility, Resolved};
@@ -12,6 +13,7 @@ use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 /// One half-year of one municipality.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,12 +26,12 @@ pub struct HalfYear {
     pub source: Option<String>,
     /// Counts as reported (usable values), before withholding and eligibility.
     pub reported: PaidCounts,
-    /// What the reported counts are worth, in `PERIOD_COMPONENTS` order.
-    pub computed: [Chf; 4],
+    /// What the reported counts are worth.
+    pub computed: Components<Chf>,
     /// Counts actually paid.
     pub paid: PaidCounts,
-    /// Amounts in `PERIOD_COMPONENTS` order.
-    pub amounts: [Chf; 4],
+    /// Amounts paid.
+    pub amounts: Components<Chf>,
     /// Components withheld by a finding of the report.
     pub withheld: BTreeSet<TariffCode>,
     /// The whole half-year is withheld (`LEIT_SUMME`).
@@ -40,7 +42,7 @@ impl HalfYear {
     /// The amounts added up. Each is at most [`MAX_ROW_CHF`] (checked when the row is
     /// computed), so the sum of four cannot overflow; it saturates rather than panic.
     pub fn total(&self) -> Chf {
-        self.amounts.iter().fold(Decimal::ZERO, |acc, a| acc.saturating_add(*a))
+        self.amounts.values().into_iter().fold(Decimal::ZERO, |acc, a| acc.saturating_add(a))
     }
 }
 
@@ -91,13 +93,13 @@ pub struct AnnexRow {
     pub halves: [HalfYear; 2],
     /// Paid counts, H1 + H2.
     pub paid: PaidCounts,
-    /// Amounts, H1 + H2, in `PERIOD_COMPONENTS` order.
-    pub amounts: [Chf; 4],
+    /// Amounts, H1 + H2.
+    pub amounts: Components<Chf>,
     /// Clawbacks dated in the year, as a negative amount.
     pub clawback: Chf,
     pub total: Chf,
     pub eligibility: Eligibility,
-    pub status: String,
+    pub status: RowStatus,
     /// Notes on withheld amounts.
     pub notes: Vec<String>,
     /// The row's amounts left the computable range: nothing is paid or offset.
@@ -178,9 +180,9 @@ fn half_year(master: &Stammdaten, resolved: &Resolved, bfs: Bfs, p: Period) -> R
         exists,
         source: None,
         reported: PaidCounts::default(),
-        computed: [Decimal::ZERO; 4],
+        computed: Components::default(),
         paid: PaidCounts::default(),
-        amounts: [Decimal::ZERO; 4],
+        amounts: Components::default(),
         withheld: BTreeSet::new(),
         withheld_whole: false,
     };
@@ -194,32 +196,81 @@ fn half_year(master: &Stammdaten, resolved: &Resolved, bfs: Bfs, p: Period) -> R
     h.withheld = share.withheld.clone();
     h.reported = share.reported;
     let eligible = resolved.eligibility(payee) == Eligibility::Eligible;
-    for (i, c) in PERIOD_COMPONENTS.iter().enumerate() {
-        if let Some(r) = rate(master, *c, day) {
-            h.computed[i] = bounded(mul(share.reported.get(*c), r)?)?;
+    for c in PERIOD_COMPONENTS {
+        if let Some(r) = rate(master, c, day) {
+            h.computed.set(c, bounded(mul(share.reported.get(c), r)?)?);
             if eligible {
-                let n = share.paid.get(*c);
-                h.paid.set(*c, n);
-                h.amounts[i] = bounded(mul(n, r)?)?;
+                let n = share.paid.get(c);
+                h.paid.set(c, n);
+                h.amounts.set(c, bounded(mul(n, r)?)?);
             }
         }
     }
     Ok(h)
 }
 
-fn status_of(master: &Stammdaten, y: i32, bfs: Bfs, e: &Eligibility) -> String {
-    match e {
-        Eligibility::Eligible => "berechtigt".to_string(),
-        Eligibility::Missing { via } if *via == bfs => format!("zurückbehalten: Selbstdeklaration {y} fehlt"),
-        Eligibility::Missing { via } => {
-            format!("zurückbehalten: Selbstdeklaration {y} der Leitgemeinde {} ({via}) fehlt", name_of(master, *via))
+/// A lead municipality whose Selbstdeklaration decides a member's eligibility.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lead {
+    pub bfs: Bfs,
+    pub name: String,
+}
+
+/// The status of an annex row: what compute decided about paying it. The writers show
+/// it through [`RowStatus::label`], the one German wording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowStatus {
+    /// Eligible (4.2): the computed amounts are paid.
+    Eligible,
+    /// Withheld: no Selbstdeklaration for `year`, the municipality's own or (`lead`) its lead's.
+    SdMissing { year: i32, lead: Option<Lead> },
+    /// Not eligible: the Selbstdeklaration (own or `lead`'s) fails conditions of 4.2.
+    NotEligible { lead: Option<Lead>, reasons: Vec<String> },
+    /// Withheld: an amount left the range the program computes in.
+    OutOfRange,
+}
+
+impl RowStatus {
+    /// The status of municipality `bfs` for year `y` with eligibility `e`.
+    fn of(master: &Stammdaten, y: i32, bfs: Bfs, e: &Eligibility) -> RowStatus {
+        let lead = |via: Bfs| (via != bfs).then(|| Lead { bfs: via, name: name_of(master, via) });
+        match e {
+            Eligibility::Eligible => RowStatus::Eligible,
+            Eligibility::Missing { via } => RowStatus::SdMissing { year: y, lead: lead(*via) },
+            Eligibility::NotEligible { via, reasons } => {
+                RowStatus::NotEligible { lead: lead(*via), reasons: reasons.clone() }
+            }
         }
-        Eligibility::NotEligible { via, reasons } if *via == bfs => format!("nicht berechtigt: {}", reasons.join("; ")),
-        Eligibility::NotEligible { via, reasons } => format!(
-            "nicht berechtigt: Selbstdeklaration der Leitgemeinde {} ({via}): {}",
-            name_of(master, *via),
-            reasons.join("; ")
-        ),
+    }
+
+    /// Whether the row's amounts are paid.
+    pub fn is_eligible(&self) -> bool {
+        *self == RowStatus::Eligible
+    }
+
+    /// The German text of the status, as every document shows it.
+    pub fn label(&self) -> String {
+        match self {
+            RowStatus::Eligible => "berechtigt".to_string(),
+            RowStatus::SdMissing { year, lead: None } => format!("zurückbehalten: Selbstdeklaration {year} fehlt"),
+            RowStatus::SdMissing { year, lead: Some(l) } => {
+                format!("zurückbehalten: Selbstdeklaration {year} der Leitgemeinde {} ({}) fehlt", l.name, l.bfs)
+            }
+            RowStatus::NotEligible { lead: None, reasons } => format!("nicht berechtigt: {}", reasons.join("; ")),
+            RowStatus::NotEligible { lead: Some(l), reasons } => format!(
+                "nicht berechtigt: Selbstdeklaration der Leitgemeinde {} ({}): {}",
+                l.name,
+                l.bfs,
+                reasons.join("; ")
+            ),
+            RowStatus::OutOfRange => OUT_OF_RANGE.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for RowStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label())
     }
 }
 
@@ -238,9 +289,9 @@ fn out_of_range_row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) 
         exists: m.is_some_and(|m| m.exists_on(p.last_day())),
         source: None,
         reported: PaidCounts::default(),
-        computed: [Decimal::ZERO; 4],
+        computed: Components::default(),
         paid: PaidCounts::default(),
-        amounts: [Decimal::ZERO; 4],
+        amounts: Components::default(),
         withheld: PERIOD_COMPONENTS.into_iter().collect(),
         withheld_whole: true,
     };
@@ -253,11 +304,11 @@ fn out_of_range_row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) 
         sockel: Decimal::ZERO,
         halves: [empty(Period::new(y, 1)), empty(Period::new(y, 2))],
         paid: PaidCounts::default(),
-        amounts: [Decimal::ZERO; 4],
+        amounts: Components::default(),
         clawback: Decimal::ZERO,
         total: Decimal::ZERO,
         eligibility: resolved.eligibility(payee),
-        status: OUT_OF_RANGE.to_string(),
+        status: RowStatus::OutOfRange,
         notes: vec![OUT_OF_RANGE.to_string()],
         out_of_range: true,
     }
@@ -286,16 +337,16 @@ fn try_row(
     let halves =
         [half_year(master, resolved, bfs, Period::new(y, 1))?, half_year(master, resolved, bfs, Period::new(y, 2))?];
     let mut paid = PaidCounts::default();
-    let mut amounts = [Decimal::ZERO; 4];
+    let mut amounts = Components::<Chf>::default();
     let mut notes = Vec::new();
     for h in &halves {
         paid = paid.checked_add(&h.paid).ok_or(Overflow)?;
-        for (total, a) in amounts.iter_mut().zip(h.amounts) {
-            *total = bounded(add(*total, a)?)?;
+        for (c, a) in h.amounts.iter() {
+            amounts.set(c, bounded(add(amounts.get(c), a)?)?);
         }
         let half_eligibility = resolved.eligibility(h.payee);
         if h.exists && h.payee != payee && half_eligibility != Eligibility::Eligible {
-            notes.push(format!("{}: {}", h.period.label(), status_of(master, y, bfs, &half_eligibility)));
+            notes.push(format!("{}: {}", h.period.label(), RowStatus::of(master, y, bfs, &half_eligibility)));
         } else if h.withheld_whole {
             notes.push(format!(
                 "{}: zurückbehalten, Vertragsgemeinden ergeben nicht die Totale (LEIT_SUMME)",
@@ -307,7 +358,7 @@ fn try_row(
         }
     }
     let clawback = -bounded(sum(claws.get(&bfs).into_iter().flatten().map(|c| c.amount))?)?;
-    let total = bounded(add(add(sockel, sum(amounts)?)?, clawback)?)?;
+    let total = bounded(add(add(sockel, sum(amounts.values())?)?, clawback)?)?;
     Ok(AnnexRow {
         bfs,
         name: m.name.clone(),
@@ -320,7 +371,7 @@ fn try_row(
         amounts,
         clawback,
         total,
-        status: status_of(master, y, bfs, &eligibility),
+        status: RowStatus::of(master, y, bfs, &eligibility),
         eligibility,
         notes,
         out_of_range: false,
@@ -343,7 +394,7 @@ fn flows(master: &Stammdaten, claws: &Claws<'_>, y: i32, r: &AnnexRow) -> Result
             payee: h.payee,
             date: h.period.payout_date(),
             basis: h.period.label(),
-            gross: sum(h.amounts)?,
+            gross: sum(h.amounts.values())?,
             offset: Decimal::ZERO,
         });
     }

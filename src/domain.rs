@@ -324,24 +324,61 @@ pub fn fmt_date(d: NaiveDate) -> String {
 // Master data
 // ---------------------------------------------------------------------------
 
+/// A validity interval of master data: both ends inclusive, `None` open. Municipalities,
+/// contract memberships and tariffs all use it, so the boundary rule is written once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Validity {
+    /// First valid day (`Gültig ab`); `None`: since ever.
+    pub from: Option<NaiveDate>,
+    /// Last valid day (`Gültig bis`), inclusive; `None`: open-ended.
+    pub to: Option<NaiveDate>,
+}
+
+impl Validity {
+    pub fn new(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Self {
+        Validity { from, to }
+    }
+    /// Valid since ever and for ever.
+    pub const ALWAYS: Validity = Validity { from: None, to: None };
+    /// The first valid day, `NaiveDate::MIN` when open.
+    pub fn start(&self) -> NaiveDate {
+        self.from.unwrap_or(NaiveDate::MIN)
+    }
+    /// The last valid day, `NaiveDate::MAX` when open.
+    pub fn end(&self) -> NaiveDate {
+        self.to.unwrap_or(NaiveDate::MAX)
+    }
+    /// Whether day `d` lies in the interval (both ends inclusive).
+    pub fn contains(&self, d: NaiveDate) -> bool {
+        self.start() <= d && d <= self.end()
+    }
+    /// Whether the two intervals share at least one day.
+    pub fn overlaps(&self, o: &Validity) -> bool {
+        self.start() <= o.end() && o.start() <= self.end()
+    }
+    /// Whether the interval holds at least one day of year `y`.
+    pub fn intersects_year(&self, y: i32) -> bool {
+        self.overlaps(&Validity::new(Some(ymd(y, 1, 1)), Some(ymd(y, 12, 31))))
+    }
+}
+
 /// An Einwohnergemeinde from the `Gemeinden` sheet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Municipality {
     pub bfs: Bfs,
     pub name: String,
     pub district: String,
-    pub valid_from: Option<NaiveDate>,
-    pub valid_to: Option<NaiveDate>,
+    pub validity: Validity,
     pub successor: Option<Bfs>,
 }
 
 impl Municipality {
     pub fn exists_on(&self, d: NaiveDate) -> bool {
-        self.valid_from.is_none_or(|f| f <= d) && self.valid_to.is_none_or(|t| d <= t)
+        self.validity.contains(d)
     }
     /// Exists on at least one day of year `y`.
     pub fn exists_in_year(&self, y: i32) -> bool {
-        self.valid_from.is_none_or(|f| f <= ymd(y, 12, 31)) && self.valid_to.is_none_or(|t| ymd(y, 1, 1) <= t)
+        self.validity.intersects_year(y)
     }
 }
 
@@ -351,13 +388,12 @@ pub struct ContractMembership {
     pub contract: String,
     pub lead: Bfs,
     pub member: Bfs,
-    pub valid_from: Option<NaiveDate>,
-    pub valid_to: Option<NaiveDate>,
+    pub validity: Validity,
 }
 
 impl ContractMembership {
     pub fn active_on(&self, d: NaiveDate) -> bool {
-        self.valid_from.is_none_or(|f| f <= d) && self.valid_to.is_none_or(|t| d <= t)
+        self.validity.contains(d)
     }
 }
 
@@ -403,13 +439,12 @@ impl TariffCode {
 pub struct Tariff {
     pub code: TariffCode,
     pub amount: Chf,
-    pub valid_from: Option<NaiveDate>,
-    pub valid_to: Option<NaiveDate>,
+    pub validity: Validity,
 }
 
 impl Tariff {
     pub fn valid_on(&self, d: NaiveDate) -> bool {
-        self.valid_from.is_none_or(|f| f <= d) && self.valid_to.is_none_or(|t| d <= t)
+        self.validity.contains(d)
     }
 }
 
@@ -505,26 +540,40 @@ impl CountField {
     }
 }
 
-/// The four paid per-half-year components.
+/// One value per paid per-half-year component, addressed by name: the counts paid
+/// ([`PaidCounts`]), the amounts computed and paid, whether a column could be summed.
+/// [`Components::get`] and [`Components::set`] take the component's [`TariffCode`];
+/// `Sockel` is not a per-half-year component (`get` gives `T::default()`, `set` ignores it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct PaidCounts {
-    pub eg: u64,
-    pub d_eg: u64,
-    pub ig: u64,
-    pub d_ig: u64,
+pub struct Components<T> {
+    /// `FALL_EG`: Erstinformationsgespräche.
+    pub eg: T,
+    /// `DOLMETSCH_EG`: interpreters in Erstinformationsgespräche.
+    pub d_eg: T,
+    /// `FALL_IG`: Integrationsgespräche.
+    pub ig: T,
+    /// `DOLMETSCH_IG`: interpreters in Integrationsgespräche.
+    pub d_ig: T,
 }
 
-impl PaidCounts {
-    pub fn get(&self, c: TariffCode) -> u64 {
+/// The four paid per-half-year counts.
+pub type PaidCounts = Components<u64>;
+
+impl<T: Copy + Default> Components<T> {
+    /// The same value in every component.
+    pub fn splat(v: T) -> Self {
+        Components { eg: v, d_eg: v, ig: v, d_ig: v }
+    }
+    pub fn get(&self, c: TariffCode) -> T {
         match c {
             TariffCode::FallEg => self.eg,
             TariffCode::DolmetschEg => self.d_eg,
             TariffCode::FallIg => self.ig,
             TariffCode::DolmetschIg => self.d_ig,
-            TariffCode::Sockel => 0,
+            TariffCode::Sockel => T::default(),
         }
     }
-    pub fn set(&mut self, c: TariffCode, v: u64) {
+    pub fn set(&mut self, c: TariffCode, v: T) {
         match c {
             TariffCode::FallEg => self.eg = v,
             TariffCode::DolmetschEg => self.d_eg = v,
@@ -533,6 +582,17 @@ impl PaidCounts {
             TariffCode::Sockel => {}
         }
     }
+    /// The components with their codes, in annex order ([`PERIOD_COMPONENTS`]).
+    pub fn iter(&self) -> impl Iterator<Item = (TariffCode, T)> + '_ {
+        PERIOD_COMPONENTS.into_iter().map(|c| (c, self.get(c)))
+    }
+    /// The values in annex order.
+    pub fn values(&self) -> [T; 4] {
+        [self.eg, self.d_eg, self.ig, self.d_ig]
+    }
+}
+
+impl PaidCounts {
     /// The component-wise sum, or `None` when any component would overflow.
     pub fn checked_add(&self, o: &PaidCounts) -> Option<PaidCounts> {
         Some(PaidCounts {
@@ -541,6 +601,31 @@ impl PaidCounts {
             ig: self.ig.checked_add(o.ig)?,
             d_ig: self.d_ig.checked_add(o.d_ig)?,
         })
+    }
+}
+
+impl Components<Chf> {
+    /// The component-wise sum, or `None` when any component would overflow.
+    pub fn checked_add(&self, o: &Components<Chf>) -> Option<Components<Chf>> {
+        Some(Components {
+            eg: self.eg.checked_add(o.eg)?,
+            d_eg: self.d_eg.checked_add(o.d_eg)?,
+            ig: self.ig.checked_add(o.ig)?,
+            d_ig: self.d_ig.checked_add(o.d_ig)?,
+        })
+    }
+}
+
+impl TariffCode {
+    /// The form's count field that a per-half-year component is paid for (`None`: Sockel).
+    pub fn count_field(self) -> Option<CountField> {
+        match self {
+            TariffCode::FallEg => Some(CountField::EgAnzahl),
+            TariffCode::DolmetschEg => Some(CountField::EgDolmetsch),
+            TariffCode::FallIg => Some(CountField::IgAnzahl),
+            TariffCode::DolmetschIg => Some(CountField::IgDolmetsch),
+            TariffCode::Sockel => None,
+        }
     }
 }
 
@@ -628,6 +713,40 @@ mod tests {
         let ok = PaidCounts { eg: u64::MAX - 212, ..big };
         assert_eq!(ok.checked_add(&small).map(|s| s.eg), Some(u64::MAX));
         assert_eq!(small.checked_add(&small), Some(PaidCounts { eg: 424, d_eg: 2, ig: 4, d_ig: 6 }));
+    }
+
+    #[test]
+    fn validity_ends_are_inclusive() {
+        let v = Validity::new(Some(ymd(2021, 1, 1)), Some(ymd(2023, 6, 30)));
+        assert!(!v.contains(ymd(2020, 12, 31)));
+        assert!(v.contains(ymd(2021, 1, 1)), "first day");
+        assert!(v.contains(ymd(2023, 6, 30)), "last day");
+        assert!(!v.contains(ymd(2023, 7, 1)));
+        assert!(Validity::ALWAYS.contains(NaiveDate::MIN) && Validity::ALWAYS.contains(NaiveDate::MAX));
+        assert!(!v.intersects_year(2020));
+        assert!(v.intersects_year(2021) && v.intersects_year(2023));
+        assert!(!v.intersects_year(2024));
+        let later = Validity::new(Some(ymd(2023, 6, 30)), None);
+        assert!(v.overlaps(&later) && later.overlaps(&v), "sharing one day");
+        let after = Validity::new(Some(ymd(2023, 7, 1)), None);
+        assert!(!v.overlaps(&after) && !after.overlaps(&v), "adjacent");
+        let open_end = Validity::new(None, Some(ymd(2022, 12, 31)));
+        assert!(open_end.intersects_year(1900) && open_end.intersects_year(2022) && !open_end.intersects_year(2023));
+    }
+
+    #[test]
+    fn components_by_name() {
+        let mut c = Components::<u64>::default();
+        for (i, code) in PERIOD_COMPONENTS.into_iter().enumerate() {
+            c.set(code, 10 + i as u64);
+        }
+        assert_eq!(c, Components { eg: 10, d_eg: 11, ig: 12, d_ig: 13 });
+        assert_eq!(c.get(TariffCode::DolmetschIg), 13);
+        assert_eq!(c.get(TariffCode::Sockel), 0);
+        c.set(TariffCode::Sockel, 99);
+        assert_eq!(c.values(), [10, 11, 12, 13]);
+        assert_eq!(TariffCode::DolmetschEg.count_field(), Some(CountField::EgDolmetsch));
+        assert_eq!(TariffCode::Sockel.count_field(), None);
     }
 
     #[test]

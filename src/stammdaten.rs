@@ -2,8 +2,8 @@
 //! run before anything is written.
 
 use crate::domain::{
-    fmt_date, swiss_int, ymd, Bfs, Chf, Clawback, ContractMembership, Municipality, Tariff, TariffCode, MAX_AMOUNT_CHF,
-    MAX_COUNT, MAX_TARIFF_CHF,
+    fmt_date, swiss_int, ymd, Bfs, Chf, Clawback, ContractMembership, Municipality, Tariff, TariffCode, Validity,
+    MAX_AMOUNT_CHF, MAX_COUNT, MAX_TARIFF_CHF,
 };
 use crate::extract::norm;
 use crate::values::{parse_bfs, parse_date, parse_money, parse_whole};
@@ -204,8 +204,7 @@ fn req_bfs(t: &Table<'_>, r: u32, h: &str, problems: &mut Problems) -> Option<Bf
 
 /// A validity period with what it belongs to; `None` is open.
 struct Period<'a, T> {
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
+    validity: Validity,
     item: &'a T,
 }
 
@@ -213,11 +212,11 @@ struct Period<'a, T> {
 /// earlier one that reaches furthest. Every period that overlaps an earlier one is reported
 /// once (with that one); O(n log n).
 fn overlapping<'a, T>(mut ps: Vec<Period<'a, T>>) -> Vec<(&'a T, &'a T)> {
-    ps.sort_by_key(|p| p.from.unwrap_or(NaiveDate::MIN));
+    ps.sort_by_key(|p| p.validity.start());
     let mut out = Vec::new();
     let mut furthest: Option<(NaiveDate, &'a T)> = None;
     for p in ps {
-        let (from, to) = (p.from.unwrap_or(NaiveDate::MIN), p.to.unwrap_or(NaiveDate::MAX));
+        let (from, to) = (p.validity.start(), p.validity.end());
         if let Some((end, item)) = furthest {
             if from <= end {
                 out.push((item, p.item));
@@ -234,8 +233,8 @@ fn overlapping<'a, T>(mut ps: Vec<Period<'a, T>>) -> Vec<(&'a T, &'a T)> {
 /// contracts at once, a contract with two leads, a lead that is not a member of its own
 /// contract for the whole membership of another.
 fn check_memberships(ms: &[ContractMembership], p: &mut Problems) {
-    let start = |m: &ContractMembership| m.valid_from.unwrap_or(NaiveDate::MIN);
-    let end = |m: &ContractMembership| m.valid_to.unwrap_or(NaiveDate::MAX);
+    let start = |m: &ContractMembership| m.validity.start();
+    let end = |m: &ContractMembership| m.validity.end();
     let mut by_member: BTreeMap<Bfs, Vec<&ContractMembership>> = BTreeMap::new();
     let mut leads: BTreeMap<&str, BTreeSet<Bfs>> = BTreeMap::new();
     // Periods of each (contract, member), sorted by start, with the furthest end so far.
@@ -246,7 +245,7 @@ fn check_memberships(ms: &[ContractMembership], p: &mut Problems) {
         own.entry((m.contract.as_str(), m.member)).or_default().push((start(m), end(m)));
     }
     for (member, rows) in by_member {
-        let periods = rows.into_iter().map(|m| Period { from: m.valid_from, to: m.valid_to, item: m }).collect();
+        let periods = rows.into_iter().map(|m| Period { validity: m.validity, item: m }).collect();
         for (a, b) in overlapping(periods) {
             p.push(
                 ProblemKind::TwoContracts,
@@ -358,8 +357,13 @@ impl Stammdaten {
                     }
                     s
                 };
-                let m =
-                    Municipality { bfs, name, district: t.get(r, "Bezirk").text(), valid_from, valid_to, successor };
+                let m = Municipality {
+                    bfs,
+                    name,
+                    district: t.get(r, "Bezirk").text(),
+                    validity: Validity::new(valid_from, valid_to),
+                    successor,
+                };
                 if sd.municipalities.insert(bfs, m).is_some() {
                     p.push(ProblemKind::Duplicate, format!("{}: BFS-Nr. {bfs} kommt mehrfach vor.", t.at(r)));
                 }
@@ -400,7 +404,7 @@ impl Stammdaten {
                             format!("Blatt «Gemeinden»: {} ({}) ist ihre eigene Nachfolgerin.", m.name, m.bfs),
                         );
                     }
-                    if m.valid_to.is_none() {
+                    if m.validity.to.is_none() {
                         p.push(
                             ProblemKind::BadValue,
                             format!(
@@ -488,7 +492,12 @@ impl Stammdaten {
                 if contract.is_empty() {
                     p.push(ProblemKind::BadValue, format!("{}: «Vertrag» ist leer.", t.at(r)));
                 }
-                sd.memberships.push(ContractMembership { contract, lead, member, valid_from, valid_to });
+                sd.memberships.push(ContractMembership {
+                    contract,
+                    lead,
+                    member,
+                    validity: Validity::new(valid_from, valid_to),
+                });
             }
             check_memberships(&sd.memberships, &mut p);
         }
@@ -528,7 +537,7 @@ impl Stammdaten {
                 }
                 let valid_from = opt_date(&t, r, "Gültig ab", &mut p);
                 let valid_to = opt_date(&t, r, "Gültig bis", &mut p);
-                sd.tariffs.push(Tariff { code, amount, valid_from, valid_to });
+                sd.tariffs.push(Tariff { code, amount, validity: Validity::new(valid_from, valid_to) });
             }
             // Overlaps per code: sorted by start, each period is compared with the one that
             // reaches furthest among those before it (n log n, not every pair).
@@ -538,7 +547,7 @@ impl Stammdaten {
             }
             for (code, list) in by_code {
                 let periods: Vec<Period<'_, Tariff>> =
-                    list.into_iter().map(|t| Period { from: t.valid_from, to: t.valid_to, item: t }).collect();
+                    list.into_iter().map(|t| Period { validity: t.validity, item: t }).collect();
                 for (a, b) in overlapping(periods) {
                     p.push(
                         ProblemKind::TariffOverlap,
@@ -648,7 +657,7 @@ impl Stammdaten {
             for code in TariffCode::ALL {
                 let rows: Vec<_> = self.tariffs.iter().filter(|t| t.code == code).collect();
                 let valid = rows.iter().filter(|t| t.valid_on(d)).count();
-                let started = rows.iter().any(|t| t.valid_from.is_none_or(|f| f <= d));
+                let started = rows.iter().any(|t| t.validity.start() <= d);
                 if valid == 0 && started {
                     p.push(
                         ProblemKind::TariffGap,
@@ -970,7 +979,7 @@ mod tests {
             let hi = |p: &(Option<NaiveDate>, Option<NaiveDate>)| p.1.unwrap_or(NaiveDate::MAX);
             let brute = (0..ps.len()).any(|i| (i + 1..ps.len()).any(|j| lo(&ps[i]) <= hi(&ps[j]) && lo(&ps[j]) <= hi(&ps[i])));
             let items: Vec<usize> = (0..ps.len()).collect();
-            let periods = ps.iter().zip(&items).map(|(p, i)| Period { from: p.0, to: p.1, item: i }).collect();
+            let periods = ps.iter().zip(&items).map(|(p, i)| Period { validity: Validity::new(p.0, p.1), item: i }).collect();
             let found = overlapping(periods);
             proptest::prop_assert_eq!(brute, !found.is_empty());
             for (a, b) in found {

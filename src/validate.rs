@@ -3,8 +3,8 @@
 
 use crate::catalogue::finding;
 use crate::domain::{
-    fmt_date, ymd, Bfs, CellPos, Code, CountField, FileState, Finding, FormKind, FormVersion, PaidCounts, Period,
-    TariffCode, MAX_COUNT, PERIOD_COMPONENTS,
+    fmt_date, ymd, Bfs, CellPos, Code, Components, CountField, FileState, Finding, FormKind, FormVersion, PaidCounts,
+    Period, TariffCode, MAX_COUNT, PERIOD_COMPONENTS,
 };
 use crate::extract::{Field, RawForm, TableRow, TABLE_COLUMNS};
 use crate::scan::{InboxFile, ReceiptSource};
@@ -341,17 +341,18 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
         None => muni.exists_in_year(year),
     };
     if !exists {
-        let gone = muni.valid_to.is_some_and(|t| t < period.map_or(ymd(year, 1, 1), |p| p.last_day()));
+        let gone = muni.validity.to.is_some_and(|t| t < period.map_or(ymd(year, 1, 1), |p| p.last_day()));
         if gone {
             let succ = muni
                 .successor
                 .and_then(|s| master.municipality(s))
                 .map(|s| format!(", Nachfolgegemeinde {} ({})", s.name, s.bfs))
                 .unwrap_or_default();
-            let detail = format!("{} bestand bis {}{succ}", muni.name, muni.valid_to.map(fmt_date).unwrap_or_default());
+            let detail =
+                format!("{} bestand bis {}{succ}", muni.name, muni.validity.to.map(fmt_date).unwrap_or_default());
             sink.at(Code::GemeindeAufgeloest, bf, "BFS-Nr.", Some(detail));
         } else {
-            let detail = format!("{bfs} besteht erst ab {}", muni.valid_from.map(fmt_date).unwrap_or_default());
+            let detail = format!("{bfs} besteht erst ab {}", muni.validity.from.map(fmt_date).unwrap_or_default());
             sink.at(Code::BfsUnbekannt, bf, "BFS-Nr.", Some(detail));
         }
         return finish(res, sink, Outcome::Rejected);
@@ -554,15 +555,11 @@ fn validate_report(
             // switched off: with an unusable cell in a column (an error, counted 0) the usable
             // rows may not exceed the total, else they must equal it. So no row, not even one
             // outside the contract, can make the members' rows pay more than the main sheet.
-            for (i, code) in PERIOD_COMPONENTS.iter().enumerate() {
-                let cf =
-                    [CountField::EgAnzahl, CountField::EgDolmetsch, CountField::IgAnzahl, CountField::IgDolmetsch][i];
-                if !cf.in_version(version) {
-                    continue;
-                }
+            for code in PERIOD_COMPONENTS {
+                let Some(cf) = code.count_field().filter(|cf| cf.in_version(version)) else { continue };
                 if let Some(total) = get(cf) {
-                    let sum = sums.get(*code);
-                    let mismatch = if sums_ok[i] { sum != total } else { sum > total };
+                    let sum = sums.get(code);
+                    let mismatch = if sums_ok.get(code) { sum != total } else { sum > total };
                     if mismatch && !withheld_whole {
                         let f = field_of(cf);
                         sink.at(
@@ -633,7 +630,7 @@ fn apply_withheld(s: &mut Share, withheld: &BTreeSet<TariffCode>) {
     }
 }
 
-type TableOutcome = (BTreeMap<Bfs, Share>, PaidCounts, [bool; 4]);
+type TableOutcome = (BTreeMap<Bfs, Share>, PaidCounts, Components<bool>);
 
 /// Reads the `Vertragsgemeinden` rows: member shares, the column sums over all rows, and
 /// whether each column could be summed (no unusable cell).
@@ -648,7 +645,7 @@ fn table_shares(
     let master = ctx.master;
     let mut shares: BTreeMap<Bfs, Share> = BTreeMap::new();
     let mut sums = PaidCounts::default();
-    let mut ok = [true; 4];
+    let mut ok = Components::splat(true);
     let header = |k: &str| TABLE_COLUMNS.iter().find(|(key, _)| *key == k).map(|(_, h)| *h).unwrap_or("?");
     let population = |b: Bfs| master.sockel_base(b, ctx.year).ok();
     for row in rows {
@@ -657,18 +654,13 @@ fn table_shares(
         let bfs = parse_bfs(&bf.value).or_else(|| master.resolve(&nf.value));
         let member = bfs.filter(|b| members.contains(b));
         let mut share = Share::default();
-        for (i, (key, code)) in [
+        for (key, code) in [
             ("eg", TariffCode::FallEg),
             ("d_eg", TariffCode::DolmetschEg),
             ("ig", TariffCode::FallIg),
             ("d_ig", TariffCode::DolmetschIg),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            if i >= 2 && version == FormVersion::V2018 {
-                continue;
-            }
+        ] {
+            let Some(cf) = code.count_field().filter(|cf| cf.in_version(version)) else { continue };
             let f = row.get(key);
             if !f.found() {
                 continue;
@@ -694,10 +686,7 @@ fn table_shares(
                     sums.set(code, sum);
                 }
                 None => {
-                    ok[i] = false;
-                    let cf =
-                        [CountField::EgAnzahl, CountField::EgDolmetsch, CountField::IgAnzahl, CountField::IgDolmetsch]
-                            [i];
+                    ok.set(code, false);
                     withhold_for_error(cf, &mut share.withheld);
                 }
             }

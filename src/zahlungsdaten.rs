@@ -246,8 +246,7 @@ mod tests {
             bfs: 2401,
             name: "Egerkingen".into(),
             district: "Gäu".into(),
-            valid_from: None,
-            valid_to: None,
+            validity: crate::domain::Validity::ALWAYS,
             successor: None,
         };
         BTreeMap::from([(2401, m)])

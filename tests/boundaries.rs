@@ -109,7 +109,7 @@ fn fall_eg_amounts(tariffs: &[TariffRow]) -> (Decimal, Decimal) {
     let resolved = resolve(results, &ctx);
     let comp = compute(&m, &resolved, 2023);
     let row = comp.rows.iter().find(|r| r.bfs == 2601).unwrap();
-    (row.halves[0].amounts[0], row.halves[1].amounts[0])
+    (row.halves[0].amounts.eg, row.halves[1].amounts.eg)
 }
 
 fn with_fall_eg(rows: Vec<TariffRow>) -> Vec<TariffRow> {

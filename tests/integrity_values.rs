@@ -267,7 +267,7 @@ fn a_foreign_row_cannot_wrap_the_sum_check_and_inflate_the_members() {
     for b in [HUBERSDORF, BALM] {
         let r = annex_row(&e, b);
         assert_eq!(r.paid.eg, 0, "{b}: withheld by LEIT_SUMME");
-        assert_eq!(r.amounts[0], Decimal::ZERO, "{b}");
+        assert_eq!(r.amounts.eg, Decimal::ZERO, "{b}");
     }
 }
 
@@ -319,14 +319,14 @@ fn the_count_ceiling_separates_a_warning_from_an_error() {
     let codes = file_codes(&e, "a.xlsx");
     assert!(codes.contains(&"WERT_UNPLAUSIBEL") && !codes.contains(&"WERT_ZU_GROSS"), "{codes:?}");
     assert_eq!(annex_row(&e, EGERKINGEN).paid.eg, MAX_COUNT);
-    assert_eq!(annex_row(&e, EGERKINGEN).amounts[0], Decimal::from(MAX_COUNT) * Decimal::from(200));
+    assert_eq!(annex_row(&e, EGERKINGEN).amounts.eg, Decimal::from(MAX_COUNT) * Decimal::from(200));
     // One above: an error in its cell, withheld with its interpreter amount, in no sum.
     let e = eval_files(&[("a.xlsx", form(at + 1.0)), ("2401 Selbstdeklaration.xlsx", sd)]);
     let eg_cell = format!("B{}", REPORTING_FIELDS.iter().find(|f| f.key == "SI_EG_ANZAHL").unwrap().row);
     assert_eq!(cell_of(&e, "a.xlsx", "WERT_ZU_GROSS"), vec![(Some("Reporting".into()), Some(eg_cell))]);
     assert_eq!(e.findings.iter().find(|f| f.code.as_str() == "WERT_ZU_GROSS").unwrap().severity.label(), "Fehler");
     let row = annex_row(&e, EGERKINGEN);
-    assert_eq!((row.paid.eg, row.amounts[0], row.amounts[1]), (0, Decimal::ZERO, Decimal::ZERO));
+    assert_eq!((row.paid.eg, row.amounts.eg, row.amounts.d_eg), (0, Decimal::ZERO, Decimal::ZERO));
     assert!(matches!(
         e.resolved.files.iter().find(|f| f.result.rel == "a.xlsx").unwrap().result.outcome,
         Outcome::Report(_)

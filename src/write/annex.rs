@@ -2,7 +2,7 @@
 
 use super::style::{self, header_row, print_setup, xl_date, TextCells};
 use super::{save, OutFile, RunData, WriteError};
-use crate::domain::{a1, fmt_date, TariffCode};
+use crate::domain::{a1, fmt_date, TariffCode, PERIOD_COMPONENTS};
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Formula, Worksheet, XlsxError};
 
@@ -92,11 +92,10 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
         ws.write_number_with_format(r, 3, row.payee, &int)?;
         ws.write_number_with_format(r, 4, row.base as f64, &cnt)?;
         ws.write_with_format(r, 5, row.sockel, &chf)?;
-        let counts = [row.paid.eg, row.paid.d_eg, row.paid.ig, row.paid.d_ig];
-        for (i, (n, amount)) in counts.iter().zip(row.amounts).enumerate() {
+        for (i, code) in PERIOD_COMPONENTS.into_iter().enumerate() {
             let c = 6 + 2 * i as u16;
-            ws.write_number_with_format(r, c, *n as f64, &cnt)?;
-            ws.write_with_format(r, c + 1, amount, &chf)?;
+            ws.write_number_with_format(r, c, row.paid.get(code) as f64, &cnt)?;
+            ws.write_with_format(r, c + 1, row.amounts.get(code), &chf)?;
         }
         ws.write_with_format(r, 14, row.clawback, &chf)?;
         let sum = MONEY_COLS.iter().map(|c| format!("{}{}", col_letter(*c), r + 1)).collect::<Vec<_>>().join("+");
@@ -106,10 +105,11 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
             Formula::new(format!("={sum}")).set_result(row.total.to_string()),
             &chf,
         )?;
-        ws.write_text(r, 16, &row.status)?;
+        let status = row.status.label();
+        ws.write_text(r, 16, &status)?;
         let notes = row.notes.join("\n");
         ws.write_text_with_format(r, 17, &notes, &wrap)?;
-        style::fit_row(ws, r, &[(&notes, WIDTHS[17]), (&row.status, WIDTHS[16])])?;
+        style::fit_row(ws, r, &[(&notes, WIDTHS[17]), (&status, WIDTHS[16])])?;
         r += 1;
     }
     let last = r - 1;
@@ -148,10 +148,10 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
             .iter()
             .map(|row| match c {
                 5 => row.sockel,
-                7 => row.amounts[0],
-                9 => row.amounts[1],
-                11 => row.amounts[2],
-                13 => row.amounts[3],
+                7 => row.amounts.eg,
+                9 => row.amounts.d_eg,
+                11 => row.amounts.ig,
+                13 => row.amounts.d_ig,
                 14 => row.clawback,
                 _ => row.total,
             })
@@ -295,11 +295,11 @@ fn tariffs(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
             ws.write_text(r, 0, code.as_str())?;
             ws.write_text(r, 1, code.label())?;
             ws.write_with_format(r, 2, a.tariff.amount, &chf)?;
-            match a.tariff.valid_from {
+            match a.tariff.validity.from {
                 Some(f) => ws.write_datetime_with_format(r, 3, xl_date(f), &date)?,
                 None => ws.write_text(r, 3, "")?,
             };
-            match a.tariff.valid_to {
+            match a.tariff.validity.to {
                 Some(t) => ws.write_datetime_with_format(r, 4, xl_date(t), &date)?,
                 None => ws.write_text(r, 4, "offen")?,
             };

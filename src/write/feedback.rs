@@ -293,7 +293,7 @@ fn letter(
 /// Why a component of a half-year is not (fully) paid.
 fn withheld_reason(d: &RunData<'_>, row: &AnnexRow, h: &HalfYear, c: TariffCode) -> String {
     if !matches!(row.eligibility, Eligibility::Eligible) {
-        return row.status.clone();
+        return row.status.label();
     }
     let fehler: Vec<String> = h
         .source
@@ -377,7 +377,7 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
         ws.write_with_format(r, 5, row.sockel, &chf)?;
         ws.write_with_format(r, 6, sockel_computed - row.sockel, &chf)?;
         if not_eligible {
-            ws.write_text_with_format(r, 7, &row.status, &wrap)?;
+            ws.write_text_with_format(r, 7, row.status.label(), &wrap)?;
         }
         for half in &row.halves {
             if !half.exists {
@@ -392,8 +392,9 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
                 ws.write_text_with_format(r, 7, "kein gültiges Reportingformular eingegangen", &wrap)?;
                 continue;
             }
-            for (i, c) in PERIOD_COMPONENTS.iter().enumerate() {
-                if half.computed[i].is_zero() && half.amounts[i].is_zero() && !half.withheld.contains(c) {
+            for c in PERIOD_COMPONENTS.iter() {
+                let (computed, amount) = (half.computed.get(*c), half.amounts.get(*c));
+                if computed.is_zero() && amount.is_zero() && !half.withheld.contains(c) {
                     continue;
                 }
                 r += 1;
@@ -401,9 +402,9 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
                 ws.write_text(r, 1, component_label(*c))?;
                 ws.write_text(r, 2, half.period.label())?;
                 ws.write_number_with_format(r, 3, half.reported.get(*c) as f64, &cnt)?;
-                ws.write_with_format(r, 4, half.computed[i], &chf)?;
-                ws.write_with_format(r, 5, half.amounts[i], &chf)?;
-                ws.write_with_format(r, 6, half.computed[i] - half.amounts[i], &chf)?;
+                ws.write_with_format(r, 4, computed, &chf)?;
+                ws.write_with_format(r, 5, amount, &chf)?;
+                ws.write_with_format(r, 6, computed - amount, &chf)?;
                 ws.write_text_with_format(r, 7, withheld_reason(d, row, half, *c), &wrap)?;
             }
         }
@@ -480,7 +481,7 @@ fn total_line(ws: &mut Worksheet, r: u32, who: &str, row: &AnnexRow) -> Result<(
         ws.write_text_with_format(r, c, "", &b)?;
     }
     ws.write_with_format(r, 5, row.total, &style::chf_bold())?;
-    ws.write_text_with_format(r, 7, &row.status, &b.set_text_wrap())?;
+    ws.write_text_with_format(r, 7, row.status.label(), &b.set_text_wrap())?;
     Ok(())
 }
 

@@ -130,8 +130,8 @@ pub fn manifest(d: &RunData<'_>, inputs: Vec<(String, String)>, outputs: &[OutFi
             .map(|a| TarifJson {
                 leistung: a.tariff.code.as_str(),
                 betrag_chf: format!("{:.2}", a.tariff.amount),
-                gueltig_ab: a.tariff.valid_from.map(fmt_date),
-                gueltig_bis: a.tariff.valid_to.map(fmt_date),
+                gueltig_ab: a.tariff.validity.from.map(fmt_date),
+                gueltig_bis: a.tariff.validity.to.map(fmt_date),
                 angewendet_fuer: a.applied_on.iter().map(|x| fmt_date(*x)).collect(),
             })
             .collect(),

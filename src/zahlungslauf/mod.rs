@@ -85,7 +85,7 @@ fn tariff_text(master: &Stammdaten, code: TariffCode, day: NaiveDate) -> String 
             "{} {:.2} CHF (gültig ab {})",
             code.as_str(),
             t.amount,
-            t.valid_from.map(fmt_date).unwrap_or_else(|| "jeher".into())
+            t.validity.from.map(fmt_date).unwrap_or_else(|| "jeher".into())
         ),
         None => format!("{}: kein Tarif am {}", code.as_str(), fmt_date(day)),
     }
@@ -127,7 +127,7 @@ pub fn due_items(eval: &Evaluation, stichtag_: NaiveDate, stammdaten_label: &str
                 continue;
             }
             let eligibility = withheld_reason(&eval.resolved.eligibility(h.payee), h.payee);
-            for (i, c) in PERIOD_COMPONENTS.iter().enumerate() {
+            for c in PERIOD_COMPONENTS.iter() {
                 let withheld = if h.withheld_whole {
                     Some("zurückbehalten: Vertragsgemeinden ergeben nicht die Totale (LEIT_SUMME)".to_string())
                 } else if h.withheld.contains(c) {
@@ -141,7 +141,7 @@ pub fn due_items(eval: &Evaluation, stichtag_: NaiveDate, stammdaten_label: &str
                 out.push(DueItem {
                     key: Key { bfs: r.bfs, year: y, part, component: *c },
                     payee: h.payee,
-                    amount: h.amounts[i],
+                    amount: h.amounts.get(*c),
                     withheld,
                     count: Some(h.paid.get(*c)),
                     tariff: tariff_text(&eval.master, *c, h.period.last_day()),
