@@ -36,3 +36,10 @@ fuzz SECONDS="660":
 fuzz-xlsx SECONDS="660":
     python3 fuzz/seeds_xlsx_parts.py
     cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none -O xlsx_parts corpus/xlsx_parts -- -max_total_time={{SECONDS}} -rss_limit_mb=1024 -max_len=262144 -timeout=20
+
+# Mutation testing of the rules (needs `cargo install cargo-mutants --locked`): mutates
+# validate, compute, domain and values one change at a time and runs the fast tests that
+# guard them. FILES narrows it, e.g. `just mutants src/values.rs`. Single job, low priority;
+# results in mutants.out/ (see README: Mutation testing).
+mutants FILES="src/values.rs src/domain.rs src/compute.rs src/validate.rs src/validate/*.rs":
+    nice cargo mutants -j 1 --timeout 240 --build-timeout 900 $(for f in {{FILES}}; do printf -- '-f %s ' "$f"; done) -- --test codes --test boundaries --test integrity_values --lib

@@ -7,8 +7,8 @@ use crate::domain::{
     fmt_date, ymd, Bfs, Chf, Clawback, Code, Components, Finding, PaidCounts, Period, Tariff, TariffCode,
     PERIOD_COMPONENTS,
 };
+use crate::resolve::{Eligibility, Resolved};
 use crate::stammdaten::Stammdaten;
-use crate::validate::{Eligibility, Resolved};
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
@@ -189,7 +189,7 @@ fn half_year(master: &Stammdaten, resolved: &Resolved, bfs: Bfs, p: Period) -> R
     if !exists {
         return Ok(h);
     }
-    let Some(report) = resolved.reports.get(&(payee, p.half)) else { return Ok(h) };
+    let Some(report) = resolved.reports.get(&(payee, p)) else { return Ok(h) };
     h.source = Some(report.rel.clone());
     h.withheld_whole = report.withheld_whole;
     let Some(share) = report.shares.get(&bfs) else { return Ok(h) };

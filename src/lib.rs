@@ -3,7 +3,7 @@
 //!
 //! The pipeline reads as its stages, one module each, with data flowing one way:
 //! [`scan`] the inbox → [`workbook`] read → [`extract`] recognise the form → [`validate`]
-//! → [`compute`] → [`write`]. [`domain`] holds the shared types, [`catalogue`] every
+//! each file → [`resolve`] across files → [`compute`] → [`write`]. [`domain`] holds the shared types, [`catalogue`] every
 //! finding text, [`stammdaten`] the master data. [`run`] ties the stages together and
 //! The command line (`src/cli/`, clap and the progress bar) belongs to the binary alone:
 //! the library knows nothing of it.
@@ -17,6 +17,7 @@ pub mod extract;
 pub mod formulare;
 pub mod fsio;
 pub mod ledger;
+pub mod resolve;
 pub mod run;
 pub mod scan;
 pub mod stammdaten;

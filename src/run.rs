@@ -7,9 +7,10 @@ use crate::compute::{compute, Computation};
 use crate::domain::{Code, FileState, Finding, Severity};
 use crate::extract::extract;
 use crate::fsio::OpenError;
+use crate::resolve::{resolve, Resolved};
 use crate::scan::{scan, EntryKind, InboxFile, ScanError};
 use crate::stammdaten::{Stammdaten, StammdatenError};
-use crate::validate::{resolve, validate_form, Ctx, FileResult, Outcome, Resolved};
+use crate::validate::{validate_form, Ctx, FileResult, Outcome};
 use crate::workbook::{looks_like_spreadsheet, read_workbook, Limits, ReadError};
 use crate::write::{self, OutFile, RunData, WriteError};
 use chrono::NaiveDate;
@@ -351,7 +352,7 @@ pub fn forms_by_year(eval: &Evaluation) -> (usize, std::collections::BTreeMap<i3
         if r.kind.is_none() {
             continue;
         }
-        let year = r.period.as_deref().and_then(|p| p.get(..4)).and_then(|y| y.parse::<i32>().ok());
+        let year = r.period.map(|p| p.year());
         match (year, &r.outcome) {
             (_, Outcome::OtherYear) => *other.entry(year.unwrap_or(0)).or_insert(0) += 1,
             (Some(y), _) if y != eval.year => *other.entry(y).or_insert(0) += 1,

@@ -4,11 +4,12 @@
 mod common;
 
 use beitraege::compute::{compute, RowStatus};
-use beitraege::domain::{ymd, Code, FileState, TariffCode};
+use beitraege::domain::{ymd, Code, FileState, Period, TariffCode};
 use beitraege::extract::extract;
+use beitraege::resolve::resolve;
 use beitraege::run::process_file;
 use beitraege::scan::{EntryKind, InboxFile, ReceiptSource};
-use beitraege::validate::{resolve, validate_form, Ctx, FileResult, Outcome};
+use beitraege::validate::{validate_form, Ctx, FileResult, Outcome};
 use beitraege::workbook::{Format, Limits, Value, Workbook};
 use common::forms::*;
 use rust_decimal::Decimal;
@@ -368,7 +369,7 @@ fn ersetzt_and_duplicates() {
     assert_eq!(state("c.xlsx").state, FileState::Ignoriert);
     assert_eq!(state("c.xlsx").result.findings[0].code, Code::DateiDuplikat);
     assert_eq!(row(&comp, 2601).halves[0].paid.eg, 0, "no SD for Solothurn in this test");
-    assert_eq!(resolved.reports[&(2601, 1)].rel, "b.xlsx");
+    assert_eq!(resolved.reports[&(2601, Period::new(2023, 1))].rel, "b.xlsx");
 }
 
 #[test]
@@ -376,11 +377,11 @@ fn ersetzt_ties_break_on_form_date_then_path() {
     let a = check(vec![report(2601, "Solothurn", 1, &[("SI_DATUM", Value::Date(ymd(2023, 7, 12)))])], "z.xlsx", JUL);
     let b = check(vec![report(2601, "Solothurn", 1, &[("SI_DATUM", Value::Date(ymd(2023, 7, 11)))])], "a.xlsx", JUL);
     let (resolved, _) = resolve_all(vec![b, a]);
-    assert_eq!(resolved.reports[&(2601, 1)].rel, "z.xlsx", "later Eingereicht am wins");
+    assert_eq!(resolved.reports[&(2601, Period::new(2023, 1))].rel, "z.xlsx", "later Eingereicht am wins");
     let a = check(vec![report(2601, "Solothurn", 1, &[])], "a.xlsx", JUL);
     let b = check(vec![report(2601, "Solothurn", 1, &[])], "b.xlsx", JUL);
     let (resolved, _) = resolve_all(vec![a, b]);
-    assert_eq!(resolved.reports[&(2601, 1)].rel, "b.xlsx", "then path order");
+    assert_eq!(resolved.reports[&(2601, Period::new(2023, 1))].rel, "b.xlsx", "then path order");
 }
 
 #[test]

@@ -19,7 +19,7 @@ use crate::compute::{component_label, AnnexRow, HalfYear};
 use crate::domain::{fmt_date, ymd, Bfs, CellPos, Finding, FormKind, Severity, TariffCode, PERIOD_COMPONENTS};
 use crate::extract::{fields_of, RawForm, TABLE_COLUMNS};
 use crate::formulare::{write_form_sheet, write_table_sheet, FormSheet, Mark, TableSheet};
-use crate::validate::{Eligibility, FileEntry};
+use crate::resolve::{Eligibility, FileEntry};
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, FormatAlign, Worksheet, XlsxError};
 use std::collections::{BTreeMap, BTreeSet};

@@ -15,8 +15,8 @@ pub use commit::OutputDir;
 
 use crate::compute::Computation;
 use crate::domain::{Bfs, Finding};
+use crate::resolve::Resolved;
 use crate::stammdaten::Stammdaten;
-use crate::validate::Resolved;
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;

@@ -102,7 +102,7 @@ fn dateien(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
             None => ws.write_text(r, 3, "")?,
         };
         ws.write_text(r, 4, d.name_of(res.bfs))?;
-        ws.write_text(r, 5, res.period.as_deref().unwrap_or(""))?;
+        ws.write_text(r, 5, res.period.map(|p| p.to_string()).unwrap_or_default())?;
         match res.received {
             Some(day) => ws.write_datetime_with_format(r, 6, xl_date(day), &date)?,
             None => ws.write_text(r, 6, "")?,

@@ -8,9 +8,9 @@ pub mod plan;
 
 use crate::domain::{fmt_date, ymd, Bfs, TariffCode, PERIOD_COMPONENTS};
 use crate::ledger::{journal, InvoiceState, Ledger, LedgerError, RunHeader};
+use crate::resolve::Eligibility;
 use crate::run::{evaluate, Evaluation, RunError, RunOptions};
 use crate::stammdaten::Stammdaten;
-use crate::validate::Eligibility;
 use crate::workbook::Limits;
 use crate::write::{self, OutFile, WriteError};
 use chrono::{Datelike, NaiveDate};

@@ -5,9 +5,10 @@
 use beitraege::compute::compute;
 use beitraege::domain::{ymd, Code};
 use beitraege::extract::{extract, REPORTING_FIELDS, SD_FIELDS, TABLE_COLUMNS};
+use beitraege::resolve::resolve;
 use beitraege::scan::{EntryKind, InboxFile, ReceiptSource};
 use beitraege::stammdaten::Stammdaten;
-use beitraege::validate::{resolve, validate_form, Ctx, FileResult, Outcome};
+use beitraege::validate::{validate_form, Ctx, FileResult, Outcome};
 use beitraege::workbook::{Format, Sheet, Value, Workbook};
 use chrono::NaiveDate;
 
@@ -239,7 +240,7 @@ pub const JUL: NaiveDate = match NaiveDate::from_ymd_opt(2023, 7, 20) {
 };
 
 /// Runs resolve + compute over in-memory results.
-pub fn resolve_all(results: Vec<FileResult>) -> (beitraege::validate::Resolved, beitraege::compute::Computation) {
+pub fn resolve_all(results: Vec<FileResult>) -> (beitraege::resolve::Resolved, beitraege::compute::Computation) {
     let m = master();
     let ctx = Ctx { year: Y, master: &m };
     let resolved = resolve(results, &ctx);

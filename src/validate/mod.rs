@@ -1,0 +1,470 @@
+//! Stage 4: validation of each file on its own: identity and template version first, then
+//! the period, then the values. One module per form kind: [`report`] (Reportingformular,
+//! with the contract members' table) and [`sd`] (Selbstdeklaration). What holds across
+//! files (duplicates, resubmissions, eligibility, missing reports) is the next stage,
+//! [`crate::resolve`].
+
+mod report;
+mod sd;
+
+use crate::catalogue::finding;
+use crate::domain::{
+    fmt_date, ymd, Bfs, CellPos, Code, CountField, Finding, FormKind, FormVersion, PaidCounts, Period, TariffCode,
+    MAX_COUNT,
+};
+use crate::extract::{Field, RawForm};
+use crate::scan::{InboxFile, ReceiptSource};
+use crate::stammdaten::Stammdaten;
+use crate::values::{parse_bfs, parse_count, parse_date, parse_half, parse_whole, CountValue};
+use crate::workbook::{Format, Value};
+use chrono::NaiveDate;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// Whether a code stops the use of the file (state `abgelehnt`).
+pub fn rejects(code: Code) -> bool {
+    use Code::*;
+    matches!(
+        code,
+        DateiUnlesbar
+            | DateiVerschluesselt
+            | DateiKeinFormular
+            | DateiFormat
+            | FormularVersion
+            | DateiZuGross
+            | BfsUnbekannt
+            | GemeindeAufgeloest
+            | PeriodeUngueltig
+            | PeriodeZukunft
+            | LeitMitgliedMeldetSelbst
+    )
+}
+
+/// What the validation needs besides the form: the run year and the master data.
+pub struct Ctx<'a> {
+    pub year: i32,
+    pub master: &'a Stammdaten,
+}
+
+/// What one municipality gets from one report, before eligibility.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Share {
+    /// Usable counts as reported, before withholding (an unusable value counts 0).
+    pub reported: PaidCounts,
+    /// Usable counts; withheld components are 0.
+    pub paid: PaidCounts,
+    /// Components withheld by a finding.
+    pub withheld: BTreeSet<TariffCode>,
+}
+
+/// A valid Reportingformular.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportDoc {
+    pub rel: String,
+    pub version: FormVersion,
+    pub bfs: Bfs,
+    pub period: Period,
+    pub submitted: Option<NaiveDate>,
+    pub received: Option<NaiveDate>,
+    /// Shares by municipality: the reporting municipality, or each contract member.
+    pub shares: BTreeMap<Bfs, Share>,
+    /// `LEIT_SUMME`: the whole report is withheld.
+    pub withheld_whole: bool,
+}
+
+/// A valid Selbstdeklaration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SdDoc {
+    pub rel: String,
+    pub bfs: Bfs,
+    pub year: i32,
+    pub submitted: Option<NaiveDate>,
+    pub received: Option<NaiveDate>,
+    /// The conditions of 4.2 that fail (empty: eligible).
+    pub failed: Vec<String>,
+}
+
+/// The period a form names: a half-year (Reportingformular) or a year (Selbstdeklaration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FormPeriod {
+    Half(Period),
+    Year(i32),
+}
+
+impl FormPeriod {
+    pub fn year(self) -> i32 {
+        match self {
+            FormPeriod::Half(p) => p.year,
+            FormPeriod::Year(y) => y,
+        }
+    }
+}
+
+impl fmt::Display for FormPeriod {
+    /// `2023/H2` for a half-year, `2023` for a year (the `Periode` column of the outputs).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FormPeriod::Half(p) => write!(f, "{}/H{}", p.year, p.half),
+            FormPeriod::Year(y) => write!(f, "{y}"),
+        }
+    }
+}
+
+/// What a file turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Lock or system file.
+    Ignored,
+    /// A Fehler stops its use.
+    Rejected,
+    /// A valid form for another year.
+    OtherYear,
+    Report(Box<ReportDoc>),
+    Sd(Box<SdDoc>),
+}
+
+/// The result of reading and validating one file on its own.
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    pub rel: String,
+    pub size: u64,
+    pub sha256: Option<String>,
+    pub format: Option<Format>,
+    pub received: Option<NaiveDate>,
+    pub received_from: Option<ReceiptSource>,
+    pub kind: Option<FormKind>,
+    pub bfs: Option<Bfs>,
+    /// The period the form names, as far as it could be read.
+    pub period: Option<FormPeriod>,
+    pub findings: Vec<Finding>,
+    pub outcome: Outcome,
+    /// The recognised form, kept to rebuild it in the feedback workbook.
+    pub form: Option<RawForm>,
+}
+
+impl FileResult {
+    pub fn new(f: &InboxFile) -> Self {
+        FileResult {
+            rel: f.rel.clone(),
+            size: f.size,
+            sha256: None,
+            format: None,
+            received: f.received,
+            received_from: f.received_from,
+            kind: None,
+            bfs: None,
+            period: None,
+            findings: Vec::new(),
+            outcome: Outcome::Rejected,
+            form: None,
+        }
+    }
+    /// Adds a file-level finding and marks the file rejected.
+    pub fn reject(mut self, code: Code, detail: impl Into<String>) -> Self {
+        let f = finding().file(&self.rel).bfs(self.bfs).detail(detail).build(code);
+        self.findings.push(f);
+        self.outcome = Outcome::Rejected;
+        self
+    }
+}
+
+/// Field labels for messages.
+fn label_of(key: &str) -> &'static str {
+    crate::extract::REPORTING_FIELDS
+        .iter()
+        .chain(crate::extract::SD_FIELDS)
+        .find(|s| s.key == key)
+        .map(|s| s.label)
+        .unwrap_or("?")
+}
+
+pub fn count_key(f: CountField) -> &'static str {
+    match f {
+        CountField::EgAnzahl => "SI_EG_ANZAHL",
+        CountField::EgDolmetsch => "SI_EG_DOLMETSCH",
+        CountField::EgDolmetschAndere => "SI_EG_DOLMETSCH_ANDERE",
+        CountField::EgPersonen => "SI_EG_PERSONEN",
+        CountField::Infomappen => "SI_INFOMAPPEN",
+        CountField::Neuzuzuege => "SI_NEUZUZUEGE",
+        CountField::IgAnzahl => "SI_IG_ANZAHL",
+        CountField::IgDolmetsch => "SI_IG_DOLMETSCH",
+        CountField::Meldungen => "SI_MELDUNGEN",
+    }
+}
+
+/// Collects findings of one file with its BFS-Nr. and path.
+struct Sink {
+    rel: String,
+    bfs: Option<Bfs>,
+    out: Vec<Finding>,
+}
+
+impl Sink {
+    fn at(&mut self, code: Code, field: &Field, label: &str, detail: Option<String>) {
+        let mut b =
+            finding().file(&self.rel).bfs(self.bfs).at(field.pos.as_ref()).value(field.value.display()).field(label);
+        if let Some(d) = detail {
+            b = b.detail(d);
+        }
+        self.out.push(b.build(code));
+    }
+    fn at_for(&mut self, bfs: Bfs, code: Code, pos: Option<&CellPos>, value: String, detail: String) {
+        self.out.push(finding().file(&self.rel).bfs(Some(bfs)).at(pos).value(value).detail(detail).build(code));
+    }
+}
+
+/// Checks one count and emits its value finding. Returns the usable count, if any.
+fn check_count(sink: &mut Sink, field: &Field, label: &str) -> Option<u64> {
+    let cv = parse_count(&field.value);
+    match &cv {
+        CountValue::Number(_) => {}
+        CountValue::TextNumber(_) => sink.at(Code::WertTextzahl, field, label, None),
+        CountValue::Blank => {
+            let detail = (!field.found()).then(|| "Feld nicht gefunden".to_string());
+            sink.at(Code::WertLeer, field, label, detail)
+        }
+        CountValue::Negative => sink.at(Code::WertNegativ, field, label, None),
+        CountValue::Fraction => sink.at(Code::WertNichtGanzzahlig, field, label, None),
+        CountValue::NotANumber => sink.at(Code::WertKeineZahl, field, label, None),
+        CountValue::TooLarge => sink.at(Code::WertZuGross, field, label, Some(too_large_detail())),
+    }
+    cv.usable()
+}
+
+/// A text from the file as quoted in a detail: at most a few hundred characters.
+fn quote(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::domain::shorten(s, crate::domain::MAX_QUOTED_CHARS)
+}
+
+/// Why a count above [`MAX_COUNT`] cannot be right.
+fn too_large_detail() -> String {
+    format!("Obergrenze {}, mehr als die Wohnbevölkerung des ganzen Kantons", crate::domain::swiss_int(MAX_COUNT))
+}
+
+fn parse_version(v: &Value) -> Option<FormVersion> {
+    match parse_whole(v) {
+        Some(2018) => Some(FormVersion::V2018),
+        Some(2022) => Some(FormVersion::V2022),
+        _ => None,
+    }
+}
+
+/// Validates a recognised form on its own. The form is kept in the result, to rebuild
+/// it in the feedback workbook.
+pub fn validate_form(res: FileResult, form: RawForm, ctx: &Ctx<'_>) -> FileResult {
+    let mut res = check_form(res, &form, ctx);
+    res.form = Some(form);
+    res
+}
+
+fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult {
+    res.kind = Some(form.kind);
+    let vkey = if form.kind == FormKind::Reporting { "SI_VERSION" } else { "SD_VERSION" };
+    let prefix = if form.kind == FormKind::Reporting { "SI" } else { "SD" };
+    let field = |k: &str| form.field(&format!("{prefix}_{k}"));
+
+    // Best effort before any check: which municipality sent it, for routing the feedback.
+    let master = ctx.master;
+    res.bfs = parse_bfs(&field("BFS_NR").value).filter(|b| master.municipality(*b).is_some());
+    if let (Some(y), Some(h)) = (parse_whole(&field("JAHR").value), parse_half(&field("HALBJAHR").value)) {
+        res.period = i32::try_from(y).ok().map(|y| FormPeriod::Half(Period::new(y, h)));
+    }
+
+    // 1. Identity and template version first.
+    let vf = form.field(vkey);
+    let Some(version) = parse_version(&vf.value) else {
+        let shown =
+            if vf.value.is_empty() { "leer".to_string() } else { format!("«{}»", quote(&vf.value.display())) };
+        let f = finding()
+            .file(&res.rel)
+            .bfs(res.bfs)
+            .at(vf.pos.as_ref())
+            .value(vf.value.display())
+            .detail(format!("gefunden: {shown}"))
+            .build(Code::FormularVersion);
+        res.findings.push(f);
+        res.outcome = Outcome::Rejected;
+        return res;
+    };
+    let bf = field("BFS_NR");
+    let bfs = match parse_bfs(&bf.value) {
+        Some(b) if master.municipality(b).is_some() => b,
+        parsed => {
+            let detail = match parsed {
+                Some(b) => format!("{b} steht nicht in den Stammdaten"),
+                None if bf.value.is_empty() => "das Feld ist leer".to_string(),
+                None => format!("«{}» ist keine BFS-Nr.", quote(&bf.value.display())),
+            };
+            let f = finding()
+                .file(&res.rel)
+                .at(bf.pos.as_ref())
+                .value(bf.value.display())
+                .field("BFS-Nr.")
+                .detail(detail)
+                .build(Code::BfsUnbekannt);
+            res.findings.push(f);
+            res.outcome = Outcome::Rejected;
+            return res;
+        }
+    };
+    res.bfs = Some(bfs);
+    let muni = master.municipality(bfs).expect("checked above");
+    let mut sink = Sink { rel: res.rel.clone(), bfs: Some(bfs), out: Vec::new() };
+
+    let nf = field("GEMEINDE");
+    if nf.value.text().to_lowercase() != muni.name.trim().to_lowercase() {
+        sink.at(
+            Code::GemeindeName,
+            nf,
+            "Gemeinde",
+            Some(format!("gemeldet «{}», Stammdaten «{}» für BFS-Nr. {bfs}", quote(&nf.value.text()), muni.name)),
+        );
+    }
+
+    // 2. Period.
+    let yf = field("JAHR");
+    let year = parse_whole(&yf.value).filter(|y| (2000..=2100).contains(y)).map(|y| y as i32);
+    let (year, period) = match form.kind {
+        FormKind::Reporting => {
+            let hf = field("HALBJAHR");
+            let half = parse_half(&hf.value);
+            match (year, half) {
+                (Some(y), Some(h)) => (y, Some(Period::new(y, h))),
+                _ => {
+                    let (bad, label) = if year.is_none() { (&yf, "Berichtsjahr") } else { (&hf, "Halbjahr") };
+                    let shown = if bad.value.is_empty() {
+                        "leer".to_string()
+                    } else {
+                        format!("«{}»", quote(&bad.value.display()))
+                    };
+                    sink.at(Code::PeriodeUngueltig, bad, label, Some(format!("{label}: {shown}")));
+                    return finish(res, sink, Outcome::Rejected);
+                }
+            }
+        }
+        FormKind::Selbstdeklaration => match year {
+            Some(y) => (y, None),
+            None => {
+                let shown = if yf.value.is_empty() {
+                    "leer".to_string()
+                } else {
+                    format!("«{}»", quote(&yf.value.display()))
+                };
+                sink.at(Code::PeriodeUngueltig, yf, "Jahr", Some(format!("Jahr: {shown}")));
+                return finish(res, sink, Outcome::Rejected);
+            }
+        },
+    };
+    res.period = Some(match period {
+        Some(p) => FormPeriod::Half(p),
+        None => FormPeriod::Year(year),
+    });
+    if year != ctx.year {
+        sink.at(
+            Code::AnderesJahr,
+            yf,
+            "Jahr",
+            Some(format!("{} {year}, ausgewertet wird {}", form.kind.label(), ctx.year)),
+        );
+        return finish(res, sink, Outcome::OtherYear);
+    }
+
+    // The municipality must exist in the period (mergers).
+    let exists = match period {
+        Some(p) => muni.exists_on(p.last_day()),
+        None => muni.exists_in_year(year),
+    };
+    if !exists {
+        let gone = muni.validity.to.is_some_and(|t| t < period.map_or(ymd(year, 1, 1), |p| p.last_day()));
+        if gone {
+            let succ = muni
+                .successor
+                .and_then(|s| master.municipality(s))
+                .map(|s| format!(", Nachfolgegemeinde {} ({})", s.name, s.bfs))
+                .unwrap_or_default();
+            let detail =
+                format!("{} bestand bis {}{succ}", muni.name, muni.validity.to.map(fmt_date).unwrap_or_default());
+            sink.at(Code::GemeindeAufgeloest, bf, "BFS-Nr.", Some(detail));
+        } else {
+            let detail = format!("{bfs} besteht erst ab {}", muni.validity.from.map(fmt_date).unwrap_or_default());
+            sink.at(Code::BfsUnbekannt, bf, "BFS-Nr.", Some(detail));
+        }
+        return finish(res, sink, Outcome::Rejected);
+    }
+
+    let df = field("DATUM");
+    let submitted = parse_date(&df.value);
+    let received = res.received;
+    let received_text = |d: NaiveDate| {
+        let src = res.received_from.map(|s| s.label()).unwrap_or("Eingang");
+        format!("eingegangen am {} ({src})", fmt_date(d))
+    };
+
+    match form.kind {
+        FormKind::Reporting => {
+            let p = period.expect("reporting has a period");
+            if let Some(r) = received.filter(|r| *r <= p.last_day()) {
+                sink.at(
+                    Code::PeriodeZukunft,
+                    field("HALBJAHR"),
+                    "Halbjahr",
+                    Some(format!("{}, das {} endet am {}", received_text(r), p.label(), fmt_date(p.last_day()))),
+                );
+                return finish(res, sink, Outcome::Rejected);
+            }
+            if let Some(m) = master.membership(bfs, p.last_day()).filter(|m| m.lead != bfs) {
+                let lead = master.municipality(m.lead).map(|l| l.name.as_str()).unwrap_or("?");
+                sink.at(
+                    Code::LeitMitgliedMeldetSelbst,
+                    bf,
+                    "BFS-Nr.",
+                    Some(format!("Vertrag {}, Leitgemeinde {lead} ({})", m.contract, m.lead)),
+                );
+                return finish(res, sink, Outcome::Rejected);
+            }
+            if let Some(r) = received.filter(|r| *r > p.deadline()) {
+                sink.at(
+                    Code::FristVerpasst,
+                    df,
+                    "Eingereicht am",
+                    Some(format!("{}, Frist {}", received_text(r), fmt_date(p.deadline()))),
+                );
+            }
+            let doc = report::validate_report(&mut sink, form, ctx, version, bfs, p, submitted, received);
+            finish(res, sink, Outcome::Report(Box::new(doc)))
+        }
+        FormKind::Selbstdeklaration => {
+            let deadline = ymd(year, 1, 31);
+            if let Some(r) = received.filter(|r| *r > deadline) {
+                sink.at(
+                    Code::FristVerpasst,
+                    df,
+                    "Datum",
+                    Some(format!("{}, Frist {}", received_text(r), fmt_date(deadline))),
+                );
+            }
+            let doc = sd::validate_sd(&mut sink, form, ctx, bfs, year, submitted, received);
+            finish(res, sink, Outcome::Sd(Box::new(doc)))
+        }
+    }
+}
+
+fn finish(mut res: FileResult, sink: Sink, outcome: Outcome) -> FileResult {
+    res.findings.extend(sink.out);
+    res.outcome = outcome;
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejecting_codes_are_all_fehler() {
+        for &c in Code::ALL {
+            if rejects(c) {
+                assert_eq!(c.severity(), crate::domain::Severity::Fehler, "{c}");
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! The Selbstdeklaration (Anhang Nr. 3): the conditions of eligibility (4.2) and the
+//! Leitgemeinde named.
+
+use super::{label_of, quote, Ctx, SdDoc, Sink};
+use crate::domain::{ymd, Bfs, Code};
+use crate::extract::RawForm;
+use crate::values::parse_ja_nein;
+use chrono::NaiveDate;
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn validate_sd(
+    sink: &mut Sink,
+    form: &RawForm,
+    ctx: &Ctx<'_>,
+    bfs: Bfs,
+    year: i32,
+    submitted: Option<NaiveDate>,
+    received: Option<NaiveDate>,
+) -> SdDoc {
+    let master = ctx.master;
+    let mut failed = Vec::new();
+    let ib = form.field("SD_BEAUFTRAGTE");
+    if ib.value.is_empty() {
+        let reason = "keine/n Integrationsbeauftragte/n bezeichnet".to_string();
+        sink.at(Code::NichtBerechtigt, ib, "Integrationsbeauftragte/r", Some(reason.clone()));
+        failed.push(reason);
+    }
+    for key in ["SD_Q_ORGANISATION", "SD_Q_ANLAUFSTELLE", "SD_Q_ERSTINFO"] {
+        let f = form.field(key);
+        if parse_ja_nein(&f.value) != Some(true) {
+            let answer =
+                if f.value.is_empty() { "leer".to_string() } else { format!("«{}»", quote(&f.value.display())) };
+            let reason = format!("«{}» ist nicht mit Ja beantwortet ({answer})", label_of(key));
+            sink.at(Code::NichtBerechtigt, f, label_of(key), Some(reason.clone()));
+            failed.push(reason);
+        }
+    }
+    for key in ["SD_Q_ANGEBOTE", "SD_Q_INTEGRATIONSGESPRAECHE", "SD_Q_VERNETZUNG"] {
+        let f = form.field(key);
+        if parse_ja_nein(&f.value) == Some(false) {
+            sink.at(Code::SdAntwortNein, f, label_of(key), Some(format!("«{}»: Nein", label_of(key))));
+        }
+    }
+    // The Leitgemeinde named must match the master data on 31.12. of the year.
+    let lf = form.field("SD_LEITGEMEINDE");
+    let expected = master.membership(bfs, ymd(year, 12, 31)).map(|m| m.lead);
+    let given = if lf.value.is_empty() { None } else { Some(master.resolve(&lf.value)) };
+    let matches = match (given, expected) {
+        (None, None) => true,
+        (None, Some(e)) => e == bfs,
+        (Some(Some(g)), Some(e)) => g == e,
+        (Some(Some(g)), None) => g == bfs,
+        (Some(None), _) => false,
+    };
+    if !matches {
+        let name_of =
+            |b: Bfs| master.municipality(b).map(|m| format!("{} ({b})", m.name)).unwrap_or_else(|| b.to_string());
+        let exp = match expected {
+            Some(e) if e != bfs => format!("Leitgemeinde laut Stammdaten: {}", name_of(e)),
+            Some(_) => "laut Stammdaten ist die Gemeinde selbst Leitgemeinde".to_string(),
+            None => "laut Stammdaten gehört die Gemeinde keinem Vertrag an".to_string(),
+        };
+        let shown = if lf.value.is_empty() { "leer".to_string() } else { format!("«{}»", quote(&lf.value.text())) };
+        sink.at(Code::LeitAngabeAbweichend, lf, "Leitgemeinde", Some(format!("angegeben {shown}, {exp}")));
+    }
+    SdDoc { rel: sink.rel.clone(), bfs, year, submitted, received, failed }
+}
