@@ -292,6 +292,326 @@ fn check_memberships(ms: &[ContractMembership], p: &mut Problems) {
     }
 }
 
+/// Sheet `Gemeinden`: the municipalities, their validity and successors (mergers).
+fn read_gemeinden(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
+    let Some(t) = Table::open(
+        sheets,
+        "Gemeinden",
+        &["BFS-Nr.", "Gemeinde", "Bezirk", "Gültig ab", "Gültig bis", "Nachfolge BFS-Nr."],
+        false,
+        p,
+    ) else {
+        return;
+    };
+    for r in t.rows() {
+        let Some(bfs) = req_bfs(&t, r, "BFS-Nr.", p) else { continue };
+        let name = t.get(r, "Gemeinde").text();
+        if name.is_empty() {
+            p.push(ProblemKind::BadValue, format!("{}: «Gemeinde» ist leer.", t.at(r)));
+        }
+        let valid_from = opt_date(&t, r, "Gültig ab", p);
+        let valid_to = opt_date(&t, r, "Gültig bis", p);
+        if let (Some(f), Some(to)) = (valid_from, valid_to) {
+            if f > to {
+                p.push(
+                    ProblemKind::BadValue,
+                    format!("{}: «Gültig ab» {} liegt nach «Gültig bis» {}.", t.at(r), fmt_date(f), fmt_date(to)),
+                );
+            }
+        }
+        let succ_v = t.get(r, "Nachfolge BFS-Nr.");
+        let successor = if succ_v.is_empty() {
+            None
+        } else {
+            let s = parse_bfs(succ_v);
+            if s.is_none() {
+                p.push(
+                    ProblemKind::BadValue,
+                    format!("{}: «Nachfolge BFS-Nr.» ist keine BFS-Nr. («{}»).", t.at(r), succ_v.display()),
+                );
+            }
+            s
+        };
+        let m = Municipality {
+            bfs,
+            name,
+            district: t.get(r, "Bezirk").text(),
+            validity: Validity::new(valid_from, valid_to),
+            successor,
+        };
+        if sd.municipalities.insert(bfs, m).is_some() {
+            p.push(ProblemKind::Duplicate, format!("{}: BFS-Nr. {bfs} kommt mehrfach vor.", t.at(r)));
+        }
+    }
+    for m in sd.municipalities.values() {
+        if let Some(s) = m.successor {
+            sd.predecessors.entry(s).or_default().push(m.bfs);
+            // Follow the chain: it must end, not come back.
+            let mut cur = s;
+            let steps = if s == m.bfs { 0 } else { sd.municipalities.len() };
+            for _ in 0..steps {
+                match sd.municipalities.get(&cur).and_then(|x| x.successor) {
+                    Some(next) if next == m.bfs => {
+                        p.push(
+                            ProblemKind::SuccessorCycle,
+                            format!("Blatt «Gemeinden»: Die Nachfolge von {} ({}) führt im Kreis.", m.name, m.bfs),
+                        );
+                        break;
+                    }
+                    Some(next) => cur = next,
+                    None => break,
+                }
+            }
+            if !sd.municipalities.contains_key(&s) {
+                p.push(
+                    ProblemKind::UnknownReference,
+                    format!("Blatt «Gemeinden»: Nachfolge BFS-Nr. {s} von {} ({}) existiert nicht.", m.name, m.bfs),
+                );
+            } else if s == m.bfs {
+                p.push(
+                    ProblemKind::UnknownReference,
+                    format!("Blatt «Gemeinden»: {} ({}) ist ihre eigene Nachfolgerin.", m.name, m.bfs),
+                );
+            }
+            if m.validity.to.is_none() {
+                p.push(
+                    ProblemKind::BadValue,
+                    format!("Blatt «Gemeinden»: {} ({}) hat eine Nachfolgerin, aber kein «Gültig bis».", m.name, m.bfs),
+                );
+            }
+        }
+    }
+}
+
+/// Sheet `Wohnbevölkerung`: foreign residents by BFS-Nr. and Stichtag.
+fn read_wohnbevoelkerung(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
+    let Some(t) =
+        Table::open(sheets, "Wohnbevölkerung", &["BFS-Nr.", "Stichtag", "Ausländische Wohnbevölkerung"], false, p)
+    else {
+        return;
+    };
+    for r in t.rows() {
+        let Some(bfs) = req_bfs(&t, r, "BFS-Nr.", p) else { continue };
+        if !sd.municipalities.contains_key(&bfs) {
+            p.push(ProblemKind::UnknownReference, format!("{}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden».", t.at(r)));
+        }
+        let Some(day) = opt_date(&t, r, "Stichtag", p) else {
+            p.push(ProblemKind::BadValue, format!("{}: «Stichtag» fehlt.", t.at(r)));
+            continue;
+        };
+        let v = t.get(r, "Ausländische Wohnbevölkerung");
+        match parse_whole(v) {
+            Some(n) if n > MAX_COUNT as i64 => p.push(
+                ProblemKind::OutOfRange,
+                format!(
+                    "{}: «Ausländische Wohnbevölkerung» {} ist grösser als die Obergrenze {} (mehr als die Wohnbevölkerung des ganzen Kantons).",
+                    t.at(r),
+                    v.display(),
+                    swiss_int(MAX_COUNT)
+                ),
+            ),
+            Some(n) if n >= 0 => {
+                if sd.population.insert((bfs, day), n as u64).is_some() {
+                    p.push(
+                        ProblemKind::Duplicate,
+                        format!("{}: BFS-Nr. {bfs} per {} kommt mehrfach vor.", t.at(r), fmt_date(day)),
+                    );
+                }
+            }
+            _ => p.push(
+                ProblemKind::BadValue,
+                format!(
+                    "{}: «Ausländische Wohnbevölkerung» ist keine ganze Zahl ≥ 0 («{}»).",
+                    t.at(r),
+                    v.display()
+                ),
+            ),
+        }
+    }
+}
+
+/// Sheet `Leitgemeinden`: the lead-municipality contracts and their checks.
+fn read_leitgemeinden(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
+    let Some(t) = Table::open(
+        sheets,
+        "Leitgemeinden",
+        &["Vertrag", "Leitgemeinde BFS-Nr.", "Mitglied BFS-Nr.", "Gültig ab", "Gültig bis"],
+        false,
+        p,
+    ) else {
+        return;
+    };
+    for r in t.rows() {
+        let contract = t.get(r, "Vertrag").text();
+        let lead = req_bfs(&t, r, "Leitgemeinde BFS-Nr.", p);
+        let member = req_bfs(&t, r, "Mitglied BFS-Nr.", p);
+        let valid_from = opt_date(&t, r, "Gültig ab", p);
+        let valid_to = opt_date(&t, r, "Gültig bis", p);
+        let (Some(lead), Some(member)) = (lead, member) else { continue };
+        for b in [lead, member] {
+            if !sd.municipalities.contains_key(&b) {
+                p.push(ProblemKind::UnknownReference, format!("{}: BFS-Nr. {b} fehlt im Blatt «Gemeinden».", t.at(r)));
+            }
+        }
+        if contract.is_empty() {
+            p.push(ProblemKind::BadValue, format!("{}: «Vertrag» ist leer.", t.at(r)));
+        }
+        sd.memberships.push(ContractMembership {
+            contract,
+            lead,
+            member,
+            validity: Validity::new(valid_from, valid_to),
+        });
+    }
+    check_memberships(&sd.memberships, p);
+}
+
+/// Sheet `Tarife`: the rates with their validity; no two of a code may overlap.
+fn read_tarife(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
+    let Some(t) = Table::open(sheets, "Tarife", &["Leistung", "Betrag CHF", "Gültig ab", "Gültig bis"], false, p)
+    else {
+        return;
+    };
+    for r in t.rows() {
+        let code_v = t.get(r, "Leistung");
+        let Some(code) = TariffCode::parse(&code_v.text()) else {
+            p.push(
+                ProblemKind::BadValue,
+                format!(
+                    "{}: Leistung «{}» ist unbekannt (erlaubt: FALL_EG, DOLMETSCH_EG, SOCKEL, FALL_IG, DOLMETSCH_IG).",
+                    t.at(r),
+                    code_v.display()
+                ),
+            );
+            continue;
+        };
+        let amount_v = t.get(r, "Betrag CHF");
+        let Some(amount) = parse_money(amount_v).filter(|a| !a.is_sign_negative()) else {
+            p.push(
+                ProblemKind::BadValue,
+                format!("{}: «Betrag CHF» ist kein Betrag ≥ 0 («{}»).", t.at(r), amount_v.display()),
+            );
+            continue;
+        };
+        if amount > Chf::from(MAX_TARIFF_CHF) {
+            p.push(
+                ProblemKind::OutOfRange,
+                format!(
+                    "{}: «Betrag CHF» {} ist grösser als die Obergrenze für einen Tarif von {} CHF.",
+                    t.at(r),
+                    amount_v.display(),
+                    swiss_int(MAX_TARIFF_CHF as u64)
+                ),
+            );
+            continue;
+        }
+        let valid_from = opt_date(&t, r, "Gültig ab", p);
+        let valid_to = opt_date(&t, r, "Gültig bis", p);
+        sd.tariffs.push(Tariff { code, amount, validity: Validity::new(valid_from, valid_to) });
+    }
+    // Overlaps per code: sorted by start, each period is compared with the one that
+    // reaches furthest among those before it (n log n, not every pair).
+    let mut by_code: BTreeMap<TariffCode, Vec<&Tariff>> = BTreeMap::new();
+    for t in &sd.tariffs {
+        by_code.entry(t.code).or_default().push(t);
+    }
+    for (code, list) in by_code {
+        let periods: Vec<Period<'_, Tariff>> =
+            list.into_iter().map(|t| Period { validity: t.validity, item: t }).collect();
+        for (a, b) in overlapping(periods) {
+            p.push(
+                ProblemKind::TariffOverlap,
+                format!(
+                    "Blatt «Tarife»: Zwei Tarife für {} überschneiden sich ({} CHF und {} CHF).",
+                    code.as_str(),
+                    a.amount,
+                    b.amount
+                ),
+            );
+        }
+    }
+}
+
+/// Sheet `Kredit`: the credit of each year (4.3.4).
+fn read_kredit(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
+    let Some(t) = Table::open(sheets, "Kredit", &["Jahr", "Kredit CHF"], false, p) else {
+        return;
+    };
+    for r in t.rows() {
+        let y = parse_whole(t.get(r, "Jahr"));
+        let a = parse_money(t.get(r, "Kredit CHF"));
+        match (y, a) {
+            (Some(y), Some(a)) if !(1900..=9999).contains(&y) || a.is_sign_negative() && !a.is_zero() => {
+                p.push(ProblemKind::BadValue, format!("{}: «Jahr» oder «Kredit CHF» ist ungültig.", t.at(r)))
+            }
+            (Some(_), Some(a)) if a > Chf::from(MAX_AMOUNT_CHF) => p.push(
+                ProblemKind::OutOfRange,
+                format!(
+                    "{}: «Kredit CHF» {a} ist grösser als die Obergrenze von {} CHF.",
+                    t.at(r),
+                    swiss_int(MAX_AMOUNT_CHF as u64)
+                ),
+            ),
+            (Some(y), Some(a)) => {
+                if sd.credit.insert(y as i32, a).is_some() {
+                    p.push(ProblemKind::Duplicate, format!("{}: Kredit für {y} kommt mehrfach vor.", t.at(r)));
+                }
+            }
+            _ => p.push(ProblemKind::BadValue, format!("{}: «Jahr» oder «Kredit CHF» ist ungültig.", t.at(r))),
+        }
+    }
+}
+
+/// Sheet `Rückforderungen`: clawbacks (4.7).
+fn read_rueckforderungen(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
+    let Some(t) = Table::open(sheets, "Rückforderungen", &["BFS-Nr.", "Betrag CHF", "Grund", "Verfügt am"], false, p)
+    else {
+        return;
+    };
+    for r in t.rows() {
+        let Some(bfs) = req_bfs(&t, r, "BFS-Nr.", p) else { continue };
+        if !sd.municipalities.contains_key(&bfs) {
+            p.push(ProblemKind::UnknownReference, format!("{}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden».", t.at(r)));
+        }
+        let amount_v = t.get(r, "Betrag CHF");
+        let Some(amount) = parse_money(amount_v).filter(|a| a.is_sign_positive() && !a.is_zero()) else {
+            p.push(
+                ProblemKind::BadValue,
+                format!("{}: «Betrag CHF» ist kein Betrag > 0 («{}»).", t.at(r), amount_v.display()),
+            );
+            continue;
+        };
+        if amount > Chf::from(MAX_AMOUNT_CHF) {
+            p.push(
+                ProblemKind::OutOfRange,
+                format!(
+                    "{}: «Betrag CHF» {} ist grösser als die Obergrenze von {} CHF.",
+                    t.at(r),
+                    amount_v.display(),
+                    swiss_int(MAX_AMOUNT_CHF as u64)
+                ),
+            );
+            continue;
+        }
+        let Some(decided_on) = opt_date(&t, r, "Verfügt am", p) else {
+            p.push(ProblemKind::BadValue, format!("{}: «Verfügt am» fehlt.", t.at(r)));
+            continue;
+        };
+        sd.clawbacks.push(Clawback { bfs, amount, reason: t.get(r, "Grund").text(), decided_on });
+    }
+}
+
+/// Optional sheet `Kontakt`: the AGS contact for the feedback letters.
+fn read_kontakt(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
+    let Some(t) = Table::open(sheets, "Kontakt", &["Kontakt"], true, p) else {
+        return;
+    };
+    let lines: Vec<String> = t.rows().map(|r| t.get(r, "Kontakt").text()).filter(|s| !s.is_empty()).collect();
+    if !lines.is_empty() {
+        sd.contact = Some(lines.join("\n"));
+    }
+}
+
 impl Stammdaten {
     /// Reads and checks the master data workbook.
     pub fn load(path: &Path) -> Result<Stammdaten, StammdatenError> {
@@ -315,324 +635,13 @@ impl Stammdaten {
     pub fn from_sheets(sheets: &[Sheet]) -> Result<Stammdaten, StammdatenError> {
         let mut p = Problems::default();
         let mut sd = Stammdaten::default();
-
-        if let Some(t) = Table::open(
-            sheets,
-            "Gemeinden",
-            &["BFS-Nr.", "Gemeinde", "Bezirk", "Gültig ab", "Gültig bis", "Nachfolge BFS-Nr."],
-            false,
-            &mut p,
-        ) {
-            for r in t.rows() {
-                let Some(bfs) = req_bfs(&t, r, "BFS-Nr.", &mut p) else { continue };
-                let name = t.get(r, "Gemeinde").text();
-                if name.is_empty() {
-                    p.push(ProblemKind::BadValue, format!("{}: «Gemeinde» ist leer.", t.at(r)));
-                }
-                let valid_from = opt_date(&t, r, "Gültig ab", &mut p);
-                let valid_to = opt_date(&t, r, "Gültig bis", &mut p);
-                if let (Some(f), Some(to)) = (valid_from, valid_to) {
-                    if f > to {
-                        p.push(
-                            ProblemKind::BadValue,
-                            format!(
-                                "{}: «Gültig ab» {} liegt nach «Gültig bis» {}.",
-                                t.at(r),
-                                fmt_date(f),
-                                fmt_date(to)
-                            ),
-                        );
-                    }
-                }
-                let succ_v = t.get(r, "Nachfolge BFS-Nr.");
-                let successor = if succ_v.is_empty() {
-                    None
-                } else {
-                    let s = parse_bfs(succ_v);
-                    if s.is_none() {
-                        p.push(
-                            ProblemKind::BadValue,
-                            format!("{}: «Nachfolge BFS-Nr.» ist keine BFS-Nr. («{}»).", t.at(r), succ_v.display()),
-                        );
-                    }
-                    s
-                };
-                let m = Municipality {
-                    bfs,
-                    name,
-                    district: t.get(r, "Bezirk").text(),
-                    validity: Validity::new(valid_from, valid_to),
-                    successor,
-                };
-                if sd.municipalities.insert(bfs, m).is_some() {
-                    p.push(ProblemKind::Duplicate, format!("{}: BFS-Nr. {bfs} kommt mehrfach vor.", t.at(r)));
-                }
-            }
-            for m in sd.municipalities.values() {
-                if let Some(s) = m.successor {
-                    sd.predecessors.entry(s).or_default().push(m.bfs);
-                    // Follow the chain: it must end, not come back.
-                    let mut cur = s;
-                    let steps = if s == m.bfs { 0 } else { sd.municipalities.len() };
-                    for _ in 0..steps {
-                        match sd.municipalities.get(&cur).and_then(|x| x.successor) {
-                            Some(next) if next == m.bfs => {
-                                p.push(
-                                    ProblemKind::SuccessorCycle,
-                                    format!(
-                                        "Blatt «Gemeinden»: Die Nachfolge von {} ({}) führt im Kreis.",
-                                        m.name, m.bfs
-                                    ),
-                                );
-                                break;
-                            }
-                            Some(next) => cur = next,
-                            None => break,
-                        }
-                    }
-                    if !sd.municipalities.contains_key(&s) {
-                        p.push(
-                            ProblemKind::UnknownReference,
-                            format!(
-                                "Blatt «Gemeinden»: Nachfolge BFS-Nr. {s} von {} ({}) existiert nicht.",
-                                m.name, m.bfs
-                            ),
-                        );
-                    } else if s == m.bfs {
-                        p.push(
-                            ProblemKind::UnknownReference,
-                            format!("Blatt «Gemeinden»: {} ({}) ist ihre eigene Nachfolgerin.", m.name, m.bfs),
-                        );
-                    }
-                    if m.validity.to.is_none() {
-                        p.push(
-                            ProblemKind::BadValue,
-                            format!(
-                                "Blatt «Gemeinden»: {} ({}) hat eine Nachfolgerin, aber kein «Gültig bis».",
-                                m.name, m.bfs
-                            ),
-                        );
-                    }
-                }
-            }
-        }
-
-        if let Some(t) = Table::open(
-            sheets,
-            "Wohnbevölkerung",
-            &["BFS-Nr.", "Stichtag", "Ausländische Wohnbevölkerung"],
-            false,
-            &mut p,
-        ) {
-            for r in t.rows() {
-                let Some(bfs) = req_bfs(&t, r, "BFS-Nr.", &mut p) else { continue };
-                if !sd.municipalities.contains_key(&bfs) {
-                    p.push(
-                        ProblemKind::UnknownReference,
-                        format!("{}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden».", t.at(r)),
-                    );
-                }
-                let Some(day) = opt_date(&t, r, "Stichtag", &mut p) else {
-                    p.push(ProblemKind::BadValue, format!("{}: «Stichtag» fehlt.", t.at(r)));
-                    continue;
-                };
-                let v = t.get(r, "Ausländische Wohnbevölkerung");
-                match parse_whole(v) {
-                    Some(n) if n > MAX_COUNT as i64 => p.push(
-                        ProblemKind::OutOfRange,
-                        format!(
-                            "{}: «Ausländische Wohnbevölkerung» {} ist grösser als die Obergrenze {} (mehr als die Wohnbevölkerung des ganzen Kantons).",
-                            t.at(r),
-                            v.display(),
-                            swiss_int(MAX_COUNT)
-                        ),
-                    ),
-                    Some(n) if n >= 0 => {
-                        if sd.population.insert((bfs, day), n as u64).is_some() {
-                            p.push(
-                                ProblemKind::Duplicate,
-                                format!("{}: BFS-Nr. {bfs} per {} kommt mehrfach vor.", t.at(r), fmt_date(day)),
-                            );
-                        }
-                    }
-                    _ => p.push(
-                        ProblemKind::BadValue,
-                        format!(
-                            "{}: «Ausländische Wohnbevölkerung» ist keine ganze Zahl ≥ 0 («{}»).",
-                            t.at(r),
-                            v.display()
-                        ),
-                    ),
-                }
-            }
-        }
-
-        if let Some(t) = Table::open(
-            sheets,
-            "Leitgemeinden",
-            &["Vertrag", "Leitgemeinde BFS-Nr.", "Mitglied BFS-Nr.", "Gültig ab", "Gültig bis"],
-            false,
-            &mut p,
-        ) {
-            for r in t.rows() {
-                let contract = t.get(r, "Vertrag").text();
-                let lead = req_bfs(&t, r, "Leitgemeinde BFS-Nr.", &mut p);
-                let member = req_bfs(&t, r, "Mitglied BFS-Nr.", &mut p);
-                let valid_from = opt_date(&t, r, "Gültig ab", &mut p);
-                let valid_to = opt_date(&t, r, "Gültig bis", &mut p);
-                let (Some(lead), Some(member)) = (lead, member) else { continue };
-                for b in [lead, member] {
-                    if !sd.municipalities.contains_key(&b) {
-                        p.push(
-                            ProblemKind::UnknownReference,
-                            format!("{}: BFS-Nr. {b} fehlt im Blatt «Gemeinden».", t.at(r)),
-                        );
-                    }
-                }
-                if contract.is_empty() {
-                    p.push(ProblemKind::BadValue, format!("{}: «Vertrag» ist leer.", t.at(r)));
-                }
-                sd.memberships.push(ContractMembership {
-                    contract,
-                    lead,
-                    member,
-                    validity: Validity::new(valid_from, valid_to),
-                });
-            }
-            check_memberships(&sd.memberships, &mut p);
-        }
-
-        if let Some(t) =
-            Table::open(sheets, "Tarife", &["Leistung", "Betrag CHF", "Gültig ab", "Gültig bis"], false, &mut p)
-        {
-            for r in t.rows() {
-                let code_v = t.get(r, "Leistung");
-                let Some(code) = TariffCode::parse(&code_v.text()) else {
-                    p.push(ProblemKind::BadValue, format!(
-                        "{}: Leistung «{}» ist unbekannt (erlaubt: FALL_EG, DOLMETSCH_EG, SOCKEL, FALL_IG, DOLMETSCH_IG).",
-                        t.at(r),
-                        code_v.display()
-                    ));
-                    continue;
-                };
-                let amount_v = t.get(r, "Betrag CHF");
-                let Some(amount) = parse_money(amount_v).filter(|a| !a.is_sign_negative()) else {
-                    p.push(
-                        ProblemKind::BadValue,
-                        format!("{}: «Betrag CHF» ist kein Betrag ≥ 0 («{}»).", t.at(r), amount_v.display()),
-                    );
-                    continue;
-                };
-                if amount > Chf::from(MAX_TARIFF_CHF) {
-                    p.push(
-                        ProblemKind::OutOfRange,
-                        format!(
-                            "{}: «Betrag CHF» {} ist grösser als die Obergrenze für einen Tarif von {} CHF.",
-                            t.at(r),
-                            amount_v.display(),
-                            swiss_int(MAX_TARIFF_CHF as u64)
-                        ),
-                    );
-                    continue;
-                }
-                let valid_from = opt_date(&t, r, "Gültig ab", &mut p);
-                let valid_to = opt_date(&t, r, "Gültig bis", &mut p);
-                sd.tariffs.push(Tariff { code, amount, validity: Validity::new(valid_from, valid_to) });
-            }
-            // Overlaps per code: sorted by start, each period is compared with the one that
-            // reaches furthest among those before it (n log n, not every pair).
-            let mut by_code: BTreeMap<TariffCode, Vec<&Tariff>> = BTreeMap::new();
-            for t in &sd.tariffs {
-                by_code.entry(t.code).or_default().push(t);
-            }
-            for (code, list) in by_code {
-                let periods: Vec<Period<'_, Tariff>> =
-                    list.into_iter().map(|t| Period { validity: t.validity, item: t }).collect();
-                for (a, b) in overlapping(periods) {
-                    p.push(
-                        ProblemKind::TariffOverlap,
-                        format!(
-                            "Blatt «Tarife»: Zwei Tarife für {} überschneiden sich ({} CHF und {} CHF).",
-                            code.as_str(),
-                            a.amount,
-                            b.amount
-                        ),
-                    );
-                }
-            }
-        }
-
-        if let Some(t) = Table::open(sheets, "Kredit", &["Jahr", "Kredit CHF"], false, &mut p) {
-            for r in t.rows() {
-                let y = parse_whole(t.get(r, "Jahr"));
-                let a = parse_money(t.get(r, "Kredit CHF"));
-                match (y, a) {
-                    (Some(y), Some(a)) if !(1900..=9999).contains(&y) || a.is_sign_negative() && !a.is_zero() => {
-                        p.push(ProblemKind::BadValue, format!("{}: «Jahr» oder «Kredit CHF» ist ungültig.", t.at(r)))
-                    }
-                    (Some(_), Some(a)) if a > Chf::from(MAX_AMOUNT_CHF) => p.push(
-                        ProblemKind::OutOfRange,
-                        format!(
-                            "{}: «Kredit CHF» {a} ist grösser als die Obergrenze von {} CHF.",
-                            t.at(r),
-                            swiss_int(MAX_AMOUNT_CHF as u64)
-                        ),
-                    ),
-                    (Some(y), Some(a)) => {
-                        if sd.credit.insert(y as i32, a).is_some() {
-                            p.push(ProblemKind::Duplicate, format!("{}: Kredit für {y} kommt mehrfach vor.", t.at(r)));
-                        }
-                    }
-                    _ => p.push(ProblemKind::BadValue, format!("{}: «Jahr» oder «Kredit CHF» ist ungültig.", t.at(r))),
-                }
-            }
-        }
-
-        if let Some(t) =
-            Table::open(sheets, "Rückforderungen", &["BFS-Nr.", "Betrag CHF", "Grund", "Verfügt am"], false, &mut p)
-        {
-            for r in t.rows() {
-                let Some(bfs) = req_bfs(&t, r, "BFS-Nr.", &mut p) else { continue };
-                if !sd.municipalities.contains_key(&bfs) {
-                    p.push(
-                        ProblemKind::UnknownReference,
-                        format!("{}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden».", t.at(r)),
-                    );
-                }
-                let amount_v = t.get(r, "Betrag CHF");
-                let Some(amount) = parse_money(amount_v).filter(|a| a.is_sign_positive() && !a.is_zero()) else {
-                    p.push(
-                        ProblemKind::BadValue,
-                        format!("{}: «Betrag CHF» ist kein Betrag > 0 («{}»).", t.at(r), amount_v.display()),
-                    );
-                    continue;
-                };
-                if amount > Chf::from(MAX_AMOUNT_CHF) {
-                    p.push(
-                        ProblemKind::OutOfRange,
-                        format!(
-                            "{}: «Betrag CHF» {} ist grösser als die Obergrenze von {} CHF.",
-                            t.at(r),
-                            amount_v.display(),
-                            swiss_int(MAX_AMOUNT_CHF as u64)
-                        ),
-                    );
-                    continue;
-                }
-                let Some(decided_on) = opt_date(&t, r, "Verfügt am", &mut p) else {
-                    p.push(ProblemKind::BadValue, format!("{}: «Verfügt am» fehlt.", t.at(r)));
-                    continue;
-                };
-                sd.clawbacks.push(Clawback { bfs, amount, reason: t.get(r, "Grund").text(), decided_on });
-            }
-        }
-
-        if let Some(t) = Table::open(sheets, "Kontakt", &["Kontakt"], true, &mut p) {
-            let lines: Vec<String> = t.rows().map(|r| t.get(r, "Kontakt").text()).filter(|s| !s.is_empty()).collect();
-            if !lines.is_empty() {
-                sd.contact = Some(lines.join("\n"));
-            }
-        }
+        read_gemeinden(sheets, &mut sd, &mut p);
+        read_wohnbevoelkerung(sheets, &mut sd, &mut p);
+        read_leitgemeinden(sheets, &mut sd, &mut p);
+        read_tarife(sheets, &mut sd, &mut p);
+        read_kredit(sheets, &mut sd, &mut p);
+        read_rueckforderungen(sheets, &mut sd, &mut p);
+        read_kontakt(sheets, &mut sd, &mut p);
         let (adressen, problems) = crate::adressen::parse(sheets, &|b| sd.municipalities.contains_key(&b));
         p.0.extend(problems);
         sd.adressen = adressen;
