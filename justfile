@@ -22,7 +22,12 @@ corpus:
 # Benchmarks: per-file read + validation, whole runs (sample year and a generated inbox of
 # 10,000 forms), plain calamine for comparison, then a report with the README's figures
 bench *ARGS:
-    cargo bench --bench pipeline {{ARGS}}
+    cargo bench --features synth --bench pipeline {{ARGS}}
+
+# A synthetic inbox with matching master data (the bench's generator), e.g.
+# `just generieren --formulare 10000 --ziel out/synth`
+generieren *ARGS:
+    cargo run --release --features synth --example generieren -- {{ARGS}}
 
 # Fuzz the form reader + extractor + validation (needs `cargo install cargo-fuzz`); seeds
 # come from the sample inbox. SECONDS defaults to 660.

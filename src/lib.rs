@@ -6,7 +6,8 @@
 //! each file → [`resolve`] across files → [`compute`] → [`write`]. [`domain`] holds the shared types, [`catalogue`] every
 //! finding text, [`stammdaten`] the master data. [`run`] ties the stages together and
 //! The command line (`src/cli/`, clap and the progress bar) belongs to the binary alone:
-//! the library knows nothing of it.
+//! the library knows nothing of it. The synthetic-inbox generator [`synth`] (benchmarks,
+//! `examples/generieren.rs`) is compiled only with the feature `synth`.
 
 pub mod adressen;
 pub mod catalogue;
@@ -21,6 +22,7 @@ pub mod resolve;
 pub mod run;
 pub mod scan;
 pub mod stammdaten;
+#[cfg(feature = "synth")]
 pub mod synth;
 pub mod validate;
 pub mod values;

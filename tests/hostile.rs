@@ -1,6 +1,8 @@
 //! Hostile input: every kind of file that could make a run allocate without limit, crash or
 //! lose its outputs. Each test builds its files itself. No timed assertions.
 
+mod common;
+
 use beitraege::domain::FileState;
 use beitraege::extract::{extract, REPORTING_FIELDS};
 use beitraege::run::{evaluate, RunOptions};
@@ -135,7 +137,7 @@ fn zip_bomb_xlsx(size: usize) -> Vec<u8> {
 
 /// Rewrites every declared uncompressed size of the named entry to `declared`: a lying bomb.
 fn lie_about_size(mut zip: Vec<u8>, name: &str, declared: u32) -> Vec<u8> {
-    beitraege::synth::lie_about_size(&mut zip, name, declared);
+    common::zip::lie_about_size(&mut zip, name, declared);
     zip
 }
 

@@ -107,7 +107,7 @@ fn xlsb_zip_bomb_with_honest_size_is_too_large() {
 #[test]
 fn xlsb_zip_bomb_lying_about_its_size_stops_at_the_declared_size() {
     let mut bytes = Book { sheet_padding: 8 * MB, ..form() }.to_bytes();
-    beitraege::synth::lie_about_size(&mut bytes, "xl/worksheets/sheet1.bin", 4096);
+    common::zip::lie_about_size(&mut bytes, "xl/worksheets/sheet1.bin", 4096);
     let (r, peak) = peak_of(|| read_workbook(&bytes, &Limits::default()));
     assert!(matches!(r, Err(ReadError::TooLarge(_)) | Err(ReadError::Unreadable(_))), "{r:?}");
     assert!(peak < 2 * MB, "peak {peak}");

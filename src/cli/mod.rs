@@ -3,7 +3,6 @@
 
 pub mod fehler;
 pub mod formulare;
-pub mod generieren;
 pub mod konto;
 pub mod run;
 pub mod zahlung_erfassen;
@@ -67,9 +66,6 @@ pub enum Command {
     /// Zahlungseingang auf eine Rechnung (Rückforderung) erfassen.
     #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege zahlung-erfassen [OPTIONEN]")]
     ZahlungErfassen(zahlung_erfassen::ZahlungErfassenArgs),
-    /// Synthetischen Eingangsordner mit passenden Stammdaten erzeugen (für Benchmarks).
-    #[command(hide = true)]
-    Generieren(generieren::GenerierenArgs),
 }
 
 /// Replaces the default panic message (with its stack trace) by one log line: a panic
@@ -135,7 +131,6 @@ pub fn dispatch(cli: Cli) -> ExitCode {
     quiet_panics();
     let result = match cli.command {
         Command::Run(args) => run::execute(args),
-        Command::Generieren(args) => generieren::execute(args),
         Command::Formulare(args) => formulare::execute(args),
         Command::Zahlungslauf(args) => zahlungslauf::execute(args),
         Command::Konto(args) => konto::execute(args),

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod forms;
+pub mod zip;
 
 use beitraege::run::RunOptions;
 use beitraege::workbook::Limits;
