@@ -268,6 +268,69 @@ mod tests {
         assert_eq!(parse_ja_nein(&Value::Empty), None);
     }
 
+    #[test]
+    fn usable_counts() {
+        assert_eq!(CountValue::Number(7).usable(), Some(7));
+        assert_eq!(CountValue::TextNumber(8).usable(), Some(8));
+        assert_eq!(CountValue::Blank.usable(), Some(0), "a blank counts 0");
+        for unusable in [CountValue::Negative, CountValue::Fraction, CountValue::NotANumber, CountValue::TooLarge] {
+            assert_eq!(unusable.usable(), None, "{unusable:?}");
+        }
+    }
+
+    #[test]
+    fn number_text_takes_digits_separators_and_one_decimal_comma_only() {
+        assert_eq!(decimal_from_text("3,5"), Some(Decimal::new(35, 1)), "a single comma is a decimal comma");
+        assert_eq!(parse_count(&t("3,5")), CountValue::Fraction);
+        assert_eq!(parse_count(&t("12,0")), CountValue::TextNumber(12));
+        assert_eq!(decimal_from_text("1,2,3"), None, "two commas");
+        assert_eq!(decimal_from_text("1,000.5"), None, "comma and point");
+        // Characters Decimal::from_str would accept are not number text on a form.
+        assert_eq!(decimal_from_text("1_000"), None);
+        assert_eq!(parse_count(&t("1_000")), CountValue::NotANumber);
+        assert_eq!(decimal_from_text(""), None);
+        assert_eq!(decimal_from_text("+12"), Some(Decimal::from(12)));
+    }
+
+    #[test]
+    fn doubles_beyond_decimal_are_not_numbers() {
+        assert_eq!(decimal_from_f64(1e300), None);
+        assert_eq!(decimal_from_f64(-1e300), None);
+        assert_eq!(parse_whole(&Value::Float(1e300)), None);
+        assert_eq!(parse_money(&Value::Float(1e300)), None);
+        assert_eq!(decimal_from_f64(f64::NAN), None);
+        assert_eq!(decimal_from_f64(1e15), Some(Decimal::from(1_000_000_000_000_000i64)));
+        assert_eq!(decimal_from_f64(2.5), Some(Decimal::new(25, 1)));
+    }
+
+    #[test]
+    fn money_in_every_shape() {
+        assert_eq!(parse_money(&Value::Int(5)), Some(Decimal::from(5)));
+        assert_eq!(parse_money(&t("CHF 1'250.50")), Some(Decimal::new(125_050, 2)));
+        assert_eq!(parse_money(&t("Fr. 3.10")), Some(Decimal::new(310, 2)));
+        assert_eq!(parse_money(&t("12.346")), Some(Decimal::new(1235, 2)), "rounded to the Rappen");
+        assert_eq!(parse_money(&Value::Bool(true)), None);
+        assert_eq!(parse_money(&t("viel")), None);
+    }
+
+    #[test]
+    fn whole_numbers_and_half_years() {
+        assert_eq!(parse_whole(&Value::Int(-3)), Some(-3));
+        assert_eq!(parse_whole(&t("2023")), Some(2023));
+        assert_eq!(parse_whole(&Value::Float(2023.5)), None);
+        assert_eq!(parse_whole(&Value::Empty), None);
+        assert_eq!(parse_half(&Value::Int(2)), Some(2));
+        assert_eq!(parse_half(&Value::Int(0)), None);
+        assert_eq!(parse_half(&t("H2")), Some(2));
+        assert_eq!(parse_half(&t("1. HJ")), Some(1));
+        assert_eq!(parse_half(&t("Halbjahr")), None, "no digit");
+        assert_eq!(parse_half(&t("12. Halbjahr")), None);
+        assert_eq!(parse_half(&Value::Bool(true)), None);
+        assert_eq!(parse_bfs(&Value::Int(9999)), Some(9999));
+        assert_eq!(parse_bfs(&Value::Int(10_000)), None);
+        assert_eq!(parse_bfs(&Value::Int(1)), Some(1));
+    }
+
     proptest! {
         #[test]
         fn any_whole_count_survives_every_representation(n in 0u64..=MAX_COUNT) {
