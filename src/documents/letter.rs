@@ -7,8 +7,8 @@ use super::pdf::{self, Meta, Page};
 use super::{answer_by, doc_error, leading, letterhead, long_date, recipient_address, sender, Flow};
 use crate::compute::component_label;
 use crate::domain::{Bfs, Finding, Severity, PERIOD_COMPONENTS};
+use crate::resolve::Eligibility;
 use crate::run::chf_text;
-use crate::validate::Eligibility;
 use crate::write::{feedback, OutFile, RunData, WriteError};
 use std::collections::BTreeSet;
 
@@ -47,8 +47,8 @@ pub fn withheld(d: &RunData<'_>, covered: &BTreeSet<Bfs>) -> Vec<(String, rust_d
     let mut out = Vec::new();
     for row in d.comp.rows.iter().filter(|r| covered.contains(&r.bfs)) {
         for half in row.halves.iter().filter(|h| h.exists && h.source.is_some()) {
-            for (i, c) in PERIOD_COMPONENTS.iter().enumerate() {
-                let diff = half.computed[i] - half.amounts[i];
+            for c in PERIOD_COMPONENTS.iter() {
+                let diff = half.computed.get(*c) - half.amounts.get(*c);
                 if diff > rust_decimal::Decimal::ZERO && (half.withheld.contains(c) || half.withheld_whole) {
                     out.push((
                         format!("{} ({}), {}, {}", row.name, row.bfs, component_label(*c), half.period.label()),
