@@ -281,12 +281,12 @@ pub fn write_form_sheet(ws: &mut Worksheet, f: &FormSheet) -> Result<(), XlsxErr
         ws.set_column_width(c as u16, *w)?;
     }
     ws.protect();
-    style::print_layout(ws, None, &FORM_WIDTHS, style::Orientation::Landscape, 0, None)?;
+    style::print_layout(ws, None, &FORM_WIDTHS, style::Orientation::Portrait, 0, None)?;
     Ok(())
 }
 
-/// Column widths of a form sheet (label, value, hint): one landscape A4 page wide at 100 %.
-pub const FORM_WIDTHS: [f64; 3] = [56.0, 26.0, 52.0];
+/// Column widths of a form sheet (label, value, hint): one portrait A4 page wide at 100 %.
+pub const FORM_WIDTHS: [f64; 3] = [43.0, 18.0, 32.0];
 
 /// Column widths of a `Vertragsgemeinden` sheet.
 pub const TABLE_WIDTHS: [f64; 6] = [10.0, 28.0, 22.0, 26.0, 22.0, 26.0];

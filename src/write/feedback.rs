@@ -70,8 +70,9 @@ pub fn write_all(d: &RunData<'_>) -> Result<Vec<OutFile>, WriteError> {
     recipients.par_iter().map(|(b, fs)| write_one(d, *b, fs)).collect()
 }
 
-/// Column widths of the letter's findings table.
-const WIDTHS: [f64; 10] = [24.0, 34.0, 14.0, 7.0, 16.0, 9.0, 60.0, 50.0, 26.0, 11.0];
+/// Column widths of the letter's findings table: one landscape page wide (at 82 %), so that
+/// the paragraphs above it print whole.
+const WIDTHS: [f64; 10] = [16.0, 22.0, 12.0, 6.0, 12.0, 9.0, 34.0, 28.0, 16.0, 9.0];
 
 /// A paragraph of the letter across the findings table's width.
 fn para(ws: &mut Worksheet, r: &mut u32, text: String, fmt: &Format) -> Result<(), XlsxError> {
@@ -357,7 +358,9 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
     ];
     style::header_row_fit(ws, r, &columns, &MONEY_WIDTHS)?;
     let h = r;
-    let (chf, cnt, wrap) = (style::chf(), style::count(), style::wrap());
+    let top = Format::new().set_align(FormatAlign::Top);
+    let (chf, cnt, wrap) =
+        (style::chf().set_align(FormatAlign::Top), style::count().set_align(FormatAlign::Top), style::wrap());
     let mw = MONEY_WIDTHS;
     let year_end = ymd(d.year, 12, 31);
     let stichtag = fmt_date(ymd(d.year - 2, 12, 31));
@@ -378,7 +381,7 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
         ws.write_text_with_format(r, 1, &what, &wrap)?;
         let why = if not_eligible { row.status.as_str() } else { "" };
         style::fit_row(ws, r, &[(&name, mw[0]), (&what, mw[1]), (why, mw[7])])?;
-        ws.write_text(r, 2, d.year.to_string())?;
+        ws.write_text_with_format(r, 2, d.year.to_string(), &top)?;
         ws.write_number_with_format(r, 3, row.base as f64, &cnt)?;
         ws.write_with_format(r, 4, sockel_computed, &chf)?;
         ws.write_with_format(r, 5, row.sockel, &chf)?;
@@ -395,7 +398,7 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
                 ws.write_text_with_format(r, 0, &name, &wrap)?;
                 ws.write_text_with_format(r, 1, "Fall- und Dolmetschpauschalen", &wrap)?;
                 style::fit_row(ws, r, &[(&name, mw[0]), ("kein gültiges Reportingformular eingegangen", mw[7])])?;
-                ws.write_text(r, 2, half.period.label())?;
+                ws.write_text_with_format(r, 2, half.period.label(), &top)?;
                 ws.write_with_format(r, 5, Decimal::ZERO, &chf)?;
                 ws.write_text_with_format(r, 7, "kein gültiges Reportingformular eingegangen", &wrap)?;
                 continue;
@@ -407,7 +410,7 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
                 r += 1;
                 ws.write_text_with_format(r, 0, &name, &wrap)?;
                 ws.write_text_with_format(r, 1, component_label(*c), &wrap)?;
-                ws.write_text(r, 2, half.period.label())?;
+                ws.write_text_with_format(r, 2, half.period.label(), &top)?;
                 ws.write_number_with_format(r, 3, half.reported.get(*c) as f64, &cnt)?;
                 ws.write_with_format(r, 4, half.computed[i], &chf)?;
                 ws.write_with_format(r, 5, half.amounts[i], &chf)?;
@@ -427,8 +430,8 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
                 .collect();
             r += 1;
             ws.write_text_with_format(r, 0, &name, &wrap)?;
-            ws.write_text(r, 1, "Rückforderung (Ziffer 4.7)")?;
-            ws.write_text(r, 2, d.year.to_string())?;
+            ws.write_text_with_format(r, 1, "Rückforderung (Ziffer 4.7)", &top)?;
+            ws.write_text_with_format(r, 2, d.year.to_string(), &top)?;
             ws.write_with_format(r, 5, row.clawback, &chf)?;
             let why = reasons.join("; ");
             ws.write_text_with_format(r, 7, &why, &wrap)?;
@@ -464,7 +467,7 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
         header_row(ws, r, &["Datum", "Grundlage", "", "", "Brutto", "Verrechnet", "Netto", ""])?;
         for p in payouts {
             r += 1;
-            ws.write_text(r, 0, fmt_date(p.date))?;
+            ws.write_text_with_format(r, 0, fmt_date(p.date), &top)?;
             ws.write_text_with_format(r, 1, &p.basis, &wrap)?;
             style::fit_row(ws, r, &[(&p.basis, mw[1])])?;
             ws.write_with_format(r, 4, p.gross, &chf)?;
