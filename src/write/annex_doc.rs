@@ -29,8 +29,8 @@ const CHART_PX: u32 = 670;
 /// The compact sheet's column labels.
 pub const COLUMNS: [&str; 8] =
     ["BFS-Nr.", "Gemeinde", "Zahlungsempfänger", "Sockelbeitrag", "Pauschalen", "Rückforderung", "Total", "Status"];
-/// Its column widths: 134 characters, one landscape A4 page at 100 %.
-pub const WIDTHS: [f64; 8] = [7.0, 21.0, 21.0, 14.0, 14.0, 14.0, 15.0, 28.0];
+/// Its column widths: 133 characters, one landscape A4 page at 100 %.
+pub const WIDTHS: [f64; 8] = [7.0, 21.0, 21.0, 14.0, 14.0, 14.0, 15.0, 27.0];
 /// Row of the header (zero-based).
 pub const HEADER_ROW: u32 = 3;
 /// First money column (Sockelbeitrag) and the Total column.
@@ -172,11 +172,7 @@ pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
                 &chf_top,
             )?;
             ws.write_text_with_format(r, 7, &row.status, &wrap.clone().set_indent(1))?;
-            style::fit_row(
-                ws,
-                r,
-                &[(&row.name, WIDTHS[1]), (&payee, WIDTHS[2]), (&row.status, WIDTHS[7])],
-            )?;
+            style::fit_row(ws, r, &[(&row.name, WIDTHS[1]), (&payee, WIDTHS[2]), (&row.status, WIDTHS[7])])?;
             r += 1;
         }
         let last = r - 1;
@@ -264,11 +260,7 @@ pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     let g = col(TOTAL_COL);
     let payouts_row = r;
     label(ws, r, "Total Auszahlungen", &bt)?;
-    let f = if rec.payouts.is_empty() {
-        "=0".to_string()
-    } else {
-        format!("=SUM({g}{}:{g}{})", first_payout + 1, r)
-    };
+    let f = if rec.payouts.is_empty() { "=0".to_string() } else { format!("=SUM({g}{}:{g}{})", first_payout + 1, r) };
     ws.write_formula_with_format(r, TOTAL_COL, Formula::new(f).set_result(rec.payouts_total.to_string()), &chb)?;
     r += 1;
     let first_inv = r;
@@ -313,15 +305,11 @@ pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         ws.set_column_width(c as u16, *w)?;
     }
     ws.set_freeze_panes(HEADER_ROW + 1, 0)?;
-    style::print_layout(
-        ws,
-        Some((HEADER_ROW, HEADER_ROW)),
-        &WIDTHS,
-        Orientation::Landscape,
-        0,
-        Some(d.run_date),
-    )?;
-    ws.set_header(format!("&L&8Anhang Nr. 1: Beiträge {}&R&8Kanton Solothurn, Amt für Gesellschaft und Soziales", d.year));
+    style::print_layout(ws, Some((HEADER_ROW, HEADER_ROW)), &WIDTHS, Orientation::Landscape, 0, Some(d.run_date))?;
+    ws.set_header(format!(
+        "&L&8Anhang Nr. 1: Beiträge {}&R&8Kanton Solothurn, Amt für Gesellschaft und Soziales",
+        d.year
+    ));
     Ok(())
 }
 
@@ -438,7 +426,8 @@ pub fn charts(wb: &mut Workbook, d: &RunData<'_>) -> Result<(), XlsxError> {
         } else {
             String::new()
         };
-        c.title().set_name(format!("Beitrag je Person der ausländischen Wohnbevölkerung {} (CHF){part}", d.year).as_str());
+        c.title()
+            .set_name(format!("Beitrag je Person der ausländischen Wohnbevölkerung {} (CHF){part}", d.year).as_str());
         c.legend().set_hidden();
         c.set_width(CHART_PX).set_height((120 + 17 * chunk.len() as u32).max(300));
         c.add_series()

@@ -433,8 +433,7 @@ pub fn header_row_fit_at(
 /// wider: a tenth of the width is kept free).
 pub fn header_row_fit(ws: &mut Worksheet, row: u32, labels: &[&str], widths: &[f64]) -> Result<(), XlsxError> {
     header_row(ws, row, labels)?;
-    let cells: Vec<(&str, f64)> =
-        labels.iter().zip(widths).map(|(l, w)| (*l, *w * BOLD_NARROWING)).collect();
+    let cells: Vec<(&str, f64)> = labels.iter().zip(widths).map(|(l, w)| (*l, *w * BOLD_NARROWING)).collect();
     fit_row(ws, row, &cells)
 }
 
