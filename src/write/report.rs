@@ -233,10 +233,11 @@ fn uebersicht(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     )?;
     r += 1;
     let int = style::int().set_align(rust_xlsxwriter::FormatAlign::Top);
+    let bfs_fmt = int.clone().set_align(rust_xlsxwriter::FormatAlign::Left);
     let wrap = style::wrap();
     for (bfs, (n, codes)) in &per_muni {
         match bfs {
-            Some(b) => ws.write_number_with_format(r, 0, *b, &int)?,
+            Some(b) => ws.write_number_with_format(r, 0, *b, &bfs_fmt)?,
             None => ws.write_text(r, 0, "ohne")?,
         };
         let name = if bfs.is_some() { d.name_of(*bfs) } else { "Datei ohne erkannte Gemeinde".into() };
@@ -245,8 +246,8 @@ fn uebersicht(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
             ws.write_number_with_format(r, 2 + i as u16, *c as f64, &int)?;
         }
         let codes = codes.join(", ");
-        ws.write_text_with_format(r, 5, &codes, &wrap)?;
-        style::fit_row(ws, r, &[(&name, OVERVIEW_WIDTHS[1]), (&codes, OVERVIEW_WIDTHS[5])])?;
+        ws.write_text_with_format(r, 5, &codes, &wrap.clone().set_indent(1))?;
+        style::fit_row(ws, r, &[(&name, OVERVIEW_WIDTHS[1]), (&codes, OVERVIEW_WIDTHS[5] - 1.0)])?;
         r += 1;
     }
     for (c, w) in OVERVIEW_WIDTHS.iter().enumerate() {
@@ -260,7 +261,7 @@ fn uebersicht(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
 }
 
 /// Column widths of the `Übersicht` sheet: one landscape page wide at 100 %.
-const OVERVIEW_WIDTHS: [f64; 6] = [24.0, 24.0, 8.0, 11.0, 9.0, 58.0];
+const OVERVIEW_WIDTHS: [f64; 6] = [29.0, 24.0, 8.0, 11.0, 9.0, 53.0];
 
 /// Rows of 15 pt that fit a landscape A4 page within the margins.
 const ROWS_PER_PAGE: u32 = 30;
