@@ -33,17 +33,18 @@ fn leading(size: f32) -> f32 {
 
 /// The table's columns: (left edge, width, right-aligned).
 const COLS: [(f32, f32, bool); 8] = [
-    (LEFT, 10.0, false),
-    (25.0, 29.0, false),
-    (54.5, 29.0, false),
-    (84.0, 18.0, true),
-    (102.5, 17.0, true),
-    (120.0, 17.0, true),
-    (137.5, 18.5, true),
-    (158.0, 37.0, false),
+    (LEFT, 11.5, false),
+    (27.0, 28.0, false),
+    (55.5, 28.0, false),
+    (84.0, 20.0, true),
+    (104.5, 17.5, true),
+    (122.5, 21.0, true),
+    (144.0, 19.0, true),
+    (165.0, 30.0, false),
 ];
+/// The sheet's labels, hyphenated where a column is narrower than the word.
 const LABELS: [&str; 8] =
-    ["BFS-Nr.", "Gemeinde", "Zahlungsempfänger", "Sockelbeitrag", "Pauschalen", "Rückforderung", "Total", "Status"];
+    ["BFS-Nr.", "Gemeinde", "Zahlungs-empfänger", "Sockelbeitrag", "Pauschalen", "Rück-forderung", "Total", "Status"];
 
 /// Flowing content over pages, with the table header repeated on every page of the table.
 struct Doc {
@@ -74,7 +75,7 @@ impl Doc {
         let y0 = self.y;
         self.page().rect(LEFT, y0 - leading(SIZE) + 0.5, RIGHT - LEFT, h, 225);
         for ((x, w, right), label) in COLS.iter().zip(LABELS) {
-            let lines = pdf::wrap(label, *w, SIZE, true);
+            let lines = wrap(label, *w, SIZE, true);
             for (i, l) in lines.iter().take(2).enumerate() {
                 let y = y0 + i as f32 * leading(SIZE);
                 if *right {
@@ -86,10 +87,19 @@ impl Doc {
         }
         self.y = y0 + h + 0.5;
     }
-    /// A table row: cells wrapped to their column; returns nothing, advances `y`.
+    /// A table row: cells wrapped to their column (a label in `Gemeinde` spans the payee
+    /// column when that is empty); advances `y`.
     fn row(&mut self, cells: [String; 8], bold: bool) {
-        let wrapped: Vec<Vec<String>> =
-            COLS.iter().zip(&cells).map(|((_, w, _), t)| pdf::wrap(t, *w, SIZE, bold)).collect();
+        let spans = cells[2].is_empty();
+        let wrapped: Vec<Vec<String>> = COLS
+            .iter()
+            .zip(&cells)
+            .enumerate()
+            .map(|(i, ((_, w, _), t))| {
+                let w = if i == 1 && spans { COLS[3].0 - COLS[1].0 - 1.0 } else { *w };
+                wrap(t, w, SIZE, bold)
+            })
+            .collect();
         let lines = wrapped.iter().map(Vec::len).max().unwrap_or(1).max(1);
         self.need(lines as f32 * leading(SIZE));
         let y0 = self.y;
@@ -135,6 +145,34 @@ impl Doc {
         self.page().text_right(x + w, y0, SIZE, bold, &chf_text(amount));
         self.y += 0.6;
     }
+}
+
+/// Lines of `text` no wider than `max` mm: breaks at spaces and after hyphens and slashes
+/// (`Lüsslingen-` / `Nennigkofen`), a word wider than the line where it must.
+fn wrap(text: &str, max: f32, size: f32, bold: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        for word in para.split_whitespace() {
+            let pieces: Vec<&str> = word.split_inclusive(['-', '/']).collect();
+            for (k, piece) in pieces.iter().enumerate() {
+                let sep = if line.is_empty() || k > 0 { "" } else { " " };
+                let candidate = format!("{line}{sep}{piece}");
+                if pdf::width(&candidate, size, bold) <= max {
+                    line = candidate;
+                    continue;
+                }
+                if !line.is_empty() {
+                    out.push(std::mem::take(&mut line));
+                }
+                let mut parts = pdf::wrap(piece, max, size, bold);
+                line = parts.pop().unwrap_or_default();
+                out.extend(parts);
+            }
+        }
+        out.push(line);
+    }
+    out
 }
 
 fn district_label(d: &str) -> String {
