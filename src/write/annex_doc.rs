@@ -48,7 +48,7 @@ pub fn pauschalen(r: &AnnexRow) -> Chf {
 }
 
 /// The rows of each district, districts by name, rows in annex (BFS-Nr.) order.
-pub fn by_district<'a>(rows: &'a [AnnexRow]) -> BTreeMap<&'a str, Vec<&'a AnnexRow>> {
+pub fn by_district(rows: &[AnnexRow]) -> BTreeMap<&str, Vec<&AnnexRow>> {
     let mut out: BTreeMap<&str, Vec<&AnnexRow>> = BTreeMap::new();
     for r in rows {
         out.entry(r.district.as_str()).or_default().push(r);

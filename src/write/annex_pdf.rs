@@ -319,7 +319,8 @@ pub fn pages(d: &RunData<'_>) -> Vec<Page> {
         let y = doc.y;
         doc.page().text(LEFT, y, 10.0, true, who);
         let line_y = y + 12.0;
-        for (x1, x2, label) in [(LEFT, 75.0, "Name und Funktion"), (82.0, 128.0, "Ort und Datum"), (135.0, RIGHT, "Unterschrift")]
+        for (x1, x2, label) in
+            [(LEFT, 75.0, "Name und Funktion"), (82.0, 128.0, "Ort und Datum"), (135.0, RIGHT, "Unterschrift")]
         {
             doc.page().line(x1, line_y, x2, line_y, 0.25);
             doc.page().text(x1, line_y + leading(MIN_SIZE), MIN_SIZE, false, label);
@@ -376,7 +377,9 @@ fn thousands(v: f32) -> String {
 fn district_chart(doc: &mut Doc, d: &RunData<'_>) {
     let data: Vec<(String, Chf)> = by_district(&d.comp.rows)
         .into_iter()
-        .map(|(k, rows)| (if k.trim().is_empty() { "ohne Bezirk".into() } else { k.to_string() }, sum(rows.iter().map(|x| x.total))))
+        .map(|(k, rows)| {
+            (if k.trim().is_empty() { "ohne Bezirk".into() } else { k.to_string() }, sum(rows.iter().map(|x| x.total)))
+        })
         .collect();
     if data.is_empty() {
         return;
@@ -463,8 +466,7 @@ pub fn write(d: &RunData<'_>) -> Result<OutFile, WriteError> {
         subject: "start.integration, Kreisschreiben KRS-GEF-2017/01",
         date: d.run_date,
     };
-    let bytes = pdf::render(&pages(d), &meta)
-        .map_err(|reason| WriteError::Document { name: rel.clone(), reason })?;
+    let bytes = pdf::render(&pages(d), &meta).map_err(|reason| WriteError::Document { name: rel.clone(), reason })?;
     Ok(OutFile { rel, bytes })
 }
 
