@@ -24,7 +24,7 @@ pub const CHARTS_SHEET: &str = "Grafiken";
 pub const CHART_DATA_SHEET: &str = "Grafikdaten";
 
 /// Width of the charts in pixels: one portrait A4 page at 100 %.
-const CHART_PX: u32 = 670;
+const CHART_PX: u32 = 630;
 
 /// The compact sheet's column labels.
 pub const COLUMNS: [&str; 8] =
