@@ -218,7 +218,9 @@ pub fn write_form_sheet(ws: &mut Worksheet, f: &FormSheet) -> Result<(), XlsxErr
     ws.write_text_with_format(0, 0, title_of(f.kind), &style::title())?;
     if let Some(intro) = &f.intro {
         ws.write_text_with_format(0, 2, intro, &style::hint())?;
-        ws.set_row_height(0, 48)?;
+        // At least the title's height (14 pt); more for a long instruction.
+        ws.set_row_height(0, 21)?;
+        style::fit_row(ws, 0, &[(intro, FORM_WIDTHS[2])])?;
     }
     let heading = style::bold();
     if f.kind == FormKind::Reporting {
@@ -247,8 +249,21 @@ pub fn write_form_sheet(ws: &mut Worksheet, f: &FormSheet) -> Result<(), XlsxErr
         if let Some(s) = f.side.get(spec.key) {
             ws.write_text_with_format(r, 2, s, &side_fmt)?;
         }
-        if spec.key.ends_with("_BEMERKUNGEN") {
-            ws.set_row_height(r, 60)?;
+        let value_text = match (&v, kind) {
+            (Value::Text(t), CellKind::Text) => t.as_str(),
+            _ => "",
+        };
+        let side = f.side.get(spec.key).map(String::as_str).unwrap_or("");
+        // Wrapped label, hint and text value show whole; a remarks field has room for
+        // four lines.
+        let lines = [(spec.label, FORM_WIDTHS[0]), (side, FORM_WIDTHS[2]), (value_text, FORM_WIDTHS[1])]
+            .iter()
+            .map(|(t, w)| style::wrapped_lines(t, *w))
+            .max()
+            .unwrap_or(1);
+        let lines = if spec.key.ends_with("_BEMERKUNGEN") { lines.max(4) } else { lines };
+        if lines > 1 {
+            ws.set_row_height(r, style::row_height(style::LINE_PT * lines as f64 + 2.0))?;
         }
     }
     let first = fields_of(f.kind).iter().map(|s| s.row).max().unwrap_or(25) + 2;
@@ -259,19 +274,22 @@ pub fn write_form_sheet(ws: &mut Worksheet, f: &FormSheet) -> Result<(), XlsxErr
         };
         ws.merge_text(r, 0, r, 2, line, &fmt)?;
         if sev.is_some() {
-            ws.set_row_height(r, 45)?;
+            style::fit_row(ws, r, &[(line, FORM_WIDTHS.iter().sum())])?;
         }
     }
-    ws.set_column_width(0, 62)?;
-    ws.set_column_width(1, 28)?;
-    ws.set_column_width(2, 58)?;
+    for (c, w) in FORM_WIDTHS.iter().enumerate() {
+        ws.set_column_width(c as u16, *w)?;
+    }
     ws.protect();
-    ws.set_portrait();
-    ws.set_paper_size(9);
-    ws.set_print_fit_to_pages(1, 1);
-    ws.set_footer("&LKanton Solothurn, Amt für Gesellschaft und Soziales&RSeite &P von &N");
+    style::print_layout(ws, None, &FORM_WIDTHS, style::Orientation::Portrait, 0, None)?;
     Ok(())
 }
+
+/// Column widths of a form sheet (label, value, hint): one portrait A4 page wide at 100 %.
+pub const FORM_WIDTHS: [f64; 3] = [43.0, 18.0, 32.0];
+
+/// Column widths of a `Vertragsgemeinden` sheet.
+pub const TABLE_WIDTHS: [f64; 6] = [10.0, 28.0, 22.0, 26.0, 22.0, 26.0];
 
 /// The content of a `Vertragsgemeinden` sheet.
 #[derive(Debug, Clone)]
@@ -301,8 +319,7 @@ fn reporting_row(key: &str) -> u32 {
 pub fn write_table_sheet(ws: &mut Worksheet, t: &TableSheet) -> Result<(), XlsxError> {
     ws.set_name(&t.sheet_name)?;
     let labels: Vec<&str> = TABLE_COLUMNS.iter().map(|(_, h)| *h).collect();
-    style::header_row(ws, 0, &labels)?;
-    ws.set_row_height(0, 48)?;
+    style::header_row_fit(ws, 0, &labels, &TABLE_WIDTHS)?;
     for (i, row) in t.rows.iter().enumerate() {
         let r = 1 + i as u32;
         for (c, v) in row.iter().enumerate().take(TABLE_COLUMNS.len()) {
@@ -340,25 +357,17 @@ pub fn write_table_sheet(ws: &mut Worksheet, t: &TableSheet) -> Result<(), XlsxE
             let f_diff = format!("={col}{}-{col}{}", sum + 1, tot + 1);
             ws.write_formula_with_format(diff, c, Formula::new(f_diff).set_result("0"), &style::bold())?;
         }
-        ws.set_row_height(diff + 2, 32)?;
-        ws.merge_text(
-            diff + 2,
-            0,
-            diff + 2,
-            5,
-            "Bitte für jede Vertragsgemeinde eine Zeile ausfüllen (auch mit 0). Die Summen müssen den Totalen im \
-             Blatt «Reporting» entsprechen, sonst wird der Bericht zurückbehalten.",
-            &style::hint(),
-        )?;
+        let text = "Bitte für jede Vertragsgemeinde eine Zeile ausfüllen (auch mit 0). Die Summen müssen den Totalen \
+                    im Blatt «Reporting» entsprechen, sonst wird der Bericht zurückbehalten.";
+        ws.merge_text(diff + 2, 0, diff + 2, 5, text, &style::hint())?;
+        style::fit_row(ws, diff + 2, &[(text, TABLE_WIDTHS.iter().sum())])?;
     }
-    for (c, w) in [10.0, 28.0, 22.0, 26.0, 22.0, 26.0].iter().enumerate() {
+    for (c, w) in TABLE_WIDTHS.iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;
     }
     ws.set_freeze_panes(1, 0)?;
     ws.protect();
-    ws.set_landscape();
-    ws.set_paper_size(9);
-    ws.set_print_fit_to_pages(1, 0);
+    style::print_layout(ws, Some((0, 0)), &TABLE_WIDTHS, style::Orientation::Landscape, 0, None)?;
     Ok(())
 }
 

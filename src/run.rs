@@ -311,8 +311,13 @@ pub fn render(eval: &Evaluation, opts: &RunOptions) -> Result<Vec<OutFile>, Writ
         version: env!("CARGO_PKG_VERSION"),
         ledger: ledger.as_ref(),
     };
-    let mut files =
-        vec![write::annex::write(&d)?, write::report::write(&d)?, write::json::befunde(&d)?, write::json::dateien(&d)?];
+    let mut files = vec![
+        write::annex::write(&d)?,
+        write::annex_pdf::write(&d)?,
+        write::report::write(&d)?,
+        write::json::befunde(&d)?,
+        write::json::dateien(&d)?,
+    ];
     files.extend(write::feedback::write_all(&d)?);
     files.extend(crate::documents::write_all(&d, &files)?);
     let manifest = write::json::manifest(&d, eval.inputs.clone(), &files)?;

@@ -1,6 +1,6 @@
 //! `Anhang_1_Beitraege_<Y>.xlsx`: the contribution annex (4.5.3, Anhang Nr. 1).
 
-use super::style::{self, header_row, print_setup, xl_date, TextCells};
+use super::style::{self, header_row_fit, print_layout, xl_date, Orientation, TextCells};
 use super::{save, OutFile, RunData, WriteError};
 use crate::domain::{a1, fmt_date, TariffCode, PERIOD_COMPONENTS};
 use rust_decimal::Decimal;
@@ -29,8 +29,10 @@ pub const COLUMNS: [&str; 18] = [
 ];
 
 /// Column widths of sheet `Beiträge`.
-const WIDTHS: [f64; 18] =
-    [8.0, 24.0, 14.0, 12.0, 13.0, 14.0, 13.0, 15.0, 13.0, 15.0, 13.0, 15.0, 13.0, 15.0, 14.0, 15.0, 40.0, 50.0];
+/// Every header word fits its column whole (no word broken mid-way); printed two pages wide
+/// with `BFS-Nr.` and `Gemeinde` repeated.
+pub const WIDTHS: [f64; 18] =
+    [8.0, 22.0, 12.0, 18.0, 16.0, 15.0, 25.0, 16.0, 18.0, 19.0, 22.0, 22.0, 22.0, 22.0, 15.0, 15.0, 34.0, 42.0];
 
 /// Row of the header (zero-based) in sheet `Beiträge`.
 pub const HEADER_ROW: u32 = 3;
@@ -53,6 +55,7 @@ fn xl(name: &str) -> impl FnOnce(XlsxError) -> WriteError + '_ {
 pub fn write(d: &RunData<'_>) -> Result<OutFile, WriteError> {
     let name = file_name(d.year);
     let mut wb = style::workbook(&format!("Anhang Nr. 1: Beiträge an die Einwohnergemeinden {}", d.year), d.run_date);
+    super::annex_doc::sheet(wb.add_worksheet(), d).map_err(xl(&name))?;
     let total_row = beitraege(wb.add_worksheet(), d).map_err(xl(&name))?;
     payouts(wb.add_worksheet(), d).map_err(xl(&name))?;
     tariffs(wb.add_worksheet(), d).map_err(xl(&name))?;
@@ -60,6 +63,7 @@ pub fn write(d: &RunData<'_>) -> Result<OutFile, WriteError> {
     if let Some(view) = d.ledger {
         super::zahlungslauf::annex_sheet(wb.add_worksheet(), d, view).map_err(xl(&name))?;
     }
+    super::annex_doc::charts(&mut wb, d).map_err(xl(&name))?;
     save(name, &mut wb)
 }
 
@@ -81,7 +85,7 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
         ),
         &style::subtitle(),
     )?;
-    header_row(ws, HEADER_ROW, &COLUMNS)?;
+    header_row_fit(ws, HEADER_ROW, &COLUMNS, &WIDTHS)?;
     let (chf, cnt, int, wrap) = (style::chf(), style::count(), style::int(), style::wrap());
     let first = HEADER_ROW + 1;
     let mut r = first;
@@ -106,7 +110,7 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
             &chf,
         )?;
         let status = row.status.label();
-        ws.write_text(r, 16, &status)?;
+        ws.write_text_with_format(r, 16, &status, &wrap)?;
         let notes = row.notes.join("\n");
         ws.write_text_with_format(r, 17, &notes, &wrap)?;
         style::fit_row(ws, r, &[(&notes, WIDTHS[17]), (&status, WIDTHS[16])])?;
@@ -167,11 +171,10 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
     for (c, w) in WIDTHS.iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;
     }
-    ws.set_row_height(HEADER_ROW, 45)?;
     ws.set_freeze_panes(HEADER_ROW + 1, 2)?;
     ws.autofilter(HEADER_ROW, 0, last, (COLUMNS.len() - 1) as u16)?;
-    print_setup(ws, HEADER_ROW)?;
-    ws.set_header(format!("&LAnhang Nr. 1: Beiträge {}&RKanton Solothurn, AGS", d.year));
+    print_layout(ws, Some((HEADER_ROW, HEADER_ROW)), &WIDTHS, Orientation::Landscape, 2, Some(d.run_date))?;
+    ws.set_header(format!("&L&8Anhang Nr. 1: Beiträge {}&R&8Kanton Solothurn, AGS", d.year));
     Ok(total_row)
 }
 
@@ -184,14 +187,12 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         format!("Auszahlungen nach Zahlungsempfänger und Datum, Beiträge {}", d.year),
         &style::title(),
     )?;
-    ws.write_text_with_format(
-        1,
-        0,
-        "Ende März: Sockelbeitrag des laufenden Jahres und Pauschalen des 2. Halbjahres des Vorjahres; Ende September: Pauschalen des 1. Halbjahres (Ziffer 4.5.2). Rückforderungen werden mit der nächsten Auszahlung verrechnet (Ziffer 4.7).",
-        &style::subtitle(),
-    )?;
     let h = 3;
-    header_row(
+    const PW: [f64; 7] = [16.0, 16.0, 26.0, 30.0, 16.0, 18.0, 16.0];
+    let intro = "Ende März: Sockelbeitrag des laufenden Jahres und Pauschalen des 2. Halbjahres des Vorjahres; Ende September: Pauschalen des 1. Halbjahres (Ziffer 4.5.2). Rückforderungen werden mit der nächsten Auszahlung verrechnet (Ziffer 4.7).";
+    ws.merge_text(1, 0, 1, 6, intro, &style::subtitle().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top))?;
+    style::fit_row(ws, 1, &[(intro, PW.iter().sum())])?;
+    header_row_fit(
         ws,
         h,
         &[
@@ -203,6 +204,7 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
             "Verrechnete Rückforderungen",
             "Auszahlung",
         ],
+        &PW,
     )?;
     let (chf, int, date) = (style::chf(), style::int(), style::date());
     let mut r = h + 1;
@@ -249,7 +251,7 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         &style::bold(),
     )?;
     r += 1;
-    header_row(ws, r, &["BFS-Nr.", "Gemeinde", "Betrag", "Grund", "Zahlungsfrist"])?;
+    header_row_fit(ws, r, &["BFS-Nr.", "Gemeinde", "Betrag", "Grund", "Zahlungsfrist"], &PW)?;
     r += 1;
     if d.comp.invoices.is_empty() {
         ws.write_text(r, 0, "Keine Rechnungen.")?;
@@ -258,16 +260,18 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         ws.write_number_with_format(r, 0, inv.bfs, &int)?;
         ws.write_text(r, 1, d.name_of(Some(inv.bfs)))?;
         ws.write_with_format(r, 2, inv.amount, &chf)?;
-        ws.write_text(r, 3, &inv.reason)?;
-        ws.write_text(r, 4, "innert 30 Tagen nach Rechnungsstellung")?;
+        let wrap = style::wrap();
+        ws.write_text_with_format(r, 3, &inv.reason, &wrap)?;
+        ws.write_text_with_format(r, 4, "innert 30 Tagen nach Rechnungsstellung", &wrap)?;
+        style::fit_row(ws, r, &[(&inv.reason, PW[3]), ("innert 30 Tagen nach Rechnungsstellung", PW[4])])?;
         r += 1;
     }
-    for (c, w) in [16.0, 16.0, 26.0, 30.0, 16.0, 18.0, 16.0].iter().enumerate() {
+    for (c, w) in PW.iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;
     }
     ws.set_freeze_panes(h + 1, 0)?;
     ws.autofilter(h, 0, last.saturating_sub(1).max(h), 6)?;
-    print_setup(ws, h)
+    print_layout(ws, Some((h, h)), &PW, Orientation::Landscape, 0, Some(d.run_date))
 }
 
 /// Sheet `Tarife`: the rates applied (4.3.2) and the dates they were applied for.
@@ -280,7 +284,8 @@ fn tariffs(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         "Es gilt der Tarif am letzten Tag der Periode: 30.06. bzw. 31.12., für den Sockelbeitrag der 31.12.",
         &style::subtitle(),
     )?;
-    header_row(ws, 3, &["Leistung", "Bezeichnung", "Betrag", "Gültig ab", "Gültig bis", "Angewendet für"])?;
+    const TW: [f64; 6] = [16.0, 44.0, 14.0, 12.0, 12.0, 60.0];
+    header_row_fit(ws, 3, &["Leistung", "Bezeichnung", "Betrag", "Gültig ab", "Gültig bis", "Angewendet für"], &TW)?;
     let (chf, date) = (style::chf(), style::date());
     let mut r = 4;
     for code in TariffCode::ALL {
@@ -316,14 +321,16 @@ fn tariffs(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
                     }
                 })
                 .collect();
-            ws.write_text(r, 5, when.join(", "))?;
+            let when = when.join(", ");
+            ws.write_text_with_format(r, 5, &when, &style::wrap())?;
+            style::fit_row(ws, r, &[(&when, TW[5]), (code.label(), TW[1])])?;
             r += 1;
         }
     }
-    for (c, w) in [16.0, 44.0, 14.0, 12.0, 12.0, 60.0].iter().enumerate() {
+    for (c, w) in TW.iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;
     }
-    print_setup(ws, 3)
+    print_layout(ws, Some((3, 3)), &TW, Orientation::Landscape, 0, Some(d.run_date))
 }
 
 /// Sheet `Kredit`: the total against the budgeted credit (4.3.4).
@@ -358,7 +365,5 @@ fn credit(ws: &mut Worksheet, d: &RunData<'_>, total_row: u32) -> Result<(), Xls
     }
     ws.set_column_width(0, 80)?;
     ws.set_column_width(1, 18)?;
-    ws.set_landscape();
-    ws.set_paper_size(9);
-    Ok(())
+    print_layout(ws, None, &[80.0, 18.0], Orientation::Landscape, 0, Some(d.run_date))
 }

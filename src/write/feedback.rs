@@ -70,14 +70,14 @@ pub fn write_all(d: &RunData<'_>) -> Result<Vec<OutFile>, WriteError> {
     recipients.par_iter().map(|(b, fs)| write_one(d, *b, fs)).collect()
 }
 
-/// Column widths of the letter's findings table.
-const WIDTHS: [f64; 10] = [24.0, 34.0, 14.0, 7.0, 16.0, 9.0, 60.0, 50.0, 26.0, 11.0];
+/// Column widths of the letter's findings table: one landscape page wide (at 82 %), so that
+/// the paragraphs above it print whole.
+const WIDTHS: [f64; 10] = [16.0, 22.0, 12.0, 6.0, 12.0, 9.0, 34.0, 28.0, 16.0, 9.0];
 
 /// A paragraph of the letter across the findings table's width.
 fn para(ws: &mut Worksheet, r: &mut u32, text: String, fmt: &Format) -> Result<(), XlsxError> {
     ws.merge_text(*r, 0, *r, 8, &text, fmt)?;
-    let lines = (text.chars().count() as f64 / 180.0).ceil().max(1.0);
-    ws.set_row_height(*r, style::row_height(15.0 * lines + 2.0))?;
+    style::fit_row(ws, *r, &[(&text, WIDTHS[..9].iter().sum())])?;
     *r += 1;
     Ok(())
 }
@@ -166,10 +166,7 @@ fn letter(
         let r = 2 + i as u32;
         ws.write_text_with_format(r, 0, *k, &b.clone().set_align(FormatAlign::Top))?;
         ws.merge_text(r, 1, r, 4, v, &top)?;
-        let lines = v.lines().count().max(1) as f64;
-        if lines > 1.0 {
-            ws.set_row_height(r, style::row_height(15.0 * lines))?;
-        }
+        style::fit_row(ws, r, &[(v, WIDTHS[1..5].iter().sum())])?;
     }
     let mut r = 8;
     // Whose findings this workbook holds besides the recipient's.
@@ -251,7 +248,7 @@ fn letter(
         "Code",
         "Nachbau",
     ];
-    header_row(ws, r, &columns)?;
+    style::header_row_fit(ws, r, &columns, &WIDTHS)?;
     let h = r;
     let wrap = style::wrap();
     for f in findings {
@@ -274,10 +271,19 @@ fn letter(
         let rebuilt = f.file.as_deref().and_then(|x| refs.get(x)).copied().unwrap_or("");
         ws.write_text_with_format(r, 9, rebuilt, &wrap)?;
         let file = f.file.as_deref().unwrap_or("");
+        let concerns = f.bfs.map(|b| who(d, b)).unwrap_or_default();
         style::fit_row(
             ws,
             r,
-            &[(file, WIDTHS[1]), (&f.message, WIDTHS[6]), (&f.fix, WIDTHS[7]), (f.code.as_str(), WIDTHS[8])],
+            &[
+                (&concerns, WIDTHS[0]),
+                (file, WIDTHS[1]),
+                (f.sheet.as_deref().unwrap_or(""), WIDTHS[2]),
+                (f.value.as_deref().unwrap_or(""), WIDTHS[4]),
+                (&f.message, WIDTHS[6]),
+                (&f.fix, WIDTHS[7]),
+                (f.code.as_str(), WIDTHS[8]),
+            ],
         )?;
     }
     for (c, w) in WIDTHS.iter().enumerate() {
@@ -286,7 +292,7 @@ fn letter(
     if r > h {
         ws.autofilter(h, 0, r, (columns.len() - 1) as u16)?;
     }
-    style::print_setup(ws, h)?;
+    style::print_layout(ws, Some((h, h)), &WIDTHS, style::Orientation::Landscape, 0, Some(d.run_date))?;
     Ok(())
 }
 
@@ -334,13 +340,11 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
         format!("Beiträge {} (provisorisch, Stand {})", d.year, fmt_date(d.run_date)),
         &style::title(),
     )?;
-    ws.write_text_with_format(
-        1,
-        0,
-        "Berechnet: was die gemeldeten Zahlen nach Tarif ergeben. Ausbezahlt: was nach der Prüfung ausgerichtet wird. \
-         Zurückbehalten: die Differenz, mit dem Grund; sie wird nach Eingang eines korrigierten Formulars ausgerichtet.",
-        &style::subtitle(),
-    )?;
+    let intro = "Berechnet: was die gemeldeten Zahlen nach Tarif ergeben. Ausbezahlt: was nach der Prüfung \
+                 ausgerichtet wird. Zurückbehalten: die Differenz, mit dem Grund; sie wird nach Eingang eines \
+                 korrigierten Formulars ausgerichtet.";
+    ws.merge_text(1, 0, 1, 7, intro, &style::subtitle().set_text_wrap().set_align(FormatAlign::Top))?;
+    style::fit_row(ws, 1, &[(intro, MONEY_WIDTHS.iter().sum())])?;
     let mut r = 3;
     let columns = [
         "Gemeinde",
@@ -352,9 +356,12 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
         "Zurückbehalten",
         "Grund",
     ];
-    header_row(ws, r, &columns)?;
+    style::header_row_fit(ws, r, &columns, &MONEY_WIDTHS)?;
     let h = r;
-    let (chf, cnt, wrap) = (style::chf(), style::count(), style::wrap());
+    let top = Format::new().set_align(FormatAlign::Top);
+    let (chf, cnt, wrap) =
+        (style::chf().set_align(FormatAlign::Top), style::count().set_align(FormatAlign::Top), style::wrap());
+    let mw = MONEY_WIDTHS;
     let year_end = ymd(d.year, 12, 31);
     let stichtag = fmt_date(ymd(d.year - 2, 12, 31));
     let mut payee_total = Decimal::ZERO;
@@ -369,9 +376,12 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
             .tariff(TariffCode::Sockel, year_end)
             .map(|t| Decimal::from(row.base) * t.amount)
             .unwrap_or_default();
-        ws.write_text(r, 0, &name)?;
-        ws.write_text_with_format(r, 1, format!("Sockelbeitrag (ausländische Wohnbevölkerung {stichtag})"), &wrap)?;
-        ws.write_text(r, 2, d.year.to_string())?;
+        ws.write_text_with_format(r, 0, &name, &wrap)?;
+        let what = format!("Sockelbeitrag (ausländische Wohnbevölkerung {stichtag})");
+        ws.write_text_with_format(r, 1, &what, &wrap)?;
+        let why = if not_eligible { row.status.label() } else { String::new() };
+        style::fit_row(ws, r, &[(&name, mw[0]), (&what, mw[1]), (&why, mw[7])])?;
+        ws.write_text_with_format(r, 2, d.year.to_string(), &top)?;
         ws.write_number_with_format(r, 3, row.base as f64, &cnt)?;
         ws.write_with_format(r, 4, sockel_computed, &chf)?;
         ws.write_with_format(r, 5, row.sockel, &chf)?;
@@ -385,9 +395,10 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
             }
             if half.source.is_none() && !not_eligible {
                 r += 1;
-                ws.write_text(r, 0, &name)?;
-                ws.write_text(r, 1, "Fall- und Dolmetschpauschalen")?;
-                ws.write_text(r, 2, half.period.label())?;
+                ws.write_text_with_format(r, 0, &name, &wrap)?;
+                ws.write_text_with_format(r, 1, "Fall- und Dolmetschpauschalen", &wrap)?;
+                style::fit_row(ws, r, &[(&name, mw[0]), ("kein gültiges Reportingformular eingegangen", mw[7])])?;
+                ws.write_text_with_format(r, 2, half.period.label(), &top)?;
                 ws.write_with_format(r, 5, Decimal::ZERO, &chf)?;
                 ws.write_text_with_format(r, 7, "kein gültiges Reportingformular eingegangen", &wrap)?;
                 continue;
@@ -398,14 +409,16 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
                     continue;
                 }
                 r += 1;
-                ws.write_text(r, 0, &name)?;
-                ws.write_text(r, 1, component_label(*c))?;
-                ws.write_text(r, 2, half.period.label())?;
+                ws.write_text_with_format(r, 0, &name, &wrap)?;
+                ws.write_text_with_format(r, 1, component_label(*c), &wrap)?;
+                ws.write_text_with_format(r, 2, half.period.label(), &top)?;
                 ws.write_number_with_format(r, 3, half.reported.get(*c) as f64, &cnt)?;
                 ws.write_with_format(r, 4, computed, &chf)?;
                 ws.write_with_format(r, 5, amount, &chf)?;
                 ws.write_with_format(r, 6, computed - amount, &chf)?;
-                ws.write_text_with_format(r, 7, withheld_reason(d, row, half, *c), &wrap)?;
+                let why = withheld_reason(d, row, half, *c);
+                ws.write_text_with_format(r, 7, &why, &wrap)?;
+                style::fit_row(ws, r, &[(&name, mw[0]), (component_label(*c), mw[1]), (&why, mw[7])])?;
             }
         }
         if !row.clawback.is_zero() {
@@ -417,11 +430,13 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
                 .map(|c| format!("{} (verfügt am {})", c.reason, fmt_date(c.decided_on)))
                 .collect();
             r += 1;
-            ws.write_text(r, 0, &name)?;
-            ws.write_text(r, 1, "Rückforderung (Ziffer 4.7)")?;
-            ws.write_text(r, 2, d.year.to_string())?;
+            ws.write_text_with_format(r, 0, &name, &wrap)?;
+            ws.write_text_with_format(r, 1, "Rückforderung (Ziffer 4.7)", &top)?;
+            ws.write_text_with_format(r, 2, d.year.to_string(), &top)?;
             ws.write_with_format(r, 5, row.clawback, &chf)?;
-            ws.write_text_with_format(r, 7, reasons.join("; "), &wrap)?;
+            let why = reasons.join("; ");
+            ws.write_text_with_format(r, 7, &why, &wrap)?;
+            style::fit_row(ws, r, &[(&name, mw[0]), (&why, mw[7])])?;
         }
         r += 1;
         total_line(ws, r, &name, row)?;
@@ -433,7 +448,9 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
     if rows_shown > 1 {
         r += 1;
         let b = style::bold_top();
-        ws.write_text_with_format(r, 0, format!("Total an {}", who(d, bfs)), &b)?;
+        let total_to = format!("Total an {}", who(d, bfs));
+        ws.write_text_with_format(r, 0, &total_to, &b.clone().set_text_wrap())?;
+        style::fit_row(ws, r, &[(&total_to, mw[0])])?;
         for c in [1u16, 2, 3, 4, 6, 7] {
             ws.write_text_with_format(r, c, "", &b)?;
         }
@@ -444,13 +461,16 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
     let payouts: Vec<_> = d.comp.payouts.iter().filter(|p| p.payee == bfs).collect();
     if !payouts.is_empty() {
         r += 1;
-        ws.write_text_with_format(r, 0, format!("Auszahlungen an {} (Ziffer 4.5.2)", who(d, bfs)), &style::bold())?;
+        let head = format!("Auszahlungen an {} (Ziffer 4.5.2)", who(d, bfs));
+        ws.merge_text(r, 0, r, 7, &head, &style::bold().set_text_wrap())?;
+        style::fit_row(ws, r, &[(&head, mw.iter().sum())])?;
         r += 1;
         header_row(ws, r, &["Datum", "Grundlage", "", "", "Brutto", "Verrechnet", "Netto", ""])?;
         for p in payouts {
             r += 1;
-            ws.write_text(r, 0, fmt_date(p.date))?;
+            ws.write_text_with_format(r, 0, fmt_date(p.date), &top)?;
             ws.write_text_with_format(r, 1, &p.basis, &wrap)?;
+            style::fit_row(ws, r, &[(&p.basis, mw[1])])?;
             ws.write_with_format(r, 4, p.gross, &chf)?;
             ws.write_with_format(r, 5, p.offset, &chf)?;
             ws.write_with_format(r, 6, p.net(), &chf)?;
@@ -458,24 +478,27 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
     }
     for inv in d.comp.invoices.iter().filter(|i| covered.contains(&i.bfs)) {
         r += 2;
-        ws.write_text_with_format(
-            r,
-            0,
-            format!("Rechnung an {}: die Rückforderung übersteigt die Auszahlung ({})", who(d, inv.bfs), inv.reason),
-            &style::bold(),
-        )?;
+        let text =
+            format!("Rechnung an {}: die Rückforderung übersteigt die Auszahlung ({})", who(d, inv.bfs), inv.reason);
+        ws.merge_text(r, 0, r, 4, &text, &style::bold().set_text_wrap().set_align(FormatAlign::Top))?;
+        style::fit_row(ws, r, &[(&text, mw[..5].iter().sum())])?;
         ws.write_with_format(r, 5, inv.amount, &style::chf_bold())?;
     }
-    for (c, w) in [26.0, 40.0, 18.0, 10.0, 16.0, 16.0, 16.0, 56.0].iter().enumerate() {
+    for (c, w) in MONEY_WIDTHS.iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;
     }
-    style::print_setup(ws, h)?;
+    style::print_layout(ws, Some((h, h)), &MONEY_WIDTHS, style::Orientation::Landscape, 0, Some(d.run_date))?;
     Ok(())
 }
 
+/// Column widths of the `Beiträge` sheet: one landscape page wide.
+const MONEY_WIDTHS: [f64; 8] = [22.0, 32.0, 14.0, 8.0, 15.0, 15.0, 15.0, 40.0];
+
 fn total_line(ws: &mut Worksheet, r: u32, who: &str, row: &AnnexRow) -> Result<(), XlsxError> {
     let b = style::bold_top();
-    ws.write_text_with_format(r, 0, who, &b)?;
+    ws.write_text_with_format(r, 0, who, &b.clone().set_text_wrap())?;
+    let status = row.status.label();
+    style::fit_row(ws, r, &[(who, MONEY_WIDTHS[0]), (&status, MONEY_WIDTHS[7])])?;
     ws.write_text_with_format(r, 1, "Total", &b)?;
     for c in [2u16, 3, 4, 6] {
         ws.write_text_with_format(r, c, "", &b)?;

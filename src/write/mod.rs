@@ -3,6 +3,8 @@
 //! all, and files the program did not write are never touched.
 
 pub mod annex;
+pub mod annex_doc;
+pub mod annex_pdf;
 pub mod commit;
 pub mod feedback;
 pub mod json;

@@ -254,13 +254,109 @@ pub fn header_row(ws: &mut Worksheet, row: u32, labels: &[&str]) -> Result<(), X
     Ok(())
 }
 
-/// Landscape A4, one page wide, header row repeated on every page.
+/// Page orientation of a printed sheet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Orientation {
+    Portrait,
+    Landscape,
+}
+
+/// Page margins left and right, in inches (about 10 mm).
+pub const MARGIN_SIDE_IN: f64 = 0.4;
+/// Printable width of A4 within the side margins, in mm.
+pub fn printable_mm(o: Orientation) -> f64 {
+    let paper = match o {
+        Orientation::Portrait => 210.0,
+        Orientation::Landscape => 297.0,
+    };
+    paper - 2.0 * MARGIN_SIDE_IN * 25.4
+}
+
+/// The printed width of a column of width `w` (in characters of the default font, Calibri
+/// 11 pt) at 100 %, in mm. Excel draws 7 pixels per character plus 5 pixels of padding at
+/// 96 dpi (1.85 mm per character); LibreOffice prints the same column about 6 % wider
+/// (measured with Carlito, Calibri's metric twin). The wider of the two counts.
+pub fn column_mm(w: f64) -> f64 {
+    w * 2.0 + 1.3
+}
+
+/// The smallest print scale the tool allows: body text (11 pt) stays at 8.8 pt or more.
+pub const MIN_PRINT_SCALE: f64 = 0.8;
+
+/// How many pages wide a sheet of these column widths is printed: the fewest that keep the
+/// print scale at [`MIN_PRINT_SCALE`] or more (0: it fits one page at 100 %).
+pub fn pages_wide(widths: &[f64], o: Orientation) -> u16 {
+    pages_wide_repeating(widths, o, 0)
+}
+
+/// [`pages_wide`] when the first `repeat_cols` columns are printed again on every page.
+pub fn pages_wide_repeating(widths: &[f64], o: Orientation, repeat_cols: u16) -> u16 {
+    let total: f64 = widths.iter().map(|w| column_mm(*w)).sum();
+    let rep: f64 = widths.iter().take(repeat_cols as usize).map(|w| column_mm(*w)).sum();
+    let page = printable_mm(o);
+    if total <= page {
+        return 0;
+    }
+    (1..=64u16)
+        .find(|n| {
+            let printed = total + f64::from(n - 1) * rep;
+            f64::from(*n) * page / printed >= MIN_PRINT_SCALE
+        })
+        .unwrap_or(64)
+}
+
+/// The footer of every printed page: file name, date and page numbers. `date` is the run
+/// date printed as the document's date; without it the print date (`&D`).
+pub fn footer(date: Option<NaiveDate>) -> String {
+    let when = match date {
+        Some(d) => format!("Stand {}", crate::domain::fmt_date(d)),
+        None => "&D".to_string(),
+    };
+    format!("&L&8&F&C&8Kanton Solothurn, AGS, {when}&R&8Seite &P von &N")
+}
+
+/// Print setup of a sheet: A4 in the given orientation, narrow side margins, the header
+/// row(s) repeated on every page, a footer with file name, date and page numbers, and a
+/// print scale that keeps the text readable: fit to the fewest pages wide that keep the
+/// scale at [`MIN_PRINT_SCALE`] or more (with the first `repeat_cols` columns repeated on
+/// every page when that is more than one), or 100 % when the sheet fits one page.
+pub fn print_layout(
+    ws: &mut Worksheet,
+    repeat_rows: Option<(u32, u32)>,
+    widths: &[f64],
+    o: Orientation,
+    repeat_cols: u16,
+    date: Option<NaiveDate>,
+) -> Result<(), XlsxError> {
+    match o {
+        Orientation::Portrait => ws.set_portrait(),
+        Orientation::Landscape => ws.set_landscape(),
+    };
+    ws.set_paper_size(9);
+    ws.set_margins(MARGIN_SIDE_IN, MARGIN_SIDE_IN, 0.6, 0.7, 0.3, 0.3);
+    if let Some((first, last)) = repeat_rows {
+        ws.set_repeat_rows(first, last)?;
+    }
+    let n = pages_wide_repeating(widths, o, repeat_cols);
+    if n > 0 {
+        ws.set_print_fit_to_pages(n, 0);
+        if n > 1 && repeat_cols > 0 {
+            ws.set_repeat_columns(0, repeat_cols - 1)?;
+        }
+    }
+    ws.set_footer(footer(date));
+    Ok(())
+}
+
+/// Landscape A4, one page wide, header row repeated on every page (sheets whose widths the
+/// caller does not pass; prefer [`print_layout`]).
 pub fn print_setup(ws: &mut Worksheet, header_row: u32) -> Result<(), XlsxError> {
     ws.set_landscape();
     ws.set_paper_size(9);
+    ws.set_margins(MARGIN_SIDE_IN, MARGIN_SIDE_IN, 0.6, 0.7, 0.3, 0.3);
     ws.set_print_fit_to_pages(1, 0);
     ws.set_repeat_rows(header_row, header_row)?;
-    ws.set_footer("&LKanton Solothurn, AGS&RSeite &P von &N");
+    ws.set_footer(footer(None));
     Ok(())
 }
 
@@ -269,11 +365,38 @@ pub fn row_height(points: f64) -> f64 {
     points.min(MAX_ROW_HEIGHT)
 }
 
-/// Lines a text needs in a wrapped cell of the given column width (about 1.15 characters of
-/// proportional text per width unit at 11 pt).
+/// The height of one line of 11 pt text, in points (with the line spacing LibreOffice uses).
+pub const LINE_PT: f64 = 15.0;
+
+/// Characters of proportional 11 pt text per unit of column width (a unit is the width of
+/// a digit; text averages a little narrower).
+const CHARS_PER_UNIT: f64 = 1.15;
+
+/// Lines a text needs in a wrapped cell of the given column width: words are wrapped
+/// whole, a word longer than a line is broken (as Excel and LibreOffice do).
 pub fn wrapped_lines(text: &str, width: f64) -> usize {
-    let per_line = ((width * 1.15).floor() as usize).max(1);
-    text.split('\n').map(|l| l.chars().count().max(1).div_ceil(per_line)).sum::<usize>().max(1)
+    let per_line = ((width * CHARS_PER_UNIT).floor() as usize).max(1);
+    let mut lines = 0usize;
+    for para in text.split('\n') {
+        let mut used = 0usize;
+        let mut n = 1usize;
+        for word in para.split(' ').filter(|w| !w.is_empty()) {
+            let len = word.chars().count();
+            let need = if used == 0 { len } else { used + 1 + len };
+            if need <= per_line {
+                used = need;
+            } else if used == 0 {
+                // A word longer than the line: broken over several lines.
+                n += (len - 1) / per_line;
+                used = len - (len - 1) / per_line * per_line;
+            } else {
+                n += 1 + (len.saturating_sub(1)) / per_line;
+                used = len - (len.saturating_sub(1)) / per_line * per_line;
+            }
+        }
+        lines = lines.saturating_add(n);
+    }
+    lines.max(1)
 }
 
 /// Sets a row's height so that its wrapped texts show whole: spreadsheet apps do not
@@ -281,9 +404,37 @@ pub fn wrapped_lines(text: &str, width: f64) -> usize {
 pub fn fit_row(ws: &mut Worksheet, row: u32, cells: &[(&str, f64)]) -> Result<(), XlsxError> {
     let lines = cells.iter().map(|(t, w)| wrapped_lines(t, *w)).max().unwrap_or(1);
     if lines > 1 {
-        ws.set_row_height(row, row_height(15.0 * lines as f64))?;
+        ws.set_row_height(row, row_height(LINE_PT * lines as f64 + 2.0))?;
     }
     Ok(())
+}
+
+/// Bold text is wider: a header's line holds the characters of this share of its width.
+const BOLD_NARROWING: f64 = 0.92;
+
+/// Writes a header row from column `first_col` on and sets its height so that every label
+/// shows whole.
+pub fn header_row_fit_at(
+    ws: &mut Worksheet,
+    row: u32,
+    first_col: u16,
+    labels: &[&str],
+    widths: &[f64],
+) -> Result<(), XlsxError> {
+    let h = header();
+    for (c, l) in labels.iter().enumerate() {
+        ws.write_text_with_format(row, first_col + c as u16, l, &h)?;
+    }
+    let cells: Vec<(&str, f64)> = labels.iter().zip(widths).map(|(l, w)| (*l, *w * BOLD_NARROWING)).collect();
+    fit_row(ws, row, &cells)
+}
+
+/// Writes a header row and sets its height so that every label shows whole (bold text is
+/// wider: a tenth of the width is kept free).
+pub fn header_row_fit(ws: &mut Worksheet, row: u32, labels: &[&str], widths: &[f64]) -> Result<(), XlsxError> {
+    header_row(ws, row, labels)?;
+    let cells: Vec<(&str, f64)> = labels.iter().zip(widths).map(|(l, w)| (*l, *w * BOLD_NARROWING)).collect();
+    fit_row(ws, row, &cells)
 }
 
 #[cfg(test)]
@@ -327,5 +478,21 @@ mod tests {
         assert_eq!(wrapped_lines(&"x".repeat(22), 10.0), 2);
         assert_eq!(wrapped_lines(&"x".repeat(23), 10.0), 3);
         assert_eq!(wrapped_lines("a\nb\nc", 40.0), 3);
+        // Words wrap whole: two words of 8 in a line of 11 take two lines.
+        assert_eq!(wrapped_lines("abcdefgh abcdefgh", 10.0), 2);
+        assert_eq!(wrapped_lines("abcde abcd", 10.0), 1);
+    }
+
+    #[test]
+    fn print_scale_stays_readable() {
+        // 277 mm of landscape A4 hold about 137 characters of column width at 100 %.
+        assert_eq!(pages_wide(&[135.0], Orientation::Landscape), 0);
+        assert_eq!(pages_wide(&[140.0], Orientation::Landscape), 1);
+        let wide = [320.0];
+        let n = pages_wide(&wide, Orientation::Landscape);
+        let scale = n as f64 * printable_mm(Orientation::Landscape) / column_mm(320.0);
+        assert!(scale >= MIN_PRINT_SCALE, "{n} pages at {scale}");
+        let fewer = (n - 1) as f64 * printable_mm(Orientation::Landscape) / column_mm(320.0);
+        assert!(fewer < MIN_PRINT_SCALE, "{n} is the fewest");
     }
 }
