@@ -179,7 +179,8 @@ pub fn parse_ja_nein(v: &Value) -> Option<bool> {
     }
 }
 
-/// A CHF amount from a number or number text, rounded to the Rappen.
+/// A CHF amount from a number or number text, rounded to the Rappen commercially (half a
+/// Rappen away from zero: 12.345 → 12.35), not by the banker's rule.
 pub fn parse_money(v: &Value) -> Option<Decimal> {
     let d = match v {
         Value::Int(i) => Decimal::from(*i),
@@ -187,11 +188,22 @@ pub fn parse_money(v: &Value) -> Option<Decimal> {
         Value::Text(s) => decimal_from_text(s.trim().trim_start_matches("CHF").trim_start_matches("Fr."))?,
         _ => return None,
     };
-    Some(d.round_dp(2))
+    Some(d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero))
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn money_rounds_half_a_rappen_away_from_zero() {
+        use super::{parse_money, Value};
+        use rust_decimal::Decimal;
+        let chf = |t: &str| parse_money(&Value::Text(t.into()));
+        assert_eq!(chf("12.345"), Some(Decimal::new(1235, 2)));
+        assert_eq!(chf("12.344"), Some(Decimal::new(1234, 2)));
+        assert_eq!(chf("12.355"), Some(Decimal::new(1236, 2)));
+        assert_eq!(chf("-12.345"), Some(Decimal::new(-1235, 2)));
+    }
+
     use super::*;
     use proptest::prelude::*;
 
