@@ -46,8 +46,14 @@ fn file<'a>(s: &'a Sample, rel: &str) -> &'a OutFile {
     s.files.iter().find(|f| f.rel == rel).unwrap_or_else(|| panic!("{rel} missing"))
 }
 
+/// The letters and invoices (the annex PDF has its own tests in `tests/annex_pdf.rs`).
 fn pdfs(s: &Sample) -> Vec<&OutFile> {
-    s.files.iter().filter(|f| f.rel.ends_with(".pdf")).collect()
+    s.files
+        .iter()
+        .filter(|f| {
+            f.rel.ends_with(".pdf") && (f.rel.starts_with("Rueckmeldungen/") || f.rel.starts_with("Rechnungen/"))
+        })
+        .collect()
 }
 
 /// Text of all pages, whitespace collapsed (lopdf decodes through the ToUnicode maps).
