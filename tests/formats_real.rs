@@ -1,45 +1,13 @@
 //! Real-world files that the readers once got wrong (tests/realfiles, see its README for
 //! where each comes from). Each test is named after what it guards.
 
+#[path = "common/alloc.rs"]
+mod alloc;
 mod common;
 
+use alloc::peak_of;
 use beitraege::workbook::{read_workbook, Limits, ReadError, Value};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::path::PathBuf;
-
-/// Counts the heap bytes the current thread holds, and the most it held.
-struct Counting;
-
-thread_local! {
-    static HELD: Cell<usize> = const { Cell::new(0) };
-    static PEAK: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let _ = HELD.try_with(|h| {
-            h.set(h.get() + l.size());
-            let _ = PEAK.try_with(|p| p.set(p.get().max(h.get())));
-        });
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, l: Layout) {
-        let _ = HELD.try_with(|h| h.set(h.get().saturating_sub(l.size())));
-        unsafe { System.dealloc(ptr, l) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
-
-/// The most heap the current thread held while running `f`, beyond what it held before.
-fn peak_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let base = HELD.with(|h| h.get());
-    PEAK.with(|p| p.set(base));
-    let out = f();
-    (out, PEAK.with(|p| p.get()) - base)
-}
 
 fn files(dir: &str) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(common::root().join("tests/realfiles").join(dir))

@@ -4,48 +4,16 @@
 //! tests/common/xlsb.rs and counts, with this binary's allocator, the most heap the read
 //! held.
 
+#[path = "common/alloc.rs"]
+mod alloc;
 mod common;
 #[path = "common/xlsb.rs"]
 mod xlsb;
 
+use alloc::peak_of;
 use beitraege::extract::{extract, REPORTING_FIELDS};
 use beitraege::workbook::{read_workbook, Limits, ReadError, Value};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell as StdCell;
 use xlsb::{Book, Cell};
-
-/// Counts the heap bytes the current thread holds, and the most it held.
-struct Counting;
-
-thread_local! {
-    static HELD: StdCell<usize> = const { StdCell::new(0) };
-    static PEAK: StdCell<usize> = const { StdCell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let _ = HELD.try_with(|h| {
-            h.set(h.get() + l.size());
-            let _ = PEAK.try_with(|p| p.set(p.get().max(h.get())));
-        });
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, l: Layout) {
-        let _ = HELD.try_with(|h| h.set(h.get().saturating_sub(l.size())));
-        unsafe { System.dealloc(ptr, l) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
-
-/// The most heap the current thread held while running `f`, beyond what it held before.
-fn peak_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let base = HELD.with(|h| h.get());
-    PEAK.with(|p| p.set(base));
-    let out = f();
-    (out, PEAK.with(|p| p.get()) - base)
-}
 
 const MB: usize = 1024 * 1024;
 const BFS: u32 = 2401; // Egerkingen, in the sample master data
