@@ -38,7 +38,7 @@ const MONEY: [u16; 4] = [3, 4, 5, 6];
 const TOTAL_COL: u16 = 6;
 
 /// The sum of amounts, or `None` when it leaves Decimal's range (never with bounded rows).
-fn checked_sum(it: impl IntoIterator<Item = Chf>) -> Option<Chf> {
+pub fn checked_sum(it: impl IntoIterator<Item = Chf>) -> Option<Chf> {
     it.into_iter().try_fold(Decimal::ZERO, |a, b| a.checked_add(b))
 }
 
@@ -56,12 +56,43 @@ pub fn by_district(rows: &[AnnexRow]) -> BTreeMap<&str, Vec<&AnnexRow>> {
     out
 }
 
-fn district_label(d: &str) -> String {
+/// A district's name for the charts (`ohne Bezirk` when the master data has none).
+pub fn district_name(d: &str) -> String {
     if d.trim().is_empty() {
         "ohne Bezirk".to_string()
     } else {
+        d.to_string()
+    }
+}
+
+/// A district's heading in the tables.
+pub fn district_label(d: &str) -> String {
+    if d.trim().is_empty() {
+        district_name(d)
+    } else {
         format!("Bezirk {d}")
     }
+}
+
+/// The payee by name: the municipality itself, or its lead with the BFS-Nr.
+pub fn payee_text(d: &RunData<'_>, r: &AnnexRow) -> String {
+    if r.payee == r.bfs {
+        r.name.clone()
+    } else {
+        format!("{} ({})", d.name_of(Some(r.payee)), r.payee)
+    }
+}
+
+/// Contribution per foreign resident (the Sockelbeitrag's base), rounded to the Rappen,
+/// highest first (ties by BFS-Nr.); municipalities without a base are left out.
+pub fn per_head(rows: &[AnnexRow]) -> Vec<(&AnnexRow, Chf)> {
+    let mut v: Vec<(&AnnexRow, Chf)> = rows
+        .iter()
+        .filter(|r| r.base > 0)
+        .filter_map(|r| r.total.checked_div(Decimal::from(r.base)).map(|v| (r, v.round_dp(2))))
+        .collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.bfs.cmp(&b.0.bfs)));
+    v
 }
 
 /// One line of the reconciliation: a label and an amount.
@@ -156,11 +187,7 @@ pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         for row in &rows {
             ws.write_number_with_format(r, 0, row.bfs, &int_top)?;
             ws.write_text_with_format(r, 1, &row.name, &wrap)?;
-            let payee = if row.payee == row.bfs {
-                row.name.clone()
-            } else {
-                format!("{} ({})", d.name_of(Some(row.payee)), row.payee)
-            };
+            let payee = payee_text(d, row);
             ws.write_text_with_format(r, 2, &payee, &wrap)?;
             ws.write_with_format(r, 3, row.sockel, &chf_top)?;
             ws.write_with_format(r, 4, pauschalen(row), &chf_top)?;
@@ -344,19 +371,9 @@ pub fn charts(wb: &mut Workbook, d: &RunData<'_>) -> Result<(), XlsxError> {
     // The data first (charts refer to it by sheet name).
     let districts: Vec<(String, Chf)> = by_district(&d.comp.rows)
         .into_iter()
-        .map(|(k, rows)| {
-            let name = if k.trim().is_empty() { "ohne Bezirk".to_string() } else { k.to_string() };
-            (name, checked_sum(rows.iter().map(|x| x.total)).unwrap_or_default())
-        })
+        .map(|(k, rows)| (district_name(k), checked_sum(rows.iter().map(|x| x.total)).unwrap_or_default()))
         .collect();
-    let mut per_head: Vec<(&AnnexRow, Chf)> = d
-        .comp
-        .rows
-        .iter()
-        .filter(|r| r.base > 0)
-        .filter_map(|r| r.total.checked_div(Decimal::from(r.base)).map(|v| (r, v.round_dp(2))))
-        .collect();
-    per_head.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.bfs.cmp(&b.0.bfs)));
+    let per_head = per_head(&d.comp.rows);
 
     // Tab order: the charts, then their data.
     wb.add_worksheet().set_name(CHARTS_SHEET)?;

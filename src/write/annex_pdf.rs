@@ -5,9 +5,10 @@
 //!
 //! Every figure comes from [`super::annex_doc`] (which groups what compute decided).
 
-use super::annex_doc::{by_district, pauschalen, reconciliation};
+use super::annex_doc::{
+    by_district, checked_sum, district_label, district_name, pauschalen, payee_text, per_head, reconciliation,
+};
 use super::{OutFile, RunData, WriteError};
-use crate::compute::AnnexRow;
 use crate::documents::pdf::{self, Page, MIN_SIZE, PT};
 use crate::domain::{fmt_date, Chf};
 use crate::run::chf_text;
@@ -175,24 +176,8 @@ fn wrap(text: &str, max: f32, size: f32, bold: bool) -> Vec<String> {
     out
 }
 
-fn district_label(d: &str) -> String {
-    if d.trim().is_empty() {
-        "ohne Bezirk".to_string()
-    } else {
-        format!("Bezirk {d}")
-    }
-}
-
 fn sum(it: impl IntoIterator<Item = Chf>) -> Chf {
-    it.into_iter().try_fold(Decimal::ZERO, |a, b| a.checked_add(b)).unwrap_or_default()
-}
-
-fn payee_text(d: &RunData<'_>, r: &AnnexRow) -> String {
-    if r.payee == r.bfs {
-        r.name.clone()
-    } else {
-        format!("{} ({})", d.name_of(Some(r.payee)), r.payee)
-    }
+    checked_sum(it).unwrap_or_default()
 }
 
 /// The pages of the annex PDF.
@@ -377,9 +362,7 @@ fn thousands(v: f32) -> String {
 fn district_chart(doc: &mut Doc, d: &RunData<'_>) {
     let data: Vec<(String, Chf)> = by_district(&d.comp.rows)
         .into_iter()
-        .map(|(k, rows)| {
-            (if k.trim().is_empty() { "ohne Bezirk".into() } else { k.to_string() }, sum(rows.iter().map(|x| x.total)))
-        })
+        .map(|(k, rows)| (district_name(k), sum(rows.iter().map(|x| x.total))))
         .collect();
     if data.is_empty() {
         return;
@@ -425,17 +408,10 @@ fn district_chart(doc: &mut Doc, d: &RunData<'_>) {
 /// Contribution per foreign resident by municipality: horizontal bars, sorted, over as many
 /// pages as needed.
 fn per_head_charts(doc: &mut Doc, d: &RunData<'_>) {
-    let mut data: Vec<(&AnnexRow, Chf)> = d
-        .comp
-        .rows
-        .iter()
-        .filter(|r| r.base > 0)
-        .filter_map(|r| r.total.checked_div(Decimal::from(r.base)).map(|v| (r, v.round_dp(2))))
-        .collect();
+    let data = per_head(&d.comp.rows);
     if data.is_empty() {
         return;
     }
-    data.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.bfs.cmp(&b.0.bfs)));
     let max = data.iter().map(|(_, v)| f(*v)).fold(0.0f32, f32::max).max(0.01);
     let (label_right, x0, x1) = (LEFT + 45.0, LEFT + 47.0, RIGHT - 18.0);
     let row_h = leading(MIN_SIZE);
