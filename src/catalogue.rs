@@ -299,6 +299,22 @@ pub fn os_error(e: &std::io::Error) -> String {
     }
 }
 
+/// How many findings of each severity, in German: «2 Fehler, 1 Warnung, 0 Hinweise».
+pub fn severity_counts(severities: impl IntoIterator<Item = crate::domain::Severity>) -> String {
+    use crate::domain::Severity;
+    let mut n = [0usize; 3];
+    for s in severities {
+        n[match s {
+            Severity::Fehler => 0,
+            Severity::Warnung => 1,
+            Severity::Hinweis => 2,
+        }] += 1;
+    }
+    let plural = |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
+    [plural(n[0], "Fehler", "Fehler"), plural(n[1], "Warnung", "Warnungen"), plural(n[2], "Hinweis", "Hinweise")]
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -117,22 +117,9 @@ pub fn write(d: &RunData<'_>, bfs: Bfs, findings: &[&Finding]) -> Result<OutFile
     if !others.is_empty() {
         f.para(&format!("Dieses Schreiben umfasst auch die Punkte zu: {}.", others.join(", ")), body, false, 0.0, 3.0);
     }
-    let counts: Vec<String> = [Severity::Fehler, Severity::Warnung, Severity::Hinweis]
-        .iter()
-        .map(|sev| {
-            let n = sorted.iter().filter(|x| x.severity == *sev).count();
-            let label = match (sev, n) {
-                (Severity::Fehler, _) => "Fehler",
-                (Severity::Warnung, 1) => "Warnung",
-                (Severity::Warnung, _) => "Warnungen",
-                (Severity::Hinweis, 1) => "Hinweis",
-                (Severity::Hinweis, _) => "Hinweise",
-            };
-            format!("{n} {label}")
-        })
-        .collect();
+    let counts = crate::catalogue::severity_counts(sorted.iter().map(|x| x.severity));
     f.need(20.0);
-    f.para(&format!("Festgestellte Punkte ({})", counts.join(", ")), 11.0, true, 0.0, 2.0);
+    f.para(&format!("Festgestellte Punkte ({counts})"), 11.0, true, 0.0, 2.0);
     for (i, x) in sorted.iter().enumerate() {
         let concerns = x.bfs.filter(|b| *b != bfs).map(|b| format!(" – betrifft {} ({b})", d.name_of(Some(b))));
         f.need(leading(body) * 3.0);

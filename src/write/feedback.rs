@@ -220,21 +220,8 @@ fn letter(
             &top,
         )?;
     }
-    let counts: Vec<String> = Severity::ALL
-        .iter()
-        .map(|s| {
-            let n = findings.iter().filter(|f| f.severity == *s).count();
-            let label = match (s, n) {
-                (Severity::Fehler, _) => "Fehler",
-                (Severity::Warnung, 1) => "Warnung",
-                (Severity::Warnung, _) => "Warnungen",
-                (Severity::Hinweis, 1) => "Hinweis",
-                (Severity::Hinweis, _) => "Hinweise",
-            };
-            format!("{n} {label}")
-        })
-        .collect();
-    ws.write_text_with_format(r, 0, format!("Befunde: {}.", counts.join(", ")), &b)?;
+    let counts = crate::catalogue::severity_counts(findings.iter().map(|f| f.severity));
+    ws.write_text_with_format(r, 0, format!("Befunde: {counts}."), &b)?;
     r += 2;
     let columns = [
         "Gemeinde",
