@@ -1,5 +1,5 @@
-//! Zip surgery for the hostile-input tests (the same as the bench generator's, which is
-//! behind the feature `synth`).
+//! Zip surgery for the hostile-input tests; the bench generator (`src/synth.rs`, behind the
+//! feature `synth`) includes this file too.
 
 /// Rewrites the declared uncompressed size of an entry in its local and central headers.
 pub fn lie_about_size(zip: &mut [u8], name: &str, declared: u32) {
