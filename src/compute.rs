@@ -4,7 +4,7 @@
 
 use crate::catalogue::finding;
 use crate::domain::{
-    fmt_date, ymd, Bfs, Chf, Clawback, Code, Components, Finding, PaidCounts, Period, Tariff, TariffCode,
+    fmt_date, ymd, Bfs, Chf, Clawback, Code, Component, Components, Finding, PaidCounts, Period, Tariff, TariffCode,
     PERIOD_COMPONENTS,
 };
 use crate::resolve::{Eligibility, Resolved};
@@ -33,7 +33,7 @@ pub struct HalfYear {
     /// Amounts paid.
     pub amounts: Components<Chf>,
     /// Components withheld by a finding of the report.
-    pub withheld: BTreeSet<TariffCode>,
+    pub withheld: BTreeSet<Component>,
     /// The whole half-year is withheld (`LEIT_SUMME`).
     pub withheld_whole: bool,
 }
@@ -156,14 +156,8 @@ fn rate(master: &Stammdaten, code: TariffCode, d: NaiveDate) -> Option<Chf> {
     master.tariff(code, d).map(|t| t.amount)
 }
 
-pub fn component_label(c: TariffCode) -> &'static str {
-    match c {
-        TariffCode::FallEg => "Fallpauschale Erstinformation",
-        TariffCode::DolmetschEg => "Dolmetschpauschale Erstinformation",
-        TariffCode::FallIg => "Fallpauschale Integrationsgespräche",
-        TariffCode::DolmetschIg => "Dolmetschpauschale Integrationsgespräche",
-        TariffCode::Sockel => "Sockelbeitrag",
-    }
+pub fn component_label(c: Component) -> &'static str {
+    c.label()
 }
 
 fn name_of(master: &Stammdaten, b: Bfs) -> String {
@@ -197,7 +191,7 @@ fn half_year(master: &Stammdaten, resolved: &Resolved, bfs: Bfs, p: Period) -> R
     h.reported = share.reported;
     let eligible = resolved.eligibility(payee) == Eligibility::Eligible;
     for c in PERIOD_COMPONENTS {
-        if let Some(r) = rate(master, c, day) {
+        if let Some(r) = rate(master, c.tariff(), day) {
             h.computed.set(c, bounded(mul(share.reported.get(c), r)?)?);
             if eligible {
                 let n = share.paid.get(c);

@@ -529,21 +529,71 @@ impl CountField {
         }
     }
     /// The paid component this count drives, if any.
-    pub fn paid_as(self) -> Option<TariffCode> {
+    pub fn paid_as(self) -> Option<Component> {
+        Component::ALL.into_iter().find(|c| c.count_field() == self)
+    }
+}
+
+/// A paid per-half-year component: the four flat rates a Reportingformular's counts are paid
+/// by. The Sockelbeitrag is paid per year, not per half-year, and is no component: so no code
+/// can ask a half-year for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Component {
+    /// `FALL_EG`: Erstinformationsgespräche.
+    FallEg,
+    /// `DOLMETSCH_EG`: interpreters in Erstinformationsgespräche.
+    DolmetschEg,
+    /// `FALL_IG`: Integrationsgespräche.
+    FallIg,
+    /// `DOLMETSCH_IG`: interpreters in Integrationsgespräche.
+    DolmetschIg,
+}
+
+impl Component {
+    /// The components in annex order.
+    pub const ALL: [Component; 4] =
+        [Component::FallEg, Component::DolmetschEg, Component::FallIg, Component::DolmetschIg];
+
+    /// The tariff the component is paid at.
+    pub fn tariff(self) -> TariffCode {
         match self {
-            CountField::EgAnzahl => Some(TariffCode::FallEg),
-            CountField::EgDolmetsch => Some(TariffCode::DolmetschEg),
-            CountField::IgAnzahl => Some(TariffCode::FallIg),
-            CountField::IgDolmetsch => Some(TariffCode::DolmetschIg),
-            _ => None,
+            Component::FallEg => TariffCode::FallEg,
+            Component::DolmetschEg => TariffCode::DolmetschEg,
+            Component::FallIg => TariffCode::FallIg,
+            Component::DolmetschIg => TariffCode::DolmetschIg,
+        }
+    }
+
+    /// The form's count field the component is paid for.
+    pub fn count_field(self) -> CountField {
+        match self {
+            Component::FallEg => CountField::EgAnzahl,
+            Component::DolmetschEg => CountField::EgDolmetsch,
+            Component::FallIg => CountField::IgAnzahl,
+            Component::DolmetschIg => CountField::IgDolmetsch,
+        }
+    }
+
+    /// The component's German name in the annex and the feedback.
+    pub fn label(self) -> &'static str {
+        match self {
+            Component::FallEg => "Fallpauschale Erstinformation",
+            Component::DolmetschEg => "Dolmetschpauschale Erstinformation",
+            Component::FallIg => "Fallpauschale Integrationsgespräche",
+            Component::DolmetschIg => "Dolmetschpauschale Integrationsgespräche",
         }
     }
 }
 
-/// One value per paid per-half-year component, addressed by name: the counts paid
+impl TariffCode {
+    /// The per-half-year component paid at this tariff (`None`: the Sockelbeitrag).
+    pub fn component(self) -> Option<Component> {
+        Component::ALL.into_iter().find(|c| c.tariff() == self)
+    }
+}
+
+/// One value per paid per-half-year [`Component`], addressed by name: the counts paid
 /// ([`PaidCounts`]), the amounts computed and paid, whether a column could be summed.
-/// [`Components::get`] and [`Components::set`] take the component's [`TariffCode`];
-/// `Sockel` is not a per-half-year component (`get` gives `T::default()`, `set` ignores it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Components<T> {
     /// `FALL_EG`: Erstinformationsgespräche.
@@ -559,31 +609,29 @@ pub struct Components<T> {
 /// The four paid per-half-year counts.
 pub type PaidCounts = Components<u64>;
 
-impl<T: Copy + Default> Components<T> {
+impl<T: Copy> Components<T> {
     /// The same value in every component.
     pub fn splat(v: T) -> Self {
         Components { eg: v, d_eg: v, ig: v, d_ig: v }
     }
-    pub fn get(&self, c: TariffCode) -> T {
+    pub fn get(&self, c: Component) -> T {
         match c {
-            TariffCode::FallEg => self.eg,
-            TariffCode::DolmetschEg => self.d_eg,
-            TariffCode::FallIg => self.ig,
-            TariffCode::DolmetschIg => self.d_ig,
-            TariffCode::Sockel => T::default(),
+            Component::FallEg => self.eg,
+            Component::DolmetschEg => self.d_eg,
+            Component::FallIg => self.ig,
+            Component::DolmetschIg => self.d_ig,
         }
     }
-    pub fn set(&mut self, c: TariffCode, v: T) {
+    pub fn set(&mut self, c: Component, v: T) {
         match c {
-            TariffCode::FallEg => self.eg = v,
-            TariffCode::DolmetschEg => self.d_eg = v,
-            TariffCode::FallIg => self.ig = v,
-            TariffCode::DolmetschIg => self.d_ig = v,
-            TariffCode::Sockel => {}
+            Component::FallEg => self.eg = v,
+            Component::DolmetschEg => self.d_eg = v,
+            Component::FallIg => self.ig = v,
+            Component::DolmetschIg => self.d_ig = v,
         }
     }
-    /// The components with their codes, in annex order ([`PERIOD_COMPONENTS`]).
-    pub fn iter(&self) -> impl Iterator<Item = (TariffCode, T)> + '_ {
+    /// The components with their names, in annex order ([`PERIOD_COMPONENTS`]).
+    pub fn iter(&self) -> impl Iterator<Item = (Component, T)> + '_ {
         PERIOD_COMPONENTS.into_iter().map(|c| (c, self.get(c)))
     }
     /// The values in annex order.
@@ -616,22 +664,8 @@ impl Components<Chf> {
     }
 }
 
-impl TariffCode {
-    /// The form's count field that a per-half-year component is paid for (`None`: Sockel).
-    pub fn count_field(self) -> Option<CountField> {
-        match self {
-            TariffCode::FallEg => Some(CountField::EgAnzahl),
-            TariffCode::DolmetschEg => Some(CountField::EgDolmetsch),
-            TariffCode::FallIg => Some(CountField::IgAnzahl),
-            TariffCode::DolmetschIg => Some(CountField::IgDolmetsch),
-            TariffCode::Sockel => None,
-        }
-    }
-}
-
 /// The per-half-year components, in annex order.
-pub const PERIOD_COMPONENTS: [TariffCode; 4] =
-    [TariffCode::FallEg, TariffCode::DolmetschEg, TariffCode::FallIg, TariffCode::DolmetschIg];
+pub const PERIOD_COMPONENTS: [Component; 4] = Component::ALL;
 
 /// The end state of an inbox file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -741,12 +775,43 @@ mod tests {
             c.set(code, 10 + i as u64);
         }
         assert_eq!(c, Components { eg: 10, d_eg: 11, ig: 12, d_ig: 13 });
-        assert_eq!(c.get(TariffCode::DolmetschIg), 13);
-        assert_eq!(c.get(TariffCode::Sockel), 0);
-        c.set(TariffCode::Sockel, 99);
+        assert_eq!(c.get(Component::DolmetschIg), 13);
         assert_eq!(c.values(), [10, 11, 12, 13]);
-        assert_eq!(TariffCode::DolmetschEg.count_field(), Some(CountField::EgDolmetsch));
-        assert_eq!(TariffCode::Sockel.count_field(), None);
+        let pairs: Vec<(Component, u64)> = c.iter().collect();
+        assert_eq!(
+            pairs,
+            [
+                (Component::FallEg, 10),
+                (Component::DolmetschEg, 11),
+                (Component::FallIg, 12),
+                (Component::DolmetschIg, 13)
+            ]
+        );
+    }
+
+    #[test]
+    fn components_map_to_their_tariff_and_count_field() {
+        let expected = [
+            (Component::FallEg, TariffCode::FallEg, CountField::EgAnzahl),
+            (Component::DolmetschEg, TariffCode::DolmetschEg, CountField::EgDolmetsch),
+            (Component::FallIg, TariffCode::FallIg, CountField::IgAnzahl),
+            (Component::DolmetschIg, TariffCode::DolmetschIg, CountField::IgDolmetsch),
+        ];
+        for (c, t, f) in expected {
+            assert_eq!((c.tariff(), c.count_field()), (t, f));
+            assert_eq!(t.component(), Some(c));
+            assert_eq!(f.paid_as(), Some(c));
+        }
+        assert_eq!(TariffCode::Sockel.component(), None);
+        for f in [
+            CountField::EgDolmetschAndere,
+            CountField::EgPersonen,
+            CountField::Infomappen,
+            CountField::Neuzuzuege,
+            CountField::Meldungen,
+        ] {
+            assert_eq!(f.paid_as(), None, "{f:?}");
+        }
     }
 
     #[test]

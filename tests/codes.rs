@@ -4,7 +4,7 @@
 mod common;
 
 use beitraege::compute::{compute, RowStatus};
-use beitraege::domain::{ymd, Code, FileState, Period, TariffCode};
+use beitraege::domain::{ymd, Code, Component, FileState, Period};
 use beitraege::extract::extract;
 use beitraege::resolve::resolve;
 use beitraege::run::process_file;
@@ -122,8 +122,8 @@ fn value_codes_and_what_they_withhold() {
             Code::WertLeer => assert_eq!(s.paid.d_eg, 0),
             Code::WertTextzahl => assert_eq!(s.paid.d_eg, 2),
             _ => {
-                assert!(s.withheld.contains(&TariffCode::DolmetschEg), "{code}");
-                assert!(!s.withheld.contains(&TariffCode::FallEg), "only the field's own amount");
+                assert!(s.withheld.contains(&Component::DolmetschEg), "{code}");
+                assert!(!s.withheld.contains(&Component::FallEg), "only the field's own amount");
                 assert_eq!(s.paid.eg, 4);
             }
         }
@@ -131,7 +131,7 @@ fn value_codes_and_what_they_withhold() {
     // An error in the conversations count withholds its interpreter amount too.
     let r = check(vec![report(2601, "Solothurn", 1, &[("SI_EG_ANZAHL", Value::Text("zwölf".into()))])], "a.xlsx", JUL);
     let s = share(&r, 2601);
-    assert_eq!(s.withheld, BTreeSet::from([TariffCode::FallEg, TariffCode::DolmetschEg]));
+    assert_eq!(s.withheld, BTreeSet::from([Component::FallEg, Component::DolmetschEg]));
     assert_eq!((s.paid.ig, s.paid.d_ig), (1, 1), "IG is untouched");
     // An error in a count that is not paid withholds nothing.
     let r =

@@ -7,7 +7,7 @@ mod common;
 #[path = "common/xlsb.rs"]
 mod xlsb;
 
-use beitraege::domain::{Code, TariffCode};
+use beitraege::domain::{Code, Component};
 use beitraege::extract::extract;
 use beitraege::run::process_file;
 use beitraege::scan::{EntryKind, InboxFile, ReceiptSource};
@@ -149,7 +149,7 @@ fn the_fixture_gives_the_same_findings_in_every_format() {
         let Outcome::Report(doc) = &r.outcome else { panic!("{ext}: {:?}", r.outcome) };
         let s = &doc.shares[&2601];
         assert_eq!((s.paid.eg, s.paid.d_eg, s.paid.ig, s.paid.d_ig), (1200, 4, 0, 0), "{ext}");
-        assert!(s.withheld.contains(&TariffCode::FallIg) && s.withheld.contains(&TariffCode::DolmetschIg));
+        assert!(s.withheld.contains(&Component::FallIg) && s.withheld.contains(&Component::DolmetschIg));
     }
 }
 

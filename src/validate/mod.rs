@@ -9,8 +9,7 @@ mod sd;
 
 use crate::catalogue::finding;
 use crate::domain::{
-    fmt_date, ymd, Bfs, CellPos, Code, CountField, Finding, FormKind, FormVersion, PaidCounts, Period, TariffCode,
-    MAX_COUNT,
+    fmt_date, ymd, Bfs, CellPos, Code, CountField, Finding, FormKind, FormVersion, PaidCounts, Period, MAX_COUNT,
 };
 use crate::extract::{Field, RawForm};
 use crate::scan::{InboxFile, ReceiptSource};
@@ -54,7 +53,7 @@ pub struct Share {
     /// Usable counts; withheld components are 0.
     pub paid: PaidCounts,
     /// Components withheld by a finding.
-    pub withheld: BTreeSet<TariffCode>,
+    pub withheld: BTreeSet<crate::domain::Component>,
 }
 
 /// A valid Reportingformular.

@@ -3,7 +3,7 @@
 
 use super::{check_count, count_key, label_of, quote, Ctx, ReportDoc, Share, Sink};
 use crate::domain::{
-    ymd, Bfs, Code, Components, CountField, FormVersion, PaidCounts, Period, TariffCode, PERIOD_COMPONENTS,
+    ymd, Bfs, Code, Component, Components, CountField, FormVersion, PaidCounts, Period, PERIOD_COMPONENTS,
 };
 use crate::extract::{RawForm, TableRow, TABLE_COLUMNS};
 use crate::values::parse_bfs;
@@ -34,7 +34,7 @@ pub(super) fn validate_report(
 
     // Values of the main sheet.
     let mut usable: BTreeMap<CountField, Option<u64>> = BTreeMap::new();
-    let mut withheld: BTreeSet<TariffCode> = BTreeSet::new();
+    let mut withheld: BTreeSet<Component> = BTreeSet::new();
     for cf in CountField::ALL {
         if !cf.in_version(version) {
             usable.insert(cf, Some(0));
@@ -67,15 +67,15 @@ pub(super) fn validate_report(
             if get(cf).is_some_and(|n| n > 0) {
                 let f = field_of(cf);
                 sink.at(Code::IgVor2022, f, label_of(count_key(cf)), Some(period.label()));
-                withheld.insert(TariffCode::FallIg);
-                withheld.insert(TariffCode::DolmetschIg);
+                withheld.insert(Component::FallIg);
+                withheld.insert(Component::DolmetschIg);
             }
         }
     }
     // Consistency (5.3).
     for (talks, interp, code) in [
-        (CountField::EgAnzahl, CountField::EgDolmetsch, TariffCode::DolmetschEg),
-        (CountField::IgAnzahl, CountField::IgDolmetsch, TariffCode::DolmetschIg),
+        (CountField::EgAnzahl, CountField::EgDolmetsch, Component::DolmetschEg),
+        (CountField::IgAnzahl, CountField::IgDolmetsch, Component::DolmetschIg),
     ] {
         if let (Some(t), Some(i)) = (get(talks), get(interp)) {
             if i > t {
@@ -145,7 +145,10 @@ pub(super) fn validate_report(
             // rows may not exceed the total, else they must equal it. So no row, not even one
             // outside the contract, can make the members' rows pay more than the main sheet.
             for code in PERIOD_COMPONENTS {
-                let Some(cf) = code.count_field().filter(|cf| cf.in_version(version)) else { continue };
+                let cf = code.count_field();
+                if !cf.in_version(version) {
+                    continue;
+                }
                 if let Some(total) = get(cf) {
                     let sum = sums.get(code);
                     let mismatch = if sums_ok.get(code) { sum != total } else { sum > total };
@@ -194,15 +197,15 @@ pub(super) fn validate_report(
 }
 
 /// A value error in a conversations count also withholds the interpreter amount of its kind.
-fn withhold_for_error(cf: CountField, withheld: &mut BTreeSet<TariffCode>) {
+fn withhold_for_error(cf: CountField, withheld: &mut BTreeSet<Component>) {
     match cf {
         CountField::EgAnzahl => {
-            withheld.insert(TariffCode::FallEg);
-            withheld.insert(TariffCode::DolmetschEg);
+            withheld.insert(Component::FallEg);
+            withheld.insert(Component::DolmetschEg);
         }
         CountField::IgAnzahl => {
-            withheld.insert(TariffCode::FallIg);
-            withheld.insert(TariffCode::DolmetschIg);
+            withheld.insert(Component::FallIg);
+            withheld.insert(Component::DolmetschIg);
         }
         other => {
             if let Some(c) = other.paid_as() {
@@ -212,7 +215,7 @@ fn withhold_for_error(cf: CountField, withheld: &mut BTreeSet<TariffCode>) {
     }
 }
 
-fn apply_withheld(s: &mut Share, withheld: &BTreeSet<TariffCode>) {
+fn apply_withheld(s: &mut Share, withheld: &BTreeSet<Component>) {
     for c in withheld {
         s.paid.set(*c, 0);
         s.withheld.insert(*c);
@@ -244,12 +247,15 @@ fn table_shares(
         let member = bfs.filter(|b| members.contains(b));
         let mut share = Share::default();
         for (key, code) in [
-            ("eg", TariffCode::FallEg),
-            ("d_eg", TariffCode::DolmetschEg),
-            ("ig", TariffCode::FallIg),
-            ("d_ig", TariffCode::DolmetschIg),
+            ("eg", Component::FallEg),
+            ("d_eg", Component::DolmetschEg),
+            ("ig", Component::FallIg),
+            ("d_ig", Component::DolmetschIg),
         ] {
-            let Some(cf) = code.count_field().filter(|cf| cf.in_version(version)) else { continue };
+            let cf = code.count_field();
+            if !cf.in_version(version) {
+                continue;
+            }
             let f = row.get(key);
             if !f.found() {
                 continue;
@@ -329,12 +335,12 @@ mod tests {
     fn a_conversation_error_withholds_the_interpreter_amount_too() {
         let mut w = BTreeSet::new();
         withhold_for_error(CountField::EgAnzahl, &mut w);
-        assert_eq!(w, BTreeSet::from([TariffCode::FallEg, TariffCode::DolmetschEg]));
+        assert_eq!(w, BTreeSet::from([Component::FallEg, Component::DolmetschEg]));
         let mut w = BTreeSet::new();
         withhold_for_error(CountField::EgPersonen, &mut w);
         assert!(w.is_empty(), "a count that is not paid withholds nothing");
         let mut w = BTreeSet::new();
         withhold_for_error(CountField::IgDolmetsch, &mut w);
-        assert_eq!(w, BTreeSet::from([TariffCode::DolmetschIg]));
+        assert_eq!(w, BTreeSet::from([Component::DolmetschIg]));
     }
 }

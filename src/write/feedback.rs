@@ -16,7 +16,9 @@
 use super::style::{self, header_row, TextCells};
 use super::{save, OutFile, RunData, WriteError};
 use crate::compute::{component_label, AnnexRow, HalfYear};
-use crate::domain::{fmt_date, ymd, Bfs, CellPos, Finding, FormKind, Severity, TariffCode, PERIOD_COMPONENTS};
+use crate::domain::{
+    fmt_date, ymd, Bfs, CellPos, Component, Finding, FormKind, Severity, TariffCode, PERIOD_COMPONENTS,
+};
 use crate::extract::{fields_of, RawForm, TABLE_COLUMNS};
 use crate::formulare::{write_form_sheet, write_table_sheet, FormSheet, Mark, TableSheet};
 use crate::resolve::{Eligibility, FileEntry};
@@ -284,7 +286,7 @@ fn letter(
 }
 
 /// Why a component of a half-year is not (fully) paid.
-fn withheld_reason(d: &RunData<'_>, row: &AnnexRow, h: &HalfYear, c: TariffCode) -> String {
+fn withheld_reason(d: &RunData<'_>, row: &AnnexRow, h: &HalfYear, c: Component) -> String {
     if !matches!(row.eligibility, Eligibility::Eligible) {
         return row.status.label();
     }

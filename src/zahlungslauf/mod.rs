@@ -139,12 +139,12 @@ pub fn due_items(eval: &Evaluation, stichtag_: NaiveDate, stammdaten_label: &str
                 evidence.extend(h.source.as_deref().map(ev));
                 evidence.extend(sd_ev(h.payee));
                 out.push(DueItem {
-                    key: Key { bfs: r.bfs, year: y, part, component: *c },
+                    key: Key { bfs: r.bfs, year: y, part, component: c.tariff() },
                     payee: h.payee,
                     amount: h.amounts.get(*c),
                     withheld,
                     count: Some(h.paid.get(*c)),
-                    tariff: tariff_text(&eval.master, *c, h.period.last_day()),
+                    tariff: tariff_text(&eval.master, c.tariff(), h.period.last_day()),
                     evidence,
                 });
             }
