@@ -143,7 +143,7 @@ fn check_address(t: &Table<'_>, r: u32, a: &Address, problems: &mut Vec<Problem>
             bad(problems, format!("{}: «{label}» ist leer.", t.at(r)));
         }
     }
-    if let Some(c) = parts.iter().flat_map(|p| p.chars()).find(|c| !crate::documents::qrbill::allowed_char(*c)) {
+    if let Some(c) = parts.iter().flat_map(|p| p.chars()).find(|c| !crate::zahlungsdaten::allowed_char(*c)) {
         bad(problems, format!("{}: Das Zeichen «{c}» ist in einer Adresse nicht zulässig (QR-Rechnung).", t.at(r)));
     }
 }

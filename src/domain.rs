@@ -315,6 +315,20 @@ pub fn swiss_int(n: u64) -> String {
     out
 }
 
+/// CHF with Swiss thousands separators: 634'493.00.
+pub fn chf_text(d: rust_decimal::Decimal) -> String {
+    let s = format!("{:.2}", d.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push('\'');
+        }
+        grouped.push(ch);
+    }
+    format!("{}{grouped}.{frac}", if d.is_sign_negative() && !d.is_zero() { "-" } else { "" })
+}
+
 /// Swiss date text `TT.MM.JJJJ`.
 pub fn fmt_date(d: NaiveDate) -> String {
     d.format("%d.%m.%Y").to_string()
@@ -812,6 +826,17 @@ mod tests {
         ] {
             assert_eq!(f.paid_as(), None, "{f:?}");
         }
+    }
+
+    #[test]
+    fn swiss_money_text() {
+        use rust_decimal::Decimal;
+        assert_eq!(chf_text(Decimal::new(63449300, 2)), "634'493.00");
+        assert_eq!(chf_text(Decimal::new(-2193500, 2)), "-21'935.00");
+        assert_eq!(chf_text(Decimal::new(-5, 2)), "-0.05");
+        assert_eq!(chf_text(Decimal::new(99999, 2)), "999.99");
+        assert_eq!(chf_text(Decimal::new(100000, 2)), "1'000.00");
+        assert_eq!(chf_text(Decimal::ZERO), "0.00");
     }
 
     #[test]

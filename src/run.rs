@@ -4,7 +4,7 @@
 
 use crate::catalogue::finding;
 use crate::compute::{compute, Computation};
-use crate::domain::{Code, FileState, Finding, Severity};
+use crate::domain::{chf_text, Code, FileState, Finding, Severity};
 use crate::extract::extract;
 use crate::fsio::OpenError;
 use crate::resolve::{resolve, Resolved};
@@ -15,7 +15,6 @@ use crate::workbook::{looks_like_spreadsheet, read_workbook, Limits, ReadError};
 use crate::write::{self, OutFile, RunData, WriteError};
 use chrono::NaiveDate;
 use rayon::prelude::*;
-use rust_decimal::Decimal;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -313,7 +312,7 @@ pub fn render(eval: &Evaluation, opts: &RunOptions) -> Result<Vec<OutFile>, Writ
     };
     let mut files = vec![
         write::annex::write(&d)?,
-        write::annex_pdf::write(&d)?,
+        crate::documents::annex_pdf::write(&d)?,
         write::report::write(&d)?,
         write::json::befunde(&d)?,
         write::json::dateien(&d)?,
@@ -507,30 +506,4 @@ pub fn next_steps(e: &Evaluation, feedback: usize) -> String {
         s.push_str(&format!("  {}. {step}\n", i + 1));
     }
     s
-}
-
-/// CHF with Swiss thousands separators: 634'493.00.
-pub fn chf_text(d: Decimal) -> String {
-    let s = format!("{:.2}", d.abs());
-    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
-    let mut grouped = String::new();
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push('\'');
-        }
-        grouped.push(ch);
-    }
-    format!("{}{grouped}.{frac}", if d.is_sign_negative() && !d.is_zero() { "-" } else { "" })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn swiss_money_text() {
-        assert_eq!(chf_text(Decimal::new(63449300, 2)), "634'493.00");
-        assert_eq!(chf_text(Decimal::new(-2193500, 2)), "-21'935.00");
-        assert_eq!(chf_text(Decimal::ZERO), "0.00");
-    }
 }

@@ -41,7 +41,7 @@ fn the_annex_pdf_is_pdf_a_with_embedded_fonts() {
 
 /// `1234.5` as the annex PDF prints it: `1'234.50`.
 fn chf(d: Decimal) -> String {
-    beitraege::run::chf_text(d)
+    beitraege::domain::chf_text(d)
 }
 
 fn dec(s: &str) -> Decimal {

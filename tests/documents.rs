@@ -6,7 +6,8 @@
 mod common;
 
 use beitraege::documents::{eml, invoice, letter, qrbill};
-use beitraege::run::{chf_text, evaluate, render, Evaluation};
+use beitraege::domain::chf_text;
+use beitraege::run::{evaluate, render, Evaluation};
 use beitraege::write::{feedback, OutFile, RunData};
 use mail_parser::MimeHeaders;
 use std::collections::{BTreeMap, BTreeSet};

@@ -36,7 +36,7 @@ pub fn execute(args: KontoArgs) -> anyhow::Result<()> {
     let (st, written) = run(&opts).context("Der Kontoauszug konnte nicht erstellt werden")?;
     let open: rust_decimal::Decimal = st.invoices.iter().map(|i| i.open()).sum();
     println!("Kontoauszug: {} Buchungen, {} Perioden.", st.bookings.len(), st.periods.len());
-    println!("Offene Rechnungen: CHF {}", crate::run::chf_text(open));
+    println!("Offene Rechnungen: CHF {}", crate::domain::chf_text(open));
     println!("Ausgaben in {}:", opts.out.display());
     for w in written {
         println!("  {w}");

@@ -42,11 +42,11 @@ pub fn execute(args: ZahlungErfassenArgs) -> anyhow::Result<()> {
     let inv = ledger.invoices()?.into_iter().find(|i| i.id.eq_ignore_ascii_case(args.rechnung.trim()));
     println!(
         "Zahlungseingang erfasst: CHF {} auf Rechnung {}.",
-        crate::run::chf_text(args.betrag),
+        crate::domain::chf_text(args.betrag),
         args.rechnung.trim()
     );
     if let Some(i) = inv {
-        println!("Noch offen: CHF {}", crate::run::chf_text(i.open()));
+        println!("Noch offen: CHF {}", crate::domain::chf_text(i.open()));
     }
     Ok(())
 }

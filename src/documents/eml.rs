@@ -5,8 +5,8 @@
 
 use super::{answer_by, doc_error, invoice, long_date, sender, stem};
 use crate::compute::Invoice;
+use crate::domain::chf_text;
 use crate::domain::Bfs;
-use crate::run::chf_text;
 use crate::write::{OutFile, RunData, WriteError};
 use mail_builder::headers::address::Address as MailAddress;
 use mail_builder::headers::content_type::ContentType;

@@ -8,7 +8,7 @@ use super::qrbill::{self, QrBill};
 use super::{answer_by, doc_error, leading, letterhead, long_date, recipient_address, sender, stem, Creditor, Flow};
 use crate::adressen::Address;
 use crate::compute::Invoice;
-use crate::run::chf_text;
+use crate::domain::chf_text;
 use crate::write::{OutFile, RunData, WriteError};
 
 /// Top of the payment part on the page, in millimetres (297 − 105).

@@ -6,9 +6,9 @@
 use super::pdf::{self, Meta, Page};
 use super::{answer_by, doc_error, leading, letterhead, long_date, recipient_address, sender, Flow};
 use crate::compute::component_label;
+use crate::domain::chf_text;
 use crate::domain::{Bfs, Finding, Severity, PERIOD_COMPONENTS};
 use crate::resolve::Eligibility;
-use crate::run::chf_text;
 use crate::write::{feedback, OutFile, RunData, WriteError};
 use std::collections::BTreeSet;
 

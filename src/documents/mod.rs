@@ -7,8 +7,11 @@
 //! - `Entwuerfe/*.eml`: an e-mail draft for each letter and invoice with the PDF and the
 //!   workbook attached ([`eml`]).
 //!
+//! - `Anhang_1_Beitraege_<Y>.pdf`: the annex as a signed document ([`annex_pdf`]).
+//!
 //! All PDFs are PDF/A-2b with embedded fonts ([`pdf`]).
 
+pub mod annex_pdf;
 pub mod eml;
 pub mod invoice;
 pub mod letter;

@@ -7,6 +7,7 @@
 //! invoice leaves with a code a bank would reject.
 
 use crate::adressen::Address;
+use crate::zahlungsdaten::allowed_char;
 use rust_decimal::Decimal;
 
 /// Why a QR-bill cannot be built.
@@ -17,12 +18,6 @@ impl std::fmt::Display for QrError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// The characters the guidelines permit (IG 2.3, 4.1.1): Basic Latin, Latin-1 Supplement,
-/// Latin Extended-A, Ș ș Ț ț and €.
-pub fn allowed_char(c: char) -> bool {
-    matches!(c as u32, 0x20..=0x7E | 0xA0..=0xFF | 0x100..=0x17F | 0x218..=0x21B | 0x20AC)
 }
 
 /// Letters count as 10 (A) to 35 (Z); the result mod 97 (ISO 7064, as in IBAN and RF).

@@ -277,8 +277,8 @@ pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
             format!(
                 "Auszahlung vom {} ({basis}): Beiträge {} abzüglich verrechnete Rückforderungen {}",
                 fmt_date(*day),
-                crate::run::chf_text(*gross),
-                crate::run::chf_text(*offset)
+                crate::domain::chf_text(*gross),
+                crate::domain::chf_text(*offset)
             )
         };
         label(ws, r, &text, &label_fmt)?;

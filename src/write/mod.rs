@@ -4,7 +4,6 @@
 
 pub mod annex;
 pub mod annex_doc;
-pub mod annex_pdf;
 pub mod commit;
 pub mod feedback;
 pub mod json;

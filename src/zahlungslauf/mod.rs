@@ -334,7 +334,7 @@ pub fn storno(opts: &StornoOptions) -> Result<(usize, chrono::NaiveDate), Zahlun
 
 /// The German summary of a run.
 pub fn summary(o: &RunOutcome) -> String {
-    use crate::run::chf_text;
+    use crate::domain::chf_text;
     let mut s = String::new();
     let kind = if o.booked { "gebucht" } else { "Entwurf, nichts gebucht" };
     s.push_str(&format!("Zahlungslauf per {} ({kind}).\n", fmt_date(o.stichtag)));

@@ -3,15 +3,15 @@
 //! reconciliation of annex total, payouts and invoices, the approval block) and the two
 //! charts drawn as vector bar charts. Drawn with the PDF layer of [`crate::documents::pdf`].
 //!
-//! Every figure comes from [`super::annex_doc`] (which groups what compute decided).
+//! Every figure comes from [`crate::write::annex_doc`] (which groups what compute decided).
 
-use super::annex_doc::{
+use super::pdf::{self, Page, MIN_SIZE, PT};
+use crate::domain::chf_text;
+use crate::domain::{fmt_date, Chf};
+use crate::write::annex_doc::{
     by_district, checked_sum, district_label, district_name, pauschalen, payee_text, per_head, reconciliation,
 };
-use super::{OutFile, RunData, WriteError};
-use crate::documents::pdf::{self, Page, MIN_SIZE, PT};
-use crate::domain::{fmt_date, Chf};
-use crate::run::chf_text;
+use crate::write::{OutFile, RunData, WriteError};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
@@ -189,7 +189,7 @@ pub fn pages(d: &RunData<'_>) -> Vec<Page> {
             "start.integration, Kreisschreiben Integration KRS-GEF-2017/01 (Ziffern 4.3, 4.5 und 4.7). Stand: {}. \
              Beträge in CHF. Einzelheiten je Leistung in der Arbeitsmappe «{}», Blatt «Beiträge».",
             fmt_date(d.run_date),
-            super::annex::file_name(d.year)
+            crate::write::annex::file_name(d.year)
         ),
         SIZE,
         false,
