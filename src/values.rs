@@ -1,11 +1,61 @@
-//! Interpretation of single cell values under FORMS.md's value conventions: counts, BFS
-//! numbers, dates, Ja/Nein and money. Pure functions, used by validation and master data.
+//! Cell values ([`Value`], the one owned form every reader produces) and their
+//! interpretation under FORMS.md's value conventions: counts, BFS numbers, dates, Ja/Nein and
+//! money. Pure functions, used by the readers, validation and master data.
 
 use crate::domain::MAX_COUNT;
-use crate::workbook::{round15, Value};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::str::FromStr;
+
+/// A cell value, owned and independent of the source format.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Empty,
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Bool(bool),
+    Date(NaiveDate),
+    /// An Excel error value such as `#DIV/0!`.
+    Error(String),
+}
+
+impl Value {
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Value::Empty => true,
+            Value::Text(s) => s.trim().is_empty(),
+            _ => false,
+        }
+    }
+    /// The value as a user sees it, for "Gefundener Wert".
+    pub fn display(&self) -> String {
+        match self {
+            Value::Empty => String::new(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => {
+                let s = format!("{}", round15(*f));
+                s
+            }
+            Value::Text(s) => s.clone(),
+            Value::Bool(b) => if *b { "WAHR" } else { "FALSCH" }.to_string(),
+            Value::Date(d) => d.format("%d.%m.%Y").to_string(),
+            Value::Error(e) => e.clone(),
+        }
+    }
+    /// Text content trimmed, or the display form of other values.
+    pub fn text(&self) -> String {
+        self.display().trim().to_string()
+    }
+}
+
+/// Rounds a binary double to 15 significant digits (calamine floats are doubles).
+pub fn round15(f: f64) -> f64 {
+    if !f.is_finite() || f == 0.0 {
+        return f;
+    }
+    format!("{:.14e}", f).parse().unwrap_or(f)
+}
 
 /// What a count cell turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,6 +255,12 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn round15_removes_binary_noise() {
+        assert_eq!(round15(0.15417100000000003), 0.154171);
+        assert_eq!(round15(12.000000000000002), 12.0);
+    }
     use proptest::prelude::*;
 
     fn t(s: &str) -> Value {
