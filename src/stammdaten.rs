@@ -485,26 +485,9 @@ fn read_tarife(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
             );
             continue;
         };
-        let amount_v = t.get(r, "Betrag CHF");
-        let Some(amount) = parse_money(amount_v).filter(|a| !a.is_sign_negative()) else {
-            p.push(
-                ProblemKind::BadValue,
-                format!("{}: «Betrag CHF» ist kein Betrag ≥ 0 («{}»).", t.at(r), amount_v.display()),
-            );
+        let Some(amount) = amount_cell(&t, r, Lowest::Zero, (MAX_TARIFF_CHF, " für einen Tarif"), p) else {
             continue;
         };
-        if amount > Chf::from(MAX_TARIFF_CHF) {
-            p.push(
-                ProblemKind::OutOfRange,
-                format!(
-                    "{}: «Betrag CHF» {} ist grösser als die Obergrenze für einen Tarif von {} CHF.",
-                    t.at(r),
-                    amount_v.display(),
-                    swiss_int(MAX_TARIFF_CHF as u64)
-                ),
-            );
-            continue;
-        }
         let valid_from = opt_date(&t, r, "Gültig ab", p);
         let valid_to = opt_date(&t, r, "Gültig bis", p);
         sd.tariffs.push(Tariff { code, amount, validity: Validity::new(valid_from, valid_to) });
@@ -530,6 +513,46 @@ fn read_tarife(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
             );
         }
     }
+}
+
+/// The smallest amount a master-data column accepts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lowest {
+    /// 0 and more (a tariff may be 0).
+    Zero,
+    /// More than 0 (a clawback of 0 is no clawback).
+    AboveZero,
+}
+
+/// The `Betrag CHF` of row `r`: a problem (and `None`) when it is no amount, below `lowest`
+/// or above `ceiling` (the ceiling and the words naming it: " für einen Tarif").
+fn amount_cell(t: &Table<'_>, r: u32, lowest: Lowest, ceiling: (i64, &str), p: &mut Problems) -> Option<Chf> {
+    let v = t.get(r, "Betrag CHF");
+    let (min_text, ok): (&str, fn(&Chf) -> bool) = match lowest {
+        Lowest::Zero => ("≥ 0", |a| !a.is_sign_negative()),
+        Lowest::AboveZero => ("> 0", |a| a.is_sign_positive() && !a.is_zero()),
+    };
+    let Some(amount) = parse_money(v).filter(ok) else {
+        p.push(
+            ProblemKind::BadValue,
+            format!("{}: «Betrag CHF» ist kein Betrag {min_text} («{}»).", t.at(r), v.display()),
+        );
+        return None;
+    };
+    let (max, what) = ceiling;
+    if amount > Chf::from(max) {
+        p.push(
+            ProblemKind::OutOfRange,
+            format!(
+                "{}: «Betrag CHF» {} ist grösser als die Obergrenze{what} von {} CHF.",
+                t.at(r),
+                v.display(),
+                swiss_int(max.unsigned_abs())
+            ),
+        );
+        return None;
+    }
+    Some(amount)
 }
 
 /// Sheet `Kredit`: the credit of each year (4.3.4).
@@ -573,26 +596,9 @@ fn read_rueckforderungen(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems
         if !sd.municipalities.contains_key(&bfs) {
             p.push(ProblemKind::UnknownReference, format!("{}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden».", t.at(r)));
         }
-        let amount_v = t.get(r, "Betrag CHF");
-        let Some(amount) = parse_money(amount_v).filter(|a| a.is_sign_positive() && !a.is_zero()) else {
-            p.push(
-                ProblemKind::BadValue,
-                format!("{}: «Betrag CHF» ist kein Betrag > 0 («{}»).", t.at(r), amount_v.display()),
-            );
+        let Some(amount) = amount_cell(&t, r, Lowest::AboveZero, (MAX_AMOUNT_CHF, ""), p) else {
             continue;
         };
-        if amount > Chf::from(MAX_AMOUNT_CHF) {
-            p.push(
-                ProblemKind::OutOfRange,
-                format!(
-                    "{}: «Betrag CHF» {} ist grösser als die Obergrenze von {} CHF.",
-                    t.at(r),
-                    amount_v.display(),
-                    swiss_int(MAX_AMOUNT_CHF as u64)
-                ),
-            );
-            continue;
-        }
         let Some(decided_on) = opt_date(&t, r, "Verfügt am", p) else {
             p.push(ProblemKind::BadValue, format!("{}: «Verfügt am» fehlt.", t.at(r)));
             continue;
@@ -906,6 +912,40 @@ mod tests {
         assert_eq!(sd.payee(3, ymd(2022, 6, 30)), 2);
         assert!(sd.is_member_not_lead(3, ymd(2022, 6, 30)));
         assert!(!sd.is_member_not_lead(2, ymd(2022, 6, 30)));
+    }
+
+    /// A tariff's `Betrag CHF` and a clawback's, each on both sides of its lowest and its
+    /// highest accepted value (tariff: 0 to MAX_TARIFF_CHF; clawback: above 0 to MAX_AMOUNT_CHF).
+    #[test]
+    fn amounts_are_checked_on_both_sides_of_each_bound() {
+        let tariff = |amount: &str| {
+            let mut s = base();
+            s[3] = sheet(
+                "Tarife",
+                &[&[t("Leistung"), t("Betrag CHF"), t("Gültig ab"), t("Gültig bis")], &[t("FALL_EG"), t(amount), E, E]],
+            );
+            Stammdaten::from_sheets(&s).map(|sd| sd.tariffs[0].amount).map_err(|e| e.kinds())
+        };
+        let claw = |amount: &str| {
+            let mut s = base();
+            s[5] = sheet(
+                "Rückforderungen",
+                &[
+                    &[t("BFS-Nr."), t("Betrag CHF"), t("Grund"), t("Verfügt am")],
+                    &[i(2), t(amount), t("R"), d(2022, 5, 1)],
+                ],
+            );
+            Stammdaten::from_sheets(&s).map(|sd| sd.clawbacks[0].amount).map_err(|e| e.kinds())
+        };
+        let chf = |s: &str| s.parse::<Chf>().unwrap();
+        assert_eq!(tariff("0"), Ok(chf("0")));
+        assert_eq!(tariff("-0.01"), Err(vec![ProblemKind::BadValue]));
+        assert_eq!(tariff("100000"), Ok(chf("100000")));
+        assert_eq!(tariff("100000.01"), Err(vec![ProblemKind::OutOfRange]));
+        assert_eq!(claw("0"), Err(vec![ProblemKind::BadValue]));
+        assert_eq!(claw("0.01"), Ok(chf("0.01")));
+        assert_eq!(claw("1000000000"), Ok(chf("1000000000")));
+        assert_eq!(claw("1000000000.01"), Err(vec![ProblemKind::OutOfRange]));
     }
 
     #[test]
