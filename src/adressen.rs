@@ -182,17 +182,7 @@ pub fn parse(sheets: &[Sheet], known: &dyn Fn(Bfs) -> bool) -> (Adressen, Vec<Pr
                     message: format!("{}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden».", t.at(r)),
                 });
             }
-            let address = Address {
-                name: t.text(r, "Empfänger"),
-                street: t.text(r, "Strasse"),
-                number: t.text(r, "Hausnummer"),
-                postcode: t.text(r, "PLZ"),
-                town: t.text(r, "Ort"),
-                country: "CH".into(),
-            };
-            check_address(&t, r, &address, &mut problems);
-            let email = t.text(r, "E-Mail");
-            check_email(&t, r, &email, &mut problems);
+            let (address, email) = address_and_email(&t, r, "Empfänger", &mut problems);
             let m = MunicipalityAddress {
                 bfs,
                 address,
@@ -223,17 +213,7 @@ pub fn parse(sheets: &[Sheet], known: &dyn Fn(Bfs) -> bool) -> (Adressen, Vec<Pr
             });
         }
         if let Some(&r) = rows.first() {
-            let address = Address {
-                name: t.text(r, "Amt"),
-                street: t.text(r, "Strasse"),
-                number: t.text(r, "Hausnummer"),
-                postcode: t.text(r, "PLZ"),
-                town: t.text(r, "Ort"),
-                country: "CH".into(),
-            };
-            check_address(&t, r, &address, &mut problems);
-            let email = t.text(r, "E-Mail");
-            check_email(&t, r, &email, &mut problems);
+            let (address, email) = address_and_email(&t, r, "Amt", &mut problems);
             out.sender = Some(Sender {
                 address,
                 contact_person: t.text(r, "Kontaktperson"),
@@ -245,20 +225,28 @@ pub fn parse(sheets: &[Sheet], known: &dyn Fn(Bfs) -> bool) -> (Adressen, Vec<Pr
     (out, problems)
 }
 
+/// Row `r`'s postal address (its name from column `name_col`) and e-mail address, each checked.
+fn address_and_email(t: &Table<'_>, r: u32, name_col: &str, problems: &mut Vec<Problem>) -> (Address, String) {
+    let address = Address {
+        name: t.text(r, name_col),
+        street: t.text(r, "Strasse"),
+        number: t.text(r, "Hausnummer"),
+        postcode: t.text(r, "PLZ"),
+        town: t.text(r, "Ort"),
+        country: "CH".into(),
+    };
+    check_address(t, r, &address, problems);
+    let email = t.text(r, "E-Mail");
+    check_email(t, r, &email, problems);
+    (address, email)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn sheet(name: &str, rows: &[&[&str]]) -> Sheet {
-        let mut s = Sheet::new(name);
-        for (r, row) in rows.iter().enumerate() {
-            for (c, v) in row.iter().enumerate() {
-                if !v.is_empty() {
-                    s.set(r as u32, c as u32, Value::Text(v.to_string()));
-                }
-            }
-        }
-        s
+        Sheet::from_texts(name, rows)
     }
 
     const HEAD: &[&str] = &["BFS-Nr.", "Empfänger", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "E-Mail"];

@@ -69,6 +69,19 @@ impl Sheet {
     pub fn new(name: impl Into<String>) -> Self {
         Sheet { name: name.into(), visible: true, cells: BTreeMap::new() }
     }
+    /// A sheet of texts, row by row from A1; an empty text leaves its cell empty. For
+    /// building master-data sheets in code (tests, examples).
+    pub fn from_texts(name: impl Into<String>, rows: &[&[&str]]) -> Self {
+        let mut s = Sheet::new(name);
+        for (r, row) in (0u32..).zip(rows) {
+            for (c, v) in (0u32..).zip(row.iter()) {
+                if !v.is_empty() {
+                    s.set(r, c, Value::Text((*v).to_string()));
+                }
+            }
+        }
+        s
+    }
     pub fn set(&mut self, row: u32, col: u32, v: Value) {
         if !v.is_empty() || matches!(v, Value::Text(_)) {
             self.cells.insert((row, col), v);

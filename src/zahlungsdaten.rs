@@ -237,15 +237,7 @@ mod tests {
     use super::*;
 
     fn sheet(name: &str, rows: &[&[&str]]) -> Sheet {
-        let mut s = Sheet::new(name);
-        for (r, row) in rows.iter().enumerate() {
-            for (c, v) in row.iter().enumerate() {
-                if !v.is_empty() {
-                    s.set(r as u32, c as u32, Value::Text((*v).into()));
-                }
-            }
-        }
-        s
+        Sheet::from_texts(name, rows)
     }
 
     fn munis() -> BTreeMap<Bfs, Municipality> {
