@@ -828,6 +828,16 @@ mod tests {
         }
     }
 
+    /// The severities and codes as the outputs spell them (OUTPUTS.md: column `Schwere`, `Code`).
+    #[test]
+    fn severities_and_codes_print_as_the_contract_spells_them() {
+        let shown: Vec<String> = Severity::ALL.iter().map(|s| s.to_string()).collect();
+        assert_eq!(shown, ["Fehler", "Warnung", "Hinweis"]);
+        assert_eq!(Code::LeitSumme.to_string(), "LEIT_SUMME");
+        assert_eq!(Code::parse("FRIST_VERPASST"), Some(Code::FristVerpasst));
+        assert_eq!(Code::FristVerpasst.severity(), Severity::Warnung);
+    }
+
     #[test]
     fn swiss_money_text() {
         use rust_decimal::Decimal;
