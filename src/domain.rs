@@ -855,5 +855,11 @@ mod tests {
         assert_eq!(p.last_day(), ymd(2023, 12, 31));
         assert_eq!(p.deadline(), ymd(2024, 1, 31));
         assert_eq!(Period::new(2023, 1).deadline(), ymd(2023, 7, 31));
+        // Both halves: first day, last day, deadline (5.2) and payout date (4.5.2).
+        let (h1, h2) = (Period::new(2023, 1), Period::new(2023, 2));
+        assert_eq!((h1.first_day(), h1.last_day()), (ymd(2023, 1, 1), ymd(2023, 6, 30)));
+        assert_eq!((h2.first_day(), h2.last_day()), (ymd(2023, 7, 1), ymd(2023, 12, 31)));
+        assert_eq!(h1.payout_date(), ymd(2023, 9, 30));
+        assert_eq!(h2.payout_date(), ymd(2024, 3, 31));
     }
 }

@@ -2,7 +2,9 @@
 //! from a module of a later stage. The order is the one `lib.rs` and the README promise:
 //! the shared types and texts, then scan → workbook (read) → extract (recognise) → master data
 //! → validate → resolve → compute → write → book (ledger, payout runs) → documents, with the
-//! commands that drive them (`run`, `formulare`) last. The library knows nothing of the
+//! commands that drive them (`run`, `formulare`) last. `evaluate` (scan to compute for a year,
+//! behind one call) comes after `write`, whose output folder and errors it uses, and before the
+//! payout runs, which start from an evaluation. The library knows nothing of the
 //! command line (`src/cli`, `src/main.rs`), and unit tests (`#[cfg(test)] mod tests`) may use
 //! any module to build their inputs.
 
@@ -26,8 +28,9 @@ const ORDER: &[(&str, u32)] = &[
     ("validate", 7),
     ("resolve", 8),
     ("compute", 9),
-    ("evaluate", 10),
-    ("write", 11),
+    ("write", 10),
+    // scan → … → compute for a year, behind one call: used by `run` and by the payout runs.
+    ("evaluate", 11),
     ("ledger", 12),
     ("zahlungslauf", 12),
     ("documents", 13),
