@@ -849,6 +849,13 @@ mod tests {
         assert_eq!(chf_text(Decimal::ZERO), "0.00");
     }
 
+    /// Dates as Swiss documents write them: TT.MM.JJJJ with leading zeros.
+    #[test]
+    fn swiss_date_text() {
+        assert_eq!(fmt_date(ymd(2023, 1, 5)), "05.01.2023");
+        assert_eq!(fmt_date(ymd(2024, 12, 31)), "31.12.2024");
+    }
+
     #[test]
     fn period_dates() {
         let p = Period::new(2023, 2);
