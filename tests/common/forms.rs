@@ -41,6 +41,50 @@ pub fn default_tariffs() -> Vec<TariffRow> {
 
 /// The master data with extra contract rows and the given tariffs.
 pub fn master_from(extra: &[(&str, i64, i64, NaiveDate, NaiveDate)], tariffs: &[TariffRow]) -> Stammdaten {
+    let spec = MasterSpec {
+        contracts: extra.iter().map(|(c, l, m, f, t)| (c.to_string(), *l, *m, *f, Some(*t))).collect(),
+        tariffs: tariffs.to_vec(),
+        ..MasterSpec::default()
+    };
+    Stammdaten::from_sheets(&master_sheets(&spec)).expect("consistent master data")
+}
+
+/// A master data set to build: the five municipalities above plus what a test adds.
+#[derive(Clone, Debug)]
+pub struct MasterSpec {
+    /// Extra `Gemeinden` rows: (BFS-Nr., name, Gültig ab, Gültig bis, Nachfolge).
+    pub municipalities: Vec<(i64, &'static str, Option<NaiveDate>, Option<NaiveDate>, Option<i64>)>,
+    /// `Wohnbevölkerung` rows: (BFS-Nr., Stichtag, foreign residents).
+    pub population: Vec<(i64, NaiveDate, i64)>,
+    /// Extra `Leitgemeinden` rows: (contract, lead, member, from, to).
+    pub contracts: Vec<(String, i64, i64, NaiveDate, Option<NaiveDate>)>,
+    pub tariffs: Vec<TariffRow>,
+    /// `Kredit` rows: (year, CHF).
+    pub credit: Vec<(i64, i64)>,
+    /// `Rückforderungen` rows: (BFS-Nr., CHF, Verfügt am).
+    pub clawbacks: Vec<(i64, i64, NaiveDate)>,
+}
+
+impl Default for MasterSpec {
+    fn default() -> Self {
+        MasterSpec {
+            municipalities: vec![],
+            population: vec![
+                (2601, ymd(2021, 12, 31), 4000),
+                (2602, ymd(2021, 12, 31), 300),
+                (2603, ymd(2021, 12, 31), 100),
+                (2605, ymd(2021, 12, 31), 5),
+            ],
+            contracts: vec![],
+            tariffs: default_tariffs(),
+            credit: vec![(2023, 1000)],
+            clawbacks: vec![(2605, 100, ymd(2023, 5, 1))],
+        }
+    }
+}
+
+/// The sheets of the master data described by `spec`.
+pub fn master_sheets(spec: &MasterSpec) -> Vec<Sheet> {
     fn s(name: &str, rows: Vec<Vec<Value>>) -> Sheet {
         let mut sh = Sheet::new(name);
         for (r, row) in rows.into_iter().enumerate() {
@@ -53,8 +97,9 @@ pub fn master_from(extra: &[(&str, i64, i64, NaiveDate, NaiveDate)], tariffs: &[
     let t = |x: &str| Value::Text(x.into());
     let i = |n: i64| Value::Int(n);
     let d = |y, m, dd| Value::Date(ymd(y, m, dd));
+    let od = |x: Option<NaiveDate>| x.map_or(Value::Empty, Value::Date);
     let e = Value::Empty;
-    let sheets = vec![
+    vec![
         s(
             "Gemeinden",
             vec![
@@ -64,17 +109,19 @@ pub fn master_from(extra: &[(&str, i64, i64, NaiveDate, NaiveDate)], tariffs: &[
                 vec![i(2603), t("Member"), t("X"), e.clone(), e.clone(), e.clone()],
                 vec![i(2604), t("Alt"), t("X"), e.clone(), d(2020, 12, 31), i(2601)],
                 vec![i(2605), t("Klein"), t("X"), e.clone(), e.clone(), e.clone()],
-            ],
+            ]
+            .into_iter()
+            .chain(spec.municipalities.iter().map(|(b, name, from, to, succ)| {
+                vec![i(*b), t(name), t("X"), od(*from), od(*to), succ.map_or(Value::Empty, i)]
+            }))
+            .collect(),
         ),
         s(
             "Wohnbevölkerung",
-            vec![
-                vec![t("BFS-Nr."), t("Stichtag"), t("Ausländische Wohnbevölkerung"), t("Quelle")],
-                vec![i(2601), d(2021, 12, 31), i(4000), e.clone()],
-                vec![i(2602), d(2021, 12, 31), i(300), e.clone()],
-                vec![i(2603), d(2021, 12, 31), i(100), e.clone()],
-                vec![i(2605), d(2021, 12, 31), i(5), e.clone()],
-            ],
+            vec![vec![t("BFS-Nr."), t("Stichtag"), t("Ausländische Wohnbevölkerung"), t("Quelle")]]
+                .into_iter()
+                .chain(spec.population.iter().map(|(b, day, n)| vec![i(*b), Value::Date(*day), i(*n), e.clone()]))
+                .collect(),
         ),
         s(
             "Leitgemeinden",
@@ -84,30 +131,39 @@ pub fn master_from(extra: &[(&str, i64, i64, NaiveDate, NaiveDate)], tariffs: &[
                 vec![t("V"), i(2602), i(2603), d(2019, 1, 1), e.clone()],
             ]
             .into_iter()
-            .chain(extra.iter().map(|(c, lead, member, from, to)| {
-                vec![t(c), i(*lead), i(*member), Value::Date(*from), Value::Date(*to)]
-            }))
+            .chain(
+                spec.contracts
+                    .iter()
+                    .map(|(c, lead, member, from, to)| vec![t(c), i(*lead), i(*member), Value::Date(*from), od(*to)]),
+            )
             .collect(),
         ),
         s(
             "Tarife",
             vec![vec![t("Leistung"), t("Betrag CHF"), t("Gültig ab"), t("Gültig bis")]]
                 .into_iter()
-                .chain(tariffs.iter().map(|(code, amount, from, to)| {
-                    vec![t(code), i(*amount), Value::Date(*from), to.map_or(Value::Empty, Value::Date)]
-                }))
+                .chain(
+                    spec.tariffs
+                        .iter()
+                        .map(|(code, amount, from, to)| vec![t(code), i(*amount), Value::Date(*from), od(*to)]),
+                )
                 .collect(),
         ),
-        s("Kredit", vec![vec![t("Jahr"), t("Kredit CHF")], vec![i(2023), i(1000)]]),
+        s(
+            "Kredit",
+            vec![vec![t("Jahr"), t("Kredit CHF")]]
+                .into_iter()
+                .chain(spec.credit.iter().map(|(y, chf)| vec![i(*y), i(*chf)]))
+                .collect(),
+        ),
         s(
             "Rückforderungen",
-            vec![
-                vec![t("BFS-Nr."), t("Betrag CHF"), t("Grund"), t("Verfügt am")],
-                vec![i(2605), i(100), t("Test"), d(2023, 5, 1)],
-            ],
+            vec![vec![t("BFS-Nr."), t("Betrag CHF"), t("Grund"), t("Verfügt am")]]
+                .into_iter()
+                .chain(spec.clawbacks.iter().map(|(b, chf, day)| vec![i(*b), i(*chf), t("Test"), Value::Date(*day)]))
+                .collect(),
         ),
-    ];
-    Stammdaten::from_sheets(&sheets).expect("consistent master data")
+    ]
 }
 
 /// A clean Reportingformular (version 2022) for `bfs`, period (2023, half), with overrides.

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod forms;
+pub mod inbox;
 pub mod zip;
 
 use beitraege::run::RunOptions;
