@@ -324,7 +324,7 @@ fn a_predecessor_counts_for_the_sockelbeitrag_if_it_existed_on_the_stichtag() {
     // 2607 merged into Solothurn; its last day on the Stichtag 31.12.2021 or the day before.
     for (last_day, base) in [(ymd(2021, 12, 31), 4050), (ymd(2021, 12, 30), 4000)] {
         let mut spec = MasterSpec {
-            municipalities: vec![(2607, "Vorher", None, Some(last_day), Some(2601))],
+            municipalities: vec![(2607, "Vorher".into(), None, Some(last_day), Some(2601))],
             clawbacks: vec![],
             ..MasterSpec::default()
         };
@@ -342,7 +342,7 @@ fn a_predecessor_counts_for_the_sockelbeitrag_if_it_existed_on_the_stichtag() {
 fn a_municipality_reports_up_to_its_last_day_before_a_merger_mid_year() {
     // 2606 Mitte merges into Solothurn; its last day is 30.06.2023 (H1's last day) or 29.06.
     let spec_until = |last: NaiveDate| MasterSpec {
-        municipalities: vec![(2606, "Mitte", None, Some(last), Some(2601))],
+        municipalities: vec![(2606, "Mitte".into(), None, Some(last), Some(2601))],
         population: [MasterSpec::default().population, vec![(2606, ymd(2021, 12, 31), 20)]].concat(),
         ..MasterSpec::default()
     };
@@ -365,7 +365,7 @@ fn a_municipality_reports_up_to_its_last_day_before_a_merger_mid_year() {
 fn a_municipality_is_in_the_annex_of_every_year_it_exists_in() {
     for (last, in_annex) in [(ymd(2023, 1, 1), true), (ymd(2022, 12, 31), false)] {
         let spec = MasterSpec {
-            municipalities: vec![(2606, "Mitte", None, Some(last), Some(2601))],
+            municipalities: vec![(2606, "Mitte".into(), None, Some(last), Some(2601))],
             population: [MasterSpec::default().population, vec![(2606, ymd(2021, 12, 31), 20)]].concat(),
             ..MasterSpec::default()
         };
@@ -459,7 +459,7 @@ fn the_credit_is_overrun_only_above_it() {
 fn spec_with_ten_of_ten() -> MasterSpec {
     let mut spec = MasterSpec::default();
     for b in 2611..=2619 {
-        spec.municipalities.push((b, NAMES[(b - 2611) as usize], None, None, None));
+        spec.municipalities.push((b, NAMES[(b - 2611) as usize].into(), None, None, None));
         spec.population.push((b, ymd(2021, 12, 31), 10));
     }
     spec

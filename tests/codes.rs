@@ -505,14 +505,138 @@ fn links_and_special_files_are_not_opened() {
     }
 }
 
-#[test]
-fn every_code_is_covered_by_a_test_here_or_in_the_corpus() {
-    // The codes asserted in this file, plus the corpus harness, cover the whole catalogue.
-    let source = include_str!("codes.rs");
-    for c in Code::ALL {
-        let variant = format!("Code::{c:?}");
-        assert!(source.contains(&variant), "{variant} has no unit test");
+/// The codes the contract (`docs/spec/RULES.md`, the project's copy of the spec) lists in its
+/// tables of finding codes.
+fn contract_codes() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(common::root().join("docs/spec/RULES.md")).unwrap();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split_once('`').map(|(code, _)| code.to_string()))
+        .filter(|c| c.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_' || ch.is_ascii_digit()))
+        .collect()
+}
+
+/// The codes of the findings a run (`beitraege::run::evaluate`, what `befunde.json` lists) decides over an inbox that holds one
+/// trigger for every rule (plus a second run for a year before 2022).
+fn observed_codes() -> BTreeSet<String> {
+    use common::forms::MasterSpec;
+    use common::inbox::{evaluate_with, infile, write_inbox, write_master};
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("eingang");
+    let mut spec = MasterSpec::default();
+    let name = |b: i64| format!("G{b}");
+    for b in 2611..=2640 {
+        spec.municipalities.push((b, name(b), None, None, None));
+        spec.population.push((b, ymd(2021, 12, 31), 10));
     }
+    let v = |n: i64| Value::Int(n);
+    let t = |s: &str| Value::Text(s.into());
+    // Each trigger in a file of its own, for a municipality of its own where it matters.
+    let r1 = |b: i64, o: &[(&str, Value)]| vec![report(b, &name(b), 1, o)];
+    let jul = ymd(2023, 7, 20);
+    let jan = ymd(2023, 1, 20);
+    let mut files = vec![
+        infile("version.xlsx", r1(2611, &[("SI_VERSION", t("neu"))]), jul),
+        infile("bfs.xlsx", r1(2611, &[("SI_BFS_NR", v(9999))]), jul),
+        infile("name.xlsx", vec![report(2612, "Anders", 1, &[])], jul),
+        infile("aufgeloest.xlsx", vec![report(2604, "Alt", 1, &[])], jul),
+        infile("periode.xlsx", r1(2613, &[("SI_HALBJAHR", v(3))]), jul),
+        infile("zukunft.xlsx", vec![report(2613, &name(2613), 2, &[])], ymd(2023, 11, 20)),
+        infile("jahr.xlsx", r1(2614, &[("SI_JAHR", v(2022))]), jul),
+        infile("leer.xlsx", r1(2615, &[("SI_INFOMAPPEN", Value::Empty)]), jul),
+        infile("gross.xlsx", r1(2616, &[("SI_EG_PERSONEN", v(1_000_001))]), jul),
+        infile("keinezahl.xlsx", r1(2617, &[("SI_MELDUNGEN", t("ca. 3"))]), jul),
+        infile("negativ.xlsx", r1(2618, &[("SI_INFOMAPPEN", v(-1))]), jul),
+        infile("bruch.xlsx", r1(2619, &[("SI_INFOMAPPEN", Value::Float(1.5))]), jul),
+        infile("textzahl.xlsx", r1(2620, &[("SI_INFOMAPPEN", t("1"))]), jul),
+        infile("unplausibel.xlsx", r1(2621, &[("SI_NEUZUZUEGE", v(11))]), jul),
+        infile("dolmetsch.xlsx", r1(2622, &[("SI_EG_DOLMETSCH", v(5))]), jul),
+        infile("personen.xlsx", r1(2623, &[("SI_EG_PERSONEN", v(3))]), jul),
+        infile("zuzuege.xlsx", r1(2624, &[("SI_NEUZUZUEGE", v(3))]), jul),
+        infile("mitglied.xlsx", vec![report(2603, "Member", 1, &[])], jul),
+        // H1: a row outside the contract, the member missing; H2: rows that do not add up.
+        infile(
+            "lead_h1.xlsx",
+            vec![report(2602, "Lead", 1, &[]), table(&[(2602, "Lead", 4, 2, 1, 1), (2601, "Solothurn", 0, 0, 0, 0)])],
+            jul,
+        ),
+        infile(
+            "lead_h2.xlsx",
+            vec![report(2602, "Lead", 2, &[]), table(&[(2602, "Lead", 4, 2, 1, 1), (2603, "Member", 1, 0, 0, 0)])],
+            ymd(2024, 1, 20),
+        ),
+        infile("sd_abweichend.xlsx", vec![sd(2601, "Solothurn", &[("SD_LEITGEMEINDE", t("Lead"))])], jan),
+        infile("sd_nicht.xlsx", vec![sd(2625, &name(2625), &[("SD_BEAUFTRAGTE", Value::Empty)])], jan),
+        infile("sd_nein.xlsx", vec![sd(2626, &name(2626), &[("SD_Q_VERNETZUNG", t("Nein"))])], jan),
+        infile("spaet.xlsx", r1(2627, &[]), ymd(2023, 8, 1)),
+        infile("alt/ersetzt.xlsx", r1(2628, &[("SI_EG_PERSONEN", v(7))]), ymd(2023, 7, 3)),
+        infile("neu/ersetzt.xlsx", r1(2628, &[]), jul),
+        infile("sd_2629.xlsx", vec![sd(2629, &name(2629), &[])], jan),
+        infile("Budget.xlsx", vec![beitraege::workbook::Sheet::new("Budget")], jul),
+    ];
+    let mut several = report(2630, &name(2630), 1, &[]);
+    several.name = "Formular 1".into();
+    let mut second = report(2631, &name(2631), 1, &[]);
+    second.name = "Formular 2".into();
+    files.push(infile("mehrere.xlsx", vec![several, second], jul));
+    write_inbox(&inbox, &files);
+    // Files that are no form: empty, a PDF, a system file, encrypted, too large, a byte copy.
+    std::fs::write(inbox.join("kaputt.xlsx"), b"").unwrap();
+    std::fs::write(inbox.join("scan.pdf"), b"%PDF-1.7 ...").unwrap();
+    std::fs::write(inbox.join("Thumbs.db"), b"x").unwrap();
+    std::fs::copy(common::sample().join("inbox/2023-07/Reporting_passwort.xlsx"), inbox.join("passwort.xlsx")).unwrap();
+    std::fs::write(inbox.join("riesig.xlsx"), vec![b'x'; 400_000]).unwrap();
+    std::fs::copy(inbox.join("sd_2629.xlsx"), inbox.join("sd_2629_kopie.xlsx")).unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("/etc/hostname", inbox.join("link.xlsx")).unwrap();
+        let fifo = std::ffi::CString::new(inbox.join("pipe.xlsx").to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    }
+    let stammdaten = write_master(dir.path(), &spec);
+    let out = dir.path().join("aus");
+    let opts = beitraege::run::RunOptions {
+        inbox: inbox.clone(),
+        stammdaten: stammdaten.clone(),
+        force: true,
+        limits: Limits { max_file_bytes: 200_000, ..Limits::default() },
+        ..common::sample_options(&out, Some(2))
+    };
+    let mut seen: BTreeSet<String> = evaluate_with(&opts).findings.into_iter().map(|f| f.code).collect();
+    // A year before 2022, for IG_VOR_2022.
+    let before = dir.path().join("eingang2021");
+    let r2021 = report(2601, "Solothurn", 1, &[("SI_JAHR", v(2021)), ("SI_DATUM", Value::Date(ymd(2021, 7, 10)))]);
+    write_inbox(&before, &[infile("r.xlsx", vec![r2021], ymd(2021, 7, 20))]);
+    spec.population.push((2601, ymd(2019, 12, 31), 4000));
+    for b in [2602, 2603, 2605] {
+        spec.population.push((b, ymd(2019, 12, 31), 10));
+    }
+    for b in 2611..=2640 {
+        spec.population.push((b, ymd(2019, 12, 31), 10));
+    }
+    let stammdaten = write_master(dir.path(), &spec);
+    let out = dir.path().join("aus2021");
+    let opts = beitraege::run::RunOptions {
+        year: 2021,
+        inbox: before,
+        stammdaten,
+        force: true,
+        ..common::sample_options(&out, Some(1))
+    };
+    seen.extend(evaluate_with(&opts).findings.into_iter().map(|f| f.code));
+    seen
+}
+
+#[test]
+fn every_code_of_the_catalogue_and_of_the_contract_is_observed_in_a_run() {
+    let contract = contract_codes();
+    assert!(contract.len() >= 35, "the contract's code tables are read: {contract:?}");
+    let catalogue: BTreeSet<String> = Code::ALL.iter().map(|c| c.as_str().to_string()).collect();
+    let unknown: Vec<_> = contract.difference(&catalogue).collect();
+    assert!(unknown.is_empty(), "codes of the contract missing from the catalogue: {unknown:?}");
+    let seen = observed_codes();
+    let missing: Vec<_> = catalogue.union(&contract).filter(|c| !seen.contains(*c)).collect();
+    assert!(missing.is_empty(), "codes no run produced: {missing:?}");
 }
 
 #[test]

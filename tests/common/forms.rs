@@ -53,7 +53,7 @@ pub fn master_from(extra: &[(&str, i64, i64, NaiveDate, NaiveDate)], tariffs: &[
 #[derive(Clone, Debug)]
 pub struct MasterSpec {
     /// Extra `Gemeinden` rows: (BFS-Nr., name, Gültig ab, Gültig bis, Nachfolge).
-    pub municipalities: Vec<(i64, &'static str, Option<NaiveDate>, Option<NaiveDate>, Option<i64>)>,
+    pub municipalities: Vec<(i64, String, Option<NaiveDate>, Option<NaiveDate>, Option<i64>)>,
     /// `Wohnbevölkerung` rows: (BFS-Nr., Stichtag, foreign residents).
     pub population: Vec<(i64, NaiveDate, i64)>,
     /// Extra `Leitgemeinden` rows: (contract, lead, member, from, to).

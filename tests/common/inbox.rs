@@ -10,7 +10,7 @@ use beitraege::workbook::{Sheet, Value};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A finding as the outputs show it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -114,11 +114,10 @@ pub fn xlsx(sheets: &[Sheet]) -> Vec<u8> {
     wb.save_to_buffer().unwrap()
 }
 
-/// Evaluates year `year` over `files` with the master data `spec`.
-pub fn evaluate_case(year: i32, spec: &MasterSpec, files: &[InFile]) -> Outcome {
-    let dir = tempfile::tempdir().unwrap();
-    let inbox = dir.path().join("eingang");
-    std::fs::create_dir(&inbox).unwrap();
+/// Writes `files` into the folder `inbox` (created), with their receipt dates in
+/// `Eingangsjournal.csv`.
+pub fn write_inbox(inbox: &Path, files: &[InFile]) {
+    std::fs::create_dir_all(inbox).unwrap();
     let mut journal = String::from("Datei;Eingangsdatum\n");
     for f in files {
         let path = inbox.join(&f.rel);
@@ -129,8 +128,21 @@ pub fn evaluate_case(year: i32, spec: &MasterSpec, files: &[InFile]) -> Outcome 
         journal.push_str(&format!("{};{}\n", f.rel, f.received.format("%d.%m.%Y")));
     }
     std::fs::write(inbox.join("Eingangsjournal.csv"), journal).unwrap();
-    let stammdaten = dir.path().join("Stammdaten.xlsx");
+}
+
+/// Writes the master data `spec` as `dir/Stammdaten.xlsx`.
+pub fn write_master(dir: &Path, spec: &MasterSpec) -> PathBuf {
+    let stammdaten = dir.join("Stammdaten.xlsx");
     std::fs::write(&stammdaten, xlsx(&master_sheets(spec))).unwrap();
+    stammdaten
+}
+
+/// Evaluates year `year` over `files` with the master data `spec`.
+pub fn evaluate_case(year: i32, spec: &MasterSpec, files: &[InFile]) -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("eingang");
+    write_inbox(&inbox, files);
+    let stammdaten = write_master(dir.path(), spec);
     evaluate_paths(year, &inbox, &stammdaten, &dir.path().join("aus"))
 }
 
@@ -142,7 +154,12 @@ pub fn evaluate_paths(year: i32, inbox: &Path, stammdaten: &Path, out: &Path) ->
         stammdaten: stammdaten.to_path_buf(),
         ..super::sample_options(out, Some(1))
     };
-    let e = evaluate(&opts).expect("the run evaluates");
+    evaluate_with(&opts)
+}
+
+/// Evaluates with the given options.
+pub fn evaluate_with(opts: &RunOptions) -> Outcome {
+    let e = evaluate(opts).expect("the run evaluates");
     let findings = e
         .findings
         .iter()
