@@ -291,12 +291,18 @@ fn leftovers_beside(out: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Kills a real run at every step of its commit (and in the middle of staging): each time
+/// Aborts a real run (of a small year) at every step of its commit (and in the middle of staging): each time
 /// the folder holds one whole run, and the next run leaves it clean.
 #[test]
 fn a_kill_at_any_point_of_the_commit_leaves_one_whole_output_set() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("aus");
+    let (inbox, stammdaten) = small_year(tmp.path());
+    let run_sample = |out: &Path, datum: &str, env: &[(&str, &str)]| {
+        let args = small_args(&inbox, &stammdaten, out, datum);
+        let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        run_bin(&refs, env, Duration::from_secs(300))
+    };
     // Two different runs (other document date, so other bytes).
     let o = run_sample(&out, "15.03.2024", &[]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
@@ -332,30 +338,190 @@ fn a_kill_at_any_point_of_the_commit_leaves_one_whole_output_set() {
     }
 }
 
-/// Kills at arbitrary moments (reading, computing, rendering, committing).
+/// A small year (five municipalities, three forms) in `dir`, so that a debug run takes little
+/// time: (inbox, master data).
+fn small_year(dir: &Path) -> (PathBuf, PathBuf) {
+    use common::forms::{report, sd, MasterSpec};
+    use common::inbox::{infile, write_inbox, write_master};
+    let d = |y, m, dd| chrono::NaiveDate::from_ymd_opt(y, m, dd).unwrap();
+    let inbox = dir.join("eingang");
+    write_inbox(
+        &inbox,
+        &[
+            infile("sd.xlsx", vec![sd(2601, "Solothurn", &[])], d(2023, 1, 20)),
+            infile("h1.xlsx", vec![report(2601, "Solothurn", 1, &[])], d(2023, 7, 20)),
+            infile("klein.xlsx", vec![report(2605, "Klein", 1, &[])], d(2023, 7, 20)),
+        ],
+    );
+    (inbox, write_master(dir, &MasterSpec::default()))
+}
+
+/// The arguments of a run over `small_year`.
+fn small_args(inbox: &Path, stammdaten: &Path, out: &Path, datum: &str) -> Vec<std::ffi::OsString> {
+    let mut args = run_args(inbox, out, datum);
+    let i = args.iter().position(|a| a == "--stammdaten").unwrap();
+    args[i + 1] = stammdaten.into();
+    args
+}
+
+/// The staging folder of a run into `out` (`.beitraege-<name>.neu-…`), if there is one.
+fn stage_of(out: &Path) -> Option<PathBuf> {
+    let name = out.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with(&format!(".beitraege-{name}.neu-")))
+        .map(|e| e.path())
+}
+
+/// Files below `dir`, counted.
+fn count_files(dir: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
+    rd.flatten().map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum()
+}
+
+/// SIGKILL from outside while the process is inside its commit: the run is held at each
+/// point of the commit (`BEITRAEGE_HALT_BEI`), the test sees from the file system that it is
+/// there, and kills it. The folder then holds exactly what its manifest lists, and that is
+/// the old set before the swap and the new set after it.
+#[cfg(unix)]
+#[test]
+fn a_sigkill_inside_the_commit_leaves_the_folder_equal_to_its_manifest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("aus");
+    let (inbox, stammdaten) = small_year(tmp.path());
+    let args_for = |out: &Path, datum: &str| small_args(&inbox, &stammdaten, out, datum);
+    let run = |out: &Path, datum: &str, env: &[(&str, &str)]| {
+        let args = args_for(out, datum);
+        let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        run_bin(&refs, env, Duration::from_secs(300))
+    };
+    let dates = ["15.03.2024", "16.03.2024"];
+    let mut sets = Vec::new();
+    for d in dates {
+        let reference = tmp.path().join(format!("ref-{d}"));
+        let o = run(&reference, d, &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut s = folder_files(&reference);
+        s.remove(".beitraege-inhalt.json");
+        sets.push(s);
+    }
+    assert_ne!(sets[0], sets[1]);
+    let n_files = sets[0].len();
+    assert!(n_files >= 4, "{n_files}");
+    assert_eq!(run(&out, dates[0], &[]).status.code(), Some(0));
+    std::fs::write(out.join("notiz.txt"), b"meine Notiz").unwrap();
+    let mut current = 0; // the set the folder holds
+    let manifest_of = |set: &BTreeMap<String, String>| set["manifest.json"].clone();
+    let points: Vec<String> = [1, n_files / 2, n_files]
+        .iter()
+        .map(|n| format!("datei-{n}"))
+        .chain(["gestaged", "uebernommen", "bereit", "getauscht", "aufgeraeumt"].map(String::from))
+        .collect();
+    for point in &points {
+        let next = 1 - current;
+        let after_swap = matches!(point.as_str(), "getauscht" | "aufgeraeumt");
+        let mut killed_inside = false;
+        for _attempt in 0..3 {
+            let mut child = Command::new(bin())
+                .args(args_for(&out, dates[next]))
+                .env("BEITRAEGE_HALT_BEI", point)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            // Wait until the file system shows the run at the point (it waits 2 s there).
+            let started = Instant::now();
+            let there = loop {
+                if child.try_wait().unwrap().is_some() {
+                    break false;
+                }
+                assert!(started.elapsed() < Duration::from_secs(300), "{point}: never reached");
+                let stage = stage_of(&out);
+                let out_manifest = std::fs::read(out.join("manifest.json")).ok().map(|b| sha(&b));
+                let new_in_place = out_manifest.as_deref() == Some(manifest_of(&sets[next]).as_str());
+                let reached = match point.as_str() {
+                    p if p.starts_with("datei-") => {
+                        let n: usize = p["datei-".len()..].parse().unwrap();
+                        stage.as_deref().is_some_and(|s| count_files(s) >= n)
+                    }
+                    "gestaged" => stage.as_deref().is_some_and(|s| s.join(".beitraege-inhalt.json").exists()),
+                    "uebernommen" => stage.as_deref().is_some_and(|s| s.join("notiz.txt").exists()),
+                    "bereit" => leftovers_beside(&out).iter().any(|n| n.contains(".bereit-")),
+                    "getauscht" => new_in_place && stage.is_some(),
+                    _ => new_in_place && leftovers_beside(&out).is_empty(),
+                };
+                if reached {
+                    break true;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            };
+            if !there {
+                continue; // ended before it was seen at the point (a loaded machine): again
+            }
+            assert!(child.try_wait().unwrap().is_none(), "{point}: still running when killed");
+            child.kill().unwrap(); // SIGKILL
+            let status = child.wait().unwrap();
+            assert!(!status.success(), "{point}: killed");
+            killed_inside = true;
+            break;
+        }
+        assert!(killed_inside, "{point}: the run was never caught inside its commit");
+        assert_one_whole_set(&out, &sets, point);
+        let mut now = folder_files(&out);
+        now.remove(".beitraege-inhalt.json");
+        now.remove("notiz.txt");
+        let expected = if after_swap { next } else { current };
+        assert!(now == sets[expected], "{point}: the {} set", if after_swap { "new" } else { "old" });
+        current = expected;
+    }
+    // The next run repairs what the kills left and completes.
+    let o = run(&out, dates[0], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_one_whole_set(&out, &sets, "after the kills");
+    assert!(leftovers_beside(&out).is_empty(), "{:?}", leftovers_beside(&out));
+}
+
+/// Kills at moments spread over a whole run (reading, computing, rendering, committing).
 #[test]
 fn a_kill_at_random_moments_leaves_one_whole_output_set() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("aus");
-    assert_eq!(run_sample(&out, "15.03.2024", &[]).status.code(), Some(0));
+    let (inbox, stammdaten) = small_year(tmp.path());
+    let run = |out: &Path, datum: &str| {
+        let args = small_args(&inbox, &stammdaten, out, datum);
+        let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        run_bin(&refs, &[], Duration::from_secs(300))
+    };
+    assert_eq!(run(&out, "15.03.2024").status.code(), Some(0));
     std::fs::write(out.join("notiz.txt"), b"meine Notiz").unwrap();
     let mut first = folder_files(&out);
     first.remove(".beitraege-inhalt.json");
     first.remove("notiz.txt");
     let reference = tmp.path().join("ref");
-    assert_eq!(run_sample(&reference, "16.03.2024", &[]).status.code(), Some(0));
+    let started = Instant::now();
+    assert_eq!(run(&reference, "16.03.2024").status.code(), Some(0));
+    // The kills are spread over a whole run (a debug run takes seconds: kills within the
+    // first second would all land before the commit).
+    let run_ms = started.elapsed().as_millis() as u64;
     let mut second = folder_files(&reference);
     second.remove(".beitraege-inhalt.json");
     let sets = [first, second];
-    let args = run_args(&sample().join("inbox"), &out, "16.03.2024");
-    for delay_ms in [0u64, 3, 10, 25, 50, 80, 120, 170, 230, 300, 400, 550, 700, 900, 1200] {
+    let args = small_args(&inbox, &stammdaten, &out, "16.03.2024");
+    let mut completed = 0;
+    for percent in [0u64, 1, 5, 15, 30, 45, 60, 70, 80, 85, 90, 93, 96, 98, 99, 100, 102, 105] {
+        let delay_ms = run_ms * percent / 100;
         let mut child = Command::new(bin()).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_some() {
+            completed += 1;
+        }
         let _ = child.kill();
         let _ = child.wait();
-        assert_one_whole_set(&out, &sets, &format!("kill after {delay_ms} ms"));
+        assert_one_whole_set(&out, &sets, &format!("kill after {delay_ms} ms ({percent} % of a run)"));
     }
-    assert_eq!(run_sample(&out, "16.03.2024", &[]).status.code(), Some(0));
+    assert!(completed < 10, "most kills hit a running process ({completed} runs had ended)");
+    assert_eq!(run(&out, "16.03.2024").status.code(), Some(0));
     assert!(leftovers_beside(&out).is_empty());
 }
 
