@@ -586,3 +586,52 @@ fn the_lead_sum_check_with_an_unusable_cell_fires_only_when_the_usable_rows_exce
         assert_eq!(has(&r, Code::LeitSumme), fires, "member EG {member_eg}: {:?}", codes(&r));
     }
 }
+
+#[test]
+fn a_payout_stichtag_counts_the_files_received_on_that_day() {
+    // `received_by` (the inbox as it stood on a Stichtag): a file received on the day counts.
+    use common::inbox::{evaluate_with, write_inbox, write_master};
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("eingang");
+    write_inbox(
+        &inbox,
+        &[
+            infile("sd.xlsx", vec![sd(2601, "Solothurn", &[])], ymd(2023, 1, 20)),
+            infile("h1.xlsx", vec![report(2601, "Solothurn", 1, &[])], ymd(2023, 7, 20)),
+        ],
+    );
+    let stammdaten = write_master(dir.path(), &MasterSpec::default());
+    for (day, listed) in [(ymd(2023, 7, 20), true), (ymd(2023, 7, 19), false)] {
+        let opts = beitraege::run::RunOptions {
+            inbox: inbox.clone(),
+            stammdaten: stammdaten.clone(),
+            received_by: Some(day),
+            ..common::sample_options(&dir.path().join("aus"), Some(1))
+        };
+        let r = evaluate_with(&opts);
+        assert_eq!(r.states.contains_key("h1.xlsx"), listed, "Stichtag {day}");
+        assert_eq!(r.row(2601).counts[0], if listed { 4 } else { 0 });
+    }
+}
+
+#[test]
+fn the_sockelbeitrag_is_paid_from_2018() {
+    // SOCKEL is valid from 01.01.2018: nothing for 2017, 5 × 7 for Klein in 2018.
+    for (year, sockel) in [(2017, 0), (2018, 5 * 7)] {
+        let stichtag = ymd(year - 2, 12, 31);
+        let spec = MasterSpec {
+            population: [(2601, 4000), (2602, 300), (2603, 100), (2604, 50), (2605, 5)]
+                .map(|(b, n)| (b, stichtag, n))
+                .to_vec(),
+            credit: vec![(year as i64, 1_000_000)],
+            clawbacks: vec![],
+            ..MasterSpec::default()
+        };
+        let sd_year =
+            sd(2605, "Klein", &[("SD_JAHR", Value::Int(year as i64)), ("SD_DATUM", Value::Date(ymd(year, 1, 10)))]);
+        let r = evaluate_case(year, &spec, &[infile("sd.xlsx", vec![sd_year], ymd(year, 1, 20))]);
+        assert!(r.codes_of("sd.xlsx").is_empty(), "{year}: {:?}", r.codes_of("sd.xlsx"));
+        assert_eq!(r.row(2605).status, "berechtigt");
+        assert_eq!(r.row(2605).sockel, dec(sockel), "{year}");
+    }
+}
