@@ -1,65 +1,95 @@
-//! Every rule with a boundary, tested on both sides of it: deadlines, the end of a period,
-//! the first year of Integrationsgespräche, tariff changes and a tariff's last day, the last
-//! day of a municipality before a merger, a contract's first and last day, and the sum check
-//! of a lead's table in both directions and in every column. Expected amounts are worked out
-//! by hand from the tariffs (CHF 200 per conversation, 160 per interpreter).
+//! Every rule with a boundary, tested on both sides of it, in every place it applies:
+//! deadlines, the end of a period, the first year of Integrationsgespräche, tariff changes and
+//! a tariff's last day (every component, and the Sockelbeitrag), a municipality's last day
+//! before a merger, a contract's first and last day, the sum check of a lead's table in both
+//! directions and in every column, the value limits and consistency checks, clawback dates,
+//! the credit. Every test goes through the public entry point: forms written as xlsx files
+//! into an inbox, master data as `Stammdaten.xlsx`, `beitraege::run::evaluate`, and the
+//! findings (code, file, cell) and annex figures it decides (tests/common/inbox.rs). Expected
+//! amounts are worked out by hand: the clean report has 4 Erstinformationsgespräche (2 with an
+//! interpreter) and 1 Integrationsgespräch (with an interpreter); CHF 200 per conversation, 160
+//! per interpreter, 7 per foreign resident; Solothurn has 4000 foreign residents, Klein 5.
 
 mod common;
 
-use beitraege::compute::compute;
-use beitraege::domain::{ymd, Code};
-use beitraege::extract::extract;
-use beitraege::resolve::resolve;
-use beitraege::stammdaten::Stammdaten;
-use beitraege::validate::{validate_form, Ctx, FileResult, Outcome};
-use beitraege::workbook::{Format, Sheet, Value, Workbook};
+use beitraege::domain::ymd;
+use beitraege::workbook::{Sheet, Value};
 use chrono::NaiveDate;
 use common::forms::*;
+use common::inbox::{evaluate_case, infile, InFile, Outcome as Run};
 use rust_decimal::Decimal;
 
-/// Validates a form for `year` with `m`, received on `received`.
-fn check_in(m: &Stammdaten, year: i32, sheets: Vec<Sheet>, received: NaiveDate) -> FileResult {
-    let ctx = Ctx { year, master: m };
-    let wb = Workbook { format: Format::Xlsx, sheets, names: vec![] };
-    let mut r = validate_form(FileResult::new(&file("a.xlsx", received)), extract(&wb).expect("a form"), &ctx);
-    r.sha256 = Some(format!("hash-{received}"));
-    r
+/// The master data for `year`: the five municipalities with their foreign residents on the
+/// Stichtag 31.12.(year − 2), a large credit, no clawbacks.
+fn spec_for(year: i32) -> MasterSpec {
+    let stichtag = ymd(year - 2, 12, 31);
+    MasterSpec {
+        population: [(2601, 4000), (2602, 300), (2603, 100), (2604, 50), (2605, 5)]
+            .map(|(b, n)| (b, stichtag, n))
+            .to_vec(),
+        credit: vec![(year as i64, 10_000_000)],
+        clawbacks: vec![],
+        ..MasterSpec::default()
+    }
 }
 
-fn has(r: &FileResult, code: Code) -> bool {
-    r.findings.iter().any(|f| f.code == code)
+/// A clean report of `year` (submitted 10.07.) with overrides.
+fn report_in(year: i32, bfs: i64, name: &str, half: i64, overrides: &[(&str, Value)]) -> Sheet {
+    let mut o = vec![("SI_JAHR", Value::Int(year as i64)), ("SI_DATUM", Value::Date(ymd(year, 7, 10)))];
+    o.extend(overrides.iter().cloned());
+    report(bfs, name, half, &o)
 }
 
-fn chf(n: i64) -> Decimal {
-    Decimal::from(n)
+/// A clean Selbstdeklaration of `year`.
+fn sd_in(year: i32, bfs: i64, name: &str) -> Sheet {
+    sd(bfs, name, &[("SD_JAHR", Value::Int(year as i64)), ("SD_DATUM", Value::Date(ymd(year, 1, 10)))])
+}
+
+/// Klein has 5 foreign residents: its clean report names 4 persons and 4 new residents.
+const KLEIN_PLAUSIBLE: [(&str, Value); 2] = [("SI_EG_PERSONEN", Value::Int(4)), ("SI_NEUZUZUEGE", Value::Int(4))];
+
+/// No Integrationsgespräche (before 2022).
+const NO_IG: [(&str, Value); 2] = [("SI_IG_ANZAHL", Value::Int(0)), ("SI_IG_DOLMETSCH", Value::Int(0))];
+
+/// Codes and cells of the findings about one file.
+fn cells(r: &Run, file: &str) -> Vec<(String, Option<String>)> {
+    r.findings.iter().filter(|f| f.file.as_deref() == Some(file)).map(|f| (f.code.clone(), f.cell.clone())).collect()
 }
 
 // --- deadlines: 31.07. (1st half-year), 31.01. (2nd half-year and Selbstdeklaration) ------
 
 #[test]
-fn first_half_year_deadline_is_the_31st_of_july() {
-    let on = check(vec![report(2601, "Solothurn", 1, &[])], "a.xlsx", ymd(2023, 7, 31));
-    assert!(!has(&on, Code::FristVerpasst), "on the deadline: {:?}", codes(&on));
-    let after = check(vec![report(2601, "Solothurn", 1, &[])], "a.xlsx", ymd(2023, 8, 1));
-    assert_eq!(codes(&after), vec![Code::FristVerpasst]);
+fn the_report_deadlines_are_the_31st_of_july_and_the_31st_of_january() {
+    for (half, on, after) in [(1, ymd(2023, 7, 31), ymd(2023, 8, 1)), (2, ymd(2024, 1, 31), ymd(2024, 2, 1))] {
+        let r = run23(
+            &MasterSpec::default(),
+            vec![
+                sd_of(2601, "Solothurn"),
+                infile("on.xlsx", vec![report(2601, "Solothurn", half, &[])], on),
+                infile("after.xlsx", vec![report(2605, "Klein", half, &KLEIN_PLAUSIBLE)], after),
+            ],
+        );
+        assert!(r.codes_of("on.xlsx").is_empty(), "H{half} on {on}: {:?}", r.codes_of("on.xlsx"));
+        assert_eq!(cells(&r, "after.xlsx"), vec![("FRIST_VERPASST".to_string(), Some("B10".to_string()))]);
+        assert_eq!(r.state("after.xlsx"), "verarbeitet", "a warning: still used");
+        assert_eq!(r.row(2601).counts, [4, 2, 1, 1]);
+    }
 }
 
 #[test]
-fn second_half_year_deadline_is_the_31st_of_january() {
-    let on = check(vec![report(2601, "Solothurn", 2, &[])], "a.xlsx", ymd(2024, 1, 31));
-    assert!(on.findings.is_empty(), "{:?}", codes(&on));
-    let after = check(vec![report(2601, "Solothurn", 2, &[])], "a.xlsx", ymd(2024, 2, 1));
-    assert_eq!(codes(&after), vec![Code::FristVerpasst]);
-}
-
-#[test]
-fn selbstdeklaration_deadline_is_the_31st_of_january_of_the_year() {
-    let on = check(vec![sd(2601, "Solothurn", &[])], "s.xlsx", ymd(2023, 1, 31));
-    assert!(on.findings.is_empty(), "{:?}", codes(&on));
-    let day_before = check(vec![sd(2601, "Solothurn", &[])], "s.xlsx", ymd(2023, 1, 30));
-    assert!(day_before.findings.is_empty());
-    let after = check(vec![sd(2601, "Solothurn", &[])], "s.xlsx", ymd(2023, 2, 1));
-    assert_eq!(codes(&after), vec![Code::FristVerpasst]);
+fn the_selbstdeklaration_deadline_is_the_31st_of_january_of_the_year() {
+    let r = run23(
+        &MasterSpec::default(),
+        vec![
+            infile("before.xlsx", vec![sd(2601, "Solothurn", &[])], ymd(2023, 1, 30)),
+            infile("on.xlsx", vec![sd(2602, "Lead", &[])], ymd(2023, 1, 31)),
+            infile("after.xlsx", vec![sd(2605, "Klein", &[])], ymd(2023, 2, 1)),
+        ],
+    );
+    assert!(r.codes_of("before.xlsx").is_empty(), "{:?}", r.codes_of("before.xlsx"));
+    assert!(r.codes_of("on.xlsx").is_empty(), "{:?}", r.codes_of("on.xlsx"));
+    assert_eq!(cells(&r, "after.xlsx"), vec![("FRIST_VERPASST".to_string(), Some("B20".to_string()))]);
+    assert_eq!(r.row(2605).status, "berechtigt", "late, but it counts");
 }
 
 // --- PERIODE_ZUKUNFT: the half-year must have ended when the file arrives ---------------
@@ -67,83 +97,68 @@ fn selbstdeklaration_deadline_is_the_31st_of_january_of_the_year() {
 #[test]
 fn a_report_received_on_the_periods_last_day_is_too_early() {
     for (half, last, next) in [(1, ymd(2023, 6, 30), ymd(2023, 7, 1)), (2, ymd(2023, 12, 31), ymd(2024, 1, 1))] {
-        let r = check(vec![report(2601, "Solothurn", half, &[])], "a.xlsx", last);
-        assert_eq!(codes(&r), vec![Code::PeriodeZukunft], "H{half} on {last}");
-        assert_eq!(r.outcome, Outcome::Rejected);
-        let r = check(vec![report(2601, "Solothurn", half, &[])], "a.xlsx", next);
-        assert!(!has(&r, Code::PeriodeZukunft), "H{half} on {next}: {:?}", codes(&r));
-        assert!(matches!(r.outcome, Outcome::Report(_)));
+        let r = run23(
+            &MasterSpec::default(),
+            vec![
+                sd_of(2601, "Solothurn"),
+                sd_of(2605, "Klein"),
+                infile("last.xlsx", vec![report(2605, "Klein", half, &[])], last),
+                infile("next.xlsx", vec![report(2601, "Solothurn", half, &[])], next),
+            ],
+        );
+        assert_eq!(cells(&r, "last.xlsx"), vec![("PERIODE_ZUKUNFT".to_string(), Some("B7".to_string()))]);
+        assert_eq!(r.state("last.xlsx"), "abgelehnt");
+        assert_eq!(r.row(2605).counts, [0, 0, 0, 0]);
+        assert!(r.codes_of("next.xlsx").is_empty(), "H{half} on {next}: {:?}", r.codes_of("next.xlsx"));
+        assert_eq!(r.state("next.xlsx"), "verarbeitet");
+        assert_eq!(r.row(2601).counts, [4, 2, 1, 1]);
     }
 }
 
 // --- IG_VOR_2022: Integrationsgespräche are paid from 2022 on (4.3.1) --------------------
 
-fn report_of_year(year: i32) -> Sheet {
-    report(2601, "Solothurn", 1, &[("SI_JAHR", Value::Int(year as i64)), ("SI_DATUM", Value::Date(ymd(year, 7, 10)))])
-}
-
 #[test]
 fn integration_conversations_are_paid_from_2022_not_in_2021() {
-    let m = master();
-    let r2021 = check_in(&m, 2021, vec![report_of_year(2021)], ymd(2021, 7, 20));
-    assert!(has(&r2021, Code::IgVor2022), "{:?}", codes(&r2021));
-    let s = share(&r2021, 2601);
-    assert_eq!((s.paid.eg, s.paid.ig, s.paid.d_ig), (4, 0, 0));
-    let r2022 = check_in(&m, 2022, vec![report_of_year(2022)], ymd(2022, 7, 20));
-    assert!(!has(&r2022, Code::IgVor2022), "{:?}", codes(&r2022));
-    let s = share(&r2022, 2601);
-    assert_eq!((s.paid.eg, s.paid.ig, s.paid.d_ig), (4, 1, 1));
-}
-
-// --- tariffs: the rate of the period's last day applies ---------------------------------
-
-/// Evaluates Solothurn's two half-years of 2023 (each 4 Erstinformationsgespräche, 2 with an
-/// interpreter) with the given tariffs; returns the Fallpauschale EG of H1 and H2.
-fn fall_eg_amounts(tariffs: &[TariffRow]) -> (Decimal, Decimal) {
-    let m = master_from(&[], tariffs);
-    let ctx = Ctx { year: 2023, master: &m };
-    let results = vec![
-        check_in(&m, 2023, vec![sd(2601, "Solothurn", &[])], ymd(2023, 1, 20)),
-        check_in(&m, 2023, vec![report(2601, "Solothurn", 1, &[])], ymd(2023, 7, 20)),
-        check_in(&m, 2023, vec![report(2601, "Solothurn", 2, &[])], ymd(2024, 1, 20)),
-    ];
-    let resolved = resolve(results, &ctx);
-    let comp = compute(&m, &resolved, 2023);
-    let row = comp.rows.iter().find(|r| r.bfs == 2601).unwrap();
-    (row.halves[0].amounts.eg, row.halves[1].amounts.eg)
-}
-
-fn with_fall_eg(rows: Vec<TariffRow>) -> Vec<TariffRow> {
-    let mut t: Vec<TariffRow> = default_tariffs().into_iter().filter(|t| t.0 != "FALL_EG").collect();
-    t.extend(rows);
-    t
-}
-
-#[test]
-fn a_tariff_change_inside_the_half_year_applies_to_the_whole_half_year() {
-    // 200 until 31.03.2023, 250 from 01.04.2023: H1 ends on 30.06. under the new rate.
-    let (h1, h2) = fall_eg_amounts(&with_fall_eg(vec![
-        ("FALL_EG", 200, ymd(2017, 1, 1), Some(ymd(2023, 3, 31))),
-        ("FALL_EG", 250, ymd(2023, 4, 1), None),
-    ]));
-    assert_eq!(h1, chf(4 * 250));
-    assert_eq!(h2, chf(4 * 250));
-}
-
-#[test]
-fn a_tariffs_last_valid_day_is_the_periods_last_day() {
-    // 200 until 30.06.2023 (its last valid day is H1's last day), 250 from 01.07.2023.
-    let (h1, h2) = fall_eg_amounts(&with_fall_eg(vec![
-        ("FALL_EG", 200, ymd(2017, 1, 1), Some(ymd(2023, 6, 30))),
-        ("FALL_EG", 250, ymd(2023, 7, 1), None),
-    ]));
-    assert_eq!((h1, h2), (chf(4 * 200), chf(4 * 250)));
-    // One day earlier: H1 is already under the new rate.
-    let (h1, h2) = fall_eg_amounts(&with_fall_eg(vec![
-        ("FALL_EG", 200, ymd(2017, 1, 1), Some(ymd(2023, 6, 29))),
-        ("FALL_EG", 250, ymd(2023, 6, 30), None),
-    ]));
-    assert_eq!((h1, h2), (chf(4 * 250), chf(4 * 250)));
+    for (year, flagged) in [(2021, true), (2022, false)] {
+        let r = evaluate_case(
+            year,
+            &spec_for(year),
+            &[
+                infile("sd.xlsx", vec![sd_in(year, 2601, "Solothurn")], ymd(year, 1, 20)),
+                infile("r.xlsx", vec![report_in(year, 2601, "Solothurn", 1, &[])], ymd(year, 7, 20)),
+                // No Integrationsgespräche reported: nothing to flag, also in 2021.
+                infile("sd5.xlsx", vec![sd_in(year, 2605, "Klein")], ymd(year, 1, 20)),
+                infile(
+                    "null.xlsx",
+                    vec![report_in(
+                        year,
+                        2605,
+                        "Klein",
+                        1,
+                        &[
+                            ("SI_IG_ANZAHL", Value::Int(0)),
+                            ("SI_IG_DOLMETSCH", Value::Int(0)),
+                            KLEIN_PLAUSIBLE[0].clone(),
+                            KLEIN_PLAUSIBLE[1].clone(),
+                        ],
+                    )],
+                    ymd(year, 7, 20),
+                ),
+            ],
+        );
+        assert!(r.codes_of("null.xlsx").is_empty(), "{year}: {:?}", r.codes_of("null.xlsx"));
+        assert_eq!(r.row(2605).counts, [4, 2, 0, 0]);
+        if flagged {
+            let ig = |c: &str| ("IG_VOR_2022".to_string(), Some(c.to_string()));
+            assert_eq!(cells(&r, "r.xlsx"), vec![ig("B21"), ig("B22")]);
+            assert_eq!(r.row(2601).counts, [4, 2, 0, 0], "IG withheld, EG paid");
+            assert_eq!(r.row(2601).amounts, [dec(800), dec(320), dec(0), dec(0)]);
+        } else {
+            assert!(r.codes_of("r.xlsx").is_empty(), "{year}: {:?}", r.codes_of("r.xlsx"));
+            assert_eq!(r.row(2601).counts, [4, 2, 1, 1]);
+            assert_eq!(r.row(2601).amounts, [dec(800), dec(320), dec(200), dec(160)]);
+        }
+    }
 }
 
 // --- mergers: a municipality exists up to and including its last day --------------------
@@ -151,100 +166,162 @@ fn a_tariffs_last_valid_day_is_the_periods_last_day() {
 #[test]
 fn a_municipality_reports_for_the_half_year_that_ends_on_its_last_day() {
     // 2604 Alt exists until 31.12.2020, then merged into 2601.
-    let m = master();
-    let alt = |year: i64, half: i64| {
-        report(2604, "Alt", half, &[("SI_JAHR", Value::Int(year)), ("SI_DATUM", Value::Date(ymd(year as i32, 7, 10)))])
-    };
-    let last = check_in(&m, 2020, vec![alt(2020, 2)], ymd(2021, 1, 20));
-    assert!(matches!(last.outcome, Outcome::Report(_)), "{:?}", codes(&last));
-    assert_eq!(share(&last, 2604).paid.eg, 4, "paid to Alt itself");
-    let after = check_in(&m, 2021, vec![alt(2021, 1)], ymd(2021, 7, 20));
-    assert!(has(&after, Code::GemeindeAufgeloest), "{:?}", codes(&after));
-    assert_eq!(after.outcome, Outcome::Rejected);
+    let r = evaluate_case(
+        2020,
+        &spec_for(2020),
+        &[
+            infile("sd.xlsx", vec![sd_in(2020, 2604, "Alt")], ymd(2020, 1, 20)),
+            infile("h2.xlsx", vec![report_in(2020, 2604, "Alt", 2, &NO_IG)], ymd(2021, 1, 20)),
+        ],
+    );
+    assert!(r.codes_of("h2.xlsx").is_empty(), "{:?}", r.codes_of("h2.xlsx"));
+    assert_eq!(r.row(2604).counts, [4, 2, 0, 0], "paid to Alt itself");
+    assert_eq!(r.row(2604).payee, 2604);
+    let r = evaluate_case(
+        2021,
+        &spec_for(2021),
+        &[infile("h1.xlsx", vec![report_in(2021, 2604, "Alt", 1, &NO_IG)], ymd(2021, 7, 20))],
+    );
+    assert_eq!(r.codes_of("h1.xlsx"), vec!["GEMEINDE_AUFGELOEST"]);
+    assert_eq!(r.state("h1.xlsx"), "abgelehnt");
+    assert!(!r.rows.contains_key(&2604), "no annex row in 2021");
 }
 
 // --- contracts: membership on the period's last day -------------------------------------
 
 #[test]
 fn a_contract_applies_from_its_first_to_its_last_day() {
-    // Klein (2605) joins the lead's contract V on 01.07.2023: H1 it reports itself, H2 not.
-    let joins = master_with(&[("V", 2602, 2605, ymd(2023, 7, 1), ymd(2099, 12, 31))]);
-    let h1 = check_in(&joins, 2023, vec![report(2605, "Klein", 1, &[])], ymd(2023, 7, 20));
-    assert!(!has(&h1, Code::LeitMitgliedMeldetSelbst), "{:?}", codes(&h1));
-    let h2 = check_in(&joins, 2023, vec![report(2605, "Klein", 2, &[])], ymd(2024, 1, 20));
-    assert!(has(&h2, Code::LeitMitgliedMeldetSelbst), "{:?}", codes(&h2));
-    // It joins on 30.06.2023, H1's last day: a member for H1 already.
-    let joins_early = master_with(&[("V", 2602, 2605, ymd(2023, 6, 30), ymd(2099, 12, 31))]);
-    let h1 = check_in(&joins_early, 2023, vec![report(2605, "Klein", 1, &[])], ymd(2023, 7, 20));
-    assert!(has(&h1, Code::LeitMitgliedMeldetSelbst), "{:?}", codes(&h1));
-    // It leaves after 30.06.2023 (last day): a member for H1, on its own for H2.
-    let leaves = master_with(&[("V", 2602, 2605, ymd(2019, 1, 1), ymd(2023, 6, 30))]);
-    let h1 = check_in(&leaves, 2023, vec![report(2605, "Klein", 1, &[])], ymd(2023, 7, 20));
-    assert!(has(&h1, Code::LeitMitgliedMeldetSelbst), "{:?}", codes(&h1));
-    let h2 = check_in(&leaves, 2023, vec![report(2605, "Klein", 2, &[])], ymd(2024, 1, 20));
-    assert!(!has(&h2, Code::LeitMitgliedMeldetSelbst), "{:?}", codes(&h2));
-    // It leaves on 29.06.2023: on its own for H1 already.
-    let leaves_early = master_with(&[("V", 2602, 2605, ymd(2019, 1, 1), ymd(2023, 6, 29))]);
-    let h1 = check_in(&leaves_early, 2023, vec![report(2605, "Klein", 1, &[])], ymd(2023, 7, 20));
-    assert!(!has(&h1, Code::LeitMitgliedMeldetSelbst), "{:?}", codes(&h1));
+    let klein_in_v = |from: NaiveDate, to: Option<NaiveDate>| MasterSpec {
+        contracts: vec![("V".into(), 2602, 2605, from, to)],
+        ..MasterSpec::default()
+    };
+    let own = || {
+        vec![
+            infile("h1.xlsx", vec![report(2605, "Klein", 1, &[])], ymd(2023, 7, 20)),
+            infile("h2.xlsx", vec![report(2605, "Klein", 2, &[])], ymd(2024, 1, 20)),
+        ]
+    };
+    let selbst = |r: &Run, f: &str| r.has(f, "LEIT_MITGLIED_MELDET_SELBST");
+    // (from, to, H1 flagged, H2 flagged)
+    for (from, to, h1, h2) in [
+        (ymd(2023, 7, 1), None, false, true),                    // joins after H1
+        (ymd(2023, 6, 30), None, true, true),                    // joins on H1's last day
+        (ymd(2019, 1, 1), Some(ymd(2023, 6, 30)), true, false),  // leaves on H1's last day
+        (ymd(2019, 1, 1), Some(ymd(2023, 6, 29)), false, false), // leaves the day before
+    ] {
+        let r = run23(&klein_in_v(from, to), own());
+        assert_eq!((selbst(&r, "h1.xlsx"), selbst(&r, "h2.xlsx")), (h1, h2), "contract {from} – {to:?}");
+        for (f, flagged) in [("h1.xlsx", h1), ("h2.xlsx", h2)] {
+            let want = if flagged { "abgelehnt" } else { "verarbeitet" };
+            assert_eq!(r.state(f), want, "{f}, contract {from} – {to:?}");
+        }
+    }
 }
 
 // --- LEIT_SUMME: the table must add up to the main sheet, in every column, both ways ----
 
+/// Leads 2611, 2613, … each with one member (2612, 2614, …) in a contract of their own.
+fn spec_with_leads(n: i64) -> MasterSpec {
+    let mut spec = MasterSpec::default();
+    for i in 0..n {
+        let (lead, member) = (2611 + 2 * i, 2612 + 2 * i);
+        for b in [lead, member] {
+            spec.municipalities.push((b, format!("G{b}"), None, None, None));
+            spec.population.push((b, ymd(2021, 12, 31), 100));
+        }
+        for b in [lead, member] {
+            spec.contracts.push((format!("V{lead}"), lead, b, ymd(2019, 1, 1), None));
+        }
+    }
+    spec
+}
+
+/// A lead's report (main sheet: 4, 2, 1, 1) with the table rows (lead, member) of counts.
+fn lead_file(lead: i64, rows: [[Value; 4]; 2]) -> InFile {
+    let member = lead + 1;
+    let mut t = table(&[(lead, &format!("G{lead}"), 0, 0, 0, 0), (member, &format!("G{member}"), 0, 0, 0, 0)]);
+    for (r, row) in rows.into_iter().enumerate() {
+        for (c, v) in row.into_iter().enumerate() {
+            t.set(r as u32 + 1, 2 + c as u32, v);
+        }
+    }
+    infile(&format!("{lead}.xlsx"), vec![report(lead, &format!("G{lead}"), 1, &[]), t], ymd(2023, 7, 20))
+}
+
 #[test]
 fn the_lead_sum_check_fires_in_both_directions_in_every_column() {
-    // Main sheet: eg 4, d_eg 2, ig 1, d_ig 1. The table below adds up exactly.
-    let main = || report(2602, "Lead", 1, &[]);
-    let exact = [(2602, "Lead", 3, 1, 1, 0), (2603, "Member", 1, 1, 0, 1)];
-    let r = check(vec![main(), table(&exact)], "a.xlsx", JUL);
-    assert!(r.findings.is_empty(), "{:?}", codes(&r));
-    assert_eq!(share(&r, 2602).paid.eg, 3);
+    // Rows that add up exactly: lead 3, 1, 1, 0 and member 1, 1, 0, 1 (main sheet 4, 2, 1, 1).
+    let exact = [[3, 1, 1, 0], [1, 1, 0, 1]];
+    let int = |rows: [[i64; 4]; 2]| rows.map(|r| r.map(Value::Int));
+    let mut cases = vec![(exact, None)];
     for column in 0..4 {
         for delta in [-1i64, 1] {
             let mut rows = exact;
-            let lead = &mut rows[0];
-            match column {
-                0 => lead.2 += delta,
-                1 => lead.3 += delta,
-                2 => lead.4 += delta,
-                _ => lead.5 += delta,
+            // One below 0 is no count: the difference goes to the member's cell then.
+            let who = if rows[0][column] + delta < 0 { 1 } else { 0 };
+            rows[who][column] += delta;
+            cases.push((rows, Some(column)));
+        }
+    }
+    let spec = spec_with_leads(cases.len() as i64);
+    let mut files = Vec::new();
+    for (i, (rows, _)) in cases.iter().enumerate() {
+        let lead = 2611 + 2 * i as i64;
+        files.push(lead_file(lead, int(*rows)));
+        files.push(infile(&format!("sd{lead}.xlsx"), vec![sd(lead, &format!("G{lead}"), &[])], ymd(2023, 1, 20)));
+    }
+    let r = run23(&spec, files);
+    let main_cells = ["B13", "B14", "B21", "B22"];
+    for (i, (rows, column)) in cases.iter().enumerate() {
+        let lead = 2611 + 2 * i as u32;
+        let file = format!("{lead}.xlsx");
+        match column {
+            None => {
+                assert!(r.codes_of(&file).is_empty(), "{:?}", r.codes_of(&file));
+                assert_eq!(r.row(lead).counts, [3, 1, 1, 0]);
+                assert_eq!(r.row(lead + 1).counts, [1, 1, 0, 1]);
             }
-            if [lead.2, lead.3, lead.4, lead.5].iter().any(|n| *n < 0) {
-                // One below 0 is not a count: move the difference to the member instead.
-                let member = &mut rows[1];
-                match column {
-                    0 => member.2 += delta,
-                    1 => member.3 += delta,
-                    2 => member.4 += delta,
-                    _ => member.5 += delta,
+            Some(c) => {
+                assert_eq!(
+                    cells(&r, &file),
+                    vec![("LEIT_SUMME".to_string(), Some(main_cells[*c].to_string()))],
+                    "column {c}: {rows:?}"
+                );
+                assert_eq!(r.state(&file), "verarbeitet", "withheld, not rejected");
+                for b in [lead, lead + 1] {
+                    assert_eq!(r.row(b).counts, [0, 0, 0, 0], "{b}: withheld");
+                    assert_eq!(r.row(b).amounts, [dec(0); 4]);
                 }
-                let lead = &mut rows[0];
-                match column {
-                    0 => lead.2 -= delta,
-                    1 => lead.3 -= delta,
-                    2 => lead.4 -= delta,
-                    _ => lead.5 -= delta,
-                }
-            }
-            let r = check(vec![main(), table(&rows)], "a.xlsx", JUL);
-            assert_eq!(codes(&r), vec![Code::LeitSumme], "column {column}, {delta:+}");
-            for b in [2602, 2603] {
-                let s = share(&r, b);
-                assert_eq!((s.paid.eg, s.paid.d_eg, s.paid.ig, s.paid.d_ig), (0, 0, 0, 0), "{b}: withheld");
             }
         }
     }
 }
 
-// ==========================================================================================
-// Through the run: forms written as xlsx files into an inbox, master data as Stammdaten.xlsx,
-// `beitraege::run::evaluate`, and the annex figures and findings it decides. Amounts are
-// worked out by hand (counts of the clean report: 4 EG, 2 with interpreter, 1 IG, 1 with
-// interpreter; Solothurn has 4000 foreign residents, Klein 5).
-// ==========================================================================================
+#[test]
+fn the_lead_sum_check_with_an_unusable_cell_fires_only_when_the_usable_rows_exceed_the_total() {
+    // Main sheet: 4 EG. The lead's EG cell is text (counted 0); the member's EG is 3, 4 or 5.
+    let cases = [(3, false), (4, false), (5, true)];
+    let spec = spec_with_leads(cases.len() as i64);
+    let files = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (member_eg, _))| {
+            let v = Value::Int;
+            lead_file(
+                2611 + 2 * i as i64,
+                [[Value::Text("viele".into()), v(1), v(1), v(0)], [v(*member_eg), v(1), v(0), v(1)]],
+            )
+        })
+        .collect();
+    let r = run23(&spec, files);
+    for (i, (member_eg, fires)) in cases.iter().enumerate() {
+        let file = format!("{}.xlsx", 2611 + 2 * i);
+        assert!(r.has(&file, "WERT_KEINE_ZAHL"), "{:?}", r.codes_of(&file));
+        assert_eq!(r.has(&file, "LEIT_SUMME"), *fires, "member EG {member_eg}: {:?}", r.codes_of(&file));
+    }
+}
 
-use common::forms::MasterSpec;
-use common::inbox::{evaluate_case, infile, InFile, Outcome as Run};
+// --- through the master data: tariffs, mergers, contracts, clawbacks, credit -------------
 
 fn sd_of(bfs: i64, name: &str) -> InFile {
     infile(&format!("sd_{bfs}.xlsx"), vec![sd(bfs, name, &[])], ymd(2023, 1, 20))
@@ -540,51 +617,6 @@ fn value_and_consistency_rules_on_both_sides_of_their_boundary() {
     assert_eq!(at_cell(2616), one("PERSONEN_UNTER_GESPRAECHE", "B16"));
     assert_eq!(at_cell(2617), one("GESPRAECHE_UEBER_ZUZUEGE", "B13"));
     assert_eq!(r.row(2617).counts, [4, 2, 1, 1], "a warning: paid");
-}
-
-#[test]
-fn no_integration_conversations_before_2022_is_no_finding() {
-    // IG_VOR_2022 fires on a count above 0 only.
-    let m = master();
-    let zero = report(
-        2601,
-        "Solothurn",
-        1,
-        &[
-            ("SI_JAHR", Value::Int(2021)),
-            ("SI_DATUM", Value::Date(ymd(2021, 7, 10))),
-            ("SI_IG_ANZAHL", Value::Int(0)),
-            ("SI_IG_DOLMETSCH", Value::Int(0)),
-        ],
-    );
-    let r = check_in(&m, 2021, vec![zero], ymd(2021, 7, 20));
-    assert!(r.findings.is_empty(), "{:?}", codes(&r));
-    let one = report(
-        2601,
-        "Solothurn",
-        1,
-        &[
-            ("SI_JAHR", Value::Int(2021)),
-            ("SI_DATUM", Value::Date(ymd(2021, 7, 10))),
-            ("SI_IG_ANZAHL", Value::Int(1)),
-            ("SI_IG_DOLMETSCH", Value::Int(0)),
-        ],
-    );
-    let r = check_in(&m, 2021, vec![one], ymd(2021, 7, 20));
-    assert_eq!(codes(&r), vec![Code::IgVor2022]);
-    assert_eq!(r.findings[0].cell.as_deref(), Some("B21"));
-}
-
-#[test]
-fn the_lead_sum_check_with_an_unusable_cell_fires_only_when_the_usable_rows_exceed_the_total() {
-    // Main sheet: 4 EG. Lead's EG cell is text (counted 0); Member's EG is 3, 4 or 5.
-    for (member_eg, fires) in [(3, false), (4, false), (5, true)] {
-        let mut t = table(&[(2602, "Lead", 0, 1, 1, 0), (2603, "Member", member_eg, 1, 0, 1)]);
-        t.set(1, 2, Value::Text("viele".into()));
-        let r = check(vec![report(2602, "Lead", 1, &[]), t], "a.xlsx", JUL);
-        assert!(has(&r, Code::WertKeineZahl), "{:?}", codes(&r));
-        assert_eq!(has(&r, Code::LeitSumme), fires, "member EG {member_eg}: {:?}", codes(&r));
-    }
 }
 
 #[test]

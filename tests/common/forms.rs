@@ -49,11 +49,13 @@ pub fn master_from(extra: &[(&str, i64, i64, NaiveDate, NaiveDate)], tariffs: &[
     Stammdaten::from_sheets(&master_sheets(&spec)).expect("consistent master data")
 }
 
+/// An extra `Gemeinden` row: (BFS-Nr., name, Gültig ab, Gültig bis, Nachfolge BFS-Nr.).
+pub type MunicipalityRow = (i64, String, Option<NaiveDate>, Option<NaiveDate>, Option<i64>);
+
 /// A master data set to build: the five municipalities above plus what a test adds.
 #[derive(Clone, Debug)]
 pub struct MasterSpec {
-    /// Extra `Gemeinden` rows: (BFS-Nr., name, Gültig ab, Gültig bis, Nachfolge).
-    pub municipalities: Vec<(i64, String, Option<NaiveDate>, Option<NaiveDate>, Option<i64>)>,
+    pub municipalities: Vec<MunicipalityRow>,
     /// `Wohnbevölkerung` rows: (BFS-Nr., Stichtag, foreign residents).
     pub population: Vec<(i64, NaiveDate, i64)>,
     /// Extra `Leitgemeinden` rows: (contract, lead, member, from, to).
