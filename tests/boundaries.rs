@@ -667,3 +667,32 @@ fn the_sockelbeitrag_is_paid_from_2018() {
         assert_eq!(r.row(2605).sockel, dec(sockel), "{year}");
     }
 }
+
+#[test]
+fn without_a_journal_entry_the_receipt_date_is_the_swiss_date_of_the_modification_time() {
+    // 31.07.2023 21:30 UTC is 23:30 in Solothurn (summer time): on time. 22:30 UTC is
+    // 00:30 on 01.08.: late.
+    use common::inbox::{evaluate_with, write_inbox, write_master, xlsx};
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("eingang");
+    write_inbox(&inbox, &[infile("sd.xlsx", vec![sd(2601, "Solothurn", &[])], ymd(2023, 1, 20))]);
+    let utc = |h: u32| {
+        let t = ymd(2023, 7, 31).and_hms_opt(h, 30, 0).unwrap().and_utc();
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.timestamp() as u64)
+    };
+    let forms = [
+        ("rechtzeitig.xlsx", 21, report(2601, "Solothurn", 1, &[])),
+        ("spaet.xlsx", 22, report(2605, "Klein", 1, &KLEIN_PLAUSIBLE)),
+    ];
+    for (name, hour, form) in forms {
+        let path = inbox.join(name);
+        std::fs::write(&path, xlsx(&[form])).unwrap();
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(utc(hour)).unwrap();
+    }
+    let stammdaten = write_master(dir.path(), &MasterSpec::default());
+    let opts =
+        beitraege::run::RunOptions { inbox, stammdaten, ..common::sample_options(&dir.path().join("aus"), Some(1)) };
+    let r = evaluate_with(&opts);
+    assert!(r.codes_of("rechtzeitig.xlsx").is_empty(), "{:?}", r.codes_of("rechtzeitig.xlsx"));
+    assert_eq!(r.codes_of("spaet.xlsx"), vec!["FRIST_VERPASST"]);
+}
