@@ -7,12 +7,13 @@
 
 use beitraege::domain::{FormKind, PaidCounts};
 use beitraege::extract::{REPORTING_FIELDS, SD_FIELDS, TABLE_SHEET};
-use beitraege::formulare::{self, cell_kind, plan, template, CellKind, Planned, TemplateKind, IDENTITY_KEYS};
+use beitraege::formulare::{self, plan, template, Planned, TemplateKind, IDENTITY_KEYS};
 use beitraege::run::{evaluate, Evaluation, RunOptions};
 use beitraege::stammdaten::Stammdaten;
 use beitraege::validate::{Outcome, ReportDoc};
 use beitraege::values::{parse_bfs, parse_count, parse_date, parse_ja_nein, parse_whole, CountValue};
 use beitraege::workbook::{read_workbook, Limits, Value, Workbook};
+use beitraege::write::form_layout::{cell_kind, CellKind};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;

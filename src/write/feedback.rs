@@ -8,11 +8,12 @@
 //!    withheld with the reason, the totals and the payouts to the recipient;
 //! 3. `Formular n`: each returned form with findings, rebuilt in the layout of the 2022
 //!    template with the values submitted, the offending cells highlighted and a note on each,
-//!    ready to be corrected and sent back (shared layout: [`crate::formulare`]).
+//!    ready to be corrected and sent back (shared layout: [`super::form_layout`]).
 //!
 //! A contract member's findings go to its lead's workbook (it is the lead that reports and is
 //! paid), a merged municipality's to its successor's; the workbook says so.
 
+use super::form_layout::{write_form_sheet, write_table_sheet, FormSheet, Mark, TableSheet};
 use super::style::{self, header_row, TextCells};
 use super::{save, OutFile, RunData, WriteError};
 use crate::compute::{component_label, AnnexRow, HalfYear};
@@ -20,7 +21,6 @@ use crate::domain::{
     fmt_date, ymd, Bfs, CellPos, Component, Finding, FormKind, Severity, TariffCode, PERIOD_COMPONENTS,
 };
 use crate::extract::{fields_of, RawForm, TABLE_COLUMNS};
-use crate::formulare::{write_form_sheet, write_table_sheet, FormSheet, Mark, TableSheet};
 use crate::resolve::{Eligibility, FileEntry};
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, FormatAlign, Worksheet, XlsxError};

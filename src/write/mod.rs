@@ -6,6 +6,7 @@ pub mod annex;
 pub mod annex_doc;
 pub mod commit;
 pub mod feedback;
+pub mod form_layout;
 pub mod json;
 pub mod pain001;
 pub mod report;
