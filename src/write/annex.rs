@@ -1,51 +1,60 @@
 //! `Anhang_1_Beitraege_<Y>.xlsx`: the contribution annex (4.5.3, Anhang Nr. 1).
 
-use super::style::{self, header_row_fit, print_layout, xl_date, Orientation, TextCells};
+use super::columns::{labels, Column, Kind, Table, TotalRow, Val};
+use super::style::{self, print_layout, Orientation, TextCells};
 use super::{save, OutFile, RunData, WriteError};
-use crate::domain::{a1, fmt_date, TariffCode, PERIOD_COMPONENTS};
+use crate::compute::{AnnexRow, AppliedTariff, Invoice, Payout};
+use crate::domain::{a1, fmt_date, TariffCode};
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Formula, Worksheet, XlsxError};
+use TariffCode::{DolmetschEg, DolmetschIg, FallEg, FallIg};
 
-/// The annex's column labels (OUTPUTS.md), in order.
-pub const COLUMNS: [&str; 18] = [
-    "BFS-Nr.",
-    "Gemeinde",
-    "Bezirk",
-    "Zahlungsempfänger",
-    "Ausländische Wohnbevölkerung",
+/// The amounts that add up to a row's `Total`.
+const TOTAL_TERMS: &[&str] = &[
     "Sockelbeitrag",
-    "Erstinformationsgespräche",
     "Fallpauschale Erstinformation",
-    "Dolmetscheinsätze Erstinformation",
     "Dolmetschpauschale Erstinformation",
-    "Integrationsgespräche",
     "Fallpauschale Integrationsgespräche",
-    "Dolmetscheinsätze Integrationsgespräche",
     "Dolmetschpauschale Integrationsgespräche",
     "Rückforderung",
-    "Total",
-    "Status",
-    "Bemerkungen",
 ];
 
-/// Column widths of sheet `Beiträge`.
-/// Every header word fits its column whole (no word broken mid-way); printed two pages wide
-/// with `BFS-Nr.` and `Gemeinde` repeated.
-pub const WIDTHS: [f64; 18] =
-    [8.0, 22.0, 12.0, 18.0, 16.0, 15.0, 25.0, 16.0, 18.0, 19.0, 22.0, 22.0, 22.0, 22.0, 15.0, 15.0, 34.0, 42.0];
+/// The columns of sheet `Beiträge` (OUTPUTS.md), in order. Every header word fits its
+/// column whole (no word broken mid-way); printed two pages wide with `BFS-Nr.` and
+/// `Gemeinde` repeated. The total row sums the counts and amounts.
+pub const BEITRAEGE: [Column<AnnexRow>; 18] = [
+    Column::new("BFS-Nr.", 8.0, Kind::Id, |r| Val::num(r.bfs)),
+    Column::new("Gemeinde", 22.0, Kind::Text, |r| Val::text(&r.name)),
+    Column::new("Bezirk", 12.0, Kind::Text, |r| Val::text(&r.district)),
+    Column::new("Zahlungsempfänger", 18.0, Kind::Id, |r| Val::num(r.payee)),
+    Column::summed("Ausländische Wohnbevölkerung", 16.0, Kind::Count, |r| Val::Count(r.base)),
+    Column::summed("Sockelbeitrag", 15.0, Kind::Chf, |r| Val::Chf(r.sockel)),
+    Column::summed("Erstinformationsgespräche", 25.0, Kind::Count, |r| Val::Count(r.paid.get(FallEg))),
+    Column::summed("Fallpauschale Erstinformation", 16.0, Kind::Chf, |r| Val::Chf(r.amounts.get(FallEg))),
+    Column::summed("Dolmetscheinsätze Erstinformation", 18.0, Kind::Count, |r| Val::Count(r.paid.get(DolmetschEg))),
+    Column::summed("Dolmetschpauschale Erstinformation", 19.0, Kind::Chf, |r| Val::Chf(r.amounts.get(DolmetschEg))),
+    Column::summed("Integrationsgespräche", 22.0, Kind::Count, |r| Val::Count(r.paid.get(FallIg))),
+    Column::summed("Fallpauschale Integrationsgespräche", 22.0, Kind::Chf, |r| Val::Chf(r.amounts.get(FallIg))),
+    Column::summed("Dolmetscheinsätze Integrationsgespräche", 22.0, Kind::Count, |r| {
+        Val::Count(r.paid.get(DolmetschIg))
+    }),
+    Column::summed("Dolmetschpauschale Integrationsgespräche", 22.0, Kind::Chf, |r| {
+        Val::Chf(r.amounts.get(DolmetschIg))
+    }),
+    Column::summed("Rückforderung", 15.0, Kind::Chf, |r| Val::Chf(r.clawback)),
+    Column::summed("Total", 15.0, Kind::Chf, |r| Val::Calc { add: TOTAL_TERMS, sub: &[], result: r.total }),
+    Column::new("Status", 34.0, Kind::Wrap, |r| Val::Text(r.status.label())),
+    Column::new("Bemerkungen", 42.0, Kind::Wrap, |r| Val::Text(r.notes.join("\n"))),
+];
+
+/// The annex's column labels (OUTPUTS.md), in order.
+pub const COLUMNS: [&str; 18] = labels(&BEITRAEGE);
 
 /// Row of the header (zero-based) in sheet `Beiträge`.
 pub const HEADER_ROW: u32 = 3;
-const MONEY_COLS: [u16; 6] = [5, 7, 9, 11, 13, 14];
-const COUNT_COLS: [u16; 5] = [4, 6, 8, 10, 12];
-const TOTAL_COL: u16 = 15;
 
 pub fn file_name(year: i32) -> String {
     format!("Anhang_1_Beitraege_{year}.xlsx")
-}
-
-fn col_letter(c: u16) -> String {
-    a1(0, c as u32).trim_end_matches('1').to_string()
 }
 
 fn xl(name: &str) -> impl FnOnce(XlsxError) -> WriteError + '_ {
@@ -85,97 +94,64 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
         ),
         &style::subtitle(),
     )?;
-    header_row_fit(ws, HEADER_ROW, &COLUMNS, &WIDTHS)?;
-    let (chf, cnt, int, wrap) = (style::chf(), style::count(), style::int(), style::wrap());
+    let table = Table::new(&BEITRAEGE);
+    table.header(ws, HEADER_ROW)?;
     let first = HEADER_ROW + 1;
-    let mut r = first;
-    for row in &d.comp.rows {
-        ws.write_number_with_format(r, 0, row.bfs, &int)?;
-        ws.write_text(r, 1, &row.name)?;
-        ws.write_text(r, 2, &row.district)?;
-        ws.write_number_with_format(r, 3, row.payee, &int)?;
-        ws.write_number_with_format(r, 4, row.base as f64, &cnt)?;
-        ws.write_with_format(r, 5, row.sockel, &chf)?;
-        for (i, code) in PERIOD_COMPONENTS.into_iter().enumerate() {
-            let c = 6 + 2 * i as u16;
-            ws.write_number_with_format(r, c, row.paid.get(code) as f64, &cnt)?;
-            ws.write_with_format(r, c + 1, row.amounts.get(code), &chf)?;
-        }
-        ws.write_with_format(r, 14, row.clawback, &chf)?;
-        let sum = MONEY_COLS.iter().map(|c| format!("{}{}", col_letter(*c), r + 1)).collect::<Vec<_>>().join("+");
-        ws.write_formula_with_format(
-            r,
-            TOTAL_COL,
-            Formula::new(format!("={sum}")).set_result(row.total.to_string()),
-            &chf,
-        )?;
-        let status = row.status.label();
-        ws.write_text_with_format(r, 16, &status, &wrap)?;
-        let notes = row.notes.join("\n");
-        ws.write_text_with_format(r, 17, &notes, &wrap)?;
-        style::fit_row(ws, r, &[(&notes, WIDTHS[17]), (&status, WIDTHS[16])])?;
-        r += 1;
-    }
-    let last = r - 1;
-    let total_row = r;
-    let (bt, cb, chb) = (style::bold_top(), style::count_bold(), style::chf_bold());
-    ws.write_text_with_format(total_row, 0, "", &bt)?;
-    ws.write_text_with_format(total_row, 1, "Total Kanton", &bt)?;
-    for c in [2u16, 3, 16, 17] {
-        ws.write_text_with_format(total_row, c, "", &bt)?;
-    }
-    for c in COUNT_COLS {
-        let sum: u64 = d
-            .comp
-            .rows
-            .iter()
-            .map(|row| match c {
-                4 => row.base,
-                6 => row.paid.eg,
-                8 => row.paid.d_eg,
-                10 => row.paid.ig,
-                _ => row.paid.d_ig,
-            })
-            .sum();
-        let l = col_letter(c);
-        ws.write_formula_with_format(
-            total_row,
-            c,
-            Formula::new(format!("=SUM({l}{}:{l}{})", first + 1, last + 1)).set_result(sum.to_string()),
-            &cb,
-        )?;
-    }
-    for c in MONEY_COLS.iter().copied().chain([TOTAL_COL]) {
-        let sum: Decimal = d
-            .comp
-            .rows
-            .iter()
-            .map(|row| match c {
-                5 => row.sockel,
-                7 => row.amounts.eg,
-                9 => row.amounts.d_eg,
-                11 => row.amounts.ig,
-                13 => row.amounts.d_ig,
-                14 => row.clawback,
-                _ => row.total,
-            })
-            .sum();
-        let l = col_letter(c);
-        ws.write_formula_with_format(
-            total_row,
-            c,
-            Formula::new(format!("=SUM({l}{}:{l}{})", first + 1, last + 1)).set_result(sum.to_string()),
-            &chb,
-        )?;
-    }
-    for (c, w) in WIDTHS.iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
+    let total_row = table.rows(ws, first, &d.comp.rows)?;
+    table.total(
+        ws,
+        total_row,
+        first,
+        &d.comp.rows,
+        TotalRow { label_col: 1, label: "Total Kanton", rule_across: true },
+    )?;
+    table.set_widths(ws)?;
     ws.set_freeze_panes(HEADER_ROW + 1, 2)?;
-    ws.autofilter(HEADER_ROW, 0, last, (COLUMNS.len() - 1) as u16)?;
-    print_layout(ws, Some((HEADER_ROW, HEADER_ROW)), &WIDTHS, Orientation::Landscape, 2, Some(d.run_date))?;
+    ws.autofilter(HEADER_ROW, 0, total_row - 1, (BEITRAEGE.len() - 1) as u16)?;
+    let widths = table.widths();
+    print_layout(ws, Some((HEADER_ROW, HEADER_ROW)), &widths, Orientation::Landscape, 2, Some(d.run_date))?;
     ws.set_header(format!("&L&8Anhang Nr. 1: Beiträge {}&R&8Kanton Solothurn, AGS", d.year));
     Ok(total_row)
+}
+
+/// A payout with its payee's name.
+struct PayoutLine<'a> {
+    p: &'a Payout,
+    name: String,
+}
+
+/// The columns of sheet `Auszahlungen`.
+const fn payouts_columns<'a>() -> [Column<PayoutLine<'a>>; 7] {
+    [
+        Column::new("Auszahlungsdatum", 16.0, Kind::Date, |l| Val::Date(l.p.date)),
+        Column::new("Zahlungsempfänger", 16.0, Kind::Id, |l| Val::num(l.p.payee)),
+        Column::new("Gemeinde", 26.0, Kind::Text, |l| Val::text(&l.name)),
+        Column::new("Grundlage", 30.0, Kind::Text, |l| Val::text(&l.p.basis)),
+        Column::summed("Beiträge", 16.0, Kind::Chf, |l| Val::Chf(l.p.gross)),
+        Column::summed("Verrechnete Rückforderungen", 18.0, Kind::Chf, |l| Val::Chf(-l.p.offset)),
+        Column::summed("Auszahlung", 16.0, Kind::Chf, |l| Val::Calc {
+            add: &["Beiträge", "Verrechnete Rückforderungen"],
+            sub: &[],
+            result: l.p.net(),
+        }),
+    ]
+}
+
+/// An invoice with its municipality's name.
+struct InvoiceLine<'a> {
+    inv: &'a Invoice,
+    name: String,
+}
+
+/// The columns of the invoices below the payouts, in the same sheet columns.
+const fn invoices_columns<'a>() -> [Column<InvoiceLine<'a>>; 5] {
+    [
+        Column::new("BFS-Nr.", 16.0, Kind::Id, |l| Val::num(l.inv.bfs)),
+        Column::new("Gemeinde", 16.0, Kind::Text, |l| Val::text(&l.name)),
+        Column::new("Betrag", 26.0, Kind::Chf, |l| Val::Chf(l.inv.amount)),
+        Column::new("Grund", 30.0, Kind::Wrap, |l| Val::text(&l.inv.reason)),
+        Column::new("Zahlungsfrist", 16.0, Kind::Wrap, |_| Val::text("innert 30 Tagen nach Rechnungsstellung")),
+    ]
 }
 
 /// Sheet `Auszahlungen`: payout by payee and date (4.5.2), invoices for clawbacks (4.7).
@@ -188,62 +164,17 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         &style::title(),
     )?;
     let h = 3;
-    const PW: [f64; 7] = [16.0, 16.0, 26.0, 30.0, 16.0, 18.0, 16.0];
+    let columns = payouts_columns();
+    let table = Table::new(&columns);
     let intro = "Ende März: Sockelbeitrag des laufenden Jahres und Pauschalen des 2. Halbjahres des Vorjahres; Ende September: Pauschalen des 1. Halbjahres (Ziffer 4.5.2). Rückforderungen werden mit der nächsten Auszahlung verrechnet (Ziffer 4.7).";
     ws.merge_text(1, 0, 1, 6, intro, &style::subtitle().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top))?;
-    style::fit_row(ws, 1, &[(intro, PW.iter().sum())])?;
-    header_row_fit(
-        ws,
-        h,
-        &[
-            "Auszahlungsdatum",
-            "Zahlungsempfänger",
-            "Gemeinde",
-            "Grundlage",
-            "Beiträge",
-            "Verrechnete Rückforderungen",
-            "Auszahlung",
-        ],
-        &PW,
-    )?;
-    let (chf, int, date) = (style::chf(), style::int(), style::date());
-    let mut r = h + 1;
-    for p in &d.comp.payouts {
-        ws.write_datetime_with_format(r, 0, xl_date(p.date), &date)?;
-        ws.write_number_with_format(r, 1, p.payee, &int)?;
-        ws.write_text(r, 2, d.name_of(Some(p.payee)))?;
-        ws.write_text(r, 3, &p.basis)?;
-        ws.write_with_format(r, 4, p.gross, &chf)?;
-        ws.write_with_format(r, 5, -p.offset, &chf)?;
-        ws.write_formula_with_format(
-            r,
-            6,
-            Formula::new(format!("=E{}+F{}", r + 1, r + 1)).set_result(p.net().to_string()),
-            &chf,
-        )?;
-        r += 1;
-    }
-    let (first, last) = (h + 2, r);
-    let bt = style::bold_top();
-    ws.write_text_with_format(r, 0, "Total", &bt)?;
-    for c in 1..4u16 {
-        ws.write_text_with_format(r, c, "", &bt)?;
-    }
-    let sums: [Decimal; 3] = [
-        d.comp.payouts.iter().map(|p| p.gross).sum(),
-        -d.comp.payouts.iter().map(|p| p.offset).sum::<Decimal>(),
-        d.comp.payouts.iter().map(|p| p.net()).sum(),
-    ];
-    for (i, c) in [4u16, 5, 6].into_iter().enumerate() {
-        let l = col_letter(c);
-        ws.write_formula_with_format(
-            r,
-            c,
-            Formula::new(format!("=SUM({l}{first}:{l}{last})")).set_result(sums[i].to_string()),
-            &style::chf_bold(),
-        )?;
-    }
-    r += 3;
+    style::fit_row(ws, 1, &[(intro, table.width_of(0, 7))])?;
+    table.header(ws, h)?;
+    let lines: Vec<PayoutLine<'_>> =
+        d.comp.payouts.iter().map(|p| PayoutLine { p, name: d.name_of(Some(p.payee)) }).collect();
+    let total = table.rows(ws, h + 1, &lines)?;
+    table.total(ws, total, h + 1, &lines, TotalRow { label_col: 0, label: "Total", rule_across: true })?;
+    let mut r = total + 3;
     ws.write_text_with_format(
         r,
         0,
@@ -251,27 +182,51 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         &style::bold(),
     )?;
     r += 1;
-    header_row_fit(ws, r, &["BFS-Nr.", "Gemeinde", "Betrag", "Grund", "Zahlungsfrist"], &PW)?;
+    let invoice_columns = invoices_columns();
+    let invoices = Table::new(&invoice_columns);
+    invoices.header(ws, r)?;
     r += 1;
     if d.comp.invoices.is_empty() {
         ws.write_text(r, 0, "Keine Rechnungen.")?;
     }
-    for inv in &d.comp.invoices {
-        ws.write_number_with_format(r, 0, inv.bfs, &int)?;
-        ws.write_text(r, 1, d.name_of(Some(inv.bfs)))?;
-        ws.write_with_format(r, 2, inv.amount, &chf)?;
-        let wrap = style::wrap();
-        ws.write_text_with_format(r, 3, &inv.reason, &wrap)?;
-        ws.write_text_with_format(r, 4, "innert 30 Tagen nach Rechnungsstellung", &wrap)?;
-        style::fit_row(ws, r, &[(&inv.reason, PW[3]), ("innert 30 Tagen nach Rechnungsstellung", PW[4])])?;
-        r += 1;
-    }
-    for (c, w) in PW.iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
+    let lines: Vec<InvoiceLine<'_>> =
+        d.comp.invoices.iter().map(|inv| InvoiceLine { inv, name: d.name_of(Some(inv.bfs)) }).collect();
+    invoices.rows(ws, r, &lines)?;
+    table.set_widths(ws)?;
     ws.set_freeze_panes(h + 1, 0)?;
-    ws.autofilter(h, 0, last.saturating_sub(1).max(h), 6)?;
-    print_layout(ws, Some((h, h)), &PW, Orientation::Landscape, 0, Some(d.run_date))
+    ws.autofilter(h, 0, total.saturating_sub(1).max(h), 6)?;
+    print_layout(ws, Some((h, h)), &table.widths(), Orientation::Landscape, 0, Some(d.run_date))
+}
+
+/// A line of sheet `Tarife`: a tariff applied in the year, or a code without one.
+struct TariffLine<'a> {
+    code: TariffCode,
+    applied: Option<&'a AppliedTariff>,
+    /// What the tariff was applied for.
+    when: String,
+}
+
+/// The columns of sheet `Tarife`.
+const fn tariffs_columns<'a>() -> [Column<TariffLine<'a>>; 6] {
+    [
+        Column::new("Leistung", 16.0, Kind::Text, |l| Val::text(l.code.as_str())),
+        Column::new("Bezeichnung", 44.0, Kind::Text, |l| Val::text(l.code.label())),
+        Column::new("Betrag", 14.0, Kind::Chf, |l| match l.applied {
+            Some(a) => Val::Chf(a.tariff.amount),
+            None => Val::None,
+        }),
+        Column::new("Gültig ab", 12.0, Kind::Date, |l| match l.applied.map(|a| a.tariff.validity.from) {
+            Some(Some(f)) => Val::Date(f),
+            Some(None) => Val::text(""),
+            None => Val::None,
+        }),
+        Column::new("Gültig bis", 12.0, Kind::Date, |l| match l.applied.map(|a| a.tariff.validity.to) {
+            Some(Some(t)) => Val::Date(t),
+            Some(None) => Val::text("offen"),
+            None => Val::None,
+        }),
+        Column::new("Angewendet für", 60.0, Kind::Wrap, |l| Val::text(&l.when)),
+    ]
 }
 
 /// Sheet `Tarife`: the rates applied (4.3.2) and the dates they were applied for.
@@ -284,30 +239,16 @@ fn tariffs(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         "Es gilt der Tarif am letzten Tag der Periode: 30.06. bzw. 31.12., für den Sockelbeitrag der 31.12.",
         &style::subtitle(),
     )?;
-    const TW: [f64; 6] = [16.0, 44.0, 14.0, 12.0, 12.0, 60.0];
-    header_row_fit(ws, 3, &["Leistung", "Bezeichnung", "Betrag", "Gültig ab", "Gültig bis", "Angewendet für"], &TW)?;
-    let (chf, date) = (style::chf(), style::date());
-    let mut r = 4;
+    let columns = tariffs_columns();
+    let table = Table::new(&columns);
+    table.header(ws, 3)?;
+    let mut lines = Vec::new();
     for code in TariffCode::ALL {
         let applied: Vec<_> = d.comp.tariffs.iter().filter(|a| a.tariff.code == code).collect();
         if applied.is_empty() {
-            ws.write_text(r, 0, code.as_str())?;
-            ws.write_text(r, 1, code.label())?;
-            ws.write_text(r, 5, "nicht in Kraft, keine Vergütung")?;
-            r += 1;
+            lines.push(TariffLine { code, applied: None, when: "nicht in Kraft, keine Vergütung".to_string() });
         }
         for a in applied {
-            ws.write_text(r, 0, code.as_str())?;
-            ws.write_text(r, 1, code.label())?;
-            ws.write_with_format(r, 2, a.tariff.amount, &chf)?;
-            match a.tariff.validity.from {
-                Some(f) => ws.write_datetime_with_format(r, 3, xl_date(f), &date)?,
-                None => ws.write_text(r, 3, "")?,
-            };
-            match a.tariff.validity.to {
-                Some(t) => ws.write_datetime_with_format(r, 4, xl_date(t), &date)?,
-                None => ws.write_text(r, 4, "offen")?,
-            };
             let when: Vec<String> = a
                 .applied_on
                 .iter()
@@ -321,16 +262,12 @@ fn tariffs(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
                     }
                 })
                 .collect();
-            let when = when.join(", ");
-            ws.write_text_with_format(r, 5, &when, &style::wrap())?;
-            style::fit_row(ws, r, &[(&when, TW[5]), (code.label(), TW[1])])?;
-            r += 1;
+            lines.push(TariffLine { code, applied: Some(a), when: when.join(", ") });
         }
     }
-    for (c, w) in TW.iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
-    print_layout(ws, Some((3, 3)), &TW, Orientation::Landscape, 0, Some(d.run_date))
+    table.rows(ws, 4, &lines)?;
+    table.set_widths(ws)?;
+    print_layout(ws, Some((3, 3)), &table.widths(), Orientation::Landscape, 0, Some(d.run_date))
 }
 
 /// Sheet `Kredit`: the total against the budgeted credit (4.3.4).
@@ -338,7 +275,8 @@ fn credit(ws: &mut Worksheet, d: &RunData<'_>, total_row: u32) -> Result<(), Xls
     ws.set_name("Kredit")?;
     ws.write_text_with_format(0, 0, format!("Kredit {} (Ziffer 4.3.4)", d.year), &style::title())?;
     let chf = style::chf();
-    let total_ref = format!("='Beiträge'!{}", a1(total_row, TOTAL_COL as u32));
+    let total_col = Table::new(&BEITRAEGE).index("Total").unwrap_or_default();
+    let total_ref = format!("='Beiträge'!{}", a1(total_row, total_col as u32));
     ws.write_text(2, 0, format!("Budgetierter Kredit {}", d.year))?;
     match d.comp.credit {
         Some(c) => ws.write_with_format(2, 1, c, &chf)?,

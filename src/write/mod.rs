@@ -4,6 +4,7 @@
 
 pub mod annex;
 pub mod annex_doc;
+pub mod columns;
 pub mod commit;
 pub mod feedback;
 pub mod form_layout;
