@@ -112,6 +112,17 @@ pub const fn labels<R, const N: usize>(columns: &[Column<R>; N]) -> [&'static st
     out
 }
 
+/// The widths of a table's columns, in order (for a `const` list).
+pub const fn widths<R, const N: usize>(columns: &[Column<R>; N]) -> [f64; N] {
+    let mut out = [0.0; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = columns[i].width;
+        i += 1;
+    }
+    out
+}
+
 /// The column letters of column `c` (zero-based): `A`, `B`, …, `AA`.
 pub fn letter(c: u16) -> String {
     a1(0, c as u32).trim_end_matches('1').to_string()
@@ -376,6 +387,7 @@ mod tests {
     #[test]
     fn labels_and_widths_come_from_one_list() {
         assert_eq!(labels(&COLS), ["Name", "Anzahl", "A", "A-B"]);
+        assert_eq!(widths(&COLS), [10.0, 8.0, 8.0, 8.0]);
         let t = Table::new(&COLS);
         assert_eq!(t.widths(), [10.0, 8.0, 8.0, 8.0]);
         assert_eq!(t.index("A"), Some(2));

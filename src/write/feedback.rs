@@ -13,6 +13,7 @@
 //! A contract member's findings go to its lead's workbook (it is the lead that reports and is
 //! paid), a merged municipality's to its successor's; the workbook says so.
 
+use super::columns::{widths, Column, Kind, Table, Val};
 use super::form_layout::{write_form_sheet, write_table_sheet, FormSheet, Mark, TableSheet};
 use super::style::{self, header_row, TextCells};
 use super::{save, OutFile, RunData, WriteError};
@@ -72,9 +73,34 @@ pub fn write_all(d: &RunData<'_>) -> Result<Vec<OutFile>, WriteError> {
     recipients.par_iter().map(|(b, fs)| write_one(d, *b, fs)).collect()
 }
 
-/// Column widths of the letter's findings table: one landscape page wide (at 82 %), so that
+/// A finding in the letter's table: whom it concerns and the sheet its form is rebuilt on.
+struct LetterLine<'a> {
+    f: &'a Finding,
+    concerns: String,
+    rebuilt: &'a str,
+}
+
+/// The columns of the letter's findings table: one landscape page wide (at 82 %), so that
 /// the paragraphs above it print whole.
-const WIDTHS: [f64; 10] = [16.0, 22.0, 12.0, 6.0, 12.0, 9.0, 34.0, 28.0, 16.0, 9.0];
+const fn letter_columns<'a>() -> [Column<LetterLine<'a>>; 10] {
+    [
+        Column::new("Gemeinde", 16.0, Kind::Wrap, |l| Val::text(&l.concerns)),
+        Column::new("Datei", 22.0, Kind::Wrap, |l| Val::text(l.f.file.as_deref().unwrap_or("(ganze Gemeinde)"))),
+        Column::new("Blatt", 12.0, Kind::Wrap, |l| Val::opt_text(l.f.sheet.as_deref())),
+        Column::new("Zelle", 6.0, Kind::Wrap, |l| Val::opt_text(l.f.cell.as_deref())),
+        Column::new("Gefundener Wert", 12.0, Kind::Wrap, |l| Val::opt_text(l.f.value.as_deref())),
+        Column::new("Schwere", 9.0, Kind::Text, |l| {
+            Val::Styled(l.f.severity.label().to_string(), style::severity_fill(l.f.severity))
+        }),
+        Column::new("Meldung", 34.0, Kind::Wrap, |l| Val::text(&l.f.message)),
+        Column::new("Korrektur", 28.0, Kind::Wrap, |l| Val::text(&l.f.fix)),
+        Column::new("Code", 16.0, Kind::Wrap, |l| Val::text(l.f.code.as_str())),
+        Column::new("Nachbau", 9.0, Kind::Wrap, |l| Val::text(l.rebuilt)),
+    ]
+}
+
+/// The widths of the letter's columns.
+const WIDTHS: [f64; 10] = widths(&letter_columns());
 
 /// A paragraph of the letter across the findings table's width.
 fn para(ws: &mut Worksheet, r: &mut u32, text: String, fmt: &Format) -> Result<(), XlsxError> {
@@ -225,59 +251,20 @@ fn letter(
     let counts = crate::catalogue::severity_counts(findings.iter().map(|f| f.severity));
     ws.write_text_with_format(r, 0, format!("Befunde: {counts}."), &b)?;
     r += 2;
-    let columns = [
-        "Gemeinde",
-        "Datei",
-        "Blatt",
-        "Zelle",
-        "Gefundener Wert",
-        "Schwere",
-        "Meldung",
-        "Korrektur",
-        "Code",
-        "Nachbau",
-    ];
-    style::header_row_fit(ws, r, &columns, &WIDTHS)?;
+    let columns = letter_columns();
+    let table = Table::top(&columns);
+    table.header(ws, r)?;
     let h = r;
-    let wrap = style::wrap();
-    for f in findings {
-        r += 1;
-        let concerns = f.bfs.map(|b| who(d, b)).unwrap_or_default();
-        ws.write_text_with_format(r, 0, concerns, &wrap)?;
-        ws.write_text_with_format(r, 1, f.file.as_deref().unwrap_or("(ganze Gemeinde)"), &wrap)?;
-        ws.write_text_with_format(r, 2, f.sheet.as_deref().unwrap_or(""), &wrap)?;
-        ws.write_text_with_format(r, 3, f.cell.as_deref().unwrap_or(""), &wrap)?;
-        ws.write_text_with_format(r, 4, f.value.as_deref().unwrap_or(""), &wrap)?;
-        ws.write_text_with_format(
-            r,
-            5,
-            f.severity.label(),
-            &style::severity_fill(f.severity).set_align(FormatAlign::Top),
-        )?;
-        ws.write_text_with_format(r, 6, &f.message, &wrap)?;
-        ws.write_text_with_format(r, 7, &f.fix, &wrap)?;
-        ws.write_text_with_format(r, 8, f.code.as_str(), &wrap)?;
-        let rebuilt = f.file.as_deref().and_then(|x| refs.get(x)).copied().unwrap_or("");
-        ws.write_text_with_format(r, 9, rebuilt, &wrap)?;
-        let file = f.file.as_deref().unwrap_or("");
-        let concerns = f.bfs.map(|b| who(d, b)).unwrap_or_default();
-        style::fit_row(
-            ws,
-            r,
-            &[
-                (&concerns, WIDTHS[0]),
-                (file, WIDTHS[1]),
-                (f.sheet.as_deref().unwrap_or(""), WIDTHS[2]),
-                (f.value.as_deref().unwrap_or(""), WIDTHS[4]),
-                (&f.message, WIDTHS[6]),
-                (&f.fix, WIDTHS[7]),
-                (f.code.as_str(), WIDTHS[8]),
-            ],
-        )?;
-    }
-    for (c, w) in WIDTHS.iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
+    let lines: Vec<LetterLine<'_>> = findings
+        .iter()
+        .map(|f| LetterLine {
+            f,
+            concerns: f.bfs.map(|b| who(d, b)).unwrap_or_default(),
+            rebuilt: f.file.as_deref().and_then(|x| refs.get(x)).copied().unwrap_or(""),
+        })
+        .collect();
+    r = table.rows(ws, h + 1, &lines)? - 1;
+    table.set_widths(ws)?;
     if r > h {
         ws.autofilter(h, 0, r, (columns.len() - 1) as u16)?;
     }

@@ -1,14 +1,43 @@
 //! `Befunde_<Y>.xlsx`: the discrepancy report: every finding, every file with its state,
 //! and counts per code and per municipality.
 
-use super::style::{self, header_row_fit, print_layout, xl_date, Orientation, TextCells};
+use super::columns::{labels, Column, Kind, Table, Val};
+use super::style::{self, header_row_fit, print_layout, Orientation, TextCells};
 use super::{save, OutFile, RunData, WriteError};
-use crate::domain::{Bfs, Code, FileState, Severity};
+use crate::domain::{Bfs, Code, FileState, Finding, Severity};
+use crate::resolve::FileEntry;
 use rust_xlsxwriter::{Worksheet, XlsxError};
 use std::collections::BTreeMap;
 
-pub const BEFUNDE_COLUMNS: [&str; 10] =
-    ["BFS-Nr.", "Gemeinde", "Datei", "Blatt", "Zelle", "Code", "Schwere", "Meldung", "Gefundener Wert", "Korrektur"];
+/// A finding with its municipality's name.
+struct FindingLine<'a> {
+    f: &'a Finding,
+    name: String,
+}
+
+/// The columns of sheet `Befunde`.
+const fn befunde_columns<'a>() -> [Column<FindingLine<'a>>; 10] {
+    [
+        Column::new("BFS-Nr.", 8.0, Kind::Id, |l| match l.f.bfs {
+            Some(b) => Val::num(b),
+            None => Val::text(""),
+        }),
+        Column::new("Gemeinde", 22.0, Kind::Wrap, |l| Val::text(&l.name)),
+        Column::new("Datei", 40.0, Kind::Wrap, |l| Val::opt_text(l.f.file.as_deref())),
+        Column::new("Blatt", 16.0, Kind::Wrap, |l| Val::opt_text(l.f.sheet.as_deref())),
+        Column::new("Zelle", 7.0, Kind::Wrap, |l| Val::opt_text(l.f.cell.as_deref())),
+        Column::new("Code", 26.0, Kind::Wrap, |l| Val::text(l.f.code.as_str())),
+        Column::new("Schwere", 9.0, Kind::Text, |l| {
+            Val::Styled(l.f.severity.label().to_string(), style::severity_fill(l.f.severity))
+        }),
+        Column::new("Meldung", 60.0, Kind::Wrap, |l| Val::text(&l.f.message)),
+        Column::new("Gefundener Wert", 18.0, Kind::Wrap, |l| Val::opt_text(l.f.value.as_deref())),
+        Column::new("Korrektur", 54.0, Kind::Wrap, |l| Val::text(&l.f.fix)),
+    ]
+}
+
+/// The labels of sheet `Befunde`, in order.
+pub const BEFUNDE_COLUMNS: [&str; 10] = labels(&befunde_columns());
 
 pub fn file_name(year: i32) -> String {
     format!("Befunde_{year}.xlsx")
@@ -24,145 +53,81 @@ pub fn write(d: &RunData<'_>) -> Result<OutFile, WriteError> {
     save(name, &mut wb)
 }
 
-fn severity_format(s: Severity) -> rust_xlsxwriter::Format {
-    match s {
-        Severity::Fehler => style::error_fill(),
-        Severity::Warnung => style::warn_fill(),
-        Severity::Hinweis => style::note_fill(),
-    }
-}
-
-/// Column widths of the `Befunde` sheet.
-const WIDTHS: [f64; 10] = [8.0, 22.0, 40.0, 16.0, 7.0, 26.0, 9.0, 60.0, 18.0, 54.0];
-
 fn befunde(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     ws.set_name("Befunde")?;
-    header_row_fit(ws, 0, &BEFUNDE_COLUMNS, &WIDTHS)?;
-    let int = style::int().set_align(rust_xlsxwriter::FormatAlign::Top);
-    let wrap = style::wrap();
-    for (i, f) in d.findings.iter().enumerate() {
-        let r = i as u32 + 1;
-        match f.bfs {
-            Some(b) => ws.write_number_with_format(r, 0, b, &int)?,
-            None => ws.write_text(r, 0, "")?,
-        };
-        let name = d.name_of(f.bfs);
-        let (file, sheet, value) =
-            (f.file.as_deref().unwrap_or(""), f.sheet.as_deref().unwrap_or(""), f.value.as_deref().unwrap_or(""));
-        ws.write_text_with_format(r, 1, &name, &wrap)?;
-        ws.write_text_with_format(r, 2, file, &wrap)?;
-        ws.write_text_with_format(r, 3, sheet, &wrap)?;
-        ws.write_text_with_format(r, 4, f.cell.as_deref().unwrap_or(""), &wrap)?;
-        ws.write_text_with_format(r, 5, f.code.as_str(), &wrap)?;
-        ws.write_text_with_format(
-            r,
-            6,
-            f.severity.label(),
-            &severity_format(f.severity).set_align(rust_xlsxwriter::FormatAlign::Top),
-        )?;
-        ws.write_text_with_format(r, 7, &f.message, &wrap)?;
-        ws.write_text_with_format(r, 8, value, &wrap)?;
-        ws.write_text_with_format(r, 9, &f.fix, &wrap)?;
-        style::fit_row(
-            ws,
-            r,
-            &[
-                (&name, WIDTHS[1]),
-                (file, WIDTHS[2]),
-                (sheet, WIDTHS[3]),
-                (f.code.as_str(), WIDTHS[5]),
-                (&f.message, WIDTHS[7]),
-                (value, WIDTHS[8]),
-                (&f.fix, WIDTHS[9]),
-            ],
-        )?;
-    }
-    for (c, w) in WIDTHS.iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
+    let columns = befunde_columns();
+    let table = Table::top(&columns);
+    table.header(ws, 0)?;
+    let lines: Vec<FindingLine<'_>> = d.findings.iter().map(|f| FindingLine { f, name: d.name_of(f.bfs) }).collect();
+    table.rows(ws, 1, &lines)?;
+    table.set_widths(ws)?;
     ws.set_freeze_panes(1, 0)?;
     ws.autofilter(0, 0, d.findings.len().max(1) as u32, 9)?;
-    print_layout(ws, Some((0, 0)), &WIDTHS, Orientation::Landscape, 0, Some(d.run_date))
+    print_layout(ws, Some((0, 0)), &table.widths(), Orientation::Landscape, 0, Some(d.run_date))
 }
 
-/// Column widths of the `Dateien` sheet.
-const FILE_WIDTHS: [f64; 12] = [40.0, 11.0, 17.0, 8.0, 20.0, 9.0, 12.0, 20.0, 7.0, 10.0, 34.0, 34.0];
+/// An inbox file with its municipality's name and its findings' codes.
+struct FileLine<'a> {
+    e: &'a FileEntry,
+    name: String,
+    codes: String,
+}
+
+/// The columns of sheet `Dateien`. A hash is one word: broken over two lines of 32
+/// characters.
+const fn dateien_columns<'a>() -> [Column<FileLine<'a>>; 12] {
+    [
+        Column::new("Datei", 40.0, Kind::Wrap, |l| Val::text(&l.e.result.rel)),
+        Column::new("Status", 11.0, Kind::Text, |l| {
+            let fill = match l.e.state {
+                FileState::Abgelehnt => style::error_fill(),
+                FileState::Verarbeitet => rust_xlsxwriter::Format::new(),
+                _ => style::note_fill(),
+            };
+            Val::Styled(l.e.state.as_str().to_string(), fill)
+        }),
+        Column::new("Formular", 17.0, Kind::Wrap, |l| Val::text(l.e.result.kind.map(|k| k.label()).unwrap_or(""))),
+        Column::new("BFS-Nr.", 8.0, Kind::Id, |l| match l.e.result.bfs {
+            Some(b) => Val::num(b),
+            None => Val::text(""),
+        }),
+        Column::new("Gemeinde", 20.0, Kind::Wrap, |l| Val::text(&l.name)),
+        Column::new("Periode", 9.0, Kind::Wrap, |l| {
+            Val::Text(l.e.result.period.map(|p| p.to_string()).unwrap_or_default())
+        }),
+        Column::new("Eingangsdatum", 12.0, Kind::Date, |l| match l.e.result.received {
+            Some(day) => Val::Date(day),
+            None => Val::text(""),
+        }),
+        Column::new("Quelle Eingangsdatum", 20.0, Kind::Wrap, |l| {
+            Val::text(l.e.result.received_from.map(|s| s.label()).unwrap_or(""))
+        }),
+        Column::new("Format", 7.0, Kind::Wrap, |l| Val::text(l.e.result.format.map(|f| f.label()).unwrap_or(""))),
+        Column::new("Grösse (Byte)", 10.0, Kind::Count, |l| Val::Count(l.e.result.size)),
+        Column::new("Befunde", 34.0, Kind::Wrap, |l| Val::text(&l.codes)),
+        Column::new("SHA-256", 34.0, Kind::Wrap, |l| Val::opt_text(l.e.result.sha256.as_deref())),
+    ]
+}
 
 fn dateien(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     ws.set_name("Dateien")?;
-    header_row_fit(
-        ws,
-        0,
-        &[
-            "Datei",
-            "Status",
-            "Formular",
-            "BFS-Nr.",
-            "Gemeinde",
-            "Periode",
-            "Eingangsdatum",
-            "Quelle Eingangsdatum",
-            "Format",
-            "Grösse (Byte)",
-            "Befunde",
-            "SHA-256",
-        ],
-        &FILE_WIDTHS,
-    )?;
-    let top = rust_xlsxwriter::FormatAlign::Top;
-    let (int, date, wrap) = (style::int().set_align(top), style::date().set_align(top), style::wrap());
-    for (i, e) in d.resolved.files.iter().enumerate() {
-        let r = i as u32 + 1;
-        let res = &e.result;
-        ws.write_text_with_format(r, 0, &res.rel, &wrap)?;
-        let fmt = match e.state {
-            FileState::Abgelehnt => style::error_fill(),
-            FileState::Verarbeitet => rust_xlsxwriter::Format::new(),
-            _ => style::note_fill(),
-        };
-        ws.write_text_with_format(r, 1, e.state.as_str(), &fmt.set_align(top))?;
-        let kind = res.kind.map(|k| k.label()).unwrap_or("");
-        ws.write_text_with_format(r, 2, kind, &wrap)?;
-        match res.bfs {
-            Some(b) => ws.write_number_with_format(r, 3, b, &int)?,
-            None => ws.write_text(r, 3, "")?,
-        };
-        let name = d.name_of(res.bfs);
-        ws.write_text_with_format(r, 4, &name, &wrap)?;
-        ws.write_text_with_format(r, 5, res.period.map(|p| p.to_string()).unwrap_or_default(), &wrap)?;
-        match res.received {
-            Some(day) => ws.write_datetime_with_format(r, 6, xl_date(day), &date)?,
-            None => ws.write_text(r, 6, "")?,
-        };
-        let from = res.received_from.map(|s| s.label()).unwrap_or("");
-        ws.write_text_with_format(r, 7, from, &wrap)?;
-        ws.write_text_with_format(r, 8, res.format.map(|f| f.label()).unwrap_or(""), &wrap)?;
-        ws.write_number_with_format(r, 9, res.size as f64, &style::count().set_align(top))?;
-        let codes: Vec<&str> = res.findings.iter().map(|f| f.code.as_str()).collect();
-        let codes = code_list(&codes);
-        ws.write_text_with_format(r, 10, &codes, &wrap)?;
-        // A hash is one word: broken over two lines of 32 characters.
-        let sha = res.sha256.as_deref().unwrap_or("");
-        ws.write_text_with_format(r, 11, sha, &wrap)?;
-        style::fit_row(
-            ws,
-            r,
-            &[
-                (&res.rel, FILE_WIDTHS[0]),
-                (kind, FILE_WIDTHS[2]),
-                (&name, FILE_WIDTHS[4]),
-                (from, FILE_WIDTHS[7]),
-                (&codes, FILE_WIDTHS[10]),
-                (sha, FILE_WIDTHS[11]),
-            ],
-        )?;
-    }
-    for (c, w) in FILE_WIDTHS.iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
+    let columns = dateien_columns();
+    let table = Table::top(&columns);
+    table.header(ws, 0)?;
+    let lines: Vec<FileLine<'_>> = d
+        .resolved
+        .files
+        .iter()
+        .map(|e| {
+            let codes: Vec<&str> = e.result.findings.iter().map(|f| f.code.as_str()).collect();
+            FileLine { e, name: d.name_of(e.result.bfs), codes: code_list(&codes) }
+        })
+        .collect();
+    table.rows(ws, 1, &lines)?;
+    table.set_widths(ws)?;
     ws.set_freeze_panes(1, 0)?;
     ws.autofilter(0, 0, d.resolved.files.len().max(1) as u32, 11)?;
-    print_layout(ws, Some((0, 0)), &FILE_WIDTHS, Orientation::Landscape, 0, Some(d.run_date))
+    print_layout(ws, Some((0, 0)), &table.widths(), Orientation::Landscape, 0, Some(d.run_date))
 }
 
 /// A file's codes, each finding's in order; a long list (a table of hundreds of rows) is
@@ -209,7 +174,7 @@ fn uebersicht(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     r += 1;
     for (code, n) in &per_code {
         ws.write_text(r, 0, code.as_str())?;
-        ws.write_text_with_format(r, 1, code.severity().label(), &severity_format(code.severity()))?;
+        ws.write_text_with_format(r, 1, code.severity().label(), &style::severity_fill(code.severity()))?;
         ws.write_number(r, 2, *n as f64)?;
         r += 1;
     }
