@@ -1,6 +1,6 @@
 //! `Anhang_1_Beitraege_<Y>.xlsx`: the contribution annex (4.5.3, Anhang Nr. 1).
 
-use super::columns::{labels, Column, Kind, Table, TotalRow, Val};
+use super::columns::{labels, Column, Kind, Named, Table, TotalRow, Val};
 use super::style::{self, print_layout, Orientation, TextCells};
 use super::{save, OutFile, RunData, WriteError};
 use crate::compute::{AnnexRow, AppliedTariff, Invoice, Payout};
@@ -114,42 +114,30 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
     Ok(total_row)
 }
 
-/// A payout with its payee's name.
-struct PayoutLine<'a> {
-    p: &'a Payout,
-    name: String,
-}
-
 /// The columns of sheet `Auszahlungen`.
-const fn payouts_columns<'a>() -> [Column<PayoutLine<'a>>; 7] {
+const fn payouts_columns<'a>() -> [Column<Named<'a, Payout>>; 7] {
     [
-        Column::new("Auszahlungsdatum", 16.0, Kind::Date, |l| Val::Date(l.p.date)),
-        Column::new("Zahlungsempfänger", 16.0, Kind::Id, |l| Val::num(l.p.payee)),
+        Column::new("Auszahlungsdatum", 16.0, Kind::Date, |l| Val::Date(l.row.date)),
+        Column::new("Zahlungsempfänger", 16.0, Kind::Id, |l| Val::num(l.row.payee)),
         Column::new("Gemeinde", 26.0, Kind::Text, |l| Val::text(&l.name)),
-        Column::new("Grundlage", 30.0, Kind::Text, |l| Val::text(&l.p.basis)),
-        Column::summed("Beiträge", 16.0, Kind::Chf, |l| Val::Chf(l.p.gross)),
-        Column::summed("Verrechnete Rückforderungen", 18.0, Kind::Chf, |l| Val::Chf(-l.p.offset)),
+        Column::new("Grundlage", 30.0, Kind::Text, |l| Val::text(&l.row.basis)),
+        Column::summed("Beiträge", 16.0, Kind::Chf, |l| Val::Chf(l.row.gross)),
+        Column::summed("Verrechnete Rückforderungen", 18.0, Kind::Chf, |l| Val::Chf(-l.row.offset)),
         Column::summed("Auszahlung", 16.0, Kind::Chf, |l| Val::Calc {
             add: &["Beiträge", "Verrechnete Rückforderungen"],
             sub: &[],
-            result: l.p.net(),
+            result: l.row.net(),
         }),
     ]
 }
 
-/// An invoice with its municipality's name.
-struct InvoiceLine<'a> {
-    inv: &'a Invoice,
-    name: String,
-}
-
 /// The columns of the invoices below the payouts, in the same sheet columns.
-const fn invoices_columns<'a>() -> [Column<InvoiceLine<'a>>; 5] {
+const fn invoices_columns<'a>() -> [Column<Named<'a, Invoice>>; 5] {
     [
-        Column::new("BFS-Nr.", 16.0, Kind::Id, |l| Val::num(l.inv.bfs)),
+        Column::new("BFS-Nr.", 16.0, Kind::Id, |l| Val::num(l.row.bfs)),
         Column::new("Gemeinde", 16.0, Kind::Text, |l| Val::text(&l.name)),
-        Column::new("Betrag", 26.0, Kind::Chf, |l| Val::Chf(l.inv.amount)),
-        Column::new("Grund", 30.0, Kind::Wrap, |l| Val::text(&l.inv.reason)),
+        Column::new("Betrag", 26.0, Kind::Chf, |l| Val::Chf(l.row.amount)),
+        Column::new("Grund", 30.0, Kind::Wrap, |l| Val::text(&l.row.reason)),
         Column::new("Zahlungsfrist", 16.0, Kind::Wrap, |_| Val::text("innert 30 Tagen nach Rechnungsstellung")),
     ]
 }
@@ -170,8 +158,7 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     ws.merge_text(1, 0, 1, 6, intro, &style::subtitle().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top))?;
     style::fit_row(ws, 1, &[(intro, table.width_of(0, 7))])?;
     table.header(ws, h)?;
-    let lines: Vec<PayoutLine<'_>> =
-        d.comp.payouts.iter().map(|p| PayoutLine { p, name: d.name_of(Some(p.payee)) }).collect();
+    let lines = Named::all(&d.comp.payouts, |p| d.name_of(Some(p.payee)));
     let total = table.rows(ws, h + 1, &lines)?;
     table.total(ws, total, h + 1, &lines, TotalRow { label_col: 0, label: "Total", rule_across: true })?;
     let mut r = total + 3;
@@ -189,8 +176,7 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     if d.comp.invoices.is_empty() {
         ws.write_text(r, 0, "Keine Rechnungen.")?;
     }
-    let lines: Vec<InvoiceLine<'_>> =
-        d.comp.invoices.iter().map(|inv| InvoiceLine { inv, name: d.name_of(Some(inv.bfs)) }).collect();
+    let lines = Named::all(&d.comp.invoices, |inv| d.name_of(Some(inv.bfs)));
     invoices.rows(ws, r, &lines)?;
     table.set_widths(ws)?;
     ws.set_freeze_panes(h + 1, 0)?;

@@ -128,6 +128,19 @@ pub fn letter(c: u16) -> String {
     a1(0, c as u32).trim_end_matches('1').to_string()
 }
 
+/// A row with the name of its municipality or payee, for the tables that show both.
+pub struct Named<'a, T> {
+    pub row: &'a T,
+    pub name: String,
+}
+
+impl<'a, T> Named<'a, T> {
+    /// Each row with the name `name_of` gives it.
+    pub fn all(rows: &'a [T], name_of: impl Fn(&T) -> String) -> Vec<Named<'a, T>> {
+        rows.iter().map(|row| Named { row, name: name_of(row) }).collect()
+    }
+}
+
 /// How a table's total row looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TotalRow {

@@ -1,7 +1,7 @@
 //! `Befunde_<Y>.xlsx`: the discrepancy report: every finding, every file with its state,
 //! and counts per code and per municipality.
 
-use super::columns::{labels, Column, Kind, Table, Val};
+use super::columns::{labels, Column, Kind, Named, Table, Val};
 use super::style::{self, header_row_fit, print_layout, Orientation, TextCells};
 use super::{save, OutFile, RunData, WriteError};
 use crate::domain::{Bfs, Code, FileState, Finding, Severity};
@@ -9,30 +9,24 @@ use crate::resolve::FileEntry;
 use rust_xlsxwriter::{Worksheet, XlsxError};
 use std::collections::BTreeMap;
 
-/// A finding with its municipality's name.
-struct FindingLine<'a> {
-    f: &'a Finding,
-    name: String,
-}
-
 /// The columns of sheet `Befunde`.
-const fn befunde_columns<'a>() -> [Column<FindingLine<'a>>; 10] {
+const fn befunde_columns<'a>() -> [Column<Named<'a, Finding>>; 10] {
     [
-        Column::new("BFS-Nr.", 8.0, Kind::Id, |l| match l.f.bfs {
+        Column::new("BFS-Nr.", 8.0, Kind::Id, |l| match l.row.bfs {
             Some(b) => Val::num(b),
             None => Val::text(""),
         }),
         Column::new("Gemeinde", 22.0, Kind::Wrap, |l| Val::text(&l.name)),
-        Column::new("Datei", 40.0, Kind::Wrap, |l| Val::opt_text(l.f.file.as_deref())),
-        Column::new("Blatt", 16.0, Kind::Wrap, |l| Val::opt_text(l.f.sheet.as_deref())),
-        Column::new("Zelle", 7.0, Kind::Wrap, |l| Val::opt_text(l.f.cell.as_deref())),
-        Column::new("Code", 26.0, Kind::Wrap, |l| Val::text(l.f.code.as_str())),
+        Column::new("Datei", 40.0, Kind::Wrap, |l| Val::opt_text(l.row.file.as_deref())),
+        Column::new("Blatt", 16.0, Kind::Wrap, |l| Val::opt_text(l.row.sheet.as_deref())),
+        Column::new("Zelle", 7.0, Kind::Wrap, |l| Val::opt_text(l.row.cell.as_deref())),
+        Column::new("Code", 26.0, Kind::Wrap, |l| Val::text(l.row.code.as_str())),
         Column::new("Schwere", 9.0, Kind::Text, |l| {
-            Val::Styled(l.f.severity.label().to_string(), style::severity_fill(l.f.severity))
+            Val::Styled(l.row.severity.label().to_string(), style::severity_fill(l.row.severity))
         }),
-        Column::new("Meldung", 60.0, Kind::Wrap, |l| Val::text(&l.f.message)),
-        Column::new("Gefundener Wert", 18.0, Kind::Wrap, |l| Val::opt_text(l.f.value.as_deref())),
-        Column::new("Korrektur", 54.0, Kind::Wrap, |l| Val::text(&l.f.fix)),
+        Column::new("Meldung", 60.0, Kind::Wrap, |l| Val::text(&l.row.message)),
+        Column::new("Gefundener Wert", 18.0, Kind::Wrap, |l| Val::opt_text(l.row.value.as_deref())),
+        Column::new("Korrektur", 54.0, Kind::Wrap, |l| Val::text(&l.row.fix)),
     ]
 }
 
@@ -58,7 +52,7 @@ fn befunde(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     let columns = befunde_columns();
     let table = Table::top(&columns);
     table.header(ws, 0)?;
-    let lines: Vec<FindingLine<'_>> = d.findings.iter().map(|f| FindingLine { f, name: d.name_of(f.bfs) }).collect();
+    let lines = Named::all(d.findings, |f| d.name_of(f.bfs));
     table.rows(ws, 1, &lines)?;
     table.set_widths(ws)?;
     ws.set_freeze_panes(1, 0)?;

@@ -3,16 +3,18 @@
 //! `Zahlungslauf_<JJJJ-MM-TT>.json` (every booking with fixed keys). Also the statement
 //! workbook of `beitraege konto` and the ledger sheet `run --buchhaltung` adds to the annex.
 
-use super::style::{self, header_row, print_setup, xl_date};
+use super::columns::{Column, Kind, Named, Table, TotalRow, Val};
+use super::style::{self, header_row, print_setup};
 use super::{save, OutFile, RunData, WriteError};
-use crate::domain::{a1, fmt_date, Bfs, Chf};
-use crate::ledger::InvoiceState;
+use crate::domain::{fmt_date, Bfs};
+use crate::ledger::{Booking, InvoiceState};
 use crate::stammdaten::Stammdaten;
-use crate::zahlungslauf::konto::{AnnexView, Statement};
-use crate::zahlungslauf::plan::{Art, Plan};
+use crate::zahlungsdaten::Account;
+use crate::zahlungslauf::konto::{AnnexLedgerRow, AnnexView, PeriodRow, RunPayeeRow, Statement};
+use crate::zahlungslauf::plan::{Art, Line, PayeeResult, Plan, PlannedBooking};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use rust_xlsxwriter::{Formula, Worksheet, XlsxError};
+use rust_xlsxwriter::{Worksheet, XlsxError};
 
 /// Everything the run's writers read.
 pub struct RunDoc<'a> {
@@ -41,29 +43,68 @@ fn xl(name: &str) -> impl FnOnce(XlsxError) -> WriteError + '_ {
     move |source| WriteError::Xlsx { name: name.to_string(), source }
 }
 
-fn col(c: u16) -> String {
-    a1(0, c as u32).trim_end_matches('1').to_string()
+/// The total row of every table of these workbooks: `Total` under the first column.
+const TOTAL: TotalRow = TotalRow { label_col: 0, label: "Total", rule_across: false };
+
+/// The row of the header in every sheet (below the title and the subtitle).
+const HEADER: u32 = 3;
+
+/// Writes a table's header at [`HEADER`] and its rows below; returns the row after the last.
+fn table_rows<'r, R: 'r>(
+    ws: &mut Worksheet,
+    table: &Table<'_, R>,
+    rows: impl IntoIterator<Item = &'r R>,
+) -> Result<u32, XlsxError> {
+    header_row(ws, HEADER, &table.labels())?;
+    table.rows(ws, HEADER + 1, rows)
 }
 
-/// A bold total row: the label in column 0 and `=SUM()` with its stored result.
-fn total_row(ws: &mut Worksheet, r: u32, first: u32, sums: &[(u16, Chf)]) -> Result<(), XlsxError> {
-    ws.write_string_with_format(r, 0, "Total", &style::bold_top())?;
-    for (c, v) in sums {
-        let l = col(*c);
-        let f = if r > first {
-            Formula::new(format!("=SUM({l}{}:{l}{})", first + 1, r)).set_result(v.to_string())
-        } else {
-            Formula::new("=0").set_result("0")
-        };
-        ws.write_formula_with_format(r, *c, f, &style::chf_bold())?;
+/// Writes `text` in the first column when a table has no rows; returns the row after it.
+fn none_line(ws: &mut Worksheet, r: u32, empty: bool, text: &str) -> Result<u32, XlsxError> {
+    if empty {
+        ws.write_string(r, 0, text)?;
+        Ok(r + 1)
+    } else {
+        Ok(r)
     }
-    Ok(())
+}
+
+/// Sets the column widths and the print setup of a sheet.
+fn finish<R>(ws: &mut Worksheet, table: &Table<'_, R>) -> Result<(), XlsxError> {
+    table.set_widths(ws)?;
+    print_setup(ws, HEADER)
 }
 
 fn heading(ws: &mut Worksheet, doc: &RunDoc<'_>, what: &str, sub: &str) -> Result<(), XlsxError> {
     ws.write_string_with_format(0, 0, doc.title(what), &style::title())?;
     ws.write_string_with_format(1, 0, sub, &style::subtitle())?;
     Ok(())
+}
+
+/// A payee's result with its name and account.
+struct PayeeLine<'a> {
+    p: &'a PayeeResult,
+    name: String,
+    account: Option<&'a Account>,
+}
+
+const fn zahlungen_columns<'a>() -> [Column<PayeeLine<'a>>; 8] {
+    [
+        Column::new("Zahlungsempfänger", 12.0, Kind::Id, |l| Val::num(l.p.payee)),
+        Column::new("Gemeinde", 24.0, Kind::Text, |l| Val::text(&l.name)),
+        Column::new("Kontoinhaber", 32.0, Kind::Text, |l| {
+            Val::text(l.account.map(|a| a.holder.as_str()).unwrap_or("(keine Zahlungsverbindung)"))
+        }),
+        Column::new("IBAN", 26.0, Kind::Text, |l| Val::text(l.account.map(|a| a.iban.as_str()).unwrap_or(""))),
+        Column::summed("Beiträge", 16.0, Kind::Chf, |l| Val::Chf(l.p.gross)),
+        Column::summed("Verrechnet", 16.0, Kind::Chf, |l| Val::Chf(-l.p.offset)),
+        Column::summed("Auszahlung", 16.0, Kind::Chf, |l| Val::Calc {
+            add: &["Beiträge", "Verrechnet"],
+            sub: &[],
+            result: l.p.transfer,
+        }),
+        Column::summed("In Rechnung gestellt", 16.0, Kind::Chf, |l| Val::Chf(l.p.invoice)),
+    ]
 }
 
 fn zahlungen(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> {
@@ -74,52 +115,52 @@ fn zahlungen(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> {
         "Auszahlungen nach Zahlungsempfänger",
         "Beiträge abzüglich verrechneter Korrekturen und Rückforderungen (Ziffern 4.5.2 und 4.7).",
     )?;
-    let h = 3;
-    header_row(
-        ws,
-        h,
-        &[
-            "Zahlungsempfänger",
-            "Gemeinde",
-            "Kontoinhaber",
-            "IBAN",
-            "Beiträge",
-            "Verrechnet",
-            "Auszahlung",
-            "In Rechnung gestellt",
-        ],
-    )?;
-    let (chf, int) = (style::chf(), style::int());
-    let mut r = h + 1;
-    for p in &doc.plan.payees {
-        let acc = doc.master.zahlung.accounts.get(&p.payee);
-        ws.write_number_with_format(r, 0, p.payee, &int)?;
-        ws.write_string(r, 1, doc.name(p.payee))?;
-        ws.write_string(r, 2, acc.map(|a| a.holder.as_str()).unwrap_or("(keine Zahlungsverbindung)"))?;
-        ws.write_string(r, 3, acc.map(|a| a.iban.as_str()).unwrap_or(""))?;
-        ws.write_with_format(r, 4, p.gross, &chf)?;
-        ws.write_with_format(r, 5, -p.offset, &chf)?;
-        ws.write_formula_with_format(
-            r,
-            6,
-            Formula::new(format!("=E{}+F{}", r + 1, r + 1)).set_result(p.transfer.to_string()),
-            &chf,
-        )?;
-        ws.write_with_format(r, 7, p.invoice, &chf)?;
-        r += 1;
+    let lines: Vec<PayeeLine<'_>> = doc
+        .plan
+        .payees
+        .iter()
+        .map(|p| PayeeLine { p, name: doc.name(p.payee), account: doc.master.zahlung.accounts.get(&p.payee) })
+        .collect();
+    let columns = zahlungen_columns();
+    let table = Table::new(&columns);
+    let r = table_rows(ws, &table, &lines)?;
+    table.total(ws, r, HEADER + 1, &lines, TOTAL)?;
+    ws.set_freeze_panes(HEADER + 1, 0)?;
+    finish(ws, &table)
+}
+
+/// What happens to a detail line now.
+fn line_status(l: &Line) -> String {
+    match (&l.withheld, l.now) {
+        (Some(w), _) => w.clone(),
+        (None, n) if n > Decimal::ZERO => "Auszahlung".into(),
+        (None, n) if n < Decimal::ZERO => "Korrektur (verrechnet)".into(),
+        _ => "bereits gebucht".into(),
     }
-    let sum = |f: fn(&crate::zahlungslauf::plan::PayeeResult) -> Chf| doc.plan.payees.iter().map(f).sum::<Chf>();
-    total_row(
-        ws,
-        r,
-        h + 1,
-        &[(4, sum(|p| p.gross)), (5, -sum(|p| p.offset)), (6, sum(|p| p.transfer)), (7, sum(|p| p.invoice))],
-    )?;
-    for (c, w) in [12.0, 24.0, 32.0, 26.0, 16.0, 16.0, 16.0, 16.0].iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
-    ws.set_freeze_panes(h + 1, 0)?;
-    print_setup(ws, h)
+}
+
+const fn detail_columns<'a>() -> [Column<Named<'a, Line>>; 12] {
+    [
+        Column::new("BFS-Nr.", 8.0, Kind::Id, |l| Val::num(l.row.key.bfs)),
+        Column::new("Gemeinde", 22.0, Kind::Text, |l| Val::text(&l.name)),
+        Column::new("Zahlungsempfänger", 12.0, Kind::Id, |l| Val::num(l.row.payee)),
+        Column::new("Jahr", 7.0, Kind::Id, |l| Val::num(l.row.key.year)),
+        Column::new("Periode", 10.0, Kind::Text, |l| Val::Text(l.row.key.periode())),
+        Column::new("Leistung", 14.0, Kind::Text, |l| Val::text(l.row.key.component.as_str())),
+        Column::new("Anzahl", 9.0, Kind::Count, |l| match l.row.count {
+            Some(n) => Val::Count(n),
+            None => Val::None,
+        }),
+        Column::new("Tarif", 34.0, Kind::Text, |l| Val::text(&l.row.tariff)),
+        Column::summed("Fällig", 14.0, Kind::Chf, |l| Val::Chf(l.row.due)),
+        Column::summed("Bisher gebucht", 14.0, Kind::Chf, |l| Val::Chf(l.row.booked_before)),
+        // A withheld amount is booked as it is, not as the difference.
+        Column::summed("Jetzt", 14.0, Kind::Chf, |l| match l.row.withheld {
+            Some(_) => Val::Chf(l.row.now),
+            None => Val::Calc { add: &["Fällig"], sub: &["Bisher gebucht"], result: l.row.now },
+        }),
+        Column::new("Status", 44.0, Kind::Text, |l| Val::Text(line_status(l.row))),
+    ]
 }
 
 fn detail(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> {
@@ -130,76 +171,28 @@ fn detail(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> {
         "Detail nach Gemeinde, Jahr, Periode und Leistung",
         "Fällig: was die Auswertung per Stichtag ergibt; bisher gebucht: was die Buchhaltung schon enthält; jetzt: die Differenz.",
     )?;
-    let h = 3;
-    header_row(
-        ws,
-        h,
-        &[
-            "BFS-Nr.",
-            "Gemeinde",
-            "Zahlungsempfänger",
-            "Jahr",
-            "Periode",
-            "Leistung",
-            "Anzahl",
-            "Tarif",
-            "Fällig",
-            "Bisher gebucht",
-            "Jetzt",
-            "Status",
-        ],
-    )?;
-    let (chf, int) = (style::chf(), style::int());
-    let mut r = h + 1;
-    for l in &doc.plan.lines {
-        ws.write_number_with_format(r, 0, l.key.bfs, &int)?;
-        ws.write_string(r, 1, doc.name(l.key.bfs))?;
-        ws.write_number_with_format(r, 2, l.payee, &int)?;
-        ws.write_number_with_format(r, 3, l.key.year, &int)?;
-        ws.write_string(r, 4, l.key.periode())?;
-        ws.write_string(r, 5, l.key.component.as_str())?;
-        if let Some(n) = l.count {
-            ws.write_number_with_format(r, 6, n as f64, &style::count())?;
-        }
-        ws.write_string(r, 7, &l.tariff)?;
-        ws.write_with_format(r, 8, l.due, &chf)?;
-        ws.write_with_format(r, 9, l.booked_before, &chf)?;
-        if l.withheld.is_some() {
-            ws.write_with_format(r, 10, l.now, &chf)?;
-        } else {
-            ws.write_formula_with_format(
-                r,
-                10,
-                Formula::new(format!("=I{}-J{}", r + 1, r + 1)).set_result(l.now.to_string()),
-                &chf,
-            )?;
-        }
-        let status = match (&l.withheld, l.now) {
-            (Some(w), _) => w.clone(),
-            (None, n) if n > Decimal::ZERO => "Auszahlung".into(),
-            (None, n) if n < Decimal::ZERO => "Korrektur (verrechnet)".into(),
-            _ => "bereits gebucht".into(),
-        };
-        ws.write_string(r, 11, status)?;
-        r += 1;
-    }
-    let lines = &doc.plan.lines;
-    total_row(
-        ws,
-        r,
-        h + 1,
-        &[
-            (8, lines.iter().map(|l| l.due).sum()),
-            (9, lines.iter().map(|l| l.booked_before).sum()),
-            (10, lines.iter().map(|l| l.now).sum()),
-        ],
-    )?;
-    for (c, w) in [8.0, 22.0, 12.0, 7.0, 10.0, 14.0, 9.0, 34.0, 14.0, 14.0, 14.0, 44.0].iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
-    ws.set_freeze_panes(h + 1, 0)?;
-    ws.autofilter(h, 0, r.saturating_sub(1).max(h), 11)?;
-    print_setup(ws, h)
+    let lines = Named::all(&doc.plan.lines, |l| doc.name(l.key.bfs));
+    let columns = detail_columns();
+    let table = Table::new(&columns);
+    let r = table_rows(ws, &table, &lines)?;
+    table.total(ws, r, HEADER + 1, &lines, TOTAL)?;
+    ws.set_freeze_panes(HEADER + 1, 0)?;
+    ws.autofilter(HEADER, 0, r.saturating_sub(1).max(HEADER), (columns.len() - 1) as u16)?;
+    finish(ws, &table)
+}
+
+const fn verrechnungen_columns<'a>() -> [Column<Named<'a, PlannedBooking>>; 9] {
+    [
+        Column::new("Zahlungsempfänger", 12.0, Kind::Id, |l| Val::num(l.row.payee)),
+        Column::new("BFS-Nr.", 8.0, Kind::Id, |l| Val::num(l.row.bfs)),
+        Column::new("Gemeinde", 22.0, Kind::Text, |l| Val::text(&l.name)),
+        Column::new("Jahr", 7.0, Kind::Id, |l| Val::num(l.row.year)),
+        Column::new("Periode", 10.0, Kind::Text, |l| Val::text(&l.row.periode)),
+        Column::new("Leistung", 16.0, Kind::Text, |l| Val::text(&l.row.leistung)),
+        Column::new("Art", 14.0, Kind::Text, |l| Val::text(l.row.art.as_str())),
+        Column::summed("Betrag", 14.0, Kind::Chf, |l| Val::Chf(l.row.betrag)),
+        Column::new("Grund", 50.0, Kind::Text, |l| Val::text(&l.row.text)),
+    ]
 }
 
 fn verrechnungen(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> {
@@ -210,41 +203,31 @@ fn verrechnungen(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> 
         "Verrechnete Forderungen",
         "Korrekturen (zu viel bezahlte Beiträge) und Rückforderungen (Ziffer 4.7), verrechnet mit der Auszahlung an den Zahlungsempfänger.",
     )?;
-    let h = 3;
-    header_row(
-        ws,
-        h,
-        &["Zahlungsempfänger", "BFS-Nr.", "Gemeinde", "Jahr", "Periode", "Leistung", "Art", "Betrag", "Grund"],
-    )?;
-    let (chf, int) = (style::chf(), style::int());
-    let mut r = h + 1;
-    let claims: Vec<_> = doc
+    let claims: Vec<Named<'_, PlannedBooking>> = doc
         .plan
         .bookings
         .iter()
         .filter(|b| b.betrag < Decimal::ZERO && matches!(b.art, Art::Korrektur | Art::Rueckforderung))
+        .map(|row| Named { row, name: doc.name(row.bfs) })
         .collect();
-    for b in &claims {
-        ws.write_number_with_format(r, 0, b.payee, &int)?;
-        ws.write_number_with_format(r, 1, b.bfs, &int)?;
-        ws.write_string(r, 2, doc.name(b.bfs))?;
-        ws.write_number_with_format(r, 3, b.year, &int)?;
-        ws.write_string(r, 4, &b.periode)?;
-        ws.write_string(r, 5, &b.leistung)?;
-        ws.write_string(r, 6, b.art.as_str())?;
-        ws.write_with_format(r, 7, b.betrag, &chf)?;
-        ws.write_string(r, 8, &b.text)?;
-        r += 1;
-    }
-    if claims.is_empty() {
-        ws.write_string(r, 0, "Keine Verrechnungen.")?;
-        r += 1;
-    }
-    total_row(ws, r, h + 1, &[(7, claims.iter().map(|b| b.betrag).sum())])?;
-    for (c, w) in [12.0, 8.0, 22.0, 7.0, 10.0, 16.0, 14.0, 14.0, 50.0].iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
-    print_setup(ws, h)
+    let columns = verrechnungen_columns();
+    let table = Table::new(&columns);
+    let r = table_rows(ws, &table, &claims)?;
+    let r = none_line(ws, r, claims.is_empty(), "Keine Verrechnungen.")?;
+    table.total(ws, r, HEADER + 1, &claims, TOTAL)?;
+    finish(ws, &table)
+}
+
+const fn rechnungen_columns<'a>() -> [Column<Named<'a, PlannedBooking>>; 4] {
+    [
+        Column::new("Zahlungsempfänger", 12.0, Kind::Id, |l| Val::num(l.row.payee)),
+        Column::new("Gemeinde", 24.0, Kind::Text, |l| Val::text(&l.name)),
+        Column::summed("Betrag", 16.0, Kind::Chf, |l| Val::Chf(-l.row.betrag)),
+        Column::new("Zahlbar bis", 14.0, Kind::Date, |l| match l.row.due_on {
+            Some(d) => Val::Date(d),
+            None => Val::None,
+        }),
+    ]
 }
 
 fn rechnungen(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> {
@@ -255,29 +238,70 @@ fn rechnungen(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> {
         "Rechnungen",
         "Ist die Forderung höher als das Guthaben, ist der Differenzbetrag innert 30 Tagen nach Rechnungsstellung zurückzuerstatten (Ziffer 4.7).",
     )?;
-    let h = 3;
-    header_row(ws, h, &["Zahlungsempfänger", "Gemeinde", "Betrag", "Zahlbar bis"])?;
-    let (chf, int, date) = (style::chf(), style::int(), style::date());
-    let mut r = h + 1;
-    let inv: Vec<_> = doc.plan.bookings.iter().filter(|b| b.art == Art::Rechnung).collect();
-    for b in &inv {
-        ws.write_number_with_format(r, 0, b.payee, &int)?;
-        ws.write_string(r, 1, doc.name(b.payee))?;
-        ws.write_with_format(r, 2, -b.betrag, &chf)?;
-        if let Some(d) = b.due_on {
-            ws.write_datetime_with_format(r, 3, xl_date(d), &date)?;
-        }
-        r += 1;
+    let inv: Vec<Named<'_, PlannedBooking>> = doc
+        .plan
+        .bookings
+        .iter()
+        .filter(|b| b.art == Art::Rechnung)
+        .map(|row| Named { row, name: doc.name(row.payee) })
+        .collect();
+    let columns = rechnungen_columns();
+    let table = Table::new(&columns);
+    let r = table_rows(ws, &table, &inv)?;
+    let r = none_line(ws, r, inv.is_empty(), "Keine Rechnungen.")?;
+    table.total(ws, r, HEADER + 1, &inv, TOTAL)?;
+    finish(ws, &table)
+}
+
+/// An invoice of the ledger with its payee's name and the day that decides whether it is
+/// overdue.
+struct InvoiceLine<'a> {
+    i: &'a InvoiceState,
+    name: String,
+    day: NaiveDate,
+}
+
+/// The state of an invoice on its line's day.
+fn invoice_status(l: &InvoiceLine<'_>) -> &'static str {
+    if l.i.reversed {
+        "storniert"
+    } else if l.i.open().is_zero() {
+        "bezahlt"
+    } else if l.i.due_on < l.day {
+        "überfällig"
+    } else {
+        "offen"
     }
-    if inv.is_empty() {
-        ws.write_string(r, 0, "Keine Rechnungen.")?;
-        r += 1;
-    }
-    total_row(ws, r, h + 1, &[(2, inv.iter().map(|b| -b.betrag).sum())])?;
-    for (c, w) in [12.0, 24.0, 16.0, 14.0].iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
-    print_setup(ws, h)
+}
+
+/// The columns of the ledger's invoices (open items of a run, all invoices of a statement).
+const fn invoice_columns<'a>() -> [Column<InvoiceLine<'a>>; 9] {
+    [
+        Column::new("Rechnungs-ID", 18.0, Kind::Text, |l| Val::text(&l.i.id)),
+        Column::new("Zahlungsempfänger", 12.0, Kind::Id, |l| Val::num(l.i.payee)),
+        Column::new("Gemeinde", 22.0, Kind::Text, |l| Val::text(&l.name)),
+        Column::new("Zahlungslauf", 14.0, Kind::Date, |l| Val::Date(l.i.stichtag)),
+        Column::summed("Betrag", 14.0, Kind::Chf, |l| Val::Chf(l.i.amount)),
+        Column::summed("Eingegangen", 14.0, Kind::Chf, |l| Val::Chf(l.i.received)),
+        // A reversed invoice is open by nothing, whatever came in.
+        Column::summed("Offen", 14.0, Kind::Chf, |l| {
+            if l.i.reversed {
+                Val::Chf(l.i.open())
+            } else {
+                Val::Calc { add: &["Betrag"], sub: &["Eingegangen"], result: l.i.open() }
+            }
+        }),
+        Column::new("Zahlbar bis", 14.0, Kind::Date, |l| Val::Date(l.i.due_on)),
+        Column::new("Status", 12.0, Kind::Text, |l| Val::text(invoice_status(l))),
+    ]
+}
+
+fn invoice_lines<'a>(
+    invoices: impl IntoIterator<Item = &'a InvoiceState>,
+    day: NaiveDate,
+    name: &dyn Fn(Bfs) -> String,
+) -> Vec<InvoiceLine<'a>> {
+    invoices.into_iter().map(|i| InvoiceLine { i, name: name(i.payee), day }).collect()
 }
 
 /// Sheet of open invoices (shared by the run and the statement).
@@ -296,60 +320,13 @@ fn offene_posten(
         format!("Rechnungen mit offenem Betrag; überfällig: Zahlungsfrist vor dem {}.", fmt_date(day)),
         &style::subtitle(),
     )?;
-    let h = 3;
-    header_row(
-        ws,
-        h,
-        &[
-            "Rechnungs-ID",
-            "Zahlungsempfänger",
-            "Gemeinde",
-            "Zahlungslauf",
-            "Betrag",
-            "Eingegangen",
-            "Offen",
-            "Zahlbar bis",
-            "Status",
-        ],
-    )?;
-    let (chf, int, date) = (style::chf(), style::int(), style::date());
-    let mut r = h + 1;
-    let open: Vec<_> = invoices.iter().filter(|i| i.open() > Decimal::ZERO).collect();
-    for i in &open {
-        ws.write_string(r, 0, &i.id)?;
-        ws.write_number_with_format(r, 1, i.payee, &int)?;
-        ws.write_string(r, 2, name(i.payee))?;
-        ws.write_datetime_with_format(r, 3, xl_date(i.stichtag), &date)?;
-        ws.write_with_format(r, 4, i.amount, &chf)?;
-        ws.write_with_format(r, 5, i.received, &chf)?;
-        ws.write_formula_with_format(
-            r,
-            6,
-            Formula::new(format!("=E{}-F{}", r + 1, r + 1)).set_result(i.open().to_string()),
-            &chf,
-        )?;
-        ws.write_datetime_with_format(r, 7, xl_date(i.due_on), &date)?;
-        ws.write_string(r, 8, if i.due_on < day { "überfällig" } else { "offen" })?;
-        r += 1;
-    }
-    if open.is_empty() {
-        ws.write_string(r, 0, "Keine offenen Rechnungen.")?;
-        r += 1;
-    }
-    total_row(
-        ws,
-        r,
-        h + 1,
-        &[
-            (4, open.iter().map(|i| i.amount).sum()),
-            (5, open.iter().map(|i| i.received).sum()),
-            (6, open.iter().map(|i| i.open()).sum()),
-        ],
-    )?;
-    for (c, w) in [18.0, 12.0, 22.0, 14.0, 14.0, 14.0, 14.0, 14.0, 12.0].iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
-    print_setup(ws, h)
+    let open = invoice_lines(invoices.iter().filter(|i| i.open() > Decimal::ZERO), day, name);
+    let columns = invoice_columns();
+    let table = Table::new(&columns);
+    let r = table_rows(ws, &table, &open)?;
+    let r = none_line(ws, r, open.is_empty(), "Keine offenen Rechnungen.")?;
+    table.total(ws, r, HEADER + 1, &open, TOTAL)?;
+    finish(ws, &table)
 }
 
 /// `Zahlungslauf_<JJJJ-MM-TT>.xlsx`.
@@ -400,6 +377,32 @@ pub fn json(doc: &RunDoc<'_>) -> Result<OutFile, WriteError> {
     Ok(OutFile { rel: name, bytes })
 }
 
+const fn ledger_columns() -> [Column<AnnexLedgerRow>; 5] {
+    [
+        Column::new("BFS-Nr.", 18.0, Kind::Id, |x| Val::num(x.bfs)),
+        Column::new("Gemeinde", 26.0, Kind::Text, |x| Val::text(&x.name)),
+        Column::summed("Total gemäss Anhang", 18.0, Kind::Chf, |x| Val::Chf(x.annex_total)),
+        Column::summed("Bisher gebucht", 16.0, Kind::Chf, |x| Val::Chf(x.booked)),
+        Column::summed("Noch offen", 16.0, Kind::Chf, |x| Val::Calc {
+            add: &["Total gemäss Anhang"],
+            sub: &["Bisher gebucht"],
+            result: x.annex_total - x.booked,
+        }),
+    ]
+}
+
+/// The open invoices below the ledger rows, in the same sheet columns.
+const fn ledger_invoice_columns<'a>() -> [Column<Named<'a, InvoiceState>>; 6] {
+    [
+        Column::new("Rechnungs-ID", 18.0, Kind::Text, |l| Val::text(&l.row.id)),
+        Column::new("Zahlungsempfänger", 26.0, Kind::Text, |l| Val::Text(format!("{} {}", l.row.payee, l.name))),
+        Column::new("Betrag", 18.0, Kind::Chf, |l| Val::Chf(l.row.amount)),
+        Column::new("Eingegangen", 16.0, Kind::Chf, |l| Val::Chf(l.row.received)),
+        Column::new("Offen", 16.0, Kind::Chf, |l| Val::Chf(l.row.open())),
+        Column::new("Zahlbar bis", 14.0, Kind::Date, |l| Val::Date(l.row.due_on)),
+    ]
+}
+
 /// The annex sheet `Buchhaltung` (`run --buchhaltung`): per municipality the annex total,
 /// what the ledger has booked for the year, and what is still open; then open invoices.
 pub fn annex_sheet(ws: &mut Worksheet, d: &RunData<'_>, view: &AnnexView) -> Result<(), XlsxError> {
@@ -412,47 +415,29 @@ pub fn annex_sheet(ws: &mut Worksheet, d: &RunData<'_>, view: &AnnexView) -> Res
         format!("Gemäss Buchhaltung (letzter gebuchter Zahlungslauf: {last}). Gebucht: Beiträge und Rückforderungen des Jahres."),
         &style::subtitle(),
     )?;
-    let h = 3;
-    header_row(ws, h, &["BFS-Nr.", "Gemeinde", "Total gemäss Anhang", "Bisher gebucht", "Noch offen"])?;
-    let (chf, int) = (style::chf(), style::int());
-    let mut r = h + 1;
-    for row in &view.rows {
-        ws.write_number_with_format(r, 0, row.bfs, &int)?;
-        ws.write_string(r, 1, &row.name)?;
-        ws.write_with_format(r, 2, row.annex_total, &chf)?;
-        ws.write_with_format(r, 3, row.booked, &chf)?;
-        ws.write_formula_with_format(
-            r,
-            4,
-            Formula::new(format!("=C{}-D{}", r + 1, r + 1)).set_result((row.annex_total - row.booked).to_string()),
-            &chf,
-        )?;
-        r += 1;
-    }
-    let s = |f: fn(&crate::zahlungslauf::konto::AnnexLedgerRow) -> Chf| view.rows.iter().map(f).sum::<Chf>();
-    total_row(ws, r, h + 1, &[(2, s(|x| x.annex_total)), (3, s(|x| x.booked)), (4, s(|x| x.annex_total - x.booked))])?;
-    r += 3;
+    let columns = ledger_columns();
+    let table = Table::new(&columns);
+    let r = table_rows(ws, &table, &view.rows)?;
+    table.total(ws, r, HEADER + 1, &view.rows, TOTAL)?;
+    let mut r = r + 3;
     ws.write_string_with_format(r, 0, "Offene Rechnungen (Ziffer 4.7)", &style::bold())?;
     r += 1;
-    header_row(ws, r, &["Rechnungs-ID", "Zahlungsempfänger", "Betrag", "Eingegangen", "Offen", "Zahlbar bis"])?;
+    let invoice_columns = ledger_invoice_columns();
+    let invoices = Table::new(&invoice_columns);
+    header_row(ws, r, &invoices.labels())?;
     r += 1;
-    let open: Vec<_> = view.invoices.iter().filter(|i| i.open() > Decimal::ZERO).collect();
+    let open: Vec<Named<'_, InvoiceState>> = view
+        .invoices
+        .iter()
+        .filter(|i| i.open() > Decimal::ZERO)
+        .map(|row| Named { row, name: d.name_of(Some(row.payee)) })
+        .collect();
     if open.is_empty() {
         ws.write_string(r, 0, "Keine offenen Rechnungen.")?;
     }
-    for i in open {
-        ws.write_string(r, 0, &i.id)?;
-        ws.write_string(r, 1, format!("{} {}", i.payee, d.name_of(Some(i.payee))))?;
-        ws.write_with_format(r, 2, i.amount, &chf)?;
-        ws.write_with_format(r, 3, i.received, &chf)?;
-        ws.write_with_format(r, 4, i.open(), &chf)?;
-        ws.write_datetime_with_format(r, 5, xl_date(i.due_on), &style::date())?;
-        r += 1;
-    }
-    for (c, w) in [18.0, 26.0, 18.0, 16.0, 16.0, 14.0].iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
-    print_setup(ws, h)
+    invoices.rows(ws, r, &open)?;
+    // The invoices span the sheet's columns.
+    finish(ws, &invoices)
 }
 
 /// The statement file name.
@@ -482,6 +467,22 @@ pub fn konto_workbook(st: &Statement, master: &Stammdaten, _version: &str) -> Re
     save(name, &mut wb)
 }
 
+const fn perioden_columns<'a>() -> [Column<Named<'a, PeriodRow>>; 7] {
+    [
+        Column::new("BFS-Nr.", 8.0, Kind::Id, |l| Val::num(l.row.bfs)),
+        Column::new("Gemeinde", 24.0, Kind::Text, |l| Val::text(&l.name)),
+        Column::new("Jahr", 8.0, Kind::Id, |l| Val::num(l.row.year)),
+        Column::new("Periode", 10.0, Kind::Text, |l| Val::text(&l.row.periode)),
+        Column::summed("Beiträge", 16.0, Kind::Chf, |l| Val::Chf(l.row.contributions)),
+        Column::summed("Rückforderungen", 16.0, Kind::Chf, |l| Val::Chf(l.row.clawbacks)),
+        Column::summed("Total", 16.0, Kind::Chf, |l| Val::Calc {
+            add: &["Beiträge", "Rückforderungen"],
+            sub: &[],
+            result: l.row.contributions + l.row.clawbacks,
+        }),
+    ]
+}
+
 fn konto_perioden(
     ws: &mut Worksheet,
     st: &Statement,
@@ -496,182 +497,75 @@ fn konto_perioden(
         "Je Jahr und Periode: gebuchte Beiträge (fällig gewordene Beträge, nach Korrekturen und Stornos) und Rückforderungen.",
         &style::subtitle(),
     )?;
-    let h = 3;
-    header_row(ws, h, &["BFS-Nr.", "Gemeinde", "Jahr", "Periode", "Beiträge", "Rückforderungen", "Total"])?;
-    let (chf, int) = (style::chf(), style::int());
-    let mut r = h + 1;
-    for p in &st.periods {
-        ws.write_number_with_format(r, 0, p.bfs, &int)?;
-        ws.write_string(r, 1, names(p.bfs))?;
-        ws.write_number_with_format(r, 2, p.year, &int)?;
-        ws.write_string(r, 3, &p.periode)?;
-        ws.write_with_format(r, 4, p.contributions, &chf)?;
-        ws.write_with_format(r, 5, p.clawbacks, &chf)?;
-        ws.write_formula_with_format(
-            r,
-            6,
-            Formula::new(format!("=E{}+F{}", r + 1, r + 1)).set_result((p.contributions + p.clawbacks).to_string()),
-            &chf,
-        )?;
-        r += 1;
-    }
-    let ps = &st.periods;
-    total_row(
-        ws,
-        r,
-        h + 1,
-        &[
-            (4, ps.iter().map(|p| p.contributions).sum()),
-            (5, ps.iter().map(|p| p.clawbacks).sum()),
-            (6, ps.iter().map(|p| p.contributions + p.clawbacks).sum()),
-        ],
-    )?;
-    for (c, w) in [8.0, 24.0, 8.0, 10.0, 16.0, 16.0, 16.0].iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
-    print_setup(ws, h)
+    let lines = Named::all(&st.periods, |p| names(p.bfs));
+    let columns = perioden_columns();
+    let table = Table::new(&columns);
+    let r = table_rows(ws, &table, &lines)?;
+    table.total(ws, r, HEADER + 1, &lines, TOTAL)?;
+    finish(ws, &table)
+}
+
+const fn laeufe_columns<'a>() -> [Column<Named<'a, RunPayeeRow>>; 9] {
+    [
+        Column::new("Stichtag", 12.0, Kind::Date, |l| Val::Date(l.row.stichtag)),
+        Column::new("Art", 14.0, Kind::Text, |l| Val::text(&l.row.art)),
+        Column::new("Gebucht am", 20.0, Kind::Text, |l| Val::text(&l.row.booked_at)),
+        Column::new("Zahlungsempfänger", 12.0, Kind::Id, |l| Val::num(l.row.payee)),
+        Column::new("Gemeinde", 22.0, Kind::Text, |l| Val::text(&l.name)),
+        Column::summed("Beiträge", 16.0, Kind::Chf, |l| Val::Chf(l.row.gross)),
+        Column::summed("Verrechnet", 16.0, Kind::Chf, |l| Val::Chf(-l.row.offset)),
+        Column::summed("Ausbezahlt", 16.0, Kind::Chf, |l| Val::Calc {
+            add: &["Beiträge", "Verrechnet"],
+            sub: &[],
+            result: l.row.transfer,
+        }),
+        Column::summed("In Rechnung gestellt", 16.0, Kind::Chf, |l| Val::Chf(l.row.invoiced)),
+    ]
 }
 
 fn konto_laeufe(ws: &mut Worksheet, st: &Statement, names: &dyn Fn(Bfs) -> String) -> Result<(), XlsxError> {
     ws.set_name("Zahlungsläufe")?;
     ws.write_string_with_format(0, 0, "Zahlungsläufe: bezahlt, verrechnet, in Rechnung gestellt", &style::title())?;
-    let h = 3;
-    header_row(
-        ws,
-        h,
-        &[
-            "Stichtag",
-            "Art",
-            "Gebucht am",
-            "Zahlungsempfänger",
-            "Gemeinde",
-            "Beiträge",
-            "Verrechnet",
-            "Ausbezahlt",
-            "In Rechnung gestellt",
-        ],
-    )?;
-    let (chf, int, date) = (style::chf(), style::int(), style::date());
-    let mut r = h + 1;
-    for x in &st.runs {
-        ws.write_datetime_with_format(r, 0, xl_date(x.stichtag), &date)?;
-        ws.write_string(r, 1, &x.art)?;
-        ws.write_string(r, 2, &x.booked_at)?;
-        ws.write_number_with_format(r, 3, x.payee, &int)?;
-        ws.write_string(r, 4, names(x.payee))?;
-        ws.write_with_format(r, 5, x.gross, &chf)?;
-        ws.write_with_format(r, 6, -x.offset, &chf)?;
-        ws.write_formula_with_format(
-            r,
-            7,
-            Formula::new(format!("=F{}+G{}", r + 1, r + 1)).set_result(x.transfer.to_string()),
-            &chf,
-        )?;
-        ws.write_with_format(r, 8, x.invoiced, &chf)?;
-        r += 1;
-    }
-    let rs = &st.runs;
-    total_row(
-        ws,
-        r,
-        h + 1,
-        &[
-            (5, rs.iter().map(|x| x.gross).sum()),
-            (6, -rs.iter().map(|x| x.offset).sum::<Chf>()),
-            (7, rs.iter().map(|x| x.transfer).sum()),
-            (8, rs.iter().map(|x| x.invoiced).sum()),
-        ],
-    )?;
-    for (c, w) in [12.0, 14.0, 20.0, 12.0, 22.0, 16.0, 16.0, 16.0, 16.0].iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
-    print_setup(ws, h)
+    let lines = Named::all(&st.runs, |x| names(x.payee));
+    let columns = laeufe_columns();
+    let table = Table::new(&columns);
+    let r = table_rows(ws, &table, &lines)?;
+    table.total(ws, r, HEADER + 1, &lines, TOTAL)?;
+    finish(ws, &table)
 }
 
 fn konto_rechnungen(ws: &mut Worksheet, st: &Statement, names: &dyn Fn(Bfs) -> String) -> Result<(), XlsxError> {
     ws.set_name("Rechnungen")?;
     ws.write_string_with_format(0, 0, "Alle Rechnungen mit Zahlungseingängen", &style::title())?;
-    let h = 3;
-    header_row(
-        ws,
-        h,
-        &[
-            "Rechnungs-ID",
-            "Zahlungsempfänger",
-            "Gemeinde",
-            "Zahlungslauf",
-            "Betrag",
-            "Eingegangen",
-            "Offen",
-            "Zahlbar bis",
-            "Status",
-        ],
-    )?;
-    let (chf, int, date) = (style::chf(), style::int(), style::date());
-    for (r, i) in (h + 1..).zip(st.invoices.iter()) {
-        ws.write_string(r, 0, &i.id)?;
-        ws.write_number_with_format(r, 1, i.payee, &int)?;
-        ws.write_string(r, 2, names(i.payee))?;
-        ws.write_datetime_with_format(r, 3, xl_date(i.stichtag), &date)?;
-        ws.write_with_format(r, 4, i.amount, &chf)?;
-        ws.write_with_format(r, 5, i.received, &chf)?;
-        ws.write_with_format(r, 6, i.open(), &chf)?;
-        ws.write_datetime_with_format(r, 7, xl_date(i.due_on), &date)?;
-        let status = if i.reversed {
-            "storniert"
-        } else if i.open().is_zero() {
-            "bezahlt"
-        } else if i.due_on < st.date {
-            "überfällig"
-        } else {
-            "offen"
-        };
-        ws.write_string(r, 8, status)?;
-    }
-    for (c, w) in [18.0, 12.0, 22.0, 14.0, 14.0, 14.0, 14.0, 14.0, 12.0].iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
-    print_setup(ws, h)
+    let lines = invoice_lines(&st.invoices, st.date, names);
+    let columns = invoice_columns();
+    let table = Table::new(&columns);
+    table_rows(ws, &table, &lines)?;
+    finish(ws, &table)
+}
+
+const fn buchungen_columns() -> [Column<Booking>; 11] {
+    [
+        Column::new("Nr.", 7.0, Kind::Id, |b| Val::Num(b.seq as f64)),
+        Column::new("Stichtag", 12.0, Kind::Date, |b| Val::Date(b.stichtag)),
+        Column::new("Art", 14.0, Kind::Text, |b| Val::text(b.art.as_str())),
+        Column::new("Zahlungsempfänger", 12.0, Kind::Id, |b| Val::num(b.payee)),
+        Column::new("BFS-Nr.", 8.0, Kind::Id, |b| Val::num(b.bfs)),
+        Column::new("Jahr", 7.0, Kind::Id, |b| Val::num(b.year)),
+        Column::new("Periode", 10.0, Kind::Text, |b| Val::text(&b.periode)),
+        Column::new("Leistung", 16.0, Kind::Text, |b| Val::text(&b.leistung)),
+        Column::new("Betrag", 14.0, Kind::Chf, |b| Val::Chf(b.betrag)),
+        Column::new("Text", 40.0, Kind::Text, |b| Val::text(&b.text)),
+        Column::new("Buchungs-ID", 20.0, Kind::Text, |b| Val::text(&b.id)),
+    ]
 }
 
 fn konto_buchungen(ws: &mut Worksheet, st: &Statement) -> Result<(), XlsxError> {
     ws.set_name("Buchungen")?;
     ws.write_string_with_format(0, 0, "Buchungen", &style::title())?;
-    let h = 3;
-    header_row(
-        ws,
-        h,
-        &[
-            "Nr.",
-            "Stichtag",
-            "Art",
-            "Zahlungsempfänger",
-            "BFS-Nr.",
-            "Jahr",
-            "Periode",
-            "Leistung",
-            "Betrag",
-            "Text",
-            "Buchungs-ID",
-        ],
-    )?;
-    let (chf, int, date) = (style::chf(), style::int(), style::date());
-    for (r, b) in (h + 1..).zip(st.bookings.iter()) {
-        ws.write_number_with_format(r, 0, b.seq as f64, &int)?;
-        ws.write_datetime_with_format(r, 1, xl_date(b.stichtag), &date)?;
-        ws.write_string(r, 2, b.art.as_str())?;
-        ws.write_number_with_format(r, 3, b.payee, &int)?;
-        ws.write_number_with_format(r, 4, b.bfs, &int)?;
-        ws.write_number_with_format(r, 5, b.year, &int)?;
-        ws.write_string(r, 6, &b.periode)?;
-        ws.write_string(r, 7, &b.leistung)?;
-        ws.write_with_format(r, 8, b.betrag, &chf)?;
-        ws.write_string(r, 9, &b.text)?;
-        ws.write_string(r, 10, &b.id)?;
-    }
-    for (c, w) in [7.0, 12.0, 14.0, 12.0, 8.0, 7.0, 10.0, 16.0, 14.0, 40.0, 20.0].iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
-    ws.set_freeze_panes(h + 1, 0)?;
-    print_setup(ws, h)
+    let columns = buchungen_columns();
+    let table = Table::new(&columns);
+    table_rows(ws, &table, &st.bookings)?;
+    ws.set_freeze_panes(HEADER + 1, 0)?;
+    finish(ws, &table)
 }
