@@ -1,5 +1,6 @@
 //! How the outputs print: every worksheet of the annex, the Befunde report, the feedback
-//! workbooks and a lead's templates has an A4 page setup with an orientation, a footer with
+//! workbooks, a lead's templates, a payout run's workbook, the account statement and the
+//! annex's ledger sheet has an A4 page setup with an orientation, a footer with
 //! page numbers, a print scale that keeps 11 pt text at 8 pt or more, and rows tall enough
 //! for their wrapped text. Read from the xlsx XML, with estimates made here, independently
 //! of the writer's own. Plus the compact annex sheet `Anhang` read back with calamine: one
@@ -320,6 +321,107 @@ fn templates_print_well() {
         problems.extend(check_book(&f.rel, &f.bytes));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A booked payout run of the sample year per 31.03.2024 (everything due, the clawback
+/// invoiced), the statement of all municipalities after it, and the annex with the ledger
+/// sheet (`run --buchhaltung`).
+fn payout_outputs() -> &'static Vec<OutFile> {
+    static O: OnceLock<Vec<OutFile>> = OnceLock::new();
+    O.get_or_init(|| {
+        use beitraege::zahlungslauf::{execute, konto, ZahlungslaufOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let day = NaiveDate::from_ymd_opt(2024, 3, 31).unwrap();
+        let o = ZahlungslaufOptions {
+            stichtag: day,
+            inbox: sample().join("inbox"),
+            stammdaten: sample().join("Stammdaten.xlsx"),
+            out: d.join("lauf"),
+            ledger: d.join("buchhaltung.sqlite"),
+            book: true,
+            first_year: Some(2023),
+            threads: None,
+            limits: beitraege::workbook::Limits::default(),
+        };
+        execute(&o).expect("the run books");
+        let k = konto::KontoOptions {
+            ledger: o.ledger.clone(),
+            out: d.join("konto"),
+            bfs: None,
+            stammdaten: Some(o.stammdaten.clone()),
+            date: NaiveDate::from_ymd_opt(2024, 4, 2).unwrap(),
+        };
+        konto::execute(&k).expect("the statement");
+        let read = |p: std::path::PathBuf| OutFile {
+            rel: p.file_name().unwrap().to_string_lossy().into_owned(),
+            bytes: std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+        };
+        let mut out =
+            vec![read(o.out.join("Zahlungslauf_2024-03-31.xlsx")), read(k.out.join("Konto_alle_Gemeinden.xlsx"))];
+        let mut opts = sample_options(std::path::Path::new("/nonexistent"), None);
+        opts.buchhaltung = Some(o.ledger.clone());
+        let e = evaluate(&opts).expect("sample year evaluates");
+        out.extend(
+            render(&e, &opts)
+                .expect("outputs render")
+                .into_iter()
+                .filter(|f| f.rel.starts_with("Anhang_1") && f.rel.ends_with(".xlsx")),
+        );
+        out
+    })
+}
+
+/// The rows each sheet repeats on every printed page, by sheet name.
+fn print_titles(bytes: &[u8]) -> BTreeMap<String, String> {
+    let wb = zip_entry(bytes, "xl/workbook.xml").expect("workbook.xml");
+    let names: Vec<String> = elements(&wb, "sheet").iter().map(|(t, _)| attr(t, "name").unwrap()).collect();
+    elements(&wb, "definedName")
+        .iter()
+        .filter(|(t, _)| attr(t, "name").as_deref() == Some("_xlnm.Print_Titles"))
+        .map(|(t, inner)| {
+            let i: usize = attr(t, "localSheetId").unwrap().parse().unwrap();
+            (names[i].clone(), unescape(inner))
+        })
+        .collect()
+}
+
+#[test]
+fn the_payout_run_the_statement_and_the_ledger_sheet_print_well() {
+    let files = payout_outputs();
+    let problems: Vec<String> = files.iter().flat_map(|f| check_book(&f.rel, &f.bytes)).collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let run = &files[0];
+    let b = book(&run.rel, &run.bytes);
+    let names: Vec<&str> = b.sheets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["Zahlungen", "Detail", "Verrechnungen", "Rechnungen", "Offene Posten"]);
+    let statement = book(&files[1].rel, &files[1].bytes);
+    assert_eq!(statement.sheets.len(), 5);
+    let annex = book(&files[2].rel, &files[2].bytes);
+    assert!(annex.sheets.iter().any(|s| s.name == "Buchhaltung"), "the annex has the ledger sheet");
+    // Every sheet of the run and the statement repeats its header row (row 4), and its
+    // footer carries the document's date.
+    for f in &files[..2] {
+        let titles = print_titles(&f.bytes);
+        for s in &book(&f.rel, &f.bytes).sheets {
+            let t = titles.get(&s.name).unwrap_or_else(|| panic!("{} / {}: no repeated rows", f.rel, s.name));
+            assert!(t.ends_with("!$4:$4"), "{} / {}: repeats {t}", f.rel, s.name);
+            let footer = elements(&s.xml, "oddFooter").first().map(|(_, t)| unescape(t)).unwrap_or_default();
+            assert!(footer.contains("Stand "), "{} / {}: footer {footer}", f.rel, s.name);
+        }
+    }
+    // The detail prints two pages wide with BFS-Nr. and Gemeinde repeated.
+    let titles = print_titles(&run.bytes);
+    assert!(titles["Detail"].starts_with("Detail!$A:$B,"), "{}", titles["Detail"]);
+    let detail = &b.sheets[1].xml;
+    let setup = elements(detail, "pageSetup")[0].0;
+    assert_eq!(attr(setup, "orientation").as_deref(), Some("landscape"));
+    assert_eq!(attr(setup, "fitToWidth").as_deref(), Some("2"));
+    // A narrow sheet prints portrait at 100 %.
+    let rechnungen = &b.sheets[3].xml;
+    let setup = elements(rechnungen, "pageSetup")[0].0;
+    assert_eq!(attr(setup, "orientation").as_deref(), Some("portrait"));
+    assert!(!rechnungen.contains("fitToPage=\"1\""), "no shrinking");
 }
 
 #[test]

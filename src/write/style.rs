@@ -289,6 +289,15 @@ pub fn pages_wide(widths: &[f64], o: Orientation) -> u16 {
     pages_wide_repeating(widths, o, 0)
 }
 
+/// Portrait when the columns fit a portrait page at 100 %, else landscape.
+pub fn orientation_for(widths: &[f64]) -> Orientation {
+    if pages_wide(widths, Orientation::Portrait) == 0 {
+        Orientation::Portrait
+    } else {
+        Orientation::Landscape
+    }
+}
+
 /// [`pages_wide`] when the first `repeat_cols` columns are printed again on every page.
 pub fn pages_wide_repeating(widths: &[f64], o: Orientation, repeat_cols: u16) -> u16 {
     let total: f64 = widths.iter().map(|w| column_mm(*w)).sum();
@@ -345,18 +354,6 @@ pub fn print_layout(
         }
     }
     ws.set_footer(footer(date));
-    Ok(())
-}
-
-/// Landscape A4, one page wide, header row repeated on every page (sheets whose widths the
-/// caller does not pass; prefer [`print_layout`]).
-pub fn print_setup(ws: &mut Worksheet, header_row: u32) -> Result<(), XlsxError> {
-    ws.set_landscape();
-    ws.set_paper_size(9);
-    ws.set_margins(MARGIN_SIDE_IN, MARGIN_SIDE_IN, 0.6, 0.7, 0.3, 0.3);
-    ws.set_print_fit_to_pages(1, 0);
-    ws.set_repeat_rows(header_row, header_row)?;
-    ws.set_footer(footer(None));
     Ok(())
 }
 
@@ -494,5 +491,12 @@ mod tests {
         assert!(scale >= MIN_PRINT_SCALE, "{n} pages at {scale}");
         let fewer = (n - 1) as f64 * printable_mm(Orientation::Landscape) / column_mm(320.0);
         assert!(fewer < MIN_PRINT_SCALE, "{n} is the fewest");
+    }
+
+    #[test]
+    fn portrait_only_where_the_columns_fit_it() {
+        // 189.7 mm of portrait A4 hold 93 characters of column width at 100 %, not 94.
+        assert_eq!(orientation_for(&[93.0]), Orientation::Portrait);
+        assert_eq!(orientation_for(&[90.0, 4.0]), Orientation::Landscape);
     }
 }

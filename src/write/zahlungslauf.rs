@@ -4,7 +4,7 @@
 //! workbook of `beitraege konto` and the ledger sheet `run --buchhaltung` adds to the annex.
 
 use super::columns::{Column, Kind, Named, Table, TotalRow, Val};
-use super::style::{self, header_row, print_setup};
+use super::style::{self, orientation_for, print_layout};
 use super::{save, OutFile, RunData, WriteError};
 use crate::domain::{fmt_date, Bfs};
 use crate::ledger::{Booking, InvoiceState};
@@ -55,7 +55,7 @@ fn table_rows<'r, R: 'r>(
     table: &Table<'_, R>,
     rows: impl IntoIterator<Item = &'r R>,
 ) -> Result<u32, XlsxError> {
-    header_row(ws, HEADER, &table.labels())?;
+    table.header(ws, HEADER)?;
     table.rows(ws, HEADER + 1, rows)
 }
 
@@ -69,10 +69,14 @@ fn none_line(ws: &mut Worksheet, r: u32, empty: bool, text: &str) -> Result<u32,
     }
 }
 
-/// Sets the column widths and the print setup of a sheet.
-fn finish<R>(ws: &mut Worksheet, table: &Table<'_, R>) -> Result<(), XlsxError> {
+/// Sets the column widths and the print setup of a sheet as for every other output: A4,
+/// landscape where the columns do not fit a portrait page, the header row repeated on every
+/// page, a readable print scale (with the first `repeat_cols` columns repeated when the
+/// sheet prints more than one page wide) and a footer with the date and page numbers.
+fn finish<R>(ws: &mut Worksheet, table: &Table<'_, R>, repeat_cols: u16, date: NaiveDate) -> Result<(), XlsxError> {
     table.set_widths(ws)?;
-    print_setup(ws, HEADER)
+    let widths = table.widths();
+    print_layout(ws, Some((HEADER, HEADER)), &widths, orientation_for(&widths), repeat_cols, Some(date))
 }
 
 fn heading(ws: &mut Worksheet, doc: &RunDoc<'_>, what: &str, sub: &str) -> Result<(), XlsxError> {
@@ -126,7 +130,7 @@ fn zahlungen(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> {
     let r = table_rows(ws, &table, &lines)?;
     table.total(ws, r, HEADER + 1, &lines, TOTAL)?;
     ws.set_freeze_panes(HEADER + 1, 0)?;
-    finish(ws, &table)
+    finish(ws, &table, 0, doc.stichtag)
 }
 
 /// What happens to a detail line now.
@@ -178,7 +182,7 @@ fn detail(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> {
     table.total(ws, r, HEADER + 1, &lines, TOTAL)?;
     ws.set_freeze_panes(HEADER + 1, 0)?;
     ws.autofilter(HEADER, 0, r.saturating_sub(1).max(HEADER), (columns.len() - 1) as u16)?;
-    finish(ws, &table)
+    finish(ws, &table, 2, doc.stichtag)
 }
 
 const fn verrechnungen_columns<'a>() -> [Column<Named<'a, PlannedBooking>>; 9] {
@@ -215,7 +219,7 @@ fn verrechnungen(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> 
     let r = table_rows(ws, &table, &claims)?;
     let r = none_line(ws, r, claims.is_empty(), "Keine Verrechnungen.")?;
     table.total(ws, r, HEADER + 1, &claims, TOTAL)?;
-    finish(ws, &table)
+    finish(ws, &table, 0, doc.stichtag)
 }
 
 const fn rechnungen_columns<'a>() -> [Column<Named<'a, PlannedBooking>>; 4] {
@@ -250,7 +254,7 @@ fn rechnungen(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> {
     let r = table_rows(ws, &table, &inv)?;
     let r = none_line(ws, r, inv.is_empty(), "Keine Rechnungen.")?;
     table.total(ws, r, HEADER + 1, &inv, TOTAL)?;
-    finish(ws, &table)
+    finish(ws, &table, 0, doc.stichtag)
 }
 
 /// An invoice of the ledger with its payee's name and the day that decides whether it is
@@ -326,7 +330,7 @@ fn offene_posten(
     let r = table_rows(ws, &table, &open)?;
     let r = none_line(ws, r, open.is_empty(), "Keine offenen Rechnungen.")?;
     table.total(ws, r, HEADER + 1, &open, TOTAL)?;
-    finish(ws, &table)
+    finish(ws, &table, 0, day)
 }
 
 /// `Zahlungslauf_<JJJJ-MM-TT>.xlsx`.
@@ -424,7 +428,7 @@ pub fn annex_sheet(ws: &mut Worksheet, d: &RunData<'_>, view: &AnnexView) -> Res
     r += 1;
     let invoice_columns = ledger_invoice_columns();
     let invoices = Table::new(&invoice_columns);
-    header_row(ws, r, &invoices.labels())?;
+    invoices.header(ws, r)?;
     r += 1;
     let open: Vec<Named<'_, InvoiceState>> = view
         .invoices
@@ -437,7 +441,7 @@ pub fn annex_sheet(ws: &mut Worksheet, d: &RunData<'_>, view: &AnnexView) -> Res
     }
     invoices.rows(ws, r, &open)?;
     // The invoices span the sheet's columns.
-    finish(ws, &invoices)
+    finish(ws, &invoices, 0, d.run_date)
 }
 
 /// The statement file name.
@@ -502,7 +506,7 @@ fn konto_perioden(
     let table = Table::new(&columns);
     let r = table_rows(ws, &table, &lines)?;
     table.total(ws, r, HEADER + 1, &lines, TOTAL)?;
-    finish(ws, &table)
+    finish(ws, &table, 0, st.date)
 }
 
 const fn laeufe_columns<'a>() -> [Column<Named<'a, RunPayeeRow>>; 9] {
@@ -531,7 +535,7 @@ fn konto_laeufe(ws: &mut Worksheet, st: &Statement, names: &dyn Fn(Bfs) -> Strin
     let table = Table::new(&columns);
     let r = table_rows(ws, &table, &lines)?;
     table.total(ws, r, HEADER + 1, &lines, TOTAL)?;
-    finish(ws, &table)
+    finish(ws, &table, 0, st.date)
 }
 
 fn konto_rechnungen(ws: &mut Worksheet, st: &Statement, names: &dyn Fn(Bfs) -> String) -> Result<(), XlsxError> {
@@ -541,7 +545,7 @@ fn konto_rechnungen(ws: &mut Worksheet, st: &Statement, names: &dyn Fn(Bfs) -> S
     let columns = invoice_columns();
     let table = Table::new(&columns);
     table_rows(ws, &table, &lines)?;
-    finish(ws, &table)
+    finish(ws, &table, 0, st.date)
 }
 
 const fn buchungen_columns() -> [Column<Booking>; 11] {
@@ -567,5 +571,5 @@ fn konto_buchungen(ws: &mut Worksheet, st: &Statement) -> Result<(), XlsxError> 
     let table = Table::new(&columns);
     table_rows(ws, &table, &st.bookings)?;
     ws.set_freeze_panes(HEADER + 1, 0)?;
-    finish(ws, &table)
+    finish(ws, &table, 0, st.date)
 }
