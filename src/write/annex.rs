@@ -7,7 +7,7 @@ use crate::compute::{AnnexRow, AppliedTariff, Invoice, Payout};
 use crate::domain::{a1, fmt_date, TariffCode};
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Formula, Worksheet, XlsxError};
-use TariffCode::{DolmetschEg, DolmetschIg, FallEg, FallIg};
+use crate::domain::Component::{DolmetschEg, DolmetschIg, FallEg, FallIg};
 
 /// The amounts that add up to a row's `Total`.
 const TOTAL_TERMS: &[&str] = &[
