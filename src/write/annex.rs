@@ -1,13 +1,13 @@
 //! `Anhang_1_Beitraege_<Y>.xlsx`: the contribution annex (4.5.3, Anhang Nr. 1).
 
-use super::columns::{labels, Column, Kind, Named, Table, TotalRow, Val};
+use super::columns::{labels, Column, Kind, Named, Rule, Table, TotalRow, Val};
 use super::style::{self, print_layout, Orientation, TextCells};
 use super::{save, OutFile, RunData, WriteError};
 use crate::compute::{AnnexRow, AppliedTariff, Invoice, Payout};
+use crate::domain::Component::{DolmetschEg, DolmetschIg, FallEg, FallIg};
 use crate::domain::{a1, fmt_date, TariffCode};
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Formula, Worksheet, XlsxError};
-use crate::domain::Component::{DolmetschEg, DolmetschIg, FallEg, FallIg};
 
 /// The amounts that add up to a row's `Total`.
 const TOTAL_TERMS: &[&str] = &[
@@ -103,7 +103,7 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
         total_row,
         first,
         &d.comp.rows,
-        TotalRow { label_col: 1, label: "Total Kanton", rule_across: true },
+        TotalRow { label_col: 1, label: "Total Kanton", rule: Rule::Across },
     )?;
     table.set_widths(ws)?;
     ws.set_freeze_panes(HEADER_ROW + 1, 2)?;
@@ -160,7 +160,7 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     table.header(ws, h)?;
     let lines = Named::all(&d.comp.payouts, |p| d.name_of(Some(p.payee)));
     let total = table.rows(ws, h + 1, &lines)?;
-    table.total(ws, total, h + 1, &lines, TotalRow { label_col: 0, label: "Total", rule_across: true })?;
+    table.total(ws, total, h + 1, &lines, TotalRow { label_col: 0, label: "Total", rule: Rule::Across })?;
     let mut r = total + 3;
     ws.write_text_with_format(
         r,

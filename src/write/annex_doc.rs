@@ -6,10 +6,11 @@
 //! up what compute decided (sums with checked arithmetic, written as formulas whose cached
 //! result is stored).
 
+use super::columns::{labels, letter, Column, Kind, Named, Rule, Table, TotalRow, Val};
 use super::style::{self, Orientation, TextCells};
 use super::RunData;
 use crate::compute::AnnexRow;
-use crate::domain::{a1, fmt_date, Chf};
+use crate::domain::{fmt_date, Chf};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{
@@ -26,16 +27,29 @@ pub const CHART_DATA_SHEET: &str = "Grafikdaten";
 /// Width of the charts in pixels: one portrait A4 page at 100 %.
 const CHART_PX: u32 = 630;
 
+/// The compact sheet's columns: 133 characters, one landscape A4 page at 100 %. The row's
+/// name is its payee's ([`payee_text`]); the district subtotals sum the amounts.
+const fn compact_columns<'a>() -> [Column<Named<'a, AnnexRow>>; 8] {
+    [
+        Column::new("BFS-Nr.", 7.0, Kind::Id, |l| Val::num(l.row.bfs)),
+        Column::new("Gemeinde", 21.0, Kind::Wrap, |l| Val::text(&l.row.name)),
+        Column::new("Zahlungsempfänger", 21.0, Kind::Wrap, |l| Val::text(&l.name)),
+        Column::summed("Sockelbeitrag", 14.0, Kind::Chf, |l| Val::Chf(l.row.sockel)),
+        Column::summed("Pauschalen", 14.0, Kind::Chf, |l| Val::Chf(pauschalen(l.row))),
+        Column::summed("Rückforderung", 14.0, Kind::Chf, |l| Val::Chf(l.row.clawback)),
+        Column::summed("Total", 15.0, Kind::Chf, |l| Val::Calc {
+            add: &["Sockelbeitrag", "Pauschalen", "Rückforderung"],
+            sub: &[],
+            result: l.row.total,
+        }),
+        Column::new("Status", 27.0, Kind::Wrap, |l| Val::Styled(l.row.status.label(), style::wrap().set_indent(1))),
+    ]
+}
+
 /// The compact sheet's column labels.
-pub const COLUMNS: [&str; 8] =
-    ["BFS-Nr.", "Gemeinde", "Zahlungsempfänger", "Sockelbeitrag", "Pauschalen", "Rückforderung", "Total", "Status"];
-/// Its column widths: 133 characters, one landscape A4 page at 100 %.
-pub const WIDTHS: [f64; 8] = [7.0, 21.0, 21.0, 14.0, 14.0, 14.0, 15.0, 27.0];
+pub const COLUMNS: [&str; 8] = labels(&compact_columns());
 /// Row of the header (zero-based).
 pub const HEADER_ROW: u32 = 3;
-/// First money column (Sockelbeitrag) and the Total column.
-const MONEY: [u16; 4] = [3, 4, 5, 6];
-const TOTAL_COL: u16 = 6;
 
 /// The sum of amounts, or `None` when it leaves Decimal's range (never with bounded rows).
 pub fn checked_sum(it: impl IntoIterator<Item = Chf>) -> Option<Chf> {
@@ -146,10 +160,6 @@ pub fn reconciliation(d: &RunData<'_>) -> Reconciliation {
     }
 }
 
-fn col(c: u16) -> String {
-    a1(0, c as u32).trim_end_matches('1').to_string()
-}
-
 /// Writes the compact annex sheet.
 pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     ws.set_name(SHEET)?;
@@ -169,10 +179,11 @@ pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         ),
         &style::subtitle(),
     )?;
-    style::header_row_fit(ws, HEADER_ROW, &COLUMNS, &WIDTHS)?;
-    let (chf, wrap) = (style::chf(), style::wrap());
+    let columns = compact_columns();
+    let table = Table::top(&columns);
+    table.header(ws, HEADER_ROW)?;
+    let chf = style::chf();
     let chf_top = style::chf().set_align(FormatAlign::Top);
-    let int_top = style::int().set_align(FormatAlign::Top);
     let group = style::bold().set_background_color("#F2F2F2");
     let (bt, chb) = (style::bold_top(), style::chf_bold());
     let mut r = HEADER_ROW + 1;
@@ -184,46 +195,11 @@ pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         }
         r += 1;
         let first = r;
-        for row in &rows {
-            ws.write_number_with_format(r, 0, row.bfs, &int_top)?;
-            ws.write_text_with_format(r, 1, &row.name, &wrap)?;
-            let payee = payee_text(d, row);
-            ws.write_text_with_format(r, 2, &payee, &wrap)?;
-            ws.write_with_format(r, 3, row.sockel, &chf_top)?;
-            ws.write_with_format(r, 4, pauschalen(row), &chf_top)?;
-            ws.write_with_format(r, 5, row.clawback, &chf_top)?;
-            ws.write_formula_with_format(
-                r,
-                TOTAL_COL,
-                Formula::new(format!("=D{n}+E{n}+F{n}", n = r + 1)).set_result(row.total.to_string()),
-                &chf_top,
-            )?;
-            let status = row.status.label();
-            ws.write_text_with_format(r, 7, &status, &wrap.clone().set_indent(1))?;
-            style::fit_row(ws, r, &[(&row.name, WIDTHS[1]), (&payee, WIDTHS[2]), (&status, WIDTHS[7])])?;
-            r += 1;
-        }
-        let last = r - 1;
-        ws.write_blank(r, 0, &bt)?;
-        ws.write_text_with_format(r, 1, format!("Total {}", district_label(district)), &bt)?;
-        ws.write_blank(r, 2, &bt)?;
-        ws.write_blank(r, 7, &bt)?;
-        let sums = [
-            checked_sum(rows.iter().map(|x| x.sockel)),
-            checked_sum(rows.iter().map(|x| pauschalen(x))),
-            checked_sum(rows.iter().map(|x| x.clawback)),
-            checked_sum(rows.iter().map(|x| x.total)),
-        ];
-        for (c, s) in MONEY.iter().zip(sums) {
-            let l = col(*c);
-            ws.write_formula_with_format(
-                r,
-                *c,
-                Formula::new(format!("=SUM({l}{}:{l}{})", first + 1, last + 1))
-                    .set_result(s.unwrap_or_default().to_string()),
-                &chb,
-            )?;
-        }
+        let lines: Vec<Named<'_, AnnexRow>> =
+            rows.iter().map(|row| Named { row: *row, name: payee_text(d, row) }).collect();
+        r = table.rows(ws, first, &lines)?;
+        let label = format!("Total {}", district_label(district));
+        table.total(ws, r, first, &lines, TotalRow { label_col: 1, label: &label, rule: Rule::AcrossBlank })?;
         subtotal_rows.push(r);
         r += 2;
     }
@@ -235,18 +211,19 @@ pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     ws.write_blank(r, 7, &double)?;
     let all = &d.comp.rows;
     let sums = [
-        checked_sum(all.iter().map(|x| x.sockel)),
-        checked_sum(all.iter().map(pauschalen)),
-        checked_sum(all.iter().map(|x| x.clawback)),
-        Some(d.comp.total),
+        ("Sockelbeitrag", checked_sum(all.iter().map(|x| x.sockel))),
+        ("Pauschalen", checked_sum(all.iter().map(pauschalen))),
+        ("Rückforderung", checked_sum(all.iter().map(|x| x.clawback))),
+        ("Total", Some(d.comp.total)),
     ];
-    for (c, s) in MONEY.iter().zip(sums) {
-        let l = col(*c);
+    for (label, s) in sums {
+        let c = table.index(label).unwrap_or_default();
+        let l = letter(c);
         let refs: Vec<String> = subtotal_rows.iter().map(|sr| format!("{l}{}", sr + 1)).collect();
         let f = if refs.is_empty() { "=0".to_string() } else { format!("={}", refs.join("+")) };
         ws.write_formula_with_format(
             r,
-            *c,
+            c,
             Formula::new(f).set_result(s.unwrap_or_default().to_string()),
             &style::chf().set_bold().set_border_top(FormatBorder::Double),
         )?;
@@ -267,8 +244,9 @@ pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     let label_fmt = Format::new().set_text_wrap().set_align(FormatAlign::Top);
     let label = |ws: &mut Worksheet, r: u32, text: &str, fmt: &Format| -> Result<(), XlsxError> {
         ws.merge_text(r, 1, r, 5, text, fmt)?;
-        style::fit_row(ws, r, &[(text, WIDTHS[1..6].iter().sum())])
+        style::fit_row(ws, r, &[(text, table.width_of(1, 6))])
     };
+    let total_col = table.index("Total").unwrap_or_default();
     let first_payout = r;
     for (day, basis, gross, offset) in &rec.payouts {
         let text = if offset.is_zero() {
@@ -282,19 +260,19 @@ pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
             )
         };
         label(ws, r, &text, &label_fmt)?;
-        ws.write_with_format(r, TOTAL_COL, *gross - *offset, &chf_top)?;
+        ws.write_with_format(r, total_col, *gross - *offset, &chf_top)?;
         r += 1;
     }
-    let g = col(TOTAL_COL);
+    let g = letter(total_col);
     let payouts_row = r;
     label(ws, r, "Total Auszahlungen", &bt)?;
     let f = if rec.payouts.is_empty() { "=0".to_string() } else { format!("=SUM({g}{}:{g}{})", first_payout + 1, r) };
-    ws.write_formula_with_format(r, TOTAL_COL, Formula::new(f).set_result(rec.payouts_total.to_string()), &chb)?;
+    ws.write_formula_with_format(r, total_col, Formula::new(f).set_result(rec.payouts_total.to_string()), &chb)?;
     r += 1;
     let first_inv = r;
     if rec.invoices.is_empty() {
         label(ws, r, "Rechnungen für Rückforderungen, die die Auszahlung übersteigen (Ziffer 4.7): keine", &label_fmt)?;
-        ws.write_with_format(r, TOTAL_COL, Decimal::ZERO, &chf)?;
+        ws.write_with_format(r, total_col, Decimal::ZERO, &chf)?;
         r += 1;
     }
     for inv in &rec.invoices {
@@ -304,13 +282,13 @@ pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
             &format!("abzüglich Rechnung an {}: Rückforderung übersteigt die Auszahlung (Ziffer 4.7)", inv.label),
             &label_fmt,
         )?;
-        ws.write_with_format(r, TOTAL_COL, -inv.amount, &chf_top)?;
+        ws.write_with_format(r, total_col, -inv.amount, &chf_top)?;
         r += 1;
     }
     label(ws, r, "Ergibt: Total Anhang (Total Kanton)", &bt)?;
     ws.write_formula_with_format(
         r,
-        TOTAL_COL,
+        total_col,
         Formula::new(format!("={g}{}+SUM({g}{}:{g}{})", payouts_row + 1, first_inv + 1, r))
             .set_result(rec.result.to_string()),
         &chb,
@@ -320,7 +298,7 @@ pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     label(ws, r, "Differenz zum Total Kanton (muss 0 sein)", &label_fmt)?;
     ws.write_formula_with_format(
         r,
-        TOTAL_COL,
+        total_col,
         Formula::new(format!("={g}{}-{g}{}", result_row + 1, total_row + 1))
             .set_result((rec.result - rec.annex_total).to_string()),
         &chf,
@@ -329,11 +307,10 @@ pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
 
     // Approval block.
     approval(ws, r, d)?;
-    for (c, w) in WIDTHS.iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
+    table.set_widths(ws)?;
     ws.set_freeze_panes(HEADER_ROW + 1, 0)?;
-    style::print_layout(ws, Some((HEADER_ROW, HEADER_ROW)), &WIDTHS, Orientation::Landscape, 0, Some(d.run_date))?;
+    let widths = table.widths();
+    style::print_layout(ws, Some((HEADER_ROW, HEADER_ROW)), &widths, Orientation::Landscape, 0, Some(d.run_date))?;
     ws.set_header(format!(
         "&L&8Anhang Nr. 1: Beiträge {}&R&8Kanton Solothurn, Amt für Gesellschaft und Soziales",
         d.year

@@ -141,15 +141,24 @@ impl<'a, T> Named<'a, T> {
     }
 }
 
+/// How far a total row's top rule runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Only under the label and the sums.
+    Short,
+    /// Across the whole row: every other column holds empty text with the top border.
+    Across,
+    /// Across the whole row: every other column is a blank cell with the top border.
+    AcrossBlank,
+}
+
 /// How a table's total row looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TotalRow {
+pub struct TotalRow<'a> {
     /// The column that holds the label.
     pub label_col: u16,
-    pub label: &'static str,
-    /// Whether the top rule runs across the whole row (every column gets the bold top
-    /// border), or only under the label and the sums.
-    pub rule_across: bool,
+    pub label: &'a str,
+    pub rule: Rule,
 }
 
 /// A table of rows of type `R`, laid out by its columns.
@@ -321,7 +330,7 @@ impl<'c, R> Table<'c, R> {
         r: u32,
         first: u32,
         rows: impl IntoIterator<Item = &'r R> + Clone,
-        t: TotalRow,
+        t: TotalRow<'_>,
     ) -> Result<(), XlsxError>
     where
         R: 'r,
@@ -334,8 +343,14 @@ impl<'c, R> Table<'c, R> {
                 continue;
             }
             if !col.summed {
-                if t.rule_across {
-                    ws.write_text_with_format(r, c16, "", &bt)?;
+                match t.rule {
+                    Rule::Short => {}
+                    Rule::Across => {
+                        ws.write_text_with_format(r, c16, "", &bt)?;
+                    }
+                    Rule::AcrossBlank => {
+                        ws.write_blank(r, c16, &bt)?;
+                    }
                 }
                 continue;
             }
@@ -420,7 +435,7 @@ mod tests {
         assert!(t.row(ws, 1, &rows[0]).is_err(), "the formula names column B");
         let t = Table::new(&COLS[..3]);
         assert_eq!(t.rows(ws, 1, &rows).unwrap(), 2);
-        t.total(ws, 2, 1, &rows, TotalRow { label_col: 0, label: "Total", rule_across: true }).unwrap();
-        t.total(ws, 1, 1, &rows[..0], TotalRow { label_col: 0, label: "Total", rule_across: false }).unwrap();
+        t.total(ws, 2, 1, &rows, TotalRow { label_col: 0, label: "Total", rule: Rule::Across }).unwrap();
+        t.total(ws, 1, 1, &rows[..0], TotalRow { label_col: 0, label: "Total", rule: Rule::Short }).unwrap();
     }
 }

@@ -3,7 +3,7 @@
 //! `Zahlungslauf_<JJJJ-MM-TT>.json` (every booking with fixed keys). Also the statement
 //! workbook of `beitraege konto` and the ledger sheet `run --buchhaltung` adds to the annex.
 
-use super::columns::{Column, Kind, Named, Table, TotalRow, Val};
+use super::columns::{Column, Kind, Named, Rule, Table, TotalRow, Val};
 use super::style::{self, orientation_for, print_layout};
 use super::{save, OutFile, RunData, WriteError};
 use crate::domain::{fmt_date, Bfs};
@@ -44,7 +44,7 @@ fn xl(name: &str) -> impl FnOnce(XlsxError) -> WriteError + '_ {
 }
 
 /// The total row of every table of these workbooks: `Total` under the first column.
-const TOTAL: TotalRow = TotalRow { label_col: 0, label: "Total", rule_across: false };
+const TOTAL: TotalRow<'static> = TotalRow { label_col: 0, label: "Total", rule: Rule::Short };
 
 /// The row of the header in every sheet (below the title and the subtitle).
 const HEADER: u32 = 3;
