@@ -2,7 +2,7 @@
 
 use super::columns::{labels, Column, Kind, Named, Rule, Table, TotalRow, Val};
 use super::style::{self, print_layout, Orientation, TextCells};
-use super::{save, OutFile, RunData, WriteError};
+use super::{save, xl, OutFile, RunData, WriteError};
 use crate::compute::{AnnexRow, AppliedTariff, Invoice, Payout};
 use crate::domain::Component::{DolmetschEg, DolmetschIg, FallEg, FallIg};
 use crate::domain::{a1, fmt_date, TariffCode};
@@ -55,10 +55,6 @@ pub const HEADER_ROW: u32 = 3;
 
 pub fn file_name(year: i32) -> String {
     format!("Anhang_1_Beitraege_{year}.xlsx")
-}
-
-fn xl(name: &str) -> impl FnOnce(XlsxError) -> WriteError + '_ {
-    move |source| WriteError::Xlsx { name: name.to_string(), source }
 }
 
 pub fn write(d: &RunData<'_>) -> Result<OutFile, WriteError> {

@@ -199,7 +199,7 @@ pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
             rows.iter().map(|row| Named { row: *row, name: payee_text(d, row) }).collect();
         r = table.rows(ws, first, &lines)?;
         let label = format!("Total {}", district_label(district));
-        table.total(ws, r, first, &lines, TotalRow { label_col: 1, label: &label, rule: Rule::AcrossBlank })?;
+        table.total(ws, r, first, &lines, TotalRow { label_col: 1, label: &label, rule: Rule::Across })?;
         subtotal_rows.push(r);
         r += 2;
     }

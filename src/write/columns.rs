@@ -7,7 +7,7 @@
 //! parallel arrays of labels, widths and column numbers could).
 
 use super::style::{self, TextCells};
-use crate::domain::{a1, Chf};
+use crate::domain::{a1, Chf, Severity};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, FormatAlign, Formula, Worksheet, XlsxError};
@@ -58,7 +58,11 @@ impl Val {
     pub fn text(s: impl Into<String>) -> Val {
         Val::Text(s.into())
     }
-    /// Text, or nothing for `None`.
+    /// A severity's label on its fill.
+    pub fn severity(s: Severity) -> Val {
+        Val::Styled(s.label().to_string(), style::severity_fill(s))
+    }
+    /// Text, empty for `None`.
     pub fn opt_text(s: Option<&str>) -> Val {
         Val::Text(s.unwrap_or("").to_string())
     }
@@ -146,10 +150,8 @@ impl<'a, T> Named<'a, T> {
 pub enum Rule {
     /// Only under the label and the sums.
     Short,
-    /// Across the whole row: every other column holds empty text with the top border.
-    Across,
     /// Across the whole row: every other column is a blank cell with the top border.
-    AcrossBlank,
+    Across,
 }
 
 /// How a table's total row looks.
@@ -346,9 +348,6 @@ impl<'c, R> Table<'c, R> {
                 match t.rule {
                     Rule::Short => {}
                     Rule::Across => {
-                        ws.write_text_with_format(r, c16, "", &bt)?;
-                    }
-                    Rule::AcrossBlank => {
                         ws.write_blank(r, c16, &bt)?;
                     }
                 }
@@ -431,11 +430,76 @@ mod tests {
         assert!(t.calc(4, &["B"], &[]).is_err(), "column B is not in the table");
         let mut wb = rust_xlsxwriter::Workbook::new();
         let ws = wb.add_worksheet();
-        let rows = [R { n: 2, a: Decimal::new(150, 2), b: Decimal::ONE }];
-        assert!(t.row(ws, 1, &rows[0]).is_err(), "the formula names column B");
-        let t = Table::new(&COLS[..3]);
-        assert_eq!(t.rows(ws, 1, &rows).unwrap(), 2);
-        t.total(ws, 2, 1, &rows, TotalRow { label_col: 0, label: "Total", rule: Rule::Across }).unwrap();
-        t.total(ws, 1, 1, &rows[..0], TotalRow { label_col: 0, label: "Total", rule: Rule::Short }).unwrap();
+        let row = R { n: 2, a: Decimal::new(150, 2), b: Decimal::ONE };
+        assert!(t.row(ws, 1, &row).is_err(), "the formula names column B");
+    }
+
+    const SUMMED: [Column<R>; 5] = [
+        Column::new("Name", 10.0, Kind::Wrap, |_| Val::text("ein Name, der umbricht")),
+        Column::summed("Anzahl", 8.0, Kind::Count, |r| Val::Count(r.n)),
+        Column::summed("A", 8.0, Kind::Chf, |r| Val::Chf(r.a)),
+        Column::summed("B", 8.0, Kind::Chf, |r| Val::Chf(r.b)),
+        Column::summed("A-B", 8.0, Kind::Chf, |r| Val::Calc { add: &["A"], sub: &["B"], result: r.a - r.b }),
+    ];
+
+    /// The sheet XML of a workbook with one sheet.
+    fn sheet_xml(wb: &mut rust_xlsxwriter::Workbook) -> String {
+        use std::io::Read;
+        let bytes = wb.save_to_buffer().unwrap();
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut s = String::new();
+        z.by_name("xl/worksheets/sheet1.xml").unwrap().read_to_string(&mut s).unwrap();
+        s
+    }
+
+    #[test]
+    fn rows_and_the_total_row_carry_formulas_with_their_results() {
+        let rows = [
+            R { n: 2, a: Decimal::new(150, 2), b: Decimal::ONE },
+            R { n: 3, a: Decimal::new(1000, 2), b: Decimal::new(25, 1) },
+        ];
+        let t = Table::new(&SUMMED);
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        t.header(ws, 0).unwrap();
+        assert_eq!(t.rows(ws, 1, &rows).unwrap(), 3);
+        t.total(ws, 3, 1, &rows, TotalRow { label_col: 0, label: "Total", rule: Rule::Short }).unwrap();
+        let xml = sheet_xml(&mut wb);
+        // Row formulas by label: A − B, with compute's result stored.
+        assert!(xml.contains("<c r=\"E2\" s=\"4\"><f>C2-D2</f><v>0.50</v></c>"), "{xml}");
+        assert!(xml.contains("<f>C3-D3</f><v>7.50</v>"), "{xml}");
+        // Totals: counts and amounts summed over the rows, results from the rows' values.
+        assert!(xml.contains("<f>SUM(B2:B3)</f><v>5</v>"), "{xml}");
+        assert!(xml.contains("<f>SUM(C2:C3)</f><v>11.50</v>"), "{xml}");
+        assert!(xml.contains("<f>SUM(D2:D3)</f><v>3.5</v>"), "{xml}");
+        assert!(xml.contains("<f>SUM(E2:E3)</f><v>8.00</v>"), "{xml}");
+        // The wrapped name (three lines in a column of 10) makes its rows taller.
+        assert!(xml.contains("<row r=\"2\" spans=\"1:5\" ht=\"47.25\" customHeight=\"1\">"), "{xml}");
+    }
+
+    #[test]
+    fn a_total_without_rows_is_zero_and_a_rule_across_fills_the_row() {
+        let t = Table::new(&SUMMED);
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        t.total(ws, 1, 1, &[], TotalRow { label_col: 1, label: "Total", rule: Rule::Across }).unwrap();
+        let xml = sheet_xml(&mut wb);
+        // Column A holds the rule (a blank cell), column B the label instead of its sum.
+        assert_eq!(xml.matches("<f>0</f><v>0</v>").count(), 3, "{xml}");
+        assert!(!xml.contains("SUM("), "{xml}");
+        assert!(xml.contains("<c r=\"A2\" s=\"1\"/><c r=\"B2\" s=\"1\" t=\"s\">"), "{xml}");
+    }
+
+    #[test]
+    fn a_count_sum_that_overflows_is_stored_without_a_result() {
+        let rows =
+            [R { n: u64::MAX, a: Decimal::ZERO, b: Decimal::ZERO }, R { n: 1, a: Decimal::ZERO, b: Decimal::ZERO }];
+        let t = Table::new(&SUMMED[..2]);
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        t.total(ws, 3, 1, &rows, TotalRow { label_col: 0, label: "Total", rule: Rule::Short }).unwrap();
+        let xml = sheet_xml(&mut wb);
+        assert!(xml.contains("<f>SUM(B2:B3)</f><v>0</v>") || xml.contains("<f>SUM(B2:B3)</f></c>"), "{xml}");
+        assert!(!xml.contains(&u64::MAX.to_string()), "{xml}");
     }
 }

@@ -89,9 +89,7 @@ const fn letter_columns<'a>() -> [Column<LetterLine<'a>>; 10] {
         Column::new("Blatt", 12.0, Kind::Wrap, |l| Val::opt_text(l.f.sheet.as_deref())),
         Column::new("Zelle", 6.0, Kind::Wrap, |l| Val::opt_text(l.f.cell.as_deref())),
         Column::new("Gefundener Wert", 12.0, Kind::Wrap, |l| Val::opt_text(l.f.value.as_deref())),
-        Column::new("Schwere", 9.0, Kind::Text, |l| {
-            Val::Styled(l.f.severity.label().to_string(), style::severity_fill(l.f.severity))
-        }),
+        Column::new("Schwere", 9.0, Kind::Text, |l| Val::severity(l.f.severity)),
         Column::new("Meldung", 34.0, Kind::Wrap, |l| Val::text(&l.f.message)),
         Column::new("Korrektur", 28.0, Kind::Wrap, |l| Val::text(&l.f.fix)),
         Column::new("Code", 16.0, Kind::Wrap, |l| Val::text(l.f.code.as_str())),

@@ -88,6 +88,11 @@ impl OutFile {
 
 pub use crate::fsio::hex;
 
+/// Turns a spreadsheet writer's error into the error of the file `name`.
+pub fn xl(name: &str) -> impl FnOnce(rust_xlsxwriter::XlsxError) -> WriteError + '_ {
+    move |source| WriteError::Xlsx { name: name.to_string(), source }
+}
+
 /// Saves a workbook into an output file.
 pub fn save(rel: impl Into<String>, wb: &mut rust_xlsxwriter::Workbook) -> Result<OutFile, WriteError> {
     let rel = rel.into();

@@ -21,9 +21,7 @@ const fn befunde_columns<'a>() -> [Column<Named<'a, Finding>>; 10] {
         Column::new("Blatt", 16.0, Kind::Wrap, |l| Val::opt_text(l.row.sheet.as_deref())),
         Column::new("Zelle", 7.0, Kind::Wrap, |l| Val::opt_text(l.row.cell.as_deref())),
         Column::new("Code", 26.0, Kind::Wrap, |l| Val::text(l.row.code.as_str())),
-        Column::new("Schwere", 9.0, Kind::Text, |l| {
-            Val::Styled(l.row.severity.label().to_string(), style::severity_fill(l.row.severity))
-        }),
+        Column::new("Schwere", 9.0, Kind::Text, |l| Val::severity(l.row.severity)),
         Column::new("Meldung", 60.0, Kind::Wrap, |l| Val::text(&l.row.message)),
         Column::new("Gefundener Wert", 18.0, Kind::Wrap, |l| Val::opt_text(l.row.value.as_deref())),
         Column::new("Korrektur", 54.0, Kind::Wrap, |l| Val::text(&l.row.fix)),

@@ -5,7 +5,7 @@
 
 use super::columns::{Column, Kind, Named, Rule, Table, TotalRow, Val};
 use super::style::{self, orientation_for, print_layout};
-use super::{save, OutFile, RunData, WriteError};
+use super::{save, xl, OutFile, RunData, WriteError};
 use crate::domain::{fmt_date, Bfs};
 use crate::ledger::{Booking, InvoiceState};
 use crate::stammdaten::Stammdaten;
@@ -37,10 +37,6 @@ impl RunDoc<'_> {
         let draft = if self.draft { "ENTWURF – " } else { "" };
         format!("{draft}{what}, Zahlungslauf per {}", fmt_date(self.stichtag))
     }
-}
-
-fn xl(name: &str) -> impl FnOnce(XlsxError) -> WriteError + '_ {
-    move |source| WriteError::Xlsx { name: name.to_string(), source }
 }
 
 /// The total row of every table of these workbooks: `Total` under the first column.
