@@ -75,20 +75,13 @@ pub fn write(d: &RunData<'_>) -> Result<OutFile, WriteError> {
 /// Sheet `Beiträge`; returns the zero-based row of `Total Kanton`.
 fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
     ws.set_name("Beiträge")?;
-    ws.write_text_with_format(
-        0,
-        0,
-        format!("Anhang Nr. 1: Beiträge an die Einwohnergemeinden für das Jahr {}", d.year),
-        &style::title(),
-    )?;
-    ws.write_text_with_format(
-        1,
-        0,
-        format!(
+    super::annex_doc::heading(
+        ws,
+        d,
+        &format!(
             "start.integration, Kreisschreiben Integration KRS-GEF-2017/01 (Ziffern 4.3 und 4.5). Stand: {}",
             fmt_date(d.run_date)
         ),
-        &style::subtitle(),
     )?;
     let table = Table::new(&BEITRAEGE);
     table.header(ws, HEADER_ROW)?;

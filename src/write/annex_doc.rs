@@ -160,24 +160,29 @@ pub fn reconciliation(d: &RunData<'_>) -> Reconciliation {
     }
 }
 
-/// Writes the compact annex sheet.
-pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
-    ws.set_name(SHEET)?;
+/// The annex's title in the first row of a sheet and `subtitle` below it.
+pub fn heading(ws: &mut Worksheet, d: &RunData<'_>, subtitle: &str) -> Result<(), XlsxError> {
     ws.write_text_with_format(
         0,
         0,
         format!("Anhang Nr. 1: Beiträge an die Einwohnergemeinden für das Jahr {}", d.year),
         &style::title(),
     )?;
-    ws.write_text_with_format(
-        1,
-        0,
-        format!(
+    ws.write_text_with_format(1, 0, subtitle, &style::subtitle())?;
+    Ok(())
+}
+
+/// Writes the compact annex sheet.
+pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
+    ws.set_name(SHEET)?;
+    heading(
+        ws,
+        d,
+        &format!(
             "start.integration, Kreisschreiben Integration KRS-GEF-2017/01 (Ziffern 4.3, 4.5 und 4.7). Stand: {}. \
              Einzelheiten je Leistung im Blatt «Beiträge».",
             fmt_date(d.run_date)
         ),
-        &style::subtitle(),
     )?;
     let columns = compact_columns();
     let table = Table::top(&columns);
