@@ -2,12 +2,12 @@
 //! eligibility, clawbacks, the payout calendar (4.5.2) and the credit (4.3.4).
 //! Municipalities are computed in parallel; the result does not depend on the thread count.
 
-use crate::catalogue::finding;
+use crate::catalogue::{finding, unmet_text};
 use crate::domain::{
-    fmt_date, ymd, Bfs, Chf, Clawback, Code, Component, Components, Finding, PaidCounts, Period, Tariff, TariffCode,
-    PERIOD_COMPONENTS,
+    fmt_date, ymd, Bfs, Chf, Clawback, Code, Component, Components, Finding, PaidCounts, Period, Place, Severity,
+    Tariff, TariffCode, Unmet, PERIOD_COMPONENTS,
 };
-use crate::resolve::{Eligibility, Resolved};
+use crate::resolve::{Eligibility, FileEntry, Resolved};
 use crate::stammdaten::Stammdaten;
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
@@ -100,10 +100,129 @@ pub struct AnnexRow {
     pub total: Chf,
     pub eligibility: Eligibility,
     pub status: RowStatus,
-    /// Notes on withheld amounts.
-    pub notes: Vec<String>,
+    /// Notes on withheld amounts (the annex's `Bemerkungen`).
+    pub notes: Vec<Note>,
     /// The row's amounts left the computable range: nothing is paid or offset.
     pub out_of_range: bool,
+    /// What was computed, paid and withheld, line by line, and why.
+    pub statement: Vec<Line>,
+}
+
+/// A note of the annex on a row's withheld amounts. The German text is [`Note::text`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// A half-year paid to another payee than at year end, whose status withholds it.
+    HalfStatus { period: Period, status: RowStatus },
+    /// The half-year is withheld as a whole: the contract members' rows do not add up.
+    LeitSumme { period: Period },
+    /// Components of the half-year withheld by a Fehler of the report.
+    Withheld { period: Period, components: Vec<Component> },
+    /// The row left the range the program computes in.
+    OutOfRange,
+}
+
+impl Note {
+    /// The German text, as the annex shows it.
+    pub fn text(&self) -> String {
+        match self {
+            Note::HalfStatus { period, status } => format!("{}: {}", period.label(), status.label()),
+            Note::LeitSumme { period } => {
+                format!("{}: zurückbehalten, Vertragsgemeinden ergeben nicht die Totale (LEIT_SUMME)", period.label())
+            }
+            Note::Withheld { period, components } => {
+                let parts: Vec<&str> = components.iter().map(|c| component_label(*c)).collect();
+                format!("{}: zurückbehalten: {}", period.label(), parts.join(", "))
+            }
+            Note::OutOfRange => OUT_OF_RANGE.to_string(),
+        }
+    }
+}
+
+/// What a line of a municipality's statement is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// The Sockelbeitrag of the year; the count is the foreign resident population.
+    Sockel,
+    /// A flat rate of a half-year; the count is the one reported.
+    Component { period: Period, component: Component },
+    /// A half-year for which no valid Reportingformular was received.
+    NoReport { period: Period },
+    /// The clawbacks decided in the year (4.7), as a negative amount.
+    Clawback,
+}
+
+/// One line of a municipality's statement: what it is about, the count, what the count is
+/// worth by the tariff, what is paid, what is withheld, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub item: Item,
+    /// The count the amount is for (`None`: no count, as for a clawback).
+    pub count: Option<u64>,
+    /// What the count is worth by the tariff (`None`: nothing is computed for the line).
+    pub computed: Option<Chf>,
+    /// What is paid (a clawback: negative).
+    pub paid: Chf,
+    /// `computed - paid` (`None` where nothing is computed).
+    pub withheld: Option<Chf>,
+    /// Why the line is not (fully) paid, the first one deciding; empty: paid as computed.
+    pub reasons: Vec<Reason>,
+}
+
+impl Line {
+    /// The deciding reason's German text; empty when nothing is withheld.
+    pub fn reason_text(&self) -> String {
+        self.reasons.first().map(Reason::text).unwrap_or_default()
+    }
+    /// Whether a Fehler of the report withholds the line (not the status of the municipality).
+    pub fn withheld_by_report(&self) -> bool {
+        self.reasons.iter().any(|r| matches!(r, Reason::LeitSumme { .. } | Reason::Fehler { .. }))
+    }
+}
+
+/// Why an amount is not (fully) paid, or what a line stands for. The German text is
+/// [`Reason::text`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The status of the payee for the year: no Selbstdeklaration, not eligible, out of range.
+    Status(RowStatus),
+    /// `LEIT_SUMME` in the report `file`: the whole half-year is withheld.
+    LeitSumme { file: String },
+    /// Fehler in the report `file` concerning the municipality: code and place of each
+    /// (empty: a value that could not be used).
+    Fehler { file: String, errors: Vec<(Code, Option<Place>)> },
+    /// No valid Reportingformular was received for the half-year.
+    NoReport,
+    /// The clawback decisions of the year.
+    Clawbacks(Vec<Clawback>),
+}
+
+impl Reason {
+    /// The German text, as the feedback workbook shows it.
+    pub fn text(&self) -> String {
+        match self {
+            Reason::Status(s) => s.label(),
+            Reason::LeitSumme { file } => {
+                format!("Blatt «Vertragsgemeinden» ergibt nicht die Totale (LEIT_SUMME) in «{file}»")
+            }
+            Reason::Fehler { file, errors } if errors.is_empty() => format!("fehlerhafter Wert in «{file}»"),
+            Reason::Fehler { file, errors } => {
+                let shown: BTreeSet<String> = errors
+                    .iter()
+                    .map(|(code, place)| match place.as_ref().and_then(Place::pos) {
+                        Some(p) => format!("{} in {}!{}", code.as_str(), p.sheet, p.a1()),
+                        None => code.as_str().to_string(),
+                    })
+                    .collect();
+                format!("Fehler in «{file}»: {}", shown.into_iter().collect::<Vec<_>>().join(", "))
+            }
+            Reason::NoReport => "kein gültiges Reportingformular eingegangen".to_string(),
+            Reason::Clawbacks(cs) => cs
+                .iter()
+                .map(|c| format!("{} (verfügt am {})", c.reason, fmt_date(c.decided_on)))
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    }
 }
 
 /// A payment to a payee on a payout date.
@@ -219,7 +338,7 @@ pub enum RowStatus {
     /// Withheld: no Selbstdeklaration for `year`, the municipality's own or (`lead`) its lead's.
     SdMissing { year: i32, lead: Option<Lead> },
     /// Not eligible: the Selbstdeklaration (own or `lead`'s) fails conditions of 4.2.
-    NotEligible { lead: Option<Lead>, reasons: Vec<String> },
+    NotEligible { lead: Option<Lead>, reasons: Vec<Unmet> },
     /// Withheld: an amount left the range the program computes in.
     OutOfRange,
 }
@@ -250,16 +369,20 @@ impl RowStatus {
             RowStatus::SdMissing { year, lead: Some(l) } => {
                 format!("zurückbehalten: Selbstdeklaration {year} der Leitgemeinde {} ({}) fehlt", l.name, l.bfs)
             }
-            RowStatus::NotEligible { lead: None, reasons } => format!("nicht berechtigt: {}", reasons.join("; ")),
+            RowStatus::NotEligible { lead: None, reasons } => format!("nicht berechtigt: {}", unmet_list(reasons)),
             RowStatus::NotEligible { lead: Some(l), reasons } => format!(
                 "nicht berechtigt: Selbstdeklaration der Leitgemeinde {} ({}): {}",
                 l.name,
                 l.bfs,
-                reasons.join("; ")
+                unmet_list(reasons)
             ),
             RowStatus::OutOfRange => OUT_OF_RANGE.to_string(),
         }
     }
+}
+
+fn unmet_list(reasons: &[Unmet]) -> String {
+    reasons.iter().map(unmet_text).collect::<Vec<_>>().join("; ")
 }
 
 impl fmt::Display for RowStatus {
@@ -268,8 +391,20 @@ impl fmt::Display for RowStatus {
     }
 }
 
-fn row(master: &Stammdaten, claws: &Claws<'_>, resolved: &Resolved, y: i32, bfs: Bfs) -> AnnexRow {
-    try_row(master, claws, resolved, y, bfs).unwrap_or_else(|Overflow| out_of_range_row(master, resolved, y, bfs))
+/// The inbox files by path, to look up the findings of a report.
+type Files<'a> = BTreeMap<&'a str, &'a FileEntry>;
+
+/// What a row is computed from.
+struct Inputs<'a> {
+    master: &'a Stammdaten,
+    resolved: &'a Resolved,
+    claws: &'a Claws<'a>,
+    files: &'a Files<'a>,
+    year: i32,
+}
+
+fn row(i: &Inputs<'_>, bfs: Bfs) -> AnnexRow {
+    try_row(i, bfs).unwrap_or_else(|Overflow| out_of_range_row(i.master, i.resolved, i.year, bfs))
 }
 
 /// A row whose amounts left the range the program computes in: nothing is paid, and the
@@ -289,22 +424,49 @@ fn out_of_range_row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) 
         withheld: PERIOD_COMPONENTS.into_iter().collect(),
         withheld_whole: true,
     };
+    let base = master.sockel_base(bfs, y).unwrap_or(0);
+    let halves = [empty(Period::new(y, 1)), empty(Period::new(y, 2))];
+    // Nothing is paid: each line says so, with what the Sockelbeitrag would have been if
+    // that can be computed.
+    let out = || vec![Reason::Status(RowStatus::OutOfRange)];
+    let sockel = rate(master, TariffCode::Sockel, ymd(y, 12, 31)).and_then(|r| bounded(mul(base, r).ok()?).ok());
+    let mut statement = vec![Line {
+        item: Item::Sockel,
+        count: Some(base),
+        computed: sockel,
+        paid: Decimal::ZERO,
+        withheld: sockel,
+        reasons: out(),
+    }];
+    for h in halves.iter().filter(|h| h.exists) {
+        for code in PERIOD_COMPONENTS {
+            statement.push(Line {
+                item: Item::Component { period: h.period, component: code },
+                count: None,
+                computed: None,
+                paid: Decimal::ZERO,
+                withheld: None,
+                reasons: out(),
+            });
+        }
+    }
     AnnexRow {
         bfs,
         name: m.map(|m| m.name.clone()).unwrap_or_default(),
         district: m.map(|m| m.district.clone()).unwrap_or_default(),
         payee,
-        base: master.sockel_base(bfs, y).unwrap_or(0),
+        base,
         sockel: Decimal::ZERO,
-        halves: [empty(Period::new(y, 1)), empty(Period::new(y, 2))],
+        halves,
         paid: PaidCounts::default(),
         amounts: Components::default(),
         clawback: Decimal::ZERO,
         total: Decimal::ZERO,
         eligibility: resolved.eligibility(payee),
         status: RowStatus::OutOfRange,
-        notes: vec![OUT_OF_RANGE.to_string()],
+        notes: vec![Note::OutOfRange],
         out_of_range: true,
+        statement,
     }
 }
 
@@ -312,13 +474,8 @@ fn out_of_range_row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) 
 pub const OUT_OF_RANGE: &str =
     "zurückbehalten: ein Betrag übersteigt den Rechenbereich (Stammdaten und Formular prüfen)";
 
-fn try_row(
-    master: &Stammdaten,
-    claws: &Claws<'_>,
-    resolved: &Resolved,
-    y: i32,
-    bfs: Bfs,
-) -> Result<AnnexRow, Overflow> {
+fn try_row(i: &Inputs<'_>, bfs: Bfs) -> Result<AnnexRow, Overflow> {
+    let (master, resolved, claws, y) = (i.master, i.resolved, i.claws, i.year);
     let m = master.municipality(bfs).ok_or(Overflow)?;
     let year_end = ymd(y, 12, 31);
     let payee = master.payee(bfs, year_end);
@@ -340,19 +497,46 @@ fn try_row(
         }
         let half_eligibility = resolved.eligibility(h.payee);
         if h.exists && h.payee != payee && half_eligibility != Eligibility::Eligible {
-            notes.push(format!("{}: {}", h.period.label(), RowStatus::of(master, y, bfs, &half_eligibility)));
+            notes.push(Note::HalfStatus { period: h.period, status: RowStatus::of(master, y, bfs, &half_eligibility) });
         } else if h.withheld_whole {
-            notes.push(format!(
-                "{}: zurückbehalten, Vertragsgemeinden ergeben nicht die Totale (LEIT_SUMME)",
-                h.period.label()
-            ));
+            notes.push(Note::LeitSumme { period: h.period });
         } else if !h.withheld.is_empty() {
-            let parts: Vec<&str> = h.withheld.iter().map(|c| component_label(*c)).collect();
-            notes.push(format!("{}: zurückbehalten: {}", h.period.label(), parts.join(", ")));
+            notes.push(Note::Withheld { period: h.period, components: h.withheld.iter().copied().collect() });
         }
     }
     let clawback = -bounded(sum(claws.get(&bfs).into_iter().flatten().map(|c| c.amount))?)?;
     let total = bounded(add(add(sockel, sum(amounts.values())?)?, clawback)?)?;
+    let status = RowStatus::of(master, y, bfs, &eligibility);
+    let sockel_line = {
+        let computed = match rate(master, TariffCode::Sockel, year_end) {
+            Some(r) => bounded(mul(base, r)?)?,
+            None => Decimal::ZERO,
+        };
+        let reasons = if status.is_eligible() { vec![] } else { vec![Reason::Status(status.clone())] };
+        Line {
+            item: Item::Sockel,
+            count: Some(base),
+            computed: Some(computed),
+            paid: sockel,
+            withheld: Some(computed.checked_sub(sockel).ok_or(Overflow)?),
+            reasons,
+        }
+    };
+    let mut statement = vec![sockel_line];
+    for h in &halves {
+        statement.extend(half_lines(i, bfs, h)?);
+    }
+    if !clawback.is_zero() {
+        let decisions = claws.get(&bfs).into_iter().flatten().map(|c| (*c).clone()).collect();
+        statement.push(Line {
+            item: Item::Clawback,
+            count: None,
+            computed: None,
+            paid: clawback,
+            withheld: None,
+            reasons: vec![Reason::Clawbacks(decisions)],
+        });
+    }
     Ok(AnnexRow {
         bfs,
         name: m.name.clone(),
@@ -365,11 +549,71 @@ fn try_row(
         amounts,
         clawback,
         total,
-        status: RowStatus::of(master, y, bfs, &eligibility),
+        status,
         eligibility,
         notes,
         out_of_range: false,
+        statement,
     })
+}
+
+/// The statement lines of a half-year: one per component computed, paid or withheld, or
+/// one saying that no valid report was received.
+fn half_lines(i: &Inputs<'_>, bfs: Bfs, h: &HalfYear) -> Result<Vec<Line>, Overflow> {
+    let mut out = Vec::new();
+    if !h.exists {
+        return Ok(out);
+    }
+    // The status of the half-year's payee (a contract may change during the year).
+    let eligibility = i.resolved.eligibility(h.payee);
+    let status = (eligibility != Eligibility::Eligible).then(|| RowStatus::of(i.master, i.year, bfs, &eligibility));
+    let Some(file) = h.source.as_deref() else {
+        if status.is_none() {
+            out.push(Line {
+                item: Item::NoReport { period: h.period },
+                count: None,
+                computed: None,
+                paid: Decimal::ZERO,
+                withheld: None,
+                reasons: vec![Reason::NoReport],
+            });
+        }
+        return Ok(out);
+    };
+    for code in PERIOD_COMPONENTS {
+        let (computed, paid) = (h.computed.get(code), h.amounts.get(code));
+        let held = h.withheld.contains(&code);
+        if computed.is_zero() && paid.is_zero() && !held {
+            continue;
+        }
+        let mut reasons: Vec<Reason> = status.iter().cloned().map(Reason::Status).collect();
+        if h.withheld_whole {
+            reasons.push(Reason::LeitSumme { file: file.to_string() });
+        } else if held {
+            reasons.push(Reason::Fehler { file: file.to_string(), errors: report_errors(i, file, bfs, h.payee) });
+        }
+        out.push(Line {
+            item: Item::Component { period: h.period, component: code },
+            count: Some(h.reported.get(code)),
+            computed: Some(computed),
+            paid,
+            withheld: Some(computed.checked_sub(paid).ok_or(Overflow)?),
+            reasons,
+        });
+    }
+    Ok(out)
+}
+
+/// The Fehler of report `file` that concern municipality `bfs` or its payee.
+fn report_errors(i: &Inputs<'_>, file: &str, bfs: Bfs, payee: Bfs) -> Vec<(Code, Option<Place>)> {
+    let Some(entry) = i.files.get(file) else { return vec![] };
+    entry
+        .result
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Fehler && (f.bfs == Some(bfs) || f.bfs == Some(payee)))
+        .map(|f| (f.code, f.place.clone()))
+        .collect()
 }
 
 /// Payouts of one municipality with its clawbacks offset, and the invoice remainder.
@@ -455,7 +699,9 @@ pub fn compute(master: &Stammdaten, resolved: &Resolved, y: i32) -> Computation 
     for c in master.clawbacks.iter().filter(|c| c.decided_on.year() == y) {
         claws.entry(c.bfs).or_default().push(c);
     }
-    let mut rows: Vec<AnnexRow> = bfs_list.par_iter().map(|b| row(master, &claws, resolved, y, *b)).collect();
+    let files: Files<'_> = resolved.files.iter().map(|e| (e.result.rel.as_str(), e)).collect();
+    let inputs = Inputs { master, resolved, claws: &claws, files: &files, year: y };
+    let mut rows: Vec<AnnexRow> = bfs_list.par_iter().map(|b| row(&inputs, *b)).collect();
     let (total, payouts, invoices) = match aggregate(master, &claws, y, &rows) {
         Ok(a) => a,
         Err(Overflow) => {

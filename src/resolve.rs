@@ -3,7 +3,7 @@
 //! of the payee, and the municipality-level findings (`SD_FEHLT`, `BERICHT_FEHLT`).
 
 use crate::catalogue::finding;
-use crate::domain::{ymd, Bfs, Code, FileState, Finding, FormKind, Period};
+use crate::domain::{ymd, Bfs, Code, FileState, Finding, FormKind, Period, Unmet};
 use crate::validate::{Ctx, FileResult, FormPeriod, Outcome, ReportDoc, SdDoc};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,7 +19,7 @@ pub enum Eligibility {
     /// The Selbstdeklaration of `via` fails conditions.
     NotEligible {
         via: Bfs,
-        reasons: Vec<String>,
+        reasons: Vec<Unmet>,
     },
 }
 

@@ -154,7 +154,7 @@ fn wert_unplausibel() {
         JUL,
     );
     let cells: Vec<_> =
-        r.findings.iter().filter(|f| f.code == Code::WertUnplausibel).map(|f| f.cell.clone().unwrap()).collect();
+        r.findings.iter().filter(|f| f.code == Code::WertUnplausibel).map(|f| f.cell().unwrap()).collect();
     assert_eq!(cells, vec!["B13", "B16", "B18"]);
     assert_eq!(share(&r, 2605).paid.eg, 8, "a warning: still paid");
 }

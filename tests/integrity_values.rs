@@ -202,7 +202,12 @@ fn file_codes(e: &Evaluation, rel: &str) -> Vec<&'static str> {
 
 fn cell_of(e: &Evaluation, rel: &str, code: &str) -> Vec<(Option<String>, Option<String>)> {
     let f = e.resolved.files.iter().find(|f| f.result.rel == rel).unwrap();
-    f.result.findings.iter().filter(|x| x.code.as_str() == code).map(|x| (x.sheet.clone(), x.cell.clone())).collect()
+    f.result
+        .findings
+        .iter()
+        .filter(|x| x.code.as_str() == code)
+        .map(|x| (x.sheet().map(str::to_string), x.cell()))
+        .collect()
 }
 
 fn annex_row(e: &Evaluation, bfs: u32) -> &beitraege::compute::AnnexRow {

@@ -9,7 +9,7 @@ mod sd;
 
 use crate::catalogue::finding;
 use crate::domain::{
-    fmt_date, ymd, Bfs, CellPos, Code, CountField, Finding, FormKind, FormVersion, PaidCounts, Period, MAX_COUNT,
+    fmt_date, ymd, Bfs, CellPos, Code, CountField, Finding, FormKind, FormVersion, PaidCounts, Period, Unmet, MAX_COUNT,
 };
 use crate::extract::{Field, RawForm};
 use crate::scan::{InboxFile, ReceiptSource};
@@ -80,7 +80,7 @@ pub struct SdDoc {
     pub submitted: Option<NaiveDate>,
     pub received: Option<NaiveDate>,
     /// The conditions of 4.2 that fail (empty: eligible).
-    pub failed: Vec<String>,
+    pub failed: Vec<Unmet>,
 }
 
 /// The period a form names: a half-year (Reportingformular) or a year (Selbstdeklaration).

@@ -111,7 +111,7 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
         )?;
         let status = row.status.label();
         ws.write_text_with_format(r, 16, &status, &wrap)?;
-        let notes = row.notes.join("\n");
+        let notes = row.notes.iter().map(|n| n.text()).collect::<Vec<_>>().join("\n");
         ws.write_text_with_format(r, 17, &notes, &wrap)?;
         style::fit_row(ws, r, &[(&notes, WIDTHS[17]), (&status, WIDTHS[16])])?;
         r += 1;

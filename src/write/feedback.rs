@@ -15,13 +15,11 @@
 
 use super::style::{self, header_row, TextCells};
 use super::{save, OutFile, RunData, WriteError};
-use crate::compute::{component_label, AnnexRow, HalfYear};
-use crate::domain::{
-    fmt_date, ymd, Bfs, CellPos, Component, Finding, FormKind, Severity, TariffCode, PERIOD_COMPONENTS,
-};
+use crate::compute::{component_label, AnnexRow, Item};
+use crate::domain::{fmt_date, ymd, Bfs, CellPos, Finding, FormKind, Severity};
 use crate::extract::{fields_of, RawForm, TABLE_COLUMNS};
 use crate::formulare::{write_form_sheet, write_table_sheet, FormSheet, Mark, TableSheet};
-use crate::resolve::{Eligibility, FileEntry};
+use crate::resolve::FileEntry;
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, FormatAlign, Worksheet, XlsxError};
 use std::collections::{BTreeMap, BTreeSet};
@@ -116,7 +114,7 @@ fn write_one(d: &RunData<'_>, bfs: Bfs, findings: &[&Finding]) -> Result<OutFile
     let mut seen = BTreeSet::new();
     for f in &sorted {
         let Some(file) = f.file.as_deref() else { continue };
-        if f.sheet.is_none() || !seen.insert(file) {
+        if f.place.is_none() || !seen.insert(file) {
             continue;
         }
         let Some(entry) = d.resolved.files.iter().find(|e| e.result.rel == file) else { continue };
@@ -245,8 +243,8 @@ fn letter(
         let concerns = f.bfs.map(|b| who(d, b)).unwrap_or_default();
         ws.write_text_with_format(r, 0, concerns, &wrap)?;
         ws.write_text_with_format(r, 1, f.file.as_deref().unwrap_or("(ganze Gemeinde)"), &wrap)?;
-        ws.write_text_with_format(r, 2, f.sheet.as_deref().unwrap_or(""), &wrap)?;
-        ws.write_text_with_format(r, 3, f.cell.as_deref().unwrap_or(""), &wrap)?;
+        ws.write_text_with_format(r, 2, f.sheet().unwrap_or(""), &wrap)?;
+        ws.write_text_with_format(r, 3, f.cell().unwrap_or_default(), &wrap)?;
         ws.write_text_with_format(r, 4, f.value.as_deref().unwrap_or(""), &wrap)?;
         ws.write_text_with_format(
             r,
@@ -267,7 +265,7 @@ fn letter(
             &[
                 (&concerns, WIDTHS[0]),
                 (file, WIDTHS[1]),
-                (f.sheet.as_deref().unwrap_or(""), WIDTHS[2]),
+                (f.sheet().unwrap_or(""), WIDTHS[2]),
                 (f.value.as_deref().unwrap_or(""), WIDTHS[4]),
                 (&f.message, WIDTHS[6]),
                 (&f.fix, WIDTHS[7]),
@@ -283,42 +281,6 @@ fn letter(
     }
     style::print_layout(ws, Some((h, h)), &WIDTHS, style::Orientation::Landscape, 0, Some(d.run_date))?;
     Ok(())
-}
-
-/// Why a component of a half-year is not (fully) paid.
-fn withheld_reason(d: &RunData<'_>, row: &AnnexRow, h: &HalfYear, c: Component) -> String {
-    if !matches!(row.eligibility, Eligibility::Eligible) {
-        return row.status.label();
-    }
-    let fehler: Vec<String> = h
-        .source
-        .as_deref()
-        .map(|src| {
-            d.findings
-                .iter()
-                .filter(|f| f.file.as_deref() == Some(src) && f.severity == Severity::Fehler)
-                .filter(|f| f.bfs == Some(row.bfs) || f.bfs == Some(h.payee))
-                .map(|f| match (&f.sheet, &f.cell) {
-                    (Some(s), Some(c)) => format!("{} in {s}!{c}", f.code.as_str()),
-                    _ => f.code.as_str().to_string(),
-                })
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect()
-        })
-        .unwrap_or_default();
-    let file = h.source.as_deref().map(|s| format!(" in «{s}»")).unwrap_or_default();
-    if h.withheld_whole {
-        format!("Blatt «Vertragsgemeinden» ergibt nicht die Totale (LEIT_SUMME){file}")
-    } else if h.withheld.contains(&c) {
-        if fehler.is_empty() {
-            format!("fehlerhafter Wert{file}")
-        } else {
-            format!("Fehler{file}: {}", fehler.join(", "))
-        }
-    } else {
-        String::new()
-    }
 }
 
 fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>) -> Result<(), XlsxError> {
@@ -351,81 +313,42 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
     let (chf, cnt, wrap) =
         (style::chf().set_align(FormatAlign::Top), style::count().set_align(FormatAlign::Top), style::wrap());
     let mw = MONEY_WIDTHS;
-    let year_end = ymd(d.year, 12, 31);
     let stichtag = fmt_date(ymd(d.year - 2, 12, 31));
     let mut payee_total = Decimal::ZERO;
     let mut rows_shown = 0;
     for row in d.comp.rows.iter().filter(|x| covered.contains(&x.bfs)) {
         rows_shown += 1;
         let name = format!("{} ({})", row.name, row.bfs);
-        let not_eligible = !matches!(row.eligibility, Eligibility::Eligible);
-        r += 1;
-        let sockel_computed = d
-            .master
-            .tariff(TariffCode::Sockel, year_end)
-            .map(|t| Decimal::from(row.base) * t.amount)
-            .unwrap_or_default();
-        ws.write_text_with_format(r, 0, &name, &wrap)?;
-        let what = format!("Sockelbeitrag (ausländische Wohnbevölkerung {stichtag})");
-        ws.write_text_with_format(r, 1, &what, &wrap)?;
-        let why = if not_eligible { row.status.label() } else { String::new() };
-        style::fit_row(ws, r, &[(&name, mw[0]), (&what, mw[1]), (&why, mw[7])])?;
-        ws.write_text_with_format(r, 2, d.year.to_string(), &top)?;
-        ws.write_number_with_format(r, 3, row.base as f64, &cnt)?;
-        ws.write_with_format(r, 4, sockel_computed, &chf)?;
-        ws.write_with_format(r, 5, row.sockel, &chf)?;
-        ws.write_with_format(r, 6, sockel_computed - row.sockel, &chf)?;
-        if not_eligible {
-            ws.write_text_with_format(r, 7, row.status.label(), &wrap)?;
-        }
-        for half in &row.halves {
-            if !half.exists {
-                continue;
-            }
-            if half.source.is_none() && !not_eligible {
-                r += 1;
-                ws.write_text_with_format(r, 0, &name, &wrap)?;
-                ws.write_text_with_format(r, 1, "Fall- und Dolmetschpauschalen", &wrap)?;
-                style::fit_row(ws, r, &[(&name, mw[0]), ("kein gültiges Reportingformular eingegangen", mw[7])])?;
-                ws.write_text_with_format(r, 2, half.period.label(), &top)?;
-                ws.write_with_format(r, 5, Decimal::ZERO, &chf)?;
-                ws.write_text_with_format(r, 7, "kein gültiges Reportingformular eingegangen", &wrap)?;
-                continue;
-            }
-            for c in PERIOD_COMPONENTS.iter() {
-                let (computed, amount) = (half.computed.get(*c), half.amounts.get(*c));
-                if computed.is_zero() && amount.is_zero() && !half.withheld.contains(c) {
-                    continue;
-                }
-                r += 1;
-                ws.write_text_with_format(r, 0, &name, &wrap)?;
-                ws.write_text_with_format(r, 1, component_label(*c), &wrap)?;
-                ws.write_text_with_format(r, 2, half.period.label(), &top)?;
-                ws.write_number_with_format(r, 3, half.reported.get(*c) as f64, &cnt)?;
-                ws.write_with_format(r, 4, computed, &chf)?;
-                ws.write_with_format(r, 5, amount, &chf)?;
-                ws.write_with_format(r, 6, computed - amount, &chf)?;
-                let why = withheld_reason(d, row, half, *c);
-                ws.write_text_with_format(r, 7, &why, &wrap)?;
-                style::fit_row(ws, r, &[(&name, mw[0]), (component_label(*c), mw[1]), (&why, mw[7])])?;
-            }
-        }
-        if !row.clawback.is_zero() {
-            let reasons: Vec<String> = d
-                .master
-                .clawbacks
-                .iter()
-                .filter(|c| c.bfs == row.bfs && chrono::Datelike::year(&c.decided_on) == d.year)
-                .map(|c| format!("{} (verfügt am {})", c.reason, fmt_date(c.decided_on)))
-                .collect();
+        for line in &row.statement {
             r += 1;
+            let why = line.reason_text();
+            let (what, period) = match &line.item {
+                Item::Sockel => {
+                    (format!("Sockelbeitrag (ausländische Wohnbevölkerung {stichtag})"), d.year.to_string())
+                }
+                Item::Component { period, component } => (component_label(*component).to_string(), period.label()),
+                Item::NoReport { period } => ("Fall- und Dolmetschpauschalen".to_string(), period.label()),
+                Item::Clawback => ("Rückforderung (Ziffer 4.7)".to_string(), d.year.to_string()),
+            };
             ws.write_text_with_format(r, 0, &name, &wrap)?;
-            ws.write_text_with_format(r, 1, "Rückforderung (Ziffer 4.7)", &top)?;
-            ws.write_text_with_format(r, 2, d.year.to_string(), &top)?;
-            ws.write_with_format(r, 5, row.clawback, &chf)?;
-            let why = reasons.join("; ");
-            ws.write_text_with_format(r, 7, &why, &wrap)?;
-            style::fit_row(ws, r, &[(&name, mw[0]), (&why, mw[7])])?;
+            // Short labels stay on one line, as the long ones wrap.
+            let what_fmt = if matches!(line.item, Item::Clawback) { &top } else { &wrap };
+            ws.write_text_with_format(r, 1, &what, what_fmt)?;
+            ws.write_text_with_format(r, 2, &period, &top)?;
+            if let Some(n) = line.count {
+                ws.write_number_with_format(r, 3, n as f64, &cnt)?;
+            }
+            if let Some(c) = line.computed {
+                ws.write_with_format(r, 4, c, &chf)?;
+            }
+            ws.write_with_format(r, 5, line.paid, &chf)?;
+            if let Some(w) = line.withheld {
+                ws.write_with_format(r, 6, w, &chf)?;
+            }
+            if !why.is_empty() || !matches!(line.item, Item::Sockel) {
+                ws.write_text_with_format(r, 7, &why, &wrap)?;
+            }
+            style::fit_row(ws, r, &[(&name, mw[0]), (&what, mw[1]), (&why, mw[7])])?;
         }
         r += 1;
         total_line(ws, r, &name, row)?;
@@ -499,12 +422,7 @@ fn total_line(ws: &mut Worksheet, r: u32, who: &str, row: &AnnexRow) -> Result<(
 
 fn findings_at<'a>(findings: &[&'a Finding], pos: &Option<CellPos>) -> Vec<&'a Finding> {
     let Some(p) = pos else { return vec![] };
-    let a1 = p.a1();
-    findings
-        .iter()
-        .copied()
-        .filter(|f| f.sheet.as_deref() == Some(&*p.sheet) && f.cell.as_deref() == Some(a1.as_str()))
-        .collect()
+    findings.iter().copied().filter(|f| f.pos() == Some(p)).collect()
 }
 
 /// The note on a highlighted cell: every finding there, with how to fix it.
@@ -580,7 +498,7 @@ fn rebuilt(
     if !rest.is_empty() {
         f.below.push((None, "Weitere Befunde zu dieser Datei".to_string()));
         for x in rest {
-            let at = match (&x.sheet, &x.cell) {
+            let at = match (x.sheet(), x.cell()) {
                 (Some(s), Some(c)) => format!(" [Blatt «{s}», Zelle {c}]"),
                 (Some(s), None) => format!(" [Blatt «{s}»]"),
                 _ => String::new(),

@@ -48,11 +48,11 @@ fn befunde(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         };
         let name = d.name_of(f.bfs);
         let (file, sheet, value) =
-            (f.file.as_deref().unwrap_or(""), f.sheet.as_deref().unwrap_or(""), f.value.as_deref().unwrap_or(""));
+            (f.file.as_deref().unwrap_or(""), f.sheet().unwrap_or(""), f.value.as_deref().unwrap_or(""));
         ws.write_text_with_format(r, 1, &name, &wrap)?;
         ws.write_text_with_format(r, 2, file, &wrap)?;
         ws.write_text_with_format(r, 3, sheet, &wrap)?;
-        ws.write_text_with_format(r, 4, f.cell.as_deref().unwrap_or(""), &wrap)?;
+        ws.write_text_with_format(r, 4, f.cell().unwrap_or_default(), &wrap)?;
         ws.write_text_with_format(r, 5, f.code.as_str(), &wrap)?;
         ws.write_text_with_format(
             r,

@@ -278,7 +278,7 @@ pub fn codes(r: &FileResult) -> Vec<Code> {
 
 pub fn at(r: &FileResult, code: Code) -> (Option<String>, Option<String>) {
     let f = r.findings.iter().find(|f| f.code == code).unwrap_or_else(|| panic!("{code} missing in {:?}", codes(r)));
-    (f.sheet.clone(), f.cell.clone())
+    (f.sheet().map(str::to_string), f.cell())
 }
 
 pub fn share(r: &FileResult, bfs: u32) -> beitraege::validate::Share {
