@@ -699,7 +699,7 @@ pub fn compute(master: &Stammdaten, resolved: &Resolved, y: i32) -> Computation 
     for c in master.clawbacks.iter().filter(|c| c.decided_on.year() == y) {
         claws.entry(c.bfs).or_default().push(c);
     }
-    let files: Files<'_> = resolved.files.iter().map(|e| (e.result.rel.as_str(), e)).collect();
+    let files: Files<'_> = resolved.files.iter().map(|e| (e.result.file.rel.as_str(), e)).collect();
     let inputs = Inputs { master, resolved, claws: &claws, files: &files, year: y };
     let mut rows: Vec<AnnexRow> = bfs_list.par_iter().map(|b| row(&inputs, *b)).collect();
     let (total, payouts, invoices) = match aggregate(master, &claws, y, &rows) {

@@ -156,7 +156,8 @@ fn states(files: Vec<(&str, NaiveDate, NaiveDate)>) -> Vec<(String, FileState)> 
         })
         .collect();
     let resolved = resolve(results, &Ctx { year: Y, master: &m });
-    let mut out: Vec<(String, FileState)> = resolved.files.iter().map(|e| (e.result.rel.clone(), e.state)).collect();
+    let mut out: Vec<(String, FileState)> =
+        resolved.files.iter().map(|e| (e.result.file.rel.clone(), e.state)).collect();
     out.sort();
     out
 }

@@ -117,17 +117,17 @@ fn write_one(d: &RunData<'_>, bfs: Bfs, findings: &[&Finding]) -> Result<OutFile
         if f.place.is_none() || !seen.insert(file) {
             continue;
         }
-        let Some(entry) = d.resolved.files.iter().find(|e| e.result.rel == file) else { continue };
-        let Some(form) = &entry.result.form else { continue };
+        let Some(entry) = d.resolved.files.iter().find(|e| e.result.file.rel == file) else { continue };
+        let Some(form) = &entry.result.submitted else { continue };
         let here = sorted.iter().copied().filter(|g| g.file.as_deref() == Some(file)).collect();
         forms.push((entry, form, here));
     }
-    forms.sort_by(|a, b| a.0.result.rel.as_bytes().cmp(b.0.result.rel.as_bytes()));
+    forms.sort_by(|a, b| a.0.result.file.rel.as_bytes().cmp(b.0.result.file.rel.as_bytes()));
     let sheet_names: Vec<String> = (1..=forms.len()).map(|n| format!("Formular {n}")).collect();
 
     let mut wb = style::workbook(&format!("Rückmeldung start.integration {} an {name}", d.year), d.run_date);
     let refs: BTreeMap<&str, &str> =
-        forms.iter().zip(&sheet_names).map(|((e, _, _), s)| (e.result.rel.as_str(), s.as_str())).collect();
+        forms.iter().zip(&sheet_names).map(|((e, _, _), s)| (e.result.file.rel.as_str(), s.as_str())).collect();
     letter(wb.add_worksheet(), d, bfs, &members, &covered, &sorted, &refs).map_err(xl)?;
     money(wb.add_worksheet(), d, bfs, &covered).map_err(xl)?;
     for ((entry, form, here), sheet) in forms.iter().zip(&sheet_names) {
@@ -464,7 +464,7 @@ fn rebuilt(
     f.intro = Some(format!(
         "Nachbau Ihrer Datei «{}» ({kind}, Blatt «{}», {}) mit den eingereichten Werten. Markierte Zellen tragen eine \
          Notiz mit der Korrektur.",
-        entry.result.rel,
+        entry.result.file.rel,
         form.sheet,
         entry.state.as_str()
     ));

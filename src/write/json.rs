@@ -64,13 +64,13 @@ pub fn dateien(d: &RunData<'_>) -> Result<OutFile, WriteError> {
         .files
         .iter()
         .map(|e| DateiJson {
-            datei: &e.result.rel,
+            datei: &e.result.file.rel,
             status: e.state.as_str(),
-            formular: e.result.kind.map(|k| k.label()),
-            bfs_nr: e.result.bfs,
-            periode: e.result.period.map(|p| p.to_string()),
-            eingangsdatum: e.result.received.map(fmt_date),
-            sha256: e.result.sha256.as_deref(),
+            formular: e.result.kind().map(|k| k.label()),
+            bfs_nr: e.result.bfs(),
+            periode: e.result.period().map(|p| p.to_string()),
+            eingangsdatum: e.result.file.received.map(fmt_date),
+            sha256: e.result.file.sha256.as_deref(),
             befunde: e.result.findings.iter().map(|f| f.code.as_str()).collect(),
         })
         .collect();

@@ -113,42 +113,42 @@ fn dateien(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     let (int, date, wrap) = (style::int().set_align(top), style::date().set_align(top), style::wrap());
     for (i, e) in d.resolved.files.iter().enumerate() {
         let r = i as u32 + 1;
-        let res = &e.result;
-        ws.write_text_with_format(r, 0, &res.rel, &wrap)?;
+        let (res, file) = (&e.result, &e.result.file);
+        ws.write_text_with_format(r, 0, &file.rel, &wrap)?;
         let fmt = match e.state {
             FileState::Abgelehnt => style::error_fill(),
             FileState::Verarbeitet => rust_xlsxwriter::Format::new(),
             _ => style::note_fill(),
         };
         ws.write_text_with_format(r, 1, e.state.as_str(), &fmt.set_align(top))?;
-        let kind = res.kind.map(|k| k.label()).unwrap_or("");
+        let kind = res.kind().map(|k| k.label()).unwrap_or("");
         ws.write_text_with_format(r, 2, kind, &wrap)?;
-        match res.bfs {
+        match res.bfs() {
             Some(b) => ws.write_number_with_format(r, 3, b, &int)?,
             None => ws.write_text(r, 3, "")?,
         };
-        let name = d.name_of(res.bfs);
+        let name = d.name_of(res.bfs());
         ws.write_text_with_format(r, 4, &name, &wrap)?;
-        ws.write_text_with_format(r, 5, res.period.map(|p| p.to_string()).unwrap_or_default(), &wrap)?;
-        match res.received {
+        ws.write_text_with_format(r, 5, res.period().map(|p| p.to_string()).unwrap_or_default(), &wrap)?;
+        match file.received {
             Some(day) => ws.write_datetime_with_format(r, 6, xl_date(day), &date)?,
             None => ws.write_text(r, 6, "")?,
         };
-        let from = res.received_from.map(|s| s.label()).unwrap_or("");
+        let from = file.received_from.map(|s| s.label()).unwrap_or("");
         ws.write_text_with_format(r, 7, from, &wrap)?;
-        ws.write_text_with_format(r, 8, res.format.map(|f| f.label()).unwrap_or(""), &wrap)?;
-        ws.write_number_with_format(r, 9, res.size as f64, &style::count().set_align(top))?;
+        ws.write_text_with_format(r, 8, file.format.map(|f| f.label()).unwrap_or(""), &wrap)?;
+        ws.write_number_with_format(r, 9, file.size as f64, &style::count().set_align(top))?;
         let codes: Vec<&str> = res.findings.iter().map(|f| f.code.as_str()).collect();
         let codes = code_list(&codes);
         ws.write_text_with_format(r, 10, &codes, &wrap)?;
         // A hash is one word: broken over two lines of 32 characters.
-        let sha = res.sha256.as_deref().unwrap_or("");
+        let sha = file.sha256.as_deref().unwrap_or("");
         ws.write_text_with_format(r, 11, sha, &wrap)?;
         style::fit_row(
             ws,
             r,
             &[
-                (&res.rel, FILE_WIDTHS[0]),
+                (&file.rel, FILE_WIDTHS[0]),
                 (kind, FILE_WIDTHS[2]),
                 (&name, FILE_WIDTHS[4]),
                 (from, FILE_WIDTHS[7]),

@@ -268,7 +268,7 @@ pub fn check(sheets: Vec<Sheet>, rel: &str, received: NaiveDate) -> FileResult {
     let wb = Workbook { format: Format::Xlsx, sheets, names: vec![] };
     let form = extract(&wb).expect("a form");
     let mut r = validate_form(FileResult::new(&file(rel, received)), form, &ctx);
-    r.sha256 = Some(format!("hash-{rel}"));
+    r.file.sha256 = Some(format!("hash-{rel}"));
     r
 }
 
