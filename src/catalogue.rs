@@ -362,6 +362,20 @@ mod tests {
     }
 
     #[test]
+    fn a_finding_is_placed_on_a_cell_or_a_whole_sheet() {
+        let pos = CellPos::new("Reporting", 12, 1);
+        let at_cell = finding().at(Some(&pos)).build(Code::WertLeer);
+        assert_eq!(
+            (at_cell.sheet(), at_cell.pos(), at_cell.cell().as_deref()),
+            (Some("Reporting"), Some(&pos), Some("B13"))
+        );
+        let on_sheet = finding().sheet("Vertragsgemeinden").build(Code::LeitMitgliedFehlt);
+        assert_eq!((on_sheet.sheet(), on_sheet.pos(), on_sheet.cell()), (Some("Vertragsgemeinden"), None, None));
+        let nowhere = finding().at(None).build(Code::SdFehlt);
+        assert_eq!((nowhere.sheet(), nowhere.cell()), (None, None));
+    }
+
+    #[test]
     fn placeholders_are_filled_or_removed() {
         for &c in Code::ALL {
             let with = finding().field("Feld").detail("Detail").build(c);

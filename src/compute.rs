@@ -743,3 +743,332 @@ pub fn compute(master: &Stammdaten, resolved: &Resolved, y: i32) -> Computation 
     }
     Computation { year: y, rows, total, payouts, invoices, tariffs, credit, findings }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The statement lines and their reasons, on master data and resolved reports built here:
+    //! amounts and codes, each condition on both sides.
+    use super::*;
+    use crate::domain::{CellPos, ContractMembership, FileState, FormVersion, Municipality, Validity};
+    use crate::resolve::FileEntry;
+    use crate::scan::{EntryKind, InboxFile};
+    use crate::validate::{FileResult, ReportDoc, SdDoc, Share};
+
+    const Y: i32 = 2023;
+    /// Solo, eligible: a report with a Fehler in H1, none in H2; two clawbacks.
+    const SOLO: Bfs = 2601;
+    /// Lead of a contract with MEMBER: H1 withheld by LEIT_SUMME, H2 paid.
+    const LEAD: Bfs = 2602;
+    const MEMBER: Bfs = 2603;
+    /// Not eligible: its Selbstdeklaration names no Integrationsbeauftragte/r.
+    const NOT_ELIGIBLE: Bfs = 2604;
+    /// No Selbstdeklaration; a clawback of the previous year only; lead of MOVER until 30.06.
+    const NO_SD: Bfs = 2605;
+    /// Member of NO_SD's contract in H1, on its own (and eligible) from 01.07.
+    const MOVER: Bfs = 2606;
+
+    fn d(m: u32, day: u32) -> NaiveDate {
+        ymd(Y, m, day)
+    }
+
+    fn chf(n: i64) -> Chf {
+        Decimal::from(n)
+    }
+
+    fn master() -> Stammdaten {
+        let mut m = Stammdaten::default();
+        for (bfs, pop) in [(SOLO, 100), (LEAD, 50), (MEMBER, 30), (NOT_ELIGIBLE, 10), (NO_SD, 20), (MOVER, 5)] {
+            let muni = Municipality {
+                bfs,
+                name: format!("G{bfs}"),
+                district: "Bezirk".into(),
+                validity: Validity::ALWAYS,
+                successor: None,
+            };
+            m.municipalities.insert(bfs, muni);
+            m.population.insert((bfs, ymd(Y - 2, 12, 31)), pop);
+        }
+        for member in [LEAD, MEMBER] {
+            m.memberships.push(ContractMembership {
+                contract: "K1".into(),
+                lead: LEAD,
+                member,
+                validity: Validity::ALWAYS,
+            });
+        }
+        m.memberships.push(ContractMembership {
+            contract: "K2".into(),
+            lead: NO_SD,
+            member: MOVER,
+            validity: Validity::new(None, Some(d(6, 30))),
+        });
+        for (code, amount) in [
+            (TariffCode::Sockel, 2),
+            (TariffCode::FallEg, 200),
+            (TariffCode::DolmetschEg, 100),
+            (TariffCode::FallIg, 300),
+            (TariffCode::DolmetschIg, 50),
+        ] {
+            m.tariffs.push(Tariff { code, amount: chf(amount), validity: Validity::ALWAYS });
+        }
+        m.clawbacks = vec![
+            Clawback { bfs: SOLO, amount: chf(500), reason: "dieses Jahr".into(), decided_on: d(1, 1) },
+            Clawback { bfs: SOLO, amount: chf(700), reason: "Vorjahr".into(), decided_on: ymd(Y - 1, 12, 31) },
+            Clawback { bfs: NO_SD, amount: chf(900), reason: "Vorjahr".into(), decided_on: ymd(Y - 1, 12, 31) },
+        ];
+        m
+    }
+
+    fn counts(eg: u64, d_eg: u64, ig: u64, d_ig: u64) -> PaidCounts {
+        PaidCounts { eg, d_eg, ig, d_ig }
+    }
+
+    fn report(rel: &str, bfs: Bfs, half: u8, shares: Vec<(Bfs, Share)>, withheld_whole: bool) -> ReportDoc {
+        ReportDoc {
+            rel: rel.into(),
+            version: FormVersion::V2022,
+            bfs,
+            period: Period::new(Y, half),
+            submitted: None,
+            received: None,
+            shares: shares.into_iter().collect(),
+            withheld_whole,
+        }
+    }
+
+    fn sd(bfs: Bfs, failed: Vec<Unmet>) -> SdDoc {
+        SdDoc { rel: format!("sd_{bfs}.xlsx"), bfs, year: Y, submitted: None, received: None, failed }
+    }
+
+    fn entry(rel: &str, findings: Vec<Finding>) -> FileEntry {
+        let f = InboxFile {
+            rel: rel.into(),
+            path: rel.into(),
+            kind: EntryKind::Spreadsheet,
+            size: 1,
+            received: None,
+            received_from: None,
+        };
+        let mut result = FileResult::new(&f);
+        result.findings = findings;
+        FileEntry { result, state: FileState::Verarbeitet }
+    }
+
+    /// The Fehler at `Reporting!B14` of the solo report.
+    fn b14() -> CellPos {
+        CellPos::new("Reporting", 13, 1)
+    }
+
+    fn resolved() -> Resolved {
+        let mut r = Resolved::default();
+        // SOLO H1: 10 conversations paid, 3 interpreters withheld by a Fehler.
+        let solo = Share {
+            reported: counts(10, 3, 0, 0),
+            paid: counts(10, 0, 0, 0),
+            withheld: BTreeSet::from([Component::DolmetschEg]),
+        };
+        r.reports.insert((SOLO, Period::new(Y, 1)), report("solo_h1.xlsx", SOLO, 1, vec![(SOLO, solo)], false));
+        // LEAD H1: the rows do not add up; everything withheld.
+        let held = |n| Share {
+            reported: counts(n, 0, 0, 0),
+            paid: PaidCounts::default(),
+            withheld: PERIOD_COMPONENTS.into_iter().collect(),
+        };
+        r.reports.insert(
+            (LEAD, Period::new(Y, 1)),
+            report("lead_h1.xlsx", LEAD, 1, vec![(LEAD, held(4)), (MEMBER, held(2))], true),
+        );
+        // LEAD H2: paid.
+        let paid = |n| Share { reported: counts(n, 0, 0, 0), paid: counts(n, 0, 0, 0), withheld: BTreeSet::new() };
+        r.reports.insert(
+            (LEAD, Period::new(Y, 2)),
+            report("lead_h2.xlsx", LEAD, 2, vec![(LEAD, paid(1)), (MEMBER, paid(1))], false),
+        );
+        let ne = Share { reported: counts(5, 0, 0, 0), paid: counts(5, 0, 0, 0), withheld: BTreeSet::new() };
+        r.reports.insert(
+            (NOT_ELIGIBLE, Period::new(Y, 1)),
+            report("ne_h1.xlsx", NOT_ELIGIBLE, 1, vec![(NOT_ELIGIBLE, ne)], false),
+        );
+        r.reports.insert(
+            (NO_SD, Period::new(Y, 1)),
+            report("nosd_h1.xlsx", NO_SD, 1, vec![(NO_SD, paid(0)), (MOVER, paid(1))], false),
+        );
+        r.sds.insert(MOVER, sd(MOVER, vec![]));
+        r.sds.insert(SOLO, sd(SOLO, vec![]));
+        r.sds.insert(LEAD, sd(LEAD, vec![]));
+        r.sds.insert(NOT_ELIGIBLE, sd(NOT_ELIGIBLE, vec![Unmet::NoOfficer]));
+        let fehler =
+            finding().file("solo_h1.xlsx").bfs(Some(SOLO)).at(Some(&b14())).build(Code::DolmetschUeberGespraeche);
+        let warnung = finding().file("solo_h1.xlsx").bfs(Some(SOLO)).build(Code::WertUnplausibel);
+        let other = finding().file("solo_h1.xlsx").bfs(Some(NO_SD)).build(Code::WertLeer);
+        r.files = vec![entry("solo_h1.xlsx", vec![fehler, warnung, other]), entry("lead_h1.xlsx", vec![])];
+        r
+    }
+
+    fn computed() -> Computation {
+        compute(&master(), &resolved(), Y)
+    }
+
+    fn row(c: &Computation, bfs: Bfs) -> &AnnexRow {
+        c.rows.iter().find(|r| r.bfs == bfs).expect("a row")
+    }
+
+    fn line<'a>(r: &'a AnnexRow, item: &Item) -> Option<&'a Line> {
+        r.statement.iter().find(|l| &l.item == item)
+    }
+
+    fn component(half: u8, component: Component) -> Item {
+        Item::Component { period: Period::new(Y, half), component }
+    }
+
+    #[test]
+    fn sockel_line_of_an_eligible_municipality_is_paid_in_full() {
+        let c = computed();
+        let l = line(row(&c, SOLO), &Item::Sockel).expect("Sockel line");
+        assert_eq!((l.count, l.computed, l.paid, l.withheld), (Some(100), Some(chf(200)), chf(200), Some(chf(0))));
+        assert!(l.reasons.is_empty());
+    }
+
+    #[test]
+    fn sockel_line_of_a_municipality_not_eligible_is_withheld_with_its_conditions() {
+        let c = computed();
+        let l = line(row(&c, NOT_ELIGIBLE), &Item::Sockel).expect("Sockel line");
+        assert_eq!((l.count, l.computed, l.paid, l.withheld), (Some(10), Some(chf(20)), chf(0), Some(chf(20))));
+        assert_eq!(
+            l.reasons,
+            vec![Reason::Status(RowStatus::NotEligible { lead: None, reasons: vec![Unmet::NoOfficer] })]
+        );
+        assert!(!l.withheld_by_report(), "withheld by the status, not by a report");
+        // Its report's amounts are computed and withheld for the same reason.
+        let eg = line(row(&c, NOT_ELIGIBLE), &component(1, Component::FallEg)).expect("FallEg line");
+        assert_eq!((eg.computed, eg.paid, eg.withheld), (Some(chf(1000)), chf(0), Some(chf(1000))));
+        assert!(matches!(eg.reasons.as_slice(), [Reason::Status(RowStatus::NotEligible { .. })]));
+    }
+
+    #[test]
+    fn sockel_line_without_selbstdeklaration_says_so() {
+        let c = computed();
+        let l = line(row(&c, NO_SD), &Item::Sockel).expect("Sockel line");
+        assert_eq!((l.paid, l.withheld), (chf(0), Some(chf(40))));
+        assert_eq!(l.reasons, vec![Reason::Status(RowStatus::SdMissing { year: Y, lead: None })]);
+    }
+
+    #[test]
+    fn a_component_withheld_by_a_fehler_names_the_code_and_cell_and_the_others_are_paid() {
+        let c = computed();
+        let r = row(&c, SOLO);
+        let paid = line(r, &component(1, Component::FallEg)).expect("FallEg line");
+        assert_eq!(
+            (paid.count, paid.computed, paid.paid, paid.withheld),
+            (Some(10), Some(chf(2000)), chf(2000), Some(chf(0)))
+        );
+        assert!(paid.reasons.is_empty());
+        let held = line(r, &component(1, Component::DolmetschEg)).expect("DolmetschEg line");
+        assert_eq!(
+            (held.count, held.computed, held.paid, held.withheld),
+            (Some(3), Some(chf(300)), chf(0), Some(chf(300)))
+        );
+        // Only the Fehler concerning the municipality: not the Warnung, not another's Fehler.
+        assert_eq!(
+            held.reasons,
+            vec![Reason::Fehler {
+                file: "solo_h1.xlsx".into(),
+                errors: vec![(Code::DolmetschUeberGespraeche, Some(Place::Cell(b14())))]
+            }]
+        );
+        assert!(held.withheld_by_report());
+        // Components neither computed nor withheld have no line.
+        assert!(line(r, &component(1, Component::FallIg)).is_none());
+        assert_eq!(
+            r.notes,
+            vec![Note::Withheld { period: Period::new(Y, 1), components: vec![Component::DolmetschEg] }]
+        );
+    }
+
+    #[test]
+    fn leit_summe_withholds_the_half_year_of_every_member_and_the_next_half_year_is_paid() {
+        let c = computed();
+        let m = row(&c, MEMBER);
+        let h1 = line(m, &component(1, Component::FallEg)).expect("H1 line");
+        assert_eq!((h1.count, h1.computed, h1.paid, h1.withheld), (Some(2), Some(chf(400)), chf(0), Some(chf(400))));
+        assert_eq!(h1.reasons, vec![Reason::LeitSumme { file: "lead_h1.xlsx".into() }]);
+        // The other components of the half-year are withheld too (count 0, nothing computed).
+        let d_eg = line(m, &component(1, Component::DolmetschEg)).expect("withheld component has a line");
+        assert_eq!((d_eg.computed, d_eg.withheld), (Some(chf(0)), Some(chf(0))));
+        let h2 = line(m, &component(2, Component::FallEg)).expect("H2 line");
+        assert_eq!((h2.computed, h2.paid, h2.withheld), (Some(chf(200)), chf(200), Some(chf(0))));
+        assert!(h2.reasons.is_empty());
+        assert_eq!(m.notes, vec![Note::LeitSumme { period: Period::new(Y, 1) }]);
+        let lead = line(row(&c, LEAD), &component(1, Component::FallEg)).expect("lead H1 line");
+        assert_eq!((lead.computed, lead.paid), (Some(chf(800)), chf(0)));
+        assert!(lead.withheld_by_report());
+    }
+
+    #[test]
+    fn a_half_year_without_a_report_has_one_line_when_eligible_and_none_otherwise() {
+        let c = computed();
+        let h2 = Item::NoReport { period: Period::new(Y, 2) };
+        let l = line(row(&c, SOLO), &h2).expect("no report line");
+        assert_eq!((l.count, l.computed, l.paid, l.withheld), (None, None, chf(0), None));
+        assert_eq!(l.reasons, vec![Reason::NoReport]);
+        assert!(line(row(&c, SOLO), &Item::NoReport { period: Period::new(Y, 1) }).is_none(), "H1 has a report");
+        assert!(line(row(&c, NOT_ELIGIBLE), &h2).is_none(), "not eligible: nothing would be paid anyway");
+        assert!(line(row(&c, NO_SD), &h2).is_none(), "no Selbstdeklaration: nothing would be paid anyway");
+    }
+
+    #[test]
+    fn the_clawback_line_holds_the_decisions_of_the_year_only() {
+        let c = computed();
+        let l = line(row(&c, SOLO), &Item::Clawback).expect("clawback line");
+        assert_eq!((l.count, l.computed, l.paid, l.withheld), (None, None, chf(-500), None));
+        let Some(Reason::Clawbacks(decisions)) = l.reasons.first() else { panic!("{:?}", l.reasons) };
+        assert_eq!(decisions.iter().map(|c| (c.amount, c.decided_on)).collect::<Vec<_>>(), vec![(chf(500), d(1, 1))]);
+        assert_eq!(row(&c, SOLO).clawback, chf(-500));
+        // A clawback decided in the previous year makes no line.
+        assert!(line(row(&c, NO_SD), &Item::Clawback).is_none());
+        assert_eq!(row(&c, NO_SD).clawback, chf(0));
+    }
+
+    #[test]
+    fn a_half_year_paid_to_another_payee_is_withheld_by_that_payees_status() {
+        let c = computed();
+        let r = row(&c, MOVER);
+        assert_eq!(r.status, RowStatus::Eligible, "eligible on its own at year end");
+        let h1 = line(r, &component(1, Component::FallEg)).expect("H1 line");
+        assert_eq!((h1.computed, h1.paid, h1.withheld), (Some(chf(200)), chf(0), Some(chf(200))));
+        let lead = Some(Lead { bfs: NO_SD, name: format!("G{NO_SD}") });
+        assert_eq!(h1.reasons, vec![Reason::Status(RowStatus::SdMissing { year: Y, lead: lead.clone() })]);
+        assert_eq!(
+            r.notes,
+            vec![Note::HalfStatus { period: Period::new(Y, 1), status: RowStatus::SdMissing { year: Y, lead } }]
+        );
+        // H2 has no report of its own: eligible, so a line says so.
+        assert!(line(r, &Item::NoReport { period: Period::new(Y, 2) }).is_some());
+        assert!(line(r, &Item::Sockel).is_some_and(|l| l.reasons.is_empty() && l.paid == chf(10)));
+    }
+
+    #[test]
+    fn the_lines_add_up_to_the_row_total() {
+        let c = computed();
+        for r in &c.rows {
+            let paid: Chf = r.statement.iter().map(|l| l.paid).sum();
+            assert_eq!(paid, r.total, "{}", r.bfs);
+        }
+    }
+
+    #[test]
+    fn a_row_out_of_range_withholds_every_line() {
+        let mut m = master();
+        m.population.insert((SOLO, ymd(Y - 2, 12, 31)), 1);
+        m.tariffs.retain(|t| t.code != TariffCode::Sockel);
+        m.tariffs.push(Tariff { code: TariffCode::Sockel, amount: Decimal::MAX, validity: Validity::ALWAYS });
+        let c = compute(&m, &resolved(), Y);
+        let r = row(&c, SOLO);
+        assert!(r.out_of_range);
+        assert!(!r.statement.is_empty());
+        for l in &r.statement {
+            assert_eq!(l.paid, chf(0));
+            assert_eq!(l.reasons, vec![Reason::Status(RowStatus::OutOfRange)], "{:?}", l.item);
+        }
+    }
+}
