@@ -270,6 +270,14 @@ pub struct Computation {
     pub findings: Vec<Finding>,
 }
 
+impl Computation {
+    /// What is paid to `payee` for the year: the totals of the rows it is the payee of at
+    /// year end. Each row is bounded by [`MAX_ROW_CHF`], so the sum stays in range.
+    pub fn total_to(&self, payee: Bfs) -> Chf {
+        self.rows.iter().filter(|r| r.payee == payee).fold(Decimal::ZERO, |acc, r| acc.saturating_add(r.total))
+    }
+}
+
 /// The period dates that apply in year `y`: 30.06. and 31.12. (Sockelbeitrag: 31.12.).
 fn rate(master: &Stammdaten, code: TariffCode, d: NaiveDate) -> Option<Chf> {
     master.tariff(code, d).map(|t| t.amount)
@@ -1054,6 +1062,16 @@ mod tests {
             let paid: Chf = r.statement.iter().map(|l| l.paid).sum();
             assert_eq!(paid, r.total, "{}", r.bfs);
         }
+    }
+
+    #[test]
+    fn the_total_to_a_payee_adds_the_rows_it_is_paid_for() {
+        let c = computed();
+        let (lead, member) = (row(&c, LEAD).total, row(&c, MEMBER).total);
+        assert!(lead > chf(0) && member > chf(0));
+        assert_eq!(c.total_to(LEAD), lead + member);
+        assert_eq!(c.total_to(SOLO), row(&c, SOLO).total);
+        assert_eq!(c.total_to(MEMBER), chf(0), "a member is paid through its lead");
     }
 
     #[test]

@@ -20,7 +20,6 @@ use crate::domain::{fmt_date, ymd, Bfs, CellPos, Finding, FormKind, Severity};
 use crate::extract::{fields_of, RawForm, TABLE_COLUMNS};
 use crate::formulare::{write_form_sheet, write_table_sheet, FormSheet, Mark, TableSheet};
 use crate::resolve::FileEntry;
-use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, FormatAlign, Worksheet, XlsxError};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -314,7 +313,6 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
         (style::chf().set_align(FormatAlign::Top), style::count().set_align(FormatAlign::Top), style::wrap());
     let mw = MONEY_WIDTHS;
     let stichtag = fmt_date(ymd(d.year - 2, 12, 31));
-    let mut payee_total = Decimal::ZERO;
     let mut rows_shown = 0;
     for row in d.comp.rows.iter().filter(|x| covered.contains(&x.bfs)) {
         rows_shown += 1;
@@ -352,9 +350,6 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
         }
         r += 1;
         total_line(ws, r, &name, row)?;
-        if row.payee == bfs {
-            payee_total += row.total;
-        }
         r += 1;
     }
     if rows_shown > 1 {
@@ -366,7 +361,7 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
         for c in [1u16, 2, 3, 4, 6, 7] {
             ws.write_text_with_format(r, c, "", &b)?;
         }
-        ws.write_with_format(r, 5, payee_total, &style::chf_bold())?;
+        ws.write_with_format(r, 5, d.comp.total_to(bfs), &style::chf_bold())?;
         r += 1;
     }
     // The payouts to this recipient (4.5.2).
