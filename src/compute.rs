@@ -1,5 +1,10 @@
 //! Stage 5: the money. Exact decimal CHF, the tariff valid on each period's last day,
 //! eligibility, clawbacks, the payout calendar (4.5.2) and the credit (4.3.4).
+//! Each annex row carries its municipality's statement ([`Line`]): what was computed, paid and
+//! withheld, and why ([`Reason`], typed: the status, `LEIT_SUMME`, the Fehler with their
+//! codes and cells, no report, the clawback decisions). The writers render it and decide
+//! nothing; each typed value has one German rendering here ([`Reason::text`], [`Note::text`],
+//! [`RowStatus::label`]).
 //! Municipalities are computed in parallel; the result does not depend on the thread count.
 
 use crate::catalogue::{finding, unmet_text};

@@ -5,7 +5,8 @@
 //!    and the findings (Fehler first, then Warnungen, then Hinweise) with file, sheet, cell,
 //!    value found, message and how to fix it;
 //! 2. `Beiträge`: per municipality and component what was computed, what is paid and what is
-//!    withheld with the reason, the totals and the payouts to the recipient;
+//!    withheld with the reason, the totals and the payouts to the recipient: compute's
+//!    statement ([`crate::compute::Line`]) rendered line by line, nothing recomputed here;
 //! 3. `Formular n`: each returned form with findings, rebuilt in the layout of the 2022
 //!    template with the values submitted, the offending cells highlighted and a note on each,
 //!    ready to be corrected and sent back (shared layout: [`crate::formulare`]).
