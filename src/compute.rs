@@ -201,6 +201,11 @@ pub enum Reason {
     Clawbacks(Vec<Clawback>),
 }
 
+/// Clawback decisions in German: «Doppelzahlung 2022 (verfügt am 15.03.2023); …».
+fn decisions_text(cs: &[Clawback]) -> String {
+    cs.iter().map(|c| format!("{} (verfügt am {})", c.reason, fmt_date(c.decided_on))).collect::<Vec<_>>().join("; ")
+}
+
 impl Reason {
     /// The German text, as the feedback workbook shows it.
     pub fn text(&self) -> String {
@@ -221,11 +226,7 @@ impl Reason {
                 format!("Fehler in «{file}»: {}", shown.into_iter().collect::<Vec<_>>().join(", "))
             }
             Reason::NoReport => "kein gültiges Reportingformular eingegangen".to_string(),
-            Reason::Clawbacks(cs) => cs
-                .iter()
-                .map(|c| format!("{} (verfügt am {})", c.reason, fmt_date(c.decided_on)))
-                .collect::<Vec<_>>()
-                .join("; "),
+            Reason::Clawbacks(cs) => decisions_text(cs),
         }
     }
 }
@@ -252,7 +253,15 @@ impl Payout {
 pub struct Invoice {
     pub bfs: Bfs,
     pub amount: Chf,
-    pub reason: String,
+    /// The clawback decisions with a remainder not offset against a payout.
+    pub decisions: Vec<Clawback>,
+}
+
+impl Invoice {
+    /// The German reason, as the annex, the feedback workbook and the invoice show it.
+    pub fn reason(&self) -> String {
+        decisions_text(&self.decisions)
+    }
 }
 
 /// A tariff and the dates it was applied for.
@@ -655,7 +664,7 @@ fn flows(master: &Stammdaten, claws: &Claws<'_>, y: i32, r: &AnnexRow) -> Result
     let mut claws: Vec<&Clawback> = claws.get(&r.bfs).cloned().unwrap_or_default();
     claws.sort_by_key(|c| c.decided_on);
     let mut remainder = Decimal::ZERO;
-    let mut reasons = Vec::new();
+    let mut decisions = Vec::new();
     for c in claws {
         let mut open = c.amount;
         for p in payouts.iter_mut().filter(|p| p.date >= c.decided_on) {
@@ -666,11 +675,10 @@ fn flows(master: &Stammdaten, claws: &Claws<'_>, y: i32, r: &AnnexRow) -> Result
         }
         if open > Decimal::ZERO {
             remainder = add(remainder, open)?;
-            reasons.push(format!("{} (verfügt am {})", c.reason, fmt_date(c.decided_on)));
+            decisions.push(c.clone());
         }
     }
-    let invoice =
-        (remainder > Decimal::ZERO).then(|| Invoice { bfs: r.bfs, amount: remainder, reason: reasons.join("; ") });
+    let invoice = (remainder > Decimal::ZERO).then_some(Invoice { bfs: r.bfs, amount: remainder, decisions });
     Ok((payouts, invoice))
 }
 
@@ -828,6 +836,7 @@ mod tests {
             Clawback { bfs: SOLO, amount: chf(500), reason: "dieses Jahr".into(), decided_on: d(1, 1) },
             Clawback { bfs: SOLO, amount: chf(700), reason: "Vorjahr".into(), decided_on: ymd(Y - 1, 12, 31) },
             Clawback { bfs: NO_SD, amount: chf(900), reason: "Vorjahr".into(), decided_on: ymd(Y - 1, 12, 31) },
+            Clawback { bfs: NOT_ELIGIBLE, amount: chf(300), reason: "ohne Auszahlung".into(), decided_on: d(2, 1) },
         ];
         m
     }
@@ -1058,6 +1067,20 @@ mod tests {
         // H2 has no report of its own: eligible, so a line says so.
         assert!(line(r, &Item::NoReport { period: Period::new(Y, 2) }).is_some());
         assert!(line(r, &Item::Sockel).is_some_and(|l| l.reasons.is_empty() && l.paid == chf(10)));
+    }
+
+    #[test]
+    fn a_clawback_without_a_payout_to_offset_it_is_invoiced_with_its_decision() {
+        let c = computed();
+        // SOLO's clawback of the year is offset against its payouts: no invoice.
+        assert!(c.invoices.iter().all(|i| i.bfs != SOLO));
+        let inv: Vec<&Invoice> = c.invoices.iter().filter(|i| i.bfs == NOT_ELIGIBLE).collect();
+        assert_eq!(inv.len(), 1);
+        assert_eq!(inv[0].amount, chf(300));
+        assert_eq!(
+            inv[0].decisions.iter().map(|c| (c.amount, c.decided_on)).collect::<Vec<_>>(),
+            vec![(chf(300), d(2, 1))]
+        );
     }
 
     #[test]

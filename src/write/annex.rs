@@ -261,9 +261,10 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         ws.write_text(r, 1, d.name_of(Some(inv.bfs)))?;
         ws.write_with_format(r, 2, inv.amount, &chf)?;
         let wrap = style::wrap();
-        ws.write_text_with_format(r, 3, &inv.reason, &wrap)?;
+        let reason = inv.reason();
+        ws.write_text_with_format(r, 3, &reason, &wrap)?;
         ws.write_text_with_format(r, 4, "innert 30 Tagen nach Rechnungsstellung", &wrap)?;
-        style::fit_row(ws, r, &[(&inv.reason, PW[3]), ("innert 30 Tagen nach Rechnungsstellung", PW[4])])?;
+        style::fit_row(ws, r, &[(&reason, PW[3]), ("innert 30 Tagen nach Rechnungsstellung", PW[4])])?;
         r += 1;
     }
     for (c, w) in PW.iter().enumerate() {

@@ -387,7 +387,7 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
     for inv in d.comp.invoices.iter().filter(|i| covered.contains(&i.bfs)) {
         r += 2;
         let text =
-            format!("Rechnung an {}: die Rückforderung übersteigt die Auszahlung ({})", who(d, inv.bfs), inv.reason);
+            format!("Rechnung an {}: die Rückforderung übersteigt die Auszahlung ({})", who(d, inv.bfs), inv.reason());
         ws.merge_text(r, 0, r, 4, &text, &style::bold().set_text_wrap().set_align(FormatAlign::Top))?;
         style::fit_row(ws, r, &[(&text, mw[..5].iter().sum())])?;
         ws.write_with_format(r, 5, inv.amount, &style::chf_bold())?;
