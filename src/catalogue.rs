@@ -4,7 +4,7 @@
 //! A text may hold the placeholders `{feld}` (the field label) and `{detail}` (a specific
 //! reason the stage knows, e.g. "eingegangen am 15.08.2023, Frist 31.07.2023").
 
-use crate::domain::{shorten, Bfs, CellPos, Code, Finding, MAX_DETAIL_CHARS, MAX_QUOTED_CHARS};
+use crate::domain::{shorten, Bfs, CellPos, Code, Finding, Place, Unmet, MAX_DETAIL_CHARS, MAX_QUOTED_CHARS};
 
 /// Message and how-to-fix text of a code.
 pub struct Entry {
@@ -197,7 +197,7 @@ fn fill(template: &str, field: Option<&str>, detail: Option<&str>) -> String {
 pub struct FindingBuilder {
     bfs: Option<Bfs>,
     file: Option<String>,
-    pos: Option<CellPos>,
+    place: Option<Place>,
     value: Option<String>,
     field: Option<String>,
     detail: Option<String>,
@@ -213,7 +213,12 @@ impl FindingBuilder {
         self
     }
     pub fn at(mut self, pos: Option<&CellPos>) -> Self {
-        self.pos = pos.cloned();
+        self.place = pos.cloned().map(Place::Cell);
+        self
+    }
+    /// A whole sheet, no cell of it.
+    pub fn sheet(mut self, sheet: &str) -> Self {
+        self.place = Some(Place::Sheet(sheet.into()));
         self
     }
     /// The value found, as the user sees it: at most [`MAX_QUOTED_CHARS`] characters.
@@ -239,11 +244,25 @@ impl FindingBuilder {
             severity: code.severity(),
             bfs: self.bfs,
             file: self.file,
-            sheet: self.pos.as_ref().map(|p| p.sheet.to_string()),
-            cell: self.pos.as_ref().map(|p| p.a1()),
+            place: self.place,
             value: self.value,
             message: fill(e.message, self.field.as_deref(), self.detail.as_deref()),
             fix: e.fix.to_string(),
+        }
+    }
+}
+
+/// The German text of an unmet condition of eligibility (4.2), as the finding `NICHT_BERECHTIGT`
+/// and the annex's status show it.
+pub fn unmet_text(u: &Unmet) -> String {
+    match u {
+        Unmet::NoOfficer => "keine/n Integrationsbeauftragte/n bezeichnet".to_string(),
+        Unmet::NotYes { question, answer } => {
+            let answer = match answer {
+                None => "leer".to_string(),
+                Some(a) => format!("«{}»", shorten(a, MAX_QUOTED_CHARS)),
+            };
+            format!("«{question}» ist nicht mit Ja beantwortet ({answer})")
         }
     }
 }
@@ -340,6 +359,20 @@ mod tests {
         let l = name_list(&refs, 20);
         assert!(l.starts_with("Blatt0000, ") && l.ends_with("(1200 insgesamt)"), "{l}");
         assert_eq!(name_list(&refs[..3], 20), "Blatt0000, Blatt0001, Blatt0002");
+    }
+
+    #[test]
+    fn a_finding_is_placed_on_a_cell_or_a_whole_sheet() {
+        let pos = CellPos::new("Reporting", 12, 1);
+        let at_cell = finding().at(Some(&pos)).build(Code::WertLeer);
+        assert_eq!(
+            (at_cell.sheet(), at_cell.pos(), at_cell.cell().as_deref()),
+            (Some("Reporting"), Some(&pos), Some("B13"))
+        );
+        let on_sheet = finding().sheet("Vertragsgemeinden").build(Code::LeitMitgliedFehlt);
+        assert_eq!((on_sheet.sheet(), on_sheet.pos(), on_sheet.cell()), (Some("Vertragsgemeinden"), None, None));
+        let nowhere = finding().at(None).build(Code::SdFehlt);
+        assert_eq!((nowhere.sheet(), nowhere.cell()), (None, None));
     }
 
     #[test]

@@ -1,13 +1,18 @@
 //! Stage 5: the money. Exact decimal CHF, the tariff valid on each period's last day,
 //! eligibility, clawbacks, the payout calendar (4.5.2) and the credit (4.3.4).
+//! Each annex row carries its municipality's statement ([`Line`]): what was computed, paid and
+//! withheld, and why ([`Reason`], typed: the status, `LEIT_SUMME`, the Fehler with their
+//! codes and cells, no report, the clawback decisions). The writers render it and decide
+//! nothing; each typed value has one German rendering here ([`Reason::text`], [`Note::text`],
+//! [`RowStatus::label`]).
 //! Municipalities are computed in parallel; the result does not depend on the thread count.
 
-use crate::catalogue::finding;
+use crate::catalogue::{finding, unmet_text};
 use crate::domain::{
-    fmt_date, ymd, Bfs, Chf, Clawback, Code, Component, Components, Finding, PaidCounts, Period, Tariff, TariffCode,
-    PERIOD_COMPONENTS,
+    fmt_date, ymd, Bfs, Chf, Clawback, Code, Component, Components, Finding, PaidCounts, Period, Place, Severity,
+    Tariff, TariffCode, Unmet, PERIOD_COMPONENTS,
 };
-use crate::resolve::{Eligibility, Resolved};
+use crate::resolve::{Eligibility, FileEntry, Resolved};
 use crate::stammdaten::Stammdaten;
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
@@ -100,10 +105,130 @@ pub struct AnnexRow {
     pub total: Chf,
     pub eligibility: Eligibility,
     pub status: RowStatus,
-    /// Notes on withheld amounts.
-    pub notes: Vec<String>,
+    /// Notes on withheld amounts (the annex's `Bemerkungen`).
+    pub notes: Vec<Note>,
     /// The row's amounts left the computable range: nothing is paid or offset.
     pub out_of_range: bool,
+    /// What was computed, paid and withheld, line by line, and why.
+    pub statement: Vec<Line>,
+}
+
+/// A note of the annex on a row's withheld amounts. The German text is [`Note::text`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// A half-year paid to another payee than at year end, whose status withholds it.
+    HalfStatus { period: Period, status: RowStatus },
+    /// The half-year is withheld as a whole: the contract members' rows do not add up.
+    LeitSumme { period: Period },
+    /// Components of the half-year withheld by a Fehler of the report.
+    Withheld { period: Period, components: Vec<Component> },
+    /// The row left the range the program computes in.
+    OutOfRange,
+}
+
+impl Note {
+    /// The German text, as the annex shows it.
+    pub fn text(&self) -> String {
+        match self {
+            Note::HalfStatus { period, status } => format!("{}: {}", period.label(), status.label()),
+            Note::LeitSumme { period } => {
+                format!("{}: zurückbehalten, Vertragsgemeinden ergeben nicht die Totale (LEIT_SUMME)", period.label())
+            }
+            Note::Withheld { period, components } => {
+                let parts: Vec<&str> = components.iter().map(|c| component_label(*c)).collect();
+                format!("{}: zurückbehalten: {}", period.label(), parts.join(", "))
+            }
+            Note::OutOfRange => OUT_OF_RANGE.to_string(),
+        }
+    }
+}
+
+/// What a line of a municipality's statement is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// The Sockelbeitrag of the year; the count is the foreign resident population.
+    Sockel,
+    /// A flat rate of a half-year; the count is the one reported.
+    Component { period: Period, component: Component },
+    /// A half-year for which no valid Reportingformular was received.
+    NoReport { period: Period },
+    /// The clawbacks decided in the year (4.7), as a negative amount.
+    Clawback,
+}
+
+/// One line of a municipality's statement: what it is about, the count, what the count is
+/// worth by the tariff, what is paid, what is withheld, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub item: Item,
+    /// The count the amount is for (`None`: no count, as for a clawback).
+    pub count: Option<u64>,
+    /// What the count is worth by the tariff (`None`: nothing is computed for the line).
+    pub computed: Option<Chf>,
+    /// What is paid (a clawback: negative).
+    pub paid: Chf,
+    /// `computed - paid` (`None` where nothing is computed).
+    pub withheld: Option<Chf>,
+    /// Why the line is not (fully) paid, the first one deciding; empty: paid as computed.
+    pub reasons: Vec<Reason>,
+}
+
+impl Line {
+    /// The deciding reason's German text; empty when nothing is withheld.
+    pub fn reason_text(&self) -> String {
+        self.reasons.first().map(Reason::text).unwrap_or_default()
+    }
+    /// Whether a Fehler of the report withholds the line (not the status of the municipality).
+    pub fn withheld_by_report(&self) -> bool {
+        self.reasons.iter().any(|r| matches!(r, Reason::LeitSumme { .. } | Reason::Fehler { .. }))
+    }
+}
+
+/// Why an amount is not (fully) paid, or what a line stands for. The German text is
+/// [`Reason::text`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The status of the payee for the year: no Selbstdeklaration, not eligible, out of range.
+    Status(RowStatus),
+    /// `LEIT_SUMME` in the report `file`: the whole half-year is withheld.
+    LeitSumme { file: String },
+    /// Fehler in the report `file` concerning the municipality: code and place of each
+    /// (empty: a value that could not be used).
+    Fehler { file: String, errors: Vec<(Code, Option<Place>)> },
+    /// No valid Reportingformular was received for the half-year.
+    NoReport,
+    /// The clawback decisions of the year.
+    Clawbacks(Vec<Clawback>),
+}
+
+/// Clawback decisions in German: «Doppelzahlung 2022 (verfügt am 15.03.2023); …».
+fn decisions_text(cs: &[Clawback]) -> String {
+    cs.iter().map(|c| format!("{} (verfügt am {})", c.reason, fmt_date(c.decided_on))).collect::<Vec<_>>().join("; ")
+}
+
+impl Reason {
+    /// The German text, as the feedback workbook shows it.
+    pub fn text(&self) -> String {
+        match self {
+            Reason::Status(s) => s.label(),
+            Reason::LeitSumme { file } => {
+                format!("Blatt «Vertragsgemeinden» ergibt nicht die Totale (LEIT_SUMME) in «{file}»")
+            }
+            Reason::Fehler { file, errors } if errors.is_empty() => format!("fehlerhafter Wert in «{file}»"),
+            Reason::Fehler { file, errors } => {
+                let shown: BTreeSet<String> = errors
+                    .iter()
+                    .map(|(code, place)| match place.as_ref().and_then(Place::pos) {
+                        Some(p) => format!("{} in {}!{}", code.as_str(), p.sheet, p.a1()),
+                        None => code.as_str().to_string(),
+                    })
+                    .collect();
+                format!("Fehler in «{file}»: {}", shown.into_iter().collect::<Vec<_>>().join(", "))
+            }
+            Reason::NoReport => "kein gültiges Reportingformular eingegangen".to_string(),
+            Reason::Clawbacks(cs) => decisions_text(cs),
+        }
+    }
 }
 
 /// A payment to a payee on a payout date.
@@ -128,7 +253,15 @@ impl Payout {
 pub struct Invoice {
     pub bfs: Bfs,
     pub amount: Chf,
-    pub reason: String,
+    /// The clawback decisions with a remainder not offset against a payout.
+    pub decisions: Vec<Clawback>,
+}
+
+impl Invoice {
+    /// The German reason, as the annex, the feedback workbook and the invoice show it.
+    pub fn reason(&self) -> String {
+        decisions_text(&self.decisions)
+    }
 }
 
 /// A tariff and the dates it was applied for.
@@ -149,6 +282,14 @@ pub struct Computation {
     pub tariffs: Vec<AppliedTariff>,
     pub credit: Option<Chf>,
     pub findings: Vec<Finding>,
+}
+
+impl Computation {
+    /// What is paid to `payee` for the year: the totals of the rows it is the payee of at
+    /// year end. Each row is bounded by [`MAX_ROW_CHF`], so the sum stays in range.
+    pub fn total_to(&self, payee: Bfs) -> Chf {
+        self.rows.iter().filter(|r| r.payee == payee).fold(Decimal::ZERO, |acc, r| acc.saturating_add(r.total))
+    }
 }
 
 /// The period dates that apply in year `y`: 30.06. and 31.12. (Sockelbeitrag: 31.12.).
@@ -219,7 +360,7 @@ pub enum RowStatus {
     /// Withheld: no Selbstdeklaration for `year`, the municipality's own or (`lead`) its lead's.
     SdMissing { year: i32, lead: Option<Lead> },
     /// Not eligible: the Selbstdeklaration (own or `lead`'s) fails conditions of 4.2.
-    NotEligible { lead: Option<Lead>, reasons: Vec<String> },
+    NotEligible { lead: Option<Lead>, reasons: Vec<Unmet> },
     /// Withheld: an amount left the range the program computes in.
     OutOfRange,
 }
@@ -250,16 +391,20 @@ impl RowStatus {
             RowStatus::SdMissing { year, lead: Some(l) } => {
                 format!("zurückbehalten: Selbstdeklaration {year} der Leitgemeinde {} ({}) fehlt", l.name, l.bfs)
             }
-            RowStatus::NotEligible { lead: None, reasons } => format!("nicht berechtigt: {}", reasons.join("; ")),
+            RowStatus::NotEligible { lead: None, reasons } => format!("nicht berechtigt: {}", unmet_list(reasons)),
             RowStatus::NotEligible { lead: Some(l), reasons } => format!(
                 "nicht berechtigt: Selbstdeklaration der Leitgemeinde {} ({}): {}",
                 l.name,
                 l.bfs,
-                reasons.join("; ")
+                unmet_list(reasons)
             ),
             RowStatus::OutOfRange => OUT_OF_RANGE.to_string(),
         }
     }
+}
+
+fn unmet_list(reasons: &[Unmet]) -> String {
+    reasons.iter().map(unmet_text).collect::<Vec<_>>().join("; ")
 }
 
 impl fmt::Display for RowStatus {
@@ -268,8 +413,20 @@ impl fmt::Display for RowStatus {
     }
 }
 
-fn row(master: &Stammdaten, claws: &Claws<'_>, resolved: &Resolved, y: i32, bfs: Bfs) -> AnnexRow {
-    try_row(master, claws, resolved, y, bfs).unwrap_or_else(|Overflow| out_of_range_row(master, resolved, y, bfs))
+/// The inbox files by path, to look up the findings of a report.
+type Files<'a> = BTreeMap<&'a str, &'a FileEntry>;
+
+/// What a row is computed from.
+struct Inputs<'a> {
+    master: &'a Stammdaten,
+    resolved: &'a Resolved,
+    claws: &'a Claws<'a>,
+    files: &'a Files<'a>,
+    year: i32,
+}
+
+fn row(i: &Inputs<'_>, bfs: Bfs) -> AnnexRow {
+    try_row(i, bfs).unwrap_or_else(|Overflow| out_of_range_row(i.master, i.resolved, i.year, bfs))
 }
 
 /// A row whose amounts left the range the program computes in: nothing is paid, and the
@@ -289,22 +446,49 @@ fn out_of_range_row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) 
         withheld: PERIOD_COMPONENTS.into_iter().collect(),
         withheld_whole: true,
     };
+    let base = master.sockel_base(bfs, y).unwrap_or(0);
+    let halves = [empty(Period::new(y, 1)), empty(Period::new(y, 2))];
+    // Nothing is paid: each line says so, with what the Sockelbeitrag would have been if
+    // that can be computed.
+    let out = || vec![Reason::Status(RowStatus::OutOfRange)];
+    let sockel = rate(master, TariffCode::Sockel, ymd(y, 12, 31)).and_then(|r| bounded(mul(base, r).ok()?).ok());
+    let mut statement = vec![Line {
+        item: Item::Sockel,
+        count: Some(base),
+        computed: sockel,
+        paid: Decimal::ZERO,
+        withheld: sockel,
+        reasons: out(),
+    }];
+    for h in halves.iter().filter(|h| h.exists) {
+        for code in PERIOD_COMPONENTS {
+            statement.push(Line {
+                item: Item::Component { period: h.period, component: code },
+                count: None,
+                computed: None,
+                paid: Decimal::ZERO,
+                withheld: None,
+                reasons: out(),
+            });
+        }
+    }
     AnnexRow {
         bfs,
         name: m.map(|m| m.name.clone()).unwrap_or_default(),
         district: m.map(|m| m.district.clone()).unwrap_or_default(),
         payee,
-        base: master.sockel_base(bfs, y).unwrap_or(0),
+        base,
         sockel: Decimal::ZERO,
-        halves: [empty(Period::new(y, 1)), empty(Period::new(y, 2))],
+        halves,
         paid: PaidCounts::default(),
         amounts: Components::default(),
         clawback: Decimal::ZERO,
         total: Decimal::ZERO,
         eligibility: resolved.eligibility(payee),
         status: RowStatus::OutOfRange,
-        notes: vec![OUT_OF_RANGE.to_string()],
+        notes: vec![Note::OutOfRange],
         out_of_range: true,
+        statement,
     }
 }
 
@@ -312,13 +496,8 @@ fn out_of_range_row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) 
 pub const OUT_OF_RANGE: &str =
     "zurückbehalten: ein Betrag übersteigt den Rechenbereich (Stammdaten und Formular prüfen)";
 
-fn try_row(
-    master: &Stammdaten,
-    claws: &Claws<'_>,
-    resolved: &Resolved,
-    y: i32,
-    bfs: Bfs,
-) -> Result<AnnexRow, Overflow> {
+fn try_row(i: &Inputs<'_>, bfs: Bfs) -> Result<AnnexRow, Overflow> {
+    let (master, resolved, claws, y) = (i.master, i.resolved, i.claws, i.year);
     let m = master.municipality(bfs).ok_or(Overflow)?;
     let year_end = ymd(y, 12, 31);
     let payee = master.payee(bfs, year_end);
@@ -340,19 +519,46 @@ fn try_row(
         }
         let half_eligibility = resolved.eligibility(h.payee);
         if h.exists && h.payee != payee && half_eligibility != Eligibility::Eligible {
-            notes.push(format!("{}: {}", h.period.label(), RowStatus::of(master, y, bfs, &half_eligibility)));
+            notes.push(Note::HalfStatus { period: h.period, status: RowStatus::of(master, y, bfs, &half_eligibility) });
         } else if h.withheld_whole {
-            notes.push(format!(
-                "{}: zurückbehalten, Vertragsgemeinden ergeben nicht die Totale (LEIT_SUMME)",
-                h.period.label()
-            ));
+            notes.push(Note::LeitSumme { period: h.period });
         } else if !h.withheld.is_empty() {
-            let parts: Vec<&str> = h.withheld.iter().map(|c| component_label(*c)).collect();
-            notes.push(format!("{}: zurückbehalten: {}", h.period.label(), parts.join(", ")));
+            notes.push(Note::Withheld { period: h.period, components: h.withheld.iter().copied().collect() });
         }
     }
     let clawback = -bounded(sum(claws.get(&bfs).into_iter().flatten().map(|c| c.amount))?)?;
     let total = bounded(add(add(sockel, sum(amounts.values())?)?, clawback)?)?;
+    let status = RowStatus::of(master, y, bfs, &eligibility);
+    let sockel_line = {
+        let computed = match rate(master, TariffCode::Sockel, year_end) {
+            Some(r) => bounded(mul(base, r)?)?,
+            None => Decimal::ZERO,
+        };
+        let reasons = if status.is_eligible() { vec![] } else { vec![Reason::Status(status.clone())] };
+        Line {
+            item: Item::Sockel,
+            count: Some(base),
+            computed: Some(computed),
+            paid: sockel,
+            withheld: Some(computed.checked_sub(sockel).ok_or(Overflow)?),
+            reasons,
+        }
+    };
+    let mut statement = vec![sockel_line];
+    for h in &halves {
+        statement.extend(half_lines(i, bfs, h)?);
+    }
+    if !clawback.is_zero() {
+        let decisions = claws.get(&bfs).into_iter().flatten().map(|c| (*c).clone()).collect();
+        statement.push(Line {
+            item: Item::Clawback,
+            count: None,
+            computed: None,
+            paid: clawback,
+            withheld: None,
+            reasons: vec![Reason::Clawbacks(decisions)],
+        });
+    }
     Ok(AnnexRow {
         bfs,
         name: m.name.clone(),
@@ -365,11 +571,71 @@ fn try_row(
         amounts,
         clawback,
         total,
-        status: RowStatus::of(master, y, bfs, &eligibility),
+        status,
         eligibility,
         notes,
         out_of_range: false,
+        statement,
     })
+}
+
+/// The statement lines of a half-year: one per component computed, paid or withheld, or
+/// one saying that no valid report was received.
+fn half_lines(i: &Inputs<'_>, bfs: Bfs, h: &HalfYear) -> Result<Vec<Line>, Overflow> {
+    let mut out = Vec::new();
+    if !h.exists {
+        return Ok(out);
+    }
+    // The status of the half-year's payee (a contract may change during the year).
+    let eligibility = i.resolved.eligibility(h.payee);
+    let status = (eligibility != Eligibility::Eligible).then(|| RowStatus::of(i.master, i.year, bfs, &eligibility));
+    let Some(file) = h.source.as_deref() else {
+        if status.is_none() {
+            out.push(Line {
+                item: Item::NoReport { period: h.period },
+                count: None,
+                computed: None,
+                paid: Decimal::ZERO,
+                withheld: None,
+                reasons: vec![Reason::NoReport],
+            });
+        }
+        return Ok(out);
+    };
+    for code in PERIOD_COMPONENTS {
+        let (computed, paid) = (h.computed.get(code), h.amounts.get(code));
+        let held = h.withheld.contains(&code);
+        if computed.is_zero() && paid.is_zero() && !held {
+            continue;
+        }
+        let mut reasons: Vec<Reason> = status.iter().cloned().map(Reason::Status).collect();
+        if h.withheld_whole {
+            reasons.push(Reason::LeitSumme { file: file.to_string() });
+        } else if held {
+            reasons.push(Reason::Fehler { file: file.to_string(), errors: report_errors(i, file, bfs, h.payee) });
+        }
+        out.push(Line {
+            item: Item::Component { period: h.period, component: code },
+            count: Some(h.reported.get(code)),
+            computed: Some(computed),
+            paid,
+            withheld: Some(computed.checked_sub(paid).ok_or(Overflow)?),
+            reasons,
+        });
+    }
+    Ok(out)
+}
+
+/// The Fehler of report `file` that concern municipality `bfs` or its payee.
+fn report_errors(i: &Inputs<'_>, file: &str, bfs: Bfs, payee: Bfs) -> Vec<(Code, Option<Place>)> {
+    let Some(entry) = i.files.get(file) else { return vec![] };
+    entry
+        .result
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Fehler && (f.bfs == Some(bfs) || f.bfs == Some(payee)))
+        .map(|f| (f.code, f.place.clone()))
+        .collect()
 }
 
 /// Payouts of one municipality with its clawbacks offset, and the invoice remainder.
@@ -398,7 +664,7 @@ fn flows(master: &Stammdaten, claws: &Claws<'_>, y: i32, r: &AnnexRow) -> Result
     let mut claws: Vec<&Clawback> = claws.get(&r.bfs).cloned().unwrap_or_default();
     claws.sort_by_key(|c| c.decided_on);
     let mut remainder = Decimal::ZERO;
-    let mut reasons = Vec::new();
+    let mut decisions = Vec::new();
     for c in claws {
         let mut open = c.amount;
         for p in payouts.iter_mut().filter(|p| p.date >= c.decided_on) {
@@ -409,11 +675,10 @@ fn flows(master: &Stammdaten, claws: &Claws<'_>, y: i32, r: &AnnexRow) -> Result
         }
         if open > Decimal::ZERO {
             remainder = add(remainder, open)?;
-            reasons.push(format!("{} (verfügt am {})", c.reason, fmt_date(c.decided_on)));
+            decisions.push(c.clone());
         }
     }
-    let invoice =
-        (remainder > Decimal::ZERO).then(|| Invoice { bfs: r.bfs, amount: remainder, reason: reasons.join("; ") });
+    let invoice = (remainder > Decimal::ZERO).then_some(Invoice { bfs: r.bfs, amount: remainder, decisions });
     Ok((payouts, invoice))
 }
 
@@ -455,7 +720,9 @@ pub fn compute(master: &Stammdaten, resolved: &Resolved, y: i32) -> Computation 
     for c in master.clawbacks.iter().filter(|c| c.decided_on.year() == y) {
         claws.entry(c.bfs).or_default().push(c);
     }
-    let mut rows: Vec<AnnexRow> = bfs_list.par_iter().map(|b| row(master, &claws, resolved, y, *b)).collect();
+    let files: Files<'_> = resolved.files.iter().map(|e| (e.result.file.rel.as_str(), e)).collect();
+    let inputs = Inputs { master, resolved, claws: &claws, files: &files, year: y };
+    let mut rows: Vec<AnnexRow> = bfs_list.par_iter().map(|b| row(&inputs, *b)).collect();
     let (total, payouts, invoices) = match aggregate(master, &claws, y, &rows) {
         Ok(a) => a,
         Err(Overflow) => {
@@ -496,4 +763,358 @@ pub fn compute(master: &Stammdaten, resolved: &Resolved, y: i32) -> Computation 
         }
     }
     Computation { year: y, rows, total, payouts, invoices, tariffs, credit, findings }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The statement lines and their reasons, on master data and resolved reports built here:
+    //! amounts and codes, each condition on both sides.
+    use super::*;
+    use crate::domain::{CellPos, ContractMembership, FileState, FormVersion, Municipality, Validity};
+    use crate::resolve::FileEntry;
+    use crate::scan::{EntryKind, InboxFile};
+    use crate::validate::{FileResult, ReportDoc, SdDoc, Share};
+
+    const Y: i32 = 2023;
+    /// Solo, eligible: a report with a Fehler in H1, none in H2; two clawbacks.
+    const SOLO: Bfs = 2601;
+    /// Lead of a contract with MEMBER: H1 withheld by LEIT_SUMME, H2 paid.
+    const LEAD: Bfs = 2602;
+    const MEMBER: Bfs = 2603;
+    /// Not eligible: its Selbstdeklaration names no Integrationsbeauftragte/r.
+    const NOT_ELIGIBLE: Bfs = 2604;
+    /// No Selbstdeklaration; a clawback of the previous year only; lead of MOVER until 30.06.
+    const NO_SD: Bfs = 2605;
+    /// Member of NO_SD's contract in H1, on its own (and eligible) from 01.07.
+    const MOVER: Bfs = 2606;
+
+    fn d(m: u32, day: u32) -> NaiveDate {
+        ymd(Y, m, day)
+    }
+
+    fn chf(n: i64) -> Chf {
+        Decimal::from(n)
+    }
+
+    fn master() -> Stammdaten {
+        let mut m = Stammdaten::default();
+        for (bfs, pop) in [(SOLO, 100), (LEAD, 50), (MEMBER, 30), (NOT_ELIGIBLE, 10), (NO_SD, 20), (MOVER, 5)] {
+            let muni = Municipality {
+                bfs,
+                name: format!("G{bfs}"),
+                district: "Bezirk".into(),
+                validity: Validity::ALWAYS,
+                successor: None,
+            };
+            m.municipalities.insert(bfs, muni);
+            m.population.insert((bfs, ymd(Y - 2, 12, 31)), pop);
+        }
+        for member in [LEAD, MEMBER] {
+            m.memberships.push(ContractMembership {
+                contract: "K1".into(),
+                lead: LEAD,
+                member,
+                validity: Validity::ALWAYS,
+            });
+        }
+        m.memberships.push(ContractMembership {
+            contract: "K2".into(),
+            lead: NO_SD,
+            member: MOVER,
+            validity: Validity::new(None, Some(d(6, 30))),
+        });
+        for (code, amount) in [
+            (TariffCode::Sockel, 2),
+            (TariffCode::FallEg, 200),
+            (TariffCode::DolmetschEg, 100),
+            (TariffCode::FallIg, 300),
+            (TariffCode::DolmetschIg, 50),
+        ] {
+            m.tariffs.push(Tariff { code, amount: chf(amount), validity: Validity::ALWAYS });
+        }
+        m.clawbacks = vec![
+            Clawback { bfs: SOLO, amount: chf(500), reason: "dieses Jahr".into(), decided_on: d(1, 1) },
+            Clawback { bfs: SOLO, amount: chf(700), reason: "Vorjahr".into(), decided_on: ymd(Y - 1, 12, 31) },
+            Clawback { bfs: NO_SD, amount: chf(900), reason: "Vorjahr".into(), decided_on: ymd(Y - 1, 12, 31) },
+            Clawback { bfs: NOT_ELIGIBLE, amount: chf(300), reason: "ohne Auszahlung".into(), decided_on: d(2, 1) },
+        ];
+        m
+    }
+
+    fn counts(eg: u64, d_eg: u64, ig: u64, d_ig: u64) -> PaidCounts {
+        PaidCounts { eg, d_eg, ig, d_ig }
+    }
+
+    fn report(rel: &str, bfs: Bfs, half: u8, shares: Vec<(Bfs, Share)>, withheld_whole: bool) -> ReportDoc {
+        ReportDoc {
+            rel: rel.into(),
+            version: FormVersion::V2022,
+            bfs,
+            period: Period::new(Y, half),
+            submitted: None,
+            received: None,
+            shares: shares.into_iter().collect(),
+            withheld_whole,
+        }
+    }
+
+    fn sd(bfs: Bfs, failed: Vec<Unmet>) -> SdDoc {
+        SdDoc { rel: format!("sd_{bfs}.xlsx"), bfs, year: Y, submitted: None, received: None, failed }
+    }
+
+    fn entry(rel: &str, findings: Vec<Finding>) -> FileEntry {
+        let f = InboxFile {
+            rel: rel.into(),
+            path: rel.into(),
+            kind: EntryKind::Spreadsheet,
+            size: 1,
+            received: None,
+            received_from: None,
+        };
+        let mut result = FileResult::new(&f);
+        result.findings = findings;
+        FileEntry { result, state: FileState::Verarbeitet }
+    }
+
+    /// The Fehler at `Reporting!B14` of the solo report.
+    fn b14() -> CellPos {
+        CellPos::new("Reporting", 13, 1)
+    }
+
+    fn resolved() -> Resolved {
+        let mut r = Resolved::default();
+        // SOLO H1: 10 conversations paid, 3 interpreters withheld by a Fehler.
+        let solo = Share {
+            reported: counts(10, 3, 0, 0),
+            paid: counts(10, 0, 0, 0),
+            withheld: BTreeSet::from([Component::DolmetschEg]),
+        };
+        r.reports.insert((SOLO, Period::new(Y, 1)), report("solo_h1.xlsx", SOLO, 1, vec![(SOLO, solo)], false));
+        // LEAD H1: the rows do not add up; everything withheld.
+        let held = |n| Share {
+            reported: counts(n, 0, 0, 0),
+            paid: PaidCounts::default(),
+            withheld: PERIOD_COMPONENTS.into_iter().collect(),
+        };
+        r.reports.insert(
+            (LEAD, Period::new(Y, 1)),
+            report("lead_h1.xlsx", LEAD, 1, vec![(LEAD, held(4)), (MEMBER, held(2))], true),
+        );
+        // LEAD H2: paid.
+        let paid = |n| Share { reported: counts(n, 0, 0, 0), paid: counts(n, 0, 0, 0), withheld: BTreeSet::new() };
+        r.reports.insert(
+            (LEAD, Period::new(Y, 2)),
+            report("lead_h2.xlsx", LEAD, 2, vec![(LEAD, paid(1)), (MEMBER, paid(1))], false),
+        );
+        let ne = Share { reported: counts(5, 0, 0, 0), paid: counts(5, 0, 0, 0), withheld: BTreeSet::new() };
+        r.reports.insert(
+            (NOT_ELIGIBLE, Period::new(Y, 1)),
+            report("ne_h1.xlsx", NOT_ELIGIBLE, 1, vec![(NOT_ELIGIBLE, ne)], false),
+        );
+        r.reports.insert(
+            (NO_SD, Period::new(Y, 1)),
+            report("nosd_h1.xlsx", NO_SD, 1, vec![(NO_SD, paid(0)), (MOVER, paid(1))], false),
+        );
+        r.sds.insert(MOVER, sd(MOVER, vec![]));
+        r.sds.insert(SOLO, sd(SOLO, vec![]));
+        r.sds.insert(LEAD, sd(LEAD, vec![]));
+        r.sds.insert(NOT_ELIGIBLE, sd(NOT_ELIGIBLE, vec![Unmet::NoOfficer]));
+        let fehler =
+            finding().file("solo_h1.xlsx").bfs(Some(SOLO)).at(Some(&b14())).build(Code::DolmetschUeberGespraeche);
+        let warnung = finding().file("solo_h1.xlsx").bfs(Some(SOLO)).build(Code::WertUnplausibel);
+        let other = finding().file("solo_h1.xlsx").bfs(Some(NO_SD)).build(Code::WertLeer);
+        r.files = vec![entry("solo_h1.xlsx", vec![fehler, warnung, other]), entry("lead_h1.xlsx", vec![])];
+        r
+    }
+
+    fn computed() -> Computation {
+        compute(&master(), &resolved(), Y)
+    }
+
+    fn row(c: &Computation, bfs: Bfs) -> &AnnexRow {
+        c.rows.iter().find(|r| r.bfs == bfs).expect("a row")
+    }
+
+    fn line<'a>(r: &'a AnnexRow, item: &Item) -> Option<&'a Line> {
+        r.statement.iter().find(|l| &l.item == item)
+    }
+
+    fn component(half: u8, component: Component) -> Item {
+        Item::Component { period: Period::new(Y, half), component }
+    }
+
+    #[test]
+    fn sockel_line_of_an_eligible_municipality_is_paid_in_full() {
+        let c = computed();
+        let l = line(row(&c, SOLO), &Item::Sockel).expect("Sockel line");
+        assert_eq!((l.count, l.computed, l.paid, l.withheld), (Some(100), Some(chf(200)), chf(200), Some(chf(0))));
+        assert!(l.reasons.is_empty());
+    }
+
+    #[test]
+    fn sockel_line_of_a_municipality_not_eligible_is_withheld_with_its_conditions() {
+        let c = computed();
+        let l = line(row(&c, NOT_ELIGIBLE), &Item::Sockel).expect("Sockel line");
+        assert_eq!((l.count, l.computed, l.paid, l.withheld), (Some(10), Some(chf(20)), chf(0), Some(chf(20))));
+        assert_eq!(
+            l.reasons,
+            vec![Reason::Status(RowStatus::NotEligible { lead: None, reasons: vec![Unmet::NoOfficer] })]
+        );
+        assert!(!l.withheld_by_report(), "withheld by the status, not by a report");
+        // Its report's amounts are computed and withheld for the same reason.
+        let eg = line(row(&c, NOT_ELIGIBLE), &component(1, Component::FallEg)).expect("FallEg line");
+        assert_eq!((eg.computed, eg.paid, eg.withheld), (Some(chf(1000)), chf(0), Some(chf(1000))));
+        assert!(matches!(eg.reasons.as_slice(), [Reason::Status(RowStatus::NotEligible { .. })]));
+    }
+
+    #[test]
+    fn sockel_line_without_selbstdeklaration_says_so() {
+        let c = computed();
+        let l = line(row(&c, NO_SD), &Item::Sockel).expect("Sockel line");
+        assert_eq!((l.paid, l.withheld), (chf(0), Some(chf(40))));
+        assert_eq!(l.reasons, vec![Reason::Status(RowStatus::SdMissing { year: Y, lead: None })]);
+    }
+
+    #[test]
+    fn a_component_withheld_by_a_fehler_names_the_code_and_cell_and_the_others_are_paid() {
+        let c = computed();
+        let r = row(&c, SOLO);
+        let paid = line(r, &component(1, Component::FallEg)).expect("FallEg line");
+        assert_eq!(
+            (paid.count, paid.computed, paid.paid, paid.withheld),
+            (Some(10), Some(chf(2000)), chf(2000), Some(chf(0)))
+        );
+        assert!(paid.reasons.is_empty());
+        let held = line(r, &component(1, Component::DolmetschEg)).expect("DolmetschEg line");
+        assert_eq!(
+            (held.count, held.computed, held.paid, held.withheld),
+            (Some(3), Some(chf(300)), chf(0), Some(chf(300)))
+        );
+        // Only the Fehler concerning the municipality: not the Warnung, not another's Fehler.
+        assert_eq!(
+            held.reasons,
+            vec![Reason::Fehler {
+                file: "solo_h1.xlsx".into(),
+                errors: vec![(Code::DolmetschUeberGespraeche, Some(Place::Cell(b14())))]
+            }]
+        );
+        assert!(held.withheld_by_report());
+        // Components neither computed nor withheld have no line.
+        assert!(line(r, &component(1, Component::FallIg)).is_none());
+        assert_eq!(
+            r.notes,
+            vec![Note::Withheld { period: Period::new(Y, 1), components: vec![Component::DolmetschEg] }]
+        );
+    }
+
+    #[test]
+    fn leit_summe_withholds_the_half_year_of_every_member_and_the_next_half_year_is_paid() {
+        let c = computed();
+        let m = row(&c, MEMBER);
+        let h1 = line(m, &component(1, Component::FallEg)).expect("H1 line");
+        assert_eq!((h1.count, h1.computed, h1.paid, h1.withheld), (Some(2), Some(chf(400)), chf(0), Some(chf(400))));
+        assert_eq!(h1.reasons, vec![Reason::LeitSumme { file: "lead_h1.xlsx".into() }]);
+        // The other components of the half-year are withheld too (count 0, nothing computed).
+        let d_eg = line(m, &component(1, Component::DolmetschEg)).expect("withheld component has a line");
+        assert_eq!((d_eg.computed, d_eg.withheld), (Some(chf(0)), Some(chf(0))));
+        let h2 = line(m, &component(2, Component::FallEg)).expect("H2 line");
+        assert_eq!((h2.computed, h2.paid, h2.withheld), (Some(chf(200)), chf(200), Some(chf(0))));
+        assert!(h2.reasons.is_empty());
+        assert_eq!(m.notes, vec![Note::LeitSumme { period: Period::new(Y, 1) }]);
+        let lead = line(row(&c, LEAD), &component(1, Component::FallEg)).expect("lead H1 line");
+        assert_eq!((lead.computed, lead.paid), (Some(chf(800)), chf(0)));
+        assert!(lead.withheld_by_report());
+    }
+
+    #[test]
+    fn a_half_year_without_a_report_has_one_line_when_eligible_and_none_otherwise() {
+        let c = computed();
+        let h2 = Item::NoReport { period: Period::new(Y, 2) };
+        let l = line(row(&c, SOLO), &h2).expect("no report line");
+        assert_eq!((l.count, l.computed, l.paid, l.withheld), (None, None, chf(0), None));
+        assert_eq!(l.reasons, vec![Reason::NoReport]);
+        assert!(line(row(&c, SOLO), &Item::NoReport { period: Period::new(Y, 1) }).is_none(), "H1 has a report");
+        assert!(line(row(&c, NOT_ELIGIBLE), &h2).is_none(), "not eligible: nothing would be paid anyway");
+        assert!(line(row(&c, NO_SD), &h2).is_none(), "no Selbstdeklaration: nothing would be paid anyway");
+    }
+
+    #[test]
+    fn the_clawback_line_holds_the_decisions_of_the_year_only() {
+        let c = computed();
+        let l = line(row(&c, SOLO), &Item::Clawback).expect("clawback line");
+        assert_eq!((l.count, l.computed, l.paid, l.withheld), (None, None, chf(-500), None));
+        let Some(Reason::Clawbacks(decisions)) = l.reasons.first() else { panic!("{:?}", l.reasons) };
+        assert_eq!(decisions.iter().map(|c| (c.amount, c.decided_on)).collect::<Vec<_>>(), vec![(chf(500), d(1, 1))]);
+        assert_eq!(row(&c, SOLO).clawback, chf(-500));
+        // A clawback decided in the previous year makes no line.
+        assert!(line(row(&c, NO_SD), &Item::Clawback).is_none());
+        assert_eq!(row(&c, NO_SD).clawback, chf(0));
+    }
+
+    #[test]
+    fn a_half_year_paid_to_another_payee_is_withheld_by_that_payees_status() {
+        let c = computed();
+        let r = row(&c, MOVER);
+        assert_eq!(r.status, RowStatus::Eligible, "eligible on its own at year end");
+        let h1 = line(r, &component(1, Component::FallEg)).expect("H1 line");
+        assert_eq!((h1.computed, h1.paid, h1.withheld), (Some(chf(200)), chf(0), Some(chf(200))));
+        let lead = Some(Lead { bfs: NO_SD, name: format!("G{NO_SD}") });
+        assert_eq!(h1.reasons, vec![Reason::Status(RowStatus::SdMissing { year: Y, lead: lead.clone() })]);
+        assert_eq!(
+            r.notes,
+            vec![Note::HalfStatus { period: Period::new(Y, 1), status: RowStatus::SdMissing { year: Y, lead } }]
+        );
+        // H2 has no report of its own: eligible, so a line says so.
+        assert!(line(r, &Item::NoReport { period: Period::new(Y, 2) }).is_some());
+        assert!(line(r, &Item::Sockel).is_some_and(|l| l.reasons.is_empty() && l.paid == chf(10)));
+    }
+
+    #[test]
+    fn a_clawback_without_a_payout_to_offset_it_is_invoiced_with_its_decision() {
+        let c = computed();
+        // SOLO's clawback of the year is offset against its payouts: no invoice.
+        assert!(c.invoices.iter().all(|i| i.bfs != SOLO));
+        let inv: Vec<&Invoice> = c.invoices.iter().filter(|i| i.bfs == NOT_ELIGIBLE).collect();
+        assert_eq!(inv.len(), 1);
+        assert_eq!(inv[0].amount, chf(300));
+        assert_eq!(
+            inv[0].decisions.iter().map(|c| (c.amount, c.decided_on)).collect::<Vec<_>>(),
+            vec![(chf(300), d(2, 1))]
+        );
+    }
+
+    #[test]
+    fn the_lines_add_up_to_the_row_total() {
+        let c = computed();
+        for r in &c.rows {
+            let paid: Chf = r.statement.iter().map(|l| l.paid).sum();
+            assert_eq!(paid, r.total, "{}", r.bfs);
+        }
+    }
+
+    #[test]
+    fn the_total_to_a_payee_adds_the_rows_it_is_paid_for() {
+        let c = computed();
+        let (lead, member) = (row(&c, LEAD).total, row(&c, MEMBER).total);
+        assert!(lead > chf(0) && member > chf(0));
+        assert_eq!(c.total_to(LEAD), lead + member);
+        assert_eq!(c.total_to(SOLO), row(&c, SOLO).total);
+        assert_eq!(c.total_to(MEMBER), chf(0), "a member is paid through its lead");
+    }
+
+    #[test]
+    fn a_row_out_of_range_withholds_every_line() {
+        let mut m = master();
+        m.population.insert((SOLO, ymd(Y - 2, 12, 31)), 1);
+        m.tariffs.retain(|t| t.code != TariffCode::Sockel);
+        m.tariffs.push(Tariff { code: TariffCode::Sockel, amount: Decimal::MAX, validity: Validity::ALWAYS });
+        let c = compute(&m, &resolved(), Y);
+        let r = row(&c, SOLO);
+        assert!(r.out_of_range);
+        assert!(!r.statement.is_empty());
+        for l in &r.statement {
+            assert_eq!(l.paid, chf(0));
+            assert_eq!(l.reasons, vec![Reason::Status(RowStatus::OutOfRange)], "{:?}", l.item);
+        }
+    }
 }

@@ -216,12 +216,59 @@ pub struct Finding {
     pub bfs: Option<Bfs>,
     /// Path relative to the inbox, `/` between folders; `None` for a municipality as a whole.
     pub file: Option<String>,
-    pub sheet: Option<String>,
-    pub cell: Option<String>,
+    /// Where in the file: a sheet, or a cell of it (`None`: the file as a whole).
+    pub place: Option<Place>,
     /// The value found, as the user sees it.
     pub value: Option<String>,
     pub message: String,
     pub fix: String,
+}
+
+impl Finding {
+    /// The sheet the finding is on.
+    pub fn sheet(&self) -> Option<&str> {
+        self.place.as_ref().map(Place::sheet)
+    }
+    /// The cell the finding is on.
+    pub fn pos(&self) -> Option<&CellPos> {
+        self.place.as_ref().and_then(Place::pos)
+    }
+    /// The cell's A1 address as shown (`B13`).
+    pub fn cell(&self) -> Option<String> {
+        self.pos().map(CellPos::a1)
+    }
+}
+
+/// Where in a file a finding is: a whole sheet, or one cell of a sheet.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Place {
+    Sheet(std::sync::Arc<str>),
+    Cell(CellPos),
+}
+
+impl Place {
+    pub fn sheet(&self) -> &str {
+        match self {
+            Place::Sheet(s) => s,
+            Place::Cell(p) => &p.sheet,
+        }
+    }
+    pub fn pos(&self) -> Option<&CellPos> {
+        match self {
+            Place::Sheet(_) => None,
+            Place::Cell(p) => Some(p),
+        }
+    }
+}
+
+/// A condition of eligibility (4.2) that a Selbstdeklaration does not meet. The German text
+/// is [`crate::catalogue::unmet_text`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unmet {
+    /// No Integrationsbeauftragte/r is named.
+    NoOfficer,
+    /// A required question is not answered «Ja»: its label, and the answer found (`None`: blank).
+    NotYes { question: &'static str, answer: Option<String> },
 }
 
 // ---------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 //! of the payee, and the municipality-level findings (`SD_FEHLT`, `BERICHT_FEHLT`).
 
 use crate::catalogue::finding;
-use crate::domain::{ymd, Bfs, Code, FileState, Finding, FormKind, Period};
+use crate::domain::{ymd, Bfs, Code, FileState, Finding, FormKind, Period, Unmet};
 use crate::validate::{Ctx, FileResult, FormPeriod, Outcome, ReportDoc, SdDoc};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,7 +19,7 @@ pub enum Eligibility {
     /// The Selbstdeklaration of `via` fails conditions.
     NotEligible {
         via: Bfs,
-        reasons: Vec<String>,
+        reasons: Vec<Unmet>,
     },
 }
 
@@ -54,7 +54,7 @@ impl Resolved {
 }
 
 fn order_key(r: &FileResult, submitted: Option<NaiveDate>) -> (Option<NaiveDate>, Option<NaiveDate>, Vec<u8>) {
-    (r.received, submitted, r.rel.as_bytes().to_vec())
+    (r.file.received, submitted, r.file.rel.as_bytes().to_vec())
 }
 
 /// Decides every file's state across files and adds the cross-file findings.
@@ -67,14 +67,14 @@ pub fn resolve(results: Vec<FileResult>, ctx: &Ctx<'_>) -> Resolved {
 
     // Byte duplicates: the first in path order is used, the others are listed.
     for mut r in results {
-        if let (Some(h), false) = (r.sha256.clone(), matches!(r.outcome, Outcome::Ignored)) {
+        if let (Some(h), false) = (r.file.sha256.clone(), matches!(r.outcome, Outcome::Ignored)) {
             if let Some(first) = first_by_hash.get(&h) {
-                let f = finding().file(&r.rel).bfs(r.bfs).detail(first.clone()).build(Code::DateiDuplikat);
+                let f = finding().file(&r.file.rel).bfs(r.bfs()).detail(first.clone()).build(Code::DateiDuplikat);
                 r.findings = vec![f];
                 entries.push(FileEntry { result: r, state: FileState::Ignoriert });
                 continue;
             }
-            first_by_hash.insert(h, r.rel.clone());
+            first_by_hash.insert(h, r.file.rel.clone());
         }
         let state = match r.outcome {
             Outcome::Ignored | Outcome::OtherYear => FileState::Ignoriert,
@@ -109,12 +109,12 @@ pub fn resolve(results: Vec<FileResult>, ctx: &Ctx<'_>) -> Resolved {
         };
         let winner =
             *idx.iter().max_by_key(|&&i| order_key(&entries[i].result, submitted(i))).expect("non-empty group");
-        let winner_rel = entries[winner].result.rel.clone();
+        let winner_rel = entries[winner].result.file.rel.clone();
         for &i in idx.iter().filter(|&&i| i != winner) {
             let e = &mut entries[i];
             let detail = format!("ersetzt durch «{winner_rel}»");
             e.result.findings =
-                vec![finding().file(&e.result.rel).bfs(e.result.bfs).detail(detail).build(Code::Ersetzt)];
+                vec![finding().file(&e.result.file.rel).bfs(e.result.bfs()).detail(detail).build(Code::Ersetzt)];
             e.state = FileState::Ersetzt;
         }
         match &entries[winner].result.outcome {
@@ -151,8 +151,8 @@ pub fn resolve(results: Vec<FileResult>, ctx: &Ctx<'_>) -> Resolved {
     // Reports that were filed but rejected, by (BFS-Nr., period), for the wording below.
     let rejected: BTreeSet<(Bfs, FormPeriod)> = entries
         .iter()
-        .filter(|e| e.state == FileState::Abgelehnt && e.result.kind == Some(FormKind::Reporting))
-        .filter_map(|e| Some((e.result.bfs?, e.result.period?)))
+        .filter(|e| e.state == FileState::Abgelehnt && e.result.kind() == Some(FormKind::Reporting))
+        .filter_map(|e| Some((e.result.bfs()?, e.result.period()?)))
         .collect();
     for m in master.municipalities_in(y) {
         for half in [1u8, 2] {

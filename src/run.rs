@@ -140,7 +140,7 @@ pub fn process_file(f: &InboxFile, ctx: &Ctx<'_>, limits: &Limits) -> FileResult
             let what = crate::workbook::panic_message(p.as_ref());
             tracing::error!(datei = %f.rel, "Absturz beim Lesen abgefangen: {what}");
             let mut r = base;
-            r.sha256 = crate::fsio::sha256_regular_file(&f.path).ok();
+            r.file.sha256 = crate::fsio::sha256_regular_file(&f.path).ok();
             r.reject(Code::DateiUnlesbar, "interner Fehler beim Lesen der Datei")
         }
     }
@@ -168,14 +168,14 @@ fn process_inner(mut res: FileResult, f: &InboxFile, ctx: &Ctx<'_>, limits: &Lim
         format!("Dateigrösse {} MB, zulässig {} MB", size / (1024 * 1024), limits.max_file_bytes / (1024 * 1024))
     };
     if f.size > limits.max_file_bytes {
-        res.sha256 = crate::fsio::sha256_regular_file(&f.path).ok();
+        res.file.sha256 = crate::fsio::sha256_regular_file(&f.path).ok();
         return res.reject(Code::DateiZuGross, too_large(f.size));
     }
     let bytes = match crate::fsio::read_regular_file(&f.path, limits.max_file_bytes) {
         Ok(b) => b,
         Err(OpenError::NotRegular) => return res.reject(Code::DateiSonderdatei, "keine gewöhnliche Datei"),
         Err(OpenError::TooLarge { .. }) => {
-            res.sha256 = crate::fsio::sha256_regular_file(&f.path).ok();
+            res.file.sha256 = crate::fsio::sha256_regular_file(&f.path).ok();
             return res.reject(Code::DateiZuGross, too_large(limits.max_file_bytes + 1));
         }
         Err(OpenError::Io(e)) => {
@@ -185,7 +185,7 @@ fn process_inner(mut res: FileResult, f: &InboxFile, ctx: &Ctx<'_>, limits: &Lim
             )
         }
     };
-    res.sha256 = Some(crate::fsio::sha256_hex(&bytes));
+    res.file.sha256 = Some(crate::fsio::sha256_hex(&bytes));
     // A spreadsheet is read whatever its name (`Reporting.XLS `, no extension); under
     // another name, only a file that reads as a workbook is one.
     if f.kind == EntryKind::Other && !looks_like_spreadsheet(&bytes) {
@@ -200,7 +200,7 @@ fn process_inner(mut res: FileResult, f: &InboxFile, ctx: &Ctx<'_>, limits: &Lim
         Err(ReadError::Unreadable(d)) => return res.reject(Code::DateiUnlesbar, d),
     };
     drop(bytes);
-    res.format = Some(wb.format);
+    res.file.format = Some(wb.format);
     let Some(form) = extract(&wb) else {
         let names: Vec<&str> = wb.sheets.iter().map(|s| s.name.as_str()).collect();
         let detail = format!("Blätter: {}", crate::catalogue::name_list(&names, 20));
@@ -211,7 +211,7 @@ fn process_inner(mut res: FileResult, f: &InboxFile, ctx: &Ctx<'_>, limits: &Lim
         .then(|| format!("gelesen: Blatt «{}», nicht gelesen: «{}»", form.sheet, others.join("», «")));
     let mut res = validate_form(res, form, ctx);
     if let Some(detail) = several {
-        res.findings.push(finding().file(&f.rel).bfs(res.bfs).detail(detail).build(Code::DateiMehrereFormulare));
+        res.findings.push(finding().file(&f.rel).bfs(res.bfs()).detail(detail).build(Code::DateiMehrereFormulare));
     }
     res
 }
@@ -282,7 +282,7 @@ fn evaluate_in(pool: &rayon::ThreadPool, opts: &RunOptions) -> Result<Evaluation
         inputs.push((crate::scan::JOURNAL.to_string(), h.clone()));
     }
     for e in &resolved.files {
-        inputs.push((e.result.rel.clone(), e.result.sha256.clone().unwrap_or_default()));
+        inputs.push((e.result.file.rel.clone(), e.result.file.sha256.clone().unwrap_or_default()));
     }
     for n in &inbox.journal_notes {
         tracing::warn!("{n}");
@@ -353,10 +353,10 @@ pub fn forms_by_year(eval: &Evaluation) -> (usize, std::collections::BTreeMap<i3
     let mut other = std::collections::BTreeMap::new();
     for e in &eval.resolved.files {
         let r = &e.result;
-        if r.kind.is_none() {
+        if r.kind().is_none() {
             continue;
         }
-        let year = r.period.map(|p| p.year());
+        let year = r.period().map(|p| p.year());
         match (year, &r.outcome) {
             (_, Outcome::OtherYear) => *other.entry(year.unwrap_or(0)).or_insert(0) += 1,
             (Some(y), _) if y != eval.year => *other.entry(y).or_insert(0) += 1,
@@ -484,7 +484,7 @@ pub fn next_steps(e: &Evaluation, feedback: usize) -> String {
         .files
         .iter()
         .filter(|f| f.state == FileState::Abgelehnt)
-        .map(|f| if f.result.bfs.is_some() { name(f.result.bfs) } else { f.result.rel.clone() })
+        .map(|f| if f.result.bfs().is_some() { name(f.result.bfs()) } else { f.result.file.rel.clone() })
         .collect();
     let (n, shown) = list(rejected);
     if n > 0 {

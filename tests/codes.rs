@@ -30,7 +30,7 @@ fn formular_version() {
         assert_eq!(codes(&r), vec![Code::FormularVersion]);
         assert_eq!(at(&r, Code::FormularVersion), (Some("Reporting".into()), Some("B2".into())));
         assert_eq!(r.outcome, Outcome::Rejected);
-        assert_eq!(r.bfs, Some(2601), "still attributed to its municipality");
+        assert_eq!(r.bfs(), Some(2601), "still attributed to its municipality");
     }
     // 2018 as a number is a known version
     let r = check(vec![report(2601, "Solothurn", 1, &[("SI_VERSION", Value::Float(2018.0))])], "a.xlsx", JUL);
@@ -154,7 +154,7 @@ fn wert_unplausibel() {
         JUL,
     );
     let cells: Vec<_> =
-        r.findings.iter().filter(|f| f.code == Code::WertUnplausibel).map(|f| f.cell.clone().unwrap()).collect();
+        r.findings.iter().filter(|f| f.code == Code::WertUnplausibel).map(|f| f.cell().unwrap()).collect();
     assert_eq!(cells, vec!["B13", "B16", "B18"]);
     assert_eq!(share(&r, 2605).paid.eg, 8, "a warning: still paid");
 }
@@ -359,10 +359,10 @@ fn ersetzt_and_duplicates() {
         ymd(2023, 7, 9),
     );
     let mut c = check(vec![report(2601, "Solothurn", 1, &[])], "c.xlsx", ymd(2023, 7, 9));
-    c.sha256 = b.sha256.clone(); // byte-identical to b
+    c.file.sha256 = b.file.sha256.clone(); // byte-identical to b
     a.findings.push(beitraege::catalogue::finding().build(Code::WertTextzahl)); // dropped when superseded
     let (resolved, comp) = resolve_all(vec![a, b, c]);
-    let state = |rel: &str| resolved.files.iter().find(|f| f.result.rel == rel).unwrap();
+    let state = |rel: &str| resolved.files.iter().find(|f| f.result.file.rel == rel).unwrap();
     assert_eq!(state("a_alt.xlsx").state, FileState::Ersetzt);
     assert_eq!(state("a_alt.xlsx").result.findings.iter().map(|f| f.code).collect::<Vec<_>>(), vec![Code::Ersetzt]);
     assert_eq!(state("b.xlsx").state, FileState::Verarbeitet);
@@ -439,7 +439,7 @@ fn file_level_codes() {
     let limits = Limits { max_file_bytes: 1024, ..Limits::default() };
     let r = process_file(&f, &Ctx { year: Y, master: &m }, &limits);
     assert_eq!(codes(&r), vec![Code::DateiZuGross]);
-    assert!(r.sha256.is_some(), "listed in the manifest with its hash even when not read");
+    assert!(r.file.sha256.is_some(), "listed in the manifest with its hash even when not read");
 }
 
 #[test]
@@ -475,7 +475,7 @@ fn datei_mehrere_formulare() {
     }
     let r = process("Rueckmeldung.xlsx", &wb.save_to_buffer().unwrap());
     assert_eq!(codes(&r), vec![Code::DateiMehrereFormulare]);
-    assert_eq!(r.bfs, Some(2601), "the first form is the one read");
+    assert_eq!(r.bfs(), Some(2601), "the first form is the one read");
     assert!(matches!(r.outcome, Outcome::Report(_)));
 }
 
@@ -501,7 +501,7 @@ fn links_and_special_files_are_not_opened() {
         let r = process_file(&f, &ctx, &Limits::default());
         assert_eq!(codes(&r), vec![code]);
         assert_eq!(r.outcome, Outcome::Rejected);
-        assert!(r.sha256.is_none());
+        assert!(r.file.sha256.is_none());
     }
 }
 
@@ -647,7 +647,7 @@ fn leaving_a_contract_mid_year_needs_the_leads_selbstdeklaration_for_the_first_h
     let ctx = Ctx { year: Y, master: &m };
     let wb = Workbook { format: Format::Xlsx, sheets: vec![sd(2605, "Klein", &[])], names: vec![] };
     let mut r = validate_form(FileResult::new(&file("s5.xlsx", ymd(2023, 1, 20))), extract(&wb).unwrap(), &ctx);
-    r.sha256 = Some("s5".into());
+    r.file.sha256 = Some("s5".into());
     let resolved = resolve(vec![r], &ctx);
     let sd_fehlt: Vec<_> =
         resolved.municipality_findings.iter().filter(|f| f.code == Code::SdFehlt && f.bfs == Some(2605)).collect();

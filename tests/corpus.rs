@@ -264,7 +264,7 @@ fn every_file_state_matches_expected() {
         .map(|r| (r["datei"].clone(), r["status"].clone()))
         .collect();
     let got: BTreeMap<String, String> =
-        e.resolved.files.iter().map(|f| (f.result.rel.clone(), f.state.as_str().to_string())).collect();
+        e.resolved.files.iter().map(|f| (f.result.file.rel.clone(), f.state.as_str().to_string())).collect();
     assert_eq!(got, expected);
 }
 
@@ -285,10 +285,10 @@ fn summary_counts_match() {
 fn no_file_is_rejected_or_ignored_without_a_finding() {
     for f in &eval().resolved.files {
         if matches!(f.state, FileState::Abgelehnt | FileState::Ignoriert | FileState::Ersetzt) {
-            assert!(!f.result.findings.is_empty(), "{} is {} without a finding", f.result.rel, f.state);
+            assert!(!f.result.findings.is_empty(), "{} is {} without a finding", f.result.file.rel, f.state);
         }
         if f.state == FileState::Abgelehnt {
-            assert!(f.result.findings.iter().any(|x| x.severity == Severity::Fehler), "{}", f.result.rel);
+            assert!(f.result.findings.iter().any(|x| x.severity == Severity::Fehler), "{}", f.result.file.rel);
         }
     }
 }

@@ -134,7 +134,7 @@ fn a_letter_names_the_municipality_every_cell_and_the_withheld_amounts() {
         let name = d.name_of(Some(bfs));
         assert!(text.contains(&collapse(&name)), "{rel}: {name}");
         for f in &findings {
-            if let Some(cell) = &f.cell {
+            if let Some(cell) = f.cell() {
                 assert!(text.contains(&format!("Zelle {cell}")), "{rel}: cell {cell} of {:?}", f.code);
             }
         }
@@ -293,7 +293,7 @@ fn tools_accept_every_pdf() {
         assert!(text.contains(&collapse(&d.name_of(Some(bfs)))), "{}", f.rel);
         if f.rel.starts_with("Rueckmeldungen/") {
             for x in feedback::by_recipient(&d).get(&bfs).unwrap() {
-                if let Some(c) = &x.cell {
+                if let Some(c) = x.cell() {
                     assert!(text.contains(&format!("Zelle {c}")), "{}: {c}", f.rel);
                 }
             }

@@ -216,7 +216,7 @@ fn value_findings_are_marked_in_the_rebuilt_form() {
                 form.field(sp.key)
                     .pos
                     .as_ref()
-                    .is_some_and(|p| Some(p.a1()) == f.cell && f.sheet.as_deref() == Some(&*p.sheet))
+                    .is_some_and(|p| Some(p.a1()) == f.cell() && f.sheet() == Some(&*p.sheet))
             })
             .expect("a field of the form");
         let (_, bytes) = &s.books[&recipient_of(f.bfs.unwrap())];

@@ -136,7 +136,7 @@ fn the_fixture_gives_the_same_findings_in_every_format() {
             received_from: Some(ReceiptSource::Eingangsjournal),
         };
         let r = process_file(&f, &ctx, &Limits::default());
-        let found: Vec<(Code, Option<String>)> = r.findings.iter().map(|x| (x.code, x.cell.clone())).collect();
+        let found: Vec<(Code, Option<String>)> = r.findings.iter().map(|x| (x.code, x.cell())).collect();
         assert_eq!(
             found,
             vec![

@@ -284,13 +284,14 @@ fn check_round_trip(inbox: &str) {
     let mut reporters = BTreeSet::new();
     for spec in files {
         let name = stem(spec["template"].as_str().unwrap());
-        let e = eval.resolved.files.iter().find(|e| stem(&e.result.rel) == name).unwrap_or_else(|| panic!("{name}"));
+        let e =
+            eval.resolved.files.iter().find(|e| stem(&e.result.file.rel) == name).unwrap_or_else(|| panic!("{name}"));
         let codes: Vec<&str> = e.result.findings.iter().map(|f| f.code.as_str()).collect();
         let expected: Vec<&str> =
             spec["expected_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
         assert_eq!(codes, expected, "{inbox}/{name}: findings");
         assert_eq!(e.state, beitraege::domain::FileState::Verarbeitet, "{name}");
-        let form = e.result.form.as_ref().expect("recognised");
+        let form = e.result.submitted.as_ref().expect("recognised");
         // Exactly the values entered.
         for (key, v) in spec["cells"].as_object().unwrap() {
             let got = &form.field(key).value;

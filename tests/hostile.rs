@@ -243,7 +243,7 @@ fn a_run_over_hostile_files_reports_each_and_completes() {
     let limits = Limits { max_file_bytes: 2 * 1024 * 1024, ..Limits::default() };
     let eval = evaluate(&options(&inbox, limits)).expect("the run completes");
     let by_name =
-        |n: &str| eval.resolved.files.iter().find(|e| e.result.rel == n).unwrap_or_else(|| panic!("{n} listed"));
+        |n: &str| eval.resolved.files.iter().find(|e| e.result.file.rel == n).unwrap_or_else(|| panic!("{n} listed"));
     let codes = |n: &str| by_name(n).result.findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>();
 
     assert_eq!(by_name("a_stray.xlsx").state, FileState::Verarbeitet, "{:?}", codes("a_stray.xlsx"));

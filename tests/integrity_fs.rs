@@ -79,14 +79,17 @@ fn run_sample(out: &Path, datum: &str, env: &[(&str, &str)]) -> Output {
 }
 
 fn codes_of(eval: &beitraege::run::Evaluation, rel: &str) -> Vec<&'static str> {
-    let e = eval.resolved.files.iter().find(|e| e.result.rel == rel).unwrap_or_else(|| {
-        panic!("{rel} is listed; listed: {:?}", eval.resolved.files.iter().map(|e| &e.result.rel).collect::<Vec<_>>())
+    let e = eval.resolved.files.iter().find(|e| e.result.file.rel == rel).unwrap_or_else(|| {
+        panic!(
+            "{rel} is listed; listed: {:?}",
+            eval.resolved.files.iter().map(|e| &e.result.file.rel).collect::<Vec<_>>()
+        )
     });
     e.result.findings.iter().map(|f| f.code.as_str()).collect()
 }
 
 fn state_of(eval: &beitraege::run::Evaluation, rel: &str) -> FileState {
-    eval.resolved.files.iter().find(|e| e.result.rel == rel).unwrap().state
+    eval.resolved.files.iter().find(|e| e.result.file.rel == rel).unwrap().state
 }
 
 #[cfg(unix)]
@@ -145,7 +148,7 @@ fn links_are_listed_and_never_followed() {
     assert_eq!(eval.resolved.files.len(), 3);
     let outside_hash = sha(b"outside the inbox");
     assert!(eval.inputs.iter().all(|(_, h)| *h != outside_hash), "no hash of a file outside the inbox");
-    assert!(eval.resolved.files.iter().all(|e| e.result.sha256.is_none()));
+    assert!(eval.resolved.files.iter().all(|e| e.result.file.sha256.is_none()));
 }
 
 /// Two names that differ only in bytes that are not UTF-8 stay two files with two names,
@@ -164,9 +167,9 @@ fn names_that_are_not_utf8_keep_their_identity() {
     // A plain name that spells the escape of the first must not collide with it either.
     std::fs::copy(sample_file("2403"), inbox.join("Reporting_\\xFC.xlsx")).unwrap();
     let eval = evaluate(&options(&inbox, &tmp.path().join("out"))).unwrap();
-    let rels: BTreeSet<&str> = eval.resolved.files.iter().map(|e| e.result.rel.as_str()).collect();
+    let rels: BTreeSet<&str> = eval.resolved.files.iter().map(|e| e.result.file.rel.as_str()).collect();
     assert_eq!(rels.len(), 3, "{rels:?}");
-    let bfs_of = |rel: &str| eval.resolved.files.iter().find(|e| e.result.rel == rel).unwrap().result.bfs;
+    let bfs_of = |rel: &str| eval.resolved.files.iter().find(|e| e.result.file.rel == rel).unwrap().result.bfs();
     assert_eq!(bfs_of("Reporting_\\xFC.xlsx"), Some(2403));
     assert_eq!(bfs_of("Reporting_\\xFD.xlsx"), Some(2404));
     assert_eq!(bfs_of("Reporting_\\\\xFC.xlsx"), Some(2403));

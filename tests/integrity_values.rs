@@ -196,13 +196,19 @@ fn eval_files(files: &[(&str, Vec<u8>)]) -> Evaluation {
 /// The codes of a file's findings, as their stable code texts (the tests compile against the
 /// code before the fix too, which had no `WERT_ZU_GROSS`).
 fn file_codes(e: &Evaluation, rel: &str) -> Vec<&'static str> {
-    let f = e.resolved.files.iter().find(|f| f.result.rel == rel).unwrap_or_else(|| panic!("{rel} not in the run"));
+    let f =
+        e.resolved.files.iter().find(|f| f.result.file.rel == rel).unwrap_or_else(|| panic!("{rel} not in the run"));
     f.result.findings.iter().map(|x| x.code.as_str()).collect()
 }
 
 fn cell_of(e: &Evaluation, rel: &str, code: &str) -> Vec<(Option<String>, Option<String>)> {
-    let f = e.resolved.files.iter().find(|f| f.result.rel == rel).unwrap();
-    f.result.findings.iter().filter(|x| x.code.as_str() == code).map(|x| (x.sheet.clone(), x.cell.clone())).collect()
+    let f = e.resolved.files.iter().find(|f| f.result.file.rel == rel).unwrap();
+    f.result
+        .findings
+        .iter()
+        .filter(|x| x.code.as_str() == code)
+        .map(|x| (x.sheet().map(str::to_string), x.cell()))
+        .collect()
 }
 
 fn annex_row(e: &Evaluation, bfs: u32) -> &beitraege::compute::AnnexRow {
@@ -328,7 +334,7 @@ fn the_count_ceiling_separates_a_warning_from_an_error() {
     let row = annex_row(&e, EGERKINGEN);
     assert_eq!((row.paid.eg, row.amounts.eg, row.amounts.d_eg), (0, Decimal::ZERO, Decimal::ZERO));
     assert!(matches!(
-        e.resolved.files.iter().find(|f| f.result.rel == "a.xlsx").unwrap().result.outcome,
+        e.resolved.files.iter().find(|f| f.result.file.rel == "a.xlsx").unwrap().result.outcome,
         Outcome::Report(_)
     ));
 }

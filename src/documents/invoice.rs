@@ -74,7 +74,7 @@ pub fn write(d: &RunData<'_>, inv: &Invoice, creditor: Option<&Creditor>) -> Res
         0.0,
         2.0,
     );
-    f.para(&format!("Grund: {}", inv.reason), body, false, 0.0, 2.0);
+    f.para(&format!("Grund: {}", inv.reason()), body, false, 0.0, 2.0);
     f.amount_line(
         &format!("Rechnungsbetrag (Rechnung Nr. {nr})"),
         &format!("CHF {}", chf_text(inv.amount)),

@@ -5,10 +5,9 @@
 
 use super::pdf::{self, Meta, Page};
 use super::{answer_by, doc_error, leading, letterhead, long_date, recipient_address, sender, Flow};
-use crate::compute::component_label;
+use crate::compute::{component_label, Item};
 use crate::domain::chf_text;
-use crate::domain::{Bfs, Finding, Severity, PERIOD_COMPONENTS};
-use crate::resolve::Eligibility;
+use crate::domain::{Bfs, Finding, Severity};
 use crate::write::{feedback, OutFile, RunData, WriteError};
 use std::collections::BTreeSet;
 
@@ -33,43 +32,42 @@ pub fn place(f: &Finding) -> String {
         Some(file) => parts.push(format!("Datei «{file}»")),
         None => parts.push("ganze Gemeinde".to_string()),
     }
-    if let Some(s) = &f.sheet {
+    if let Some(s) = f.sheet() {
         parts.push(format!("Blatt «{s}»"));
     }
-    if let Some(c) = &f.cell {
+    if let Some(c) = f.cell() {
         parts.push(format!("Zelle {c}"));
     }
     parts.join(", ")
 }
 
-/// The withheld amounts of the municipalities the letter covers: (label, amount).
+/// The amounts withheld by a Fehler of a report, of the municipalities the letter covers:
+/// (label, amount), as compute's statement has them.
 pub fn withheld(d: &RunData<'_>, covered: &BTreeSet<Bfs>) -> Vec<(String, rust_decimal::Decimal)> {
     let mut out = Vec::new();
     for row in d.comp.rows.iter().filter(|r| covered.contains(&r.bfs)) {
-        for half in row.halves.iter().filter(|h| h.exists && h.source.is_some()) {
-            for c in PERIOD_COMPONENTS.iter() {
-                let diff = half.computed.get(*c) - half.amounts.get(*c);
-                if diff > rust_decimal::Decimal::ZERO && (half.withheld.contains(c) || half.withheld_whole) {
-                    out.push((
-                        format!("{} ({}), {}, {}", row.name, row.bfs, component_label(*c), half.period.label()),
-                        diff,
-                    ));
-                }
+        for line in row.statement.iter().filter(|l| l.withheld_by_report()) {
+            let (Item::Component { period, component }, Some(held)) = (&line.item, line.withheld) else { continue };
+            if held > rust_decimal::Decimal::ZERO {
+                out.push((
+                    format!("{} ({}), {}, {}", row.name, row.bfs, component_label(*component), period.label()),
+                    held,
+                ));
             }
         }
     }
     out
 }
 
-/// Half-years of eligible municipalities without a usable report: `Büsserach (2614), 1. Halbjahr 2023`.
+/// Half-years without a usable report, as compute's statement has them:
+/// `Büsserach (2614), 1. Halbjahr 2023`.
 pub fn missing_reports(d: &RunData<'_>, covered: &BTreeSet<Bfs>) -> Vec<String> {
     let mut out = Vec::new();
     for row in d.comp.rows.iter().filter(|r| covered.contains(&r.bfs)) {
-        if !matches!(row.eligibility, Eligibility::Eligible) {
-            continue;
-        }
-        for half in row.halves.iter().filter(|h| h.exists && h.source.is_none()) {
-            out.push(format!("{} ({}), {}", row.name, row.bfs, half.period.label()));
+        for line in &row.statement {
+            if let Item::NoReport { period } = &line.item {
+                out.push(format!("{} ({}), {}", row.name, row.bfs, period.label()));
+            }
         }
     }
     out
@@ -166,7 +164,7 @@ pub fn write(d: &RunData<'_>, bfs: Bfs, findings: &[&Finding]) -> Result<OutFile
         );
     }
     for row in d.comp.rows.iter().filter(|r| covered.contains(&r.bfs)) {
-        if !matches!(row.eligibility, Eligibility::Eligible) {
+        if !row.status.is_eligible() {
             f.para(&format!("{} ({}): {}", row.name, row.bfs, row.status), body, false, 0.0, 2.0);
         }
     }

@@ -9,7 +9,7 @@ mod sd;
 
 use crate::catalogue::finding;
 use crate::domain::{
-    fmt_date, ymd, Bfs, CellPos, Code, CountField, Finding, FormKind, FormVersion, PaidCounts, Period, MAX_COUNT,
+    fmt_date, ymd, Bfs, CellPos, Code, CountField, Finding, FormKind, FormVersion, PaidCounts, Period, Unmet, MAX_COUNT,
 };
 use crate::extract::{Field, RawForm};
 use crate::scan::{InboxFile, ReceiptSource};
@@ -80,7 +80,7 @@ pub struct SdDoc {
     pub submitted: Option<NaiveDate>,
     pub received: Option<NaiveDate>,
     /// The conditions of 4.2 that fail (empty: eligible).
-    pub failed: Vec<String>,
+    pub failed: Vec<Unmet>,
 }
 
 /// The period a form names: a half-year (Reportingformular) or a year (Selbstdeklaration).
@@ -122,45 +122,80 @@ pub enum Outcome {
     Sd(Box<SdDoc>),
 }
 
+/// The received file: its identity and receipt, as scanned and read.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Path relative to the inbox: the file's identity in every output.
+    pub rel: String,
+    pub size: u64,
+    /// SHA-256 of the bytes read (`None`: not read).
+    pub sha256: Option<String>,
+    /// The spreadsheet format, once read as one.
+    pub format: Option<Format>,
+    /// The receipt date and where it comes from.
+    pub received: Option<NaiveDate>,
+    pub received_from: Option<ReceiptSource>,
+}
+
+/// What a recognised form says it is, as far as it could be read: for routing the
+/// feedback and for the outputs' columns, also when the form is rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recognised {
+    pub kind: FormKind,
+    /// The BFS-Nr., when it names a municipality of the master data.
+    pub bfs: Option<Bfs>,
+    /// The period the form names.
+    pub period: Option<FormPeriod>,
+}
+
 /// The result of reading and validating one file on its own.
 #[derive(Debug, Clone)]
 pub struct FileResult {
-    pub rel: String,
-    pub size: u64,
-    pub sha256: Option<String>,
-    pub format: Option<Format>,
-    pub received: Option<NaiveDate>,
-    pub received_from: Option<ReceiptSource>,
-    pub kind: Option<FormKind>,
-    pub bfs: Option<Bfs>,
-    /// The period the form names, as far as it could be read.
-    pub period: Option<FormPeriod>,
-    pub findings: Vec<Finding>,
+    pub file: Received,
+    /// `None`: no form was recognised (or the file was not read).
+    pub recognised: Option<Recognised>,
     pub outcome: Outcome,
-    /// The recognised form, kept to rebuild it in the feedback workbook.
-    pub form: Option<RawForm>,
+    pub findings: Vec<Finding>,
+    /// The values submitted, with their cells, to rebuild the form in the feedback workbook.
+    pub submitted: Option<RawForm>,
 }
 
 impl FileResult {
     pub fn new(f: &InboxFile) -> Self {
         FileResult {
-            rel: f.rel.clone(),
-            size: f.size,
-            sha256: None,
-            format: None,
-            received: f.received,
-            received_from: f.received_from,
-            kind: None,
-            bfs: None,
-            period: None,
-            findings: Vec::new(),
+            file: Received {
+                rel: f.rel.clone(),
+                size: f.size,
+                sha256: None,
+                format: None,
+                received: f.received,
+                received_from: f.received_from,
+            },
+            recognised: None,
             outcome: Outcome::Rejected,
-            form: None,
+            findings: Vec::new(),
+            submitted: None,
         }
+    }
+    /// The path relative to the inbox.
+    pub fn rel(&self) -> &str {
+        &self.file.rel
+    }
+    /// The form kind, if a form was recognised.
+    pub fn kind(&self) -> Option<FormKind> {
+        self.recognised.map(|r| r.kind)
+    }
+    /// The municipality the form names, if it is in the master data.
+    pub fn bfs(&self) -> Option<Bfs> {
+        self.recognised.and_then(|r| r.bfs)
+    }
+    /// The period the form names.
+    pub fn period(&self) -> Option<FormPeriod> {
+        self.recognised.and_then(|r| r.period)
     }
     /// Adds a file-level finding and marks the file rejected.
     pub fn reject(mut self, code: Code, detail: impl Into<String>) -> Self {
-        let f = finding().file(&self.rel).bfs(self.bfs).detail(detail).build(code);
+        let f = finding().file(&self.file.rel).bfs(self.bfs()).detail(detail).build(code);
         self.findings.push(f);
         self.outcome = Outcome::Rejected;
         self
@@ -252,22 +287,23 @@ fn parse_version(v: &Value) -> Option<FormVersion> {
 /// it in the feedback workbook.
 pub fn validate_form(res: FileResult, form: RawForm, ctx: &Ctx<'_>) -> FileResult {
     let mut res = check_form(res, &form, ctx);
-    res.form = Some(form);
+    res.submitted = Some(form);
     res
 }
 
 fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult {
-    res.kind = Some(form.kind);
     let vkey = if form.kind == FormKind::Reporting { "SI_VERSION" } else { "SD_VERSION" };
     let prefix = if form.kind == FormKind::Reporting { "SI" } else { "SD" };
     let field = |k: &str| form.field(&format!("{prefix}_{k}"));
 
     // Best effort before any check: which municipality sent it, for routing the feedback.
     let master = ctx.master;
-    res.bfs = parse_bfs(&field("BFS_NR").value).filter(|b| master.municipality(*b).is_some());
-    if let (Some(y), Some(h)) = (parse_whole(&field("JAHR").value), parse_half(&field("HALBJAHR").value)) {
-        res.period = i32::try_from(y).ok().map(|y| FormPeriod::Half(Period::new(y, h)));
-    }
+    let bfs = parse_bfs(&field("BFS_NR").value).filter(|b| master.municipality(*b).is_some());
+    let period = match (parse_whole(&field("JAHR").value), parse_half(&field("HALBJAHR").value)) {
+        (Some(y), Some(h)) => i32::try_from(y).ok().map(|y| FormPeriod::Half(Period::new(y, h))),
+        _ => None,
+    };
+    res.recognised = Some(Recognised { kind: form.kind, bfs, period });
 
     // 1. Identity and template version first.
     let vf = form.field(vkey);
@@ -275,8 +311,8 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
         let shown =
             if vf.value.is_empty() { "leer".to_string() } else { format!("«{}»", quote(&vf.value.display())) };
         let f = finding()
-            .file(&res.rel)
-            .bfs(res.bfs)
+            .file(&res.file.rel)
+            .bfs(res.bfs())
             .at(vf.pos.as_ref())
             .value(vf.value.display())
             .detail(format!("gefunden: {shown}"))
@@ -295,7 +331,7 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
                 None => format!("«{}» ist keine BFS-Nr.", quote(&bf.value.display())),
             };
             let f = finding()
-                .file(&res.rel)
+                .file(&res.file.rel)
                 .at(bf.pos.as_ref())
                 .value(bf.value.display())
                 .field("BFS-Nr.")
@@ -306,9 +342,10 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
             return res;
         }
     };
-    res.bfs = Some(bfs);
+    let recognised = Recognised { kind: form.kind, bfs: Some(bfs), period };
+    res.recognised = Some(recognised);
     let muni = master.municipality(bfs).expect("checked above");
-    let mut sink = Sink { rel: res.rel.clone(), bfs: Some(bfs), out: Vec::new() };
+    let mut sink = Sink { rel: res.file.rel.clone(), bfs: Some(bfs), out: Vec::new() };
 
     let nf = field("GEMEINDE");
     if nf.value.text().to_lowercase() != muni.name.trim().to_lowercase() {
@@ -354,10 +391,11 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
             }
         },
     };
-    res.period = Some(match period {
+    let period_read = match period {
         Some(p) => FormPeriod::Half(p),
         None => FormPeriod::Year(year),
-    });
+    };
+    res.recognised = Some(Recognised { period: Some(period_read), ..recognised });
     if year != ctx.year {
         sink.at(
             Code::AnderesJahr,
@@ -393,9 +431,9 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
 
     let df = field("DATUM");
     let submitted = parse_date(&df.value);
-    let received = res.received;
+    let received = res.file.received;
     let received_text = |d: NaiveDate| {
-        let src = res.received_from.map(|s| s.label()).unwrap_or("Eingang");
+        let src = res.file.received_from.map(|s| s.label()).unwrap_or("Eingang");
         format!("eingegangen am {} ({src})", fmt_date(d))
     };
 

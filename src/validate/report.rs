@@ -3,7 +3,7 @@
 
 use super::{check_count, count_key, label_of, quote, Ctx, ReportDoc, Share, Sink};
 use crate::domain::{
-    ymd, Bfs, Code, Component, Components, CountField, FormVersion, PaidCounts, Period, PERIOD_COMPONENTS,
+    ymd, Bfs, Code, Component, Components, CountField, FormVersion, PaidCounts, Period, Place, PERIOD_COMPONENTS,
 };
 use crate::extract::{RawForm, TableRow, TABLE_COLUMNS};
 use crate::values::parse_bfs;
@@ -136,7 +136,7 @@ pub(super) fn validate_report(
                         format!("{name} ({m}), {}", period.label()),
                     );
                     if let Some(f) = sink.out.last_mut() {
-                        f.sheet = Some(table.sheet.clone());
+                        f.place = Some(Place::Sheet(table.sheet.as_str().into()));
                     }
                 }
             }

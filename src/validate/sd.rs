@@ -2,7 +2,8 @@
 //! Leitgemeinde named.
 
 use super::{label_of, quote, Ctx, SdDoc, Sink};
-use crate::domain::{ymd, Bfs, Code};
+use crate::catalogue::unmet_text;
+use crate::domain::{ymd, Bfs, Code, Unmet};
 use crate::extract::RawForm;
 use crate::values::parse_ja_nein;
 use chrono::NaiveDate;
@@ -21,17 +22,16 @@ pub(super) fn validate_sd(
     let mut failed = Vec::new();
     let ib = form.field("SD_BEAUFTRAGTE");
     if ib.value.is_empty() {
-        let reason = "keine/n Integrationsbeauftragte/n bezeichnet".to_string();
-        sink.at(Code::NichtBerechtigt, ib, "Integrationsbeauftragte/r", Some(reason.clone()));
+        let reason = Unmet::NoOfficer;
+        sink.at(Code::NichtBerechtigt, ib, "Integrationsbeauftragte/r", Some(unmet_text(&reason)));
         failed.push(reason);
     }
     for key in ["SD_Q_ORGANISATION", "SD_Q_ANLAUFSTELLE", "SD_Q_ERSTINFO"] {
         let f = form.field(key);
         if parse_ja_nein(&f.value) != Some(true) {
-            let answer =
-                if f.value.is_empty() { "leer".to_string() } else { format!("«{}»", quote(&f.value.display())) };
-            let reason = format!("«{}» ist nicht mit Ja beantwortet ({answer})", label_of(key));
-            sink.at(Code::NichtBerechtigt, f, label_of(key), Some(reason.clone()));
+            let answer = (!f.value.is_empty()).then(|| quote(&f.value.display()).into_owned());
+            let reason = Unmet::NotYes { question: label_of(key), answer };
+            sink.at(Code::NichtBerechtigt, f, label_of(key), Some(unmet_text(&reason)));
             failed.push(reason);
         }
     }

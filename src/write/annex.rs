@@ -44,7 +44,9 @@ pub const BEITRAEGE: [Column<AnnexRow>; 18] = [
     Column::summed("Rückforderung", 15.0, Kind::Chf, |r| Val::Chf(r.clawback)),
     Column::summed("Total", 15.0, Kind::Chf, |r| Val::Calc { add: TOTAL_TERMS, sub: &[], result: r.total }),
     Column::new("Status", 34.0, Kind::Wrap, |r| Val::Text(r.status.label())),
-    Column::new("Bemerkungen", 42.0, Kind::Wrap, |r| Val::Text(r.notes.join("\n"))),
+    Column::new("Bemerkungen", 42.0, Kind::Wrap, |r| {
+        Val::Text(r.notes.iter().map(|n| n.text()).collect::<Vec<_>>().join("\n"))
+    }),
 ];
 
 /// The annex's column labels (OUTPUTS.md), in order.
@@ -126,7 +128,7 @@ const fn invoices_columns<'a>() -> [Column<Named<'a, Invoice>>; 5] {
         Column::new("BFS-Nr.", 16.0, Kind::Id, |l| Val::num(l.row.bfs)),
         Column::new("Gemeinde", 16.0, Kind::Text, |l| Val::text(&l.name)),
         Column::new("Betrag", 26.0, Kind::Chf, |l| Val::Chf(l.row.amount)),
-        Column::new("Grund", 30.0, Kind::Wrap, |l| Val::text(&l.row.reason)),
+        Column::new("Grund", 30.0, Kind::Wrap, |l| Val::text(l.row.reason())),
         Column::new("Zahlungsfrist", 16.0, Kind::Wrap, |_| Val::text("innert 30 Tagen nach Rechnungsstellung")),
     ]
 }

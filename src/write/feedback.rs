@@ -5,7 +5,8 @@
 //!    and the findings (Fehler first, then Warnungen, then Hinweise) with file, sheet, cell,
 //!    value found, message and how to fix it;
 //! 2. `Beiträge`: per municipality and component what was computed, what is paid and what is
-//!    withheld with the reason, the totals and the payouts to the recipient;
+//!    withheld with the reason, the totals and the payouts to the recipient: compute's
+//!    statement ([`crate::compute::Line`]) rendered line by line, nothing recomputed here;
 //! 3. `Formular n`: each returned form with findings, rebuilt in the layout of the 2022
 //!    template with the values submitted, the offending cells highlighted and a note on each,
 //!    ready to be corrected and sent back (shared layout: [`super::form_layout`]).
@@ -17,13 +18,10 @@ use super::columns::{widths, Column, Kind, Table, Val};
 use super::form_layout::{write_form_sheet, write_table_sheet, FormSheet, Mark, TableSheet};
 use super::style::{self, header_row, TextCells};
 use super::{save, OutFile, RunData, WriteError};
-use crate::compute::{component_label, AnnexRow, HalfYear};
-use crate::domain::{
-    fmt_date, ymd, Bfs, CellPos, Component, Finding, FormKind, Severity, TariffCode, PERIOD_COMPONENTS,
-};
+use crate::compute::{component_label, AnnexRow, Item};
+use crate::domain::{fmt_date, ymd, Bfs, CellPos, Finding, FormKind, Severity};
 use crate::extract::{fields_of, RawForm, TABLE_COLUMNS};
-use crate::resolve::{Eligibility, FileEntry};
-use rust_decimal::Decimal;
+use crate::resolve::FileEntry;
 use rust_xlsxwriter::{Format, FormatAlign, Worksheet, XlsxError};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -86,8 +84,8 @@ const fn letter_columns<'a>() -> [Column<LetterLine<'a>>; 10] {
     [
         Column::new("Gemeinde", 16.0, Kind::Wrap, |l| Val::text(&l.concerns)),
         Column::new("Datei", 22.0, Kind::Wrap, |l| Val::text(l.f.file.as_deref().unwrap_or("(ganze Gemeinde)"))),
-        Column::new("Blatt", 12.0, Kind::Wrap, |l| Val::opt_text(l.f.sheet.as_deref())),
-        Column::new("Zelle", 6.0, Kind::Wrap, |l| Val::opt_text(l.f.cell.as_deref())),
+        Column::new("Blatt", 12.0, Kind::Wrap, |l| Val::opt_text(l.f.sheet())),
+        Column::new("Zelle", 6.0, Kind::Wrap, |l| Val::text(l.f.cell().unwrap_or_default())),
         Column::new("Gefundener Wert", 12.0, Kind::Wrap, |l| Val::opt_text(l.f.value.as_deref())),
         Column::new("Schwere", 9.0, Kind::Text, |l| Val::severity(l.f.severity)),
         Column::new("Meldung", 34.0, Kind::Wrap, |l| Val::text(&l.f.message)),
@@ -140,20 +138,20 @@ fn write_one(d: &RunData<'_>, bfs: Bfs, findings: &[&Finding]) -> Result<OutFile
     let mut seen = BTreeSet::new();
     for f in &sorted {
         let Some(file) = f.file.as_deref() else { continue };
-        if f.sheet.is_none() || !seen.insert(file) {
+        if f.place.is_none() || !seen.insert(file) {
             continue;
         }
-        let Some(entry) = d.resolved.files.iter().find(|e| e.result.rel == file) else { continue };
-        let Some(form) = &entry.result.form else { continue };
+        let Some(entry) = d.resolved.files.iter().find(|e| e.result.file.rel == file) else { continue };
+        let Some(form) = &entry.result.submitted else { continue };
         let here = sorted.iter().copied().filter(|g| g.file.as_deref() == Some(file)).collect();
         forms.push((entry, form, here));
     }
-    forms.sort_by(|a, b| a.0.result.rel.as_bytes().cmp(b.0.result.rel.as_bytes()));
+    forms.sort_by(|a, b| a.0.result.file.rel.as_bytes().cmp(b.0.result.file.rel.as_bytes()));
     let sheet_names: Vec<String> = (1..=forms.len()).map(|n| format!("Formular {n}")).collect();
 
     let mut wb = style::workbook(&format!("Rückmeldung start.integration {} an {name}", d.year), d.run_date);
     let refs: BTreeMap<&str, &str> =
-        forms.iter().zip(&sheet_names).map(|((e, _, _), s)| (e.result.rel.as_str(), s.as_str())).collect();
+        forms.iter().zip(&sheet_names).map(|((e, _, _), s)| (e.result.file.rel.as_str(), s.as_str())).collect();
     letter(wb.add_worksheet(), d, bfs, &members, &covered, &sorted, &refs).map_err(xl)?;
     money(wb.add_worksheet(), d, bfs, &covered).map_err(xl)?;
     for ((entry, form, here), sheet) in forms.iter().zip(&sheet_names) {
@@ -270,42 +268,6 @@ fn letter(
     Ok(())
 }
 
-/// Why a component of a half-year is not (fully) paid.
-fn withheld_reason(d: &RunData<'_>, row: &AnnexRow, h: &HalfYear, c: Component) -> String {
-    if !matches!(row.eligibility, Eligibility::Eligible) {
-        return row.status.label();
-    }
-    let fehler: Vec<String> = h
-        .source
-        .as_deref()
-        .map(|src| {
-            d.findings
-                .iter()
-                .filter(|f| f.file.as_deref() == Some(src) && f.severity == Severity::Fehler)
-                .filter(|f| f.bfs == Some(row.bfs) || f.bfs == Some(h.payee))
-                .map(|f| match (&f.sheet, &f.cell) {
-                    (Some(s), Some(c)) => format!("{} in {s}!{c}", f.code.as_str()),
-                    _ => f.code.as_str().to_string(),
-                })
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect()
-        })
-        .unwrap_or_default();
-    let file = h.source.as_deref().map(|s| format!(" in «{s}»")).unwrap_or_default();
-    if h.withheld_whole {
-        format!("Blatt «Vertragsgemeinden» ergibt nicht die Totale (LEIT_SUMME){file}")
-    } else if h.withheld.contains(&c) {
-        if fehler.is_empty() {
-            format!("fehlerhafter Wert{file}")
-        } else {
-            format!("Fehler{file}: {}", fehler.join(", "))
-        }
-    } else {
-        String::new()
-    }
-}
-
 fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>) -> Result<(), XlsxError> {
     ws.set_name("Beiträge")?;
     ws.write_text_with_format(
@@ -336,87 +298,44 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
     let (chf, cnt, wrap) =
         (style::chf().set_align(FormatAlign::Top), style::count().set_align(FormatAlign::Top), style::wrap());
     let mw = MONEY_WIDTHS;
-    let year_end = ymd(d.year, 12, 31);
     let stichtag = fmt_date(ymd(d.year - 2, 12, 31));
-    let mut payee_total = Decimal::ZERO;
     let mut rows_shown = 0;
     for row in d.comp.rows.iter().filter(|x| covered.contains(&x.bfs)) {
         rows_shown += 1;
         let name = format!("{} ({})", row.name, row.bfs);
-        let not_eligible = !matches!(row.eligibility, Eligibility::Eligible);
-        r += 1;
-        let sockel_computed = d
-            .master
-            .tariff(TariffCode::Sockel, year_end)
-            .map(|t| Decimal::from(row.base) * t.amount)
-            .unwrap_or_default();
-        ws.write_text_with_format(r, 0, &name, &wrap)?;
-        let what = format!("Sockelbeitrag (ausländische Wohnbevölkerung {stichtag})");
-        ws.write_text_with_format(r, 1, &what, &wrap)?;
-        let why = if not_eligible { row.status.label() } else { String::new() };
-        style::fit_row(ws, r, &[(&name, mw[0]), (&what, mw[1]), (&why, mw[7])])?;
-        ws.write_text_with_format(r, 2, d.year.to_string(), &top)?;
-        ws.write_number_with_format(r, 3, row.base as f64, &cnt)?;
-        ws.write_with_format(r, 4, sockel_computed, &chf)?;
-        ws.write_with_format(r, 5, row.sockel, &chf)?;
-        ws.write_with_format(r, 6, sockel_computed - row.sockel, &chf)?;
-        if not_eligible {
-            ws.write_text_with_format(r, 7, row.status.label(), &wrap)?;
-        }
-        for half in &row.halves {
-            if !half.exists {
-                continue;
-            }
-            if half.source.is_none() && !not_eligible {
-                r += 1;
-                ws.write_text_with_format(r, 0, &name, &wrap)?;
-                ws.write_text_with_format(r, 1, "Fall- und Dolmetschpauschalen", &wrap)?;
-                style::fit_row(ws, r, &[(&name, mw[0]), ("kein gültiges Reportingformular eingegangen", mw[7])])?;
-                ws.write_text_with_format(r, 2, half.period.label(), &top)?;
-                ws.write_with_format(r, 5, Decimal::ZERO, &chf)?;
-                ws.write_text_with_format(r, 7, "kein gültiges Reportingformular eingegangen", &wrap)?;
-                continue;
-            }
-            for c in PERIOD_COMPONENTS.iter() {
-                let (computed, amount) = (half.computed.get(*c), half.amounts.get(*c));
-                if computed.is_zero() && amount.is_zero() && !half.withheld.contains(c) {
-                    continue;
-                }
-                r += 1;
-                ws.write_text_with_format(r, 0, &name, &wrap)?;
-                ws.write_text_with_format(r, 1, component_label(*c), &wrap)?;
-                ws.write_text_with_format(r, 2, half.period.label(), &top)?;
-                ws.write_number_with_format(r, 3, half.reported.get(*c) as f64, &cnt)?;
-                ws.write_with_format(r, 4, computed, &chf)?;
-                ws.write_with_format(r, 5, amount, &chf)?;
-                ws.write_with_format(r, 6, computed - amount, &chf)?;
-                let why = withheld_reason(d, row, half, *c);
-                ws.write_text_with_format(r, 7, &why, &wrap)?;
-                style::fit_row(ws, r, &[(&name, mw[0]), (component_label(*c), mw[1]), (&why, mw[7])])?;
-            }
-        }
-        if !row.clawback.is_zero() {
-            let reasons: Vec<String> = d
-                .master
-                .clawbacks
-                .iter()
-                .filter(|c| c.bfs == row.bfs && chrono::Datelike::year(&c.decided_on) == d.year)
-                .map(|c| format!("{} (verfügt am {})", c.reason, fmt_date(c.decided_on)))
-                .collect();
+        for line in &row.statement {
             r += 1;
+            let why = line.reason_text();
+            let (what, period) = match &line.item {
+                Item::Sockel => {
+                    (format!("Sockelbeitrag (ausländische Wohnbevölkerung {stichtag})"), d.year.to_string())
+                }
+                Item::Component { period, component } => (component_label(*component).to_string(), period.label()),
+                Item::NoReport { period } => ("Fall- und Dolmetschpauschalen".to_string(), period.label()),
+                Item::Clawback => ("Rückforderung (Ziffer 4.7)".to_string(), d.year.to_string()),
+            };
             ws.write_text_with_format(r, 0, &name, &wrap)?;
-            ws.write_text_with_format(r, 1, "Rückforderung (Ziffer 4.7)", &top)?;
-            ws.write_text_with_format(r, 2, d.year.to_string(), &top)?;
-            ws.write_with_format(r, 5, row.clawback, &chf)?;
-            let why = reasons.join("; ");
-            ws.write_text_with_format(r, 7, &why, &wrap)?;
-            style::fit_row(ws, r, &[(&name, mw[0]), (&why, mw[7])])?;
+            // Short labels stay on one line, as the long ones wrap.
+            let what_fmt = if matches!(line.item, Item::Clawback) { &top } else { &wrap };
+            ws.write_text_with_format(r, 1, &what, what_fmt)?;
+            ws.write_text_with_format(r, 2, &period, &top)?;
+            if let Some(n) = line.count {
+                ws.write_number_with_format(r, 3, n as f64, &cnt)?;
+            }
+            if let Some(c) = line.computed {
+                ws.write_with_format(r, 4, c, &chf)?;
+            }
+            ws.write_with_format(r, 5, line.paid, &chf)?;
+            if let Some(w) = line.withheld {
+                ws.write_with_format(r, 6, w, &chf)?;
+            }
+            if !why.is_empty() || !matches!(line.item, Item::Sockel) {
+                ws.write_text_with_format(r, 7, &why, &wrap)?;
+            }
+            style::fit_row(ws, r, &[(&name, mw[0]), (&what, mw[1]), (&why, mw[7])])?;
         }
         r += 1;
         total_line(ws, r, &name, row)?;
-        if row.payee == bfs {
-            payee_total += row.total;
-        }
         r += 1;
     }
     if rows_shown > 1 {
@@ -428,7 +347,7 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
         for c in [1u16, 2, 3, 4, 6, 7] {
             ws.write_text_with_format(r, c, "", &b)?;
         }
-        ws.write_with_format(r, 5, payee_total, &style::chf_bold())?;
+        ws.write_with_format(r, 5, d.comp.total_to(bfs), &style::chf_bold())?;
         r += 1;
     }
     // The payouts to this recipient (4.5.2).
@@ -453,7 +372,7 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
     for inv in d.comp.invoices.iter().filter(|i| covered.contains(&i.bfs)) {
         r += 2;
         let text =
-            format!("Rechnung an {}: die Rückforderung übersteigt die Auszahlung ({})", who(d, inv.bfs), inv.reason);
+            format!("Rechnung an {}: die Rückforderung übersteigt die Auszahlung ({})", who(d, inv.bfs), inv.reason());
         ws.merge_text(r, 0, r, 4, &text, &style::bold().set_text_wrap().set_align(FormatAlign::Top))?;
         style::fit_row(ws, r, &[(&text, mw[..5].iter().sum())])?;
         ws.write_with_format(r, 5, inv.amount, &style::chf_bold())?;
@@ -484,12 +403,7 @@ fn total_line(ws: &mut Worksheet, r: u32, who: &str, row: &AnnexRow) -> Result<(
 
 fn findings_at<'a>(findings: &[&'a Finding], pos: &Option<CellPos>) -> Vec<&'a Finding> {
     let Some(p) = pos else { return vec![] };
-    let a1 = p.a1();
-    findings
-        .iter()
-        .copied()
-        .filter(|f| f.sheet.as_deref() == Some(&*p.sheet) && f.cell.as_deref() == Some(a1.as_str()))
-        .collect()
+    findings.iter().copied().filter(|f| f.pos() == Some(p)).collect()
 }
 
 /// The note on a highlighted cell: every finding there, with how to fix it.
@@ -531,7 +445,7 @@ fn rebuilt(
     f.intro = Some(format!(
         "Nachbau Ihrer Datei «{}» ({kind}, Blatt «{}», {}) mit den eingereichten Werten. Markierte Zellen tragen eine \
          Notiz mit der Korrektur.",
-        entry.result.rel,
+        entry.result.file.rel,
         form.sheet,
         entry.state.as_str()
     ));
@@ -565,7 +479,7 @@ fn rebuilt(
     if !rest.is_empty() {
         f.below.push((None, "Weitere Befunde zu dieser Datei".to_string()));
         for x in rest {
-            let at = match (&x.sheet, &x.cell) {
+            let at = match (x.sheet(), x.cell()) {
                 (Some(s), Some(c)) => format!(" [Blatt «{s}», Zelle {c}]"),
                 (Some(s), None) => format!(" [Blatt «{s}»]"),
                 _ => String::new(),

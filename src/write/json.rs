@@ -11,7 +11,7 @@ struct BefundJson<'a> {
     gemeinde: Option<String>,
     datei: Option<&'a str>,
     blatt: Option<&'a str>,
-    zelle: Option<&'a str>,
+    zelle: Option<String>,
     code: &'a str,
     schwere: &'a str,
     meldung: &'a str,
@@ -46,8 +46,8 @@ pub fn befunde(d: &RunData<'_>) -> Result<OutFile, WriteError> {
             bfs_nr: f.bfs,
             gemeinde: f.bfs.map(|b| d.name_of(Some(b))),
             datei: f.file.as_deref(),
-            blatt: f.sheet.as_deref(),
-            zelle: f.cell.as_deref(),
+            blatt: f.sheet(),
+            zelle: f.cell(),
             code: f.code.as_str(),
             schwere: f.severity.label(),
             meldung: &f.message,
@@ -64,13 +64,13 @@ pub fn dateien(d: &RunData<'_>) -> Result<OutFile, WriteError> {
         .files
         .iter()
         .map(|e| DateiJson {
-            datei: &e.result.rel,
+            datei: &e.result.file.rel,
             status: e.state.as_str(),
-            formular: e.result.kind.map(|k| k.label()),
-            bfs_nr: e.result.bfs,
-            periode: e.result.period.map(|p| p.to_string()),
-            eingangsdatum: e.result.received.map(fmt_date),
-            sha256: e.result.sha256.as_deref(),
+            formular: e.result.kind().map(|k| k.label()),
+            bfs_nr: e.result.bfs(),
+            periode: e.result.period().map(|p| p.to_string()),
+            eingangsdatum: e.result.file.received.map(fmt_date),
+            sha256: e.result.file.sha256.as_deref(),
             befunde: e.result.findings.iter().map(|f| f.code.as_str()).collect(),
         })
         .collect();

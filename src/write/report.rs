@@ -18,8 +18,8 @@ const fn befunde_columns<'a>() -> [Column<Named<'a, Finding>>; 10] {
         }),
         Column::new("Gemeinde", 22.0, Kind::Wrap, |l| Val::text(&l.name)),
         Column::new("Datei", 40.0, Kind::Wrap, |l| Val::opt_text(l.row.file.as_deref())),
-        Column::new("Blatt", 16.0, Kind::Wrap, |l| Val::opt_text(l.row.sheet.as_deref())),
-        Column::new("Zelle", 7.0, Kind::Wrap, |l| Val::opt_text(l.row.cell.as_deref())),
+        Column::new("Blatt", 16.0, Kind::Wrap, |l| Val::opt_text(l.row.sheet())),
+        Column::new("Zelle", 7.0, Kind::Wrap, |l| Val::text(l.row.cell().unwrap_or_default())),
         Column::new("Code", 26.0, Kind::Wrap, |l| Val::text(l.row.code.as_str())),
         Column::new("Schwere", 9.0, Kind::Text, |l| Val::severity(l.row.severity)),
         Column::new("Meldung", 60.0, Kind::Wrap, |l| Val::text(&l.row.message)),
@@ -69,7 +69,7 @@ struct FileLine<'a> {
 /// characters.
 const fn dateien_columns<'a>() -> [Column<FileLine<'a>>; 12] {
     [
-        Column::new("Datei", 40.0, Kind::Wrap, |l| Val::text(&l.e.result.rel)),
+        Column::new("Datei", 40.0, Kind::Wrap, |l| Val::text(l.e.result.rel())),
         Column::new("Status", 11.0, Kind::Text, |l| {
             let fill = match l.e.state {
                 FileState::Abgelehnt => style::error_fill(),
@@ -78,26 +78,26 @@ const fn dateien_columns<'a>() -> [Column<FileLine<'a>>; 12] {
             };
             Val::Styled(l.e.state.as_str().to_string(), fill)
         }),
-        Column::new("Formular", 17.0, Kind::Wrap, |l| Val::text(l.e.result.kind.map(|k| k.label()).unwrap_or(""))),
-        Column::new("BFS-Nr.", 8.0, Kind::Id, |l| match l.e.result.bfs {
+        Column::new("Formular", 17.0, Kind::Wrap, |l| Val::text(l.e.result.kind().map(|k| k.label()).unwrap_or(""))),
+        Column::new("BFS-Nr.", 8.0, Kind::Id, |l| match l.e.result.bfs() {
             Some(b) => Val::num(b),
             None => Val::text(""),
         }),
         Column::new("Gemeinde", 20.0, Kind::Wrap, |l| Val::text(&l.name)),
         Column::new("Periode", 9.0, Kind::Wrap, |l| {
-            Val::Text(l.e.result.period.map(|p| p.to_string()).unwrap_or_default())
+            Val::Text(l.e.result.period().map(|p| p.to_string()).unwrap_or_default())
         }),
-        Column::new("Eingangsdatum", 12.0, Kind::Date, |l| match l.e.result.received {
+        Column::new("Eingangsdatum", 12.0, Kind::Date, |l| match l.e.result.file.received {
             Some(day) => Val::Date(day),
             None => Val::text(""),
         }),
         Column::new("Quelle Eingangsdatum", 20.0, Kind::Wrap, |l| {
-            Val::text(l.e.result.received_from.map(|s| s.label()).unwrap_or(""))
+            Val::text(l.e.result.file.received_from.map(|s| s.label()).unwrap_or(""))
         }),
-        Column::new("Format", 7.0, Kind::Wrap, |l| Val::text(l.e.result.format.map(|f| f.label()).unwrap_or(""))),
-        Column::new("Grösse (Byte)", 10.0, Kind::Count, |l| Val::Count(l.e.result.size)),
+        Column::new("Format", 7.0, Kind::Wrap, |l| Val::text(l.e.result.file.format.map(|f| f.label()).unwrap_or(""))),
+        Column::new("Grösse (Byte)", 10.0, Kind::Count, |l| Val::Count(l.e.result.file.size)),
         Column::new("Befunde", 34.0, Kind::Wrap, |l| Val::text(&l.codes)),
-        Column::new("SHA-256", 34.0, Kind::Wrap, |l| Val::opt_text(l.e.result.sha256.as_deref())),
+        Column::new("SHA-256", 34.0, Kind::Wrap, |l| Val::opt_text(l.e.result.file.sha256.as_deref())),
     ]
 }
 
@@ -112,7 +112,7 @@ fn dateien(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
         .iter()
         .map(|e| {
             let codes: Vec<&str> = e.result.findings.iter().map(|f| f.code.as_str()).collect();
-            FileLine { e, name: d.name_of(e.result.bfs), codes: code_list(&codes) }
+            FileLine { e, name: d.name_of(e.result.bfs()), codes: code_list(&codes) }
         })
         .collect();
     table.rows(ws, 1, &lines)?;

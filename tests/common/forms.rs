@@ -268,7 +268,7 @@ pub fn check(sheets: Vec<Sheet>, rel: &str, received: NaiveDate) -> FileResult {
     let wb = Workbook { format: Format::Xlsx, sheets, names: vec![] };
     let form = extract(&wb).expect("a form");
     let mut r = validate_form(FileResult::new(&file(rel, received)), form, &ctx);
-    r.sha256 = Some(format!("hash-{rel}"));
+    r.file.sha256 = Some(format!("hash-{rel}"));
     r
 }
 
@@ -278,7 +278,7 @@ pub fn codes(r: &FileResult) -> Vec<Code> {
 
 pub fn at(r: &FileResult, code: Code) -> (Option<String>, Option<String>) {
     let f = r.findings.iter().find(|f| f.code == code).unwrap_or_else(|| panic!("{code} missing in {:?}", codes(r)));
-    (f.sheet.clone(), f.cell.clone())
+    (f.sheet().map(str::to_string), f.cell())
 }
 
 pub fn share(r: &FileResult, bfs: u32) -> beitraege::validate::Share {

@@ -167,11 +167,11 @@ pub fn evaluate_with(opts: &RunOptions) -> Outcome {
             code: f.code.as_str().to_string(),
             bfs: f.bfs,
             file: f.file.clone(),
-            sheet: f.sheet.clone(),
-            cell: f.cell.clone(),
+            sheet: f.sheet().map(str::to_string),
+            cell: f.cell(),
         })
         .collect();
-    let states = e.resolved.files.iter().map(|f| (f.result.rel.clone(), f.state.as_str().to_string())).collect();
+    let states = e.resolved.files.iter().map(|f| (f.result.file.rel.clone(), f.state.as_str().to_string())).collect();
     let rows = e
         .comp
         .rows
