@@ -43,14 +43,6 @@ pub struct HalfYear {
     pub withheld_whole: bool,
 }
 
-impl HalfYear {
-    /// The amounts added up. Each is at most [`MAX_ROW_CHF`] (checked when the row is
-    /// computed), so the sum of four cannot overflow; it saturates rather than panic.
-    pub fn total(&self) -> Chf {
-        self.amounts.values().into_iter().fold(Decimal::ZERO, |acc, a| acc.saturating_add(a))
-    }
-}
-
 /// The most one municipality's row may hold in any amount (10^15 CHF). With the count
 /// ceiling and the master-data ceilings no real row comes near; a row beyond it is withheld
 /// as a whole, so that the sums over all rows are bounded far inside `Decimal`'s range

@@ -518,6 +518,28 @@ pub struct Clawback {
     pub decided_on: NaiveDate,
 }
 
+/// An invoice with what has been received on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvoiceState {
+    pub id: String,
+    pub payee: Bfs,
+    pub stichtag: NaiveDate,
+    pub amount: Chf,
+    pub due_on: NaiveDate,
+    pub received: Chf,
+    pub reversed: bool,
+}
+
+impl InvoiceState {
+    pub fn open(&self) -> Chf {
+        if self.reversed {
+            rust_decimal::Decimal::ZERO
+        } else {
+            self.amount - self.received
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Forms
 // ---------------------------------------------------------------------------
@@ -705,18 +727,6 @@ impl PaidCounts {
     /// The component-wise sum, or `None` when any component would overflow.
     pub fn checked_add(&self, o: &PaidCounts) -> Option<PaidCounts> {
         Some(PaidCounts {
-            eg: self.eg.checked_add(o.eg)?,
-            d_eg: self.d_eg.checked_add(o.d_eg)?,
-            ig: self.ig.checked_add(o.ig)?,
-            d_ig: self.d_ig.checked_add(o.d_ig)?,
-        })
-    }
-}
-
-impl Components<Chf> {
-    /// The component-wise sum, or `None` when any component would overflow.
-    pub fn checked_add(&self, o: &Components<Chf>) -> Option<Components<Chf>> {
-        Some(Components {
             eg: self.eg.checked_add(o.eg)?,
             d_eg: self.d_eg.checked_add(o.d_eg)?,
             ig: self.ig.checked_add(o.ig)?,

@@ -3,8 +3,14 @@
 //!
 //! The pipeline reads as its stages, one module each, with data flowing one way:
 //! [`scan`] the inbox → [`workbook`] read → [`extract`] recognise the form → [`validate`]
-//! each file → [`resolve`] across files → [`compute`] → [`write`]. [`domain`] holds the shared types, [`catalogue`] every
-//! finding text, [`stammdaten`] the master data. [`run`] ties the stages together and
+//! each file → [`resolve`] across files → [`compute`] the money → [`write`] the outputs →
+//! book the payout runs ([`zahlungslauf`] into the [`ledger`]) → [`documents`] (letters,
+//! invoices, e-mail drafts, the annex PDF). [`evaluate`] runs scan to compute for a year
+//! behind one call; [`run`] and [`formulare`] are the commands that drive the stages.
+//! [`domain`] holds the shared types, [`catalogue`] every finding text, [`values`] the cell
+//! values and their conventions, [`stammdaten`] (with [`adressen`] and [`zahlungsdaten`]) the
+//! master data. No module uses a later one (`tests/architecture.rs` checks it).
+//!
 //! The command line (`src/cli/`, clap and the progress bar) belongs to the binary alone:
 //! the library knows nothing of it. The synthetic-inbox generator [`synth`] (benchmarks,
 //! `examples/generieren.rs`) is compiled only with the feature `synth`.
@@ -14,6 +20,7 @@ pub mod catalogue;
 pub mod compute;
 pub mod documents;
 pub mod domain;
+pub mod evaluate;
 pub mod extract;
 pub mod formulare;
 pub mod fsio;

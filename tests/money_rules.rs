@@ -180,3 +180,30 @@ fn on_the_same_receipt_day_the_later_form_date_wins_then_the_later_path() {
     let s = states(vec![("a.xlsx", day, ymd(2023, 7, 8)), ("b.xlsx", day, ymd(2023, 7, 8))]);
     assert_eq!(s, [("a.xlsx".into(), FileState::Ersetzt), ("b.xlsx".into(), FileState::Verarbeitet)]);
 }
+
+// --- The 2018 template has no Integrationsgespräche (4.3.1: paid from 2022) ---------------
+
+#[test]
+fn a_2018_form_is_read_without_integration_conversations() {
+    let v2018 = |ig: Value| {
+        let overrides = [
+            ("SI_VERSION", Value::Text("2018".into())),
+            ("SI_IG_ANZAHL", ig.clone()),
+            ("SI_IG_DOLMETSCH", ig),
+            ("SI_MELDUNGEN", Value::Empty),
+        ];
+        check(vec![report(2601, "Solothurn", 1, &overrides)], "a.xlsx", JUL)
+    };
+    // Without the 2022 rows: no finding, the Erstinformation counted, nothing for IG.
+    let r = v2018(Value::Empty);
+    assert_eq!(codes(&r), Vec::<Code>::new());
+    let s = share(&r, 2601);
+    assert_eq!((s.paid.eg, s.paid.d_eg, s.paid.ig, s.paid.d_ig), (4, 2, 0, 0));
+    // The same form as a 2022 form lacks its IG values: each is a finding.
+    let r = check(
+        vec![report(2601, "Solothurn", 1, &[("SI_IG_ANZAHL", Value::Empty), ("SI_IG_DOLMETSCH", Value::Empty)])],
+        "a.xlsx",
+        JUL,
+    );
+    assert!(!codes(&r).is_empty(), "a 2022 form must carry the IG rows");
+}

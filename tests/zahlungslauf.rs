@@ -11,7 +11,7 @@ use beitraege::domain::{ymd, FormKind, TariffCode};
 use beitraege::ledger::{journal, Ledger, LedgerError, RunHeader};
 use beitraege::workbook::{Limits, Value};
 use beitraege::write::form_layout::{write_form_sheet, FormSheet};
-use beitraege::write::pain001::{sps_char, sps_id_char};
+use beitraege::zahlungslauf::pain001::{sps_char, sps_id_char};
 use beitraege::zahlungslauf::plan::{self, Art, DueItem, Key, OpenClawback, Part};
 use beitraege::zahlungslauf::{execute, storno, StornoOptions, ZahlungslaufError, ZahlungslaufOptions};
 use chrono::NaiveDate;

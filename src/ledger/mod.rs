@@ -16,6 +16,8 @@
 pub mod journal;
 mod schema;
 
+/// An invoice with what has been received on it (a plain value, shared with the writers).
+pub use crate::domain::InvoiceState;
 use crate::domain::{fmt_date, Bfs, Chf, TariffCode};
 use crate::write::hex;
 use crate::zahlungslauf::plan::{Art, Evidence, Key, Part, PlannedBooking};
@@ -119,28 +121,6 @@ impl Booking {
         let component = TariffCode::parse(&self.leistung)?;
         let (year, part) = Part::parse(&self.periode)?;
         Some(Key { bfs: self.bfs, year, part, component })
-    }
-}
-
-/// An invoice with what has been received on it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InvoiceState {
-    pub id: String,
-    pub payee: Bfs,
-    pub stichtag: NaiveDate,
-    pub amount: Chf,
-    pub due_on: NaiveDate,
-    pub received: Chf,
-    pub reversed: bool,
-}
-
-impl InvoiceState {
-    pub fn open(&self) -> Chf {
-        if self.reversed {
-            Decimal::ZERO
-        } else {
-            self.amount - self.received
-        }
     }
 }
 

@@ -68,7 +68,7 @@ pub fn write(d: &RunData<'_>) -> Result<OutFile, WriteError> {
     tariffs(wb.add_worksheet(), d).map_err(xl(&name))?;
     credit(wb.add_worksheet(), d, total_row).map_err(xl(&name))?;
     if let Some(view) = d.ledger {
-        super::zahlungslauf::annex_sheet(wb.add_worksheet(), d, view).map_err(xl(&name))?;
+        super::annex_ledger::sheet(wb.add_worksheet(), d, view).map_err(xl(&name))?;
     }
     super::annex_doc::charts(&mut wb, d).map_err(xl(&name))?;
     save(name, &mut wb)

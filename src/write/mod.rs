@@ -4,15 +4,15 @@
 
 pub mod annex;
 pub mod annex_doc;
+pub mod annex_ledger;
 pub mod columns;
 pub mod commit;
 pub mod feedback;
 pub mod form_layout;
 pub mod json;
-pub mod pain001;
 pub mod report;
 pub mod style;
-pub mod zahlungslauf;
+pub mod table_sheet;
 
 pub use commit::OutputDir;
 
@@ -40,7 +40,7 @@ pub struct RunData<'a> {
     /// The program version.
     pub version: &'a str,
     /// What the ledger has paid and what is open (`run --buchhaltung`).
-    pub ledger: Option<&'a crate::zahlungslauf::konto::AnnexView>,
+    pub ledger: Option<&'a annex_ledger::AnnexView>,
 }
 
 impl RunData<'_> {

@@ -3,10 +3,12 @@
 //! what was received and what is still open. Also the view `run --buchhaltung` adds to the
 //! annex: per municipality what the ledger has booked for the year and what is still open.
 
+use crate::domain::InvoiceState;
 use crate::domain::{Bfs, Chf, TariffCode};
-use crate::ledger::{journal, Booking, InvoiceState, Ledger, LedgerError, RunRow};
-use crate::run::Evaluation;
+use crate::evaluate::Evaluation;
+use crate::ledger::{journal, Booking, Ledger, LedgerError, RunRow};
 use crate::stammdaten::Stammdaten;
+pub use crate::write::annex_ledger::{AnnexLedgerRow, AnnexView};
 use crate::write::{self, OutFile, WriteError};
 use crate::zahlungslauf::plan::{Art, LEISTUNG_RUECKFORDERUNG};
 use chrono::NaiveDate;
@@ -152,36 +154,16 @@ pub fn execute(opts: &KontoOptions) -> Result<(Statement, Vec<String>), crate::z
     let ledger = Ledger::open_existing(&opts.ledger)?;
     let st = statement(&ledger, opts.bfs, opts.date)?;
     let master = match &opts.stammdaten {
-        Some(p) if p.is_file() => Stammdaten::load(p).map_err(crate::run::RunError::from)?,
+        Some(p) if p.is_file() => Stammdaten::load(p).map_err(crate::evaluate::RunError::from)?,
         _ => Stammdaten::default(),
     };
     let all = ledger.verify()?;
     let files = vec![
-        write::zahlungslauf::konto_workbook(&st, &master, env!("CARGO_PKG_VERSION"))?,
+        super::workbook::konto_workbook(&st, &master, env!("CARGO_PKG_VERSION"))?,
         OutFile { rel: journal::FILE_NAME.to_string(), bytes: journal::export(&all).into_bytes() },
     ];
     out_dir.commit(&files)?;
     Ok((st, files.iter().map(|f| f.rel.clone()).collect()))
-}
-
-/// One municipality's line in the annex's ledger sheet.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AnnexLedgerRow {
-    pub bfs: Bfs,
-    pub name: String,
-    /// The annex's total for the year.
-    pub annex_total: Chf,
-    /// Booked in the ledger for the year (contributions and clawbacks).
-    pub booked: Chf,
-}
-
-/// What `run --buchhaltung` adds to the annex.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AnnexView {
-    pub year: i32,
-    pub rows: Vec<AnnexLedgerRow>,
-    pub invoices: Vec<InvoiceState>,
-    pub last_run: Option<NaiveDate>,
 }
 
 /// Reads the ledger for the annex of `eval`'s year.

@@ -4,12 +4,15 @@
 //! books the whole run in one transaction; a booked run is only ever reversed (Storno).
 
 pub mod konto;
+pub mod pain001;
 pub mod plan;
+pub mod workbook;
 
+use crate::domain::InvoiceState;
 use crate::domain::{fmt_date, ymd, Bfs, TariffCode, PERIOD_COMPONENTS};
-use crate::ledger::{journal, InvoiceState, Ledger, LedgerError, RunHeader};
+use crate::evaluate::{evaluate, Evaluation, RunError, RunOptions};
+use crate::ledger::{journal, Ledger, LedgerError, RunHeader};
 use crate::resolve::Eligibility;
-use crate::run::{evaluate, Evaluation, RunError, RunOptions};
 use crate::stammdaten::Stammdaten;
 use crate::workbook::Limits;
 use crate::write::{self, OutFile, WriteError};
@@ -201,7 +204,7 @@ fn now_text() -> String {
 
 /// Runs a payout run: evaluate, plan, write, and with `book` book it.
 pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufError> {
-    crate::run::check_out_apart(&opts.inbox, &opts.out)?;
+    crate::evaluate::check_out_apart(&opts.inbox, &opts.out)?;
     let out_dir = write::OutputDir::open(&opts.out)?;
     // A preview reads an existing ledger and never creates one.
     let mut ledger =
@@ -274,7 +277,7 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     let open_before = ledger.invoices()?;
     let version = env!("CARGO_PKG_VERSION");
     let draft = !opts.book;
-    let doc = write::zahlungslauf::RunDoc {
+    let doc = workbook::RunDoc {
         stichtag: opts.stichtag,
         draft,
         plan: &plan,
@@ -283,11 +286,11 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
         version,
         years: &years,
     };
-    let mut files = vec![write::zahlungslauf::workbook(&doc)?, write::zahlungslauf::json(&doc)?];
+    let mut files = vec![workbook::workbook(&doc)?, workbook::json(&doc)?];
     if draft {
         notes.push("Entwurf: Es wurde nichts gebucht und keine Zahlungsdatei erstellt (dafür --buchen).".into());
     } else {
-        match write::pain001::write(&doc) {
+        match pain001::write(&doc) {
             Ok(f) => files.push(f),
             Err(why) => notes.push(format!("Keine Zahlungsdatei (pain.001) erstellt: {why}")),
         }

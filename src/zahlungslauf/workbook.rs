@@ -1,17 +1,19 @@
 //! The outputs of a payout run: `Zahlungslauf_<JJJJ-MM-TT>.xlsx` (payments by payee,
 //! detail, offsets, invoices, open items; totals as formulas with stored results) and
-//! `Zahlungslauf_<JJJJ-MM-TT>.json` (every booking with fixed keys). Also the statement
-//! workbook of `beitraege konto` and the ledger sheet `run --buchhaltung` adds to the annex.
+//! `Zahlungslauf_<JJJJ-MM-TT>.json` (every booking with fixed keys), and the statement
+//! workbook of `beitraege konto`. (The ledger sheet `run --buchhaltung` adds to the annex is
+//! [`crate::write::annex_ledger`].)
 
-use super::columns::{Column, Kind, Named, Rule, Table, TotalRow, Val};
-use super::style::{self, orientation_for, print_layout};
-use super::{save, xl, OutFile, RunData, WriteError};
-use crate::domain::{fmt_date, Bfs};
-use crate::ledger::{Booking, InvoiceState};
+use super::konto::{PeriodRow, RunPayeeRow, Statement};
+use super::plan::{Art, Line, PayeeResult, Plan, PlannedBooking};
+use crate::domain::{fmt_date, Bfs, InvoiceState};
+use crate::ledger::Booking;
 use crate::stammdaten::Stammdaten;
+use crate::write::columns::{Column, Kind, Named, Table, Val};
+use crate::write::style;
+use crate::write::table_sheet::{finish, table_rows, HEADER, TOTAL};
+use crate::write::{save, xl, OutFile, WriteError};
 use crate::zahlungsdaten::Account;
-use crate::zahlungslauf::konto::{AnnexLedgerRow, AnnexView, PeriodRow, RunPayeeRow, Statement};
-use crate::zahlungslauf::plan::{Art, Line, PayeeResult, Plan, PlannedBooking};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Worksheet, XlsxError};
@@ -39,22 +41,6 @@ impl RunDoc<'_> {
     }
 }
 
-/// The total row of every table of these workbooks: `Total` under the first column.
-const TOTAL: TotalRow<'static> = TotalRow { label_col: 0, label: "Total", rule: Rule::Short };
-
-/// The row of the header in every sheet (below the title and the subtitle).
-const HEADER: u32 = 3;
-
-/// Writes a table's header at [`HEADER`] and its rows below; returns the row after the last.
-fn table_rows<'r, R: 'r>(
-    ws: &mut Worksheet,
-    table: &Table<'_, R>,
-    rows: impl IntoIterator<Item = &'r R>,
-) -> Result<u32, XlsxError> {
-    table.header(ws, HEADER)?;
-    table.rows(ws, HEADER + 1, rows)
-}
-
 /// Writes `text` in the first column when a table has no rows; returns the row after it.
 fn none_line(ws: &mut Worksheet, r: u32, empty: bool, text: &str) -> Result<u32, XlsxError> {
     if empty {
@@ -63,16 +49,6 @@ fn none_line(ws: &mut Worksheet, r: u32, empty: bool, text: &str) -> Result<u32,
     } else {
         Ok(r)
     }
-}
-
-/// Sets the column widths and the print setup of a sheet as for every other output: A4,
-/// landscape where the columns do not fit a portrait page, the header row repeated on every
-/// page, a readable print scale (with the first `repeat_cols` columns repeated when the
-/// sheet prints more than one page wide) and a footer with the date and page numbers.
-fn finish<R>(ws: &mut Worksheet, table: &Table<'_, R>, repeat_cols: u16, date: NaiveDate) -> Result<(), XlsxError> {
-    table.set_widths(ws)?;
-    let widths = table.widths();
-    print_layout(ws, Some((HEADER, HEADER)), &widths, orientation_for(&widths), repeat_cols, Some(date))
 }
 
 fn heading(ws: &mut Worksheet, doc: &RunDoc<'_>, what: &str, sub: &str) -> Result<(), XlsxError> {
@@ -375,69 +351,6 @@ pub fn json(doc: &RunDoc<'_>) -> Result<OutFile, WriteError> {
         serde_json::to_vec_pretty(&rows).map_err(|source| WriteError::Json { name: name.clone(), source })?;
     bytes.push(b'\n');
     Ok(OutFile { rel: name, bytes })
-}
-
-const fn ledger_columns() -> [Column<AnnexLedgerRow>; 5] {
-    [
-        Column::new("BFS-Nr.", 18.0, Kind::Id, |x| Val::num(x.bfs)),
-        Column::new("Gemeinde", 26.0, Kind::Text, |x| Val::text(&x.name)),
-        Column::summed("Total gemäss Anhang", 18.0, Kind::Chf, |x| Val::Chf(x.annex_total)),
-        Column::summed("Bisher gebucht", 16.0, Kind::Chf, |x| Val::Chf(x.booked)),
-        Column::summed("Noch offen", 16.0, Kind::Chf, |x| Val::Calc {
-            add: &["Total gemäss Anhang"],
-            sub: &["Bisher gebucht"],
-            result: x.annex_total - x.booked,
-        }),
-    ]
-}
-
-/// The open invoices below the ledger rows, in the same sheet columns.
-const fn ledger_invoice_columns<'a>() -> [Column<Named<'a, InvoiceState>>; 6] {
-    [
-        Column::new("Rechnungs-ID", 18.0, Kind::Text, |l| Val::text(&l.row.id)),
-        Column::new("Zahlungsempfänger", 26.0, Kind::Text, |l| Val::Text(format!("{} {}", l.row.payee, l.name))),
-        Column::new("Betrag", 18.0, Kind::Chf, |l| Val::Chf(l.row.amount)),
-        Column::new("Eingegangen", 16.0, Kind::Chf, |l| Val::Chf(l.row.received)),
-        Column::new("Offen", 16.0, Kind::Chf, |l| Val::Chf(l.row.open())),
-        Column::new("Zahlbar bis", 14.0, Kind::Date, |l| Val::Date(l.row.due_on)),
-    ]
-}
-
-/// The annex sheet `Buchhaltung` (`run --buchhaltung`): per municipality the annex total,
-/// what the ledger has booked for the year, and what is still open; then open invoices.
-pub fn annex_sheet(ws: &mut Worksheet, d: &RunData<'_>, view: &AnnexView) -> Result<(), XlsxError> {
-    ws.set_name("Buchhaltung")?;
-    ws.write_string_with_format(0, 0, format!("Bezahlt und offen, Beiträge {}", view.year), &style::title())?;
-    let last = view.last_run.map(fmt_date).unwrap_or_else(|| "noch keiner".into());
-    ws.write_string_with_format(
-        1,
-        0,
-        format!("Gemäss Buchhaltung (letzter gebuchter Zahlungslauf: {last}). Gebucht: Beiträge und Rückforderungen des Jahres."),
-        &style::subtitle(),
-    )?;
-    let columns = ledger_columns();
-    let table = Table::new(&columns);
-    let r = table_rows(ws, &table, &view.rows)?;
-    table.total(ws, r, HEADER + 1, &view.rows, TOTAL)?;
-    let mut r = r + 3;
-    ws.write_string_with_format(r, 0, "Offene Rechnungen (Ziffer 4.7)", &style::bold())?;
-    r += 1;
-    let invoice_columns = ledger_invoice_columns();
-    let invoices = Table::new(&invoice_columns);
-    invoices.header(ws, r)?;
-    r += 1;
-    let open: Vec<Named<'_, InvoiceState>> = view
-        .invoices
-        .iter()
-        .filter(|i| i.open() > Decimal::ZERO)
-        .map(|row| Named { row, name: d.name_of(Some(row.payee)) })
-        .collect();
-    if open.is_empty() {
-        ws.write_string(r, 0, "Keine offenen Rechnungen.")?;
-    }
-    invoices.rows(ws, r, &open)?;
-    // The invoices span the sheet's columns.
-    finish(ws, &invoices, 0, d.run_date)
 }
 
 /// The statement file name.

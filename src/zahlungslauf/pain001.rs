@@ -4,9 +4,9 @@
 //! creditor addresses, control sum = the run's total. Text is kept within the SPS
 //! character set; identifiers within the SPS identifier set.
 
-use super::zahlungslauf::RunDoc;
-use super::OutFile;
+use super::workbook::RunDoc;
 use crate::domain::{fmt_date, Bfs, Chf};
+use crate::write::OutFile;
 use crate::zahlungsdaten::Address;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
@@ -151,7 +151,7 @@ pub fn write(doc: &RunDoc<'_>) -> Result<OutFile, String> {
     for t in &txs {
         h.update(format!("{}:{:.2};", t.payee, t.amount));
     }
-    let digest = super::hex(&h.finalize());
+    let digest = crate::fsio::hex(&h.finalize());
     let msg_id = sps_id(&format!("BTRG-{day}-{}", &digest[..16]));
     build(doc, canton, &txs, total, &msg_id).map_err(|e| format!("Die Zahlungsdatei kann nicht erstellt werden: {e}"))
 }

@@ -1,0 +1,355 @@
+//! A year's evaluation, everything but writing: master data → scan → (read → extract →
+//! validate, per file, in parallel) → resolve across files → compute. Each file is read
+//! behind its own boundary: an error or a panic becomes `DATEI_UNLESBAR` on that file, and
+//! the evaluation goes on. Used by the `run` command ([`crate::run`]) and by the payout runs
+//! ([`crate::zahlungslauf`]), which start from an evaluation of the year.
+
+use crate::catalogue::finding;
+use crate::compute::{compute, Computation};
+use crate::domain::{Code, FileState, Finding, Severity};
+use crate::extract::extract;
+use crate::fsio::OpenError;
+use crate::resolve::{resolve, Resolved};
+use crate::scan::{scan, EntryKind, InboxFile, ScanError};
+use crate::stammdaten::{Stammdaten, StammdatenError};
+use crate::validate::{validate_form, Ctx, FileResult, Outcome};
+use crate::workbook::{looks_like_spreadsheet, read_workbook, Limits, ReadError};
+use crate::write::{self, WriteError};
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// What `beitraege run` needs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub year: i32,
+    pub inbox: PathBuf,
+    pub stammdaten: PathBuf,
+    pub out: PathBuf,
+    /// Worker threads; `None`: all cores.
+    pub threads: Option<usize>,
+    pub limits: Limits,
+    /// The date printed on the documents.
+    pub run_date: NaiveDate,
+    /// The AGS contact for feedback letters; overrides the master data's `Kontakt` sheet.
+    pub contact: Option<String>,
+    /// Told how far the reading of the inbox is (the command line draws a progress bar).
+    pub progress: Option<Progress>,
+    /// Write the outputs even when the inbox holds no form, or mostly forms, of the year
+    /// (`--trotzdem`); otherwise such a run stops before writing.
+    pub force: bool,
+    /// Only files received by this day count (the inbox as it stood on a payout's Stichtag).
+    pub received_by: Option<NaiveDate>,
+    /// The ledger whose payments and open items the annex shows (`--buchhaltung`).
+    pub buchhaltung: Option<PathBuf>,
+}
+
+/// A progress report: called with (files read, files in the inbox) after every file, from
+/// the worker threads.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
+}
+
+/// Why a run could not be carried out (nothing was written).
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Stammdaten(#[from] StammdatenError),
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error(
+        "Der Ausgabeordner «{}» liegt im Eingangsordner «{}»: die Ausgaben würden als Formulare gelesen. \
+         Bitte einen Ausgabeordner ausserhalb des Eingangs angeben.",
+        out.display(),
+        inbox.display()
+    )]
+    OutInInbox { out: PathBuf, inbox: PathBuf },
+    #[error(
+        "Der Eingangsordner «{}» liegt im Ausgabeordner «{}». Bitte Eingang und Ausgabe in getrennten Ordnern führen.",
+        inbox.display(),
+        out.display()
+    )]
+    InboxInOut { out: PathBuf, inbox: PathBuf },
+    #[error("{0}")]
+    WrongInbox(String),
+    #[error("Der Thread-Pool kann nicht gestartet werden: {0}")]
+    Threads(String),
+}
+
+/// The in-memory result of a run, before anything is written.
+pub struct Evaluation {
+    pub year: i32,
+    pub master: Stammdaten,
+    pub resolved: Resolved,
+    pub comp: Computation,
+    pub findings: Vec<Finding>,
+    /// Notes about the receipt journal.
+    pub journal_notes: Vec<String>,
+    /// Input files with their SHA-256 (master data, journal, inbox files).
+    pub inputs: Vec<(String, String)>,
+}
+
+impl Evaluation {
+    pub fn count_state(&self, s: FileState) -> usize {
+        self.resolved.files.iter().filter(|e| e.state == s).count()
+    }
+    pub fn count_severity(&self, s: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == s).count()
+    }
+}
+
+/// What the first bytes say a non-spreadsheet file is, for the finding.
+fn sniff(bytes: &[u8], rel: &str) -> String {
+    let ext = rel.rsplit_once('.').map(|(_, e)| e.to_lowercase()).unwrap_or_default();
+    if bytes.starts_with(b"%PDF") {
+        "PDF-Dokument".into()
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+        || bytes.starts_with(b"\x89PNG")
+        || bytes.starts_with(b"II*\0")
+        || bytes.starts_with(b"MM\0*")
+    {
+        "Bild".into()
+    } else if ext == "msg" || ext == "eml" {
+        "E-Mail".into()
+    } else if ext.is_empty() {
+        "Datei ohne Endung".into()
+    } else {
+        format!("Dateiendung .{ext}")
+    }
+}
+
+/// Reads, recognises and validates one file. Never panics: a panic inside becomes a finding.
+pub fn process_file(f: &InboxFile, ctx: &Ctx<'_>, limits: &Limits) -> FileResult {
+    let base = FileResult::new(f);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process_inner(base.clone(), f, ctx, limits))) {
+        Ok(r) => r,
+        Err(p) => {
+            let what = crate::workbook::panic_message(p.as_ref());
+            tracing::error!(datei = %f.rel, "Absturz beim Lesen abgefangen: {what}");
+            let mut r = base;
+            r.file.sha256 = crate::fsio::sha256_regular_file(&f.path).ok();
+            r.reject(Code::DateiUnlesbar, "interner Fehler beim Lesen der Datei")
+        }
+    }
+}
+
+fn process_inner(mut res: FileResult, f: &InboxFile, ctx: &Ctx<'_>, limits: &Limits) -> FileResult {
+    // Entries that are listed but never opened.
+    match &f.kind {
+        EntryKind::Ignored(reason) => {
+            res.findings.push(finding().file(&f.rel).detail(*reason).build(Code::DateiIgnoriert));
+            res.outcome = Outcome::Ignored;
+            return res;
+        }
+        EntryKind::Link(target) => {
+            let detail = if target.is_empty() { "Ziel unbekannt".to_string() } else { format!("Ziel: {target}") };
+            return res.reject(Code::DateiVerknuepfung, detail);
+        }
+        EntryKind::Special(what) => return res.reject(Code::DateiSonderdatei, *what),
+        EntryKind::UnreadableDir(why) => {
+            return res.reject(Code::DateiUnlesbar, format!("der Ordner kann nicht gelesen werden: {why}"))
+        }
+        EntryKind::Spreadsheet | EntryKind::Other => {}
+    }
+    let too_large = |size: u64| {
+        format!("Dateigrösse {} MB, zulässig {} MB", size / (1024 * 1024), limits.max_file_bytes / (1024 * 1024))
+    };
+    if f.size > limits.max_file_bytes {
+        res.file.sha256 = crate::fsio::sha256_regular_file(&f.path).ok();
+        return res.reject(Code::DateiZuGross, too_large(f.size));
+    }
+    let bytes = match crate::fsio::read_regular_file(&f.path, limits.max_file_bytes) {
+        Ok(b) => b,
+        Err(OpenError::NotRegular) => return res.reject(Code::DateiSonderdatei, "keine gewöhnliche Datei"),
+        Err(OpenError::TooLarge { .. }) => {
+            res.file.sha256 = crate::fsio::sha256_regular_file(&f.path).ok();
+            return res.reject(Code::DateiZuGross, too_large(limits.max_file_bytes + 1));
+        }
+        Err(OpenError::Io(e)) => {
+            return res.reject(
+                Code::DateiUnlesbar,
+                format!("die Datei kann nicht geöffnet werden: {}", crate::catalogue::os_error(&e)),
+            )
+        }
+    };
+    res.file.sha256 = Some(crate::fsio::sha256_hex(&bytes));
+    // A spreadsheet is read whatever its name (`Reporting.XLS `, no extension); under
+    // another name, only a file that reads as a workbook is one.
+    if f.kind == EntryKind::Other && !looks_like_spreadsheet(&bytes) {
+        let what = sniff(&bytes, &f.rel);
+        return res.reject(Code::DateiFormat, what);
+    }
+    let wb = match read_workbook(&bytes, limits) {
+        Ok(wb) => wb,
+        Err(_) if f.kind == EntryKind::Other => return res.reject(Code::DateiFormat, sniff(&bytes, &f.rel)),
+        Err(ReadError::Encrypted) => return res.reject(Code::DateiVerschluesselt, ""),
+        Err(ReadError::TooLarge(d)) => return res.reject(Code::DateiZuGross, d),
+        Err(ReadError::Unreadable(d)) => return res.reject(Code::DateiUnlesbar, d),
+    };
+    drop(bytes);
+    res.file.format = Some(wb.format);
+    let Some(form) = extract(&wb) else {
+        let names: Vec<&str> = wb.sheets.iter().map(|s| s.name.as_str()).collect();
+        let detail = format!("Blätter: {}", crate::catalogue::name_list(&names, 20));
+        return res.reject(Code::DateiKeinFormular, detail);
+    };
+    let others = crate::extract::other_form_sheets(&wb, &form.sheet);
+    let several = (!others.is_empty())
+        .then(|| format!("gelesen: Blatt «{}», nicht gelesen: «{}»", form.sheet, others.join("», «")));
+    let mut res = validate_form(res, form, ctx);
+    if let Some(detail) = several {
+        res.findings.push(finding().file(&f.rel).bfs(res.bfs()).detail(detail).build(Code::DateiMehrereFormulare));
+    }
+    res
+}
+
+/// Orders all findings: files in path order (each file's in the order found), then
+/// municipalities by BFS-Nr., then the run as a whole.
+pub fn collect_findings(resolved: &Resolved, comp: &Computation) -> Vec<Finding> {
+    let mut out: Vec<Finding> = resolved.files.iter().flat_map(|e| e.result.findings.iter().cloned()).collect();
+    let mut muni = resolved.municipality_findings.clone();
+    muni.sort_by_key(|f| (f.bfs, f.code));
+    out.extend(muni);
+    out.extend(comp.findings.iter().cloned());
+    out
+}
+
+/// Evaluates a year: everything but writing. Deterministic for any thread count.
+pub fn evaluate(opts: &RunOptions) -> Result<Evaluation, RunError> {
+    evaluate_in(&thread_pool(opts)?, opts)
+}
+
+pub fn evaluate_in(pool: &rayon::ThreadPool, opts: &RunOptions) -> Result<Evaluation, RunError> {
+    let started = std::time::Instant::now();
+    // The master data and the inbox listing do not depend on each other.
+    let (master, inbox) = pool.install(|| {
+        rayon::join(
+            || -> Result<Stammdaten, RunError> {
+                let master = Stammdaten::load(&opts.stammdaten)?;
+                master.check_year(opts.year)?;
+                Ok(master)
+            },
+            || scan(&opts.inbox),
+        )
+    });
+    let (master, mut inbox) = (master?, inbox?);
+    if let Some(day) = opts.received_by {
+        inbox.files.retain(|f| f.received.is_some_and(|r| r <= day));
+    }
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        dateien = inbox.files.len(),
+        "Stammdaten und Eingang gelesen"
+    );
+    let ctx = Ctx { year: opts.year, master: &master };
+    let total = inbox.files.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let (resolved, comp) = pool.install(|| {
+        let results: Vec<FileResult> = inbox
+            .files
+            .par_iter()
+            .map(|f| {
+                let r = process_file(f, &ctx, &opts.limits);
+                if let Some(p) = &opts.progress {
+                    (p.0)(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
+                }
+                r
+            })
+            .collect();
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "Formulare gelesen und geprüft");
+        let resolved = resolve(results, &ctx);
+        let comp = compute(&master, &resolved, opts.year);
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "Beiträge berechnet");
+        (resolved, comp)
+    });
+    let findings = collect_findings(&resolved, &comp);
+    // Exactly the bytes the run used, hashed when they were read.
+    let mut inputs = vec![(opts.stammdaten.display().to_string(), master.sha256.clone())];
+    if let Some(h) = &inbox.journal_sha256 {
+        inputs.push((crate::scan::JOURNAL.to_string(), h.clone()));
+    }
+    for e in &resolved.files {
+        inputs.push((e.result.file.rel.clone(), e.result.file.sha256.clone().unwrap_or_default()));
+    }
+    for n in &inbox.journal_notes {
+        tracing::warn!("{n}");
+    }
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, befunde = findings.len(), "Auswertung fertig");
+    Ok(Evaluation { year: opts.year, master, resolved, comp, findings, journal_notes: inbox.journal_notes, inputs })
+}
+
+/// The worker threads of a run: `--threads`, or one per core.
+pub fn thread_pool(opts: &RunOptions) -> Result<rayon::ThreadPool, RunError> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = opts.threads {
+        builder = builder.num_threads(n.max(1));
+    }
+    builder.build().map_err(|e| RunError::Threads(e.to_string()))
+}
+
+/// Refuses an output folder that is the inbox, lies inside it, or holds it: a run would read
+/// its own outputs as forms, or carry the inbox through its commit.
+pub fn check_out_apart(inbox: &Path, out: &Path) -> Result<(), RunError> {
+    let Ok(inbox_real) = std::fs::canonicalize(inbox) else { return Ok(()) };
+    let out_real = write::commit::resolve_out(out)?;
+    if out_real.starts_with(&inbox_real) {
+        return Err(RunError::OutInInbox { out: out.to_path_buf(), inbox: inbox.to_path_buf() });
+    }
+    if inbox_real.starts_with(&out_real) {
+        return Err(RunError::InboxInOut { out: out.to_path_buf(), inbox: inbox.to_path_buf() });
+    }
+    Ok(())
+}
+
+/// How many forms of the inbox are for the run's year, and for which other years.
+pub fn forms_by_year(eval: &Evaluation) -> (usize, std::collections::BTreeMap<i32, usize>) {
+    let mut this = 0;
+    let mut other = std::collections::BTreeMap::new();
+    for e in &eval.resolved.files {
+        let r = &e.result;
+        if r.kind().is_none() {
+            continue;
+        }
+        let year = r.period().map(|p| p.year());
+        match (year, &r.outcome) {
+            (_, Outcome::OtherYear) => *other.entry(year.unwrap_or(0)).or_insert(0) += 1,
+            (Some(y), _) if y != eval.year => *other.entry(y).or_insert(0) += 1,
+            _ => this += 1,
+        }
+    }
+    (this, other)
+}
+
+/// Stops a run whose inbox is clearly not the year's (a wrong folder, or the wrong year
+/// given): no form of the year, or more forms of other years than of this one.
+pub fn check_inbox_fits_year(eval: &Evaluation, inbox: &Path) -> Result<(), RunError> {
+    let (this, other) = forms_by_year(eval);
+    let others: usize = other.values().sum();
+    if this > 0 && others <= this {
+        return Ok(());
+    }
+    let files = eval.resolved.files.len();
+    let mut found = format!("{files} Dateien, davon {this} Formulare für {}", eval.year);
+    if !other.is_empty() {
+        let list: Vec<String> = other.iter().map(|(y, n)| format!("{n} für {y}")).collect();
+        found.push_str(&format!(" und {}", list.join(", ")));
+    }
+    let hint = match other.iter().max_by_key(|(_, n)| **n) {
+        Some((y, _)) if this < others => format!(" Ist vielleicht das Jahr {y} gemeint («--jahr {y}»)?"),
+        _ => String::new(),
+    };
+    Err(RunError::WrongInbox(format!(
+        "Der Eingangsordner «{}» passt nicht zum Jahr {}: {found}. Bitte Eingangsordner und Jahr prüfen.{hint} \
+         Wer trotzdem auswerten will, ergänzt «--trotzdem».",
+        inbox.display(),
+        eval.year
+    )))
+}

@@ -1,0 +1,96 @@
+//! The annex sheet `Buchhaltung` (`run --buchhaltung`): what the ledger has booked for the
+//! year beside the annex's totals, and the open invoices. The ledger is read before the
+//! annex is written ([`crate::zahlungslauf::konto::annex_view`]); this module only renders
+//! the view it gets.
+
+use super::columns::{Column, Kind, Named, Table, Val};
+use super::style;
+use super::table_sheet::{finish, table_rows, HEADER, TOTAL};
+use super::RunData;
+use crate::domain::{fmt_date, Bfs, Chf, InvoiceState};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use rust_xlsxwriter::{Worksheet, XlsxError};
+
+/// One municipality's line in the annex's ledger sheet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnexLedgerRow {
+    pub bfs: Bfs,
+    pub name: String,
+    /// The annex's total for the year.
+    pub annex_total: Chf,
+    /// Booked in the ledger for the year (contributions and clawbacks).
+    pub booked: Chf,
+}
+
+/// What `run --buchhaltung` adds to the annex.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnexView {
+    pub year: i32,
+    pub rows: Vec<AnnexLedgerRow>,
+    pub invoices: Vec<InvoiceState>,
+    pub last_run: Option<NaiveDate>,
+}
+
+const fn ledger_columns() -> [Column<AnnexLedgerRow>; 5] {
+    [
+        Column::new("BFS-Nr.", 18.0, Kind::Id, |x| Val::num(x.bfs)),
+        Column::new("Gemeinde", 26.0, Kind::Text, |x| Val::text(&x.name)),
+        Column::summed("Total gemäss Anhang", 18.0, Kind::Chf, |x| Val::Chf(x.annex_total)),
+        Column::summed("Bisher gebucht", 16.0, Kind::Chf, |x| Val::Chf(x.booked)),
+        Column::summed("Noch offen", 16.0, Kind::Chf, |x| Val::Calc {
+            add: &["Total gemäss Anhang"],
+            sub: &["Bisher gebucht"],
+            result: x.annex_total - x.booked,
+        }),
+    ]
+}
+
+/// The open invoices below the ledger rows, in the same sheet columns.
+const fn ledger_invoice_columns<'a>() -> [Column<Named<'a, InvoiceState>>; 6] {
+    [
+        Column::new("Rechnungs-ID", 18.0, Kind::Text, |l| Val::text(&l.row.id)),
+        Column::new("Zahlungsempfänger", 26.0, Kind::Text, |l| Val::Text(format!("{} {}", l.row.payee, l.name))),
+        Column::new("Betrag", 18.0, Kind::Chf, |l| Val::Chf(l.row.amount)),
+        Column::new("Eingegangen", 16.0, Kind::Chf, |l| Val::Chf(l.row.received)),
+        Column::new("Offen", 16.0, Kind::Chf, |l| Val::Chf(l.row.open())),
+        Column::new("Zahlbar bis", 14.0, Kind::Date, |l| Val::Date(l.row.due_on)),
+    ]
+}
+
+/// The annex sheet `Buchhaltung` (`run --buchhaltung`): per municipality the annex total,
+/// what the ledger has booked for the year, and what is still open; then open invoices.
+pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>, view: &AnnexView) -> Result<(), XlsxError> {
+    ws.set_name("Buchhaltung")?;
+    ws.write_string_with_format(0, 0, format!("Bezahlt und offen, Beiträge {}", view.year), &style::title())?;
+    let last = view.last_run.map(fmt_date).unwrap_or_else(|| "noch keiner".into());
+    ws.write_string_with_format(
+        1,
+        0,
+        format!("Gemäss Buchhaltung (letzter gebuchter Zahlungslauf: {last}). Gebucht: Beiträge und Rückforderungen des Jahres."),
+        &style::subtitle(),
+    )?;
+    let columns = ledger_columns();
+    let table = Table::new(&columns);
+    let r = table_rows(ws, &table, &view.rows)?;
+    table.total(ws, r, HEADER + 1, &view.rows, TOTAL)?;
+    let mut r = r + 3;
+    ws.write_string_with_format(r, 0, "Offene Rechnungen (Ziffer 4.7)", &style::bold())?;
+    r += 1;
+    let invoice_columns = ledger_invoice_columns();
+    let invoices = Table::new(&invoice_columns);
+    invoices.header(ws, r)?;
+    r += 1;
+    let open: Vec<Named<'_, InvoiceState>> = view
+        .invoices
+        .iter()
+        .filter(|i| i.open() > Decimal::ZERO)
+        .map(|row| Named { row, name: d.name_of(Some(row.payee)) })
+        .collect();
+    if open.is_empty() {
+        ws.write_string(r, 0, "Keine offenen Rechnungen.")?;
+    }
+    invoices.rows(ws, r, &open)?;
+    // The invoices span the sheet's columns.
+    finish(ws, &invoices, 0, d.run_date)
+}
