@@ -207,3 +207,17 @@ fn a_2018_form_is_read_without_integration_conversations() {
     );
     assert!(!codes(&r).is_empty(), "a 2022 form must carry the IG rows");
 }
+
+#[test]
+fn of_two_selbstdeklarationen_received_the_same_day_the_later_dated_one_counts() {
+    let m = master();
+    let day = ymd(2023, 1, 20);
+    let sd_dated =
+        |rel: &str, dated: NaiveDate| check(vec![sd(2601, "Solothurn", &[("SD_DATUM", Value::Date(dated))])], rel, day);
+    let results = vec![sd_dated("a.xlsx", ymd(2023, 1, 12)), sd_dated("b.xlsx", ymd(2023, 1, 11))];
+    let resolved = resolve(results, &Ctx { year: Y, master: &m });
+    let mut s: Vec<(String, FileState)> =
+        resolved.files.iter().map(|e| (e.result.rel().to_string(), e.state)).collect();
+    s.sort();
+    assert_eq!(s, [("a.xlsx".into(), FileState::Verarbeitet), ("b.xlsx".into(), FileState::Ersetzt)]);
+}
