@@ -93,6 +93,10 @@ pub fn resolve_out(out: &Path) -> Result<PathBuf, WriteError> {
     Ok(parent.join(name))
 }
 
+/// How long a run waits for an output folder another run holds before it refuses.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 impl OutputDir {
     /// Locks the output folder (refusing if another run holds it) and repairs what a killed
     /// run left behind. The folder itself is created only by the first commit.
@@ -109,13 +113,23 @@ impl OutputDir {
             .truncate(false)
             .open(&lock_path)
             .map_err(|e| io(&out, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
-                return Err(WriteError::Locked { path: out.clone(), holder: holder.trim().to_string() });
+        // A lock held only for a moment is waited for: a process of the same program that
+        // starts another process (a test, a caller of the library) lends its open lock file to
+        // the child until the child has started, and that must not refuse the next run.
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if waited < LOCK_PATIENCE => {
+                    std::thread::sleep(LOCK_POLL);
+                    waited += LOCK_POLL;
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
+                    return Err(WriteError::Locked { path: out.clone(), holder: holder.trim().to_string() });
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path, e)),
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path, e)),
         }
         // Who holds it, for the message another run shows.
         let since = chrono::Local::now().format("%d.%m.%Y %H:%M:%S");
