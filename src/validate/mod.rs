@@ -20,25 +20,6 @@ use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-/// Whether a code stops the use of the file (state `abgelehnt`).
-pub fn rejects(code: Code) -> bool {
-    use Code::*;
-    matches!(
-        code,
-        DateiUnlesbar
-            | DateiVerschluesselt
-            | DateiKeinFormular
-            | DateiFormat
-            | FormularVersion
-            | DateiZuGross
-            | BfsUnbekannt
-            | GemeindeAufgeloest
-            | PeriodeUngueltig
-            | PeriodeZukunft
-            | LeitMitgliedMeldetSelbst
-    )
-}
-
 /// What the validation needs besides the form: the run year and the master data.
 pub struct Ctx<'a> {
     pub year: i32,
@@ -490,18 +471,4 @@ fn finish(mut res: FileResult, sink: Sink, outcome: Outcome) -> FileResult {
     res.findings.extend(sink.out);
     res.outcome = outcome;
     res
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rejecting_codes_are_all_fehler() {
-        for &c in Code::ALL {
-            if rejects(c) {
-                assert_eq!(c.severity(), crate::domain::Severity::Fehler, "{c}");
-            }
-        }
-    }
 }
