@@ -569,15 +569,6 @@ pub enum FormVersion {
     V2022,
 }
 
-impl FormVersion {
-    pub fn year(self) -> u16 {
-        match self {
-            FormVersion::V2018 => 2018,
-            FormVersion::V2022 => 2022,
-        }
-    }
-}
-
 /// The count fields of the Reportingformular.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum CountField {

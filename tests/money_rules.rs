@@ -221,3 +221,43 @@ fn of_two_selbstdeklarationen_received_the_same_day_the_later_dated_one_counts()
     s.sort();
     assert_eq!(s, [("a.xlsx".into(), FileState::Verarbeitet), ("b.xlsx".into(), FileState::Ersetzt)]);
 }
+
+// --- BERICHT_FEHLT: only for who reports itself ------------------------------------------
+
+#[test]
+fn a_contract_member_with_its_own_selbstdeklaration_is_not_asked_for_a_report() {
+    // 2603 is a member of 2602's contract; the lead reports both half-years for both.
+    let jan = ymd(2023, 1, 20);
+    let table_rows = table(&[(2602, "Lead", 2, 1, 0, 0), (2603, "Member", 2, 1, 0, 0)]);
+    let lead_report = |half: i64, received: NaiveDate, rel: &str| {
+        let overrides = [
+            ("SI_EG_ANZAHL", Value::Int(4)),
+            ("SI_EG_DOLMETSCH", Value::Int(2)),
+            ("SI_IG_ANZAHL", Value::Int(0)),
+            ("SI_IG_DOLMETSCH", Value::Int(0)),
+        ];
+        check(vec![report(2602, "Lead", half, &overrides), table_rows.clone()], rel, received)
+    };
+    let results = vec![
+        check(vec![sd(2602, "Lead", &[])], "lead_sd.xlsx", jan),
+        check(vec![sd(2603, "Member", &[])], "member_sd.xlsx", jan),
+        lead_report(1, JUL, "lead_h1.xlsx"),
+        lead_report(2, JAN, "lead_h2.xlsx"),
+    ];
+    let m = master();
+    let resolved = resolve(results, &Ctx { year: Y, master: &m });
+    let missing: Vec<Option<Bfs>> =
+        resolved.municipality_findings.iter().filter(|f| f.code == Code::BerichtFehlt).map(|f| f.bfs).collect();
+    assert!(!missing.contains(&Some(2603)), "the member reports through its lead: {missing:?}");
+    assert!(!missing.contains(&Some(2602)), "{missing:?}");
+    // Without the lead's second report, the lead is asked for it, the member still not.
+    let results = vec![
+        check(vec![sd(2602, "Lead", &[])], "lead_sd.xlsx", jan),
+        check(vec![sd(2603, "Member", &[])], "member_sd.xlsx", jan),
+        lead_report(1, JUL, "lead_h1.xlsx"),
+    ];
+    let resolved = resolve(results, &Ctx { year: Y, master: &m });
+    let missing: Vec<Option<Bfs>> =
+        resolved.municipality_findings.iter().filter(|f| f.code == Code::BerichtFehlt).map(|f| f.bfs).collect();
+    assert_eq!(missing, [Some(2602)]);
+}
