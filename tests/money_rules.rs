@@ -261,3 +261,11 @@ fn a_contract_member_with_its_own_selbstdeklaration_is_not_asked_for_a_report() 
         resolved.municipality_findings.iter().filter(|f| f.code == Code::BerichtFehlt).map(|f| f.bfs).collect();
     assert_eq!(missing, [Some(2602)]);
 }
+
+#[test]
+fn a_leads_report_without_the_members_table_names_each_member_not_the_lead() {
+    let r = check(vec![report(2602, "Lead", 1, &[])], "lead_h1.xlsx", JUL);
+    let about: Vec<Option<Bfs>> =
+        r.findings.iter().filter(|f| f.code == Code::LeitMitgliedFehlt).map(|f| f.bfs).collect();
+    assert_eq!(about, [Some(2603)]);
+}
