@@ -269,3 +269,27 @@ fn a_leads_report_without_the_members_table_names_each_member_not_the_lead() {
         r.findings.iter().filter(|f| f.code == Code::LeitMitgliedFehlt).map(|f| f.bfs).collect();
     assert_eq!(about, [Some(2603)]);
 }
+
+#[test]
+fn a_members_row_is_implausible_from_one_over_its_foreign_residents() {
+    // 2603 has 100 foreign residents (Stichtag 31.12.2021).
+    let unplausibel_at = |n: i64| {
+        let rows = table(&[(2602, "Lead", 0, 0, 0, 0), (2603, "Member", n, 0, 0, 0)]);
+        let overrides = [
+            ("SI_EG_ANZAHL", Value::Int(n)),
+            ("SI_EG_DOLMETSCH", Value::Int(0)),
+            ("SI_EG_PERSONEN", Value::Int(n)),
+            ("SI_NEUZUZUEGE", Value::Int(n)),
+            ("SI_IG_ANZAHL", Value::Int(0)),
+            ("SI_IG_DOLMETSCH", Value::Int(0)),
+        ];
+        let r = check(vec![report(2602, "Lead", 1, &overrides), rows], "lead_h1.xlsx", JUL);
+        r.findings
+            .iter()
+            .filter(|f| f.code == Code::WertUnplausibel && f.sheet() == Some("Vertragsgemeinden"))
+            .map(|f| f.cell())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(unplausibel_at(100), Vec::<Option<String>>::new());
+    assert_eq!(unplausibel_at(101), [Some("C3".to_string())]);
+}
