@@ -177,10 +177,7 @@ pub fn parse(sheets: &[Sheet], known: &dyn Fn(Bfs) -> bool) -> (Adressen, Vec<Pr
                 continue;
             };
             if !known(bfs) {
-                problems.push(Problem {
-                    kind: ProblemKind::UnknownReference,
-                    message: format!("{}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden».", t.at(r)),
-                });
+                problems.push(Problem::unknown_municipality(t.at(r), bfs));
             }
             let (address, email) = address_and_email(&t, r, "Empfänger", &mut problems);
             let m = MunicipalityAddress {

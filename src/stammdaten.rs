@@ -42,6 +42,17 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    /// A BFS-Nr. that a sheet names but the sheet `Gemeinden` does not hold (`at`: the sheet
+    /// and row, as `Table::at` gives them). One wording for every master-data sheet.
+    pub(crate) fn unknown_municipality(at: String, bfs: Bfs) -> Problem {
+        Problem {
+            kind: ProblemKind::UnknownReference,
+            message: format!("{at}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden»."),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Problems(Vec<Problem>);
 
@@ -393,7 +404,7 @@ fn read_wohnbevoelkerung(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems
     for r in t.rows() {
         let Some(bfs) = req_bfs(&t, r, "BFS-Nr.", p) else { continue };
         if !sd.municipalities.contains_key(&bfs) {
-            p.push(ProblemKind::UnknownReference, format!("{}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden».", t.at(r)));
+            p.0.push(Problem::unknown_municipality(t.at(r), bfs));
         }
         let Some(day) = opt_date(&t, r, "Stichtag", p) else {
             p.push(ProblemKind::BadValue, format!("{}: «Stichtag» fehlt.", t.at(r)));
@@ -450,7 +461,7 @@ fn read_leitgemeinden(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
         let (Some(lead), Some(member)) = (lead, member) else { continue };
         for b in [lead, member] {
             if !sd.municipalities.contains_key(&b) {
-                p.push(ProblemKind::UnknownReference, format!("{}: BFS-Nr. {b} fehlt im Blatt «Gemeinden».", t.at(r)));
+                p.0.push(Problem::unknown_municipality(t.at(r), b));
             }
         }
         if contract.is_empty() {
@@ -594,7 +605,7 @@ fn read_rueckforderungen(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems
     for r in t.rows() {
         let Some(bfs) = req_bfs(&t, r, "BFS-Nr.", p) else { continue };
         if !sd.municipalities.contains_key(&bfs) {
-            p.push(ProblemKind::UnknownReference, format!("{}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden».", t.at(r)));
+            p.0.push(Problem::unknown_municipality(t.at(r), bfs));
         }
         let Some(amount) = amount_cell(&t, r, Lowest::AboveZero, (MAX_AMOUNT_CHF, ""), p) else {
             continue;

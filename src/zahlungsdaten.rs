@@ -160,10 +160,7 @@ pub fn read(sheets: &[Sheet], municipalities: &BTreeMap<Bfs, Municipality>) -> (
                 continue;
             };
             if !municipalities.contains_key(&bfs) {
-                p.push(Problem {
-                    kind: ProblemKind::UnknownReference,
-                    message: format!("{}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden».", t.at(r)),
-                });
+                p.push(Problem::unknown_municipality(t.at(r), bfs));
             }
             let holder = t.text(r, "Kontoinhaber");
             if holder.is_empty() {
