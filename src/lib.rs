@@ -25,6 +25,7 @@ pub mod extract;
 pub mod formulare;
 pub mod fsio;
 pub mod ledger;
+pub mod payout;
 pub mod resolve;
 pub mod run;
 pub mod scan;

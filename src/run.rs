@@ -118,7 +118,8 @@ pub fn summary(r: &RunReport) -> String {
 }
 
 /// The closing list of what staff do next: letters to send, forms to ask for again,
-/// missing Selbstdeklarationen, invoices (4.7).
+/// missing Selbstdeklarationen. Invoices are issued by the payout run that books them (4.7),
+/// not here.
 pub fn next_steps(e: &Evaluation, feedback: usize) -> String {
     let name = |b: Option<crate::domain::Bfs>| {
         b.map(|b| format!("{b} {}", e.master.municipality(b).map_or("", |m| m.name.as_str()))).unwrap_or_default()
@@ -152,9 +153,6 @@ pub fn next_steps(e: &Evaluation, feedback: usize) -> String {
     let (n, shown) = list(missing_sd);
     if n > 0 {
         steps.push(format!("Fehlende Selbstdeklarationen einfordern ({n}): {shown}."));
-    }
-    for inv in &e.comp.invoices {
-        steps.push(format!("Rechnung an {} über CHF {} stellen (4.7).", name(Some(inv.bfs)), chf_text(inv.amount)));
     }
     if steps.is_empty() {
         return String::new();

@@ -1,15 +1,18 @@
-//! The documents of the sample year: a PDF/A letter next to every feedback workbook, an
-//! invoice with a valid QR-bill for every clawback remainder, and an e-mail draft for each
-//! with both attachments. In-process checks here; the `#[ignore]`d tests call qpdf,
+//! The documents of the sample year: a PDF/A letter next to every feedback workbook with an
+//! e-mail draft that attaches both, and the invoice of the payout run of 30.09.2023 (its
+//! figures written here by hand; `tests/zahlungslauf.rs` checks that the booked run writes
+//! exactly this invoice) with a valid QR-bill. In-process checks here; the `#[ignore]`d tests call qpdf,
 //! pdffonts, pdftotext and pdftoppm (CI installs them).
 
 mod common;
 
 use beitraege::documents::{eml, invoice, letter, qrbill};
 use beitraege::domain::chf_text;
+use beitraege::payout::{Art, Claim, InvoiceDoc};
 use beitraege::run::{evaluate, render, Evaluation};
 use beitraege::write::{feedback, OutFile, RunData};
 use mail_parser::MimeHeaders;
+use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -43,18 +46,46 @@ fn data(s: &Sample) -> RunData<'_> {
     }
 }
 
+/// The invoice the payout run of 30.09.2023 issues to Gunzgen (2578), by hand: the clawback
+/// of 25'000 decided on 03.05.2023, offset against the run's payout of 1'080, 23'920
+/// invoiced, dated 30.09.2023, due 30.10.2023.
+fn gunzgen_invoice() -> InvoiceDoc {
+    let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    InvoiceDoc {
+        number: Some("2023-0001".into()),
+        payee: 2578,
+        stichtag: d(2023, 9, 30),
+        date: d(2023, 9, 30),
+        due_on: d(2023, 10, 30),
+        claims: vec![Claim {
+            bfs: 2578,
+            art: Art::Rueckforderung,
+            periode: "2023".into(),
+            text: "Sockelbeitrag ohne Leistungserbringung (verfügt am 03.05.2023)".into(),
+            reference: Some("VF-AGS-2023-031".into()),
+            amount: Decimal::from(25000),
+        }],
+        gross: Decimal::from(1080),
+        offset: Decimal::from(1080),
+        amount: Decimal::from(23920),
+    }
+}
+
+fn invoice_pdf() -> &'static OutFile {
+    static F: OnceLock<OutFile> = OnceLock::new();
+    F.get_or_init(|| invoice::write(&sample().eval.master, &gunzgen_invoice()).expect("invoice"))
+}
+
 fn file<'a>(s: &'a Sample, rel: &str) -> &'a OutFile {
     s.files.iter().find(|f| f.rel == rel).unwrap_or_else(|| panic!("{rel} missing"))
 }
 
-/// The letters and invoices (the annex PDF has its own tests in `tests/annex_pdf.rs`).
-fn pdfs(s: &Sample) -> Vec<&OutFile> {
-    s.files
-        .iter()
-        .filter(|f| {
-            f.rel.ends_with(".pdf") && (f.rel.starts_with("Rueckmeldungen/") || f.rel.starts_with("Rechnungen/"))
-        })
-        .collect()
+/// The letters and the invoice (the annex PDF has its own tests in `tests/annex_pdf.rs`).
+fn pdfs(s: &'static Sample) -> Vec<&'static OutFile> {
+    let mut v: Vec<&OutFile> =
+        s.files.iter().filter(|f| f.rel.ends_with(".pdf") && f.rel.starts_with("Rueckmeldungen/")).collect();
+    v.push(invoice_pdf());
+    v
 }
 
 /// Text of all pages, whitespace collapsed (lopdf decodes through the ToUnicode maps).
@@ -150,40 +181,27 @@ fn a_letter_names_the_municipality_every_cell_and_the_withheld_amounts() {
 }
 
 #[test]
-fn an_invoice_for_every_clawback_remainder_with_a_valid_qr_bill() {
-    let s = sample();
-    let d = data(s);
-    assert!(!d.comp.invoices.is_empty(), "the sample year has an invoice (Gunzgen)");
-    let invoices: Vec<&OutFile> = s.files.iter().filter(|f| f.rel.starts_with("Rechnungen/")).collect();
-    assert_eq!(invoices.len(), d.comp.invoices.len());
-    let creditor = beitraege::documents::creditor(&d).expect("the sample has a Kantonskonto");
-    let canton = d.master.zahlung.canton.as_ref().unwrap();
-    for inv in &d.comp.invoices {
-        let f = file(s, &invoice::file_name(&d, inv));
-        let bill = invoice::bill(&d, inv, &creditor).unwrap();
-        let payload = bill.payload().unwrap();
-        assert_eq!(qrbill::check_payload(&payload), Vec::<String>::new());
-        let lines: Vec<&str> = payload.split('\n').collect();
-        assert_eq!(lines[18], format!("{:.2}", inv.amount), "amount of the invoice, as compute decided");
-        assert_eq!(lines[3], canton.iban, "the canton's account from Kantonskonto");
-        assert_eq!(lines[5], canton.holder);
-        assert!(lines[20] == "S" && !lines[21].is_empty(), "debtor from the master data");
-        let text = text_of(&f.bytes);
-        assert!(text.contains(&collapse(&d.name_of(Some(inv.bfs)))));
-        assert!(text.contains(&format!("CHF {}", chf_text(inv.amount))), "letter part amount");
-        assert!(text.contains(&qrbill::amount_text(inv.amount)), "payment part amount");
-        assert!(text.contains(&qrbill::grouped(&bill.reference)));
-        assert!(text.contains("Zahlteil") && text.contains("Empfangsschein"));
-    }
-}
-
-#[test]
 fn the_rendered_qr_code_decodes() {
     let s = sample();
     let d = data(s);
     let creditor = beitraege::documents::creditor(&d).unwrap();
-    for inv in &d.comp.invoices {
-        let payload = invoice::bill(&d, inv, &creditor).unwrap().payload().unwrap();
+    {
+        let inv = gunzgen_invoice();
+        let payload = invoice::bill(d.master, &inv, &creditor).unwrap().payload().unwrap();
+        let lines: Vec<&str> = payload.split('\n').collect();
+        // The amount and the creditor reference of invoice 2023-0001 (RF check digits by hand).
+        assert_eq!(lines[18], "23920.00");
+        assert_eq!((lines[27], lines[28]), ("SCOR", "RF8120230001"));
+        let canton = d.master.zahlung.canton.as_ref().unwrap();
+        assert_eq!((lines[3], lines[5]), (canton.iban.as_str(), canton.holder.as_str()));
+        assert!(lines[20] == "S" && !lines[21].is_empty(), "debtor from the master data");
+        let text = text_of(&invoice_pdf().bytes);
+        for shown in
+            ["2023-0001", "CHF 25'000.00", "CHF 1'080.00", "CHF 23'920.00", "RF81 2023 0001", "30. Oktober 2023"]
+        {
+            assert!(text.contains(shown), "the invoice shows {shown}");
+        }
+        assert!(text.contains("Zahlteil") && text.contains("Empfangsschein"));
         let (dark, w) = qrbill::matrix(&payload).unwrap();
         // 6 px per module, 4 modules quiet zone, the Swiss cross (7 of 46 mm) over the middle.
         let scale = 6;
@@ -211,11 +229,13 @@ fn the_rendered_qr_code_decodes() {
 }
 
 #[test]
-fn an_e_mail_draft_per_letter_and_invoice_with_both_attachments() {
+fn an_e_mail_draft_per_letter_with_both_attachments_and_no_invoice_from_run() {
     let s = sample();
     let d = data(s);
     let drafts: Vec<&OutFile> = s.files.iter().filter(|f| f.rel.starts_with(&format!("{}/", eml::FOLDER))).collect();
-    assert_eq!(drafts.len(), feedback::by_recipient(&d).len() + d.comp.invoices.len());
+    assert_eq!(drafts.len(), feedback::by_recipient(&d).len());
+    // `run` issues no invoice: the payout run that books one does (4.7).
+    assert!(!s.files.iter().any(|f| f.rel.starts_with("Rechnungen/")));
     let by_name: BTreeMap<&str, &OutFile> =
         s.files.iter().map(|f| (f.rel.rsplit('/').next().unwrap_or(&f.rel), f)).collect();
     for dr in drafts {
@@ -289,7 +309,9 @@ fn tools_accept_every_pdf() {
         }
         let o = tool("pdftotext", &["-layout".as_ref(), p.as_os_str(), "-".as_ref()]);
         let text = collapse(&String::from_utf8_lossy(&o.stdout));
-        let bfs: u32 = f.rel.rsplit('/').next().unwrap().split('_').next().unwrap().parse().unwrap();
+        let stem = f.rel.rsplit('/').next().unwrap();
+        let bfs: u32 =
+            if f.rel.starts_with("Rechnungen/") { 2578 } else { stem.split('_').next().unwrap().parse().unwrap() };
         assert!(text.contains(&collapse(&d.name_of(Some(bfs)))), "{}", f.rel);
         if f.rel.starts_with("Rueckmeldungen/") {
             for x in feedback::by_recipient(&d).get(&bfs).unwrap() {
@@ -298,8 +320,7 @@ fn tools_accept_every_pdf() {
                 }
             }
         } else {
-            let inv = d.comp.invoices.iter().find(|i| i.bfs == bfs).unwrap();
-            assert!(text.contains(&format!("CHF {}", chf_text(inv.amount))), "{}", f.rel);
+            assert!(text.contains("CHF 23'920.00"), "{}", f.rel);
         }
     }
 }
@@ -333,8 +354,9 @@ fn the_printed_qr_code_decodes() {
     let s = sample();
     let d = data(s);
     let creditor = beitraege::documents::creditor(&d).unwrap();
-    for inv in &d.comp.invoices {
-        let f = file(s, &invoice::file_name(&d, inv));
+    {
+        let inv = gunzgen_invoice();
+        let f = invoice_pdf();
         let p = dir.path().join("rechnung.pdf");
         std::fs::write(&p, &f.bytes).unwrap();
         let last = lopdf::Document::load_mem(&f.bytes).unwrap().get_pages().len().to_string();
@@ -356,7 +378,7 @@ fn the_printed_qr_code_decodes() {
         let (w, h, px) = read_pgm(&std::fs::read(dir.path().join("seite.pgm")).unwrap());
         let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| px[y * w + x]);
         let decoded: Vec<String> = img.detect_grids().iter().filter_map(|g| g.decode().ok().map(|x| x.1)).collect();
-        let payload = invoice::bill(&d, inv, &creditor).unwrap().payload().unwrap();
+        let payload = invoice::bill(d.master, &inv, &creditor).unwrap().payload().unwrap();
         assert_eq!(decoded, vec![payload]);
     }
 }
@@ -369,15 +391,15 @@ fn without_addresses_and_canton_account_the_documents_still_come_and_say_what_is
     master.zahlung.canton = None;
     let d = RunData { master: &master, ..data(s) };
     assert!(beitraege::documents::creditor(&d).is_none());
-    let inv = d.comp.invoices.first().expect("an invoice");
-    let f = invoice::write(&d, inv, None).unwrap();
+    let inv = gunzgen_invoice();
+    assert!(invoice::no_payment_part(&master, &inv).is_some(), "no draft is written for it");
+    let f = invoice::write(&master, &inv).unwrap();
     let text = text_of(&f.bytes);
     assert!(text.contains("Kein Zahlteil"), "the invoice says the payment part is missing");
     assert!(!text.contains("Empfangsschein"));
-    assert!(text.contains(&format!("CHF {}", chf_text(inv.amount))));
+    assert!(text.contains("CHF 23'920.00"));
     let files = beitraege::documents::write_all(&d, &s.files).unwrap();
-    let draft = files.iter().find(|f| f.rel.ends_with("_Rechnung.eml")).unwrap();
+    let draft = files.iter().find(|f| f.rel.ends_with("_Rueckmeldung.eml")).unwrap();
     let msg = mail_parser::MessageParser::default().parse(&draft.bytes).unwrap();
     assert!(msg.to().is_none(), "no address, no recipient: staff fill it in");
-    assert_eq!(msg.attachments().count(), 2);
 }

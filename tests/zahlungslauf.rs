@@ -800,7 +800,19 @@ proptest! {
             let (booked, payees) = ledger.component_sums().unwrap();
             let settled = ledger.settled_clawbacks().unwrap();
             let open: Vec<_> = clawbacks.iter().filter(|c| !settled.contains(&c.reference)).cloned().collect();
-            let p = plan::plan(day, &items(e), &booked, &payees, &open);
+            let due = items(e);
+            let evaluated = plan::evaluated_parts(&due);
+            let p = plan::plan(&plan::RunInput {
+                stichtag: day,
+                booked_on: day,
+                due: &due,
+                evaluated: &evaluated,
+                booked: &booked,
+                booked_payee: &payees,
+                gone_payee: &BTreeMap::new(),
+                clawbacks: &open,
+            })
+            .unwrap();
             for r in &p.payees {
                 // Offsets never exceed the payout; a payee either gets money or an invoice.
                 prop_assert!(r.transfer >= Decimal::ZERO && r.invoice >= Decimal::ZERO);

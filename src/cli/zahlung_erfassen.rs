@@ -10,8 +10,8 @@ use std::str::FromStr;
 /// Options of `beitraege zahlung-erfassen`.
 #[derive(Debug, Clone, Args)]
 pub struct ZahlungErfassenArgs {
-    /// Rechnungs-ID (aus «beitraege konto», Blatt «Rechnungen»).
-    #[arg(long, value_name = "ID")]
+    /// Rechnungsnummer (z. B. 2023-0007) oder die QR-Referenz der Rechnung (RF…), mit oder ohne Leerzeichen.
+    #[arg(long, value_name = "NUMMER")]
     pub rechnung: String,
     /// Eingegangener Betrag in CHF, z. B. 1250.00.
     #[arg(long, value_name = "CHF", value_parser = parse_amount)]
@@ -39,14 +39,8 @@ pub fn execute(args: ZahlungErfassenArgs) -> anyhow::Result<()> {
     ledger
         .record_receipt(&args.rechnung, args.datum, args.betrag, &now, env!("CARGO_PKG_VERSION"))
         .context("Der Zahlungseingang konnte nicht erfasst werden")?;
-    let inv = ledger.invoices()?.into_iter().find(|i| i.id.eq_ignore_ascii_case(args.rechnung.trim()));
-    println!(
-        "Zahlungseingang erfasst: CHF {} auf Rechnung {}.",
-        crate::domain::chf_text(args.betrag),
-        args.rechnung.trim()
-    );
-    if let Some(i) = inv {
-        println!("Noch offen: CHF {}", crate::domain::chf_text(i.open()));
-    }
+    let inv = ledger.find_invoice(&args.rechnung)?;
+    println!("Zahlungseingang erfasst: CHF {} auf Rechnung {}.", crate::domain::chf_text(args.betrag), inv.id);
+    println!("Noch offen: CHF {}", crate::domain::chf_text(inv.open()));
     Ok(())
 }

@@ -3,11 +3,13 @@
 //! that Outlook opens them for editing. Date, Message-ID and MIME boundary are derived from
 //! the run, so the same inputs give the same bytes.
 
-use super::{answer_by, doc_error, invoice, long_date, sender, stem};
-use crate::compute::Invoice;
+use super::{answer_by, doc_error, invoice, long_date, sender_of, stem, stem_of};
 use crate::domain::chf_text;
 use crate::domain::Bfs;
+use crate::payout::InvoiceDoc;
+use crate::stammdaten::Stammdaten;
 use crate::write::{OutFile, RunData, WriteError};
+use chrono::NaiveDate;
 use mail_builder::headers::address::Address as MailAddress;
 use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::message_id::MessageId;
@@ -35,12 +37,14 @@ struct Draft<'a> {
     book: Option<&'a OutFile>,
 }
 
-fn build(d: &RunData<'_>, dr: Draft<'_>) -> Result<OutFile, WriteError> {
-    let s = sender(d);
+/// Builds a draft from the master data's sender; `tag` (the year, an invoice number) and
+/// `date` make the Message-ID.
+fn build(master: &Stammdaten, tag: &str, date: NaiveDate, dr: Draft<'_>) -> Result<OutFile, WriteError> {
+    let s = sender_of(master);
     let domain = s.email.split_once('@').map(|(_, h)| h.to_string()).unwrap_or_else(|| "localhost".into());
-    let id = format!("{}-{}-{}-{}@{domain}", dr.kind, d.year, dr.bfs, d.run_date.format("%Y%m%d"));
-    let boundary = format!("beitraege-{}-{}-{}", dr.kind, d.year, dr.bfs);
-    let timestamp = d.run_date.and_hms_opt(8, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or_default();
+    let id = format!("{}-{tag}-{}-{}@{domain}", dr.kind, dr.bfs, date.format("%Y%m%d"));
+    let boundary = format!("beitraege-{}-{tag}-{}", dr.kind, dr.bfs);
+    let timestamp = date.and_hms_opt(8, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or_default();
     let mut parts = vec![MimePart::new("text/plain", dr.text.as_str())];
     parts.push(MimePart::new("application/pdf", dr.pdf.bytes.as_slice()).attachment(base_name(&dr.pdf.rel)));
     if let Some(b) = dr.book {
@@ -54,7 +58,7 @@ fn build(d: &RunData<'_>, dr: Draft<'_>) -> Result<OutFile, WriteError> {
     if !s.email.is_empty() {
         m = m.from(MailAddress::new_address(Some(s.address.name.as_str()), s.email.as_str()));
     }
-    if let Some(c) = d.master.adressen.municipalities.get(&dr.bfs).filter(|c| !c.email.is_empty()) {
+    if let Some(c) = master.adressen.municipalities.get(&dr.bfs).filter(|c| !c.email.is_empty()) {
         let name = if c.contact_person.is_empty() { c.address.name.as_str() } else { c.contact_person.as_str() };
         m = m.to(MailAddress::new_address(Some(name), c.email.as_str()));
     }
@@ -65,8 +69,8 @@ fn build(d: &RunData<'_>, dr: Draft<'_>) -> Result<OutFile, WriteError> {
 
 const GREETING: &str = "Sehr geehrte Damen und Herren";
 
-fn closing(d: &RunData<'_>) -> String {
-    let s = sender(d);
+fn closing(master: &Stammdaten) -> String {
+    let s = sender_of(master);
     let mut out = format!("Freundliche Grüsse\n\n{}\n", s.address.name);
     for l in [s.contact_person.clone(), s.phone.clone(), s.email.clone()] {
         if !l.is_empty() {
@@ -88,10 +92,12 @@ pub fn letter_draft(d: &RunData<'_>, bfs: Bfs, pdf: &OutFile, book: Option<&OutF
         d.year,
         attached.join(", "),
         long_date(answer_by(d)),
-        closing(d)
+        closing(d.master)
     );
     build(
-        d,
+        d.master,
+        &d.year.to_string(),
+        d.run_date,
         Draft {
             rel: format!("{FOLDER}/{}_Rueckmeldung.eml", stem(d, bfs)),
             kind: "rueckmeldung",
@@ -104,34 +110,30 @@ pub fn letter_draft(d: &RunData<'_>, bfs: Bfs, pdf: &OutFile, book: Option<&OutF
     )
 }
 
-/// The draft that sends an invoice with the municipality's workbook (its feedback workbook,
-/// else the annex).
-pub fn invoice_draft(
-    d: &RunData<'_>,
-    inv: &Invoice,
-    pdf: &OutFile,
-    book: Option<&OutFile>,
-) -> Result<OutFile, WriteError> {
-    let nr = invoice::number(d, inv);
+/// The draft that sends an invoice: the invoice alone (never the annex with its internal
+/// sheets).
+pub fn invoice_draft(master: &Stammdaten, inv: &InvoiceDoc, pdf: &OutFile) -> Result<OutFile, WriteError> {
+    let nr = invoice::number(inv);
     let text = format!(
-        "{},\n\nim Anhang erhalten Sie unsere Rechnung Nr. {nr} über CHF {} für die Rückforderung \
-         start.integration {} (Ziffer 4.7), zahlbar bis am {}.\n\n{}",
+        "{},\n\nim Anhang erhalten Sie unsere Rechnung Nr. {nr} über CHF {} für Rückforderungen \
+         start.integration (Ziffer 4.7), zahlbar bis am {}.\n\n{}",
         GREETING,
         chf_text(inv.amount),
-        d.year,
-        long_date(answer_by(d)),
-        closing(d)
+        long_date(inv.due_on),
+        closing(master)
     );
     build(
-        d,
+        master,
+        &nr,
+        inv.date,
         Draft {
-            rel: format!("{FOLDER}/{}_Rechnung.eml", stem(d, inv.bfs)),
+            rel: format!("{FOLDER}/Rechnung_{nr}_{}.eml", stem_of(master, inv.payee)),
             kind: "rechnung",
-            bfs: inv.bfs,
-            subject: format!("Rechnung Nr. {nr}: Rückforderung start.integration {}", d.year),
+            bfs: inv.payee,
+            subject: format!("Rechnung Nr. {nr}: Rückforderung start.integration"),
             text,
             pdf,
-            book,
+            book: None,
         },
     )
 }

@@ -2,10 +2,11 @@
 //!
 //! - `Rueckmeldungen/<BFS>_<Gemeinde>.pdf`: the feedback letter next to its workbook
 //!   ([`letter`]);
-//! - `Rechnungen/<BFS>_<Gemeinde>.pdf`: an invoice with a Swiss QR-bill for every clawback
-//!   remainder (4.7, [`invoice`], [`qrbill`]);
-//! - `Entwuerfe/*.eml`: an e-mail draft for each letter and invoice with the PDF and the
-//!   workbook attached ([`eml`]).
+//! - `Rechnungen/<Nummer>_<BFS>_<Gemeinde>.pdf`: an invoice with a Swiss QR-bill, written by
+//!   the payout run that books it, and reprinted identically from the ledger (4.7,
+//!   [`invoice`], [`qrbill`]);
+//! - `Entwuerfe/*.eml`: an e-mail draft for each letter (with its workbook) and each invoice
+//!   (with the invoice alone) ([`eml`]).
 //!
 //! - `Anhang_1_Beitraege_<Y>.pdf`: the annex as a signed document ([`annex_pdf`]).
 //!
@@ -20,6 +21,7 @@ pub mod qrbill;
 
 use crate::adressen::{Address, MunicipalityAddress, Sender};
 use crate::domain::Bfs;
+use crate::stammdaten::Stammdaten;
 use crate::write::{feedback, style, OutFile, RunData, WriteError};
 use chrono::{Datelike, NaiveDate};
 use pdf::{Page, MIN_SIZE, PT};
@@ -38,7 +40,12 @@ pub struct Creditor {
 /// The sender printed on letters and invoices: the master data's `Absender`, else the AGS
 /// with the contact text of the run.
 pub fn sender(d: &RunData<'_>) -> Sender {
-    if let Some(s) = &d.master.adressen.sender {
+    sender_of(d.master)
+}
+
+/// The sender of the master data (see [`sender`]).
+pub fn sender_of(master: &Stammdaten) -> Sender {
+    if let Some(s) = &master.adressen.sender {
         return s.clone();
     }
     Sender {
@@ -59,7 +66,12 @@ pub fn sender(d: &RunData<'_>) -> Sender {
 /// The creditor for invoices: the canton's account of the master data (sheet
 /// `Kantonskonto`: holder, IBAN, address), if there is one.
 pub fn creditor(d: &RunData<'_>) -> Option<Creditor> {
-    let k = d.master.zahlung.canton.as_ref()?;
+    creditor_of(d.master)
+}
+
+/// The creditor of the master data (see [`creditor`]).
+pub fn creditor_of(master: &Stammdaten) -> Option<Creditor> {
+    let k = master.zahlung.canton.as_ref()?;
     Some(Creditor {
         address: Address {
             name: k.holder.clone(),
@@ -75,12 +87,17 @@ pub fn creditor(d: &RunData<'_>) -> Option<Creditor> {
 
 /// A municipality's address, or its name alone when the master data have none.
 pub fn recipient_address<'a>(d: &RunData<'a>, bfs: Bfs) -> (Address, Option<&'a MunicipalityAddress>) {
-    match d.master.adressen.municipalities.get(&bfs) {
+    recipient_of(d.master, bfs)
+}
+
+/// A municipality's address of the master data (see [`recipient_address`]).
+pub fn recipient_of(master: &Stammdaten, bfs: Bfs) -> (Address, Option<&MunicipalityAddress>) {
+    match master.adressen.municipalities.get(&bfs) {
         Some(m) => (m.address.clone(), Some(m)),
-        None => (
-            Address { name: format!("Gemeinde {}", d.name_of(Some(bfs))), country: "CH".into(), ..Default::default() },
-            None,
-        ),
+        None => {
+            let name = master.municipality(bfs).map(|m| m.name.clone()).unwrap_or_default();
+            (Address { name: format!("Gemeinde {name}"), country: "CH".into(), ..Default::default() }, None)
+        }
     }
 }
 
@@ -110,7 +127,12 @@ pub fn answer_by(d: &RunData<'_>) -> NaiveDate {
 
 /// The stem of a municipality's files: `2403_Gunzgen`.
 pub fn stem(d: &RunData<'_>, bfs: Bfs) -> String {
-    format!("{bfs}_{}", style::safe_name(&d.name_of(Some(bfs))))
+    stem_of(d.master, bfs)
+}
+
+/// The stem of a municipality's files (see [`stem`]).
+pub fn stem_of(master: &Stammdaten, bfs: Bfs) -> String {
+    format!("{bfs}_{}", style::safe_name(&master.municipality(bfs).map(|m| m.name.clone()).unwrap_or_default()))
 }
 
 // ---------------------------------------------------------------------------
@@ -244,31 +266,20 @@ impl Flow {
     }
 }
 
-/// Renders every document: letters next to the feedback workbooks, invoices, and the e-mail
+/// Renders every document of `run`: letters next to the feedback workbooks and their e-mail
 /// drafts; `built` are the outputs already rendered (the workbooks the drafts attach).
+/// Invoices are not among them: the payout run that books an invoice writes it (4.7).
 pub fn write_all(d: &RunData<'_>, built: &[OutFile]) -> Result<Vec<OutFile>, WriteError> {
     use rayon::prelude::*;
     let recipients: Vec<_> = feedback::by_recipient(d).into_iter().collect();
     let letters: Vec<OutFile> =
         recipients.par_iter().map(|(b, fs)| letter::write(d, *b, fs)).collect::<Result<_, _>>()?;
-    let creditor = creditor(d);
-    let invoices: Vec<OutFile> =
-        d.comp.invoices.par_iter().map(|inv| invoice::write(d, inv, creditor.as_ref())).collect::<Result<_, _>>()?;
     let mut out = Vec::new();
     for (l, (b, _)) in letters.iter().zip(&recipients) {
         let book = built.iter().find(|f| f.rel == feedback::file_name(*b, &d.name_of(Some(*b))));
         out.push(eml::letter_draft(d, *b, l, book)?);
     }
-    for (pdf, inv) in invoices.iter().zip(&d.comp.invoices) {
-        let b = inv.bfs;
-        let book = built
-            .iter()
-            .find(|f| f.rel == feedback::file_name(b, &d.name_of(Some(b))))
-            .or_else(|| built.iter().find(|f| f.rel == crate::write::annex::file_name(d.year)));
-        out.push(eml::invoice_draft(d, inv, pdf, book)?);
-    }
     out.extend(letters);
-    out.extend(invoices);
     Ok(out)
 }
 

@@ -19,9 +19,9 @@ mod schema;
 /// An invoice with what has been received on it (a plain value, shared with the writers).
 pub use crate::domain::InvoiceState;
 use crate::domain::{fmt_date, Bfs, Chf, TariffCode};
+use crate::payout::{Art, Evidence, Key, Part, PlannedBooking};
 use crate::write::hex;
-use crate::zahlungslauf::plan::{Art, Evidence, Key, Part, PlannedBooking};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
@@ -116,6 +116,19 @@ pub struct Booking {
 }
 
 impl Booking {
+    /// The booking as an invoice reads it ([`crate::payout::invoice_docs`]).
+    pub fn as_run_booking(&self) -> crate::payout::RunBooking<'_> {
+        crate::payout::RunBooking {
+            payee: self.payee,
+            bfs: self.bfs,
+            periode: &self.periode,
+            art: self.art,
+            betrag: self.betrag,
+            text: &self.text,
+            bezug: self.bezug.as_deref(),
+            due_on: self.due_on,
+        }
+    }
     /// The component key, for bookings of a tariff code.
     pub fn key(&self) -> Option<Key> {
         let component = TariffCode::parse(&self.leistung)?;
@@ -428,7 +441,7 @@ impl Ledger {
     pub fn settled_clawbacks(&self) -> Result<BTreeSet<String>, LedgerError> {
         let mut sums: BTreeMap<String, Chf> = BTreeMap::new();
         for b in self.bookings()? {
-            if b.leistung == crate::zahlungslauf::plan::LEISTUNG_RUECKFORDERUNG {
+            if b.leistung == crate::payout::LEISTUNG_RUECKFORDERUNG {
                 if let Some(r) = &b.bezug {
                     *sums.entry(r.clone()).or_insert(Decimal::ZERO) += b.betrag;
                 }
@@ -446,9 +459,11 @@ impl Ledger {
             .iter()
             .filter(|b| b.art == Art::Rechnung)
             .map(|b| InvoiceState {
-                id: b.id[..16].to_string(),
+                // Invoices booked before numbers were given are known by their booking id.
+                id: b.bezug.clone().unwrap_or_else(|| b.id[..16].to_string()),
                 payee: b.payee,
                 stichtag: b.stichtag,
+                date: b.due_on.map(crate::payout::invoice_date_of_due).unwrap_or(b.stichtag),
                 amount: -b.betrag,
                 due_on: b.due_on.unwrap_or(b.stichtag),
                 received: Decimal::ZERO,
@@ -461,6 +476,16 @@ impl Ledger {
             }
         }
         Ok(out)
+    }
+
+    /// The invoice a person names: by its number (`2023-0007`), or by the QR-bill's creditor
+    /// reference (`RF.. 2023 0007`), with or without spaces, in any case.
+    pub fn find_invoice(&self, query: &str) -> Result<InvoiceState, LedgerError> {
+        let q: String = query.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+        self.invoices()?
+            .into_iter()
+            .find(|i| i.id.to_uppercase() == q || crate::documents::qrbill::rf_reference(&i.id).is_ok_and(|rf| rf == q))
+            .ok_or_else(|| LedgerError::UnknownInvoice(query.trim().to_string()))
     }
 
     fn next_seq(tx: &rusqlite::Transaction<'_>, table: &str) -> rusqlite::Result<i64> {
@@ -587,6 +612,30 @@ impl Ledger {
             params![header.first_year.to_string()],
         )
         .map_err(db)?;
+        // Invoice numbers, given inside the write lock: `<year of the invoice>-<nnnn>`,
+        // counting on from the ledger's invoices of that year.
+        let mut planned = planned.to_vec();
+        let mut next_number: BTreeMap<i32, i64> = BTreeMap::new();
+        for p in planned.iter_mut().filter(|p| p.art == Art::Rechnung && p.bezug.is_none()) {
+            let year = p.due_on.map(crate::payout::invoice_date_of_due).unwrap_or(header.stichtag).year();
+            let n = match next_number.get(&year) {
+                Some(n) => *n,
+                None => {
+                    let prefix = format!("{year}-");
+                    let mut st = tx.prepare("SELECT bezug FROM bookings WHERE art = 'Rechnung'").map_err(db)?;
+                    let used: Vec<Option<String>> =
+                        st.query_map([], |r| r.get(0)).map_err(db)?.collect::<Result<_, _>>().map_err(db)?;
+                    used.iter()
+                        .flatten()
+                        .filter_map(|b| b.strip_prefix(&prefix).and_then(|n| n.parse::<i64>().ok()))
+                        .max()
+                        .unwrap_or(0)
+                        + 1
+                }
+            };
+            next_number.insert(year, n + 1);
+            p.bezug = Some(format!("{year}-{n:04}"));
+        }
         let mut rows: Vec<Booking> = planned
             .iter()
             .map(|p| Booking {
@@ -698,11 +747,7 @@ impl Ledger {
         if amount <= Decimal::ZERO {
             return Err(LedgerError::BadAmount);
         }
-        let inv = self
-            .invoices()?
-            .into_iter()
-            .find(|i| i.id.eq_ignore_ascii_case(invoice_id.trim()))
-            .ok_or_else(|| LedgerError::UnknownInvoice(invoice_id.to_string()))?;
+        let inv = self.find_invoice(invoice_id)?;
         if amount > inv.open() {
             return Err(LedgerError::Overpaid { id: inv.id.clone(), open: inv.open(), amount });
         }
@@ -727,7 +772,7 @@ impl Ledger {
             bfs: inv.payee,
             year: chrono::Datelike::year(&date),
             periode: chrono::Datelike::year(&date).to_string(),
-            leistung: crate::zahlungslauf::plan::LEISTUNG_RECHNUNG.to_string(),
+            leistung: crate::payout::LEISTUNG_RECHNUNG.to_string(),
             betrag: amount,
             count: None,
             tariff: String::new(),

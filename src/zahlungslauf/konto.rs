@@ -94,7 +94,8 @@ pub fn run_rows(runs: &[RunRow], bookings: &[Booking], bfs: Option<Bfs>) -> Vec<
             }
         }
         for (payee, (gross, claims, invoiced)) in per {
-            let offset = claims.min(gross);
+            // The offset the run made: the one rule of 4.7.
+            let offset = crate::payout::settle(gross, claims).map(|s| s.offset).unwrap_or(Decimal::ZERO);
             out.push(RunPayeeRow {
                 stichtag: r.stichtag,
                 art: r.art.clone(),
@@ -158,10 +159,17 @@ pub fn execute(opts: &KontoOptions) -> Result<(Statement, Vec<String>), crate::z
         _ => Stammdaten::default(),
     };
     let all = ledger.verify()?;
-    let files = vec![
+    let mut files = vec![
         super::workbook::konto_workbook(&st, &master, env!("CARGO_PKG_VERSION"))?,
         OutFile { rel: journal::FILE_NAME.to_string(), bytes: journal::export(&all).into_bytes() },
     ];
+    // The invoices, printed again from the ledger: the same documents the runs wrote.
+    for r in ledger.runs()?.iter().filter(|r| r.art == "Zahlungslauf") {
+        let rows: Vec<Booking> = all.iter().filter(|b| b.run_id == r.run_id).cloned().collect();
+        if rows.iter().any(|b| b.art == Art::Rechnung && opts.bfs.is_none_or(|n| b.payee == n)) {
+            files.extend(super::invoice_files(&master, r.stichtag, &rows, opts.bfs)?.0);
+        }
+    }
     out_dir.commit(&files)?;
     Ok((st, files.iter().map(|f| f.rel.clone()).collect()))
 }
