@@ -34,6 +34,10 @@ fn opts(inbox: &Path, stammdaten: &Path, dir: &Path, stichtag: NaiveDate, book: 
         ledger: dir.join("buchhaltung.sqlite"),
         book,
         first_year: Some(2023),
+        // Replayed as if booked on the Stichtag.
+        booked_on: stichtag,
+        execution_date: None,
+        extraordinary_reason: None,
         threads: Some(2),
         limits: Limits::default(),
     }
@@ -519,11 +523,11 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     let mut ledger = Ledger::open_existing(&d.join("buchhaltung.sqlite")).unwrap();
     let id = open[0].id.clone();
     assert!(matches!(
-        ledger.record_receipt(&id, ymd(2023, 10, 20), dec("4400.05"), "x", "t"),
+        ledger.record_receipt(&id, ymd(2023, 10, 20), dec("4400.05"), ymd(2024, 4, 1), "x", "t"),
         Err(LedgerError::Overpaid { .. })
     ));
-    ledger.record_receipt(&id, ymd(2023, 10, 20), dec("4000"), "x", "t").unwrap();
-    ledger.record_receipt(&id, ymd(2023, 10, 25), dec("400"), "x", "t").unwrap();
+    ledger.record_receipt(&id, ymd(2023, 10, 20), dec("4000"), ymd(2024, 4, 1), "x", "t").unwrap();
+    ledger.record_receipt(&id, ymd(2023, 10, 25), dec("400"), ymd(2024, 4, 1), "x", "t").unwrap();
     assert!(ledger.invoices().unwrap().iter().all(|i| i.open().is_zero()));
 
     // Storno of the last run books its exact reversal; the same Stichtag can then be booked again.
@@ -814,6 +818,7 @@ proptest! {
                 program_version: "t".into(),
                 evidence: vec![],
                 first_year: 2023,
+                reason: String::new(),
             };
             ledger.book_run(&header, &p.bookings).unwrap();
             day = day.succ_opt().unwrap();
