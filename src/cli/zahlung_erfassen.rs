@@ -50,8 +50,7 @@ pub fn execute(args: ZahlungErfassenArgs) -> anyhow::Result<()> {
     let booked_at = now.format("%d.%m.%Y %H:%M:%S").to_string();
     let version = env!("CARGO_PKG_VERSION");
     if let Some(receipt) = args.storno {
-        let mut ledger =
-            Ledger::open_existing(&path).context("Der Zahlungseingang konnte nicht storniert werden")?;
+        let mut ledger = Ledger::open_existing(&path).context("Der Zahlungseingang konnte nicht storniert werden")?;
         let reason = args.grund.unwrap_or_default();
         let b = ledger
             .reverse_receipt(&receipt, &reason, &booked_at, version)

@@ -824,11 +824,8 @@ impl Ledger {
         if key.len() < 8 {
             return Err(LedgerError::UnknownReceipt(id.trim().to_string()));
         }
-        let mut found: Vec<Booking> = self
-            .bookings()?
-            .into_iter()
-            .filter(|b| b.art == Art::Zahlungseingang && b.id.starts_with(&key))
-            .collect();
+        let mut found: Vec<Booking> =
+            self.bookings()?.into_iter().filter(|b| b.art == Art::Zahlungseingang && b.id.starts_with(&key)).collect();
         match found.len() {
             0 => Err(LedgerError::UnknownReceipt(id.trim().to_string())),
             1 => Ok(found.remove(0)),

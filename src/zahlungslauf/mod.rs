@@ -72,7 +72,9 @@ pub enum ZahlungslaufError {
     BookedButNotWritten(WriteError),
     #[error("Die Buchhaltung bezahlt die Beiträge ab dem Jahr {stored} (bei ihrer ersten Buchung festgehalten); «--ab-jahr {given}» widerspricht dem. Bitte «--ab-jahr» weglassen.")]
     FirstYearDiffers { stored: i32, given: i32 },
-    #[error("Das Buchungsdatum {booked_on} liegt nach heute ({today}); ein Zahlungslauf wird höchstens per heute gebucht.")]
+    #[error(
+        "Das Buchungsdatum {booked_on} liegt nach heute ({today}); ein Zahlungslauf wird höchstens per heute gebucht."
+    )]
     BookedOnInFuture { booked_on: String, today: String },
     #[error("Das Ausführungsdatum {date} ist kein Bankwerktag (Samstag, Sonntag oder Bankfeiertag); der nächste Bankwerktag ist der {next}.")]
     NotABusinessDay { date: String, next: String },
@@ -102,7 +104,10 @@ pub fn extraordinary_why(stichtag: NaiveDate, booked_on: NaiveDate) -> Option<St
 /// and not before the booking day; a booked run on an ordinary Stichtag or with a reason.
 pub fn check_dates(opts: &ZahlungslaufOptions, today: NaiveDate) -> Result<NaiveDate, ZahlungslaufError> {
     if opts.booked_on > today {
-        return Err(ZahlungslaufError::BookedOnInFuture { booked_on: fmt_date(opts.booked_on), today: fmt_date(today) });
+        return Err(ZahlungslaufError::BookedOnInFuture {
+            booked_on: fmt_date(opts.booked_on),
+            today: fmt_date(today),
+        });
     }
     let reason_given = opts.extraordinary_reason.as_deref().is_some_and(|r| !r.trim().is_empty());
     if opts.book && !reason_given {
@@ -112,10 +117,9 @@ pub fn check_dates(opts: &ZahlungslaufOptions, today: NaiveDate) -> Result<Naive
     }
     match opts.execution_date {
         None => Ok(crate::bankdays::execution_date(opts.stichtag, opts.booked_on)),
-        Some(d) if d < opts.booked_on => Err(ZahlungslaufError::ExecutionInThePast {
-            date: fmt_date(d),
-            booked_on: fmt_date(opts.booked_on),
-        }),
+        Some(d) if d < opts.booked_on => {
+            Err(ZahlungslaufError::ExecutionInThePast { date: fmt_date(d), booked_on: fmt_date(opts.booked_on) })
+        }
         Some(d) if !crate::bankdays::is_bank_business_day(d) => Err(ZahlungslaufError::NotABusinessDay {
             date: fmt_date(d),
             next: fmt_date(crate::bankdays::next_business_day(d)),
@@ -366,7 +370,9 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     };
     let mut files = vec![workbook::workbook(&doc)?, workbook::json(&doc)?];
     if opts.book && draft {
-        notes.push("Es gibt nichts zu buchen: Es wurde kein Zahlungslauf gebucht und keine Zahlungsdatei erstellt.".into());
+        notes.push(
+            "Es gibt nichts zu buchen: Es wurde kein Zahlungslauf gebucht und keine Zahlungsdatei erstellt.".into(),
+        );
     } else if draft {
         notes.push("Entwurf: Es wurde nichts gebucht und keine Zahlungsdatei erstellt (dafür --buchen).".into());
     } else {
@@ -421,11 +427,17 @@ pub fn storno(opts: &StornoOptions) -> Result<(usize, chrono::NaiveDate), Zahlun
 pub fn summary(o: &RunOutcome) -> String {
     use crate::domain::chf_text;
     let mut s = String::new();
-    let kind = if o.booked { "gebucht" } else { "Entwurf, nichts gebucht" };
+    let kind = match (o.booked, o.plan.bookings.is_empty()) {
+        (true, _) => "gebucht",
+        (false, true) => "nichts gebucht",
+        (false, false) => "Entwurf, nichts gebucht",
+    };
     s.push_str(&format!("Zahlungslauf per {} ({kind}).\n", fmt_date(o.stichtag)));
     let years: Vec<String> = o.years.iter().map(|y| y.to_string()).collect();
     s.push_str(&format!("Ausgewertete Jahre: {}\n", years.join(", ")));
-    s.push_str(&format!("Ausführungsdatum der Zahlungen: {}\n", fmt_date(o.execution_date)));
+    if o.plan.total_transfer() > rust_decimal::Decimal::ZERO {
+        s.push_str(&format!("Ausführungsdatum der Zahlungen: {}\n", fmt_date(o.execution_date)));
+    }
     let p = &o.plan;
     if p.bookings.is_empty() {
         s.push_str("Nichts zu buchen: Alles Fällige ist bereits gebucht.\n");
