@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 /// runs that book into it) may use each other.
 const ORDER: &[(&str, u32)] = &[
     ("domain", 0),
+    // Swiss bank business days: pure, uses nothing of the crate.
+    ("bankdays", 0),
     ("catalogue", 1),
     ("values", 2),
     ("fsio", 2),

@@ -341,6 +341,9 @@ fn payout_outputs() -> &'static Vec<OutFile> {
             ledger: d.join("buchhaltung.sqlite"),
             book: true,
             first_year: Some(2023),
+            booked_on: day,
+            execution_date: None,
+            extraordinary_reason: None,
             threads: None,
             limits: beitraege::workbook::Limits::default(),
         };

@@ -151,13 +151,30 @@ pub fn statement(ledger: &Ledger, bfs: Option<Bfs>, date: NaiveDate) -> Result<S
 
 /// Writes the statement workbook and the journal; returns the files written.
 pub fn execute(opts: &KontoOptions) -> Result<(Statement, Vec<String>), crate::zahlungslauf::ZahlungslaufError> {
-    let out_dir = write::OutputDir::open(&opts.out)?;
     let ledger = Ledger::open_existing(&opts.ledger)?;
-    let st = statement(&ledger, opts.bfs, opts.date)?;
     let master = match &opts.stammdaten {
-        Some(p) if p.is_file() => Stammdaten::load(p).map_err(crate::evaluate::RunError::from)?,
-        _ => Stammdaten::default(),
+        Some(p) if p.is_file() => Some(Stammdaten::load(p).map_err(crate::evaluate::RunError::from)?),
+        _ => None,
     };
+    // A BFS-Nr. must name a municipality of the master data (without master data: one the
+    // ledger knows), before anything is written.
+    if let Some(bfs) = opts.bfs {
+        let known = match &master {
+            Some(m) => m.municipality(bfs).is_some(),
+            None => ledger.bookings()?.iter().any(|b| b.bfs == bfs || b.payee == bfs),
+        };
+        if !known {
+            let why = if master.is_some() {
+                "ist keine Gemeinde der Stammdaten (Blatt «Gemeinden»)"
+            } else {
+                "kommt in der Buchhaltung nicht vor (ohne Stammdaten)"
+            };
+            return Err(crate::zahlungslauf::ZahlungslaufError::UnknownMunicipality { bfs, why });
+        }
+    }
+    let master = master.unwrap_or_default();
+    let out_dir = write::OutputDir::open(&opts.out)?;
+    let st = statement(&ledger, opts.bfs, opts.date)?;
     let all = ledger.verify()?;
     let mut files = vec![
         super::workbook::konto_workbook(&st, &master, env!("CARGO_PKG_VERSION"))?,

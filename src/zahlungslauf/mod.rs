@@ -10,8 +10,8 @@ pub mod workbook;
 /// The payout plan: [`crate::payout`], where the one rule of 4.7 is decided.
 pub use crate::payout as plan;
 
-use crate::domain::fmt_date;
 use crate::domain::InvoiceState;
+use crate::domain::{fmt_date, Bfs};
 use crate::evaluate::{evaluate, Evaluation, RunError, RunOptions};
 use crate::ledger::{journal, Ledger, LedgerError, RunHeader};
 use crate::stammdaten::Stammdaten;
@@ -33,8 +33,17 @@ pub struct ZahlungslaufOptions {
     pub ledger: PathBuf,
     /// Book the run (otherwise a preview, marked `Entwurf`).
     pub book: bool,
-    /// The first year the ledger pays for; default: the ledger's, else the Stichtag's year.
+    /// The first year the ledger pays for, needed for its first run; afterwards the ledger's
+    /// stored first year is used and a different one is refused.
     pub first_year: Option<i32>,
+    /// The day the run is booked (today; an earlier day replays an old run). Never after today.
+    pub booked_on: NaiveDate,
+    /// The requested execution date of the payments; default: the first bank business day on
+    /// or after the Stichtag and the booking day. A bank business day, not before `booked_on`.
+    pub execution_date: Option<NaiveDate>,
+    /// The reason for an extraordinary run (a Stichtag other than 31.03. or 30.09., or after
+    /// the booking day); recorded with the run. Without it such a Stichtag is not booked.
+    pub extraordinary_reason: Option<String>,
     pub threads: Option<usize>,
     pub limits: Limits,
 }
@@ -64,12 +73,70 @@ pub enum ZahlungslaufError {
     NothingDue(String),
     #[error("Die Buchung ist gemacht, aber die Ausgaben konnten nicht geschrieben werden ({0}). Sie lassen sich mit «beitraege konto» aus der Buchhaltung erneut erstellen.")]
     BookedButNotWritten(WriteError),
+    #[error("Die Buchhaltung bezahlt die Beiträge ab dem Jahr {stored} (bei ihrer ersten Buchung festgehalten); «--ab-jahr {given}» widerspricht dem. Bitte «--ab-jahr» weglassen.")]
+    FirstYearDiffers { stored: i32, given: i32 },
+    #[error(
+        "Das Buchungsdatum {booked_on} liegt nach heute ({today}); ein Zahlungslauf wird höchstens per heute gebucht."
+    )]
+    BookedOnInFuture { booked_on: String, today: String },
+    #[error("Das Ausführungsdatum {date} ist kein Bankwerktag (Samstag, Sonntag oder Bankfeiertag); der nächste Bankwerktag ist der {next}.")]
+    NotABusinessDay { date: String, next: String },
+    #[error("Das Ausführungsdatum {date} liegt in der Vergangenheit (vor dem Buchungsdatum {booked_on}); die Bank führt keine Zahlung rückwirkend aus.")]
+    ExecutionInThePast { date: String, booked_on: String },
+    #[error("Der Stichtag {stichtag} {why}. Ein solcher Zahlungslauf wird nur als ausserordentlicher gebucht: «--ausserordentlich --grund \"…\"» (der Grund wird mit dem Zahlungslauf festgehalten).")]
+    ImplausibleStichtag { stichtag: String, why: String },
+    #[error("Die BFS-Nr. {bfs} {why}; es wurde kein Kontoauszug erstellt.")]
+    UnknownMunicipality { bfs: Bfs, why: &'static str },
+}
+
+/// Why a Stichtag is not that of an ordinary run (31.03. or 30.09., not after the booking
+/// day), in German; `None` for an ordinary one.
+pub fn extraordinary_why(stichtag: NaiveDate, booked_on: NaiveDate) -> Option<String> {
+    let ordinary_day = matches!((stichtag.month(), stichtag.day()), (3, 31) | (9, 30));
+    if !ordinary_day {
+        Some("ist kein ordentlicher Stichtag (31.03. oder 30.09.)".to_string())
+    } else if stichtag > booked_on {
+        Some(format!("liegt nach dem Buchungsdatum {}", fmt_date(booked_on)))
+    } else {
+        None
+    }
+}
+
+/// Checks the dates of a run against `today` and returns the execution date of its
+/// payments: the booking day not after today; a given execution date a bank business day
+/// and not before the booking day; a booked run on an ordinary Stichtag or with a reason.
+pub fn check_dates(opts: &ZahlungslaufOptions, today: NaiveDate) -> Result<NaiveDate, ZahlungslaufError> {
+    if opts.booked_on > today {
+        return Err(ZahlungslaufError::BookedOnInFuture {
+            booked_on: fmt_date(opts.booked_on),
+            today: fmt_date(today),
+        });
+    }
+    let reason_given = opts.extraordinary_reason.as_deref().is_some_and(|r| !r.trim().is_empty());
+    if opts.book && !reason_given {
+        if let Some(why) = extraordinary_why(opts.stichtag, opts.booked_on) {
+            return Err(ZahlungslaufError::ImplausibleStichtag { stichtag: fmt_date(opts.stichtag), why });
+        }
+    }
+    match opts.execution_date {
+        None => Ok(crate::bankdays::execution_date(opts.stichtag, opts.booked_on)),
+        Some(d) if d < opts.booked_on => {
+            Err(ZahlungslaufError::ExecutionInThePast { date: fmt_date(d), booked_on: fmt_date(opts.booked_on) })
+        }
+        Some(d) if !crate::bankdays::is_bank_business_day(d) => Err(ZahlungslaufError::NotABusinessDay {
+            date: fmt_date(d),
+            next: fmt_date(crate::bankdays::next_business_day(d)),
+        }),
+        Some(d) => Ok(d),
+    }
 }
 
 /// What a payout run did.
 pub struct RunOutcome {
     pub stichtag: NaiveDate,
     pub booked: bool,
+    /// The requested execution date of the payments.
+    pub execution_date: NaiveDate,
     pub years: Vec<i32>,
     pub plan: Plan,
     pub open_invoices: Vec<InvoiceState>,
@@ -194,12 +261,21 @@ fn now_text() -> String {
 
 /// Runs a payout run: evaluate, plan, write, and with `book` book it.
 pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufError> {
+    let execution_date = check_dates(opts, chrono::Local::now().date_naive())?;
     crate::evaluate::check_out_apart(&opts.inbox, &opts.out)?;
     let out_dir = write::OutputDir::open(&opts.out)?;
     // A preview reads an existing ledger and never creates one.
     let mut ledger =
         if opts.book || opts.ledger.is_file() { Ledger::open(&opts.ledger)? } else { Ledger::in_memory()? };
     let mut notes = Vec::new();
+    if !opts.book {
+        if let Some(why) = extraordinary_why(opts.stichtag, opts.booked_on) {
+            notes.push(format!(
+                "Entwurf: Der Stichtag {} {why}; gebucht wird er nur mit «--ausserordentlich --grund …».",
+                fmt_date(opts.stichtag)
+            ));
+        }
+    }
     // A ledger whose hash chain is broken (changed outside the program) is not booked on.
     ledger.verify()?;
     if opts.book {
@@ -210,7 +286,10 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
         notes.push(format!("Entwurf: {e}"));
     }
     let first_year = match (opts.first_year, ledger.first_year()?) {
-        (Some(y), _) | (None, Some(y)) => y,
+        (Some(given), Some(stored)) if given != stored => {
+            return Err(ZahlungslaufError::FirstYearDiffers { stored, given })
+        }
+        (_, Some(y)) | (Some(y), None) => y,
         (None, None) if opts.book => return Err(ZahlungslaufError::FirstYearNeeded(opts.stichtag.year())),
         (None, None) => {
             notes.push(format!(
@@ -259,8 +338,7 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     let claws = open_clawbacks(&master, opts.stichtag, first_year, &settled);
     notes.extend(master.notes.iter().cloned());
     notes.extend(vanished_clawbacks(&master, &settled));
-    // TODO(booking day): the option of the booking day.
-    let booked_on = opts.stichtag;
+    let booked_on = opts.booked_on;
     let evaluated: std::collections::BTreeSet<(i32, Part)> = years
         .iter()
         .flat_map(|y| [(*y, Part::Year), (*y, Part::H1), (*y, Part::H2)])
@@ -285,16 +363,19 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     }
     let open_before = ledger.invoices()?;
     let version = env!("CARGO_PKG_VERSION");
-    let draft = !opts.book;
+    // A run with nothing to book is not booked (no run without bookings in the ledger).
+    let book = opts.book && !plan.bookings.is_empty();
+    let draft = !book;
     let mut plan = plan;
     let mut stored = None;
-    if opts.book {
+    if book {
         let header = RunHeader {
             stichtag: opts.stichtag,
             booked_at: now_text(),
             program_version: version.to_string(),
             evidence: inputs.into_iter().map(|(datei, sha256)| Evidence { datei, sha256 }).collect(),
             first_year,
+            reason: opts.extraordinary_reason.as_deref().map(str::trim).unwrap_or_default().to_string(),
         };
         let rows = ledger.book_run(&header, &plan.bookings)?;
         // The invoice numbers the ledger gave.
@@ -305,6 +386,7 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     }
     let doc = workbook::RunDoc {
         stichtag: opts.stichtag,
+        execution_date,
         draft,
         plan: &plan,
         master: &master,
@@ -313,7 +395,11 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
         years: &years,
     };
     let mut files = vec![workbook::workbook(&doc)?, workbook::json(&doc)?];
-    if draft {
+    if opts.book && draft {
+        notes.push(
+            "Es gibt nichts zu buchen: Es wurde kein Zahlungslauf gebucht und keine Zahlungsdatei erstellt.".into(),
+        );
+    } else if draft {
         notes.push("Entwurf: Es wurde nichts gebucht und keine Zahlungsdatei erstellt (dafür --buchen).".into());
     } else {
         match pain001::write(&doc) {
@@ -335,7 +421,8 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     let open_invoices = ledger.invoices()?;
     Ok(RunOutcome {
         stichtag: opts.stichtag,
-        booked: opts.book,
+        booked: book,
+        execution_date,
         years,
         plan,
         open_invoices,
@@ -393,10 +480,17 @@ pub fn storno(opts: &StornoOptions) -> Result<(usize, chrono::NaiveDate), Zahlun
 pub fn summary(o: &RunOutcome) -> String {
     use crate::domain::chf_text;
     let mut s = String::new();
-    let kind = if o.booked { "gebucht" } else { "Entwurf, nichts gebucht" };
+    let kind = match (o.booked, o.plan.bookings.is_empty()) {
+        (true, _) => "gebucht",
+        (false, true) => "nichts gebucht",
+        (false, false) => "Entwurf, nichts gebucht",
+    };
     s.push_str(&format!("Zahlungslauf per {} ({kind}).\n", fmt_date(o.stichtag)));
     let years: Vec<String> = o.years.iter().map(|y| y.to_string()).collect();
     s.push_str(&format!("Ausgewertete Jahre: {}\n", years.join(", ")));
+    if o.plan.total_transfer() > rust_decimal::Decimal::ZERO {
+        s.push_str(&format!("Ausführungsdatum der Zahlungen: {}\n", fmt_date(o.execution_date)));
+    }
     let p = &o.plan;
     if p.bookings.is_empty() {
         s.push_str("Nichts zu buchen: Alles Fällige ist bereits gebucht.\n");
