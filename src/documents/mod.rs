@@ -35,26 +35,23 @@ pub struct Creditor {
     pub iban: String,
 }
 
-/// The sender printed on letters and invoices: the master data's `Absender`, else the AGS
-/// with the contact text of the run.
+/// The sender printed on letters and invoices: the master data's `Absender`. Without that
+/// sheet the office is named and no address is printed: the program invents none (the
+/// letterhead and the return address then hold the office's name only).
 pub fn sender(d: &RunData<'_>) -> Sender {
     if let Some(s) = &d.master.adressen.sender {
         return s.clone();
     }
     Sender {
-        address: Address {
-            name: "Amt für Gesellschaft und Soziales".into(),
-            street: "Ambassadorenhof".into(),
-            number: String::new(),
-            postcode: "4509".into(),
-            town: "Solothurn".into(),
-            country: "CH".into(),
-        },
+        address: Address { name: OFFICE.into(), country: "CH".into(), ..Default::default() },
         contact_person: String::new(),
         phone: String::new(),
         email: String::new(),
     }
 }
+
+/// The office's name when the master data have no `Absender`.
+pub const OFFICE: &str = "Amt für Gesellschaft und Soziales";
 
 /// The creditor for invoices: the canton's account of the master data (sheet
 /// `Kantonskonto`: holder, IBAN, address), if there is one.
@@ -165,7 +162,11 @@ pub fn letterhead(page: &mut Page, s: &Sender, to: &[String], date: NaiveDate, s
         }
     }
     let mut y = 95.0_f32.max(ya + 6.0);
-    page.text(LEFT, y, 10.0, false, format!("{}, {}", s.address.town, long_date(date)));
+    let dated = match s.address.town.as_str() {
+        "" => long_date(date),
+        town => format!("{town}, {}", long_date(date)),
+    };
+    page.text(LEFT, y, 10.0, false, dated);
     y += 10.0;
     for l in pdf::wrap(subject, RIGHT - LEFT, 11.0, true) {
         page.text(LEFT, y, 11.0, true, l);
@@ -174,12 +175,47 @@ pub fn letterhead(page: &mut Page, s: &Sender, to: &[String], date: NaiveDate, s
     y + 6.0
 }
 
-/// Flowing body text over as many pages as it needs.
+/// First and last baseline of body text on a follow-on page, in millimetres.
+pub const TOP: f32 = 25.0;
+pub const BOTTOM: f32 = 270.0;
+
+/// Text size of a letter's body and closing, in points.
+pub const BODY: f32 = 10.0;
+/// Space between the last paragraph and the closing, in millimetres.
+pub const CLOSING_AFTER: f32 = 6.0;
+
+/// Flowing body text over as many pages as it needs. A paragraph moves whole to the next
+/// page when it does not fit (only one taller than a page is split), and the closing is kept
+/// with the paragraph before it ([`Flow::closing`]): what a page break would leave alone is
+/// measured before anything is drawn.
 pub struct Flow {
     pub pages: Vec<Page>,
     pub y: f32,
     /// Last usable baseline on the current page.
     pub bottom: f32,
+}
+
+/// The height of a paragraph: its lines and the space after it.
+pub fn para_height(text: &str, size: f32, bold: bool, indent: f32, after: f32) -> f32 {
+    pdf::wrap(text, RIGHT - LEFT - indent, size, bold).len() as f32 * leading(size) + after
+}
+
+/// The height of an [`Flow::amount_line`]: its label's lines.
+pub fn amount_line_height(label: &str, size: f32, bold: bool) -> f32 {
+    pdf::wrap(label, RIGHT - LEFT - AMOUNT_WIDTH, size, bold).len() as f32 * leading(size)
+}
+
+/// The room an amount takes right of its label, in millimetres.
+const AMOUNT_WIDTH: f32 = 40.0;
+
+/// The height of the closing ([`Flow::signature`]): greeting, office, room to sign, signer.
+pub fn signature_height(s: &Sender) -> f32 {
+    let l = leading(BODY);
+    if s.contact_person.is_empty() {
+        2.0 * l + 2.0
+    } else {
+        3.0 * l + 18.0
+    }
 }
 
 impl Flow {
@@ -197,13 +233,22 @@ impl Flow {
     pub fn need(&mut self, h: f32) {
         if self.y + h > self.bottom {
             self.pages.push(Page::default());
-            self.y = 25.0;
-            self.bottom = 270.0;
+            self.y = TOP;
+            self.bottom = BOTTOM;
         }
     }
-    /// A paragraph at `indent` millimetres right of the margin, then `after` millimetres space.
+    /// Keeps `h` millimetres together: a new page when they do not fit here but would on a
+    /// fresh page (a block taller than a page starts where it is).
+    pub fn keep(&mut self, h: f32) {
+        if h <= BOTTOM - TOP {
+            self.need(h);
+        }
+    }
+    /// A paragraph at `indent` millimetres right of the margin, then `after` millimetres
+    /// space; the whole paragraph on one page.
     pub fn para(&mut self, text: &str, size: f32, bold: bool, indent: f32, after: f32) {
         let lines = pdf::wrap(text, RIGHT - LEFT - indent, size, bold);
+        self.keep(lines.len() as f32 * leading(size));
         for l in lines {
             self.need(leading(size));
             let y = self.y;
@@ -214,7 +259,7 @@ impl Flow {
     }
     /// A label and an amount on one line, the amount right-aligned.
     pub fn amount_line(&mut self, label: &str, amount: &str, size: f32, bold: bool) {
-        let lines = pdf::wrap(label, RIGHT - LEFT - 40.0, size, bold);
+        let lines = pdf::wrap(label, RIGHT - LEFT - AMOUNT_WIDTH, size, bold);
         self.need(leading(size) * lines.len() as f32);
         let y0 = self.y;
         for l in lines {
@@ -226,12 +271,19 @@ impl Flow {
     }
     /// The closing: greeting, office, room to sign, the signer.
     pub fn signature(&mut self, s: &Sender) {
-        self.need(40.0);
-        self.para("Freundliche Grüsse", 10.0, false, 0.0, 2.0);
-        self.para(&s.address.name, 10.0, true, 0.0, 16.0);
+        self.keep(signature_height(s));
+        self.para("Freundliche Grüsse", BODY, false, 0.0, 2.0);
+        self.para(&s.address.name, BODY, true, 0.0, 16.0);
         if !s.contact_person.is_empty() {
-            self.para(&s.contact_person, 10.0, false, 0.0, 0.0);
+            self.para(&s.contact_person, BODY, false, 0.0, 0.0);
         }
+    }
+    /// The letter's last paragraph and its closing, on one page: when both do not fit here,
+    /// both move to the next page, so that the closing never stands alone there.
+    pub fn closing(&mut self, last: &str, s: &Sender) {
+        self.keep(para_height(last, BODY, false, 0.0, CLOSING_AFTER) + signature_height(s));
+        self.para(last, BODY, false, 0.0, CLOSING_AFTER);
+        self.signature(s);
     }
     /// The pages with a footer: `label`, page n of m.
     pub fn finish(mut self, label: &str) -> Vec<Page> {
