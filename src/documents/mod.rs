@@ -328,3 +328,115 @@ pub fn write_all(d: &RunData<'_>, built: &[OutFile]) -> Result<Vec<OutFile>, Wri
 pub fn doc_error(rel: &str, reason: impl std::fmt::Display) -> WriteError {
     WriteError::Document { name: rel.to_string(), reason: reason.to_string() }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The page-break rules of [`Flow`], on both sides of each boundary. A body line of 10 pt
+    //! is 10 × 1.35 pt = 13.5 pt = 4.7625 mm high; pages hold baselines from 25 to 270 mm.
+    use super::*;
+
+    fn signer() -> Sender {
+        Sender {
+            address: Address { name: "Amt".into(), ..Default::default() },
+            contact_person: "A. Muster".into(),
+            ..Default::default()
+        }
+    }
+
+    /// The texts of each page, in drawing order (the footer is not drawn here).
+    fn texts(pages: &[Page]) -> Vec<Vec<String>> {
+        pages
+            .iter()
+            .map(|p| {
+                p.ops
+                    .iter()
+                    .filter_map(|op| match op {
+                        pdf::Op::Text { text, .. } => Some(text.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The baseline of the first text of page `i`.
+    fn first_y(pages: &[Page], i: usize) -> f32 {
+        pages[i]
+            .ops
+            .iter()
+            .find_map(|op| match op {
+                pdf::Op::Text { y, .. } => Some(*y),
+                _ => None,
+            })
+            .expect("a text")
+    }
+
+    /// `n` one-line paragraphs from the top of a page, then the last paragraph and the closing.
+    fn letter_with(n: usize) -> Vec<Page> {
+        let mut f = Flow::new(Page::default(), TOP, BOTTOM);
+        for i in 1..=n {
+            f.para(&format!("Zeile {i}"), BODY, false, 0.0, 0.0);
+        }
+        f.closing("Für Fragen.", &signer());
+        f.pages
+    }
+
+    #[test]
+    fn heights_are_the_lines_and_the_space_after() {
+        // One line of 4.7625 mm and 6 mm after; the closing with a signer: three lines, 2 mm
+        // after the greeting, 16 mm to sign; without a signer: two lines and 2 mm.
+        assert!((para_height("Für Fragen.", BODY, false, 0.0, 6.0) - 10.7625).abs() < 1e-3);
+        assert!((signature_height(&signer()) - 32.2875).abs() < 1e-3);
+        let unsigned = Sender { contact_person: String::new(), ..signer() };
+        assert!((signature_height(&unsigned) - 11.525).abs() < 1e-3);
+    }
+
+    #[test]
+    fn the_closing_stays_with_the_last_paragraph_on_both_sides_of_the_page_end() {
+        // Last paragraph and closing: 10.7625 + 32.2875 = 43.05 mm. After 42 lines the body
+        // stands at 25 + 42 × 4.7625 = 225.025 mm: 268.075 ≤ 270, everything fits.
+        let fits = letter_with(42);
+        assert_eq!(fits.len(), 1);
+        let t = texts(&fits);
+        assert_eq!(&t[0][41..], ["Zeile 42", "Für Fragen.", "Freundliche Grüsse", "Amt", "A. Muster"]);
+        // One line more: 229.7875 + 43.05 = 272.8375 > 270. Line 43 still fits on page 1
+        // (229.7875 ≤ 270 − 4.7625), the last paragraph moves with the closing.
+        let moved = letter_with(43);
+        assert_eq!(moved.len(), 2);
+        let t = texts(&moved);
+        assert_eq!(t[0].last().map(String::as_str), Some("Zeile 43"));
+        assert_eq!(t[1], ["Für Fragen.", "Freundliche Grüsse", "Amt", "A. Muster"]);
+        assert_eq!(first_y(&moved, 1), TOP);
+    }
+
+    #[test]
+    fn a_paragraph_moves_whole_to_the_next_page() {
+        // Three lines need 14.2875 mm. After 48 lines (25 + 48 × 4.7625 = 253.6 mm) they fit:
+        // 267.8875 ≤ 270; after 49 (258.3625 mm) they would end at 272.65: all three move,
+        // though two of them would still fit on page 1.
+        for (n, pages) in [(48, 1), (49, 2)] {
+            let mut f = Flow::new(Page::default(), TOP, BOTTOM);
+            for i in 1..=n {
+                f.para(&format!("Zeile {i}"), BODY, false, 0.0, 0.0);
+            }
+            f.para("a\nb\nc", BODY, false, 0.0, 0.0);
+            let t = texts(&f.pages);
+            assert_eq!(t.len(), pages, "after {n} lines");
+            assert_eq!(t[pages - 1][t[pages - 1].len() - 3..], ["a", "b", "c"], "after {n} lines");
+            if pages == 2 {
+                assert_eq!(t[1].len(), 3, "nothing of the paragraph stays on page 1");
+            }
+        }
+    }
+
+    #[test]
+    fn a_block_taller_than_a_page_starts_where_it_is() {
+        // 60 lines (285.75 mm) cannot fit any page: no empty page before them.
+        let mut f = Flow::new(Page::default(), TOP, BOTTOM);
+        f.para("Anfang", BODY, false, 0.0, 0.0);
+        let long: Vec<String> = (1..=60).map(|i| format!("L{i}")).collect();
+        f.para(&long.join("\n"), BODY, false, 0.0, 0.0);
+        let t = texts(&f.pages);
+        assert_eq!(t[0][..2], ["Anfang", "L1"]);
+    }
+}
