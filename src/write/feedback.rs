@@ -281,7 +281,8 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
     )?;
     let intro = "Berechnet: was die gemeldeten Zahlen nach Tarif ergeben. Ausbezahlt: was nach der Prüfung \
                  ausgerichtet wird. Zurückbehalten: die Differenz, mit dem Grund; sie wird nach Eingang eines \
-                 korrigierten Formulars ausgerichtet.";
+                 korrigierten Formulars ausgerichtet, bei fehlender oder ungenügender Selbstdeklaration nach \
+                 Eingang einer Selbstdeklaration, welche die Voraussetzungen nach Ziffer 4.2 erfüllt.";
     ws.merge_text(1, 0, 1, 7, intro, &style::subtitle().set_text_wrap().set_align(FormatAlign::Top))?;
     style::fit_row(ws, 1, &[(intro, MONEY_WIDTHS.iter().sum())])?;
     let mut r = 3;
