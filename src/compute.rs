@@ -291,6 +291,14 @@ impl Computation {
     }
 }
 
+impl AnnexRow {
+    /// What the row's statement withholds: the sum of its lines' `withheld` (`None` only if
+    /// the sum left `Decimal`'s range, which bounded rows cannot).
+    pub fn withheld_total(&self) -> Option<Chf> {
+        self.statement.iter().filter_map(|l| l.withheld).try_fold(Decimal::ZERO, |a, w| a.checked_add(w))
+    }
+}
+
 /// The period dates that apply in year `y`: 30.06. and 31.12. (Sockelbeitrag: 31.12.).
 fn rate(master: &Stammdaten, code: TariffCode, d: NaiveDate) -> Option<Chf> {
     master.tariff(code, d).map(|t| t.amount)

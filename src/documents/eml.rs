@@ -3,7 +3,7 @@
 //! that Outlook opens them for editing. Date, Message-ID and MIME boundary are derived from
 //! the run, so the same inputs give the same bytes.
 
-use super::{answer_by, doc_error, invoice, long_date, sender_of, stem, stem_of};
+use super::{answer_by, doc_error, invoice, letter, long_date, sender_of, stem, stem_of};
 use crate::domain::chf_text;
 use crate::domain::Bfs;
 use crate::payout::InvoiceDoc;
@@ -85,9 +85,22 @@ fn closing(master: &Stammdaten) -> String {
 pub fn letter_draft(d: &RunData<'_>, bfs: Bfs, pdf: &OutFile, book: Option<&OutFile>) -> Result<OutFile, WriteError> {
     let name = d.name_of(Some(bfs));
     let attached = [Some(pdf), book].iter().flatten().map(|f| base_name(&f.rel).to_string()).collect::<Vec<_>>();
+    // What the letter withholds, from compute's statement (the letter names lines and reasons).
+    let covered = letter::covered(d, bfs);
+    let held = match letter::withheld_total(d, &covered) {
+        Some(t) if t > rust_decimal::Decimal::ZERO => {
+            let what = if letter::not_eligible_only(&letter::groups(d, &covered)) {
+                "Nicht ausgerichtet werden"
+            } else {
+                "Zurückbehalten werden"
+            };
+            format!(" {what} CHF {}; die Gründe stehen im Schreiben.", chf_text(t))
+        }
+        _ => String::new(),
+    };
     let text = format!(
         "{},\n\nim Anhang erhalten Sie unsere Rückmeldung zur Berichterstattung start.integration {} \
-         ({}). Bitte senden Sie uns allfällige Korrekturen bis am {}.\n\n{}",
+         ({}).{held} Bitte senden Sie uns allfällige Korrekturen bis am {}.\n\n{}",
         GREETING,
         d.year,
         attached.join(", "),
