@@ -1114,4 +1114,49 @@ mod tests {
         assert!(sd.check_year(2022).is_ok());
         assert_eq!(sd.check_year(2023).unwrap_err().kinds()[0], ProblemKind::PopulationMissing);
     }
+
+    /// A clawback is a decision: its `Verfügung` number is its identity, else municipality,
+    /// amount and date; the same decision twice is an error naming both rows; without the
+    /// column, a Hinweis asks for it; an empty number is an error.
+    #[test]
+    fn a_clawback_is_identified_by_its_decision_and_a_repeated_one_is_an_error() {
+        let with = |header: &[Value], rows: &[&[Value]]| {
+            let mut s = base();
+            let mut all: Vec<&[Value]> = vec![header];
+            all.extend_from_slice(rows);
+            s[5] = sheet("Rückforderungen", &all);
+            Stammdaten::from_sheets(&s)
+        };
+        let old = [t("BFS-Nr."), t("Betrag CHF"), t("Grund"), t("Verfügt am")];
+        let new = [t("BFS-Nr."), t("Betrag CHF"), t("Grund"), t("Verfügt am"), t("Verfügung")];
+        // With numbers: two rows of the same municipality, amount and date are two decisions.
+        let sd = with(
+            &new,
+            &[&[i(2), i(100), t("A"), d(2022, 5, 1), t("V-1")], &[i(2), i(100), t("A"), d(2022, 5, 1), t("V-2")]],
+        )
+        .unwrap();
+        let refs: Vec<String> = sd.clawbacks.iter().map(Clawback::reference).collect();
+        assert_eq!(refs, vec!["VF-V-1", "VF-V-2"]);
+        assert!(sd.notes.is_empty());
+        // The same number twice.
+        let e = with(
+            &new,
+            &[&[i(2), i(100), t("A"), d(2022, 5, 1), t("V-1")], &[i(3), i(5), t("B"), d(2022, 6, 1), t("V-1")]],
+        )
+        .unwrap_err();
+        assert_eq!(e.kinds(), vec![ProblemKind::Duplicate]);
+        // An empty number.
+        let e = with(&new, &[&[i(2), i(100), t("A"), d(2022, 5, 1), E]]).unwrap_err();
+        assert_eq!(e.kinds(), vec![ProblemKind::BadValue]);
+        // Without the column: municipality, amount and date (never the reason) identify it.
+        let sd = with(&old, &[&[i(2), i(100), t("A"), d(2022, 5, 1)], &[i(2), i(100), t("A"), d(2022, 5, 2)]]).unwrap();
+        let refs: Vec<String> = sd.clawbacks.iter().map(Clawback::reference).collect();
+        assert_eq!(refs, vec!["RF-2-20220501-100", "RF-2-20220502-100"]);
+        assert_eq!(sd.notes.len(), 1, "a Hinweis asks for the column");
+        let e =
+            with(&old, &[&[i(2), i(100), t("A"), d(2022, 5, 1)], &[i(2), i(100), t("B"), d(2022, 5, 1)]]).unwrap_err();
+        assert_eq!(e.kinds(), vec![ProblemKind::Duplicate], "another reason does not make it another decision");
+        // Without clawbacks, no Hinweis.
+        assert!(with(&old, &[]).unwrap().notes.is_empty());
+    }
 }

@@ -570,3 +570,22 @@ fn the_next_steps_ask_only_for_what_can_come() {
     let sd = steps.lines().find(|l| l.contains("Selbstdeklarationen")).expect("missing SD asked for");
     assert!(sd.contains("(10)") && sd.contains("2407"), "{sd}");
 }
+
+/// An invoice up to CHF 999'999'999.99 carries a QR payment part; one Rappen more cannot,
+/// and the invoice says so instead of failing the run (no e-mail draft is written for it).
+#[test]
+fn an_invoice_above_what_a_qr_bill_carries_says_so() {
+    let master = &sample().eval.master;
+    let mut inv = gunzgen_invoice();
+    inv.amount = "999999999.99".parse().unwrap();
+    assert_eq!(invoice::no_payment_part(master, &inv), None);
+    assert!(text_of(&invoice::write(master, &inv).unwrap().bytes).contains("Empfangsschein"));
+    inv.amount = "1000000000.00".parse().unwrap();
+    assert!(invoice::no_payment_part(master, &inv).is_some());
+    let text = text_of(&invoice::write(master, &inv).unwrap().bytes);
+    assert!(text.contains("Kein Zahlteil") && !text.contains("Empfangsschein"));
+    // A preview's invoice (no number yet) is never written as if it could be sent.
+    inv.amount = Decimal::from(23920);
+    inv.number = None;
+    assert!(invoice::no_payment_part(master, &inv).is_some());
+}

@@ -206,6 +206,101 @@ fn replay_of_the_sample_year_pays_the_annex_to_the_rappen() {
     assert!(ledger.verify().is_ok());
 }
 
+/// The one invoice (4.7): what Gunzgen receives from the booked run of 30.09.2023 (the PDF,
+/// its QR-bill, the e-mail draft) is the ledger's invoice; paying the PDF's amount with its
+/// printed reference leaves nothing open; `konto` reprints the same bytes; and the annex's
+/// projection of the year's runs is what the runs booked. Expectations by hand: the
+/// clawback of 25'000 decided 03.05.2023 is offset at the first run on or after it
+/// (30.09.2023) against that run's payout to Gunzgen, H1 2023: 2 × 200 + 2 × 160 + 1 × 200 +
+/// 1 × 160 = 1'080; 23'920 is invoiced, dated on the booking day 30.09.2023, due 30.10.2023,
+/// the ledger's first invoice of 2023; its RF reference RF81 2023 0001 (ISO 11649 check
+/// digits of «20230001» computed by hand).
+#[test]
+fn the_invoice_a_municipality_receives_is_the_ledgers_invoice() {
+    let r = replay();
+    let path = r.dir.join("buchhaltung.sqlite");
+    let mut ledger = Ledger::open_existing(&path).unwrap();
+    let inv = ledger.invoices().unwrap();
+    assert_eq!(inv.len(), 1);
+    assert_eq!(
+        (inv[0].id.as_str(), inv[0].payee, inv[0].amount, inv[0].date, inv[0].due_on),
+        ("2023-0001", 2578, dec("23920"), ymd(2023, 9, 30), ymd(2023, 10, 30))
+    );
+    let out = r.dir.join("out-2023-09-30");
+    let pdf = std::fs::read(out.join("Rechnungen/2023-0001_2578_Gunzgen.pdf")).expect("the run wrote the invoice");
+    let doc = lopdf::Document::load_mem(&pdf).unwrap();
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let text = doc.extract_text(&pages).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+    for shown in [
+        "Rechnung Nr. 2023-0001",
+        "CHF 25'000.00",
+        "CHF 1'080.00",
+        "CHF 23'920.00",
+        "RF81 2023 0001",
+        "30. Oktober 2023",
+    ] {
+        assert!(text.contains(shown), "the invoice shows «{shown}»");
+    }
+    // The e-mail draft attaches the invoice alone (never the annex).
+    let eml = std::fs::read(out.join("Entwuerfe/Rechnung_2023-0001_2578_Gunzgen.eml")).expect("draft");
+    let msg = mail_parser::MessageParser::default().parse(&eml).unwrap();
+    let atts: Vec<_> = msg.attachments().collect();
+    assert_eq!(atts.len(), 1);
+    assert_eq!(atts[0].contents(), pdf.as_slice());
+    // The other runs issued no invoice.
+    for o in ["out-2023-03-31", "out-2024-03-31"] {
+        assert!(!r.dir.join(o).join("Rechnungen").exists(), "{o}");
+    }
+    // Reprinted from the ledger: the same bytes.
+    let konto = beitraege::zahlungslauf::konto::KontoOptions {
+        ledger: path.clone(),
+        out: r.dir.join("konto"),
+        bfs: Some(2578),
+        stammdaten: Some(sample().join("Stammdaten.xlsx")),
+        date: ymd(2023, 10, 1),
+    };
+    beitraege::zahlungslauf::konto::execute(&konto).unwrap();
+    assert_eq!(std::fs::read(r.dir.join("konto/Rechnungen/2023-0001_2578_Gunzgen.pdf")).unwrap(), pdf);
+    // Paying the printed amount with the printed reference (spaces and all) settles it.
+    let today = chrono::Local::now().date_naive();
+    ledger.record_receipt("RF81 2023 0001", ymd(2023, 10, 20), dec("23920.00"), today, "t", "t").unwrap();
+    assert_eq!(ledger.invoices().unwrap()[0].open(), Decimal::ZERO);
+    // The number alone, in any case, finds it too; an unknown one does not.
+    assert_eq!(ledger.find_invoice(" 2023-0001 ").unwrap().id, "2023-0001");
+    assert_eq!(ledger.find_invoice("rf8120230001").unwrap().id, "2023-0001");
+    assert!(matches!(ledger.find_invoice("2023-0002"), Err(LedgerError::UnknownInvoice(_))));
+    assert!(matches!(ledger.find_invoice("RF8220230001"), Err(LedgerError::UnknownInvoice(_))));
+
+    // The annex's projection is what the runs booked: per run date and payee, the year's
+    // payout and offset, and the invoice.
+    let eval = beitraege::run::evaluate(&common::sample_options(&r.dir.join("annex"), Some(2))).unwrap();
+    let mut booked: BTreeMap<(NaiveDate, u32), (Decimal, Decimal)> = BTreeMap::new();
+    for run in ledger.runs().unwrap().iter().filter(|x| x.art == "Zahlungslauf") {
+        let rows: Vec<_> = ledger.bookings().unwrap().into_iter().filter(|b| b.run_id == run.run_id).collect();
+        let mut per: BTreeMap<u32, (Decimal, Decimal)> = BTreeMap::new();
+        for b in &rows {
+            let e = per.entry(b.payee).or_default();
+            if b.art != Art::Rechnung && b.betrag > Decimal::ZERO && b.year == 2023 {
+                e.0 += b.betrag;
+            } else if b.art == Art::Rueckforderung {
+                e.1 -= b.betrag;
+            }
+        }
+        for (payee, (gross, claims)) in per {
+            let offset = claims.min(gross);
+            if !gross.is_zero() || !offset.is_zero() {
+                booked.insert((run.stichtag, payee), (gross, offset));
+            }
+        }
+    }
+    let projected: BTreeMap<(NaiveDate, u32), (Decimal, Decimal)> =
+        eval.comp.payouts.iter().map(|p| ((p.date, p.payee), (p.gross, p.offset))).collect();
+    assert_eq!(projected, booked);
+    let invoices: Vec<(u32, Decimal, NaiveDate)> =
+        eval.comp.invoices.iter().map(|i| (i.bfs, i.amount, i.due_on)).collect();
+    assert_eq!(invoices, vec![(2578, dec("23920"), ymd(2023, 10, 30))]);
+}
+
 #[test]
 #[ignore = "needs xmllint (libxml2-utils)"]
 fn replay_payment_files_validate_against_the_six_schema() {
@@ -261,6 +356,11 @@ fn iban(bban: &str) -> String {
 /// 2601 Aarstadt (100 foreign residents), 2605 Klein (10), 2610 Drittdorf (20); a clawback
 /// of 5'000 against 2610 decided 01.08.2023.
 fn world_master(path: &Path) {
+    world_master_banked(path, "80808");
+}
+
+/// The world's master data with the payees' accounts at bank `bank` (5 digits).
+fn world_master_banked(path: &Path, bank: &str) {
     use C::*;
     let muni = [(2601.0, "Aarstadt"), (2605.0, "Klein"), (2610.0, "Drittdorf")];
     let mut gem =
@@ -276,7 +376,7 @@ fn world_master(path: &Path) {
         acc.push(vec![
             N(b),
             S(format!("Einwohnergemeinde {n}")),
-            S(iban(&format!("80808{:012}", b as u32))),
+            S(iban(&format!("{bank}{:012}", b as u32))),
             T("Dorfstrasse"),
             T("1"),
             T("4500"),
@@ -441,6 +541,39 @@ fn world() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let sd = dir.path().join("Stammdaten.xlsx");
     world_master(&sd);
     (dir, inbox, sd)
+}
+
+/// Each payment records the IBAN it is paid to; a payee whose IBAN changed since its last
+/// payment is named in the next run's notes (and its workbook's sheet «Hinweise»).
+#[test]
+fn the_iban_paid_is_recorded_and_a_changed_one_is_flagged() {
+    let (dir, inbox, sd) = world();
+    let d = dir.path();
+    execute(&opts(&inbox, &sd, d, ymd(2023, 3, 31), true)).unwrap();
+    let ledger = Ledger::open_existing(&d.join("buchhaltung.sqlite")).unwrap();
+    let paid: Vec<_> = ledger.bookings().unwrap().into_iter().filter(|b| b.art == Art::Auszahlung).collect();
+    assert_eq!(paid.len(), 3);
+    for b in &paid {
+        assert_eq!(b.iban.as_deref(), Some(iban(&format!("80808{:012}", b.payee)).as_str()), "{}", b.payee);
+    }
+    assert!(ledger.verify().is_ok(), "the IBAN is covered by the chain");
+    drop(ledger);
+    // The same accounts: no note names an IBAN.
+    let mut o = opts(&inbox, &sd, d, ymd(2023, 9, 30), false);
+    o.out = d.join("same");
+    let r = execute(&o).unwrap();
+    assert!(!r.notes.iter().any(|n| n.contains(" 8080 ")), "{:?}", r.notes);
+    // Every payee moved to bank 80809: each one paid on 30.09. is flagged, with the new IBAN.
+    world_master_banked(&sd, "80809");
+    let mut o = opts(&inbox, &sd, d, ymd(2023, 9, 30), false);
+    o.out = d.join("moved");
+    let r = execute(&o).unwrap();
+    let paid_now: Vec<u32> = r.plan.payees.iter().filter(|p| p.transfer > Decimal::ZERO).map(|p| p.payee).collect();
+    assert!(!paid_now.is_empty());
+    for payee in paid_now {
+        let new = beitraege::documents::qrbill::grouped(&iban(&format!("80809{payee:012}")));
+        assert_eq!(r.notes.iter().filter(|n| n.contains(&new)).count(), 1, "{payee}");
+    }
 }
 
 fn sum_of(bookings: &[plan::PlannedBooking], payee: u32, art: Art) -> Decimal {

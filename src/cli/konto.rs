@@ -41,7 +41,8 @@ pub fn execute(args: KontoArgs) -> anyhow::Result<()> {
         date: args.datum.unwrap_or_else(|| chrono::Local::now().date_naive()),
     };
     let (st, written) = run(&opts).context("Der Kontoauszug konnte nicht erstellt werden")?;
-    let open: rust_decimal::Decimal = st.invoices.iter().map(|i| i.open()).sum();
+    let open = beitraege::payout::checked_sum(st.invoices.iter().map(|i| i.open()))
+        .map_err(|_| anyhow::anyhow!("Das Total der offenen Rechnungen übersteigt den Rechenbereich des Programms."))?;
     println!("Kontoauszug: {} Buchungen, {} Perioden.", st.bookings.len(), st.periods.len());
     println!("Offene Rechnungen: CHF {}", crate::domain::chf_text(open));
     println!("Ausgaben in {}:", opts.out.display());

@@ -261,6 +261,7 @@ pub fn pages(d: &RunData<'_>) -> Vec<Page> {
     doc.y += 6.0;
     doc.need(40.0);
     doc.para("Abstimmung: Total Anhang, Auszahlungen und Rechnungen (Ziffern 4.5.2 und 4.7)", 10.0, true, 1.5);
+    doc.para(&crate::write::annex_doc::projection_note(d), 8.0, false, 1.5);
     for (day, basis, gross, offset) in &rec.payouts {
         let label = if offset.is_zero() {
             format!("Auszahlung vom {} ({basis})", fmt_date(*day))

@@ -30,6 +30,16 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use thiserror::Error;
 
+/// The largest amount a stored booking may have (10^15 CHF, as an annex row): with it, every
+/// sum over a ledger stays far inside `Decimal`'s range; sums are checked all the same.
+pub const MAX_BOOKING_CHF: i64 = crate::compute::MAX_ROW_CHF;
+
+/// Adds `v` to `acc`, or the booking `seq` is out of range.
+fn add_to(acc: &mut Chf, v: Chf, seq: i64) -> Result<(), LedgerError> {
+    *acc = acc.checked_add(v).ok_or(LedgerError::BadRow { seq, what: "Betrag (Summe)".into() })?;
+    Ok(())
+}
+
 /// The hash before the first booking.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -143,6 +153,8 @@ pub struct Booking {
     pub booked_at: String,
     pub prev_hash: String,
     pub hash: String,
+    /// The IBAN a payment (a positive amount) was made to, as the master data had it.
+    pub iban: Option<String>,
 }
 
 impl Booking {
@@ -290,6 +302,10 @@ pub fn canonical(b: &Booking) -> String {
         b.program_version.clone(),
         b.booked_at.clone(),
     ]
+    .into_iter()
+    // The IBAN (schema 2) is covered where there is one; bookings without keep their hash.
+    .chain(b.iban.clone())
+    .collect::<Vec<_>>()
     .join("\u{1f}")
 }
 
@@ -378,7 +394,7 @@ impl Ledger {
             .conn
             .prepare(
                 "SELECT seq, id, run_id, stichtag, art, payee, bfs, jahr, periode, leistung, betrag, anzahl, tarif, belege,
-                        faellig_am, bezug, text, program_version, booked_at, prev_hash, hash
+                        faellig_am, bezug, text, program_version, booked_at, prev_hash, hash, iban
                  FROM bookings ORDER BY seq",
             )
             .map_err(self.db())?;
@@ -407,6 +423,7 @@ impl Ledger {
                         r.get::<_, String>(18)?,
                         r.get::<_, String>(19)?,
                         r.get::<_, String>(20)?,
+                        r.get::<_, Option<String>>(21)?,
                     ),
                 ))
             })
@@ -415,7 +432,7 @@ impl Ledger {
         for row in raw {
             let (seq, id, run_id, st, art, payee, bfs, jahr, periode, leistung, betrag, anzahl, tarif, belege, rest) =
                 row.map_err(self.db())?;
-            let (due, bezug, text, pv, booked_at, prev_hash, hash) = rest;
+            let (due, bezug, text, pv, booked_at, prev_hash, hash, iban) = rest;
             let bad = |what: &str| LedgerError::BadRow { seq, what: what.to_string() };
             out.push(Booking {
                 seq,
@@ -428,7 +445,10 @@ impl Ledger {
                 year: i32::try_from(jahr).map_err(|_| bad("Jahr"))?,
                 periode,
                 leistung,
-                betrag: Decimal::from_str(&betrag).map_err(|_| bad("Betrag"))?,
+                betrag: Decimal::from_str(&betrag)
+                    .ok()
+                    .filter(|a| a.abs() <= Decimal::from(MAX_BOOKING_CHF))
+                    .ok_or_else(|| bad("Betrag"))?,
                 count: anzahl.map(|a| u64::try_from(a).map_err(|_| bad("Anzahl"))).transpose()?,
                 tariff: tarif,
                 evidence: serde_json::from_str(&belege).map_err(|_| bad("Belege"))?,
@@ -439,6 +459,7 @@ impl Ledger {
                 booked_at,
                 prev_hash,
                 hash,
+                iban,
             });
         }
         Ok(out)
@@ -463,11 +484,22 @@ impl Ledger {
         let mut payees = BTreeMap::new();
         for b in self.bookings()? {
             if let Some(k) = b.key() {
-                *sums.entry(k).or_insert(Decimal::ZERO) += b.betrag;
+                add_to(sums.entry(k).or_insert(Decimal::ZERO), b.betrag, b.seq)?;
                 payees.insert(k, b.payee);
             }
         }
         Ok((sums, payees))
+    }
+
+    /// The IBAN each payee was last paid to (payments only).
+    pub fn last_ibans(&self) -> Result<BTreeMap<Bfs, String>, LedgerError> {
+        let mut out = BTreeMap::new();
+        for b in self.bookings()?.into_iter().filter(|b| b.art == Art::Auszahlung) {
+            if let Some(iban) = b.iban {
+                out.insert(b.payee, iban);
+            }
+        }
+        Ok(out)
     }
 
     /// References of clawbacks that are booked (and not reversed).
@@ -476,7 +508,7 @@ impl Ledger {
         for b in self.bookings()? {
             if b.leistung == crate::payout::LEISTUNG_RUECKFORDERUNG {
                 if let Some(r) = &b.bezug {
-                    *sums.entry(r.clone()).or_insert(Decimal::ZERO) += b.betrag;
+                    add_to(sums.entry(r.clone()).or_insert(Decimal::ZERO), b.betrag, b.seq)?;
                 }
             }
         }
@@ -505,7 +537,7 @@ impl Ledger {
             .collect();
         for b in all.iter().filter(|b| b.art == Art::Zahlungseingang && !reversed.contains(b.id.as_str())) {
             if let Some(inv) = out.iter_mut().find(|i| Some(i.id.as_str()) == b.bezug.as_deref()) {
-                inv.received += b.betrag;
+                add_to(&mut inv.received, b.betrag, b.seq)?;
             }
         }
         Ok(out)
@@ -583,8 +615,8 @@ impl Ledger {
             b.hash = chain_hash(&prev, b);
             tx.execute(
                 "INSERT INTO bookings (seq, id, run_id, stichtag, art, payee, bfs, jahr, periode, leistung, betrag, anzahl,
-                     tarif, belege, faellig_am, bezug, text, program_version, booked_at, prev_hash, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                     tarif, belege, faellig_am, bezug, text, program_version, booked_at, prev_hash, hash, iban)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
                 params![
                     b.seq,
                     b.id,
@@ -607,6 +639,7 @@ impl Ledger {
                     b.booked_at,
                     b.prev_hash,
                     b.hash,
+                    b.iban,
                 ],
             )?;
             prev = b.hash.clone();
@@ -621,6 +654,17 @@ impl Ledger {
 
     /// Books a whole run in one transaction. Returns the stored bookings.
     pub fn book_run(&mut self, header: &RunHeader, planned: &[PlannedBooking]) -> Result<Vec<Booking>, LedgerError> {
+        self.book_run_paying(header, planned, &BTreeMap::new())
+    }
+
+    /// Books a whole run in one transaction, recording with each payment the IBAN it is paid
+    /// to (`ibans`: the payees' accounts of the master data). Returns the stored bookings.
+    pub fn book_run_paying(
+        &mut self,
+        header: &RunHeader,
+        planned: &[PlannedBooking],
+        ibans: &BTreeMap<Bfs, String>,
+    ) -> Result<Vec<Booking>, LedgerError> {
         let path = self.path.clone();
         let db = |source| LedgerError::Db { path: path.clone(), source };
         // Checked inside the write lock: two processes cannot both pass.
@@ -693,6 +737,7 @@ impl Ledger {
                 booked_at: header.booked_at.clone(),
                 prev_hash: String::new(),
                 hash: String::new(),
+                iban: (p.betrag > Decimal::ZERO).then(|| ibans.get(&p.payee).cloned()).flatten(),
             })
             .collect();
         Self::insert_bookings(&tx, &mut rows).map_err(db)?;
@@ -729,7 +774,7 @@ impl Ledger {
             return Err(LedgerError::RunHasReceipts {
                 stichtag: fmt_date(stichtag),
                 invoices: paid.iter().map(|i| format!("«{}»", i.id)).collect::<Vec<_>>().join(", "),
-                received: paid.iter().map(|i| i.received).sum(),
+                received: crate::payout::checked_sum(paid.iter().map(|i| i.received)).unwrap_or(Decimal::MAX),
             });
         }
         let originals: Vec<Booking> = self.bookings()?.into_iter().filter(|b| b.run_id == target.run_id).collect();
@@ -857,6 +902,7 @@ impl Ledger {
             booked_at: booked_at.to_string(),
             prev_hash: String::new(),
             hash: String::new(),
+            iban: None,
         }];
         Self::insert_bookings(&tx, &mut rows).map_err(db)?;
         tx.commit().map_err(db)?;
@@ -1003,18 +1049,77 @@ mod tests {
         assert_eq!(l.runs().unwrap().len(), 3);
     }
 
+    /// A ledger of schema 1 (before the IBAN) is migrated to 2 on opening; its bookings keep
+    /// their hashes (no IBAN, nothing added to what they cover), and new payments carry one.
+    #[test]
+    fn a_schema_1_ledger_is_migrated_and_its_chain_still_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v1.sqlite");
+        {
+            let conn = Connection::open(&p).unwrap();
+            conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            let mut l = Ledger { conn, path: p.clone() };
+            // Insert as schema 1 did: no iban column yet.
+            let tx = l.conn.transaction().unwrap();
+            Ledger::insert_run(&tx, "r1", "Zahlungslauf", ymd(2023, 3, 31), 1, "x", "", None, "t", &[]).unwrap();
+            let mut b = Booking {
+                seq: 1,
+                id: "b1".into(),
+                run_id: "r1".into(),
+                stichtag: ymd(2023, 3, 31),
+                art: Art::Auszahlung,
+                payee: 1,
+                bfs: 1,
+                year: 2023,
+                periode: "2023".into(),
+                leistung: "SOCKEL".into(),
+                betrag: Decimal::from(70),
+                count: Some(10),
+                tariff: String::new(),
+                evidence: vec![],
+                due_on: None,
+                bezug: None,
+                text: String::new(),
+                program_version: "t".into(),
+                booked_at: "x".into(),
+                prev_hash: GENESIS.into(),
+                hash: String::new(),
+                iban: None,
+            };
+            b.hash = chain_hash(GENESIS, &b);
+            tx.execute(
+                "INSERT INTO bookings (seq, id, run_id, stichtag, art, payee, bfs, jahr, periode, leistung, betrag,
+                     anzahl, program_version, booked_at, prev_hash, hash)
+                 VALUES (1, 'b1', 'r1', '2023-03-31', 'Auszahlung', 1, 1, 2023, '2023', 'SOCKEL', '70', 10, 't', 'x', ?1, ?2)",
+                params![GENESIS, b.hash],
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        // Opening migrates to 2; the old booking verifies, a new payment records its IBAN.
+        let mut l = Ledger::open_existing(&p).unwrap();
+        assert_eq!(l.schema_version().unwrap(), 2);
+        assert_eq!(l.verify().unwrap().len(), 1);
+        let ibans = BTreeMap::from([(1, "CH9300762011623852957".to_string())]);
+        l.book_run_paying(&header(ymd(2023, 9, 30)), &[pb(1, 200)], &ibans).unwrap();
+        let all = l.verify().unwrap();
+        assert_eq!((all[0].iban.as_deref(), all[1].iban.as_deref()), (None, Some("CH9300762011623852957")));
+        assert_eq!(l.last_ibans().unwrap(), ibans);
+    }
+
     #[test]
     fn schema_version_is_kept_and_a_newer_one_refused() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("sub").join("b.sqlite");
         {
             let mut l = Ledger::open(&p).unwrap();
-            assert_eq!(l.schema_version().unwrap(), 1);
+            assert_eq!(l.schema_version().unwrap(), 2);
             l.book_run(&header(ymd(2023, 3, 31)), &[pb(1, 200)]).unwrap();
         }
         // Reopening migrates nothing and keeps the bookings.
         let l = Ledger::open_existing(&p).unwrap();
-        assert_eq!((l.schema_version().unwrap(), l.bookings().unwrap().len()), (1, 1));
+        assert_eq!((l.schema_version().unwrap(), l.bookings().unwrap().len()), (2, 1));
         assert_eq!(l.first_year().unwrap(), Some(2023));
         l.connection().pragma_update(None, "user_version", 99).unwrap();
         drop(l);

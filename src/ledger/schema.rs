@@ -6,7 +6,8 @@
 //! never floating point; sums are taken in Rust.
 
 /// Migrations, index + 1 = the version they lead to.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -61,7 +62,13 @@ CREATE TRIGGER meta_no_delete BEFORE DELETE ON meta
 BEGIN SELECT RAISE(ABORT, 'Die Angaben der Buchhaltung sind unveränderlich'); END;
 CREATE TRIGGER meta_no_update BEFORE UPDATE ON meta
 BEGIN SELECT RAISE(ABORT, 'Die Angaben der Buchhaltung sind unveränderlich'); END;
-"#];
+"#,
+    // 2: the IBAN a payment was made to (item 8 of «One truth for the money»); NULL for
+    // bookings that pay nothing and for payments booked before.
+    r#"
+ALTER TABLE bookings ADD COLUMN iban TEXT;
+"#,
+];
 
 /// The schema version this program writes.
 pub fn latest() -> i64 {

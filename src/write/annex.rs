@@ -147,7 +147,8 @@ fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     let h = 3;
     let columns = payouts_columns();
     let table = Table::new(&columns);
-    let intro = "Ende März: Sockelbeitrag des laufenden Jahres und Pauschalen des 2. Halbjahres des Vorjahres; Ende September: Pauschalen des 1. Halbjahres (Ziffer 4.5.2). Rückforderungen werden mit der nächsten Auszahlung verrechnet (Ziffer 4.7).";
+    let intro = crate::write::annex_doc::projection_note(d);
+    let intro = intro.as_str();
     ws.merge_text(1, 0, 1, 6, intro, &style::subtitle().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top))?;
     style::fit_row(ws, 1, &[(intro, table.width_of(0, 7))])?;
     table.header(ws, h)?;

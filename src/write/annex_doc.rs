@@ -129,6 +129,21 @@ pub struct Reconciliation {
     pub annex_total: Chf,
 }
 
+/// What the payouts and invoices of the annex are: the year's payout runs as the one rule of
+/// 4.7 projects them ([`crate::payout::project`]); with a ledger, where the booked runs are.
+pub fn projection_note(d: &RunData<'_>) -> String {
+    let base = "Projektion: die Zahlungsläufe, mit denen die Beiträge dieses Jahres ausgerichtet werden \
+                (Ende März und Ende September, Ziffer 4.5.2), Rückforderungen verrechnet mit dem ersten \
+                Zahlungslauf ab ihrer Verfügung, der Rest in Rechnung gestellt (Ziffer 4.7); ohne andere Jahre.";
+    match d.ledger {
+        None => format!("{base} Gebucht ist damit noch nichts."),
+        Some(v) => format!(
+            "{base} Was die Buchhaltung gebucht hat{}, zeigt das Blatt «Buchhaltung».",
+            v.last_run.map(|r| format!(" (letzter Zahlungslauf per {})", fmt_date(r))).unwrap_or_default()
+        ),
+    }
+}
+
 /// Groups compute's payouts by date (gross, offset) and lists its invoices.
 pub fn reconciliation(d: &RunData<'_>) -> Reconciliation {
     let mut by_date: BTreeMap<NaiveDate, (Vec<String>, Chf, Chf)> = BTreeMap::new();

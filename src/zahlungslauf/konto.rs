@@ -65,12 +65,21 @@ pub struct Statement {
     pub bookings: Vec<Booking>,
 }
 
+fn overflow(seq: i64) -> LedgerError {
+    LedgerError::BadRow { seq, what: "Betrag (Summe)".into() }
+}
+
+/// `a + v`, checked: a sum out of range names the booking.
+fn checked(a: Chf, v: Chf, seq: i64) -> Result<Chf, LedgerError> {
+    a.checked_add(v).ok_or_else(|| overflow(seq))
+}
+
 fn concerns(b: &Booking, bfs: Option<Bfs>) -> bool {
     bfs.is_none_or(|n| b.bfs == n || b.payee == n)
 }
 
 /// Per run and payee: gross, offset, transfer, invoiced (a Storno shows the negated run).
-pub fn run_rows(runs: &[RunRow], bookings: &[Booking], bfs: Option<Bfs>) -> Vec<RunPayeeRow> {
+pub fn run_rows(runs: &[RunRow], bookings: &[Booking], bfs: Option<Bfs>) -> Result<Vec<RunPayeeRow>, LedgerError> {
     let by_id: BTreeMap<&str, &Booking> = bookings.iter().map(|b| (b.id.as_str(), b)).collect();
     let mut out = Vec::new();
     for r in runs.iter().filter(|r| r.art != "Zahlungseingang") {
@@ -87,15 +96,18 @@ pub fn run_rows(runs: &[RunRow], bookings: &[Booking], bfs: Option<Bfs>) -> Vec<
                 (b.art, b.betrag)
             };
             let e = per.entry(b.payee).or_default();
-            match art {
-                Art::Rechnung => e.2 -= amount,
-                _ if amount > Decimal::ZERO => e.0 += amount,
-                _ => e.1 -= amount,
-            }
+            let slot = match art {
+                Art::Rechnung => &mut e.2,
+                _ if amount > Decimal::ZERO => &mut e.0,
+                _ => &mut e.1,
+            };
+            let v = if art == Art::Rechnung || amount <= Decimal::ZERO { -amount } else { amount };
+            *slot = checked(*slot, v, b.seq)?;
         }
         for (payee, (gross, claims, invoiced)) in per {
             // The offset the run made: the one rule of 4.7.
-            let offset = crate::payout::settle(gross, claims).map(|s| s.offset).unwrap_or(Decimal::ZERO);
+            let s = crate::payout::settle(gross, claims).map_err(|_| overflow(r.seq))?;
+            let offset = s.offset;
             out.push(RunPayeeRow {
                 stichtag: r.stichtag,
                 art: r.art.clone(),
@@ -103,12 +115,12 @@ pub fn run_rows(runs: &[RunRow], bookings: &[Booking], bfs: Option<Bfs>) -> Vec<
                 payee,
                 gross: sign * gross,
                 offset: sign * offset,
-                transfer: sign * (gross - offset),
+                transfer: sign * s.transfer,
                 invoiced: sign * invoiced,
             });
         }
     }
-    out
+    Ok(out)
 }
 
 /// Builds the statement from the ledger.
@@ -133,9 +145,9 @@ pub fn statement(ledger: &Ledger, bfs: Option<Bfs>, date: NaiveDate) -> Result<S
             clawbacks: Decimal::ZERO,
         });
         if is_component {
-            e.contributions += b.betrag;
+            e.contributions = checked(e.contributions, b.betrag, b.seq)?;
         } else {
-            e.clawbacks += b.betrag;
+            e.clawbacks = checked(e.clawbacks, b.betrag, b.seq)?;
         }
     }
     let invoices = ledger.invoices()?.into_iter().filter(|i| bfs.is_none_or(|n| i.payee == n)).collect();
@@ -143,7 +155,7 @@ pub fn statement(ledger: &Ledger, bfs: Option<Bfs>, date: NaiveDate) -> Result<S
         bfs,
         date,
         periods: periods.into_values().collect(),
-        runs: run_rows(&runs, &all, bfs),
+        runs: run_rows(&runs, &all, bfs)?,
         invoices,
         bookings: all.into_iter().filter(|b| concerns(b, bfs)).collect(),
     })
@@ -199,7 +211,8 @@ pub fn annex_view(path: &Path, eval: &Evaluation) -> Result<AnnexView, WriteErro
     let mut booked: BTreeMap<Bfs, Chf> = BTreeMap::new();
     for b in all.iter().filter(|b| b.year == eval.year) {
         if TariffCode::parse(&b.leistung).is_some() || b.leistung == LEISTUNG_RUECKFORDERUNG {
-            *booked.entry(b.bfs).or_insert(Decimal::ZERO) += b.betrag;
+            let e = booked.entry(b.bfs).or_insert(Decimal::ZERO);
+            *e = checked(*e, b.betrag, b.seq).map_err(err)?;
         }
     }
     let rows = eval

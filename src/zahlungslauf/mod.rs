@@ -361,6 +361,22 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
             "{withheld} Positionen sind zurückbehalten und werden bezahlt, sobald ein korrigiertes Formular eingeht."
         ));
     }
+    // The accounts paid now, and every payee paid to another IBAN than last time.
+    let ibans: BTreeMap<Bfs, String> = master.zahlung.accounts.iter().map(|(b, a)| (*b, a.iban.clone())).collect();
+    let last = ledger.last_ibans()?;
+    for p in plan.payees.iter().filter(|p| p.transfer > rust_decimal::Decimal::ZERO) {
+        if let (Some(before), Some(now)) = (last.get(&p.payee), ibans.get(&p.payee)) {
+            if before != now {
+                notes.push(format!(
+                    "Die IBAN von {} ({}) hat seit der letzten Zahlung geändert: bisher {}, jetzt {}. Bitte die Änderung belegen, bevor die Zahlung freigegeben wird.",
+                    master.municipality(p.payee).map(|m| m.name.as_str()).unwrap_or(""),
+                    p.payee,
+                    crate::documents::qrbill::grouped(before),
+                    crate::documents::qrbill::grouped(now)
+                ));
+            }
+        }
+    }
     let open_before = ledger.invoices()?;
     let version = env!("CARGO_PKG_VERSION");
     // A run with nothing to book is not booked (no run without bookings in the ledger).
@@ -377,7 +393,7 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
             first_year,
             reason: opts.extraordinary_reason.as_deref().map(str::trim).unwrap_or_default().to_string(),
         };
-        let rows = ledger.book_run(&header, &plan.bookings)?;
+        let rows = ledger.book_run_paying(&header, &plan.bookings, &ibans)?;
         // The invoice numbers the ledger gave.
         for (p, b) in plan.bookings.iter_mut().zip(&rows) {
             p.bezug = b.bezug.clone();
@@ -393,6 +409,7 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
         open_invoices: &open_before,
         version,
         years: &years,
+        notes: &notes,
     };
     let mut files = vec![workbook::workbook(&doc)?, workbook::json(&doc)?];
     if opts.book && draft {
@@ -522,4 +539,60 @@ pub fn summary(o: &RunOutcome) -> String {
         s.push_str(&format!("  {w}\n"));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ymd, Clawback};
+    use rust_decimal::Decimal;
+    use std::collections::BTreeSet;
+
+    fn claw(reason: &str, decision: Option<&str>) -> Clawback {
+        Clawback {
+            bfs: 2578,
+            amount: Decimal::from(25000),
+            reason: reason.into(),
+            decided_on: ymd(2023, 5, 3),
+            decision: decision.map(str::to_string),
+        }
+    }
+
+    fn master(c: Vec<Clawback>) -> Stammdaten {
+        let mut m = Stammdaten::default();
+        m.clawbacks = c;
+        m
+    }
+
+    #[test]
+    fn a_booked_clawback_stays_booked_when_its_reason_is_corrected() {
+        for decision in [None, Some("AGS-2023-031")] {
+            let booked = master(vec![claw("Sockelbeitrag ohne Leistungserbrigung", decision)]);
+            let settled: BTreeSet<String> = booked.clawbacks.iter().map(Clawback::reference).collect();
+            // The typo in «Grund» corrected: nothing is open, nothing has vanished.
+            let fixed = master(vec![claw("Sockelbeitrag ohne Leistungserbringung", decision)]);
+            assert!(open_clawbacks(&fixed, ymd(2023, 9, 30), 2023, &settled).is_empty(), "{decision:?}");
+            assert!(vanished_clawbacks(&fixed, &settled).is_empty());
+            // Decided the day after the Stichtag: not yet open; on it: open.
+            let none = BTreeSet::new();
+            assert!(open_clawbacks(&fixed, ymd(2023, 5, 2), 2023, &none).is_empty());
+            assert_eq!(open_clawbacks(&fixed, ymd(2023, 5, 3), 2023, &none).len(), 1);
+        }
+    }
+
+    #[test]
+    fn a_clawback_booked_under_the_old_reference_is_still_booked() {
+        let c = claw("Sockelbeitrag ohne Leistungserbringung", None);
+        let settled = BTreeSet::from([legacy_clawback_reference(&c)]);
+        let m = master(vec![c]);
+        assert!(open_clawbacks(&m, ymd(2023, 9, 30), 2023, &settled).is_empty());
+        assert!(vanished_clawbacks(&m, &settled).is_empty());
+    }
+
+    #[test]
+    fn a_booked_clawback_whose_row_disappeared_is_reported() {
+        let settled = BTreeSet::from(["VF-AGS-2023-031".to_string()]);
+        assert_eq!(vanished_clawbacks(&master(vec![]), &settled).len(), 1);
+        assert!(vanished_clawbacks(&master(vec![claw("x", Some("AGS-2023-031"))]), &settled).is_empty());
+    }
 }

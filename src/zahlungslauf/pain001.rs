@@ -145,7 +145,8 @@ pub fn write(doc: &RunDoc<'_>) -> Result<OutFile, String> {
             missing.join(", ")
         ));
     }
-    let total: Chf = txs.iter().map(|t| t.amount).sum();
+    let total: Chf = crate::payout::checked_sum(txs.iter().map(|t| t.amount))
+        .map_err(|_| "Das Total der Zahlungen übersteigt den Rechenbereich des Programms.".to_string())?;
     let day = doc.stichtag.format("%Y%m%d").to_string();
     let mut h = Sha256::new();
     for t in &txs {

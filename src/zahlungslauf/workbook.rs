@@ -10,7 +10,7 @@ use crate::domain::{fmt_date, Bfs, InvoiceState};
 use crate::ledger::Booking;
 use crate::stammdaten::Stammdaten;
 use crate::write::columns::{Column, Kind, Named, Table, Val};
-use crate::write::style;
+use crate::write::style::{self, TextCells};
 use crate::write::table_sheet::{finish, table_rows, HEADER, TOTAL};
 use crate::write::{save, xl, OutFile, WriteError};
 use crate::zahlungsdaten::Account;
@@ -31,6 +31,8 @@ pub struct RunDoc<'a> {
     pub open_invoices: &'a [InvoiceState],
     pub version: &'a str,
     pub years: &'a [i32],
+    /// Notes for staff (German): changed IBANs, withheld items, master-data Hinweise.
+    pub notes: &'a [String],
 }
 
 impl RunDoc<'_> {
@@ -323,7 +325,26 @@ pub fn workbook(doc: &RunDoc<'_>) -> Result<OutFile, WriteError> {
     rechnungen(wb.add_worksheet(), doc).map_err(xl(&name))?;
     let title = doc.title("Offene Rechnungen");
     offene_posten(wb.add_worksheet(), &title, doc.open_invoices, doc.stichtag, &|b| doc.name(b)).map_err(xl(&name))?;
+    hinweise(wb.add_worksheet(), doc).map_err(xl(&name))?;
     save(name, &mut wb)
+}
+
+/// Sheet `Hinweise`: what staff should know before the run is released (a changed IBAN,
+/// withheld items, master-data Hinweise), one per row.
+fn hinweise(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> {
+    ws.set_name("Hinweise")?;
+    ws.write_text_with_format(0, 0, doc.title("Hinweise"), &style::title())?;
+    let wrap = rust_xlsxwriter::Format::new().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top);
+    ws.set_column_width(0, 110)?;
+    if doc.notes.is_empty() {
+        ws.write_text(2, 0, "Keine Hinweise.")?;
+    }
+    for (i, n) in doc.notes.iter().enumerate() {
+        let r = 2 + i as u32;
+        ws.write_text_with_format(r, 0, n, &wrap)?;
+        style::fit_row(ws, r, &[(n, 110.0)])?;
+    }
+    style::print_layout(ws, None, &[110.0], style::Orientation::Portrait, 0, Some(doc.stichtag))
 }
 
 /// One booking of the JSON file; the key names are fixed (scripts rely on them).
