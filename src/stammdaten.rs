@@ -782,8 +782,12 @@ impl Stammdaten {
         self.tariffs.iter().find(|t| t.code == code && t.valid_on(d))
     }
 
-    /// Predecessors of `bfs` (transitively) that still existed on day `d`.
-    pub fn predecessors_existing_on(&self, bfs: Bfs, d: NaiveDate) -> Vec<Bfs> {
+    /// The predecessors whose residents count in the Sockelbeitrag base of `bfs` for year `y`
+    /// (transitively): those that existed on the Stichtag `stichtag` and no longer exist in
+    /// `y`. A predecessor that still exists in `y` has a row of its own (see
+    /// [`Stammdaten::municipalities_in`]) and is paid its own Sockelbeitrag; neither it nor its
+    /// own predecessors (counted in its base) are added here, so nobody is counted twice.
+    pub fn predecessors_absorbed(&self, bfs: Bfs, y: i32, stichtag: NaiveDate) -> Vec<Bfs> {
         let mut out = Vec::new();
         let mut seen = BTreeSet::from([bfs]);
         let mut stack = vec![bfs];
@@ -792,7 +796,11 @@ impl Stammdaten {
                 if !seen.insert(*p) {
                     continue;
                 }
-                if self.municipalities.get(p).is_some_and(|m| m.exists_on(d)) {
+                let Some(m) = self.municipalities.get(p) else { continue };
+                if m.exists_in_year(y) {
+                    continue;
+                }
+                if m.exists_on(stichtag) {
                     out.push(*p);
                 }
                 stack.push(*p);
@@ -803,12 +811,12 @@ impl Stammdaten {
     }
 
     /// The Sockelbeitrag base for year `y`: foreign residents at 31.12.(y−2), with the figures
-    /// of predecessors absorbed since that Stichtag added.
+    /// of predecessors that existed on that Stichtag and no longer exist in `y` added.
     pub fn sockel_base(&self, bfs: Bfs, y: i32) -> Result<u64, String> {
         let stichtag = ymd(y - 2, 12, 31);
         let name = self.municipality(bfs).map(|m| m.name.as_str()).unwrap_or("?");
         let own = self.population.get(&(bfs, stichtag)).copied();
-        let preds = self.predecessors_existing_on(bfs, stichtag);
+        let preds = self.predecessors_absorbed(bfs, y, stichtag);
         let mut total = 0u64;
         let mut found = false;
         // Each figure is at most MAX_COUNT (checked on loading); the sum is checked anyway.
@@ -923,6 +931,80 @@ mod tests {
         assert_eq!(sd.payee(3, ymd(2022, 6, 30)), 2);
         assert!(sd.is_member_not_lead(3, ymd(2022, 6, 30)));
         assert!(!sd.is_member_not_lead(2, ymd(2022, 6, 30)));
+    }
+
+    /// `Gemeinden` with Alt (1) merged into Neu (2) after `alt_last_day`, and Dritt (3)
+    /// merged into Alt after `dritt_last_day` (when given).
+    fn merger(alt_last_day: NaiveDate, dritt_last_day: Option<NaiveDate>) -> Vec<Sheet> {
+        let mut s = base();
+        let dritt: Vec<Value> = match dritt_last_day {
+            Some(l) => vec![i(3), t("Dritt"), t("X"), E, Value::Date(l), i(1)],
+            None => vec![i(3), t("Dritt"), t("X"), E, E, E],
+        };
+        s[0] = sheet(
+            "Gemeinden",
+            &[
+                &[t("BFS-Nr."), t("Gemeinde"), t("Bezirk"), t("Gültig ab"), t("Gültig bis"), t("Nachfolge BFS-Nr.")],
+                &[i(1), t("Alt"), t("X"), E, Value::Date(alt_last_day), i(2)],
+                &[i(2), t("Neu"), t("X"), E, E, E],
+                &dritt,
+            ],
+        );
+        s[2] = sheet(
+            "Leitgemeinden",
+            &[&[t("Vertrag"), t("Leitgemeinde BFS-Nr."), t("Mitglied BFS-Nr."), t("Gültig ab"), t("Gültig bis")]],
+        );
+        s
+    }
+
+    /// The bases of every municipality with a row in `y`, by BFS-Nr.
+    fn bases(sd: &Stammdaten, y: i32) -> Vec<(Bfs, u64)> {
+        sd.municipalities_in(y).map(|m| (m.bfs, sd.sockel_base(m.bfs, y).unwrap())).collect()
+    }
+
+    /// 4.3.2 and RULES.md: a predecessor counts in its successor's Sockelbeitrag only when it
+    /// no longer exists in the year paid; a predecessor that still has a row of its own is
+    /// paid its own Sockelbeitrag and is not counted again. Year 2022, Stichtag 31.12.2020;
+    /// residents Alt 10, Neu 100, Dritt 5.
+    #[test]
+    fn a_predecessor_counts_once_on_both_sides_of_the_merger_date() {
+        let load = |last: NaiveDate| Stammdaten::from_sheets(&merger(last, None)).unwrap();
+        // Last day 31.12.2021: gone in 2022, added to Neu; no row of its own.
+        let sd = load(ymd(2021, 12, 31));
+        assert_eq!(bases(&sd, 2022), vec![(2, 110), (3, 5)]);
+        // Last day 01.01.2022: still exists in 2022 (its own row), not added.
+        let sd = load(ymd(2022, 1, 1));
+        assert_eq!(bases(&sd, 2022), vec![(1, 10), (2, 100), (3, 5)]);
+        // Absorbed mid-year 2022 (last day 30.06.2022): its own row, not added.
+        let sd = load(ymd(2022, 6, 30));
+        assert_eq!(bases(&sd, 2022), vec![(1, 10), (2, 100), (3, 5)]);
+        // Last day 31.12.2022: the same, and in 2023 (Stichtag 31.12.2021, no figures) it is
+        // counted in Neu, which is then missing figures for the Stichtag, as before.
+        let sd = load(ymd(2022, 12, 31));
+        assert_eq!(bases(&sd, 2022), vec![(1, 10), (2, 100), (3, 5)]);
+        assert_eq!(sd.predecessors_absorbed(2, 2023, ymd(2021, 12, 31)), vec![1]);
+        assert_eq!(sd.predecessors_absorbed(2, 2022, ymd(2020, 12, 31)), Vec::<Bfs>::new());
+        // The Stichtag itself: a last day of 31.12.2020 is on the Stichtag (added), of
+        // 30.12.2020 before it (its residents are already in Neu's figure).
+        let sd = load(ymd(2020, 12, 31));
+        assert_eq!(bases(&sd, 2022), vec![(2, 110), (3, 5)]);
+        let sd = load(ymd(2020, 12, 30));
+        assert_eq!(bases(&sd, 2022), vec![(2, 100), (3, 5)]);
+    }
+
+    /// A chain Dritt → Alt → Neu: Dritt's residents count where the chain first has a row in
+    /// the year paid, and only there. Total residents 115 on the Stichtag, paid once.
+    #[test]
+    fn a_chain_of_mergers_counts_each_resident_once() {
+        // Both gone before 2022: everything in Neu.
+        let sd = Stammdaten::from_sheets(&merger(ymd(2021, 12, 31), Some(ymd(2021, 6, 30)))).unwrap();
+        assert_eq!(bases(&sd, 2022), vec![(2, 115)]);
+        // Dritt gone, Alt absorbed mid-2022: Alt carries Dritt, Neu only its own.
+        let sd = Stammdaten::from_sheets(&merger(ymd(2022, 6, 30), Some(ymd(2021, 12, 31)))).unwrap();
+        assert_eq!(bases(&sd, 2022), vec![(1, 15), (2, 100)]);
+        // Both still there in 2022: each its own.
+        let sd = Stammdaten::from_sheets(&merger(ymd(2022, 12, 31), Some(ymd(2022, 6, 30)))).unwrap();
+        assert_eq!(bases(&sd, 2022), vec![(1, 10), (2, 100), (3, 5)]);
     }
 
     /// A tariff's `Betrag CHF` and a clawback's, each on both sides of its lowest and its
