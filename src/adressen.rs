@@ -71,6 +71,24 @@ pub struct Sender {
     pub email: String,
 }
 
+impl Sender {
+    /// Whom to ask: `Sandra Muster, Telefon 032 627 00 00, E-Mail integration@…`; empty when
+    /// the sheet names no contact person, phone or e-mail.
+    pub fn contact_text(&self) -> String {
+        let mut who = Vec::new();
+        if !self.contact_person.is_empty() {
+            who.push(self.contact_person.clone());
+        }
+        if !self.phone.is_empty() {
+            who.push(format!("Telefon {}", self.phone));
+        }
+        if !self.email.is_empty() {
+            who.push(format!("E-Mail {}", self.email));
+        }
+        who.join(", ")
+    }
+}
+
 /// The contents of the optional sheets `Adressen` and `Absender`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Adressen {

@@ -12,6 +12,7 @@ use crate::domain::{
     fmt_date, ymd, Bfs, Chf, Clawback, Code, Component, Components, Finding, PaidCounts, Period, Place, Severity,
     Tariff, TariffCode, Unmet, PERIOD_COMPONENTS,
 };
+use crate::payout::{first_run_on_or_after, DueItem, Evidence, Key, OpenClawback, Part};
 use crate::resolve::{Eligibility, FileEntry, Resolved};
 use crate::stammdaten::Stammdaten;
 use chrono::{Datelike, NaiveDate};
@@ -52,9 +53,7 @@ pub const MAX_ROW_CHF: i64 = 1_000_000_000_000_000;
 /// The clawbacks of the year by BFS-Nr.
 type Claws<'a> = BTreeMap<Bfs, Vec<&'a Clawback>>;
 
-/// An amount that left the range the program computes in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Overflow;
+pub use crate::payout::Overflow;
 
 fn mul(n: u64, r: Chf) -> Result<Chf, Overflow> {
     Decimal::from(n).checked_mul(r).ok_or(Overflow)
@@ -240,13 +239,19 @@ impl Payout {
     }
 }
 
-/// A clawback remainder to be invoiced (4.7).
+/// A clawback remainder the projection invoices (4.7): the payee, the amount, the
+/// decisions of the run that invoices it, and that run's dates. The real invoice (with its
+/// number) is issued by the payout run that books it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invoice {
+    /// The payee invoiced.
     pub bfs: Bfs,
     pub amount: Chf,
-    /// The clawback decisions with a remainder not offset against a payout.
+    /// The clawback decisions offset or invoiced by that run.
     pub decisions: Vec<Clawback>,
+    /// The run's Stichtag (the invoice's date in the projection) and the due date.
+    pub date: NaiveDate,
+    pub due_on: NaiveDate,
 }
 
 impl Invoice {
@@ -269,7 +274,9 @@ pub struct Computation {
     pub year: i32,
     pub rows: Vec<AnnexRow>,
     pub total: Chf,
+    /// The year's payout runs as [`crate::payout::project`] projects them (no ledger).
     pub payouts: Vec<Payout>,
+    /// The invoices of that projection.
     pub invoices: Vec<Invoice>,
     pub tariffs: Vec<AppliedTariff>,
     pub credit: Option<Chf>,
@@ -281,6 +288,14 @@ impl Computation {
     /// year end. Each row is bounded by [`MAX_ROW_CHF`], so the sum stays in range.
     pub fn total_to(&self, payee: Bfs) -> Chf {
         self.rows.iter().filter(|r| r.payee == payee).fold(Decimal::ZERO, |acc, r| acc.saturating_add(r.total))
+    }
+}
+
+impl AnnexRow {
+    /// What the row's statement withholds: the sum of its lines' `withheld` (`None` only if
+    /// the sum left `Decimal`'s range, which bounded rows cannot).
+    pub fn withheld_total(&self) -> Option<Chf> {
+        self.statement.iter().filter_map(|l| l.withheld).try_fold(Decimal::ZERO, |a, w| a.checked_add(w))
     }
 }
 
@@ -630,76 +645,161 @@ fn report_errors(i: &Inputs<'_>, file: &str, bfs: Bfs, payee: Bfs) -> Vec<(Code,
         .collect()
 }
 
-/// Payouts of one municipality with its clawbacks offset, and the invoice remainder.
-type Flows = (Vec<Payout>, Option<Invoice>);
-
-fn flows(master: &Stammdaten, claws: &Claws<'_>, y: i32, r: &AnnexRow) -> Result<Flows, Overflow> {
-    let mut payouts = vec![Payout {
-        payee: master.payee(r.bfs, ymd(y, 12, 31)),
-        date: ymd(y, 3, 31),
-        basis: format!("Sockelbeitrag {y}"),
-        gross: r.sockel,
-        offset: Decimal::ZERO,
-    }];
-    for h in &r.halves {
-        payouts.push(Payout {
-            payee: h.payee,
-            date: h.period.payout_date(),
-            basis: h.period.label(),
-            gross: sum(h.amounts.values())?,
-            offset: Decimal::ZERO,
-        });
-    }
-    if r.out_of_range {
-        return Ok((payouts, None));
-    }
-    let mut claws: Vec<&Clawback> = claws.get(&r.bfs).cloned().unwrap_or_default();
-    claws.sort_by_key(|c| c.decided_on);
-    let mut remainder = Decimal::ZERO;
-    let mut decisions = Vec::new();
-    for c in claws {
-        let mut open = c.amount;
-        for p in payouts.iter_mut().filter(|p| p.date >= c.decided_on) {
-            let room = p.gross.checked_sub(p.offset).ok_or(Overflow)?;
-            let take = open.min(room).max(Decimal::ZERO);
-            p.offset = add(p.offset, take)?;
-            open = open.checked_sub(take).ok_or(Overflow)?;
-        }
-        if open > Decimal::ZERO {
-            remainder = add(remainder, open)?;
-            decisions.push(c.clone());
-        }
-    }
-    let invoice = (remainder > Decimal::ZERO).then_some(Invoice { bfs: r.bfs, amount: remainder, decisions });
-    Ok((payouts, invoice))
+/// Whether a statement reason withholds an amount (nothing is booked for it, neither a
+/// payment nor a correction, until it is resolved): a missing Selbstdeklaration, a row out
+/// of range, `LEIT_SUMME`, a Fehler of the report. «nicht berechtigt» does not withhold: the
+/// amount is 0, and what was paid before is corrected.
+pub fn withholds(r: &Reason) -> bool {
+    matches!(
+        r,
+        Reason::Status(RowStatus::SdMissing { .. } | RowStatus::OutOfRange)
+            | Reason::LeitSumme { .. }
+            | Reason::Fehler { .. }
+    )
 }
 
-/// The run total, the payouts by payee and date, and the invoices.
-fn aggregate(
+/// The withholding reason of a statement line, in German.
+fn withheld_text(reasons: &[Reason]) -> Option<String> {
+    reasons.iter().find(|r| withholds(r)).map(Reason::text)
+}
+
+/// The tariff as a booking records it: `FALL_EG 200.00 CHF (gültig ab 01.01.2017)`.
+pub fn tariff_text(master: &Stammdaten, code: TariffCode, day: NaiveDate) -> String {
+    match master.tariff(code, day) {
+        Some(t) => format!(
+            "{} {:.2} CHF (gültig ab {})",
+            code.as_str(),
+            t.amount,
+            t.validity.from.map(fmt_date).unwrap_or_else(|| "jeher".into())
+        ),
+        None => format!("{}: kein Tarif am {}", code.as_str(), fmt_date(day)),
+    }
+}
+
+/// What the rows of year `y` make due, per municipality, part and component, with the
+/// withholding reason of the statement and the files it rests on (`Evidence::sha256`
+/// empty: the caller knows the hashes). Every component of an existing half-year is
+/// named, also at 0, so that an amount paid before is corrected.
+pub fn due_items(master: &Stammdaten, resolved: &Resolved, y: i32, rows: &[AnnexRow]) -> Vec<DueItem> {
+    let ev = |rel: &str| Evidence { datei: rel.to_string(), sha256: String::new() };
+    let sd_ev = |payee: Bfs| resolved.sds.get(&payee).map(|s| ev(&s.rel));
+    let mut out = Vec::new();
+    for r in rows {
+        let line = |item: &Item| r.statement.iter().find(|l| l.item == *item);
+        let sockel = line(&Item::Sockel);
+        out.push(DueItem {
+            key: Key { bfs: r.bfs, year: y, part: Part::Year, component: TariffCode::Sockel },
+            payee: r.payee,
+            amount: r.sockel,
+            withheld: sockel.and_then(|l| withheld_text(&l.reasons)),
+            count: Some(r.base),
+            tariff: tariff_text(master, TariffCode::Sockel, ymd(y, 12, 31)),
+            evidence: sd_ev(r.payee).into_iter().collect(),
+        });
+        for h in r.halves.iter().filter(|h| h.exists) {
+            // The status of the half-year's payee, for components without a line.
+            let status = match resolved.eligibility(h.payee) {
+                Eligibility::Eligible => None,
+                e => Some(Reason::Status(if r.out_of_range {
+                    RowStatus::OutOfRange
+                } else {
+                    RowStatus::of(master, y, r.bfs, &e)
+                })),
+            };
+            for c in PERIOD_COMPONENTS {
+                let withheld = match line(&Item::Component { period: h.period, component: c }) {
+                    Some(l) => withheld_text(&l.reasons),
+                    None => status.iter().find(|r| withholds(r)).map(Reason::text),
+                };
+                let withheld = withheld.or_else(|| r.out_of_range.then(|| RowStatus::OutOfRange.label()));
+                let mut evidence: Vec<Evidence> = h.source.as_deref().map(ev).into_iter().collect();
+                evidence.extend(sd_ev(h.payee));
+                out.push(DueItem {
+                    key: Key { bfs: r.bfs, year: y, part: Part::of(h.period), component: c.tariff() },
+                    payee: h.payee,
+                    amount: h.amounts.get(c),
+                    withheld,
+                    count: Some(h.paid.get(c)),
+                    tariff: tariff_text(master, c.tariff(), h.period.last_day()),
+                    evidence,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The year's clawbacks as the run that offsets them sees them: each with its payee on the
+/// first regular payout run on or after its decision.
+pub fn open_clawbacks_of(master: &Stammdaten, claws: &[&Clawback]) -> Vec<OpenClawback> {
+    claws
+        .iter()
+        .map(|c| OpenClawback {
+            reference: c.reference(),
+            bfs: c.bfs,
+            payee: master.payee(c.bfs, first_run_on_or_after(c.decided_on)),
+            amount: c.amount,
+            reason: c.reason.clone(),
+            decided_on: c.decided_on,
+        })
+        .collect()
+}
+
+/// The payouts and invoices of the year's projected runs ([`crate::payout::project`]).
+fn projection(
     master: &Stammdaten,
+    resolved: &Resolved,
     claws: &Claws<'_>,
     y: i32,
     rows: &[AnnexRow],
 ) -> Result<(Chf, Vec<Payout>, Vec<Invoice>), Overflow> {
     let total = sum(rows.iter().map(|r| r.total))?;
-    let mut by_key: BTreeMap<(NaiveDate, Bfs, String), Payout> = BTreeMap::new();
+    let due = due_items(master, resolved, y, rows);
+    // A row out of range offsets nothing (its amounts are withheld).
+    let out: BTreeSet<Bfs> = rows.iter().filter(|r| r.out_of_range).map(|r| r.bfs).collect();
+    let all: Vec<&Clawback> = claws.values().flatten().copied().filter(|c| !out.contains(&c.bfs)).collect();
+    let open = open_clawbacks_of(master, &all);
+    let runs = crate::payout::project(y, &due, &open)?;
+    let mut payouts = Vec::new();
     let mut invoices = Vec::new();
-    for r in rows {
-        let (ps, inv) = flows(master, claws, y, r)?;
-        for p in ps {
-            let e = by_key.entry((p.date, p.payee, p.basis.clone())).or_insert(Payout {
-                payee: p.payee,
-                date: p.date,
-                basis: p.basis.clone(),
-                gross: Decimal::ZERO,
-                offset: Decimal::ZERO,
-            });
-            e.gross = add(e.gross, p.gross)?;
-            e.offset = add(e.offset, p.offset)?;
+    for run in &runs {
+        for p in &run.plan.payees {
+            let mut parts: Vec<(i32, Part)> = run
+                .plan
+                .bookings
+                .iter()
+                .filter(|b| b.payee == p.payee && b.betrag > Decimal::ZERO)
+                .filter_map(|b| Part::parse(&b.periode))
+                .collect();
+            parts.sort();
+            parts.dedup();
+            let basis: Vec<String> = parts.iter().map(|(year, part)| part.basis(*year)).collect();
+            if !p.gross.is_zero() || !p.offset.is_zero() {
+                payouts.push(Payout {
+                    payee: p.payee,
+                    date: run.stichtag,
+                    basis: basis.join(", "),
+                    gross: p.gross,
+                    offset: p.offset,
+                });
+            }
+            if p.invoice > Decimal::ZERO {
+                let decisions = all
+                    .iter()
+                    .filter(|c| run.plan.clawbacks.iter().any(|o| o.payee == p.payee && o.reference == c.reference()))
+                    .map(|c| (*c).clone())
+                    .collect();
+                invoices.push(Invoice {
+                    bfs: p.payee,
+                    amount: p.invoice,
+                    decisions,
+                    date: run.plan.invoice_date.unwrap_or(run.stichtag),
+                    due_on: run.plan.invoice_due.unwrap_or(run.stichtag),
+                });
+            }
         }
-        invoices.extend(inv);
     }
-    let payouts: Vec<Payout> = by_key.into_values().filter(|p| !p.gross.is_zero() || !p.offset.is_zero()).collect();
+    payouts.sort_by_key(|p| (p.date, p.payee));
     Ok((total, payouts, invoices))
 }
 
@@ -715,13 +815,13 @@ pub fn compute(master: &Stammdaten, resolved: &Resolved, y: i32) -> Computation 
     let files: Files<'_> = resolved.files.iter().map(|e| (e.result.file.rel.as_str(), e)).collect();
     let inputs = Inputs { master, resolved, claws: &claws, files: &files, year: y };
     let mut rows: Vec<AnnexRow> = bfs_list.par_iter().map(|b| row(&inputs, *b)).collect();
-    let (total, payouts, invoices) = match aggregate(master, &claws, y, &rows) {
+    let (total, payouts, invoices) = match projection(master, resolved, &claws, y, &rows) {
         Ok(a) => a,
         Err(Overflow) => {
             // Unreachable with rows bounded by MAX_ROW_CHF; should it ever happen, nothing is
             // paid rather than a wrong amount.
             rows = bfs_list.iter().map(|b| out_of_range_row(master, resolved, y, *b)).collect();
-            aggregate(master, &claws, y, &rows).unwrap_or_default()
+            projection(master, resolved, &claws, y, &rows).unwrap_or_default()
         }
     };
 
@@ -825,10 +925,28 @@ mod tests {
             m.tariffs.push(Tariff { code, amount: chf(amount), validity: Validity::ALWAYS });
         }
         m.clawbacks = vec![
-            Clawback { bfs: SOLO, amount: chf(500), reason: "dieses Jahr".into(), decided_on: d(1, 1) },
-            Clawback { bfs: SOLO, amount: chf(700), reason: "Vorjahr".into(), decided_on: ymd(Y - 1, 12, 31) },
-            Clawback { bfs: NO_SD, amount: chf(900), reason: "Vorjahr".into(), decided_on: ymd(Y - 1, 12, 31) },
-            Clawback { bfs: NOT_ELIGIBLE, amount: chf(300), reason: "ohne Auszahlung".into(), decided_on: d(2, 1) },
+            Clawback { bfs: SOLO, amount: chf(500), reason: "dieses Jahr".into(), decided_on: d(1, 1), decision: None },
+            Clawback {
+                bfs: SOLO,
+                amount: chf(700),
+                reason: "Vorjahr".into(),
+                decided_on: ymd(Y - 1, 12, 31),
+                decision: None,
+            },
+            Clawback {
+                bfs: NO_SD,
+                amount: chf(900),
+                reason: "Vorjahr".into(),
+                decided_on: ymd(Y - 1, 12, 31),
+                decision: None,
+            },
+            Clawback {
+                bfs: NOT_ELIGIBLE,
+                amount: chf(300),
+                reason: "ohne Auszahlung".into(),
+                decided_on: d(2, 1),
+                decision: None,
+            },
         ];
         m
     }
@@ -1064,8 +1182,16 @@ mod tests {
     #[test]
     fn a_clawback_without_a_payout_to_offset_it_is_invoiced_with_its_decision() {
         let c = computed();
-        // SOLO's clawback of the year is offset against its payouts: no invoice.
-        assert!(c.invoices.iter().all(|i| i.bfs != SOLO));
+        // SOLO's clawback of 500 decided 01.01. is offset at the first run on or after it,
+        // 31.03., against that run's Sockelbeitrag (100 × 2 = 200); the rest, 300, is invoiced
+        // by that run, due 30.04., and not offset against H1 on 30.09. (4.7).
+        let solo: Vec<&Invoice> = c.invoices.iter().filter(|i| i.bfs == SOLO).collect();
+        assert_eq!(solo.len(), 1);
+        assert_eq!((solo[0].amount, solo[0].date, solo[0].due_on), (chf(300), d(3, 31), d(4, 30)));
+        let march = c.payouts.iter().find(|p| p.payee == SOLO && p.date == d(3, 31)).expect("31.03.");
+        assert_eq!((march.gross, march.offset), (chf(200), chf(200)));
+        let sept = c.payouts.iter().find(|p| p.payee == SOLO && p.date == d(9, 30)).expect("30.09.");
+        assert_eq!(sept.offset, chf(0));
         let inv: Vec<&Invoice> = c.invoices.iter().filter(|i| i.bfs == NOT_ELIGIBLE).collect();
         assert_eq!(inv.len(), 1);
         assert_eq!(inv[0].amount, chf(300));

@@ -306,14 +306,6 @@ impl Period {
             ymd(self.year + 1, 1, 31)
         }
     }
-    /// End of September for H1, end of March of the next year for H2 (4.5.2).
-    pub fn payout_date(self) -> NaiveDate {
-        if self.half == 1 {
-            ymd(self.year, 9, 30)
-        } else {
-            ymd(self.year + 1, 3, 31)
-        }
-    }
     pub fn label(self) -> String {
         format!("{}. Halbjahr {}", self.half, self.year)
     }
@@ -516,14 +508,32 @@ pub struct Clawback {
     pub amount: Chf,
     pub reason: String,
     pub decided_on: NaiveDate,
+    /// The decision's number (column `Verfügung`), when the master data have it.
+    pub decision: Option<String>,
+}
+
+impl Clawback {
+    /// The decision's identity in the ledger: its `Verfügung` number, else municipality,
+    /// decision date and amount. Never the reason: correcting its wording books nothing again.
+    pub fn reference(&self) -> String {
+        match &self.decision {
+            Some(n) => format!("VF-{}", n.trim()),
+            None => format!("RF-{}-{}-{}", self.bfs, self.decided_on.format("%Y%m%d"), self.amount.normalize()),
+        }
+    }
 }
 
 /// An invoice with what has been received on it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InvoiceState {
+    /// The invoice number (`2023-0007`), printed on the invoice; the QR-bill's creditor
+    /// reference is derived from it.
     pub id: String,
     pub payee: Bfs,
+    /// The Stichtag of the run that issued it.
     pub stichtag: NaiveDate,
+    /// The invoice's date (the day its run was booked).
+    pub date: NaiveDate,
     pub amount: Chf,
     pub due_on: NaiveDate,
     pub received: Chf,
@@ -914,7 +924,5 @@ mod tests {
         let (h1, h2) = (Period::new(2023, 1), Period::new(2023, 2));
         assert_eq!((h1.first_day(), h1.last_day()), (ymd(2023, 1, 1), ymd(2023, 6, 30)));
         assert_eq!((h2.first_day(), h2.last_day()), (ymd(2023, 7, 1), ymd(2023, 12, 31)));
-        assert_eq!(h1.payout_date(), ymd(2023, 9, 30));
-        assert_eq!(h2.payout_date(), ymd(2024, 3, 31));
     }
 }

@@ -9,13 +9,14 @@
 //! behind one call; [`run`] and [`formulare`] are the commands that drive the stages.
 //! [`domain`] holds the shared types, [`catalogue`] every finding text, [`values`] the cell
 //! values and their conventions, [`stammdaten`] (with [`adressen`] and [`zahlungsdaten`]) the
-//! master data. No module uses a later one (`tests/architecture.rs` checks it).
+//! master data, [`bankdays`] the Swiss bank business days (pure, for the payment file). No module uses a later one (`tests/architecture.rs` checks it).
 //!
 //! The command line (`src/cli/`, clap and the progress bar) belongs to the binary alone:
 //! the library knows nothing of it. The synthetic-inbox generator [`synth`] (benchmarks,
 //! `examples/generieren.rs`) is compiled only with the feature `synth`.
 
 pub mod adressen;
+pub mod bankdays;
 pub mod catalogue;
 pub mod compute;
 pub mod documents;
@@ -25,6 +26,7 @@ pub mod extract;
 pub mod formulare;
 pub mod fsio;
 pub mod ledger;
+pub mod payout;
 pub mod resolve;
 pub mod run;
 pub mod scan;

@@ -19,11 +19,7 @@ pub struct RunReport {
 
 /// Builds every output file in memory.
 pub fn render(eval: &Evaluation, opts: &RunOptions) -> Result<Vec<OutFile>, WriteError> {
-    let contact = opts
-        .contact
-        .clone()
-        .or_else(|| eval.master.contact.clone())
-        .unwrap_or_else(|| crate::write::feedback::DEFAULT_CONTACT.to_string());
+    let contact = contact_of(opts.contact.as_deref(), &eval.master);
     let ledger = opts.buchhaltung.as_deref().map(|p| crate::zahlungslauf::konto::annex_view(p, eval)).transpose()?;
     let d = RunData {
         year: eval.year,
@@ -48,6 +44,16 @@ pub fn render(eval: &Evaluation, opts: &RunOptions) -> Result<Vec<OutFile>, Writ
     let manifest = write::json::manifest(&d, eval.inputs.clone(), &files)?;
     files.push(manifest);
     Ok(files)
+}
+
+/// The AGS contact that the letters and the feedback workbooks print, one text for both:
+/// `--kontakt`, else the contact person, phone and e-mail of the sheet `Absender`, else the
+/// sheet `Kontakt`; empty when the master data name none (the program invents no contact).
+pub fn contact_of(cli: Option<&str>, master: &crate::stammdaten::Stammdaten) -> String {
+    cli.map(str::to_string)
+        .or_else(|| master.adressen.sender.as_ref().map(|s| s.contact_text()).filter(|t| !t.is_empty()))
+        .or_else(|| master.contact.clone())
+        .unwrap_or_default()
 }
 
 /// Runs a year end to end and writes the outputs atomically. The output folder is locked
@@ -118,7 +124,8 @@ pub fn summary(r: &RunReport) -> String {
 }
 
 /// The closing list of what staff do next: letters to send, forms to ask for again,
-/// missing Selbstdeklarationen, invoices (4.7).
+/// missing Selbstdeklarationen. Invoices are issued by the payout run that books them (4.7),
+/// not here.
 pub fn next_steps(e: &Evaluation, feedback: usize) -> String {
     let name = |b: Option<crate::domain::Bfs>| {
         b.map(|b| format!("{b} {}", e.master.municipality(b).map_or("", |m| m.name.as_str()))).unwrap_or_default()
@@ -137,24 +144,42 @@ pub fn next_steps(e: &Evaluation, feedback: usize) -> String {
     if feedback > 0 {
         steps.push(format!("{feedback} Rückmeldungen an die Gemeinden versenden (Ordner Rueckmeldungen/)."));
     }
+    // A rejected file is asked for again only when a corrected one can come: not a contract
+    // member's own report (its figures belong in the lead's form), not a file that is no
+    // form, not a form of a municipality that no longer exists (its successor reports).
+    let asked_again = |f: &crate::resolve::FileEntry| {
+        !f.result.findings.iter().any(|x| {
+            matches!(x.code, Code::LeitMitgliedMeldetSelbst | Code::DateiKeinFormular | Code::GemeindeAufgeloest)
+        })
+    };
     let rejected: Vec<String> = e
         .resolved
         .files
         .iter()
-        .filter(|f| f.state == FileState::Abgelehnt)
+        .filter(|f| f.state == FileState::Abgelehnt && asked_again(f))
         .map(|f| if f.result.bfs().is_some() { name(f.result.bfs()) } else { f.result.file.rel.clone() })
         .collect();
     let (n, shown) = list(rejected);
     if n > 0 {
         steps.push(format!("Abgelehnte Dateien neu einfordern ({n}): {shown}."));
     }
-    let missing_sd: Vec<String> = e.findings.iter().filter(|f| f.code == Code::SdFehlt).map(|f| name(f.bfs)).collect();
+    // A missing Selbstdeklaration is asked of the municipality that files it: a contract
+    // member's is its lead's (compute's statement names the lead).
+    let missing_sd: Vec<String> = e
+        .comp
+        .rows
+        .iter()
+        .flat_map(|r| r.statement.iter().flat_map(|l| &l.reasons).map(move |why| (r.bfs, why)))
+        .filter_map(|(bfs, why)| match why {
+            crate::compute::Reason::Status(crate::compute::RowStatus::SdMissing { lead, .. }) => {
+                Some(name(Some(lead.as_ref().map_or(bfs, |l| l.bfs))))
+            }
+            _ => None,
+        })
+        .collect();
     let (n, shown) = list(missing_sd);
     if n > 0 {
         steps.push(format!("Fehlende Selbstdeklarationen einfordern ({n}): {shown}."));
-    }
-    for inv in &e.comp.invoices {
-        steps.push(format!("Rechnung an {} über CHF {} stellen (4.7).", name(Some(inv.bfs)), chf_text(inv.amount)));
     }
     if steps.is_empty() {
         return String::new();

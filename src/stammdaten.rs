@@ -226,6 +226,8 @@ pub struct Stammdaten {
     pub clawbacks: Vec<Clawback>,
     /// The AGS contact for feedback letters (optional sheet `Kontakt`).
     pub contact: Option<String>,
+    /// Hinweise on the master data: no error, but worth doing (German).
+    pub notes: Vec<String>,
     /// Payment details (optional sheets `Zahlungsverbindungen` and `Kantonskonto`).
     pub zahlung: crate::zahlungsdaten::Zahlungsdaten,
     /// Addresses and contacts for letters and invoices (optional sheets, [`crate::adressen`]).
@@ -317,6 +319,13 @@ impl<'a> Table<'a> {
             p.0.push(problem);
         }
         text
+    }
+    /// The column of an optional header in row 1, if the sheet has it.
+    fn optional_column(&self, h: &str) -> Option<u32> {
+        self.sheet.cells().find_map(|(&(r, c), v)| match v {
+            Value::Text(t) if r == self.header_row && norm(t) == norm(h) => Some(c),
+            _ => None,
+        })
     }
 }
 
@@ -742,12 +751,16 @@ fn read_kredit(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
     }
 }
 
-/// Sheet `Rückforderungen`: clawbacks (4.7).
+/// Sheet `Rückforderungen`: clawbacks (4.7), each a decision: its number (optional column
+/// `Verfügung`) is its identity in the ledger; without the column, municipality, amount and
+/// decision date are (never the reason), and a Hinweis asks for the column.
 fn read_rueckforderungen(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
     let Some(t) = Table::open(sheets, "Rückforderungen", &["BFS-Nr.", "Betrag CHF", "Grund", "Verfügt am"], false, p)
     else {
         return;
     };
+    let decision_col = t.optional_column("Verfügung");
+    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
     for r in t.rows() {
         let Some(bfs) = req_bfs(&t, r, "BFS-Nr.", p) else { continue };
         if !sd.municipalities.contains_key(&bfs) {
@@ -760,8 +773,51 @@ fn read_rueckforderungen(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems
             p.push(ProblemKind::BadValue, format!("{}: «Verfügt am» fehlt.", t.at(r)));
             continue;
         };
+        let decision = match decision_col {
+            Some(c) => {
+                let n = t.sheet.get(r, c).text().trim().to_string();
+                if n.is_empty() {
+                    p.push(ProblemKind::BadValue, format!("{}: «Verfügung» (Nummer der Verfügung) fehlt.", t.at(r)));
+                    continue;
+                }
+                // Printed on documents and the ledger's identity: one line of at most 40.
+                if let Some(problem) =
+                    Problem::text(Position::new(&t.sheet.name, r, "Verfügung"), &n, 40, Charset::Document)
+                {
+                    p.0.push(problem);
+                    continue;
+                }
+                Some(n)
+            }
+            None => None,
+        };
         let reason = t.checked_text(r, "Grund", MAX_REASON_CHARS, Charset::Document, p);
-        sd.clawbacks.push(Clawback { bfs, amount, reason, decided_on });
+        let c = Clawback { bfs, amount, reason, decided_on, decision };
+        let id = c.reference();
+        if let Some(first) = seen.insert(id, r) {
+            let what = match &c.decision {
+                Some(n) => format!("die Verfügung «{n}»"),
+                None => {
+                    format!("dieselbe Rückforderung (BFS-Nr. {bfs}, CHF {amount}, verfügt am {})", fmt_date(decided_on))
+                }
+            };
+            p.push(
+                ProblemKind::Duplicate,
+                format!(
+                    "Blatt «{}», Zeilen {} und {}: {what} kommt zweimal vor. Jede Rückforderung ist eine Verfügung und darf nur einmal erfasst sein.",
+                    t.sheet.name,
+                    first + 1,
+                    r + 1
+                ),
+            );
+            continue;
+        }
+        sd.clawbacks.push(c);
+    }
+    if decision_col.is_none() && !sd.clawbacks.is_empty() {
+        sd.notes.push(
+            "Blatt «Rückforderungen»: Die Spalte «Verfügung» (Nummer der Verfügung) fehlt. Die Rückforderungen werden an Gemeinde, Betrag und Verfügungsdatum erkannt; bitte die Spalte ergänzen.".to_string(),
+        );
     }
 }
 

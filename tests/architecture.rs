@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 /// runs that book into it) may use each other.
 const ORDER: &[(&str, u32)] = &[
     ("domain", 0),
+    // Swiss bank business days: pure, uses nothing of the crate.
+    ("bankdays", 0),
     ("catalogue", 1),
     ("values", 2),
     ("fsio", 2),
@@ -27,16 +29,20 @@ const ORDER: &[(&str, u32)] = &[
     ("zahlungsdaten", 6),
     ("validate", 7),
     ("resolve", 8),
-    ("compute", 9),
-    ("write", 10),
+    // The money after compute, decided once: the payout calendar, offsets and invoices (4.7).
+    ("payout", 9),
+    ("compute", 10),
+    ("write", 11),
     // scan → … → compute for a year, behind one call: used by `run` and by the payout runs.
-    ("evaluate", 11),
-    ("ledger", 12),
-    ("zahlungslauf", 12),
+    ("evaluate", 12),
+    // Letters, invoices, e-mail drafts: rendered by `run` and by the payout run that books
+    // an invoice.
     ("documents", 13),
-    ("run", 14),
-    ("formulare", 14),
-    ("synth", 15),
+    ("ledger", 14),
+    ("zahlungslauf", 14),
+    ("run", 15),
+    ("formulare", 15),
+    ("synth", 16),
 ];
 
 fn rank(module: &str) -> Option<u32> {

@@ -207,3 +207,207 @@ fn system_errors_are_german_and_said_once() {
     assert!(!err.contains("os error"), "{err}");
     assert_eq!(err.matches("Systemfehler").count(), 1, "{err}");
 }
+
+/// No English word of clap or Rust in a German message.
+fn assert_german(err: &str) {
+    assert!(err.starts_with("Fehler:"), "{err}");
+    for english in ["error:", "Usage:", "invalid digit", "unexpected argument", "found in string"] {
+        assert!(!err.contains(english), "«{english}» in {err}");
+    }
+}
+
+fn bookings_of(ledger: &Path) -> (usize, usize) {
+    let l = beitraege::ledger::Ledger::open_existing(ledger).unwrap();
+    (l.runs().unwrap().len(), l.bookings().unwrap().len())
+}
+
+/// `--buchen` and `--storno` need the Stichtag named; an implausible Stichtag, a booking day
+/// after today, an execution date on a Saturday and a different first year are refused with
+/// exit 2 before anything is booked; a run with nothing to book is not booked (exit 0);
+/// `konto --gemeinde` takes BFS-Nrn. of the master data only.
+#[test]
+fn payout_commands_are_explicit_and_plausible() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("buchhaltung.sqlite");
+    let out = dir.path().join("aus");
+    let lauf = |args: &[&str]| {
+        bin()
+            .arg("zahlungslauf")
+            .args(args)
+            .arg("--buchhaltung")
+            .arg(&ledger)
+            .arg("--ausgabe")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let tomorrow = (chrono::Local::now().date_naive() + chrono::Days::new(1)).format("%d.%m.%Y").to_string();
+    for args in [
+        &["--buchen", "--ab-jahr", "2023"][..],
+        &["--storno", "--grund", "falsch"],
+        &["--buchen", "--ab-jahr", "2023", "--stichtag", "15.05.2023"],
+        &["--buchen", "--ab-jahr", "2023", "--stichtag", "01.04.2023"],
+        &[
+            "--buchen",
+            "--ab-jahr",
+            "2023",
+            "--stichtag",
+            "31.03.2023",
+            "--buchungsdatum",
+            "31.03.2023",
+            "--ausfuehrungsdatum",
+            "01.04.2023",
+        ],
+        &["--buchen", "--ab-jahr", "2023", "--stichtag", "31.03.2023", "--buchungsdatum", &tomorrow],
+        &["--buchen", "--ab-jahr", "2023", "--stichtag", "31.03.2023", "--ausserordentlich"],
+    ] {
+        let o = lauf(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_german(&String::from_utf8_lossy(&o.stderr));
+        assert!(!ledger.exists(), "{args:?} created the ledger");
+        assert!(!out.exists(), "{args:?} wrote outputs");
+    }
+    // The other side: 31.03.2023 booked on that day, executed on Monday 03.04.2023.
+    let o = lauf(&[
+        "--buchen",
+        "--ab-jahr",
+        "2023",
+        "--stichtag",
+        "31.03.2023",
+        "--buchungsdatum",
+        "31.03.2023",
+        "--ausfuehrungsdatum",
+        "03.04.2023",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let booked = bookings_of(&ledger);
+    assert_eq!(booked.0, 1);
+    let pain = std::fs::read_to_string(out.join("pain001_2023-03-31.xml")).unwrap();
+    let reqd = pain.split("<ReqdExctnDt>").nth(1).and_then(|r| r.split("</ReqdExctnDt>").next()).unwrap();
+    assert!(reqd.contains("<Dt>2023-04-03</Dt>"), "{reqd}");
+    // An extraordinary run the day after has nothing to book: exit 0, no run row.
+    let o = lauf(&["--buchen", "--stichtag", "01.04.2023", "--ausserordentlich", "--grund", "Test"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(bookings_of(&ledger), booked);
+    // A first year other than the ledger's is refused, in the preview too.
+    for args in [
+        &["--stichtag", "30.09.2023", "--ab-jahr", "2022"][..],
+        &["--buchen", "--stichtag", "30.09.2023", "--ab-jahr", "2024"],
+    ] {
+        let o = lauf(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_german(&String::from_utf8_lossy(&o.stderr));
+    }
+    assert_eq!(bookings_of(&ledger), booked);
+
+    // konto: a name or an unknown BFS-Nr. is refused and writes nothing; Gunzgen (2578) is known.
+    let konto = dir.path().join("konto");
+    for gemeinde in ["Gunzgen", "9999", "0"] {
+        let o = bin()
+            .args(["konto", "--gemeinde", gemeinde, "--buchhaltung"])
+            .arg(&ledger)
+            .arg("--ausgabe")
+            .arg(&konto)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{gemeinde}");
+        assert_german(&String::from_utf8_lossy(&o.stderr));
+        assert!(!konto.exists(), "{gemeinde}");
+    }
+    let o = bin()
+        .args(["konto", "--gemeinde", "2578", "--buchhaltung"])
+        .arg(&ledger)
+        .arg("--ausgabe")
+        .arg(&konto)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(konto.join("Konto_2578.xlsx").is_file());
+}
+
+/// Receipts through the command line: dated between the invoice and today, 10 = 10.00,
+/// reversible once; the run whose invoice they pay is reversed only after them.
+#[test]
+fn receipts_are_dated_normalised_and_reversible() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("buchhaltung.sqlite");
+    for (stichtag, aus) in [("31.03.2023", "a"), ("30.09.2023", "b")] {
+        let o = bin()
+            .args([
+                "zahlungslauf",
+                "--buchen",
+                "--ab-jahr",
+                "2023",
+                "--stichtag",
+                stichtag,
+                "--buchungsdatum",
+                stichtag,
+            ])
+            .arg("--buchhaltung")
+            .arg(&ledger)
+            .arg("--ausgabe")
+            .arg(dir.path().join(aus))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{stichtag}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    // The clawback against Gunzgen (2578) is invoiced by the run per 30.09.2023.
+    let invoices = beitraege::ledger::Ledger::open_existing(&ledger).unwrap().invoices().unwrap();
+    assert_eq!(invoices.len(), 1);
+    let id = invoices[0].id.clone();
+    let erfassen =
+        |args: &[&str]| bin().arg("zahlung-erfassen").args(args).arg("--buchhaltung").arg(&ledger).output().unwrap();
+    let tomorrow = (chrono::Local::now().date_naive() + chrono::Days::new(1)).format("%d.%m.%Y").to_string();
+    for (betrag, datum, ok) in [
+        ("10", "29.09.2023", false), // before the invoice
+        ("10", tomorrow.as_str(), false),
+        ("10", "30.09.2023", true),
+        ("10.00", "30.09.2023", false), // the same receipt again
+        ("10.0", "30.09.2023", false),
+    ] {
+        let o = erfassen(&["--rechnung", &id, "--betrag", betrag, "--datum", datum]);
+        assert_eq!(o.status.success(), ok, "{betrag} {datum}: {}", String::from_utf8_lossy(&o.stderr));
+        if !ok {
+            assert_eq!(o.status.code(), Some(2));
+            assert_german(&String::from_utf8_lossy(&o.stderr));
+        }
+    }
+    let open = |l: &Path| beitraege::ledger::Ledger::open_existing(l).unwrap().invoices().unwrap()[0].open();
+    let full = invoices[0].amount;
+    assert_eq!(open(&ledger), full - rust_decimal::Decimal::from(10));
+    // The run cannot be reversed while its invoice has a receipt.
+    let storno = || {
+        bin()
+            .args(["zahlungslauf", "--storno", "--stichtag", "30.09.2023", "--grund", "Test", "--buchhaltung"])
+            .arg(&ledger)
+            .arg("--ausgabe")
+            .arg(dir.path().join("storno"))
+            .output()
+            .unwrap()
+    };
+    let before = bookings_of(&ledger);
+    let o = storno();
+    assert_eq!(o.status.code(), Some(2));
+    assert_german(&String::from_utf8_lossy(&o.stderr));
+    assert_eq!(bookings_of(&ledger), before);
+    // The receipt is reversed (by its id's first 16 characters), once; the invoice is open in full again.
+    let receipt = beitraege::ledger::Ledger::open_existing(&ledger)
+        .unwrap()
+        .bookings()
+        .unwrap()
+        .into_iter()
+        .find(|b| b.art == beitraege::zahlungslauf::plan::Art::Zahlungseingang)
+        .unwrap()
+        .id;
+    let o = erfassen(&["--storno", &receipt[..16], "--grund", "falsch erfasst"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(open(&ledger), full);
+    let o = erfassen(&["--storno", &receipt[..16], "--grund", "nochmals"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_german(&String::from_utf8_lossy(&o.stderr));
+    // --storno without --grund is a command-line error.
+    assert_eq!(erfassen(&["--storno", &receipt[..16]]).status.code(), Some(2));
+    // Now the run is reversed.
+    let o = storno();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -299,10 +299,14 @@ fn payouts_minus_invoices_equal_the_annex_total() {
     let paid: Decimal = e.comp.payouts.iter().map(|p| p.net()).sum();
     let invoiced: Decimal = e.comp.invoices.iter().map(|i| i.amount).sum();
     assert_eq!(paid - invoiced, e.comp.total);
-    // Gunzgen's clawback of 25'000 exceeds its payouts: the rest is invoiced.
-    let gunzgen = e.comp.invoices.iter().find(|i| i.bfs == 2578).expect("invoice for 2578");
-    let row = e.comp.rows.iter().find(|r| r.bfs == 2578).unwrap();
-    assert_eq!(gunzgen.amount, -row.total + row.sockel, "the Sockelbeitrag was paid in March, before the clawback");
+    // Gunzgen's clawback of 25'000, decided 03.05.2023, is offset by the first payout run on
+    // or after it (30.09.2023) against that run's payout, H1: 2 × 200 + 2 × 160 + 1 × 200 +
+    // 1 × 160 = 1'080; the run invoices 23'920, due 30.10.2023. The Sockelbeitrag (paid
+    // 31.03., before the decision) and H2 (paid 31.03.2024, after the invoice) are not offset.
+    let gunzgen: Vec<_> = e.comp.invoices.iter().filter(|i| i.bfs == 2578).collect();
+    assert_eq!(gunzgen.len(), 1);
+    assert_eq!(gunzgen[0].amount, Decimal::from(23920));
+    assert_eq!(gunzgen[0].due_on, chrono::NaiveDate::from_ymd_opt(2023, 10, 30).unwrap());
 }
 
 fn cell_decimal(d: &Data) -> Decimal {

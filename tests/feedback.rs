@@ -168,12 +168,15 @@ fn letter_head_and_severity_order() {
         let wb = read(bytes);
         assert_eq!(wb.sheets[0].name, "Rückmeldung", "{path}");
         let head: BTreeMap<String, String> =
-            (2..7).map(|r| (wb.sheets[0].get(r, 0).text(), wb.sheets[0].get(r, 1).text())).collect();
+            (2..8).map(|r| (wb.sheets[0].get(r, 0).text(), wb.sheets[0].get(r, 1).text())).collect();
         assert_eq!(head["BFS-Nr."], bfs.to_string());
         assert_eq!(head["Gemeinde"], s.eval.master.municipality(*bfs).unwrap().name);
         assert_eq!(head["Jahr"], "2023");
         assert_eq!(head["Datum"], "15.03.2024");
         assert_eq!(head["Kontakt AGS"], opts().contact.unwrap());
+        // The AGS address is the sheet `Absender`'s, as on the letter (no built-in one).
+        let sender = s.eval.master.adressen.sender.as_ref().expect("the sample has an Absender");
+        assert_eq!(head["Absender"], sender.address.lines().join(", "));
         let ranks: Vec<u8> = finding_rows(&wb)
             .iter()
             .map(|r| Severity::ALL.iter().position(|s| s.label() == r["Schwere"]).expect("severity") as u8)

@@ -47,7 +47,13 @@ fn with_clawbacks(claws: &[(&str, NaiveDate)]) -> Stammdaten {
     m.clawbacks = claws
         .iter()
         .enumerate()
-        .map(|(i, (amount, on))| Clawback { bfs: KLEIN, amount: chf(amount), reason: format!("R{i}"), decided_on: *on })
+        .map(|(i, (amount, on))| Clawback {
+            bfs: KLEIN,
+            amount: chf(amount),
+            reason: format!("R{i}"),
+            decided_on: *on,
+            decision: None,
+        })
         .collect();
     m
 }
@@ -76,9 +82,12 @@ fn a_clawback_is_offset_only_against_payouts_on_or_after_its_decision() {
     let c = klein_year(&with_clawbacks(&[("100", ymd(2023, 5, 1))]));
     assert_eq!(payouts(&c), [(ymd(2023, 3, 31), chf("35"), chf("0")), (ymd(2023, 9, 30), chf("200"), chf("100"))]);
     assert_eq!(c.payouts.iter().find(|p| p.payee == KLEIN && p.date == ymd(2023, 9, 30)).unwrap().net(), chf("100"));
-    // Decided on the day of the Sockel payout: that payout is reduced first.
+    // Decided on the day of the Sockel payout: that run offsets it (35) and invoices the rest
+    // (65, due 30 days later); the September payout is not reduced (4.7: one run offsets).
     let c = klein_year(&with_clawbacks(&[("100", ymd(2023, 3, 31))]));
-    assert_eq!(payouts(&c), [(ymd(2023, 3, 31), chf("35"), chf("35")), (ymd(2023, 9, 30), chf("200"), chf("65"))]);
+    assert_eq!(payouts(&c), [(ymd(2023, 3, 31), chf("35"), chf("35")), (ymd(2023, 9, 30), chf("200"), chf("0"))]);
+    assert_eq!(c.invoices.len(), 1);
+    assert_eq!((c.invoices[0].amount, c.invoices[0].due_on), (chf("65"), ymd(2023, 4, 30)));
     // Decided the day after the September payout: nothing of the year is left to offset.
     let c = klein_year(&with_clawbacks(&[("100", ymd(2023, 10, 1))]));
     assert_eq!(payouts(&c), [(ymd(2023, 3, 31), chf("35"), chf("0")), (ymd(2023, 9, 30), chf("200"), chf("0"))]);

@@ -107,6 +107,8 @@ struct Book {
     strings: Vec<String>,
     /// Whether each cell format (by index) wraps text.
     wraps: Vec<bool>,
+    /// Each cell format's vertical alignment (`None`: the default, bottom).
+    valign: Vec<Option<String>>,
 }
 
 fn book(rel: &str, bytes: &[u8]) -> Book {
@@ -130,7 +132,11 @@ fn book(rel: &str, bytes: &[u8]) -> Book {
     let styles = zip_entry(bytes, "xl/styles.xml").expect("styles.xml");
     let xfs = elements(&styles, "cellXfs").first().map(|(_, inner)| *inner).unwrap_or("");
     let wraps = elements(xfs, "xf").iter().map(|(_, inner)| inner.contains("wrapText=\"1\"")).collect();
-    Book { rel: rel.to_string(), sheets, strings, wraps }
+    let valign = elements(xfs, "xf")
+        .iter()
+        .map(|(_, inner)| elements(inner, "alignment").first().and_then(|(tag, _)| attr(tag, "vertical")))
+        .collect();
+    Book { rel: rel.to_string(), sheets, strings, wraps, valign }
 }
 
 /// Column widths in characters, by 1-based column (what the file stores, less Excel's
@@ -286,6 +292,39 @@ fn the_annex_prints_well() {
 }
 
 #[test]
+fn every_cell_of_a_municipality_row_of_the_annex_is_top_aligned() {
+    // Sheet `Beiträge`: header in row 4, a row per municipality, then `Total Kanton`. A tall
+    // row (a wrapped status or notes) must not show its status at the top and its amounts
+    // at the bottom: every written cell of those rows has the same vertical alignment, top.
+    let f = output("Anhang_1_Beitraege_2023.xlsx");
+    let b = book(&f.rel, &f.bytes);
+    let sheet = b.sheets.iter().find(|s| s.name == "Beiträge").expect("sheet Beiträge");
+    let mut rows = 0;
+    let mut cells = 0;
+    for (row_tag, inner) in elements(&sheet.xml, "row") {
+        let r: u32 = attr(row_tag, "r").unwrap().parse().unwrap();
+        let texts: Vec<String> = elements(inner, "c")
+            .iter()
+            .filter(|(tag, _)| attr(tag, "t").as_deref() == Some("s"))
+            .filter_map(|(_, c)| elements(c, "v").first().map(|(_, v)| b.strings[v.parse::<usize>().unwrap()].clone()))
+            .collect();
+        if r <= 4 || texts.iter().any(|t| t == "Total Kanton") {
+            continue;
+        }
+        rows += 1;
+        let mut aligned = BTreeSet::new();
+        for (c_tag, _) in elements(inner, "c") {
+            let style: usize = attr(c_tag, "s").and_then(|v| v.parse().ok()).unwrap_or(0);
+            aligned.insert(b.valign.get(style).cloned().flatten());
+            cells += 1;
+        }
+        assert_eq!(aligned, BTreeSet::from([Some("top".to_string())]), "row {r}");
+    }
+    // 107 municipalities of 18 columns each.
+    assert_eq!((rows, cells), (107, 107 * 18));
+}
+
+#[test]
 fn the_befunde_report_prints_well() {
     let f = output("Befunde_2023.xlsx");
     let problems = check_book(&f.rel, &f.bytes);
@@ -341,6 +380,9 @@ fn payout_outputs() -> &'static Vec<OutFile> {
             ledger: d.join("buchhaltung.sqlite"),
             book: true,
             first_year: Some(2023),
+            booked_on: day,
+            execution_date: None,
+            extraordinary_reason: None,
             threads: None,
             limits: beitraege::workbook::Limits::default(),
         };

@@ -34,6 +34,10 @@ fn opts(inbox: &Path, stammdaten: &Path, dir: &Path, stichtag: NaiveDate, book: 
         ledger: dir.join("buchhaltung.sqlite"),
         book,
         first_year: Some(2023),
+        // Replayed as if booked on the Stichtag.
+        booked_on: stichtag,
+        execution_date: None,
+        extraordinary_reason: None,
         threads: Some(2),
         limits: Limits::default(),
     }
@@ -519,11 +523,11 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     let mut ledger = Ledger::open_existing(&d.join("buchhaltung.sqlite")).unwrap();
     let id = open[0].id.clone();
     assert!(matches!(
-        ledger.record_receipt(&id, ymd(2023, 10, 20), dec("4400.05"), "x", "t"),
+        ledger.record_receipt(&id, ymd(2023, 10, 20), dec("4400.05"), ymd(2024, 4, 1), "x", "t"),
         Err(LedgerError::Overpaid { .. })
     ));
-    ledger.record_receipt(&id, ymd(2023, 10, 20), dec("4000"), "x", "t").unwrap();
-    ledger.record_receipt(&id, ymd(2023, 10, 25), dec("400"), "x", "t").unwrap();
+    ledger.record_receipt(&id, ymd(2023, 10, 20), dec("4000"), ymd(2024, 4, 1), "x", "t").unwrap();
+    ledger.record_receipt(&id, ymd(2023, 10, 25), dec("400"), ymd(2024, 4, 1), "x", "t").unwrap();
     assert!(ledger.invoices().unwrap().iter().all(|i| i.open().is_zero()));
 
     // Storno of the last run books its exact reversal; the same Stichtag can then be booked again.
@@ -800,7 +804,19 @@ proptest! {
             let (booked, payees) = ledger.component_sums().unwrap();
             let settled = ledger.settled_clawbacks().unwrap();
             let open: Vec<_> = clawbacks.iter().filter(|c| !settled.contains(&c.reference)).cloned().collect();
-            let p = plan::plan(day, &items(e), &booked, &payees, &open);
+            let due = items(e);
+            let evaluated = plan::evaluated_parts(&due);
+            let p = plan::plan(&plan::RunInput {
+                stichtag: day,
+                booked_on: day,
+                due: &due,
+                evaluated: &evaluated,
+                booked: &booked,
+                booked_payee: &payees,
+                gone_payee: &BTreeMap::new(),
+                clawbacks: &open,
+            })
+            .unwrap();
             for r in &p.payees {
                 // Offsets never exceed the payout; a payee either gets money or an invoice.
                 prop_assert!(r.transfer >= Decimal::ZERO && r.invoice >= Decimal::ZERO);
@@ -814,6 +830,7 @@ proptest! {
                 program_version: "t".into(),
                 evidence: vec![],
                 first_year: 2023,
+                reason: String::new(),
             };
             ledger.book_run(&header, &p.bookings).unwrap();
             day = day.succ_opt().unwrap();
@@ -884,4 +901,272 @@ fn a_withheld_amount_is_paid_by_the_run_after_the_corrected_form() {
     assert_eq!(h1(&r.plan, TariffCode::FallEg).unwrap().now, dec("400"));
     assert_eq!(h1(&r.plan, TariffCode::DolmetschEg).unwrap().now, dec("480"));
     assert_eq!(r.plan.total_transfer(), dec("880"));
+}
+
+// ---------------------------------------------------------------------------
+// Dates a bank takes, plausible Stichtage, the ledger's first year
+// ---------------------------------------------------------------------------
+
+/// A dated option set for `check_dates` alone (nothing is read).
+fn dated(stichtag: NaiveDate, booked_on: NaiveDate, book: bool) -> ZahlungslaufOptions {
+    let mut o = opts(Path::new("in"), Path::new("s.xlsx"), Path::new("d"), stichtag, book);
+    o.booked_on = booked_on;
+    o
+}
+
+#[test]
+fn the_booking_day_is_not_after_today_and_a_given_execution_date_is_a_future_business_day() {
+    use beitraege::zahlungslauf::check_dates;
+    let today = ymd(2023, 10, 11); // a Wednesday
+                                   // The booking day: today yes, tomorrow no.
+    assert_eq!(check_dates(&dated(ymd(2023, 9, 30), today, true), today).unwrap(), ymd(2023, 10, 11));
+    assert!(matches!(
+        check_dates(&dated(ymd(2023, 9, 30), ymd(2023, 10, 12), true), today),
+        Err(ZahlungslaufError::BookedOnInFuture { .. })
+    ));
+    // Default: the first business day on or after the Stichtag and the booking day.
+    assert_eq!(check_dates(&dated(ymd(2023, 9, 30), ymd(2023, 9, 30), true), today).unwrap(), ymd(2023, 10, 2));
+    assert_eq!(
+        check_dates(&dated(ymd(2024, 3, 31), ymd(2024, 3, 31), true), ymd(2024, 4, 5)).unwrap(),
+        ymd(2024, 4, 2)
+    );
+    // A given execution date: on the booking day (a business day) yes, the day before no.
+    let mut o = dated(ymd(2023, 9, 30), ymd(2023, 10, 2), true);
+    o.execution_date = Some(ymd(2023, 10, 2));
+    assert_eq!(check_dates(&o, today).unwrap(), ymd(2023, 10, 2));
+    o.execution_date = Some(ymd(2023, 9, 29));
+    assert!(matches!(check_dates(&o, today), Err(ZahlungslaufError::ExecutionInThePast { .. })));
+    // A Saturday, Easter Monday or 26.12. is refused, the Friday before and Tuesday after not.
+    for (bad, good) in [
+        (ymd(2023, 10, 7), ymd(2023, 10, 6)),
+        (ymd(2024, 4, 1), ymd(2024, 4, 2)),
+        (ymd(2023, 12, 26), ymd(2023, 12, 27)),
+    ] {
+        o.execution_date = Some(bad);
+        assert!(matches!(check_dates(&o, today), Err(ZahlungslaufError::NotABusinessDay { .. })), "{bad}");
+        o.execution_date = Some(good);
+        assert_eq!(check_dates(&o, today).unwrap(), good);
+    }
+}
+
+#[test]
+fn a_stichtag_other_than_end_of_march_or_september_or_after_the_booking_day_needs_a_reason() {
+    use beitraege::zahlungslauf::check_dates;
+    let today = ymd(2026, 1, 15);
+    let refused =
+        |o: &ZahlungslaufOptions| matches!(check_dates(o, today), Err(ZahlungslaufError::ImplausibleStichtag { .. }));
+    // 31.03. and 30.09. are ordinary; the days beside them are not.
+    for ok in [ymd(2023, 3, 31), ymd(2023, 9, 30), ymd(2024, 3, 31)] {
+        assert!(check_dates(&dated(ok, ok, true), today).is_ok(), "{ok}");
+    }
+    for bad in [ymd(2023, 3, 30), ymd(2023, 4, 1), ymd(2023, 9, 29), ymd(2023, 10, 1), ymd(2023, 5, 15)] {
+        assert!(refused(&dated(bad, today, true)), "{bad}");
+    }
+    // On the booking day yes, after it no: 30.09.2025 booked on 30.09. and on 29.09.2025.
+    assert!(check_dates(&dated(ymd(2025, 9, 30), ymd(2025, 9, 30), true), today).is_ok());
+    assert!(refused(&dated(ymd(2025, 9, 30), ymd(2025, 9, 29), true)));
+    // After today (the booking day is today by default): 30.09.2026.
+    assert!(refused(&dated(ymd(2026, 9, 30), today, true)));
+    // With a reason both are booked; a blank reason is none.
+    let mut o = dated(ymd(2023, 5, 15), today, true);
+    o.extraordinary_reason = Some("  ".into());
+    assert!(refused(&o));
+    o.extraordinary_reason = Some("Nachzahlung nach Verfügung".into());
+    assert!(check_dates(&o, today).is_ok());
+    // A preview is not refused (it notes what booking would need).
+    assert!(check_dates(&dated(ymd(2023, 5, 15), today, false), today).is_ok());
+}
+
+#[test]
+fn the_payment_file_asks_for_a_bank_business_day() {
+    let (dir, inbox, sd) = world();
+    let d = dir.path();
+    let reqd = |o: &ZahlungslaufOptions| {
+        let xml = std::fs::read_to_string(o.out.join(format!("pain001_{}.xml", o.stichtag))).unwrap();
+        let block = between(&xml, "<ReqdExctnDt>", "</ReqdExctnDt>");
+        assert_eq!(block.len(), 1);
+        between(block[0], "<Dt>", "</Dt>")[0].to_string()
+    };
+    // Stichtag Saturday 30.09.2023, booked that day: Monday 02.10.2023.
+    let o = opts(&inbox, &sd, d, ymd(2023, 9, 30), true);
+    let r = execute(&o).unwrap();
+    assert_eq!(r.execution_date, ymd(2023, 10, 2));
+    assert_eq!(reqd(&o), "2023-10-02");
+    // The run's workbook names it under the title of its first sheet.
+    let bytes = std::fs::read(o.out.join("Zahlungslauf_2023-09-30.xlsx")).unwrap();
+    let wb = beitraege::workbook::read_workbook(&bytes, &Limits::default()).unwrap();
+    assert!(wb.sheets[0].get(2, 0).text().contains("02.10.2023"), "{:?}", wb.sheets[0].get(2, 0));
+    // Booked later (a replay on Wednesday 11.10.2023): the booking day wins.
+    let mut o = opts(&inbox, &sd, &d.join("b"), ymd(2023, 9, 30), true);
+    o.booked_on = ymd(2023, 10, 11);
+    execute(&o).unwrap();
+    assert_eq!(reqd(&o), "2023-10-11");
+    // A date given: Tuesday 03.10.2023.
+    let mut o = opts(&inbox, &sd, &d.join("c"), ymd(2023, 9, 30), true);
+    o.execution_date = Some(ymd(2023, 10, 3));
+    execute(&o).unwrap();
+    assert_eq!(reqd(&o), "2023-10-03");
+}
+
+#[test]
+fn an_extraordinary_run_keeps_its_reason_and_a_run_without_bookings_is_not_booked() {
+    let (dir, inbox, sd) = world();
+    let d = dir.path();
+    let ledger_path = d.join("buchhaltung.sqlite");
+    // 15.05.2023 without a reason: refused, nothing booked.
+    let mut o = opts(&inbox, &sd, d, ymd(2023, 5, 15), true);
+    assert!(matches!(execute(&o), Err(ZahlungslaufError::ImplausibleStichtag { .. })));
+    assert!(!ledger_path.exists() || Ledger::open_existing(&ledger_path).unwrap().runs().unwrap().is_empty());
+    // With a reason: the Sockelbeiträge 2023 (700 + 70 + 140), the reason in the run's row.
+    o.extraordinary_reason = Some("Nachzahlung Sockelbeitrag".into());
+    let r = execute(&o).unwrap();
+    assert!(r.booked);
+    assert_eq!(r.plan.total_transfer(), dec("910"));
+    let runs = Ledger::open_existing(&ledger_path).unwrap().runs().unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].reason, "Nachzahlung Sockelbeitrag");
+    // The next day nothing new is due (no report received, the clawback decided 01.08.2023):
+    // not booked, no run row, no payment file.
+    let mut o = opts(&inbox, &sd, d, ymd(2023, 5, 16), true);
+    o.extraordinary_reason = Some("Test".into());
+    let r = execute(&o).unwrap();
+    assert!(!r.booked);
+    assert!(r.plan.bookings.is_empty());
+    assert_eq!(Ledger::open_existing(&ledger_path).unwrap().runs().unwrap().len(), 1);
+    assert!(!o.out.join("pain001_2023-05-16.xml").exists());
+    // The ledger's first year (2023) holds: --ab-jahr 2022 is refused, 2023 or none is used.
+    let mut o = opts(&inbox, &sd, d, ymd(2023, 9, 30), false);
+    o.first_year = Some(2022);
+    assert!(matches!(execute(&o), Err(ZahlungslaufError::FirstYearDiffers { stored: 2023, given: 2022 })));
+    o.first_year = Some(2024);
+    assert!(matches!(execute(&o), Err(ZahlungslaufError::FirstYearDiffers { stored: 2023, given: 2024 })));
+    o.first_year = None;
+    assert_eq!(execute(&o).unwrap().years, vec![2023]);
+    o.first_year = Some(2023);
+    assert_eq!(execute(&o).unwrap().years, vec![2023]);
+}
+
+// ---------------------------------------------------------------------------
+// Receipts: normalised, dated, reversible; no Storno of a run whose invoice was paid
+// ---------------------------------------------------------------------------
+
+/// A ledger with one run per 30.09.2023 that invoices 2610 CHF 4'400 (due 30.10.2023).
+fn ledger_with_invoice() -> (Ledger, String) {
+    let mut l = Ledger::in_memory().unwrap();
+    let claw = plan::PlannedBooking {
+        payee: 2610,
+        bfs: 2610,
+        year: 2023,
+        periode: "2023".into(),
+        leistung: plan::LEISTUNG_RUECKFORDERUNG.into(),
+        art: Art::Rueckforderung,
+        betrag: dec("-4400"),
+        count: None,
+        tariff: String::new(),
+        evidence: vec![],
+        bezug: Some("RF-2610".into()),
+        due_on: None,
+        text: "Rückforderung".into(),
+    };
+    let invoice = plan::PlannedBooking {
+        leistung: plan::LEISTUNG_RECHNUNG.into(),
+        art: Art::Rechnung,
+        betrag: dec("-4400"),
+        bezug: Some("RF-2610".into()),
+        due_on: Some(ymd(2023, 10, 30)),
+        text: "Rechnung".into(),
+        ..claw.clone()
+    };
+    let header = RunHeader {
+        stichtag: ymd(2023, 9, 30),
+        booked_at: "t".into(),
+        program_version: "t".into(),
+        evidence: vec![],
+        first_year: 2023,
+        reason: String::new(),
+    };
+    l.book_run(&header, &[claw, invoice]).unwrap();
+    let inv = l.invoices().unwrap();
+    assert_eq!(inv.len(), 1);
+    let id = inv[0].id.clone();
+    (l, id)
+}
+
+fn open_of(l: &Ledger, id: &str) -> Decimal {
+    l.invoices().unwrap().into_iter().find(|i| i.id == id).unwrap().open()
+}
+
+#[test]
+fn a_receipt_is_dated_between_the_invoice_and_today() {
+    let (mut l, id) = ledger_with_invoice();
+    let today = ymd(2023, 11, 15);
+    // The invoice date is the run's Stichtag 30.09.2023: the day before is refused.
+    assert!(matches!(
+        l.record_receipt(&id, ymd(2023, 9, 29), dec("100"), today, "x", "t"),
+        Err(LedgerError::ValueDateBeforeInvoice { .. })
+    ));
+    l.record_receipt(&id, ymd(2023, 9, 30), dec("100"), today, "x", "t").unwrap();
+    // Tomorrow is refused, today is not.
+    assert!(matches!(
+        l.record_receipt(&id, ymd(2023, 11, 16), dec("200"), today, "x", "t"),
+        Err(LedgerError::ValueDateInFuture { .. })
+    ));
+    l.record_receipt(&id, today, dec("200"), today, "x", "t").unwrap();
+    assert_eq!(open_of(&l, &id), dec("4100"));
+}
+
+#[test]
+fn the_same_receipt_in_another_notation_is_refused_and_a_reversal_restores_the_open_amount() {
+    let (mut l, id) = ledger_with_invoice();
+    let today = ymd(2023, 11, 15);
+    let day = ymd(2023, 10, 20);
+    let first = l.record_receipt(&id, day, dec("10"), today, "x", "t").unwrap();
+    for again in ["10.00", "10.0", "10"] {
+        assert!(
+            matches!(l.record_receipt(&id, day, dec(again), today, "x", "t"), Err(LedgerError::ReceiptTwice { .. })),
+            "{again}"
+        );
+    }
+    // Another day or another amount is another receipt.
+    l.record_receipt(&id, ymd(2023, 10, 21), dec("10.00"), today, "x", "t").unwrap();
+    assert_eq!(open_of(&l, &id), dec("4380"));
+    // More than is open is refused (the open amount is named in the error).
+    match l.record_receipt(&id, day, dec("4380.05"), today, "x", "t") {
+        Err(LedgerError::Overpaid { open, .. }) => assert_eq!(open, dec("4380")),
+        other => panic!("{other:?}"),
+    }
+    // The reversal (by the first 8 characters of the receipt's id) restores CHF 10.
+    assert!(matches!(l.reverse_receipt(&first.id[..8], " ", "y", "t"), Err(LedgerError::NoReason)));
+    assert!(matches!(l.reverse_receipt(&first.id[..7], "falsch", "y", "t"), Err(LedgerError::UnknownReceipt(_))));
+    let rev = l.reverse_receipt(&first.id[..8], "falsch erfasst", "y", "t").unwrap();
+    assert_eq!((rev.art, rev.betrag, rev.bezug.as_deref()), (Art::Storno, dec("-10"), Some(first.id.as_str())));
+    assert_eq!(open_of(&l, &id), dec("4390"));
+    // Twice is refused, nothing booked.
+    let n = l.bookings().unwrap().len();
+    assert!(matches!(
+        l.reverse_receipt(&first.id, "nochmals", "y", "t"),
+        Err(LedgerError::ReceiptAlreadyReversed { .. })
+    ));
+    assert_eq!(l.bookings().unwrap().len(), n);
+    // The reversed receipt may be recorded anew, once.
+    l.record_receipt(&id, day, dec("10.00"), today, "x", "t").unwrap();
+    assert!(matches!(l.record_receipt(&id, day, dec("10"), today, "x", "t"), Err(LedgerError::ReceiptTwice { .. })));
+    assert_eq!(open_of(&l, &id), dec("4380"));
+    assert!(l.verify().is_ok());
+}
+
+#[test]
+fn a_run_whose_invoice_has_receipts_is_reversed_only_after_its_receipts() {
+    let (mut l, id) = ledger_with_invoice();
+    let r = l.record_receipt(&id, ymd(2023, 10, 20), dec("4400"), ymd(2023, 11, 15), "x", "t").unwrap();
+    let n = l.bookings().unwrap().len();
+    match l.storno(ymd(2023, 9, 30), "falsche Stammdaten", "y", "t") {
+        Err(LedgerError::RunHasReceipts { received, .. }) => assert_eq!(received, dec("4400")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(l.bookings().unwrap().len(), n);
+    l.reverse_receipt(&r.id, "auf die neue Rechnung", "y", "t").unwrap();
+    let (_, rows) = l.storno(ymd(2023, 9, 30), "falsche Stammdaten", "y", "t").unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(l.invoices().unwrap().iter().all(|i| i.reversed && i.open().is_zero()));
 }

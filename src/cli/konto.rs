@@ -8,8 +8,8 @@ use std::path::PathBuf;
 /// Options of `beitraege konto`.
 #[derive(Debug, Clone, Args)]
 pub struct KontoArgs {
-    /// BFS-Nr. der Gemeinde (ohne: alle Gemeinden in einer Arbeitsmappe).
-    #[arg(long, value_name = "BFS-NR")]
+    /// BFS-Nr. der Gemeinde (eine Nummer aus dem Blatt «Gemeinden»; ohne: alle Gemeinden in einer Arbeitsmappe).
+    #[arg(long, value_name = "BFS-NR", value_parser = parse_bfs)]
     pub gemeinde: Option<u32>,
     /// Buchhaltung (Standard: out/buchhaltung.sqlite).
     #[arg(long, value_name = "DATEI")]
@@ -23,6 +23,13 @@ pub struct KontoArgs {
     /// Stand des Auszugs, TT.MM.JJJJ: entscheidet, was überfällig ist (Standard: heute).
     #[arg(long, value_name = "TT.MM.JJJJ", value_parser = super::zahlungslauf::parse_date)]
     pub datum: Option<chrono::NaiveDate>,
+}
+
+/// A BFS-Nr.: a whole number (a municipality's name is not accepted, it can be ambiguous).
+fn parse_bfs(s: &str) -> Result<u32, String> {
+    s.trim().parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        format!("«{s}» ist keine BFS-Nr.; bitte die Nummer der Gemeinde angeben (Blatt «Gemeinden», z. B. 2601)")
+    })
 }
 
 pub fn execute(args: KontoArgs) -> anyhow::Result<()> {

@@ -31,7 +31,7 @@ pub struct RunArgs {
     /// Datum auf den Dokumenten, TT.MM.JJJJ (Standard: heute).
     #[arg(long, value_name = "TT.MM.JJJJ", value_parser = parse_date)]
     pub datum: Option<chrono::NaiveDate>,
-    /// Kontaktstelle des AGS für die Rückmeldungen (Standard: Blatt «Kontakt» der Stammdaten).
+    /// Kontaktstelle des AGS für Briefe und Rückmeldungen (Standard: Blatt «Absender», sonst «Kontakt» der Stammdaten).
     #[arg(long, value_name = "TEXT")]
     pub kontakt: Option<String>,
     /// Grösste Datei in MB, die gelesen wird (Standard: 20).

@@ -10,10 +10,11 @@ use std::path::PathBuf;
 pub const DEFAULT_LEDGER: &str = "out/buchhaltung.sqlite";
 
 /// Options of `beitraege zahlungslauf`. Without options it previews the sample year's last
-/// run (31.03.2024) with the ledger `out/buchhaltung.sqlite`.
+/// run (31.03.2024) with the ledger `out/buchhaltung.sqlite`; `--buchen` and `--storno`
+/// need the Stichtag named.
 #[derive(Debug, Clone, Args)]
 pub struct ZahlungslaufArgs {
-    /// Stichtag des Zahlungslaufs, TT.MM.JJJJ (Ende März oder Ende September; Standard: 31.03.2024).
+    /// Stichtag des Zahlungslaufs, TT.MM.JJJJ (31.03. oder 30.09.; für --buchen und --storno nötig; Entwurf ohne: 31.03.2024).
     #[arg(long, value_name = "TT.MM.JJJJ", value_parser = parse_date)]
     pub stichtag: Option<chrono::NaiveDate>,
     /// Eingangsordner mit den eingereichten Formularen (Standard: samples/2023/inbox).
@@ -34,9 +35,18 @@ pub struct ZahlungslaufArgs {
     /// Den gebuchten Zahlungslauf per Stichtag stornieren (verlangt --grund).
     #[arg(long, requires = "grund")]
     pub storno: bool,
-    /// Grund der Stornierung.
+    /// Ausserordentlicher Zahlungslauf: ein anderer Stichtag als 31.03. oder 30.09. oder einer nach dem Buchungsdatum (verlangt --grund, der festgehalten wird).
+    #[arg(long, requires = "grund", conflicts_with = "storno")]
+    pub ausserordentlich: bool,
+    /// Grund der Stornierung oder des ausserordentlichen Zahlungslaufs.
     #[arg(long, value_name = "TEXT")]
     pub grund: Option<String>,
+    /// Buchungsdatum, TT.MM.JJJJ (Standard: heute; ein früheres nur zum Nachvollziehen alter Zahlungsläufe).
+    #[arg(long, value_name = "TT.MM.JJJJ", value_parser = parse_date)]
+    pub buchungsdatum: Option<chrono::NaiveDate>,
+    /// Ausführungsdatum der Zahlungen, TT.MM.JJJJ (ein Bankwerktag, nicht vor dem Buchungsdatum; Standard: der erste Bankwerktag ab Stichtag und Buchungsdatum).
+    #[arg(long, value_name = "TT.MM.JJJJ", value_parser = parse_date)]
+    pub ausfuehrungsdatum: Option<chrono::NaiveDate>,
     /// Erstes Jahr, das die Buchhaltung bezahlt; nötig für die erste Buchung (danach aus der Buchhaltung; Beispieldaten: 2023).
     #[arg(long, value_name = "JAHR")]
     pub ab_jahr: Option<i32>,
@@ -62,16 +72,36 @@ impl ZahlungslaufArgs {
             out: self.out.clone().unwrap_or_else(|| PathBuf::from("out").join("zahlungslauf").join(folder)),
             ledger: self.buchhaltung.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_LEDGER)),
             book: self.buchen,
-            // The sample inbox's ledger starts in 2023.
-            first_year: self.ab_jahr.or(self.inbox.is_none().then_some(2023)),
+            first_year: self.ab_jahr,
+            booked_on: self.buchungsdatum.unwrap_or_else(|| chrono::Local::now().date_naive()),
+            execution_date: self.ausfuehrungsdatum,
+            extraordinary_reason: if self.ausserordentlich { self.grund.clone() } else { None },
             threads: self.threads,
             limits: Limits::default(),
         }
     }
 }
 
+/// The first year stored in a ledger, if it exists and has booked a run.
+fn stored_first_year(path: &std::path::Path) -> Option<i32> {
+    if !path.is_file() {
+        return None;
+    }
+    crate::ledger::Ledger::open_existing(path).ok()?.first_year().ok()?
+}
+
 pub fn execute(args: ZahlungslaufArgs) -> anyhow::Result<()> {
-    let opts = args.options();
+    if args.stichtag.is_none() && (args.buchen || args.storno) {
+        let what = if args.storno { "--storno" } else { "--buchen" };
+        anyhow::bail!(
+            "Mit {what} muss der Stichtag angegeben werden (--stichtag TT.MM.JJJJ, z. B. «--stichtag 30.09.2023»); es wurde nichts gebucht."
+        );
+    }
+    let mut opts = args.options();
+    // The sample inbox's ledger starts in 2023 (a ledger that has booked keeps its own year).
+    if opts.first_year.is_none() && args.inbox.is_none() && stored_first_year(&opts.ledger).is_none() {
+        opts.first_year = Some(2023);
+    }
     let day = crate::domain::fmt_date(opts.stichtag);
     if args.storno {
         let so = StornoOptions {

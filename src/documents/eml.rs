@@ -1,21 +1,24 @@
 //! E-mail drafts (`Entwuerfe/*.eml`) for each letter and invoice: addressed to the
 //! municipality's contact, with the PDF and the workbook attached, marked `X-Unsent: 1` so
-//! that Outlook opens them for editing. Date and Message-ID are derived from the run.
+//! that Outlook opens them for editing. Date and Message-ID are derived from the run or the
+//! invoice.
 //!
 //! Master data cannot write into a draft: every body is base64, so no line of a master-data
 //! text reaches the message as a line (a base64 line never starts with `--`); header values
 //! are one line (control and invisible characters become spaces; the master data refuse them
 //! anyway); and the MIME boundary cannot be known before the message is: it is the SHA-256
 //! of the draft's subject, text and attachments, so a text that contained it would have to
-//! contain its own hash. Unlike a random boundary this keeps a draft the same bytes for the same inputs
-//! (and printed again, identical). A boundary found anywhere but on its own delimiter lines
-//! stops the draft.
+//! contain its own hash. Unlike a random boundary this keeps a draft the same bytes for the
+//! same inputs (and printed again, identical). A boundary found anywhere but on its own
+//! delimiter lines stops the draft.
 
-use super::{answer_by, doc_error, invoice, long_date, sender, stem};
-use crate::compute::Invoice;
+use super::{answer_by, doc_error, invoice, letter, long_date, sender_of, stem, stem_of};
 use crate::domain::chf_text;
 use crate::domain::Bfs;
+use crate::payout::InvoiceDoc;
+use crate::stammdaten::Stammdaten;
 use crate::write::{OutFile, RunData, WriteError};
+use chrono::NaiveDate;
 use mail_builder::headers::address::Address as MailAddress;
 use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::message_id::MessageId;
@@ -43,12 +46,14 @@ struct Draft<'a> {
     book: Option<&'a OutFile>,
 }
 
-fn build(d: &RunData<'_>, dr: Draft<'_>) -> Result<OutFile, WriteError> {
-    let s = sender(d);
+/// Builds a draft from the master data's sender; `tag` (the year, an invoice number) and
+/// `date` make the Message-ID.
+fn build(master: &Stammdaten, tag: &str, date: NaiveDate, dr: Draft<'_>) -> Result<OutFile, WriteError> {
+    let s = sender_of(master);
     let domain = s.email.split_once('@').map(|(_, h)| h.to_string()).unwrap_or_else(|| "localhost".into());
-    let id = format!("{}-{}-{}-{}@{domain}", dr.kind, d.year, dr.bfs, d.run_date.format("%Y%m%d"));
+    let id = format!("{}-{tag}-{}-{}@{domain}", dr.kind, dr.bfs, date.format("%Y%m%d"));
     let boundary = content_boundary(&dr);
-    let timestamp = d.run_date.and_hms_opt(8, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or_default();
+    let timestamp = date.and_hms_opt(8, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or_default();
     // Encoded here: mail-builder writes plain text as 7bit or quoted-printable, where a line
     // of the text stays a line of the message.
     let text =
@@ -68,7 +73,7 @@ fn build(d: &RunData<'_>, dr: Draft<'_>) -> Result<OutFile, WriteError> {
     if !s.email.is_empty() {
         m = m.from(MailAddress::new_address(Some(one_line(&s.address.name)), one_line(&s.email)));
     }
-    if let Some(c) = d.master.adressen.municipalities.get(&dr.bfs).filter(|c| !c.email.is_empty()) {
+    if let Some(c) = master.adressen.municipalities.get(&dr.bfs).filter(|c| !c.email.is_empty()) {
         let name = if c.contact_person.is_empty() { c.address.name.as_str() } else { c.contact_person.as_str() };
         m = m.to(MailAddress::new_address(Some(one_line(name)), one_line(&c.email)));
     }
@@ -148,8 +153,8 @@ pub fn one_line(text: &str) -> String {
 
 const GREETING: &str = "Sehr geehrte Damen und Herren";
 
-fn closing(d: &RunData<'_>) -> String {
-    let s = sender(d);
+fn closing(master: &Stammdaten) -> String {
+    let s = sender_of(master);
     let mut out = format!("Freundliche Grüsse\n\n{}\n", s.address.name);
     for l in [s.contact_person.clone(), s.phone.clone(), s.email.clone()] {
         if !l.is_empty() {
@@ -164,17 +169,32 @@ fn closing(d: &RunData<'_>) -> String {
 pub fn letter_draft(d: &RunData<'_>, bfs: Bfs, pdf: &OutFile, book: Option<&OutFile>) -> Result<OutFile, WriteError> {
     let name = d.name_of(Some(bfs));
     let attached = [Some(pdf), book].iter().flatten().map(|f| base_name(&f.rel).to_string()).collect::<Vec<_>>();
+    // What the letter withholds, from compute's statement (the letter names lines and reasons).
+    let covered = letter::covered(d, bfs);
+    let held = match letter::withheld_total(d, &covered) {
+        Some(t) if t > rust_decimal::Decimal::ZERO => {
+            let what = if letter::not_eligible_only(&letter::groups(d, &covered)) {
+                "Nicht ausgerichtet werden"
+            } else {
+                "Zurückbehalten werden"
+            };
+            format!(" {what} CHF {}; die Gründe stehen im Schreiben.", chf_text(t))
+        }
+        _ => String::new(),
+    };
     let text = format!(
         "{},\n\nim Anhang erhalten Sie unsere Rückmeldung zur Berichterstattung start.integration {} \
-         ({}). Bitte senden Sie uns allfällige Korrekturen bis am {}.\n\n{}",
+         ({}).{held} Bitte senden Sie uns allfällige Korrekturen bis am {}.\n\n{}",
         GREETING,
         d.year,
         attached.join(", "),
         long_date(answer_by(d)),
-        closing(d)
+        closing(d.master)
     );
     build(
-        d,
+        d.master,
+        &d.year.to_string(),
+        d.run_date,
         Draft {
             rel: format!("{FOLDER}/{}_Rueckmeldung.eml", stem(d, bfs)),
             kind: "rueckmeldung",
@@ -187,34 +207,30 @@ pub fn letter_draft(d: &RunData<'_>, bfs: Bfs, pdf: &OutFile, book: Option<&OutF
     )
 }
 
-/// The draft that sends an invoice with the municipality's workbook (its feedback workbook,
-/// else the annex).
-pub fn invoice_draft(
-    d: &RunData<'_>,
-    inv: &Invoice,
-    pdf: &OutFile,
-    book: Option<&OutFile>,
-) -> Result<OutFile, WriteError> {
-    let nr = invoice::number(d, inv);
+/// The draft that sends an invoice: the invoice alone (never the annex with its internal
+/// sheets).
+pub fn invoice_draft(master: &Stammdaten, inv: &InvoiceDoc, pdf: &OutFile) -> Result<OutFile, WriteError> {
+    let nr = invoice::number(inv);
     let text = format!(
-        "{},\n\nim Anhang erhalten Sie unsere Rechnung Nr. {nr} über CHF {} für die Rückforderung \
-         start.integration {} (Ziffer 4.7), zahlbar bis am {}.\n\n{}",
+        "{},\n\nim Anhang erhalten Sie unsere Rechnung Nr. {nr} über CHF {} für Rückforderungen \
+         start.integration (Ziffer 4.7), zahlbar bis am {}.\n\n{}",
         GREETING,
         chf_text(inv.amount),
-        d.year,
-        long_date(answer_by(d)),
-        closing(d)
+        long_date(inv.due_on),
+        closing(master)
     );
     build(
-        d,
+        master,
+        &nr,
+        inv.date,
         Draft {
-            rel: format!("{FOLDER}/{}_Rechnung.eml", stem(d, inv.bfs)),
+            rel: format!("{FOLDER}/Rechnung_{nr}_{}.eml", stem_of(master, inv.payee)),
             kind: "rechnung",
-            bfs: inv.bfs,
-            subject: format!("Rechnung Nr. {nr}: Rückforderung start.integration {}", d.year),
+            bfs: inv.payee,
+            subject: format!("Rechnung Nr. {nr}: Rückforderung start.integration"),
             text,
             pdf,
-            book,
+            book: None,
         },
     )
 }

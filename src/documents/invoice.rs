@@ -1,32 +1,51 @@
-//! The invoice (PDF) for a clawback remainder (4.7), rendered from compute's
-//! [`Invoice`](crate::compute::Invoice), with a Swiss QR-bill payment part (SIX IG 2.3):
+//! The invoice (PDF) of a payout run (4.7), rendered from the run's
+//! [`InvoiceDoc`](crate::payout::InvoiceDoc): its number, date and due date, the
+//! calculation (the claims, what the run's payout covered, the rest invoiced), and a Swiss
+//! QR-bill payment part (SIX IG 2.3) whose creditor reference is derived from the number:
 //! receipt 62 × 105 mm and payment part 148 × 105 mm at the foot of an A4 page, QR code
-//! 46 × 46 mm with the Swiss cross, error correction level M.
+//! 46 × 46 mm with the Swiss cross, error correction level M. The same document from the
+//! booked run and from the ledger later gives the same bytes.
 
 use super::pdf::{self, Meta, Page, MIN_SIZE};
 use super::qrbill::{self, QrBill};
-use super::{answer_by, doc_error, leading, letterhead, long_date, recipient_address, sender, stem, Creditor, Flow};
+use super::{creditor_of, doc_error, leading, letterhead, long_date, recipient_of, sender_of, stem_of, Creditor, Flow};
 use crate::adressen::Address;
-use crate::compute::Invoice;
-use crate::domain::chf_text;
-use crate::write::{OutFile, RunData, WriteError};
+use crate::domain::{chf_text, fmt_date};
+use crate::payout::{Art, InvoiceDoc};
+use crate::stammdaten::Stammdaten;
+use crate::write::{OutFile, WriteError};
+use rust_decimal::Decimal;
 
-/// Top of the payment part on the page, in millimetres (297 − 105).
-pub const PART_TOP: f32 = 192.0;
+/// The most a QR-bill can carry (IG 2.3: up to 999 999 999.99).
+pub const QR_MAX: Decimal = Decimal::from_parts(1_215_752_191, 23, 0, false, 2);
 
-/// The invoice number: year and BFS-Nr. (one clawback invoice per municipality and year).
-pub fn number(d: &RunData<'_>, inv: &Invoice) -> String {
-    format!("{}-{}", d.year, inv.bfs)
+/// The invoice's number as printed (a preview has none yet).
+pub fn number(inv: &InvoiceDoc) -> String {
+    inv.number.clone().unwrap_or_else(|| "(Entwurf)".to_string())
 }
 
-pub fn file_name(d: &RunData<'_>, inv: &Invoice) -> String {
-    format!("Rechnungen/{}.pdf", stem(d, inv.bfs))
+pub fn file_name(master: &Stammdaten, inv: &InvoiceDoc) -> String {
+    format!("Rechnungen/{}_{}.pdf", number(inv).replace(['(', ')'], ""), stem_of(master, inv.payee))
+}
+
+/// Why an invoice has no payment part, if it has none.
+pub fn no_payment_part(master: &Stammdaten, inv: &InvoiceDoc) -> Option<String> {
+    if inv.number.is_none() {
+        return Some("Entwurf: Die Rechnungsnummer wird erst beim Buchen vergeben.".into());
+    }
+    if creditor_of(master).is_none() {
+        return Some("Die Stammdaten nennen kein Konto des Kantons (Blatt «Kantonskonto»).".into());
+    }
+    if inv.amount > QR_MAX {
+        return Some(format!("Der Betrag übersteigt CHF {}, was ein QR-Zahlteil tragen kann.", chf_text(QR_MAX)));
+    }
+    None
 }
 
 /// The QR-bill of an invoice to the creditor's account.
-pub fn bill(d: &RunData<'_>, inv: &Invoice, creditor: &Creditor) -> Result<QrBill, qrbill::QrError> {
-    let nr = number(d, inv);
-    let (to, contact) = recipient_address(d, inv.bfs);
+pub fn bill(master: &Stammdaten, inv: &InvoiceDoc, creditor: &Creditor) -> Result<QrBill, qrbill::QrError> {
+    let nr = number(inv);
+    let (to, contact) = recipient_of(master, inv.payee);
     let debtor = contact.map(|_| to).filter(|a: &Address| !a.postcode.is_empty() && !a.town.is_empty());
     Ok(QrBill {
         iban: creditor.iban.clone(),
@@ -34,47 +53,66 @@ pub fn bill(d: &RunData<'_>, inv: &Invoice, creditor: &Creditor) -> Result<QrBil
         amount: Some(inv.amount),
         debtor,
         reference: qrbill::rf_reference(&nr)?,
-        message: format!("Rechnung {nr}, Rückforderung start.integration {}", d.year),
+        message: format!("Rechnung {nr}, Rückforderung start.integration"),
     })
 }
 
-pub fn write(d: &RunData<'_>, inv: &Invoice, creditor: Option<&Creditor>) -> Result<OutFile, WriteError> {
-    let rel = file_name(d, inv);
-    let nr = number(d, inv);
-    let name = d.name_of(Some(inv.bfs));
-    let s = sender(d);
-    let (to, contact) = recipient_address(d, inv.bfs);
+fn claim_label(master: &Stammdaten, c: &crate::payout::Claim) -> String {
+    let name = master.municipality(c.bfs).map(|m| m.name.clone()).unwrap_or_default();
+    match c.art {
+        Art::Rueckforderung => format!("Rückforderung {name} ({}): {}", c.bfs, c.text),
+        _ => format!("Korrektur {name} ({}), {}: {}", c.bfs, c.periode, c.text),
+    }
+}
+
+/// Renders the invoice.
+pub fn write(master: &Stammdaten, inv: &InvoiceDoc) -> Result<OutFile, WriteError> {
+    let rel = file_name(master, inv);
+    let nr = number(inv);
+    let name = master.municipality(inv.payee).map(|m| m.name.clone()).unwrap_or_default();
+    let s = sender_of(master);
+    let (to, contact) = recipient_of(master, inv.payee);
     let mut to_lines = to.lines();
     if let Some(c) = contact.filter(|c| !c.contact_person.is_empty()) {
         to_lines.insert(1, format!("z. Hd. {}", c.contact_person));
     }
-    let qr = match creditor {
-        Some(c) => Some(bill(d, inv, c).and_then(|b| b.payload().map(|p| (b, p))).map_err(|e| doc_error(&rel, e))?),
-        None => {
-            tracing::warn!(rechnung = %nr, "Die Stammdaten nennen kein Konto des Kantons (Blatt «Kantonskonto»): Rechnung ohne Zahlteil.");
-            None
+    let why_none = no_payment_part(master, inv);
+    let qr = match (&why_none, creditor_of(master)) {
+        (None, Some(c)) => {
+            Some(bill(master, inv, &c).and_then(|b| b.payload().map(|p| (b, p))).map_err(|e| doc_error(&rel, e))?)
         }
+        _ => None,
     };
-    let due = answer_by(d);
     let mut first = Page::default();
-    let subject = format!("Rechnung Nr. {nr}: Rückforderung Beiträge start.integration {}", d.year);
-    let y = letterhead(&mut first, &s, &to_lines, d.run_date, &subject);
+    let subject = format!("Rechnung Nr. {nr}: Rückforderung Beiträge start.integration");
+    let y = letterhead(&mut first, &s, &to_lines, inv.date, &subject);
     let mut f = Flow::new(first, y, PART_TOP - 10.0);
     let body = 10.0;
     f.para("Sehr geehrte Damen und Herren", body, false, 0.0, 2.5);
     f.para(
         &format!(
-            "Rückforderungen werden mit den nächsten Auszahlungen verrechnet (Ziffer 4.7 des Kreisschreibens). \
-             Die Rückforderung an {name} (BFS-Nr. {}) übersteigt die Beiträge, mit denen sie im Jahr {} verrechnet \
-             werden konnte. Den verbleibenden Betrag stellen wir Ihnen in Rechnung.",
-            inv.bfs, d.year
+            "Rückforderungen werden mit der nächsten Auszahlung verrechnet (Ziffer 4.7 des Kreisschreibens). \
+             Die Forderungen an {name} (BFS-Nr. {}) übersteigen die Auszahlung des Zahlungslaufs per {}. \
+             Den verbleibenden Betrag stellen wir Ihnen in Rechnung:",
+            inv.payee,
+            fmt_date(inv.stichtag)
         ),
         body,
         false,
         0.0,
         2.0,
     );
-    f.para(&format!("Grund: {}", inv.reason()), body, false, 0.0, 2.0);
+    for c in &inv.claims {
+        f.amount_line(&claim_label(master, c), &format!("CHF {}", chf_text(c.amount)), body, false);
+        f.y += 0.8;
+    }
+    f.amount_line(
+        &format!("Verrechnet mit der Auszahlung per {}", fmt_date(inv.stichtag)),
+        &format!("– CHF {}", chf_text(inv.offset)),
+        body,
+        false,
+    );
+    f.y += 0.8;
     f.amount_line(
         &format!("Rechnungsbetrag (Rechnung Nr. {nr})"),
         &format!("CHF {}", chf_text(inv.amount)),
@@ -82,12 +120,12 @@ pub fn write(d: &RunData<'_>, inv: &Invoice, creditor: Option<&Creditor>) -> Res
         true,
     );
     f.y += 2.0;
-    match &qr {
-        Some((b, _)) => f.para(
+    match (&qr, &why_none) {
+        (Some((b, _)), _) => f.para(
             &format!(
                 "Zahlbar bis am {} (30 Tage nach Rechnungsdatum) auf das Konto {} mit der Referenz {}, am \
                  einfachsten mit dem Zahlteil unten.",
-                long_date(due),
+                long_date(inv.due_on),
                 qrbill::grouped(&b.iban),
                 qrbill::grouped(&b.reference)
             ),
@@ -96,11 +134,11 @@ pub fn write(d: &RunData<'_>, inv: &Invoice, creditor: Option<&Creditor>) -> Res
             0.0,
             2.0,
         ),
-        None => f.para(
+        (None, why) => f.para(
             &format!(
-                "Zahlbar bis am {} (30 Tage nach Rechnungsdatum). Die Zahlungsverbindung teilen wir Ihnen \
-                 separat mit.",
-                long_date(due)
+                "Zahlbar bis am {} (30 Tage nach Rechnungsdatum). Kein Zahlteil: {}",
+                long_date(inv.due_on),
+                why.as_deref().unwrap_or("")
             ),
             body,
             false,
@@ -116,26 +154,29 @@ pub fn write(d: &RunData<'_>, inv: &Invoice, creditor: Option<&Creditor>) -> Res
     if f.y > PART_TOP - 6.0 {
         f.pages.push(Page::default());
     }
-    let label = format!("Rechnung Nr. {nr} – {name} ({})", inv.bfs);
+    let label = format!("Rechnung Nr. {nr} – {name} ({})", inv.payee);
     let mut pages = f.finish(&label);
     if let Some(last) = pages.last_mut() {
         // The footer would sit inside the payment part: drop it from that page.
         last.ops.retain(|op| !matches!(op, pdf::Op::Text { y, .. } if *y > 280.0));
-        match &qr {
-            Some((b, payload)) => payment_part(last, b, payload).map_err(|e| doc_error(&rel, e))?,
-            None => last.text(
+        match (&qr, &why_none) {
+            (Some((b, payload)), _) => payment_part(last, b, payload).map_err(|e| doc_error(&rel, e))?,
+            (None, why) => last.text(
                 super::LEFT,
                 PART_TOP + 10.0,
                 10.0,
                 true,
-                "Kein Zahlteil: Die Stammdaten nennen kein Konto des Kantons (Blatt «Kantonskonto»).",
+                format!("Kein Zahlteil: {}", why.as_deref().unwrap_or("")),
             ),
         }
     }
-    let meta = Meta { title: &label, author: &s.address.name, subject: &subject, date: d.run_date };
+    let meta = Meta { title: &label, author: &s.address.name, subject: &subject, date: inv.date };
     let bytes = pdf::render(&pages, &meta).map_err(|e| doc_error(&rel, e))?;
     Ok(OutFile { rel, bytes })
 }
+
+/// Top of the payment part on the page, in millimetres (297 − 105).
+pub const PART_TOP: f32 = 192.0;
 
 /// Draws the QR code, 46 × 46 mm, at (`x`, `y`), with the Swiss cross in the middle.
 fn qr_code(p: &mut Page, x: f32, y: f32, payload: &str) -> Result<(), qrbill::QrError> {

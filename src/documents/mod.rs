@@ -2,10 +2,11 @@
 //!
 //! - `Rueckmeldungen/<BFS>_<Gemeinde>.pdf`: the feedback letter next to its workbook
 //!   ([`letter`]);
-//! - `Rechnungen/<BFS>_<Gemeinde>.pdf`: an invoice with a Swiss QR-bill for every clawback
-//!   remainder (4.7, [`invoice`], [`qrbill`]);
-//! - `Entwuerfe/*.eml`: an e-mail draft for each letter and invoice with the PDF and the
-//!   workbook attached ([`eml`]).
+//! - `Rechnungen/<Nummer>_<BFS>_<Gemeinde>.pdf`: an invoice with a Swiss QR-bill, written by
+//!   the payout run that books it, and reprinted identically from the ledger (4.7,
+//!   [`invoice`], [`qrbill`]);
+//! - `Entwuerfe/*.eml`: an e-mail draft for each letter (with its workbook) and each invoice
+//!   (with the invoice alone) ([`eml`]).
 //!
 //! - `Anhang_1_Beitraege_<Y>.pdf`: the annex as a signed document ([`annex_pdf`]).
 //!
@@ -20,6 +21,7 @@ pub mod qrbill;
 
 use crate::adressen::{Address, MunicipalityAddress, Sender};
 use crate::domain::Bfs;
+use crate::stammdaten::Stammdaten;
 use crate::write::{feedback, style, OutFile, RunData, WriteError};
 use chrono::{Datelike, NaiveDate};
 use pdf::{Page, MIN_SIZE, PT};
@@ -35,31 +37,38 @@ pub struct Creditor {
     pub iban: String,
 }
 
-/// The sender printed on letters and invoices: the master data's `Absender`, else the AGS
-/// with the contact text of the run.
+/// The sender printed on letters and invoices: the master data's `Absender`. Without that
+/// sheet the office is named and no address is printed: the program invents none (the
+/// letterhead and the return address then hold the office's name only).
 pub fn sender(d: &RunData<'_>) -> Sender {
-    if let Some(s) = &d.master.adressen.sender {
+    sender_of(d.master)
+}
+
+/// The sender of the master data (see [`sender`]).
+pub fn sender_of(master: &Stammdaten) -> Sender {
+    if let Some(s) = &master.adressen.sender {
         return s.clone();
     }
     Sender {
-        address: Address {
-            name: "Amt für Gesellschaft und Soziales".into(),
-            street: "Ambassadorenhof".into(),
-            number: String::new(),
-            postcode: "4509".into(),
-            town: "Solothurn".into(),
-            country: "CH".into(),
-        },
+        address: Address { name: OFFICE.into(), country: "CH".into(), ..Default::default() },
         contact_person: String::new(),
         phone: String::new(),
         email: String::new(),
     }
 }
 
+/// The office's name when the master data have no `Absender`.
+pub const OFFICE: &str = "Amt für Gesellschaft und Soziales";
+
 /// The creditor for invoices: the canton's account of the master data (sheet
 /// `Kantonskonto`: holder, IBAN, address), if there is one.
 pub fn creditor(d: &RunData<'_>) -> Option<Creditor> {
-    let k = d.master.zahlung.canton.as_ref()?;
+    creditor_of(d.master)
+}
+
+/// The creditor of the master data (see [`creditor`]).
+pub fn creditor_of(master: &Stammdaten) -> Option<Creditor> {
+    let k = master.zahlung.canton.as_ref()?;
     Some(Creditor {
         address: Address {
             name: k.holder.clone(),
@@ -75,12 +84,17 @@ pub fn creditor(d: &RunData<'_>) -> Option<Creditor> {
 
 /// A municipality's address, or its name alone when the master data have none.
 pub fn recipient_address<'a>(d: &RunData<'a>, bfs: Bfs) -> (Address, Option<&'a MunicipalityAddress>) {
-    match d.master.adressen.municipalities.get(&bfs) {
+    recipient_of(d.master, bfs)
+}
+
+/// A municipality's address of the master data (see [`recipient_address`]).
+pub fn recipient_of(master: &Stammdaten, bfs: Bfs) -> (Address, Option<&MunicipalityAddress>) {
+    match master.adressen.municipalities.get(&bfs) {
         Some(m) => (m.address.clone(), Some(m)),
-        None => (
-            Address { name: format!("Gemeinde {}", d.name_of(Some(bfs))), country: "CH".into(), ..Default::default() },
-            None,
-        ),
+        None => {
+            let name = master.municipality(bfs).map(|m| m.name.clone()).unwrap_or_default();
+            (Address { name: format!("Gemeinde {name}"), country: "CH".into(), ..Default::default() }, None)
+        }
     }
 }
 
@@ -110,7 +124,12 @@ pub fn answer_by(d: &RunData<'_>) -> NaiveDate {
 
 /// The stem of a municipality's files: `2403_Gunzgen`.
 pub fn stem(d: &RunData<'_>, bfs: Bfs) -> String {
-    format!("{bfs}_{}", style::safe_name(&d.name_of(Some(bfs))))
+    stem_of(d.master, bfs)
+}
+
+/// The stem of a municipality's files (see [`stem`]).
+pub fn stem_of(master: &Stammdaten, bfs: Bfs) -> String {
+    format!("{bfs}_{}", style::safe_name(&master.municipality(bfs).map(|m| m.name.clone()).unwrap_or_default()))
 }
 
 // ---------------------------------------------------------------------------
@@ -165,7 +184,11 @@ pub fn letterhead(page: &mut Page, s: &Sender, to: &[String], date: NaiveDate, s
         }
     }
     let mut y = 95.0_f32.max(ya + 6.0);
-    page.text(LEFT, y, 10.0, false, format!("{}, {}", s.address.town, long_date(date)));
+    let dated = match s.address.town.as_str() {
+        "" => long_date(date),
+        town => format!("{town}, {}", long_date(date)),
+    };
+    page.text(LEFT, y, 10.0, false, dated);
     y += 10.0;
     for l in pdf::wrap(subject, RIGHT - LEFT, 11.0, true) {
         page.text(LEFT, y, 11.0, true, l);
@@ -174,12 +197,47 @@ pub fn letterhead(page: &mut Page, s: &Sender, to: &[String], date: NaiveDate, s
     y + 6.0
 }
 
-/// Flowing body text over as many pages as it needs.
+/// First and last baseline of body text on a follow-on page, in millimetres.
+pub const TOP: f32 = 25.0;
+pub const BOTTOM: f32 = 270.0;
+
+/// Text size of a letter's body and closing, in points.
+pub const BODY: f32 = 10.0;
+/// Space between the last paragraph and the closing, in millimetres.
+pub const CLOSING_AFTER: f32 = 6.0;
+
+/// Flowing body text over as many pages as it needs. A paragraph moves whole to the next
+/// page when it does not fit (only one taller than a page is split), and the closing is kept
+/// with the paragraph before it ([`Flow::closing`]): what a page break would leave alone is
+/// measured before anything is drawn.
 pub struct Flow {
     pub pages: Vec<Page>,
     pub y: f32,
     /// Last usable baseline on the current page.
     pub bottom: f32,
+}
+
+/// The height of a paragraph: its lines and the space after it.
+pub fn para_height(text: &str, size: f32, bold: bool, indent: f32, after: f32) -> f32 {
+    pdf::wrap(text, RIGHT - LEFT - indent, size, bold).len() as f32 * leading(size) + after
+}
+
+/// The height of an [`Flow::amount_line`]: its label's lines.
+pub fn amount_line_height(label: &str, size: f32, bold: bool) -> f32 {
+    pdf::wrap(label, RIGHT - LEFT - AMOUNT_WIDTH, size, bold).len() as f32 * leading(size)
+}
+
+/// The room an amount takes right of its label, in millimetres.
+const AMOUNT_WIDTH: f32 = 40.0;
+
+/// The height of the closing ([`Flow::signature`]): greeting, office, room to sign, signer.
+pub fn signature_height(s: &Sender) -> f32 {
+    let l = leading(BODY);
+    if s.contact_person.is_empty() {
+        2.0 * l + 2.0
+    } else {
+        3.0 * l + 18.0
+    }
 }
 
 impl Flow {
@@ -197,13 +255,22 @@ impl Flow {
     pub fn need(&mut self, h: f32) {
         if self.y + h > self.bottom {
             self.pages.push(Page::default());
-            self.y = 25.0;
-            self.bottom = 270.0;
+            self.y = TOP;
+            self.bottom = BOTTOM;
         }
     }
-    /// A paragraph at `indent` millimetres right of the margin, then `after` millimetres space.
+    /// Keeps `h` millimetres together: a new page when they do not fit here but would on a
+    /// fresh page (a block taller than a page starts where it is).
+    pub fn keep(&mut self, h: f32) {
+        if h <= BOTTOM - TOP {
+            self.need(h);
+        }
+    }
+    /// A paragraph at `indent` millimetres right of the margin, then `after` millimetres
+    /// space; the whole paragraph on one page.
     pub fn para(&mut self, text: &str, size: f32, bold: bool, indent: f32, after: f32) {
         let lines = pdf::wrap(text, RIGHT - LEFT - indent, size, bold);
+        self.keep(lines.len() as f32 * leading(size));
         for l in lines {
             self.need(leading(size));
             let y = self.y;
@@ -214,7 +281,7 @@ impl Flow {
     }
     /// A label and an amount on one line, the amount right-aligned.
     pub fn amount_line(&mut self, label: &str, amount: &str, size: f32, bold: bool) {
-        let lines = pdf::wrap(label, RIGHT - LEFT - 40.0, size, bold);
+        let lines = pdf::wrap(label, RIGHT - LEFT - AMOUNT_WIDTH, size, bold);
         self.need(leading(size) * lines.len() as f32);
         let y0 = self.y;
         for l in lines {
@@ -226,12 +293,19 @@ impl Flow {
     }
     /// The closing: greeting, office, room to sign, the signer.
     pub fn signature(&mut self, s: &Sender) {
-        self.need(40.0);
-        self.para("Freundliche Grüsse", 10.0, false, 0.0, 2.0);
-        self.para(&s.address.name, 10.0, true, 0.0, 16.0);
+        self.keep(signature_height(s));
+        self.para("Freundliche Grüsse", BODY, false, 0.0, 2.0);
+        self.para(&s.address.name, BODY, true, 0.0, 16.0);
         if !s.contact_person.is_empty() {
-            self.para(&s.contact_person, 10.0, false, 0.0, 0.0);
+            self.para(&s.contact_person, BODY, false, 0.0, 0.0);
         }
+    }
+    /// The letter's last paragraph and its closing, on one page: when both do not fit here,
+    /// both move to the next page, so that the closing never stands alone there.
+    pub fn closing(&mut self, last: &str, s: &Sender) {
+        self.keep(para_height(last, BODY, false, 0.0, CLOSING_AFTER) + signature_height(s));
+        self.para(last, BODY, false, 0.0, CLOSING_AFTER);
+        self.signature(s);
     }
     /// The pages with a footer: `label`, page n of m.
     pub fn finish(mut self, label: &str) -> Vec<Page> {
@@ -244,35 +318,136 @@ impl Flow {
     }
 }
 
-/// Renders every document: letters next to the feedback workbooks, invoices, and the e-mail
+/// Renders every document of `run`: letters next to the feedback workbooks and their e-mail
 /// drafts; `built` are the outputs already rendered (the workbooks the drafts attach).
+/// Invoices are not among them: the payout run that books an invoice writes it (4.7).
 pub fn write_all(d: &RunData<'_>, built: &[OutFile]) -> Result<Vec<OutFile>, WriteError> {
     use rayon::prelude::*;
     let recipients: Vec<_> = feedback::by_recipient(d).into_iter().collect();
     let letters: Vec<OutFile> =
         recipients.par_iter().map(|(b, fs)| letter::write(d, *b, fs)).collect::<Result<_, _>>()?;
-    let creditor = creditor(d);
-    let invoices: Vec<OutFile> =
-        d.comp.invoices.par_iter().map(|inv| invoice::write(d, inv, creditor.as_ref())).collect::<Result<_, _>>()?;
     let mut out = Vec::new();
     for (l, (b, _)) in letters.iter().zip(&recipients) {
         let book = built.iter().find(|f| f.rel == feedback::file_name(*b, &d.name_of(Some(*b))));
         out.push(eml::letter_draft(d, *b, l, book)?);
     }
-    for (pdf, inv) in invoices.iter().zip(&d.comp.invoices) {
-        let b = inv.bfs;
-        let book = built
-            .iter()
-            .find(|f| f.rel == feedback::file_name(b, &d.name_of(Some(b))))
-            .or_else(|| built.iter().find(|f| f.rel == crate::write::annex::file_name(d.year)));
-        out.push(eml::invoice_draft(d, inv, pdf, book)?);
-    }
     out.extend(letters);
-    out.extend(invoices);
     Ok(out)
 }
 
 /// A document error as a write error.
 pub fn doc_error(rel: &str, reason: impl std::fmt::Display) -> WriteError {
     WriteError::Document { name: rel.to_string(), reason: reason.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The page-break rules of [`Flow`], on both sides of each boundary. A body line of 10 pt
+    //! is 10 × 1.35 pt = 13.5 pt = 4.7625 mm high; pages hold baselines from 25 to 270 mm.
+    use super::*;
+
+    fn signer() -> Sender {
+        Sender {
+            address: Address { name: "Amt".into(), ..Default::default() },
+            contact_person: "A. Muster".into(),
+            ..Default::default()
+        }
+    }
+
+    /// The texts of each page, in drawing order (the footer is not drawn here).
+    fn texts(pages: &[Page]) -> Vec<Vec<String>> {
+        pages
+            .iter()
+            .map(|p| {
+                p.ops
+                    .iter()
+                    .filter_map(|op| match op {
+                        pdf::Op::Text { text, .. } => Some(text.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The baseline of the first text of page `i`.
+    fn first_y(pages: &[Page], i: usize) -> f32 {
+        pages[i]
+            .ops
+            .iter()
+            .find_map(|op| match op {
+                pdf::Op::Text { y, .. } => Some(*y),
+                _ => None,
+            })
+            .expect("a text")
+    }
+
+    /// `n` one-line paragraphs from the top of a page, then the last paragraph and the closing.
+    fn letter_with(n: usize) -> Vec<Page> {
+        let mut f = Flow::new(Page::default(), TOP, BOTTOM);
+        for i in 1..=n {
+            f.para(&format!("Zeile {i}"), BODY, false, 0.0, 0.0);
+        }
+        f.closing("Für Fragen.", &signer());
+        f.pages
+    }
+
+    #[test]
+    fn heights_are_the_lines_and_the_space_after() {
+        // One line of 4.7625 mm and 6 mm after; the closing with a signer: three lines, 2 mm
+        // after the greeting, 16 mm to sign; without a signer: two lines and 2 mm.
+        assert!((para_height("Für Fragen.", BODY, false, 0.0, 6.0) - 10.7625).abs() < 1e-3);
+        assert!((signature_height(&signer()) - 32.2875).abs() < 1e-3);
+        let unsigned = Sender { contact_person: String::new(), ..signer() };
+        assert!((signature_height(&unsigned) - 11.525).abs() < 1e-3);
+    }
+
+    #[test]
+    fn the_closing_stays_with_the_last_paragraph_on_both_sides_of_the_page_end() {
+        // Last paragraph and closing: 10.7625 + 32.2875 = 43.05 mm. After 42 lines the body
+        // stands at 25 + 42 × 4.7625 = 225.025 mm: 268.075 ≤ 270, everything fits.
+        let fits = letter_with(42);
+        assert_eq!(fits.len(), 1);
+        let t = texts(&fits);
+        assert_eq!(&t[0][41..], ["Zeile 42", "Für Fragen.", "Freundliche Grüsse", "Amt", "A. Muster"]);
+        // One line more: 229.7875 + 43.05 = 272.8375 > 270. Line 43 still fits on page 1
+        // (229.7875 ≤ 270 − 4.7625), the last paragraph moves with the closing.
+        let moved = letter_with(43);
+        assert_eq!(moved.len(), 2);
+        let t = texts(&moved);
+        assert_eq!(t[0].last().map(String::as_str), Some("Zeile 43"));
+        assert_eq!(t[1], ["Für Fragen.", "Freundliche Grüsse", "Amt", "A. Muster"]);
+        assert_eq!(first_y(&moved, 1), TOP);
+    }
+
+    #[test]
+    fn a_paragraph_moves_whole_to_the_next_page() {
+        // Three lines need 14.2875 mm. After 48 lines (25 + 48 × 4.7625 = 253.6 mm) they fit:
+        // 267.8875 ≤ 270; after 49 (258.3625 mm) they would end at 272.65: all three move,
+        // though two of them would still fit on page 1.
+        for (n, pages) in [(48, 1), (49, 2)] {
+            let mut f = Flow::new(Page::default(), TOP, BOTTOM);
+            for i in 1..=n {
+                f.para(&format!("Zeile {i}"), BODY, false, 0.0, 0.0);
+            }
+            f.para("a\nb\nc", BODY, false, 0.0, 0.0);
+            let t = texts(&f.pages);
+            assert_eq!(t.len(), pages, "after {n} lines");
+            assert_eq!(t[pages - 1][t[pages - 1].len() - 3..], ["a", "b", "c"], "after {n} lines");
+            if pages == 2 {
+                assert_eq!(t[1].len(), 3, "nothing of the paragraph stays on page 1");
+            }
+        }
+    }
+
+    #[test]
+    fn a_block_taller_than_a_page_starts_where_it_is() {
+        // 60 lines (285.75 mm) cannot fit any page: no empty page before them.
+        let mut f = Flow::new(Page::default(), TOP, BOTTOM);
+        f.para("Anfang", BODY, false, 0.0, 0.0);
+        let long: Vec<String> = (1..=60).map(|i| format!("L{i}")).collect();
+        f.para(&long.join("\n"), BODY, false, 0.0, 0.0);
+        let t = texts(&f.pages);
+        assert_eq!(t[0][..2], ["Anfang", "L1"]);
+    }
 }

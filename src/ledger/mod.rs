@@ -19,9 +19,9 @@ mod schema;
 /// An invoice with what has been received on it (a plain value, shared with the writers).
 pub use crate::domain::InvoiceState;
 use crate::domain::{fmt_date, Bfs, Chf, TariffCode};
+use crate::payout::{Art, Evidence, Key, Part, PlannedBooking};
 use crate::write::hex;
-use crate::zahlungslauf::plan::{Art, Evidence, Key, Part, PlannedBooking};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
@@ -66,10 +66,40 @@ pub enum LedgerError {
     BadAmount,
     #[error("Die Zahlung von CHF {amount:.2} am {date} auf Rechnung «{id}» ist bereits erfasst.")]
     ReceiptTwice { id: String, date: String, amount: Chf },
+    #[error("Das Valutadatum {date} liegt vor dem Datum der Rechnung «{id}» ({invoice_date}); eine Zahlung auf diese Rechnung kann nicht früher eingegangen sein.")]
+    ValueDateBeforeInvoice { id: String, date: String, invoice_date: String },
+    #[error("Das Valutadatum {date} liegt nach heute ({today}); erfasst werden nur eingegangene Zahlungen.")]
+    ValueDateInFuture { date: String, today: String },
+    #[error("Der Zahlungseingang «{0}» ist nicht bekannt (Buchungs-ID eines Zahlungseingangs, mindestens 8 Zeichen; siehe «beitraege konto», Blatt «Buchungen»).")]
+    UnknownReceipt(String),
+    #[error("«{0}» passt auf mehrere Zahlungseingänge; bitte die Buchungs-ID länger angeben.")]
+    AmbiguousReceipt(String),
+    #[error("Der Zahlungseingang «{id}» ist bereits storniert ({at}); es wurde nichts gebucht.")]
+    ReceiptAlreadyReversed { id: String, at: String },
+    #[error("Auf die Rechnung {invoices} des Zahlungslaufs per {stichtag} sind Zahlungen eingegangen (CHF {received:.2}); der Zahlungslauf wurde nicht storniert. Zuerst die Zahlungseingänge stornieren («beitraege zahlung-erfassen --storno <Buchungs-ID> --grund …»), dann den Zahlungslauf; die Zahlungen danach auf die Rechnung des neu gebuchten Zahlungslaufs erfassen.")]
+    RunHasReceipts { stichtag: String, invoices: String, received: Chf },
     #[error("Die Buchhaltung ist verändert worden: Buchung Nr. {seq} passt nicht zur Hash-Kette.")]
     ChainBroken { seq: i64 },
     #[error("Die Buchhaltung enthält einen ungültigen Wert in Buchung Nr. {seq}: {what}")]
     BadRow { seq: i64, what: String },
+}
+
+/// The date of an invoice: a receipt's value date may not be before it. (Today the Stichtag
+/// of the run that issued it.)
+pub fn invoice_date(inv: &InvoiceState) -> NaiveDate {
+    inv.date
+}
+
+/// The id of a receipt: the invoice, the value date and the amount (normalised, so that
+/// 10, 10.0 and 10.00 are the same receipt); `n` > 1 for the same receipt recorded again
+/// after its reversal.
+fn receipt_id(invoice: &str, date: NaiveDate, amount: Chf, n: u32) -> String {
+    let amount = amount.normalize().to_string();
+    if n <= 1 {
+        sha(&["eingang/v1", invoice, &iso(date), &amount])
+    } else {
+        sha(&["eingang/v1", invoice, &iso(date), &amount, &n.to_string()])
+    }
 }
 
 /// Net booked amount per component key, and the payee of each key's latest booking.
@@ -116,6 +146,19 @@ pub struct Booking {
 }
 
 impl Booking {
+    /// The booking as an invoice reads it ([`crate::payout::invoice_docs`]).
+    pub fn as_run_booking(&self) -> crate::payout::RunBooking<'_> {
+        crate::payout::RunBooking {
+            payee: self.payee,
+            bfs: self.bfs,
+            periode: &self.periode,
+            art: self.art,
+            betrag: self.betrag,
+            text: &self.text,
+            bezug: self.bezug.as_deref(),
+            due_on: self.due_on,
+        }
+    }
     /// The component key, for bookings of a tariff code.
     pub fn key(&self) -> Option<Key> {
         let component = TariffCode::parse(&self.leistung)?;
@@ -134,6 +177,9 @@ pub struct RunHeader {
     pub evidence: Vec<Evidence>,
     /// The first year the ledger pays for (stored once, at its first run).
     pub first_year: i32,
+    /// Why the run was booked although extraordinary (empty for an ordinary run); stored in
+    /// the run's row.
+    pub reason: String,
 }
 
 pub struct Ledger {
@@ -428,7 +474,7 @@ impl Ledger {
     pub fn settled_clawbacks(&self) -> Result<BTreeSet<String>, LedgerError> {
         let mut sums: BTreeMap<String, Chf> = BTreeMap::new();
         for b in self.bookings()? {
-            if b.leistung == crate::zahlungslauf::plan::LEISTUNG_RUECKFORDERUNG {
+            if b.leistung == crate::payout::LEISTUNG_RUECKFORDERUNG {
                 if let Some(r) = &b.bezug {
                     *sums.entry(r.clone()).or_insert(Decimal::ZERO) += b.betrag;
                 }
@@ -446,21 +492,33 @@ impl Ledger {
             .iter()
             .filter(|b| b.art == Art::Rechnung)
             .map(|b| InvoiceState {
-                id: b.id[..16].to_string(),
+                // Invoices booked before numbers were given are known by their booking id.
+                id: b.bezug.clone().unwrap_or_else(|| b.id[..16].to_string()),
                 payee: b.payee,
                 stichtag: b.stichtag,
+                date: b.due_on.map(crate::payout::invoice_date_of_due).unwrap_or(b.stichtag),
                 amount: -b.betrag,
                 due_on: b.due_on.unwrap_or(b.stichtag),
                 received: Decimal::ZERO,
                 reversed: reversed.contains(b.id.as_str()),
             })
             .collect();
-        for b in all.iter().filter(|b| b.art == Art::Zahlungseingang) {
+        for b in all.iter().filter(|b| b.art == Art::Zahlungseingang && !reversed.contains(b.id.as_str())) {
             if let Some(inv) = out.iter_mut().find(|i| Some(i.id.as_str()) == b.bezug.as_deref()) {
                 inv.received += b.betrag;
             }
         }
         Ok(out)
+    }
+
+    /// The invoice a person names: by its number (`2023-0007`), or by the QR-bill's creditor
+    /// reference (`RF.. 2023 0007`), with or without spaces, in any case.
+    pub fn find_invoice(&self, query: &str) -> Result<InvoiceState, LedgerError> {
+        let q: String = query.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+        self.invoices()?
+            .into_iter()
+            .find(|i| i.id.to_uppercase() == q || crate::documents::qrbill::rf_reference(&i.id).is_ok_and(|rf| rf == q))
+            .ok_or_else(|| LedgerError::UnknownInvoice(query.trim().to_string()))
     }
 
     fn next_seq(tx: &rusqlite::Transaction<'_>, table: &str) -> rusqlite::Result<i64> {
@@ -576,7 +634,7 @@ impl Ledger {
             header.stichtag,
             lauf,
             &header.booked_at,
-            "",
+            &header.reason,
             None,
             &header.program_version,
             &header.evidence,
@@ -587,6 +645,30 @@ impl Ledger {
             params![header.first_year.to_string()],
         )
         .map_err(db)?;
+        // Invoice numbers, given inside the write lock: `<year of the invoice>-<nnnn>`,
+        // counting on from the ledger's invoices of that year.
+        let mut planned = planned.to_vec();
+        let mut next_number: BTreeMap<i32, i64> = BTreeMap::new();
+        for p in planned.iter_mut().filter(|p| p.art == Art::Rechnung && p.bezug.is_none()) {
+            let year = p.due_on.map(crate::payout::invoice_date_of_due).unwrap_or(header.stichtag).year();
+            let n = match next_number.get(&year) {
+                Some(n) => *n,
+                None => {
+                    let prefix = format!("{year}-");
+                    let mut st = tx.prepare("SELECT bezug FROM bookings WHERE art = 'Rechnung'").map_err(db)?;
+                    let used: Vec<Option<String>> =
+                        st.query_map([], |r| r.get(0)).map_err(db)?.collect::<Result<_, _>>().map_err(db)?;
+                    used.iter()
+                        .flatten()
+                        .filter_map(|b| b.strip_prefix(&prefix).and_then(|n| n.parse::<i64>().ok()))
+                        .max()
+                        .unwrap_or(0)
+                        + 1
+                }
+            };
+            next_number.insert(year, n + 1);
+            p.bezug = Some(format!("{year}-{n:04}"));
+        }
         let mut rows: Vec<Booking> = planned
             .iter()
             .map(|p| Booking {
@@ -635,6 +717,20 @@ impl Ledger {
         };
         if let Some(later) = active.iter().filter(|r| r.stichtag > stichtag).max_by_key(|r| r.stichtag) {
             return Err(LedgerError::NotLatest { stichtag: fmt_date(stichtag), later: fmt_date(later.stichtag) });
+        }
+        // Money received on the run's invoices would stay on a reversed invoice: the receipts
+        // are reversed first (and recorded again on the rebooked run's invoice).
+        let paid: Vec<InvoiceState> = self
+            .invoices()?
+            .into_iter()
+            .filter(|i| i.stichtag == stichtag && !i.reversed && !i.received.is_zero())
+            .collect();
+        if !paid.is_empty() {
+            return Err(LedgerError::RunHasReceipts {
+                stichtag: fmt_date(stichtag),
+                invoices: paid.iter().map(|i| format!("«{}»", i.id)).collect::<Vec<_>>().join(", "),
+                received: paid.iter().map(|i| i.received).sum(),
+            });
         }
         let originals: Vec<Booking> = self.bookings()?.into_iter().filter(|b| b.run_id == target.run_id).collect();
         let path = self.path.clone();
@@ -686,29 +782,51 @@ impl Ledger {
         Ok((run, rows))
     }
 
-    /// Records money received on an invoice.
+    /// Records money received on an invoice. The value date `date` lies between the
+    /// invoice's date ([`invoice_date`]) and `today`; the same receipt (invoice, value date,
+    /// amount, whatever its notation) is refused a second time, as is more than is open.
     pub fn record_receipt(
         &mut self,
         invoice_id: &str,
         date: NaiveDate,
         amount: Chf,
+        today: NaiveDate,
         booked_at: &str,
         version: &str,
     ) -> Result<Booking, LedgerError> {
         if amount <= Decimal::ZERO {
             return Err(LedgerError::BadAmount);
         }
-        let inv = self
-            .invoices()?
-            .into_iter()
-            .find(|i| i.id.eq_ignore_ascii_case(invoice_id.trim()))
-            .ok_or_else(|| LedgerError::UnknownInvoice(invoice_id.to_string()))?;
+        let inv = self.find_invoice(invoice_id)?;
+        if date < invoice_date(&inv) {
+            return Err(LedgerError::ValueDateBeforeInvoice {
+                id: inv.id.clone(),
+                date: fmt_date(date),
+                invoice_date: fmt_date(invoice_date(&inv)),
+            });
+        }
+        if date > today {
+            return Err(LedgerError::ValueDateInFuture { date: fmt_date(date), today: fmt_date(today) });
+        }
+        // The same receipt again is refused, before the open amount is looked at; one that was
+        // reversed may be recorded anew (under the next free id).
+        let all = self.bookings()?;
+        let reversed: BTreeSet<&str> =
+            all.iter().filter(|b| b.art == Art::Storno).filter_map(|b| b.bezug.as_deref()).collect();
+        let ids: BTreeSet<&str> = all.iter().map(|b| b.id.as_str()).collect();
+        let mut n = 1;
+        let id = loop {
+            let id = receipt_id(&inv.id, date, amount, n);
+            if !ids.contains(id.as_str()) {
+                break id;
+            }
+            if !reversed.contains(id.as_str()) {
+                return Err(LedgerError::ReceiptTwice { id: inv.id, date: fmt_date(date), amount });
+            }
+            n += 1;
+        };
         if amount > inv.open() {
             return Err(LedgerError::Overpaid { id: inv.id.clone(), open: inv.open(), amount });
-        }
-        let id = sha(&["eingang/v1", &inv.id, &iso(date), &amount.to_string()]);
-        if self.bookings()?.iter().any(|b| b.id == id) {
-            return Err(LedgerError::ReceiptTwice { id: inv.id, date: fmt_date(date), amount });
         }
         let path = self.path.clone();
         let db = |source| LedgerError::Db { path: path.clone(), source };
@@ -727,7 +845,7 @@ impl Ledger {
             bfs: inv.payee,
             year: chrono::Datelike::year(&date),
             periode: chrono::Datelike::year(&date).to_string(),
-            leistung: crate::zahlungslauf::plan::LEISTUNG_RECHNUNG.to_string(),
+            leistung: crate::payout::LEISTUNG_RECHNUNG.to_string(),
             betrag: amount,
             count: None,
             tariff: String::new(),
@@ -739,6 +857,81 @@ impl Ledger {
             booked_at: booked_at.to_string(),
             prev_hash: String::new(),
             hash: String::new(),
+        }];
+        Self::insert_bookings(&tx, &mut rows).map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(rows.remove(0))
+    }
+
+    /// The receipt a booking id (or its first 8 or more characters) names.
+    pub fn receipt(&self, id: &str) -> Result<Booking, LedgerError> {
+        let key = id.trim().to_ascii_lowercase();
+        if key.len() < 8 {
+            return Err(LedgerError::UnknownReceipt(id.trim().to_string()));
+        }
+        let mut found: Vec<Booking> =
+            self.bookings()?.into_iter().filter(|b| b.art == Art::Zahlungseingang && b.id.starts_with(&key)).collect();
+        match found.len() {
+            0 => Err(LedgerError::UnknownReceipt(id.trim().to_string())),
+            1 => Ok(found.remove(0)),
+            _ => Err(LedgerError::AmbiguousReceipt(id.trim().to_string())),
+        }
+    }
+
+    /// Books the reversal of a receipt (a wrongly recorded payment), with a reason: a
+    /// `Storno` booking referring to it, in a run of its own that reverses the receipt's run.
+    /// The receipt then no longer counts on its invoice; a receipt is reversed once.
+    pub fn reverse_receipt(
+        &mut self,
+        receipt_id: &str,
+        reason: &str,
+        booked_at: &str,
+        version: &str,
+    ) -> Result<Booking, LedgerError> {
+        if reason.trim().is_empty() {
+            return Err(LedgerError::NoReason);
+        }
+        let original = self.receipt(receipt_id)?;
+        let reversal = self
+            .bookings()?
+            .into_iter()
+            .find(|b| b.art == Art::Storno && b.bezug.as_deref() == Some(original.id.as_str()));
+        if let Some(done) = reversal {
+            let short = original.id.get(..16).unwrap_or(&original.id).to_string();
+            return Err(LedgerError::ReceiptAlreadyReversed { id: short, at: done.booked_at });
+        }
+        let path = self.path.clone();
+        let db = |source| LedgerError::Db { path: path.clone(), source };
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let n: i64 =
+            tx.query_row("SELECT COUNT(*) FROM runs WHERE art = 'Zahlungseingang'", [], |r| r.get(0)).map_err(db)?;
+        let rid = sha(&["eingang-storno/v1", &original.id]);
+        Self::insert_run(
+            &tx,
+            &rid,
+            "Zahlungseingang",
+            original.stichtag,
+            n + 1,
+            booked_at,
+            reason.trim(),
+            Some(&original.run_id),
+            version,
+            &[],
+        )
+        .map_err(db)?;
+        let invoice = original.bezug.clone().unwrap_or_default();
+        let mut rows = vec![Booking {
+            seq: 0,
+            id: sha(&["storno/v1", &original.id]),
+            run_id: rid,
+            art: Art::Storno,
+            betrag: -original.betrag,
+            bezug: Some(original.id.clone()),
+            text: format!("Storno des Zahlungseingangs auf Rechnung {invoice}: {}", reason.trim()),
+            program_version: version.to_string(),
+            booked_at: booked_at.to_string(),
+            due_on: None,
+            ..original.clone()
         }];
         Self::insert_bookings(&tx, &mut rows).map_err(db)?;
         tx.commit().map_err(db)?;
@@ -781,6 +974,7 @@ mod tests {
             program_version: "t".into(),
             evidence: vec![],
             first_year: 2023,
+            reason: String::new(),
         }
     }
 

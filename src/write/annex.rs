@@ -85,7 +85,9 @@ fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
             fmt_date(d.run_date)
         ),
     )?;
-    let table = Table::new(&BEITRAEGE);
+    // One vertical alignment for every cell of a row: a tall row (wrapped status or notes)
+    // keeps its amounts level with its status.
+    let table = Table::top(&BEITRAEGE);
     table.header(ws, HEADER_ROW)?;
     let first = HEADER_ROW + 1;
     let total_row = table.rows(ws, first, &d.comp.rows)?;

@@ -166,8 +166,8 @@ pub struct TotalRow<'a> {
 /// A table of rows of type `R`, laid out by its columns.
 pub struct Table<'c, R> {
     pub columns: &'c [Column<R>],
-    /// Numbers, amounts and dates aligned to the top of their cell (tables whose wrapped
-    /// text makes rows taller).
+    /// Every cell aligned to the top (tables whose wrapped text makes rows taller, so that
+    /// a row's cells read as one line).
     pub top: bool,
 }
 
@@ -265,6 +265,10 @@ impl<'c, R> Table<'c, R> {
                 Val::Text(t) => match (col.kind, &fmt) {
                     (Kind::Wrap, Some(f)) => {
                         ws.write_text_with_format(r, c16, t, f)?;
+                    }
+                    // Plain text in a top-aligned table sits at the top like its neighbours.
+                    _ if self.top => {
+                        ws.write_text_with_format(r, c16, t, &self.aligned(Format::new()))?;
                     }
                     _ => {
                         ws.write_text(r, c16, t)?;

@@ -25,10 +25,6 @@ use crate::resolve::FileEntry;
 use rust_xlsxwriter::{Format, FormatAlign, Worksheet, XlsxError};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Used when neither the master data nor the command line names a contact.
-pub const DEFAULT_CONTACT: &str =
-    "Amt für Gesellschaft und Soziales (AGS), Fachstelle Integration, Ambassadorenhof, 4509 Solothurn";
-
 /// The municipality whose workbook receives findings about `bfs`: its lead when it is a
 /// contract member, the successor's when it was merged away, else itself.
 pub fn recipient(d: &RunData<'_>, bfs: Bfs) -> Bfs {
@@ -179,20 +175,27 @@ fn letter(
     )?;
     let b = style::bold();
     let top = Format::new().set_text_wrap().set_align(FormatAlign::Top);
-    let head = [
+    let mut head = vec![
         ("Gemeinde", d.name_of(Some(bfs))),
         ("BFS-Nr.", bfs.to_string()),
         ("Jahr", d.year.to_string()),
         ("Datum", fmt_date(d.run_date)),
-        ("Kontakt AGS", d.contact.to_string()),
     ];
+    // The AGS as the letter names it: the sheet `Absender` and the run's contact; a line the
+    // master data do not fill is left out (no built-in address).
+    if let Some(s) = &d.master.adressen.sender {
+        head.push(("Absender", s.address.lines().join(", ")));
+    }
+    if !d.contact.is_empty() {
+        head.push(("Kontakt AGS", d.contact.replace('\n', ", ")));
+    }
     for (i, (k, v)) in head.iter().enumerate() {
         let r = 2 + i as u32;
         ws.write_text_with_format(r, 0, *k, &b.clone().set_align(FormatAlign::Top))?;
         ws.merge_text(r, 1, r, 4, v, &top)?;
         style::fit_row(ws, r, &[(v, WIDTHS[1..5].iter().sum())])?;
     }
-    let mut r = 8;
+    let mut r = 3 + head.len() as u32;
     // Whose findings this workbook holds besides the recipient's.
     let contract = d.master.membership(bfs, ymd(d.year, 12, 31)).map(|m| m.contract.clone());
     let in_contract: Vec<String> = members.iter().filter(|m| **m != bfs).map(|m| who(d, *m)).collect();
@@ -278,7 +281,8 @@ fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>)
     )?;
     let intro = "Berechnet: was die gemeldeten Zahlen nach Tarif ergeben. Ausbezahlt: was nach der Prüfung \
                  ausgerichtet wird. Zurückbehalten: die Differenz, mit dem Grund; sie wird nach Eingang eines \
-                 korrigierten Formulars ausgerichtet.";
+                 korrigierten Formulars ausgerichtet, bei fehlender oder ungenügender Selbstdeklaration nach \
+                 Eingang einer Selbstdeklaration, welche die Voraussetzungen nach Ziffer 4.2 erfüllt.";
     ws.merge_text(1, 0, 1, 7, intro, &style::subtitle().set_text_wrap().set_align(FormatAlign::Top))?;
     style::fit_row(ws, 1, &[(intro, MONEY_WIDTHS.iter().sum())])?;
     let mut r = 3;

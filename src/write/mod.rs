@@ -35,7 +35,8 @@ pub struct RunData<'a> {
     pub comp: &'a Computation,
     /// All findings in report order.
     pub findings: &'a [Finding],
-    /// The AGS contact printed on feedback letters.
+    /// The AGS contact printed on the letters and the feedback workbooks, one text for both
+    /// (`--kontakt`, else `Absender`, else `Kontakt`: [`crate::run::contact_of`]); empty: none.
     pub contact: &'a str,
     /// The program version.
     pub version: &'a str,

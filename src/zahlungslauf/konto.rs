@@ -94,7 +94,8 @@ pub fn run_rows(runs: &[RunRow], bookings: &[Booking], bfs: Option<Bfs>) -> Vec<
             }
         }
         for (payee, (gross, claims, invoiced)) in per {
-            let offset = claims.min(gross);
+            // The offset the run made: the one rule of 4.7.
+            let offset = crate::payout::settle(gross, claims).map(|s| s.offset).unwrap_or(Decimal::ZERO);
             out.push(RunPayeeRow {
                 stichtag: r.stichtag,
                 art: r.art.clone(),
@@ -150,18 +151,42 @@ pub fn statement(ledger: &Ledger, bfs: Option<Bfs>, date: NaiveDate) -> Result<S
 
 /// Writes the statement workbook and the journal; returns the files written.
 pub fn execute(opts: &KontoOptions) -> Result<(Statement, Vec<String>), crate::zahlungslauf::ZahlungslaufError> {
-    let out_dir = write::OutputDir::open(&opts.out)?;
     let ledger = Ledger::open_existing(&opts.ledger)?;
-    let st = statement(&ledger, opts.bfs, opts.date)?;
     let master = match &opts.stammdaten {
-        Some(p) if p.is_file() => Stammdaten::load(p).map_err(crate::evaluate::RunError::from)?,
-        _ => Stammdaten::default(),
+        Some(p) if p.is_file() => Some(Stammdaten::load(p).map_err(crate::evaluate::RunError::from)?),
+        _ => None,
     };
+    // A BFS-Nr. must name a municipality of the master data (without master data: one the
+    // ledger knows), before anything is written.
+    if let Some(bfs) = opts.bfs {
+        let known = match &master {
+            Some(m) => m.municipality(bfs).is_some(),
+            None => ledger.bookings()?.iter().any(|b| b.bfs == bfs || b.payee == bfs),
+        };
+        if !known {
+            let why = if master.is_some() {
+                "ist keine Gemeinde der Stammdaten (Blatt «Gemeinden»)"
+            } else {
+                "kommt in der Buchhaltung nicht vor (ohne Stammdaten)"
+            };
+            return Err(crate::zahlungslauf::ZahlungslaufError::UnknownMunicipality { bfs, why });
+        }
+    }
+    let master = master.unwrap_or_default();
+    let out_dir = write::OutputDir::open(&opts.out)?;
+    let st = statement(&ledger, opts.bfs, opts.date)?;
     let all = ledger.verify()?;
-    let files = vec![
+    let mut files = vec![
         super::workbook::konto_workbook(&st, &master, env!("CARGO_PKG_VERSION"))?,
         OutFile { rel: journal::FILE_NAME.to_string(), bytes: journal::export(&all).into_bytes() },
     ];
+    // The invoices, printed again from the ledger: the same documents the runs wrote.
+    for r in ledger.runs()?.iter().filter(|r| r.art == "Zahlungslauf") {
+        let rows: Vec<Booking> = all.iter().filter(|b| b.run_id == r.run_id).cloned().collect();
+        if rows.iter().any(|b| b.art == Art::Rechnung && opts.bfs.is_none_or(|n| b.payee == n)) {
+            files.extend(super::invoice_files(&master, r.stichtag, &rows, opts.bfs)?.0);
+        }
+    }
     out_dir.commit(&files)?;
     Ok((st, files.iter().map(|f| f.rel.clone()).collect()))
 }

@@ -187,7 +187,7 @@ fn build(
     leaf(&mut w, "NbOfTxs", &txs.len().to_string())?;
     leaf(&mut w, "CtrlSum", &format!("{total:.2}"))?;
     start(&mut w, "ReqdExctnDt")?;
-    leaf(&mut w, "Dt", &doc.stichtag.format("%Y-%m-%d").to_string())?;
+    leaf(&mut w, "Dt", &doc.execution_date.format("%Y-%m-%d").to_string())?;
     end(&mut w, "ReqdExctnDt")?;
     start(&mut w, "Dbtr")?;
     leaf(&mut w, "Nm", &sps_text(&canton.holder, 70))?;

@@ -21,6 +21,8 @@ use rust_xlsxwriter::{Worksheet, XlsxError};
 /// Everything the run's writers read.
 pub struct RunDoc<'a> {
     pub stichtag: NaiveDate,
+    /// The requested execution date of the payments (pain.001 `ReqdExctnDt`).
+    pub execution_date: NaiveDate,
     /// A preview: marked `Entwurf`, nothing booked.
     pub draft: bool,
     pub plan: &'a Plan,
@@ -54,6 +56,12 @@ fn none_line(ws: &mut Worksheet, r: u32, empty: bool, text: &str) -> Result<u32,
 fn heading(ws: &mut Worksheet, doc: &RunDoc<'_>, what: &str, sub: &str) -> Result<(), XlsxError> {
     ws.write_string_with_format(0, 0, doc.title(what), &style::title())?;
     ws.write_string_with_format(1, 0, sub, &style::subtitle())?;
+    ws.write_string_with_format(
+        2,
+        0,
+        format!("Ausführungsdatum der Zahlungen: {}", fmt_date(doc.execution_date)),
+        &style::subtitle(),
+    )?;
     Ok(())
 }
 
