@@ -9,12 +9,14 @@
 //! The canton's account for invoices (4.7) is the `Kantonskonto` of [`crate::zahlungsdaten`].
 //!
 //! Both sheets are optional. A sheet that is there must be usable: a missing column, a
-//! duplicate or unknown BFS-Nr. or an address too long for a QR-bill stops the run like any
-//! other master-data problem.
+//! duplicate or unknown BFS-Nr., an address too long for a QR-bill, or a text that could
+//! write into a document or an e-mail header (a line break, a bidirectional control, an emoji,
+//! a contact person longer than a line of the address window) stops the run like any other
+//! master-data problem.
 
 use crate::domain::Bfs;
 use crate::extract::norm;
-use crate::stammdaten::{Problem, ProblemKind};
+use crate::stammdaten::{Charset, Position, Problem, ProblemKind};
 use crate::values::parse_bfs;
 use crate::workbook::{Sheet, Value};
 use std::collections::BTreeMap;
@@ -94,8 +96,21 @@ pub struct Adressen {
     pub sender: Option<Sender>,
 }
 
-/// Field limits of the QR-bill's structured address (SIX IG 2.3, section 4.3.3).
-const LIMITS: [(&str, usize); 5] = [("Name", 70), ("Strasse", 70), ("Hausnummer", 16), ("PLZ", 16), ("Ort", 35)];
+/// Field limits of the QR-bill's structured address (SIX IG 2.3, section 4.3.3), which the
+/// payment file (SPS, pain.001) shares: name, street, house number, postcode, town.
+pub const MAX_NAME: usize = 70;
+pub const MAX_STREET: usize = 70;
+pub const MAX_NUMBER: usize = 16;
+pub const MAX_POSTCODE: usize = 16;
+pub const MAX_TOWN: usize = 35;
+
+/// The longest contact person: with «z. Hd. » one line of the letter's address window
+/// (80 mm at 10 pt), also the signature line of the sender.
+pub const MAX_PERSON_CHARS: usize = 50;
+/// The longest telephone number (a line of the letterhead).
+pub const MAX_PHONE_CHARS: usize = 30;
+/// The longest e-mail address (a line of the letterhead, an e-mail header).
+pub const MAX_EMAIL_CHARS: usize = 64;
 
 struct Table<'a> {
     sheet: &'a Sheet,
@@ -122,10 +137,10 @@ impl<'a> Table<'a> {
         }
         let missing: Vec<_> = required.iter().filter(|h| !cols.contains_key(*h)).collect();
         for h in &missing {
-            problems.push(Problem {
-                kind: ProblemKind::MissingColumn,
-                message: format!("Blatt «{name}»: Spalte «{h}» fehlt in Zeile 1."),
-            });
+            problems.push(Problem::new(
+                ProblemKind::MissingColumn,
+                format!("Blatt «{name}»: Spalte «{h}» fehlt in Zeile 1."),
+            ));
         }
         if !missing.is_empty() {
             return None;
@@ -142,38 +157,56 @@ impl<'a> Table<'a> {
     fn at(&self, row: u32) -> String {
         format!("Blatt «{}», Zeile {}", self.sheet.name, row + 1)
     }
+    fn pos(&self, row: u32, h: &str) -> Position {
+        Position::new(&self.sheet.name, row, h)
+    }
+    /// Column `h`'s text in `row`, checked as a one-line text of at most `max` characters of
+    /// `charset`; `None` (and a problem) when it is not one.
+    fn checked(&self, row: u32, h: &str, max: usize, charset: Charset, problems: &mut Vec<Problem>) -> Option<String> {
+        let text = self.text(row, h);
+        match Problem::text(self.pos(row, h), &text, max, charset) {
+            Some(p) => {
+                problems.push(p);
+                None
+            }
+            None => Some(text),
+        }
+    }
 }
 
 fn bad(problems: &mut Vec<Problem>, message: String) {
-    problems.push(Problem { kind: ProblemKind::BadValue, message });
+    problems.push(Problem::new(ProblemKind::BadValue, message));
 }
 
-/// Checks an address read from row `r` of `t`: required parts present, QR-bill lengths.
-fn check_address(t: &Table<'_>, r: u32, a: &Address, problems: &mut Vec<Problem>) {
-    let parts = [&a.name, &a.street, &a.number, &a.postcode, &a.town];
-    for ((label, max), value) in LIMITS.iter().zip(parts) {
-        if value.chars().count() > *max {
-            bad(problems, format!("{}: «{label}» ist länger als {max} Zeichen («{value}»).", t.at(r)));
-        }
-    }
-    for (label, value) in [("Name", &a.name), ("PLZ", &a.postcode), ("Ort", &a.town)] {
-        if value.is_empty() {
-            bad(problems, format!("{}: «{label}» ist leer.", t.at(r)));
-        }
-    }
-    if let Some(c) = parts.iter().flat_map(|p| p.chars()).find(|c| !crate::zahlungsdaten::allowed_char(*c)) {
-        bad(problems, format!("{}: Das Zeichen «{c}» ist in einer Adresse nicht zulässig (QR-Rechnung).", t.at(r)));
-    }
+/// Whether `email` is a plain address `local@domain` in ASCII, as an e-mail header takes it.
+fn is_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    let local_ok = !local.is_empty()
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && local.chars().all(|c| c.is_ascii_alphanumeric() || ".!#$%&'*+/=?^_`{|}~-".contains(c));
+    let domain_ok = domain.split('.').count() >= 2
+        && domain.split('.').all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    local_ok && domain_ok
 }
 
-fn check_email(t: &Table<'_>, r: u32, email: &str, problems: &mut Vec<Problem>) {
-    let ok = email.is_empty()
-        || (email.split('@').count() == 2
-            && email.split('@').all(|p| !p.is_empty())
-            && !email.chars().any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ','));
-    if !ok {
-        bad(problems, format!("{}: «E-Mail» ist keine E-Mail-Adresse («{email}»).", t.at(r)));
+fn check_email(t: &Table<'_>, r: u32, problems: &mut Vec<Problem>) -> String {
+    let Some(email) = t.checked(r, "E-Mail", MAX_EMAIL_CHARS, Charset::Payment, problems) else {
+        return String::new();
+    };
+    if !email.is_empty() && !is_email(&email) {
+        problems.push(Problem::at(
+            ProblemKind::BadValue,
+            t.pos(r, "E-Mail"),
+            &format!("«{email}» ist keine E-Mail-Adresse (Form name@gemeinde.ch, ohne Umlaute und Leerzeichen)."),
+        ));
     }
+    email
 }
 
 /// Reads the optional sheets `Adressen` and `Absender`; `known` are the BFS-Nr. of the sheet
@@ -198,18 +231,15 @@ pub fn parse(sheets: &[Sheet], known: &dyn Fn(Bfs) -> bool) -> (Adressen, Vec<Pr
                 problems.push(Problem::unknown_municipality(t.at(r), bfs));
             }
             let (address, email) = address_and_email(&t, r, "Empfänger", &mut problems);
-            let m = MunicipalityAddress {
-                bfs,
-                address,
-                contact_person: t.text(r, "Kontaktperson"),
-                email,
-                phone: t.text(r, "Telefon"),
-            };
+            let contact_person =
+                t.checked(r, "Kontaktperson", MAX_PERSON_CHARS, Charset::Document, &mut problems).unwrap_or_default();
+            let phone = t.checked(r, "Telefon", MAX_PHONE_CHARS, Charset::Document, &mut problems).unwrap_or_default();
+            let m = MunicipalityAddress { bfs, address, contact_person, email, phone };
             if out.municipalities.insert(bfs, m).is_some() {
-                problems.push(Problem {
-                    kind: ProblemKind::Duplicate,
-                    message: format!("{}: BFS-Nr. {bfs} kommt mehrfach vor.", t.at(r)),
-                });
+                problems.push(Problem::new(
+                    ProblemKind::Duplicate,
+                    format!("{}: BFS-Nr. {bfs} kommt mehrfach vor.", t.at(r)),
+                ));
             }
         }
     }
@@ -222,37 +252,42 @@ pub fn parse(sheets: &[Sheet], known: &dyn Fn(Bfs) -> bool) -> (Adressen, Vec<Pr
     ) {
         let rows: Vec<u32> = t.rows().collect();
         if rows.len() > 1 {
-            problems.push(Problem {
-                kind: ProblemKind::Duplicate,
-                message: format!("Blatt «Absender»: {} Zeilen, erwartet wird genau eine.", rows.len()),
-            });
+            problems.push(Problem::new(
+                ProblemKind::Duplicate,
+                format!("Blatt «Absender»: {} Zeilen, erwartet wird genau eine.", rows.len()),
+            ));
         }
         if let Some(&r) = rows.first() {
             let (address, email) = address_and_email(&t, r, "Amt", &mut problems);
-            out.sender = Some(Sender {
-                address,
-                contact_person: t.text(r, "Kontaktperson"),
-                phone: t.text(r, "Telefon"),
-                email,
-            });
+            let contact_person =
+                t.checked(r, "Kontaktperson", MAX_PERSON_CHARS, Charset::Document, &mut problems).unwrap_or_default();
+            let phone = t.checked(r, "Telefon", MAX_PHONE_CHARS, Charset::Document, &mut problems).unwrap_or_default();
+            out.sender = Some(Sender { address, contact_person, phone, email });
         }
     }
     (out, problems)
 }
 
-/// Row `r`'s postal address (its name from column `name_col`) and e-mail address, each checked.
-fn address_and_email(t: &Table<'_>, r: u32, name_col: &str, problems: &mut Vec<Problem>) -> (Address, String) {
+/// Row `r`'s postal address (its name from column `name_col`) and e-mail address, each
+/// checked: one line each, the QR-bill's character set and lengths, name, postcode and town
+/// present.
+fn address_and_email(t: &Table<'_>, r: u32, name_col: &'static str, problems: &mut Vec<Problem>) -> (Address, String) {
+    let mut field = |col: &str, max: usize, required: bool| -> String {
+        let text = t.checked(r, col, max, Charset::Payment, problems);
+        if required && text.as_deref() == Some("") {
+            problems.push(Problem::at(ProblemKind::BadValue, t.pos(r, col), "ist leer."));
+        }
+        text.unwrap_or_default()
+    };
     let address = Address {
-        name: t.text(r, name_col),
-        street: t.text(r, "Strasse"),
-        number: t.text(r, "Hausnummer"),
-        postcode: t.text(r, "PLZ"),
-        town: t.text(r, "Ort"),
+        name: field(name_col, MAX_NAME, true),
+        street: field("Strasse", MAX_STREET, false),
+        number: field("Hausnummer", MAX_NUMBER, false),
+        postcode: field("PLZ", MAX_POSTCODE, true),
+        town: field("Ort", MAX_TOWN, true),
         country: "CH".into(),
     };
-    check_address(t, r, &address, problems);
-    let email = t.text(r, "E-Mail");
-    check_email(t, r, &email, problems);
+    let email = check_email(t, r, problems);
     (address, email)
 }
 
@@ -339,7 +374,10 @@ mod tests {
         assert_eq!(k.iter().filter(|k| **k == ProblemKind::Duplicate).count(), 1);
         assert_eq!(k.iter().filter(|k| **k == ProblemKind::UnknownReference).count(), 1);
         // Town of 36 characters and the e-mail; 35 characters pass.
-        assert_eq!(k.iter().filter(|k| **k == ProblemKind::BadValue).count(), 2, "{p:?}");
+        let at =
+            |k| p.iter().filter(|p| p.kind == k).map(|p| p.at.clone().map(|a| (a.row, a.column))).collect::<Vec<_>>();
+        assert_eq!(at(ProblemKind::TooLong), vec![Some((4, "Ort".to_string()))]);
+        assert_eq!(at(ProblemKind::BadValue), vec![Some((4, "E-Mail".to_string()))]);
     }
 
     #[test]

@@ -33,23 +33,156 @@ pub enum ProblemKind {
     OutOfRange,
     /// A sheet whose name differs from a master-data sheet only by case or spaces.
     SheetNameVariant,
+    /// A text with a control character: a line break, a tab or another (one line only).
+    ControlCharacter,
+    /// A text with a bidirectional control (U+202E …) or another invisible format character.
+    InvisibleCharacter,
+    /// A character outside what the text's use allows: the QR-bill and payment file set, or
+    /// what the letters' font can print (an emoji, a rare script).
+    UnsupportedCharacter,
+    /// A text longer than its use allows (address window, QR-bill, letter line).
+    TooLong,
+    /// An IBAN of a country other than CH or LI.
+    IbanCountry,
+    /// A QR-IBAN (bank number 30000–31999): no credit transfer or RF reference can use it.
+    QrIban,
+    /// One IBAN for two payees, or a payee on the canton's own account.
+    SharedIban,
 }
 
-/// One master data problem with its German message.
+/// One master data problem with its German message and, where one cell is at fault, its
+/// position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub kind: ProblemKind,
     pub message: String,
+    pub at: Option<Position>,
+}
+
+/// A cell of the master data: sheet, row as the spreadsheet numbers it (the header is row 1),
+/// column by its header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub sheet: String,
+    pub row: u32,
+    pub column: String,
+}
+
+impl Position {
+    /// The cell of `column` in the 0-based `row` of `sheet`.
+    pub(crate) fn new(sheet: &str, row: u32, column: &str) -> Position {
+        Position { sheet: sheet.to_string(), row: row + 1, column: column.to_string() }
+    }
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Blatt «{}», Zeile {}, Spalte «{}»", self.sheet, self.row, self.column)
+    }
+}
+
+/// Which characters a master-data text may hold, by where it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charset {
+    /// Into a QR-bill or the payment file (pain.001): the set both permit, [`payment_char`].
+    Payment,
+    /// Into letters, workbooks, file names and e-mail headers: [`document_char`].
+    Document,
+}
+
+/// The characters a Swiss QR-bill and the Swiss Payment Standards both permit: Basic Latin,
+/// Latin-1 Supplement, Latin Extended-A, Ș ș Ț ț and € (no control characters).
+pub fn payment_char(c: char) -> bool {
+    crate::zahlungsdaten::allowed_char(c)
+}
+
+/// The characters a master-data text printed in a letter may hold: the payment set, Latin
+/// Extended-B and Additional, Greek and Cyrillic letters and typographic punctuation; every
+/// one of them is in the embedded font (tests/stammdaten_text.rs checks each), so nothing
+/// prints as a replacement. No emoji, no combining marks, no other scripts.
+pub fn document_char(c: char) -> bool {
+    payment_char(c)
+        || matches!(c as u32,
+            0x180..=0x24F
+            | 0x386 | 0x388..=0x38A | 0x38C | 0x38E..=0x3A1 | 0x3A3..=0x3CE
+            | 0x400..=0x482 | 0x48A..=0x4FF
+            | 0x1E00..=0x1E9B | 0x1E9E | 0x1EA0..=0x1EF9
+            | 0x2010 | 0x2012..=0x2015 | 0x2018..=0x201E | 0x2020..=0x2022 | 0x2026 | 0x2030
+            | 0x2032 | 0x2033 | 0x2039 | 0x203A)
+}
+
+/// Bidirectional controls and the other characters that change or hide what a text shows
+/// without being seen: zero-width characters, joiners, the soft hyphen, variation selectors,
+/// tags, fillers.
+pub fn invisible_char(c: char) -> bool {
+    matches!(c as u32,
+        0xAD | 0x34F | 0x61C | 0x115F | 0x1160 | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E
+        | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F | 0xFEFF | 0xFFA0 | 0xFFF9..=0xFFFB
+        | 0xE0000..=0xE007F | 0xE0100..=0xE01EF)
+}
+
+/// What is wrong with a one-line master-data text that may hold `max` characters of
+/// `charset`: its kind and the German reason; `None` when it is fine. The reason names
+/// characters by code point and never repeats the text.
+pub fn text_flaw(text: &str, max: usize, charset: Charset) -> Option<(ProblemKind, String)> {
+    for c in text.chars() {
+        let code = format!("U+{:04X}", c as u32);
+        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+            let what = match c {
+                '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}' => "einen Zeilenumbruch",
+                '\t' => "einen Tabulator",
+                _ => "ein Steuerzeichen",
+            };
+            return Some((
+                ProblemKind::ControlCharacter,
+                format!("enthält {what} ({code}); erlaubt ist eine Zeile ohne Steuerzeichen."),
+            ));
+        }
+        if invisible_char(c) {
+            return Some((
+                ProblemKind::InvisibleCharacter,
+                format!(
+                    "enthält ein unsichtbares Steuerzeichen ({code}, z. B. eine Umkehr der Schreibrichtung); bitte den Text neu eintippen."
+                ),
+            ));
+        }
+        let (ok, why) = match charset {
+            Charset::Payment => (
+                payment_char(c),
+                "ist in QR-Rechnung und Zahlungsdatei nicht zulässig (erlaubt: lateinische Buchstaben mit Akzenten, Ziffern, übliche Satzzeichen)",
+            ),
+            Charset::Document => (
+                document_char(c),
+                "kann in Briefen und Dateinamen nicht verwendet werden (erlaubt: lateinische, griechische und kyrillische Buchstaben, Ziffern, übliche Satzzeichen; keine Emojis)",
+            ),
+        };
+        if !ok {
+            return Some((ProblemKind::UnsupportedCharacter, format!("Das Zeichen «{c}» ({code}) {why}.")));
+        }
+    }
+    let n = text.chars().count();
+    (n > max).then(|| (ProblemKind::TooLong, format!("ist {n} Zeichen lang, erlaubt sind höchstens {max}.")))
 }
 
 impl Problem {
+    pub(crate) fn new(kind: ProblemKind, message: String) -> Problem {
+        Problem { kind, message, at: None }
+    }
+
+    /// A problem of one cell: its position leads the message.
+    pub(crate) fn at(kind: ProblemKind, at: Position, reason: &str) -> Problem {
+        Problem { kind, message: format!("{at}: {reason}"), at: Some(at) }
+    }
+
+    /// The problem of the one-line text `text` in cell `at`, if it has one ([`text_flaw`]).
+    pub(crate) fn text(at: Position, text: &str, max: usize, charset: Charset) -> Option<Problem> {
+        text_flaw(text, max, charset).map(|(kind, reason)| Problem::at(kind, at, &reason))
+    }
+
     /// A BFS-Nr. that a sheet names but the sheet `Gemeinden` does not hold (`at`: the sheet
     /// and row, as `Table::at` gives them). One wording for every master-data sheet.
     pub(crate) fn unknown_municipality(at: String, bfs: Bfs) -> Problem {
-        Problem {
-            kind: ProblemKind::UnknownReference,
-            message: format!("{at}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden»."),
-        }
+        Problem::new(ProblemKind::UnknownReference, format!("{at}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden»."))
     }
 }
 
@@ -58,7 +191,7 @@ struct Problems(Vec<Problem>);
 
 impl Problems {
     fn push(&mut self, kind: ProblemKind, message: String) {
-        self.0.push(Problem { kind, message });
+        self.0.push(Problem::new(kind, message));
     }
     fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -74,7 +207,7 @@ pub struct StammdatenError {
 
 impl StammdatenError {
     fn one(kind: ProblemKind, message: String) -> Self {
-        StammdatenError { problems: vec![Problem { kind, message }] }
+        StammdatenError { problems: vec![Problem::new(kind, message)] }
     }
     pub fn kinds(&self) -> Vec<ProblemKind> {
         self.problems.iter().map(|p| p.kind).collect()
@@ -178,6 +311,15 @@ impl<'a> Table<'a> {
     fn at(&self, row: u32) -> String {
         format!("Blatt «{}», Zeile {}", self.sheet.name, row + 1)
     }
+    /// Column `h`'s text in `row`, checked as a one-line text of at most `max` characters of
+    /// `charset`; a problem is pushed when it is not one.
+    fn checked_text(&self, row: u32, h: &str, max: usize, charset: Charset, p: &mut Problems) -> String {
+        let text = self.get(row, h).text();
+        if let Some(problem) = Problem::text(Position::new(&self.sheet.name, row, h), &text, max, charset) {
+            p.0.push(problem);
+        }
+        text
+    }
     /// The column of an optional header in row 1, if the sheet has it.
     fn optional_column(&self, h: &str) -> Option<u32> {
         self.sheet.cells().find_map(|(&(r, c), v)| match v {
@@ -186,6 +328,15 @@ impl<'a> Table<'a> {
         })
     }
 }
+
+/// The longest municipality name, district and contract name: a line of a letter, a subject
+/// and a file name.
+pub const MAX_NAME_CHARS: usize = 60;
+/// The longest reason of a clawback (printed in the invoice, the letter and the annex).
+pub const MAX_REASON_CHARS: usize = 200;
+/// The longest line of the sheet `Kontakt`, and the most lines it may have.
+pub const MAX_CONTACT_LINE_CHARS: usize = 100;
+pub const MAX_CONTACT_LINES: usize = 8;
 
 fn opt_date(t: &Table<'_>, r: u32, h: &str, problems: &mut Problems) -> Option<NaiveDate> {
     let v = t.get(r, h);
@@ -325,7 +476,8 @@ fn read_gemeinden(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
     };
     for r in t.rows() {
         let Some(bfs) = req_bfs(&t, r, "BFS-Nr.", p) else { continue };
-        let name = t.get(r, "Gemeinde").text();
+        let name = t.checked_text(r, "Gemeinde", MAX_NAME_CHARS, Charset::Document, p);
+        let district = t.checked_text(r, "Bezirk", MAX_NAME_CHARS, Charset::Document, p);
         if name.is_empty() {
             p.push(ProblemKind::BadValue, format!("{}: «Gemeinde» ist leer.", t.at(r)));
         }
@@ -352,13 +504,7 @@ fn read_gemeinden(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
             }
             s
         };
-        let m = Municipality {
-            bfs,
-            name,
-            district: t.get(r, "Bezirk").text(),
-            validity: Validity::new(valid_from, valid_to),
-            successor,
-        };
+        let m = Municipality { bfs, name, district, validity: Validity::new(valid_from, valid_to), successor };
         if sd.municipalities.insert(bfs, m).is_some() {
             p.push(ProblemKind::Duplicate, format!("{}: BFS-Nr. {bfs} kommt mehrfach vor.", t.at(r)));
         }
@@ -462,7 +608,7 @@ fn read_leitgemeinden(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
         return;
     };
     for r in t.rows() {
-        let contract = t.get(r, "Vertrag").text();
+        let contract = t.checked_text(r, "Vertrag", MAX_NAME_CHARS, Charset::Document, p);
         let lead = req_bfs(&t, r, "Leitgemeinde BFS-Nr.", p);
         let member = req_bfs(&t, r, "Mitglied BFS-Nr.", p);
         let valid_from = opt_date(&t, r, "Gültig ab", p);
@@ -634,21 +780,19 @@ fn read_rueckforderungen(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems
                     p.push(ProblemKind::BadValue, format!("{}: «Verfügung» (Nummer der Verfügung) fehlt.", t.at(r)));
                     continue;
                 }
-                if n.chars().count() > 40 || n.chars().any(|ch| ch.is_control()) {
-                    p.push(
-                        ProblemKind::BadValue,
-                        format!(
-                            "{}: «Verfügung» ist keine gültige Nummer (höchstens 40 Zeichen, ohne Steuerzeichen).",
-                            t.at(r)
-                        ),
-                    );
+                // Printed on documents and the ledger's identity: one line of at most 40.
+                if let Some(problem) =
+                    Problem::text(Position::new(&t.sheet.name, r, "Verfügung"), &n, 40, Charset::Document)
+                {
+                    p.0.push(problem);
                     continue;
                 }
                 Some(n)
             }
             None => None,
         };
-        let c = Clawback { bfs, amount, reason: t.get(r, "Grund").text(), decided_on, decision };
+        let reason = t.checked_text(r, "Grund", MAX_REASON_CHARS, Charset::Document, p);
+        let c = Clawback { bfs, amount, reason, decided_on, decision };
         let id = c.reference();
         if let Some(first) = seen.insert(id, r) {
             let what = match &c.decision {
@@ -682,7 +826,17 @@ fn read_kontakt(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
     let Some(t) = Table::open(sheets, "Kontakt", &["Kontakt"], true, p) else {
         return;
     };
-    let lines: Vec<String> = t.rows().map(|r| t.get(r, "Kontakt").text()).filter(|s| !s.is_empty()).collect();
+    let lines: Vec<String> = t
+        .rows()
+        .map(|r| t.checked_text(r, "Kontakt", MAX_CONTACT_LINE_CHARS, Charset::Document, p))
+        .filter(|s| !s.is_empty())
+        .collect();
+    if lines.len() > MAX_CONTACT_LINES {
+        p.push(
+            ProblemKind::TooLong,
+            format!("Blatt «{}»: {} Zeilen, erlaubt sind höchstens {MAX_CONTACT_LINES}.", t.sheet.name, lines.len()),
+        );
+    }
     if !lines.is_empty() {
         sd.contact = Some(lines.join("\n"));
     }
@@ -841,8 +995,12 @@ impl Stammdaten {
         self.tariffs.iter().find(|t| t.code == code && t.valid_on(d))
     }
 
-    /// Predecessors of `bfs` (transitively) that still existed on day `d`.
-    pub fn predecessors_existing_on(&self, bfs: Bfs, d: NaiveDate) -> Vec<Bfs> {
+    /// The predecessors whose residents count in the Sockelbeitrag base of `bfs` for year `y`
+    /// (transitively): those that existed on the Stichtag `stichtag` and no longer exist in
+    /// `y`. A predecessor that still exists in `y` has a row of its own (see
+    /// [`Stammdaten::municipalities_in`]) and is paid its own Sockelbeitrag; neither it nor its
+    /// own predecessors (counted in its base) are added here, so nobody is counted twice.
+    pub fn predecessors_absorbed(&self, bfs: Bfs, y: i32, stichtag: NaiveDate) -> Vec<Bfs> {
         let mut out = Vec::new();
         let mut seen = BTreeSet::from([bfs]);
         let mut stack = vec![bfs];
@@ -851,7 +1009,11 @@ impl Stammdaten {
                 if !seen.insert(*p) {
                     continue;
                 }
-                if self.municipalities.get(p).is_some_and(|m| m.exists_on(d)) {
+                let Some(m) = self.municipalities.get(p) else { continue };
+                if m.exists_in_year(y) {
+                    continue;
+                }
+                if m.exists_on(stichtag) {
                     out.push(*p);
                 }
                 stack.push(*p);
@@ -862,12 +1024,12 @@ impl Stammdaten {
     }
 
     /// The Sockelbeitrag base for year `y`: foreign residents at 31.12.(y−2), with the figures
-    /// of predecessors absorbed since that Stichtag added.
+    /// of predecessors that existed on that Stichtag and no longer exist in `y` added.
     pub fn sockel_base(&self, bfs: Bfs, y: i32) -> Result<u64, String> {
         let stichtag = ymd(y - 2, 12, 31);
         let name = self.municipality(bfs).map(|m| m.name.as_str()).unwrap_or("?");
         let own = self.population.get(&(bfs, stichtag)).copied();
-        let preds = self.predecessors_existing_on(bfs, stichtag);
+        let preds = self.predecessors_absorbed(bfs, y, stichtag);
         let mut total = 0u64;
         let mut found = false;
         // Each figure is at most MAX_COUNT (checked on loading); the sum is checked anyway.
@@ -982,6 +1144,114 @@ mod tests {
         assert_eq!(sd.payee(3, ymd(2022, 6, 30)), 2);
         assert!(sd.is_member_not_lead(3, ymd(2022, 6, 30)));
         assert!(!sd.is_member_not_lead(2, ymd(2022, 6, 30)));
+    }
+
+    /// `Gemeinden` with Alt (1) merged into Neu (2) after `alt_last_day`, and Dritt (3)
+    /// merged into Alt after `dritt_last_day` (when given).
+    fn merger(alt_last_day: NaiveDate, dritt_last_day: Option<NaiveDate>) -> Vec<Sheet> {
+        let mut s = base();
+        let dritt: Vec<Value> = match dritt_last_day {
+            Some(l) => vec![i(3), t("Dritt"), t("X"), E, Value::Date(l), i(1)],
+            None => vec![i(3), t("Dritt"), t("X"), E, E, E],
+        };
+        s[0] = sheet(
+            "Gemeinden",
+            &[
+                &[t("BFS-Nr."), t("Gemeinde"), t("Bezirk"), t("Gültig ab"), t("Gültig bis"), t("Nachfolge BFS-Nr.")],
+                &[i(1), t("Alt"), t("X"), E, Value::Date(alt_last_day), i(2)],
+                &[i(2), t("Neu"), t("X"), E, E, E],
+                &dritt,
+            ],
+        );
+        s[2] = sheet(
+            "Leitgemeinden",
+            &[&[t("Vertrag"), t("Leitgemeinde BFS-Nr."), t("Mitglied BFS-Nr."), t("Gültig ab"), t("Gültig bis")]],
+        );
+        s
+    }
+
+    /// The bases of every municipality with a row in `y`, by BFS-Nr.
+    fn bases(sd: &Stammdaten, y: i32) -> Vec<(Bfs, u64)> {
+        sd.municipalities_in(y).map(|m| (m.bfs, sd.sockel_base(m.bfs, y).unwrap())).collect()
+    }
+
+    /// 4.3.2 and RULES.md: a predecessor counts in its successor's Sockelbeitrag only when it
+    /// no longer exists in the year paid; a predecessor that still has a row of its own is
+    /// paid its own Sockelbeitrag and is not counted again. Year 2022, Stichtag 31.12.2020;
+    /// residents Alt 10, Neu 100, Dritt 5.
+    #[test]
+    fn a_predecessor_counts_once_on_both_sides_of_the_merger_date() {
+        let load = |last: NaiveDate| Stammdaten::from_sheets(&merger(last, None)).unwrap();
+        // Last day 31.12.2021: gone in 2022, added to Neu; no row of its own.
+        let sd = load(ymd(2021, 12, 31));
+        assert_eq!(bases(&sd, 2022), vec![(2, 110), (3, 5)]);
+        // Last day 01.01.2022: still exists in 2022 (its own row), not added.
+        let sd = load(ymd(2022, 1, 1));
+        assert_eq!(bases(&sd, 2022), vec![(1, 10), (2, 100), (3, 5)]);
+        // Absorbed mid-year 2022 (last day 30.06.2022): its own row, not added.
+        let sd = load(ymd(2022, 6, 30));
+        assert_eq!(bases(&sd, 2022), vec![(1, 10), (2, 100), (3, 5)]);
+        // Last day 31.12.2022: the same, and in 2023 (Stichtag 31.12.2021, no figures) it is
+        // counted in Neu, which is then missing figures for the Stichtag, as before.
+        let sd = load(ymd(2022, 12, 31));
+        assert_eq!(bases(&sd, 2022), vec![(1, 10), (2, 100), (3, 5)]);
+        assert_eq!(sd.predecessors_absorbed(2, 2023, ymd(2021, 12, 31)), vec![1]);
+        assert_eq!(sd.predecessors_absorbed(2, 2022, ymd(2020, 12, 31)), Vec::<Bfs>::new());
+        // The Stichtag itself: a last day of 31.12.2020 is on the Stichtag (added), of
+        // 30.12.2020 before it (its residents are already in Neu's figure).
+        let sd = load(ymd(2020, 12, 31));
+        assert_eq!(bases(&sd, 2022), vec![(2, 110), (3, 5)]);
+        let sd = load(ymd(2020, 12, 30));
+        assert_eq!(bases(&sd, 2022), vec![(2, 100), (3, 5)]);
+    }
+
+    /// A chain Dritt → Alt → Neu: Dritt's residents count where the chain first has a row in
+    /// the year paid, and only there. Total residents 115 on the Stichtag, paid once.
+    #[test]
+    fn a_chain_of_mergers_counts_each_resident_once() {
+        // Both gone before 2022: everything in Neu.
+        let sd = Stammdaten::from_sheets(&merger(ymd(2021, 12, 31), Some(ymd(2021, 6, 30)))).unwrap();
+        assert_eq!(bases(&sd, 2022), vec![(2, 115)]);
+        // Dritt gone, Alt absorbed mid-2022: Alt carries Dritt, Neu only its own.
+        let sd = Stammdaten::from_sheets(&merger(ymd(2022, 6, 30), Some(ymd(2021, 12, 31)))).unwrap();
+        assert_eq!(bases(&sd, 2022), vec![(1, 15), (2, 100)]);
+        // Both still there in 2022: each its own.
+        let sd = Stammdaten::from_sheets(&merger(ymd(2022, 12, 31), Some(ymd(2022, 6, 30)))).unwrap();
+        assert_eq!(bases(&sd, 2022), vec![(1, 10), (2, 100), (3, 5)]);
+    }
+
+    /// The texts of `Gemeinden`, `Leitgemeinden` and `Kontakt` are checked where they are read:
+    /// a tab in a district, a bidirectional control in a contract name, a ninth contact line.
+    #[test]
+    fn texts_of_the_core_sheets_are_checked_at_their_cell() {
+        let at = |s: &[Sheet]| match Stammdaten::from_sheets(s) {
+            Ok(_) => vec![],
+            Err(e) => e.problems.iter().map(|p| (p.kind, p.at.clone().map(|a| (a.sheet, a.row, a.column)))).collect(),
+        };
+        let pos = |sheet: &str, row: u32, col: &str| Some((sheet.to_string(), row, col.to_string()));
+        let mut s = base();
+        s[0].set(2, 2, t("Bezirk\tX"));
+        assert_eq!(at(&s), vec![(ProblemKind::ControlCharacter, pos("Gemeinden", 3, "Bezirk"))]);
+        let mut s = base();
+        s[2].set(1, 0, t("V\u{202E}"));
+        s[2].set(2, 0, t("V\u{202E}"));
+        assert_eq!(
+            at(&s),
+            vec![
+                (ProblemKind::InvisibleCharacter, pos("Leitgemeinden", 2, "Vertrag")),
+                (ProblemKind::InvisibleCharacter, pos("Leitgemeinden", 3, "Vertrag"))
+            ]
+        );
+        let kontakt = |n: usize| {
+            let rows: Vec<Vec<Value>> =
+                std::iter::once(vec![t("Kontakt")]).chain((0..n).map(|i| vec![t(&format!("Zeile {i}"))])).collect();
+            let refs: Vec<&[Value]> = rows.iter().map(|r| r.as_slice()).collect();
+            let mut s = base();
+            s.push(sheet("Kontakt", &refs));
+            Stammdaten::from_sheets(&s).map(|_| ()).map_err(|e| e.kinds())
+        };
+        assert_eq!(kontakt(8), Ok(()));
+        assert_eq!(kontakt(9), Err(vec![ProblemKind::TooLong]));
     }
 
     /// A tariff's `Betrag CHF` and a clawback's, each on both sides of its lowest and its

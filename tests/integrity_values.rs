@@ -695,9 +695,19 @@ fn master_data_with_100000_contract_rows_loads_in_near_linear_time() {
 }
 
 #[test]
-fn a_300_character_name_gives_short_unique_file_names() {
+fn a_300_character_name_is_refused_and_the_longest_allowed_gives_short_unique_file_names() {
     let dir = tempfile::tempdir().unwrap();
-    let long = format!("Egerkingen {}", "sehr langer Gemeindename ".repeat(12)); // ~310 characters
+    // ~310 characters: refused when the master data are read (sheet, row, column).
+    let long = format!("Egerkingen {}", "sehr langer Gemeindename ".repeat(12));
+    let path = master_with(dir.path(), "Gemeinden", "Gemeinde", 1, Value::Text(long));
+    let err = Stammdaten::load(&path).unwrap_err();
+    let at: Vec<_> = err.problems.iter().map(|p| (p.kind, p.at.clone().map(|a| (a.sheet, a.row, a.column)))).collect();
+    assert_eq!(
+        at,
+        vec![(beitraege::stammdaten::ProblemKind::TooLong, Some(("Gemeinden".into(), 2, "Gemeinde".into())))]
+    );
+    // The longest name allowed, 60 characters of two bytes each past the first eleven.
+    let long = format!("Egerkingen {}", "ä".repeat(49));
     let path = master_with(dir.path(), "Gemeinden", "Gemeinde", 1, Value::Text(long.clone()));
     let sheets = sample_sheets();
     let first_bfs = sheets[0].get(1, 0).text();

@@ -1,7 +1,16 @@
 //! E-mail drafts (`Entwuerfe/*.eml`) for each letter and invoice: addressed to the
 //! municipality's contact, with the PDF and the workbook attached, marked `X-Unsent: 1` so
-//! that Outlook opens them for editing. Date, Message-ID and MIME boundary are derived from
-//! the run, so the same inputs give the same bytes.
+//! that Outlook opens them for editing. Date and Message-ID are derived from the run or the
+//! invoice.
+//!
+//! Master data cannot write into a draft: every body is base64, so no line of a master-data
+//! text reaches the message as a line (a base64 line never starts with `--`); header values
+//! are one line (control and invisible characters become spaces; the master data refuse them
+//! anyway); and the MIME boundary cannot be known before the message is: it is the SHA-256
+//! of the draft's subject, text and attachments, so a text that contained it would have to
+//! contain its own hash. Unlike a random boundary this keeps a draft the same bytes for the
+//! same inputs (and printed again, identical). A boundary found anywhere but on its own
+//! delimiter lines stops the draft.
 
 use super::{answer_by, doc_error, invoice, letter, long_date, sender_of, stem, stem_of};
 use crate::domain::chf_text;
@@ -43,28 +52,103 @@ fn build(master: &Stammdaten, tag: &str, date: NaiveDate, dr: Draft<'_>) -> Resu
     let s = sender_of(master);
     let domain = s.email.split_once('@').map(|(_, h)| h.to_string()).unwrap_or_else(|| "localhost".into());
     let id = format!("{}-{tag}-{}-{}@{domain}", dr.kind, dr.bfs, date.format("%Y%m%d"));
-    let boundary = format!("beitraege-{}-{tag}-{}", dr.kind, dr.bfs);
+    let boundary = content_boundary(&dr);
     let timestamp = date.and_hms_opt(8, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or_default();
-    let mut parts = vec![MimePart::new("text/plain", dr.text.as_str())];
-    parts.push(MimePart::new("application/pdf", dr.pdf.bytes.as_slice()).attachment(base_name(&dr.pdf.rel)));
+    // Encoded here: mail-builder writes plain text as 7bit or quoted-printable, where a line
+    // of the text stays a line of the message.
+    let text =
+        MimePart::new(ContentType::new("text/plain").attribute("charset", "utf-8"), base64_lines(dr.text.as_bytes()))
+            .transfer_encoding("base64");
+    let mut parts = vec![text];
+    parts.push(MimePart::new("application/pdf", dr.pdf.bytes.as_slice()).attachment(one_line(base_name(&dr.pdf.rel))));
     if let Some(b) = dr.book {
-        parts.push(MimePart::new(XLSX, b.bytes.as_slice()).attachment(base_name(&b.rel)));
+        parts.push(MimePart::new(XLSX, b.bytes.as_slice()).attachment(one_line(base_name(&b.rel))));
     }
+    let n_parts = parts.len();
     let mut m = MessageBuilder::new()
         .message_id(MessageId::new(id))
         .date(timestamp)
-        .subject(dr.subject.as_str())
+        .subject(one_line(&dr.subject))
         .header("X-Unsent", Raw::new("1"));
     if !s.email.is_empty() {
-        m = m.from(MailAddress::new_address(Some(s.address.name.as_str()), s.email.as_str()));
+        m = m.from(MailAddress::new_address(Some(one_line(&s.address.name)), one_line(&s.email)));
     }
     if let Some(c) = master.adressen.municipalities.get(&dr.bfs).filter(|c| !c.email.is_empty()) {
         let name = if c.contact_person.is_empty() { c.address.name.as_str() } else { c.contact_person.as_str() };
-        m = m.to(MailAddress::new_address(Some(name), c.email.as_str()));
+        m = m.to(MailAddress::new_address(Some(one_line(name)), one_line(&c.email)));
     }
     let m = m.body(MimePart::new(ContentType::new("multipart/mixed").attribute("boundary", boundary.as_str()), parts));
     let bytes = m.write_to_vec().map_err(|e| doc_error(&dr.rel, e))?;
+    if !boundary_only_as_delimiter(&bytes, &boundary, n_parts) {
+        return Err(doc_error(&dr.rel, "die MIME-Grenze kommt im Inhalt vor"));
+    }
     Ok(OutFile { rel: dr.rel, bytes })
+}
+
+/// The MIME boundary of a draft: `beitraege-` and 128 bits of the SHA-256 of everything the
+/// draft carries (subject, text, attachments with their names), so no part of it can have
+/// been written to contain it.
+fn content_boundary(dr: &Draft<'_>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [dr.kind.as_bytes(), dr.subject.as_bytes(), dr.text.as_bytes(), dr.pdf.rel.as_bytes(), &dr.pdf.bytes] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    if let Some(b) = dr.book {
+        for part in [b.rel.as_bytes(), &b.bytes] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+    }
+    format!("beitraege-{}", &crate::fsio::hex(&h.finalize())[..32])
+}
+
+/// Whether `boundary` occurs in `message` only where it belongs: in the Content-Type header
+/// and on the delimiter line before each of `parts` parts and after the last.
+pub fn boundary_only_as_delimiter(message: &[u8], boundary: &str, parts: usize) -> bool {
+    let text = String::from_utf8_lossy(message);
+    let all = text.matches(boundary).count();
+    let open = text.matches(&format!("\r\n--{boundary}\r\n")).count();
+    let close = text.matches(&format!("\r\n--{boundary}--\r\n")).count();
+    open == parts && close == 1 && all == parts + 2
+}
+
+/// `bytes` in base64 (RFC 2045): lines of at most 76 characters, each ending in CR LF.
+pub fn base64_lines(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut encoded = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                encoded.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                encoded.push('=');
+            }
+        }
+    }
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / 38 + 2);
+    for line in encoded.as_bytes().chunks(76) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// A header value on one line: control and invisible characters (line breaks, bidirectional
+/// controls) become spaces.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || crate::stammdaten::invisible_char(c) || matches!(c, '\u{2028}' | '\u{2029}') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 const GREETING: &str = "Sehr geehrte Damen und Herren";
