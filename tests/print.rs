@@ -436,7 +436,7 @@ fn the_payout_run_the_statement_and_the_ledger_sheet_print_well() {
     let run = &files[0];
     let b = book(&run.rel, &run.bytes);
     let names: Vec<&str> = b.sheets.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["Zahlungen", "Detail", "Verrechnungen", "Rechnungen", "Offene Posten"]);
+    assert_eq!(names, ["Zahlungen", "Detail", "Verrechnungen", "Rechnungen", "Offene Posten", "Hinweise"]);
     let statement = book(&files[1].rel, &files[1].bytes);
     assert_eq!(statement.sheets.len(), 5);
     let annex = book(&files[2].rel, &files[2].bytes);

@@ -336,15 +336,16 @@ fn hinweise(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> {
     ws.write_text_with_format(0, 0, doc.title("Hinweise"), &style::title())?;
     let wrap = rust_xlsxwriter::Format::new().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top);
     ws.set_column_width(0, 110)?;
+    ws.write_text_with_format(HEADER, 0, "Hinweis", &style::header())?;
     if doc.notes.is_empty() {
-        ws.write_text(2, 0, "Keine Hinweise.")?;
+        ws.write_text(HEADER + 1, 0, "Keine Hinweise.")?;
     }
     for (i, n) in doc.notes.iter().enumerate() {
-        let r = 2 + i as u32;
+        let r = HEADER + 1 + i as u32;
         ws.write_text_with_format(r, 0, n, &wrap)?;
         style::fit_row(ws, r, &[(n, 110.0)])?;
     }
-    style::print_layout(ws, None, &[110.0], style::Orientation::Portrait, 0, Some(doc.stichtag))
+    style::print_layout(ws, Some((HEADER, HEADER)), &[110.0], style::Orientation::Portrait, 0, Some(doc.stichtag))
 }
 
 /// One booking of the JSON file; the key names are fixed (scripts rely on them).
