@@ -22,7 +22,7 @@ use crate::domain::{fmt_date, Bfs, Chf, TariffCode};
 use crate::payout::{Art, Evidence, Key, Part, PlannedBooking};
 use crate::write::hex;
 use chrono::{Datelike, NaiveDate};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -88,6 +88,8 @@ pub enum LedgerError {
     ReceiptAlreadyReversed { id: String, at: String },
     #[error("Auf die Rechnung {invoices} des Zahlungslaufs per {stichtag} sind Zahlungen eingegangen (CHF {received:.2}); der Zahlungslauf wurde nicht storniert. Zuerst die Zahlungseingänge stornieren («beitraege zahlung-erfassen --storno <Buchungs-ID> --grund …»), dann den Zahlungslauf; die Zahlungen danach auf die Rechnung des neu gebuchten Zahlungslaufs erfassen.")]
     RunHasReceipts { stichtag: String, invoices: String, received: Chf },
+    #[error("Während dieser Befehl lief, hat ein anderer Befehl in die Buchhaltung gebucht (bisher {before} Buchungen, jetzt {now}). Es wurde nichts gebucht. Bitte den Befehl erneut ausführen: er rechnet dann mit dem neuen Stand.")]
+    Moved { before: i64, now: i64 },
     #[error("Die Buchhaltung ist verändert worden: Buchung Nr. {seq} passt nicht zur Hash-Kette.")]
     ChainBroken { seq: i64 },
     #[error("Die Buchhaltung enthält einen ungültigen Wert in Buchung Nr. {seq}: {what}")]
@@ -110,6 +112,27 @@ fn receipt_id(invoice: &str, date: NaiveDate, amount: Chf, n: u32) -> String {
     } else {
         sha(&["eingang/v1", invoice, &iso(date), &amount, &n.to_string()])
     }
+}
+
+/// Where the ledger stands: its last booking, its number of runs and of `meta` rows. A
+/// command that planned on one head books only if the ledger still stands there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub bookings: i64,
+    pub last_hash: String,
+    pub runs: i64,
+    pub meta: i64,
+}
+
+fn head_in(conn: &Connection) -> rusqlite::Result<Head> {
+    let (bookings, last_hash): (i64, Option<String>) = conn.query_row(
+        "SELECT COUNT(*), (SELECT hash FROM bookings ORDER BY seq DESC LIMIT 1) FROM bookings",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let runs: i64 = conn.query_row("SELECT COUNT(*) FROM runs", [], |r| r.get(0))?;
+    let meta: i64 = conn.query_row("SELECT COUNT(*) FROM meta", [], |r| r.get(0))?;
+    Ok(Head { bookings, last_hash: last_hash.unwrap_or_else(|| GENESIS.to_string()), runs, meta })
 }
 
 /// Net booked amount per component key, and the payee of each key's latest booking.
@@ -343,17 +366,39 @@ impl Ledger {
         Self::init(conn, &path)
     }
 
-    fn init(mut conn: Connection, path: &Path) -> Result<Ledger, LedgerError> {
+    fn init(conn: Connection, path: &Path) -> Result<Ledger, LedgerError> {
+        Self::init_with(conn, path, None)
+    }
+
+    /// A ledger whose waits for the write lock call `busy` (tests observe them) instead of
+    /// waiting up to 10 s.
+    #[cfg(test)]
+    fn open_observed(path: &Path, busy: fn(i32) -> bool) -> Result<Ledger, LedgerError> {
+        let conn = Connection::open(path).map_err(|source| LedgerError::Db { path: path.to_path_buf(), source })?;
+        Self::init_with(conn, path, Some(busy))
+    }
+
+    fn init_with(mut conn: Connection, path: &Path, busy: Option<fn(i32) -> bool>) -> Result<Ledger, LedgerError> {
         let db = |source| LedgerError::Db { path: path.to_path_buf(), source };
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
+        match busy {
+            Some(b) => conn.busy_handler(Some(b)).map_err(db)?,
+            None => conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?,
+        }
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db)?;
         if version > schema::latest() {
             return Err(LedgerError::NewerSchema { path: path.to_path_buf(), found: version, known: schema::latest() });
         }
-        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            // The version is read again inside the write lock: of two first uses at once, the
+            // second finds the migration done and skips it.
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+            let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db)?;
+            if now > i as i64 {
+                tx.commit().map_err(db)?;
+                continue;
+            }
             tx.execute_batch(sql).map_err(db)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(db)?;
             tx.commit().map_err(db)?;
@@ -363,6 +408,11 @@ impl Ledger {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where the ledger stands now (see [`Head`]).
+    pub fn head(&self) -> Result<Head, LedgerError> {
+        head_in(&self.conn).map_err(self.db())
     }
 
     pub fn schema_version(&self) -> Result<i64, LedgerError> {
@@ -665,10 +715,29 @@ impl Ledger {
         planned: &[PlannedBooking],
         ibans: &BTreeMap<Bfs, String>,
     ) -> Result<Vec<Booking>, LedgerError> {
+        self.book_planned(header, planned, ibans, None)
+    }
+
+    /// Books a run planned on the ledger as it stood at `planned_on`: inside the write lock the
+    /// head is read again, and if another command booked meanwhile nothing is booked
+    /// ([`LedgerError::Moved`]). So two runs planned at once never both book.
+    pub fn book_planned(
+        &mut self,
+        header: &RunHeader,
+        planned: &[PlannedBooking],
+        ibans: &BTreeMap<Bfs, String>,
+        planned_on: Option<&Head>,
+    ) -> Result<Vec<Booking>, LedgerError> {
         let path = self.path.clone();
         let db = |source| LedgerError::Db { path: path.clone(), source };
         // Checked inside the write lock: two processes cannot both pass.
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        if let Some(before) = planned_on {
+            let now = head_in(&tx).map_err(db)?;
+            if now != *before {
+                return Err(LedgerError::Moved { before: before.bookings, now: now.bookings });
+            }
+        }
         let lauf = check_bookable_in(&tx, &path, header.stichtag)?;
         let rid = run_id("Zahlungslauf", header.stichtag, lauf);
         Self::insert_run(
@@ -756,6 +825,11 @@ impl Ledger {
         if reason.trim().is_empty() {
             return Err(LedgerError::NoReason);
         }
+        // What this command decides on is read inside the write lock: a second command at
+        // once waits for it and then sees its booking.
+        let path = self.path.clone();
+        let db = |source| LedgerError::Db { path: path.clone(), source };
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).map_err(db)?;
         let active = self.active_runs()?;
         let Some(target) = active.iter().find(|r| r.stichtag == stichtag).cloned() else {
             return Err(LedgerError::NothingToReverse(fmt_date(stichtag)));
@@ -778,9 +852,6 @@ impl Ledger {
             });
         }
         let originals: Vec<Booking> = self.bookings()?.into_iter().filter(|b| b.run_id == target.run_id).collect();
-        let path = self.path.clone();
-        let db = |source| LedgerError::Db { path: path.clone(), source };
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
         let rid = run_id("Storno", stichtag, target.lauf);
         Self::insert_run(
             &tx,
@@ -842,6 +913,11 @@ impl Ledger {
         if amount <= Decimal::ZERO {
             return Err(LedgerError::BadAmount);
         }
+        // What this command decides on is read inside the write lock: a second command at
+        // once waits for it and then sees its booking.
+        let path = self.path.clone();
+        let db = |source| LedgerError::Db { path: path.clone(), source };
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).map_err(db)?;
         let inv = self.find_invoice(invoice_id)?;
         if date < invoice_date(&inv) {
             return Err(LedgerError::ValueDateBeforeInvoice {
@@ -873,9 +949,6 @@ impl Ledger {
         if amount > inv.open() {
             return Err(LedgerError::Overpaid { id: inv.id.clone(), open: inv.open(), amount });
         }
-        let path = self.path.clone();
-        let db = |source| LedgerError::Db { path: path.clone(), source };
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
         let n: i64 =
             tx.query_row("SELECT COUNT(*) FROM runs WHERE art = 'Zahlungseingang'", [], |r| r.get(0)).map_err(db)?;
         let rid = sha(&["eingang-lauf/v1", &id]);
@@ -937,6 +1010,11 @@ impl Ledger {
         if reason.trim().is_empty() {
             return Err(LedgerError::NoReason);
         }
+        // What this command decides on is read inside the write lock: a second command at
+        // once waits for it and then sees its booking.
+        let path = self.path.clone();
+        let db = |source| LedgerError::Db { path: path.clone(), source };
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).map_err(db)?;
         let original = self.receipt(receipt_id)?;
         let reversal = self
             .bookings()?
@@ -946,9 +1024,6 @@ impl Ledger {
             let short = original.id.get(..16).unwrap_or(&original.id).to_string();
             return Err(LedgerError::ReceiptAlreadyReversed { id: short, at: done.booked_at });
         }
-        let path = self.path.clone();
-        let db = |source| LedgerError::Db { path: path.clone(), source };
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
         let n: i64 =
             tx.query_row("SELECT COUNT(*) FROM runs WHERE art = 'Zahlungseingang'", [], |r| r.get(0)).map_err(db)?;
         let rid = sha(&["eingang-storno/v1", &original.id]);
@@ -1144,5 +1219,157 @@ mod tests {
         assert!(matches!(r, Err(LedgerError::Db { .. })));
         assert!(l.runs().unwrap().is_empty());
         assert!(l.bookings().unwrap().is_empty());
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Two commands at once: the interleavings forced by a transaction the test holds. Each
+    // command is started while the lock is held and observed waiting for it (its busy
+    // handler counts), then the lock is released: whichever goes first, nothing is booked
+    // twice.
+    // -----------------------------------------------------------------------------------
+
+    /// Holds the write lock of the ledger at `p` until dropped.
+    fn hold(p: &Path) -> Connection {
+        let c = Connection::open(p).unwrap();
+        c.execute_batch("BEGIN IMMEDIATE").unwrap();
+        c
+    }
+
+    /// Waits until `n` commands have been seen waiting (an event, not a time).
+    fn wait_for(count: &std::sync::atomic::AtomicUsize, n: usize) {
+        while count.load(std::sync::atomic::Ordering::SeqCst) < n {
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn two_runs_planned_on_the_same_ledger_book_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.sqlite");
+        let mut a = Ledger::open(&p).unwrap();
+        let mut b = Ledger::open(&p).unwrap();
+        // Both plan on the empty ledger; the first to book wins, the second is refused.
+        let (ha, hb) = (a.head().unwrap(), b.head().unwrap());
+        a.book_planned(&header(ymd(2023, 3, 31)), &[pb(1, 200)], &BTreeMap::new(), Some(&ha)).unwrap();
+        let r = b.book_planned(&header(ymd(2023, 9, 30)), &[pb(1, 200)], &BTreeMap::new(), Some(&hb));
+        assert!(matches!(r, Err(LedgerError::Moved { before: 0, now: 1 })), "{r:?}");
+        assert_eq!(b.bookings().unwrap().len(), 1);
+        // Planned again on the new head, it books.
+        let hb = b.head().unwrap();
+        b.book_planned(&header(ymd(2023, 9, 30)), &[pb(2, 200)], &BTreeMap::new(), Some(&hb)).unwrap();
+        assert_eq!(b.verify().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn two_receipts_at_once_are_recorded_once() {
+        static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        fn busy(_: i32) -> bool {
+            // Counted once per waiting command (thread).
+            thread_local!(static SEEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+            if !SEEN.with(|s| s.replace(true)) {
+                WAITING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            std::thread::yield_now();
+            true
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.sqlite");
+        let mut l = Ledger::open(&p).unwrap();
+        let mut inv = pb(1, -100);
+        (inv.art, inv.leistung, inv.due_on) =
+            (Art::Rechnung, crate::payout::LEISTUNG_RECHNUNG.into(), Some(ymd(2023, 10, 30)));
+        l.book_run(&header(ymd(2023, 9, 30)), &[inv]).unwrap();
+        let id = l.invoices().unwrap()[0].id.clone();
+        let lock = hold(&p);
+        let mut threads = Vec::new();
+        for day in [20, 21] {
+            let (p, id) = (p.clone(), id.clone());
+            threads.push(std::thread::spawn(move || {
+                let mut l = Ledger::open_observed(&p, busy).unwrap();
+                l.record_receipt(&id, ymd(2023, 10, day), Decimal::from(100), ymd(2024, 1, 1), "x", "t")
+            }));
+        }
+        // Both wait for the lock (each has begun before either could book), then it is freed.
+        wait_for(&WAITING, 2);
+        drop(lock);
+        let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+        assert!(results.iter().any(|r| matches!(r, Err(LedgerError::Overpaid { .. }))));
+        let inv = &Ledger::open(&p).unwrap().invoices().unwrap()[0];
+        assert_eq!((inv.received, inv.open()), (Decimal::from(100), Decimal::ZERO));
+    }
+
+    #[test]
+    fn a_storno_and_a_later_run_at_once_never_reverse_an_earlier_run_under_a_later_one() {
+        static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        fn busy(_: i32) -> bool {
+            // Counted once per waiting command (thread).
+            thread_local!(static SEEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+            if !SEEN.with(|s| s.replace(true)) {
+                WAITING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            std::thread::yield_now();
+            true
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.sqlite");
+        Ledger::open(&p).unwrap().book_run(&header(ymd(2023, 9, 30)), &[pb(1, 200)]).unwrap();
+        let lock = hold(&p);
+        let p1 = p.clone();
+        let storno = std::thread::spawn(move || {
+            let mut l = Ledger::open_observed(&p1, busy).unwrap();
+            l.storno(ymd(2023, 9, 30), "falsch", "x", "t").map(|_| ())
+        });
+        let p2 = p.clone();
+        let run = std::thread::spawn(move || {
+            let mut l = Ledger::open_observed(&p2, busy).unwrap();
+            let mut later = pb(1, 300);
+            later.periode = "2023/H2".into();
+            l.book_run(&header(ymd(2024, 3, 31)), &[later]).map(|_| ())
+        });
+        wait_for(&WAITING, 2);
+        drop(lock);
+        let (s, r) = (storno.join().unwrap(), run.join().unwrap());
+        let l = Ledger::open(&p).unwrap();
+        let runs = l.runs().unwrap();
+        match (&s, &r) {
+            // The storno first: then the later run books on top of it.
+            (Ok(()), Ok(())) => assert_eq!(
+                runs.iter().map(|x| x.art.as_str()).collect::<Vec<_>>(),
+                ["Zahlungslauf", "Storno", "Zahlungslauf"]
+            ),
+            // The later run first: the storno of the earlier one is refused.
+            (Err(LedgerError::NotLatest { .. }), Ok(())) => assert_eq!(runs.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        assert!(l.verify().is_ok());
+    }
+
+    #[test]
+    fn two_first_uses_of_a_new_ledger_both_succeed() {
+        static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        fn busy(_: i32) -> bool {
+            // Counted once per waiting command (thread).
+            thread_local!(static SEEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+            if !SEEN.with(|s| s.replace(true)) {
+                WAITING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            std::thread::yield_now();
+            true
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("neu.sqlite");
+        let lock = hold(&p);
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let p = p.clone();
+                std::thread::spawn(move || Ledger::open_observed(&p, busy).map(|l| l.schema_version().unwrap()))
+            })
+            .collect();
+        wait_for(&WAITING, 2);
+        drop(lock);
+        for t in threads {
+            assert_eq!(t.join().unwrap().unwrap(), schema::latest());
+        }
     }
 }

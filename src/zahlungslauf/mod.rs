@@ -278,6 +278,8 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     }
     // A ledger whose hash chain is broken (changed outside the program) is not booked on.
     ledger.verify()?;
+    // What the run is planned on: it books only if no other command booked meanwhile.
+    let planned_on = ledger.head()?;
     if opts.book {
         ledger.check_bookable(opts.stichtag)?;
     } else if let Err(e @ (LedgerError::AlreadyBooked { .. } | LedgerError::LaterBooked { .. })) =
@@ -393,7 +395,7 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
             first_year,
             reason: opts.extraordinary_reason.as_deref().map(str::trim).unwrap_or_default().to_string(),
         };
-        let rows = ledger.book_run_paying(&header, &plan.bookings, &ibans)?;
+        let rows = ledger.book_planned(&header, &plan.bookings, &ibans, Some(&planned_on))?;
         // The invoice numbers the ledger gave.
         for (p, b) in plan.bookings.iter_mut().zip(&rows) {
             p.bezug = b.bezug.clone();
