@@ -316,6 +316,8 @@ fn the_rendered_qr_code_decodes() {
             assert!(text.contains(shown), "the invoice shows {shown}");
         }
         assert!(text.contains("Zahlteil") && text.contains("Empfangsschein"));
+        // One page: the calculation, the closing and the payment part together.
+        assert_eq!(lopdf::Document::load_mem(&invoice_pdf().bytes).unwrap().get_pages().len(), 1);
         let (dark, w) = qrbill::matrix(&payload).unwrap();
         // 6 px per module, 4 modules quiet zone, the Swiss cross (7 of 46 mm) over the middle.
         let scale = 6;

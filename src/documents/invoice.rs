@@ -86,14 +86,14 @@ pub fn write(master: &Stammdaten, inv: &InvoiceDoc) -> Result<OutFile, WriteErro
     let mut first = Page::default();
     let subject = format!("Rechnung Nr. {nr}: Rückforderung Beiträge start.integration");
     let y = letterhead(&mut first, &s, &to_lines, inv.date, &subject);
-    let mut f = Flow::new(first, y, PART_TOP - 10.0);
+    // Body text down to just above the payment part's separator label.
+    let mut f = Flow::new(first, y, PART_TOP - 5.0);
     let body = 10.0;
     f.para("Sehr geehrte Damen und Herren", body, false, 0.0, 2.5);
     f.para(
         &format!(
-            "Rückforderungen werden mit der nächsten Auszahlung verrechnet (Ziffer 4.7 des Kreisschreibens). \
-             Die Forderungen an {name} (BFS-Nr. {}) übersteigen die Auszahlung des Zahlungslaufs per {}. \
-             Den verbleibenden Betrag stellen wir Ihnen in Rechnung:",
+            "Die Forderungen an {name} (BFS-Nr. {}) übersteigen die Auszahlung des Zahlungslaufs per {}, \
+             mit der sie verrechnet werden (Ziffer 4.7 des Kreisschreibens). Den Rest stellen wir in Rechnung:",
             inv.payee,
             fmt_date(inv.stichtag)
         ),
@@ -120,34 +120,25 @@ pub fn write(master: &Stammdaten, inv: &InvoiceDoc) -> Result<OutFile, WriteErro
         true,
     );
     f.y += 2.0;
-    match (&qr, &why_none) {
-        (Some((b, _)), _) => f.para(
-            &format!(
-                "Zahlbar bis am {} (30 Tage nach Rechnungsdatum) auf das Konto {} mit der Referenz {}, am \
-                 einfachsten mit dem Zahlteil unten.",
-                long_date(inv.due_on),
-                qrbill::grouped(&b.iban),
-                qrbill::grouped(&b.reference)
-            ),
-            body,
-            false,
-            0.0,
-            2.0,
+    let last = match (&qr, &why_none) {
+        (Some((b, _)), _) => format!(
+            "Zahlbar bis am {} (30 Tage nach Rechnungsdatum) auf das Konto {} mit der Referenz {}, am \
+             einfachsten mit dem Zahlteil unten.",
+            long_date(inv.due_on),
+            qrbill::grouped(&b.iban),
+            qrbill::grouped(&b.reference)
         ),
-        (None, why) => f.para(
-            &format!(
-                "Zahlbar bis am {} (30 Tage nach Rechnungsdatum). Kein Zahlteil: {}",
-                long_date(inv.due_on),
-                why.as_deref().unwrap_or("")
-            ),
-            body,
-            false,
-            0.0,
-            2.0,
+        (None, why) => format!(
+            "Zahlbar bis am {} (30 Tage nach Rechnungsdatum). Kein Zahlteil: {}",
+            long_date(inv.due_on),
+            why.as_deref().unwrap_or("")
         ),
-    }
-    // Telephone and e-mail stand in the letterhead.
-    f.need(leading(body) * 2.0);
+    };
+    // The last paragraph and the closing stay together (telephone and e-mail stand in the
+    // letterhead): the closing never stands alone on a page.
+    let closing_h = leading(body) * 2.0 + 0.5;
+    f.keep(super::para_height(&last, body, false, 0.0, 2.0) + closing_h);
+    f.para(&last, body, false, 0.0, 2.0);
     f.para("Freundliche Grüsse", body, false, 0.0, 0.5);
     f.para(&s.address.name, body, true, 0.0, 0.0);
     // The payment part needs the foot of a page: a page of its own if the text reaches it.
