@@ -1228,6 +1228,8 @@ mod tests {
     // twice.
     // -----------------------------------------------------------------------------------
 
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     /// Holds the write lock of the ledger at `p` until dropped.
     fn hold(p: &Path) -> Connection {
         let c = Connection::open(p).unwrap();
@@ -1236,10 +1238,33 @@ mod tests {
     }
 
     /// Waits until `n` commands have been seen waiting (an event, not a time).
-    fn wait_for(count: &std::sync::atomic::AtomicUsize, n: usize) {
-        while count.load(std::sync::atomic::Ordering::SeqCst) < n {
+    fn wait_for(count: &AtomicUsize, n: usize) {
+        while count.load(Ordering::SeqCst) < n {
             std::thread::yield_now();
         }
+    }
+
+    thread_local!(static WAITING_ON: std::cell::Cell<Option<&'static AtomicUsize>> = const { std::cell::Cell::new(None) });
+
+    /// The busy handler of an observed command: counts its thread once as waiting, then
+    /// lets SQLite retry.
+    fn busy(_: i32) -> bool {
+        if let Some(c) = WAITING_ON.with(|w| w.take()) {
+            c.fetch_add(1, Ordering::SeqCst);
+        }
+        std::thread::yield_now();
+        true
+    }
+
+    /// Runs `f` on a thread whose waits for the lock count in `count`.
+    fn observed<T: Send + 'static>(
+        count: &'static AtomicUsize,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<T> {
+        std::thread::spawn(move || {
+            WAITING_ON.with(|w| w.set(Some(count)));
+            f()
+        })
     }
 
     #[test]
@@ -1262,16 +1287,7 @@ mod tests {
 
     #[test]
     fn two_receipts_at_once_are_recorded_once() {
-        static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        fn busy(_: i32) -> bool {
-            // Counted once per waiting command (thread).
-            thread_local!(static SEEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
-            if !SEEN.with(|s| s.replace(true)) {
-                WAITING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }
-            std::thread::yield_now();
-            true
-        }
+        static WAITING: AtomicUsize = AtomicUsize::new(0);
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("b.sqlite");
         let mut l = Ledger::open(&p).unwrap();
@@ -1284,7 +1300,7 @@ mod tests {
         let mut threads = Vec::new();
         for day in [20, 21] {
             let (p, id) = (p.clone(), id.clone());
-            threads.push(std::thread::spawn(move || {
+            threads.push(observed(&WAITING, move || {
                 let mut l = Ledger::open_observed(&p, busy).unwrap();
                 l.record_receipt(&id, ymd(2023, 10, day), Decimal::from(100), ymd(2024, 1, 1), "x", "t")
             }));
@@ -1301,27 +1317,18 @@ mod tests {
 
     #[test]
     fn a_storno_and_a_later_run_at_once_never_reverse_an_earlier_run_under_a_later_one() {
-        static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        fn busy(_: i32) -> bool {
-            // Counted once per waiting command (thread).
-            thread_local!(static SEEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
-            if !SEEN.with(|s| s.replace(true)) {
-                WAITING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }
-            std::thread::yield_now();
-            true
-        }
+        static WAITING: AtomicUsize = AtomicUsize::new(0);
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("b.sqlite");
         Ledger::open(&p).unwrap().book_run(&header(ymd(2023, 9, 30)), &[pb(1, 200)]).unwrap();
         let lock = hold(&p);
         let p1 = p.clone();
-        let storno = std::thread::spawn(move || {
+        let storno = observed(&WAITING, move || {
             let mut l = Ledger::open_observed(&p1, busy).unwrap();
             l.storno(ymd(2023, 9, 30), "falsch", "x", "t").map(|_| ())
         });
         let p2 = p.clone();
-        let run = std::thread::spawn(move || {
+        let run = observed(&WAITING, move || {
             let mut l = Ledger::open_observed(&p2, busy).unwrap();
             let mut later = pb(1, 300);
             later.periode = "2023/H2".into();
@@ -1347,23 +1354,14 @@ mod tests {
 
     #[test]
     fn two_first_uses_of_a_new_ledger_both_succeed() {
-        static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        fn busy(_: i32) -> bool {
-            // Counted once per waiting command (thread).
-            thread_local!(static SEEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
-            if !SEEN.with(|s| s.replace(true)) {
-                WAITING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }
-            std::thread::yield_now();
-            true
-        }
+        static WAITING: AtomicUsize = AtomicUsize::new(0);
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("neu.sqlite");
         let lock = hold(&p);
         let threads: Vec<_> = (0..2)
             .map(|_| {
                 let p = p.clone();
-                std::thread::spawn(move || Ledger::open_observed(&p, busy).map(|l| l.schema_version().unwrap()))
+                observed(&WAITING, move || Ledger::open_observed(&p, busy).map(|l| l.schema_version().unwrap()))
             })
             .collect();
         wait_for(&WAITING, 2);
