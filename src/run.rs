@@ -97,7 +97,7 @@ pub fn summary(r: &RunReport) -> String {
             s.push_str(&format!("Kredit: CHF {}, Restbetrag CHF {}\n", chf_text(c), chf_text(c - e.comp.total)));
         }
     }
-    for n in &e.journal_notes {
+    for n in e.journal_notes.iter().chain(&e.master.notes) {
         s.push_str(&format!("Hinweis: {n}\n"));
     }
     s.push_str(&format!("\nAusgaben in {}:\n", r.out.display()));
@@ -112,7 +112,6 @@ pub fn summary(r: &RunReport) -> String {
     for (folder, n) in &folders {
         let what = match *folder {
             "Rueckmeldungen" => ": Arbeitsmappen und Briefe an die Gemeinden",
-            "Rechnungen" => ": Rechnungen nach Ziffer 4.7",
             "Entwuerfe" => ": E-Mail-Entwürfe",
             _ => "",
         };
