@@ -964,6 +964,8 @@ proptest! {
                 evidence: vec![],
                 first_year: 2023,
                 reason: String::new(),
+                person: "t".into(),
+                execution_date: None,
             };
             ledger.book_run(&header, &p.bookings).unwrap();
             day = day.succ_opt().unwrap();
@@ -1217,6 +1219,8 @@ fn ledger_with_invoice() -> (Ledger, String) {
         evidence: vec![],
         first_year: 2023,
         reason: String::new(),
+        person: "t".into(),
+        execution_date: None,
     };
     l.book_run(&header, &[claw, invoice]).unwrap();
     let inv = l.invoices().unwrap();
