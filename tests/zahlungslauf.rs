@@ -13,7 +13,9 @@ use beitraege::workbook::{Limits, Value};
 use beitraege::write::form_layout::{write_form_sheet, FormSheet};
 use beitraege::zahlungslauf::pain001::{sps_char, sps_id_char};
 use beitraege::zahlungslauf::plan::{self, Art, DueItem, Key, OpenClawback, Part};
-use beitraege::zahlungslauf::{execute, storno, StornoOptions, ZahlungslaufError, ZahlungslaufOptions};
+use beitraege::zahlungslauf::{
+    execute, freigeben, storno, FreigabeOptions, ReleaseOutcome, StornoOptions, ZahlungslaufError, ZahlungslaufOptions,
+};
 use chrono::NaiveDate;
 use common::{read_csv, sample};
 use rust_decimal::Decimal;
@@ -30,9 +32,11 @@ fn opts(inbox: &Path, stammdaten: &Path, dir: &Path, stichtag: NaiveDate, book: 
         stichtag,
         inbox: inbox.to_path_buf(),
         stammdaten: stammdaten.to_path_buf(),
-        out: dir.join(format!("out-{stichtag}")),
+        // The output root: each booked run writes into `<JJJJ-MM-TT>[_n]` below it.
+        out: dir.join("aus"),
         ledger: dir.join("buchhaltung.sqlite"),
         book,
+        person: "anna".into(),
         first_year: Some(2023),
         // Replayed as if booked on the Stichtag.
         booked_on: stichtag,
@@ -41,6 +45,29 @@ fn opts(inbox: &Path, stammdaten: &Path, dir: &Path, stichtag: NaiveDate, book: 
         threads: Some(2),
         limits: Limits::default(),
     }
+}
+
+/// The release of the run `o` booked, by a second person («bruno») on its booking day.
+fn release_as(o: &ZahlungslaufOptions, person: &str) -> Result<ReleaseOutcome, ZahlungslaufError> {
+    freigeben(&FreigabeOptions {
+        stichtag: o.stichtag,
+        ledger: o.ledger.clone(),
+        stammdaten: o.stammdaten.clone(),
+        out: o.out.clone(),
+        person: person.into(),
+        released_on: o.booked_on,
+        execution_date: None,
+    })
+}
+
+fn release(o: &ZahlungslaufOptions) -> ReleaseOutcome {
+    release_as(o, "bruno").expect("released by a second person")
+}
+
+/// SHA-256 of a file, hex (computed here, not by the crate).
+fn sha256_file(p: &Path) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(std::fs::read(p).unwrap()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Ledger sums per municipality for `year`: contributions and clawbacks.
@@ -136,8 +163,22 @@ fn replay() -> Replay {
         let o = opts(&inbox, &sd, &d, ymd(y, m, day), true);
         let out = execute(&o).expect("the run books");
         assert!(out.booked);
+        // Booked, not released: the run's folder holds its workbook, JSON and journal, and no
+        // payment file; the next run waits for the release.
+        let pain = out.out.join(format!("pain001_{}.xml", ymd(y, m, day)));
+        assert_eq!(out.out, o.out.join(ymd(y, m, day).format("%Y-%m-%d").to_string()));
+        assert!(out.out.join(format!("Zahlungslauf_{}.xlsx", ymd(y, m, day))).is_file());
+        assert!(!pain.exists());
+        // The booking person cannot release it; another can, and the file's SHA-256 is recorded.
+        assert!(matches!(
+            release_as(&o, "anna"),
+            Err(ZahlungslaufError::Ledger(LedgerError::SamePerson { .. }))
+        ));
+        assert!(!pain.exists());
+        let rel = release(&o);
+        assert_eq!(rel.folder, out.out);
+        assert_eq!(rel.release.file_sha256.as_deref(), Some(sha256_file(&pain).as_str()));
         // The payment file's control sum equals the run's total, one transfer per payee.
-        let pain = o.out.join(format!("pain001_{}.xml", ymd(y, m, day)));
         let xml = std::fs::read_to_string(&pain).expect("payment file written");
         let payees = out.plan.payees.iter().filter(|p| p.transfer > Decimal::ZERO).count();
         check_pain(&xml, out.plan.total_transfer(), payees);
@@ -187,8 +228,9 @@ fn replay_of_the_sample_year_pays_the_annex_to_the_rappen() {
     o.out = r.dir.join("preview");
     let p = execute(&o).unwrap();
     assert!(p.plan.bookings.is_empty());
-    assert!(!o.out.join("pain001_2024-03-31.xml").exists());
-    assert!(o.out.join("Zahlungslauf_2024-03-31_Entwurf.xlsx").exists());
+    assert_eq!(p.out, o.out.join("2024-03-31_Entwurf"));
+    assert!(!p.out.join("pain001_2024-03-31.xml").exists());
+    assert!(p.out.join("Zahlungslauf_2024-03-31_Entwurf.xlsx").exists());
 
     // The clawback of 25'000 against Gunzgen (2578) decided 03.05.2023 exceeds its H1 payout
     // (2 × 200 + 2 × 160 + 1 × 200 + 1 × 160 = 1'080): invoice 23'920 due 30 days after 30.09.2023.
@@ -197,7 +239,7 @@ fn replay_of_the_sample_year_pays_the_annex_to_the_rappen() {
     assert_eq!((inv[0].payee, inv[0].amount, inv[0].due_on), (2578, dec("23920"), ymd(2023, 10, 30)));
 
     // The journal export's hash chain holds and detects a changed row.
-    let csv = std::fs::read_to_string(r.dir.join("out-2024-03-31").join(journal::FILE_NAME)).unwrap();
+    let csv = std::fs::read_to_string(r.dir.join("aus/2024-03-31").join(journal::FILE_NAME)).unwrap();
     assert_eq!(journal::verify_csv(&csv), None);
     assert_eq!(csv.lines().count(), before + 1);
     let tampered = csv.replacen(";23920.00;", ";239.20;", 1).replacen(";-23920.00;", ";-239.20;", 1);
@@ -226,7 +268,7 @@ fn the_invoice_a_municipality_receives_is_the_ledgers_invoice() {
         (inv[0].id.as_str(), inv[0].payee, inv[0].amount, inv[0].date, inv[0].due_on),
         ("2023-0001", 2578, dec("23920"), ymd(2023, 9, 30), ymd(2023, 10, 30))
     );
-    let out = r.dir.join("out-2023-09-30");
+    let out = r.dir.join("aus/2023-09-30");
     let pdf = std::fs::read(out.join("Rechnungen/2023-0001_2578_Gunzgen.pdf")).expect("the run wrote the invoice");
     let doc = lopdf::Document::load_mem(&pdf).unwrap();
     let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
@@ -248,7 +290,7 @@ fn the_invoice_a_municipality_receives_is_the_ledgers_invoice() {
     assert_eq!(atts.len(), 1);
     assert_eq!(atts[0].contents(), pdf.as_slice());
     // The other runs issued no invoice.
-    for o in ["out-2023-03-31", "out-2024-03-31"] {
+    for o in ["aus/2023-03-31", "aus/2024-03-31"] {
         assert!(!r.dir.join(o).join("Rechnungen").exists(), "{o}");
     }
     // Reprinted from the ledger: the same bytes.
@@ -259,8 +301,9 @@ fn the_invoice_a_municipality_receives_is_the_ledgers_invoice() {
         stammdaten: Some(sample().join("Stammdaten.xlsx")),
         date: ymd(2023, 10, 1),
     };
-    beitraege::zahlungslauf::konto::execute(&konto).unwrap();
-    assert_eq!(std::fs::read(r.dir.join("konto/Rechnungen/2023-0001_2578_Gunzgen.pdf")).unwrap(), pdf);
+    let (_, folder, _) = beitraege::zahlungslauf::konto::execute(&konto).unwrap();
+    assert_eq!(folder, r.dir.join("konto/Stand_2023-10-01"));
+    assert_eq!(std::fs::read(folder.join("Rechnungen/2023-0001_2578_Gunzgen.pdf")).unwrap(), pdf);
     // Paying the printed amount with the printed reference (spaces and all) settles it.
     let today = chrono::Local::now().date_naive();
     ledger.record_receipt("RF81 2023 0001", ymd(2023, 10, 20), dec("23920.00"), today, "t", "t").unwrap();
@@ -591,6 +634,7 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     assert!(Ledger::open(&d.join("buchhaltung.sqlite")).unwrap().bookings().unwrap().is_empty());
     // 31.03.2023: the Sockelbeiträge 2023: 100 × 7 = 700, 10 × 7 = 70, 20 × 7 = 140.
     let r1 = execute(&opts(&inbox, &sd, d, ymd(2023, 3, 31), true)).unwrap();
+    release(&opts(&inbox, &sd, d, ymd(2023, 3, 31), true));
     let transfers: BTreeMap<u32, Decimal> = r1.plan.payees.iter().map(|p| (p.payee, p.transfer)).collect();
     assert_eq!(transfers, BTreeMap::from([(2601, dec("700")), (2605, dec("70")), (2610, dec("140"))]));
 
@@ -598,6 +642,7 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     // 2605: 5 × 200 = 1'000. 2610: 3 × 200 = 600 against the clawback of 5'000: nothing
     // paid, 600 offset, 4'400 invoiced, due 30 days after the run (30.10.2023).
     let r2 = execute(&opts(&inbox, &sd, d, ymd(2023, 9, 30), true)).unwrap();
+    release(&opts(&inbox, &sd, d, ymd(2023, 9, 30), true));
     let p: BTreeMap<u32, &plan::PayeeResult> = r2.plan.payees.iter().map(|p| (p.payee, p)).collect();
     assert_eq!(p[&2601].transfer, dec("1480"));
     assert_eq!(p[&2605].transfer, dec("1000"));
@@ -609,6 +654,7 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     // 31.03.2024: 2601's corrected H1 is paid as the difference: (6 − 4) × 200 = 400.
     // 2605's lower H1 ((2 − 5) × 200 = −600) is offset against its H2 (4 × 200 = 800): 200 paid.
     let r3 = execute(&opts(&inbox, &sd, d, ymd(2024, 3, 31), true)).unwrap();
+    release(&opts(&inbox, &sd, d, ymd(2024, 3, 31), true));
     let p: BTreeMap<u32, &plan::PayeeResult> = r3.plan.payees.iter().map(|p| (p.payee, p)).collect();
     assert_eq!(p[&2601].transfer, dec("400"));
     let nach: Vec<_> = r3.plan.bookings.iter().filter(|b| b.payee == 2601).collect();
@@ -624,11 +670,11 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     let open: Vec<_> = r3.open_invoices.iter().filter(|i| i.open() > Decimal::ZERO).collect();
     assert_eq!(open.len(), 1);
     assert!(open[0].due_on < ymd(2024, 3, 31));
-    let xml = std::fs::read_to_string(d.join("out-2024-03-31/pain001_2024-03-31.xml")).unwrap();
+    let xml = std::fs::read_to_string(d.join("aus/2024-03-31/pain001_2024-03-31.xml")).unwrap();
     check_pain(&xml, dec("600"), 2);
 
     // The workbook: per payee name, IBAN and payout; the total row's formulas carry their results.
-    let bytes = std::fs::read(d.join("out-2024-03-31/Zahlungslauf_2024-03-31.xlsx")).unwrap();
+    let bytes = std::fs::read(d.join("aus/2024-03-31/Zahlungslauf_2024-03-31.xlsx")).unwrap();
     let wb = beitraege::workbook::read_workbook(&bytes, &Limits::default()).unwrap();
     let z = wb.sheets.iter().find(|s| s.name == "Zahlungen").unwrap();
     let total_row = (0..20).find(|r| z.get(*r, 0).text() == "Total").expect("total row");
@@ -640,7 +686,7 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
 
     // The JSON lists every booking with exactly the fixed keys.
     let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(d.join("out-2024-03-31/Zahlungslauf_2024-03-31.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(d.join("aus/2024-03-31/Zahlungslauf_2024-03-31.json")).unwrap()).unwrap();
     let arr = json.as_array().unwrap();
     assert_eq!(arr.len(), r3.plan.bookings.len());
     for o in arr {
@@ -663,17 +709,50 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     ledger.record_receipt(&id, ymd(2023, 10, 25), dec("400"), ymd(2024, 4, 1), "x", "t").unwrap();
     assert!(ledger.invoices().unwrap().iter().all(|i| i.open().is_zero()));
 
-    // Storno of the last run books its exact reversal; the same Stichtag can then be booked again.
-    let (n, _) = storno(&StornoOptions {
+    // Storno of the last run books its exact reversal, in a folder of its own; the original
+    // run's files stay as they were.
+    drop(ledger);
+    let first_pain = d.join("aus/2024-03-31/pain001_2024-03-31.xml");
+    let first_sha = sha256_file(&first_pain);
+    let (n, folder) = storno(&StornoOptions {
         stichtag: ymd(2024, 3, 31),
         ledger: d.join("buchhaltung.sqlite"),
-        out: d.join("storno"),
+        out: d.join("aus"),
         reason: "Test".into(),
+        person: "carla".into(),
     })
     .unwrap();
     assert_eq!(n, r3.plan.bookings.len());
-    let r3b = execute(&opts(&inbox, &sd, d, ymd(2024, 3, 31), true)).unwrap();
+    assert_eq!(folder, d.join("aus/2024-03-31_Storno"));
+    assert!(folder.join(journal::FILE_NAME).is_file());
+    // The Storno is final only once another person has released it: until then nothing is
+    // booked; the one who booked it cannot release it.
+    let o3 = opts(&inbox, &sd, d, ymd(2024, 3, 31), true);
+    assert!(matches!(execute(&o3), Err(ZahlungslaufError::Ledger(LedgerError::NotReleased { .. }))));
+    assert!(matches!(release_as(&o3, "carla"), Err(ZahlungslaufError::Ledger(LedgerError::SamePerson { .. }))));
+    let rel = release_as(&o3, "anna").unwrap();
+    assert_eq!((rel.run.art.as_str(), rel.release.file.as_deref()), ("Storno", None));
+    // The same Stichtag booked again: run 2, in its own folder, with new payment ids.
+    let r3b = execute(&o3).unwrap();
     assert_eq!(r3b.plan.total_transfer(), dec("600"));
+    assert_eq!(r3b.out, d.join("aus/2024-03-31_2"));
+    assert!(r3b.out.join("Zahlungslauf_2024-03-31_2.xlsx").is_file());
+    let rel = release(&o3);
+    let second_pain = r3b.out.join("pain001_2024-03-31_2.xml");
+    assert_eq!(rel.release.file_sha256.as_deref(), Some(sha256_file(&second_pain).as_str()));
+    assert_eq!(sha256_file(&first_pain), first_sha, "the first run's payment file is untouched");
+    let (a, b) = (std::fs::read_to_string(&first_pain).unwrap(), std::fs::read_to_string(&second_pain).unwrap());
+    let ids = |x: &str| -> Vec<String> {
+        ["MsgId", "EndToEndId"]
+            .iter()
+            .flat_map(|t| between(x, &format!("<{t}>"), &format!("</{t}>")))
+            .map(str::to_string)
+            .collect()
+    };
+    let (ia, ib) = (ids(&a), ids(&b));
+    assert_eq!((ia.len(), ib.len()), (3, 3), "one MsgId and two EndToEndIds each");
+    assert!(ia.iter().all(|i| !ib.contains(i)), "a rebooked run's ids are new: {ia:?} {ib:?}");
+    check_pain(&b, dec("600"), 2);
     // Cumulative: 2601's H1 FALL_EG booked = 6 × 200; 2605's = 2 × 200.
     let ledger = Ledger::open_existing(&d.join("buchhaltung.sqlite")).unwrap();
     let (sums, _) = ledger.component_sums().unwrap();
@@ -750,12 +829,16 @@ fn without_payment_details_the_run_books_but_writes_no_payment_file() {
     let names = ["Gemeinden", "Wohnbevölkerung", "Leitgemeinden", "Tarife", "Kredit", "Rückforderungen"];
     let sheets: Vec<(&str, Vec<Vec<C>>)> = names.iter().map(|n| (*n, rows(n))).collect();
     write_xlsx(&sd, &sheets);
-    let r = execute(&opts(&inbox, &sd, dir.path(), ymd(2023, 3, 31), true)).unwrap();
+    let o = opts(&inbox, &sd, dir.path(), ymd(2023, 3, 31), true);
+    let r = execute(&o).unwrap();
     assert!(r.booked);
     assert_eq!(r.plan.total_transfer(), dec("910"));
-    assert!(!dir.path().join("out-2023-03-31/pain001_2023-03-31.xml").exists());
-    assert!(r.notes.iter().any(|n| n.contains("Kantonskonto")));
-    assert_eq!(Ledger::open_existing(&dir.path().join("buchhaltung.sqlite")).unwrap().bookings().unwrap().len(), 3);
+    // The release cannot make the payment file: refused, nothing released, no file.
+    assert!(matches!(release_as(&o, "bruno"), Err(ZahlungslaufError::NoPaymentFile(_))));
+    assert!(!r.out.join("pain001_2023-03-31.xml").exists());
+    let ledger = Ledger::open_existing(&dir.path().join("buchhaltung.sqlite")).unwrap();
+    assert_eq!(ledger.bookings().unwrap().len(), 3);
+    assert!(ledger.releases().unwrap().is_empty());
 }
 
 #[test]
@@ -1022,6 +1105,7 @@ fn a_withheld_amount_is_paid_by_the_run_after_the_corrected_form() {
     let mut o = opts(&inbox, &sd, d, ymd(2023, 9, 30), true);
     o.first_year = Some(2023);
     let r = execute(&o).unwrap();
+    release(&o);
     let h1 = |p: &plan::Plan, c: TariffCode| {
         p.lines.iter().find(|l| l.key.bfs == 2601 && l.key.part == Part::H1 && l.key.component == c).cloned()
     };
@@ -1116,31 +1200,61 @@ fn a_stichtag_other_than_end_of_march_or_september_or_after_the_booking_day_need
 fn the_payment_file_asks_for_a_bank_business_day() {
     let (dir, inbox, sd) = world();
     let d = dir.path();
-    let reqd = |o: &ZahlungslaufOptions| {
-        let xml = std::fs::read_to_string(o.out.join(format!("pain001_{}.xml", o.stichtag))).unwrap();
+    let reqd = |rel: &ReleaseOutcome| {
+        let f = rel.release.file.as_deref().expect("a payment file");
+        let xml = std::fs::read_to_string(rel.folder.join(f)).unwrap();
         let block = between(&xml, "<ReqdExctnDt>", "</ReqdExctnDt>");
         assert_eq!(block.len(), 1);
         between(block[0], "<Dt>", "</Dt>")[0].to_string()
     };
-    // Stichtag Saturday 30.09.2023, booked that day: Monday 02.10.2023.
+    // Stichtag Saturday 30.09.2023, booked and released that day: Monday 02.10.2023.
     let o = opts(&inbox, &sd, d, ymd(2023, 9, 30), true);
     let r = execute(&o).unwrap();
     assert_eq!(r.execution_date, ymd(2023, 10, 2));
-    assert_eq!(reqd(&o), "2023-10-02");
     // The run's workbook names it under the title of its first sheet.
-    let bytes = std::fs::read(o.out.join("Zahlungslauf_2023-09-30.xlsx")).unwrap();
+    let bytes = std::fs::read(r.out.join("Zahlungslauf_2023-09-30.xlsx")).unwrap();
     let wb = beitraege::workbook::read_workbook(&bytes, &Limits::default()).unwrap();
     assert!(wb.sheets[0].get(2, 0).text().contains("02.10.2023"), "{:?}", wb.sheets[0].get(2, 0));
+    let rel = release(&o);
+    assert_eq!(reqd(&rel), "2023-10-02");
+    assert_eq!(rel.release.execution_date, Some(ymd(2023, 10, 2)));
     // Booked later (a replay on Wednesday 11.10.2023): the booking day wins.
     let mut o = opts(&inbox, &sd, &d.join("b"), ymd(2023, 9, 30), true);
     o.booked_on = ymd(2023, 10, 11);
     execute(&o).unwrap();
-    assert_eq!(reqd(&o), "2023-10-11");
-    // A date given: Tuesday 03.10.2023.
+    assert_eq!(reqd(&release(&o)), "2023-10-11");
+    // A date given when booking: Tuesday 03.10.2023, kept by the release that day.
     let mut o = opts(&inbox, &sd, &d.join("c"), ymd(2023, 9, 30), true);
     o.execution_date = Some(ymd(2023, 10, 3));
     execute(&o).unwrap();
-    assert_eq!(reqd(&o), "2023-10-03");
+    assert_eq!(reqd(&release(&o)), "2023-10-03");
+    // Released after the proposed day (Thursday 05.10.2023): that day; a date given at the
+    // release: a business day not before it (Friday 06.10. yes, Saturday 07.10. and
+    // Wednesday 04.10. no).
+    let mut o = opts(&inbox, &sd, &d.join("e"), ymd(2023, 9, 30), true);
+    execute(&o).unwrap();
+    let fo = |o: &ZahlungslaufOptions, released_on, execution_date| FreigabeOptions {
+        stichtag: o.stichtag,
+        ledger: o.ledger.clone(),
+        stammdaten: o.stammdaten.clone(),
+        out: o.out.clone(),
+        person: "bruno".into(),
+        released_on,
+        execution_date,
+    };
+    assert!(matches!(
+        freigeben(&fo(&o, ymd(2023, 10, 5), Some(ymd(2023, 10, 7)))),
+        Err(ZahlungslaufError::NotABusinessDay { .. })
+    ));
+    assert!(matches!(
+        freigeben(&fo(&o, ymd(2023, 10, 5), Some(ymd(2023, 10, 4)))),
+        Err(ZahlungslaufError::ExecutionInThePast { .. })
+    ));
+    assert_eq!(reqd(&freigeben(&fo(&o, ymd(2023, 10, 5), Some(ymd(2023, 10, 6)))).unwrap()), "2023-10-06");
+    o.out = d.join("f");
+    o.ledger = d.join("f.sqlite");
+    execute(&o).unwrap();
+    assert_eq!(reqd(&freigeben(&fo(&o, ymd(2023, 10, 5), None)).unwrap()), "2023-10-05");
 }
 
 #[test]
@@ -1168,7 +1282,7 @@ fn an_extraordinary_run_keeps_its_reason_and_a_run_without_bookings_is_not_booke
     assert!(!r.booked);
     assert!(r.plan.bookings.is_empty());
     assert_eq!(Ledger::open_existing(&ledger_path).unwrap().runs().unwrap().len(), 1);
-    assert!(!o.out.join("pain001_2023-05-16.xml").exists());
+    assert!(!o.out.join("2023-05-16").exists());
     // The ledger's first year (2023) holds: --ab-jahr 2022 is refused, 2023 or none is used.
     let mut o = opts(&inbox, &sd, d, ymd(2023, 9, 30), false);
     o.first_year = Some(2022);

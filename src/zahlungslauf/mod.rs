@@ -430,8 +430,6 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     }
     if opts.book {
         ledger.check_bookable(opts.stichtag)?;
-        // Four eyes: no run builds on a payment not yet released.
-        ledger.check_released()?;
     } else if let Err(e @ (LedgerError::AlreadyBooked { .. } | LedgerError::LaterBooked { .. })) =
         ledger.check_bookable(opts.stichtag)
     {
@@ -536,6 +534,9 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     let draft = !book;
     let mut plan = plan;
     let (files, folder, run) = if book {
+        // Four eyes: no run builds on a payment not yet released (checked again inside the
+        // booking's transaction).
+        ledger.check_released()?;
         let header = RunHeader {
             stichtag: opts.stichtag,
             booked_at: now_text(),
