@@ -412,8 +412,10 @@ fn payout_outputs() -> &'static Vec<OutFile> {
             rel: p.file_name().unwrap().to_string_lossy().into_owned(),
             bytes: std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
         };
-        let mut out =
-            vec![read(run.out.join("Zahlungslauf_2024-03-31.xlsx")), read(konto_folder.join("Konto_alle_Gemeinden.xlsx"))];
+        let mut out = vec![
+            read(run.out.join("Zahlungslauf_2024-03-31.xlsx")),
+            read(konto_folder.join("Konto_alle_Gemeinden.xlsx")),
+        ];
         let mut opts = sample_options(std::path::Path::new("/nonexistent"), None);
         opts.buchhaltung = Some(o.ledger.clone());
         let e = evaluate(&opts).expect("sample year evaluates");

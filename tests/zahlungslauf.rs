@@ -170,10 +170,7 @@ fn replay() -> Replay {
         assert!(out.out.join(format!("Zahlungslauf_{}.xlsx", ymd(y, m, day))).is_file());
         assert!(!pain.exists());
         // The booking person cannot release it; another can, and the file's SHA-256 is recorded.
-        assert!(matches!(
-            release_as(&o, "anna"),
-            Err(ZahlungslaufError::Ledger(LedgerError::SamePerson { .. }))
-        ));
+        assert!(matches!(release_as(&o, "anna"), Err(ZahlungslaufError::Ledger(LedgerError::SamePerson { .. }))));
         assert!(!pain.exists());
         let rel = release(&o);
         assert_eq!(rel.folder, out.out);
@@ -1420,4 +1417,376 @@ fn a_run_whose_invoice_has_receipts_is_reversed_only_after_its_receipts() {
     let (_, rows) = l.storno(ymd(2023, 9, 30), "falsche Stammdaten", "y", "t").unwrap();
     assert_eq!(rows.len(), 2);
     assert!(l.invoices().unwrap().iter().all(|i| i.reversed && i.open().is_zero()));
+}
+
+// ---------------------------------------------------------------------------
+// Four eyes, outputs from the ledger, sacred folders (issue 17, items 2, 3 and 5)
+// ---------------------------------------------------------------------------
+
+/// Every file below `dir` (relative, `/`-separated), hidden ones included.
+fn tree(dir: &Path) -> std::collections::BTreeSet<String> {
+    fn walk(dir: &Path, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+            if e.file_type().unwrap().is_dir() {
+                walk(&e.path(), &rel, out);
+            } else {
+                out.insert(rel);
+            }
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    walk(dir, "", &mut out);
+    out
+}
+
+/// Every file below `dir` with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    tree(dir).into_iter().map(|r| (r.clone(), std::fs::read(dir.join(&r)).unwrap())).collect()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for rel in tree(from) {
+        let dst = to.join(&rel);
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        std::fs::copy(from.join(&rel), dst).unwrap();
+    }
+}
+
+/// The booked run per `stichtag` (the latest of the Stichtag) and its release, if any.
+fn booked(
+    ledger: &Path,
+    stichtag: NaiveDate,
+) -> Option<(beitraege::ledger::RunRow, Option<beitraege::ledger::Release>)> {
+    if !ledger.exists() {
+        return None;
+    }
+    let l = Ledger::open_existing(ledger).unwrap();
+    let run = l.runs().unwrap().into_iter().filter(|r| r.art == "Zahlungslauf" && r.stichtag == stichtag).last()?;
+    let rel = l.release_of(&run.run_id).unwrap();
+    Some((run, rel))
+}
+
+/// The run's folder holds exactly its outputs as the ledger keeps them (byte for byte), the
+/// journal as it stood when it was booked, and its marker; no temporary file; and the payment
+/// file is the one whose SHA-256 the release recorded.
+fn assert_exactly_its_outputs(ledger: &Path, root: &Path, run: &beitraege::ledger::RunRow, what: &str) {
+    let l = Ledger::open_existing(ledger).unwrap();
+    let folder = root.join(beitraege::zahlungslauf::run_folder_name(run));
+    let mut expected: BTreeMap<String, Vec<u8>> =
+        l.outputs(&run.run_id).unwrap().into_iter().map(|f| (f.rel, f.bytes)).collect();
+    expected.insert(journal::FILE_NAME.to_string(), l.journal_until(&run.run_id).unwrap().into_bytes());
+    let mut found = snapshot(&folder);
+    assert!(found.remove(beitraege::write::commit::BOOKED_MARKER).is_some(), "{what}: marker");
+    assert_eq!(found.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "{what}: the files");
+    assert!(found == expected, "{what}: the bytes are the ledger's");
+    if let Some(rel) = l.release_of(&run.run_id).unwrap() {
+        let f = rel.file.expect("a payment file");
+        assert_eq!(rel.file_sha256.as_deref(), Some(sha256_file(&folder.join(&f)).as_str()), "{what}");
+    }
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn ledger_cmd(args: &[&str], ledger: &Path, root: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_beitraege"));
+    c.arg("zahlungslauf").args(args).arg("--buchhaltung").arg(ledger).arg("--ausgabe").arg(root);
+    c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    c
+}
+
+/// 20 and more kills, each at a point of a booking, its outputs or its release where the
+/// program stops as a kill would stop it (the test hook `BEITRAEGE_ABBRUCH_BEI`, synchronised
+/// on that point, not on time), each followed by the next command (the same command again,
+/// or `--ausgaben`): the run is booked and released with exactly its outputs and its payment
+/// file, byte for byte what the ledger keeps, with the same MsgId every time; or nothing is
+/// booked and nothing written.
+#[test]
+fn kills_during_a_booking_and_its_release_end_with_the_run_and_exactly_its_outputs() {
+    let (dir, inbox, sd) = world();
+    let d = dir.path();
+    // The state before: 31.03.2023 booked by anna, released by bruno.
+    let base = d.join("base");
+    let o = opts(&inbox, &sd, &base, ymd(2023, 3, 31), true);
+    execute(&o).unwrap();
+    release(&o);
+    let day = ymd(2023, 9, 30);
+    let stichtag = "30.09.2023";
+    let common = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        v.extend(["--stichtag", stichtag, "--buchungsdatum", stichtag].map(String::from));
+        v
+    };
+    let book_args = {
+        let mut v = common(&["--buchen"]);
+        v.extend(["--eingang".to_string(), inbox.display().to_string()]);
+        v.extend(["--stammdaten".to_string(), sd.display().to_string()]);
+        v
+    };
+    let release_args = {
+        let mut v = common(&["--freigeben"]);
+        v.extend(["--stammdaten".to_string(), sd.display().to_string()]);
+        v
+    };
+    let ausgaben_args = common(&["--ausgaben"]);
+
+    // The points: inside and after the booking's transaction, and before and after each
+    // file of the run's folder is linked into place (0: the marker); the same for the release.
+    let mut points: Vec<(&str, String)> = vec![("buchen", "buchung-vor-commit".into()), ("buchen", "gebucht".into())];
+    for n in 0..8 {
+        points.push(("buchen", format!("ausgabe-{n}-geschrieben")));
+        points.push(("buchen", format!("ausgabe-{n}")));
+    }
+    points.push(("freigeben", "freigabe-vor-commit".into()));
+    points.push(("freigeben", "freigegeben".into()));
+    for n in 0..10 {
+        points.push(("freigeben", format!("ausgabe-{n}-geschrieben")));
+        points.push(("freigeben", format!("ausgabe-{n}")));
+    }
+    let mut kills = 0;
+    let mut msg_ids = std::collections::BTreeSet::new();
+    for (i, (cmd, point)) in points.iter().enumerate() {
+        let case = d.join(format!("k{i}"));
+        copy_tree(&base, &case);
+        let (ledger, root) = (case.join("buchhaltung.sqlite"), case.join("aus"));
+        let mut o = opts(&inbox, &sd, &case, day, true);
+        o.out = root.clone();
+        if *cmd == "freigeben" {
+            // Booked by another person (anna); the command line releases as this account.
+            execute(&o).unwrap();
+        }
+        let args = if *cmd == "buchen" { &book_args } else { &release_args };
+        let out = ledger_cmd(&strs(args), &ledger, &root)
+            .env("BEITRAEGE_ABBRUCH_BEI", point)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        if out.status.success() {
+            continue; // the point is not on this command's way (no such file)
+        }
+        // Stopped at the point (SIGABRT, as a kill: no clean-up runs), not refused.
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(out.status.signal(), Some(6), "{point}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        kills += 1;
+        // Right after the kill: nothing booked and nothing written, or the run booked.
+        match booked(&ledger, day) {
+            None => assert!(!root.join("2023-09-30").exists(), "{point}: written without a booking"),
+            Some((run, _)) => assert_eq!(run.lauf, 1, "{point}"),
+        }
+        // The next command: the same again (odd cases), or --ausgaben (even ones).
+        let again = if i % 2 == 0 && booked(&ledger, day).is_some() { &ausgaben_args } else { args };
+        ledger_cmd(&strs(again), &ledger, &root).status().unwrap();
+        // Then on to the release, as far as not done.
+        if booked(&ledger, day).is_none() {
+            assert!(ledger_cmd(&strs(&book_args), &ledger, &root).status().unwrap().success(), "{point}");
+        }
+        let (run, rel) = booked(&ledger, day).expect("booked");
+        if rel.is_none() {
+            let person = if run.booked_by.as_deref() == Some("anna") { None } else { Some("bruno") };
+            match person {
+                Some(p) => {
+                    release_as(&o, p).unwrap();
+                }
+                None => assert!(ledger_cmd(&strs(&release_args), &ledger, &root).status().unwrap().success()),
+            }
+        }
+        let (run, rel) = booked(&ledger, day).unwrap();
+        assert!(rel.is_some(), "{point}: released");
+        assert_exactly_its_outputs(&ledger, &root, &run, point);
+        let pain = std::fs::read_to_string(root.join("2023-09-30/pain001_2023-09-30.xml")).unwrap();
+        msg_ids.insert(between(&pain, "<MsgId>", "</MsgId>")[0].to_string());
+        // One run, one release, nothing booked twice.
+        let l = Ledger::open_existing(&ledger).unwrap();
+        assert_eq!(l.runs().unwrap().len(), 2, "{point}");
+        assert_eq!(l.releases().unwrap().len(), 2, "{point}");
+    }
+    eprintln!("{kills} kills");
+    assert!(kills >= 20, "only {kills} kills");
+    assert_eq!(msg_ids.len(), 1, "the same MsgId every time: {msg_ids:?}");
+}
+
+/// The payment file written again from the ledger is the released one, byte for byte; a
+/// preview writes only into its draft folder and completes the booked run's missing files;
+/// nothing of a booked run's folder is ever replaced.
+#[test]
+fn missing_outputs_are_written_again_byte_for_byte_and_nothing_is_replaced() {
+    let (dir, inbox, sd) = world();
+    let d = dir.path();
+    let o = opts(&inbox, &sd, d, ymd(2023, 3, 31), true);
+    let r = execute(&o).unwrap();
+    let rel = release(&o);
+    let pain = rel.folder.join(rel.release.file.as_deref().unwrap());
+    let before = snapshot(&r.out);
+    // The payment file and the workbook lost: --ausgaben writes them again, identical.
+    std::fs::remove_file(&pain).unwrap();
+    std::fs::remove_file(r.out.join("Zahlungslauf_2023-03-31.xlsx")).unwrap();
+    let done = beitraege::zahlungslauf::ausgaben(&beitraege::zahlungslauf::AusgabenOptions {
+        stichtag: o.stichtag,
+        ledger: o.ledger.clone(),
+        out: o.out.clone(),
+    })
+    .unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].added.written.len(), 2);
+    assert_eq!(snapshot(&r.out), before);
+    assert_eq!(rel.release.file_sha256.as_deref(), Some(sha256_file(&pain).as_str()));
+    // A file changed by hand is not replaced (and is reported).
+    std::fs::write(r.out.join("Zahlungslauf_2023-03-31.json"), b"[]").unwrap();
+    std::fs::remove_file(&pain).unwrap();
+    let mut p = opts(&inbox, &sd, d, ymd(2023, 3, 31), false);
+    p.out = o.out.clone();
+    let preview = execute(&p).unwrap();
+    // The preview wrote its draft into its own folder, and the missing payment file.
+    assert_eq!(preview.out, o.out.join("2023-03-31_Entwurf"));
+    assert_eq!(preview.restored[0].added.written, vec![rel.release.file.clone().unwrap()]);
+    assert_eq!(preview.restored[0].added.differing, vec!["Zahlungslauf_2023-03-31.json".to_string()]);
+    assert_eq!(std::fs::read(r.out.join("Zahlungslauf_2023-03-31.json")).unwrap(), b"[]");
+    assert_eq!(std::fs::read(&pain).unwrap(), before["pain001_2023-03-31.xml"]);
+    // No command writes into a booked run's folder as its output folder.
+    for aus in [r.out.clone()] {
+        let mut ro = common::sample_options(&aus, Some(2));
+        ro.inbox = inbox.clone();
+        ro.stammdaten = sd.clone();
+        assert!(beitraege::run::run(&ro).is_err(), "run into a booked folder");
+        let mut p = opts(&inbox, &sd, d, ymd(2023, 9, 30), false);
+        p.out = aus.clone();
+        assert!(matches!(
+            execute(&p),
+            Err(ZahlungslaufError::Write(beitraege::write::WriteError::Place(
+                beitraege::write::commit::PlaceError::BookedRun(_)
+            )))
+        ));
+    }
+    assert_eq!(std::fs::read(&pain).unwrap(), before["pain001_2023-03-31.xml"]);
+}
+
+/// An `--ausgabe` holding another command's outputs, a ledger in the inbox, in the output
+/// folder or among another command's outputs: refused before anything is read or written.
+#[test]
+fn output_folders_and_ledger_places_that_would_lose_files_are_refused_before_anything_is_read() {
+    use beitraege::write::commit::PlaceError;
+    use beitraege::write::WriteError;
+    let (dir, inbox, sd) = world();
+    let d = dir.path();
+    let place = |r: Result<beitraege::zahlungslauf::RunOutcome, ZahlungslaufError>| match r {
+        Err(ZahlungslaufError::Write(WriteError::Place(p))) => p,
+        Err(e) => panic!("wrong error: {e:?}"),
+        Ok(_) => panic!("not refused"),
+    };
+    // A finished `run`'s folder (its manifest.json) as --ausgabe: refused, not one file touched.
+    let run_out = d.join("anhang");
+    let mut ro = common::sample_options(&run_out, Some(2));
+    ro.inbox = inbox.clone();
+    ro.stammdaten = sd.clone();
+    beitraege::run::run(&ro).unwrap();
+    let before = snapshot(&run_out);
+    assert!(before.contains_key("manifest.json"));
+    for book in [true, false] {
+        let mut o = opts(&inbox, &sd, d, ymd(2023, 3, 31), book);
+        o.out = run_out.clone();
+        assert!(matches!(place(execute(&o)), PlaceError::HoldsRun(_)), "{book}");
+        assert!(!o.ledger.exists(), "nothing read or created");
+    }
+    assert_eq!(snapshot(&run_out), before);
+    // A folder a command committed into (not a run's): refused too.
+    let konto_like = d.join("konto-alt");
+    beitraege::write::OutputDir::open(&konto_like)
+        .unwrap()
+        .commit(&[beitraege::write::OutFile { rel: "Konto_alle_Gemeinden.xlsx".into(), bytes: b"x".to_vec() }])
+        .unwrap();
+    let mut o = opts(&inbox, &sd, d, ymd(2023, 3, 31), true);
+    o.out = konto_like.clone();
+    assert!(matches!(place(execute(&o)), PlaceError::HoldsOutputs(_)));
+    // The ledger in the inbox, in the output root, and in a `run`'s folder.
+    let mut o = opts(&inbox, &sd, d, ymd(2023, 3, 31), true);
+    o.ledger = inbox.join("buchhaltung.sqlite");
+    assert!(matches!(place(execute(&o)), PlaceError::LedgerInInbox { .. }));
+    assert!(!o.ledger.exists());
+    let mut o = opts(&inbox, &sd, d, ymd(2023, 3, 31), true);
+    o.ledger = o.out.join("2023-03-31").join(journal::FILE_NAME);
+    assert!(matches!(place(execute(&o)), PlaceError::LedgerInOutput { .. }));
+    assert!(!o.out.exists());
+    let mut o = opts(&inbox, &sd, d, ymd(2023, 3, 31), true);
+    o.ledger = run_out.join("Anhang_1_Beitraege_2023.xlsx");
+    assert!(matches!(place(execute(&o)), PlaceError::LedgerIsOutput { .. }));
+    assert_eq!(snapshot(&run_out), before);
+    // `run --buchhaltung` with the ledger among its own outputs: refused.
+    let mut ro2 = ro.clone();
+    ro2.buchhaltung = Some(run_out.join("buchhaltung.sqlite"));
+    assert!(beitraege::run::run(&ro2).is_err());
+    assert_eq!(snapshot(&run_out), before);
+    // The ordinary places pass: ledger beside the output root.
+    let o = opts(&inbox, &sd, d, ymd(2023, 3, 31), true);
+    assert!(execute(&o).unwrap().booked);
+}
+
+/// Who booked and who released: the run's workbook names who booked (the payment file comes
+/// with the release), the release's workbook both, the statement and the annex's sheet
+/// `Buchhaltung` both for each run; a run not released is reversed without a payment file.
+#[test]
+fn who_booked_and_who_released_is_shown_and_an_unreleased_run_is_reversed_without_a_payment_file() {
+    let (dir, inbox, sd) = world();
+    let d = dir.path();
+    let o1 = opts(&inbox, &sd, d, ymd(2023, 3, 31), true);
+    let r1 = execute(&o1).unwrap();
+    let text = |p: &Path, sheet: &str, r: u32| {
+        let wb = beitraege::workbook::read_workbook(&std::fs::read(p).unwrap(), &Limits::default()).unwrap();
+        wb.sheets.iter().find(|s| s.name == sheet).unwrap().get(r, 0).text()
+    };
+    assert!(text(&r1.out.join("Zahlungslauf_2023-03-31.xlsx"), "Zahlungen", 2).contains("«anna»"));
+    let rel = release(&o1);
+    let header = text(&rel.folder.join("Freigabe_2023-03-31.xlsx"), "Zahlungen", 1);
+    assert!(header.contains("«anna»") && header.contains("«bruno»"), "{header}");
+    // 30.09.2023 booked by anna, reversed by carla before anyone released it: no payment
+    // file ever; the Storno released by anna (not carla).
+    let o2 = opts(&inbox, &sd, d, ymd(2023, 9, 30), true);
+    let r2 = execute(&o2).unwrap();
+    storno(&StornoOptions {
+        stichtag: o2.stichtag,
+        ledger: o2.ledger.clone(),
+        out: o2.out.clone(),
+        reason: "falsche Zahlen".into(),
+        person: "carla".into(),
+    })
+    .unwrap();
+    assert!(matches!(release_as(&o2, "bruno").map(|r| r.run.art), Ok(art) if art == "Storno"));
+    assert!(!tree(&r2.out).iter().any(|f| f.starts_with("pain001")));
+    assert!(!tree(&o2.out.join("2023-09-30_Storno")).iter().any(|f| f.starts_with("pain001")));
+    // The statement: per run who booked and who released.
+    let ledger = Ledger::open_existing(&o1.ledger).unwrap();
+    let st = beitraege::zahlungslauf::konto::statement(&ledger, None, ymd(2023, 10, 1)).unwrap();
+    let who: std::collections::BTreeSet<(String, String, String)> =
+        st.runs.iter().map(|r| (r.art.clone(), r.booked_by.clone(), r.released_by.clone())).collect();
+    let expect = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        who,
+        [
+            expect("Zahlungslauf", "anna", "bruno"),
+            expect("Zahlungslauf", "anna", "ausstehend"),
+            expect("Storno", "carla", "bruno")
+        ]
+        .into_iter()
+        .collect()
+    );
+    // The annex's sheet «Buchhaltung» lists the runs with both persons.
+    let mut ro = common::sample_options(&d.join("annex"), Some(2));
+    ro.inbox = inbox.clone();
+    ro.stammdaten = sd.clone();
+    ro.buchhaltung = Some(o1.ledger.clone());
+    beitraege::run::run(&ro).unwrap();
+    let bytes = std::fs::read(d.join("annex/Anhang_1_Beitraege_2023.xlsx")).unwrap();
+    let wb = beitraege::workbook::read_workbook(&bytes, &Limits::default()).unwrap();
+    let sheet = wb.sheets.iter().find(|s| s.name == "Buchhaltung").unwrap();
+    let rows: Vec<Vec<String>> = (0..80).map(|r| (0..6).map(|c| sheet.get(r, c).text()).collect()).collect();
+    for (art, by, rel) in [("Zahlungslauf", "anna", "bruno"), ("Storno", "carla", "bruno")] {
+        assert!(rows.iter().any(|r| r[1] == art && r[2] == by && r[4] == rel), "{art} {by} {rel}");
+    }
 }
