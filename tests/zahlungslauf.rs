@@ -1465,7 +1465,7 @@ fn booked(
         return None;
     }
     let l = Ledger::open_existing(ledger).unwrap();
-    let run = l.runs().unwrap().into_iter().filter(|r| r.art == "Zahlungslauf" && r.stichtag == stichtag).last()?;
+    let run = l.runs().unwrap().into_iter().rfind(|r| r.art == "Zahlungslauf" && r.stichtag == stichtag)?;
     let rel = l.release_of(&run.run_id).unwrap();
     Some((run, rel))
 }
@@ -1651,7 +1651,8 @@ fn missing_outputs_are_written_again_byte_for_byte_and_nothing_is_replaced() {
     assert_eq!(std::fs::read(r.out.join("Zahlungslauf_2023-03-31.json")).unwrap(), b"[]");
     assert_eq!(std::fs::read(&pain).unwrap(), before["pain001_2023-03-31.xml"]);
     // No command writes into a booked run's folder as its output folder.
-    for aus in [r.out.clone()] {
+    {
+        let aus = r.out.clone();
         let mut ro = common::sample_options(&aus, Some(2));
         ro.inbox = inbox.clone();
         ro.stammdaten = sd.clone();
@@ -1789,4 +1790,85 @@ fn who_booked_and_who_released_is_shown_and_an_unreleased_run_is_reversed_withou
     for (art, by, rel) in [("Zahlungslauf", "anna", "bruno"), ("Storno", "carla", "bruno")] {
         assert!(rows.iter().any(|r| r[1] == art && r[2] == by && r[4] == rel), "{art} {by} {rel}");
     }
+}
+
+/// Two real operating-system accounts (created with `useradd`, the commands run with
+/// `runuser`): the account that booked the run cannot release it; another account can, and
+/// the ledger records both accounts and the SHA-256 of the payment file it wrote. Needs root
+/// (CI runs `.ci/run` as root; the `--ignored` pass runs this test).
+#[test]
+#[ignore = "needs root: creates two OS accounts with useradd and runs the binary as them with runuser"]
+fn two_real_accounts_book_and_release() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::Command;
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(unsafe { libc::geteuid() }, 0, "this test needs root (useradd, runuser)");
+    let (group, anna, bruno) = ("btrgtest", "btrg-anna", "btrg-bruno");
+    let run = |c: &mut Command| c.status().expect("the tool runs");
+    run(Command::new("groupadd").arg("-f").arg(group));
+    for u in [anna, bruno] {
+        // Exit 9: the account exists already (an earlier run).
+        let s = run(Command::new("useradd").args(["-M", "-N", "-g", group, "-s", "/usr/sbin/nologin", u]));
+        assert!(s.success() || s.code() == Some(9), "useradd {u}: {s}");
+    }
+    // A world-readable folder under /tmp, group-owned and setgid: both accounts write the
+    // ledger and the outputs (umask 002 in the commands).
+    let shared = tempfile::Builder::new().prefix("beitraege-vier-augen-").tempdir_in("/tmp").unwrap();
+    let d = shared.path();
+    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o2775)).unwrap();
+    assert!(run(Command::new("chgrp").arg(group).arg(d)).success());
+    let bin = d.join("beitraege");
+    std::fs::copy(env!("CARGO_BIN_EXE_beitraege"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (inbox, sd) = (d.join("inbox"), d.join("Stammdaten.xlsx"));
+    world_inbox(&inbox);
+    world_master(&sd);
+    assert!(run(Command::new("chmod").args(["-R", "a+rX"]).arg(&inbox).arg(&sd)).success());
+    let data = d.join("daten");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o2775)).unwrap();
+    assert!(run(Command::new("chgrp").arg(group).arg(&data)).success());
+    let (ledger, root) = (data.join("buchhaltung.sqlite"), data.join("aus"));
+    let as_user = |user: &str, args: &[&str]| {
+        Command::new("runuser")
+            .args(["-u", user, "--", "sh", "-c", "umask 002 && exec \"$0\" \"$@\""])
+            .arg(&bin)
+            .arg("zahlungslauf")
+            .args(args)
+            .args(["--stichtag", "31.03.2023", "--buchungsdatum", "31.03.2023"])
+            .arg("--stammdaten")
+            .arg(&sd)
+            .arg("--buchhaltung")
+            .arg(&ledger)
+            .arg("--ausgabe")
+            .arg(&root)
+            .current_dir(d)
+            .output()
+            .unwrap()
+    };
+    let o = as_user(anna, &["--buchen", "--ab-jahr", "2023", "--eingang", inbox.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pain = root.join("2023-03-31/pain001_2023-03-31.xml");
+    assert!(!pain.exists());
+    // The account that booked: refused (exit 2), nothing released.
+    let o = as_user(anna, &["--freigeben"]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(Ledger::open_existing(&ledger).unwrap().releases().unwrap().is_empty());
+    assert!(!pain.exists());
+    // Another account: released, the file written, its SHA-256 recorded.
+    let o = as_user(bruno, &["--freigeben"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let l = Ledger::open_existing(&ledger).unwrap();
+    let runs = l.runs().unwrap();
+    assert_eq!(runs[0].booked_by.as_deref(), Some(anna));
+    let rel = l.releases().unwrap();
+    assert_eq!(rel.len(), 1);
+    assert_eq!(rel[0].person, bruno);
+    assert_eq!(rel[0].file_sha256.as_deref(), Some(sha256_file(&pain).as_str()));
+    check_pain(&std::fs::read_to_string(&pain).unwrap(), dec("910"), 3);
+    drop(l);
+    for u in [anna, bruno] {
+        let _ = run(Command::new("userdel").arg(u));
+    }
+    let _ = run(Command::new("groupdel").arg(group));
 }

@@ -345,6 +345,20 @@ pub fn chain_hash(prev: &str, b: &Booking) -> String {
     sha(&[prev, &canonical(b)])
 }
 
+/// A new ledger is readable and writable by its owner and its group, by nobody else: the
+/// two persons of the four-eyes rule (one books, the other releases) both write it, as
+/// members of the group of the ledger's folder (SQLite itself creates files 0644, and gives
+/// its journal files the database file's permissions).
+fn share_with_group(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 impl Ledger {
     fn db(&self) -> impl Fn(rusqlite::Error) -> LedgerError + '_ {
         move |source| LedgerError::Db { path: self.path.clone(), source }
@@ -355,7 +369,11 @@ impl Ledger {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             let _ = std::fs::create_dir_all(parent);
         }
+        let existed = path.exists();
         let conn = Connection::open(path).map_err(|source| LedgerError::Db { path: path.to_path_buf(), source })?;
+        if !existed {
+            share_with_group(path);
+        }
         Self::init(conn, path)
     }
 
