@@ -1771,7 +1771,7 @@ fn who_booked_and_who_released_is_shown_and_an_unreleased_run_is_reversed_withou
         who,
         [
             expect("Zahlungslauf", "anna", "bruno"),
-            expect("Zahlungslauf", "anna", "ausstehend"),
+            expect("Zahlungslauf", "anna", beitraege::zahlungslauf::konto::WITHDRAWN),
             expect("Storno", "carla", "bruno")
         ]
         .into_iter()

@@ -56,6 +56,9 @@ pub enum RunState {
     Pending,
     /// Released.
     Released(Release),
+    /// A payout run reversed (Storno) before anyone released it: it never had a payment file
+    /// and never will.
+    Withdrawn,
 }
 
 impl RunState {
@@ -144,6 +147,7 @@ fn states_in(conn: &Connection, path: &Path) -> Result<Vec<(RunRow, RunState)>, 
     let runs = super::runs_in(conn, path)?;
     let released: BTreeMap<String, Release> =
         releases_in(conn, path)?.into_iter().map(|r| (r.run_id.clone(), r)).collect();
+    let reversed: std::collections::BTreeSet<String> = runs.iter().filter_map(|r| r.reverses.clone()).collect();
     Ok(runs
         .into_iter()
         .filter(|r| r.art == "Zahlungslauf" || r.art == "Storno")
@@ -151,6 +155,7 @@ fn states_in(conn: &Connection, path: &Path) -> Result<Vec<(RunRow, RunState)>, 
             let state = match (released.get(&r.run_id), &r.booked_by) {
                 (Some(rel), _) => RunState::Released(rel.clone()),
                 (None, None) => RunState::BeforeRule,
+                (None, Some(_)) if r.art == "Zahlungslauf" && reversed.contains(&r.run_id) => RunState::Withdrawn,
                 (None, Some(_)) => RunState::Pending,
             };
             (r, state)
@@ -160,13 +165,7 @@ fn states_in(conn: &Connection, path: &Path) -> Result<Vec<(RunRow, RunState)>, 
 
 /// Payout runs (not reversed) and Stornos booked but not released.
 fn pending_in(conn: &Connection, path: &Path) -> Result<Vec<RunRow>, LedgerError> {
-    let states = states_in(conn, path)?;
-    let reversed: std::collections::BTreeSet<String> = states.iter().filter_map(|(r, _)| r.reverses.clone()).collect();
-    Ok(states
-        .into_iter()
-        .filter(|(r, s)| *s == RunState::Pending && !(r.art == "Zahlungslauf" && reversed.contains(&r.run_id)))
-        .map(|(r, _)| r)
-        .collect())
+    Ok(states_in(conn, path)?.into_iter().filter(|(_, s)| *s == RunState::Pending).map(|(r, _)| r).collect())
 }
 
 /// Refuses (inside the write transaction) what a pending item blocks.
@@ -471,8 +470,33 @@ mod tests {
         // Now the Stichtag is booked again (run 2).
         let again = book(&mut l, d2, "anna").unwrap();
         assert_eq!(again.lauf, 2);
+        let states: Vec<RunState> = l.run_states().unwrap().into_iter().map(|(_, s)| s).collect();
+        assert_eq!(states.len(), 4);
+        assert!(matches!(states[0], RunState::Released(_)));
+        assert_eq!(states[1], RunState::Withdrawn, "reversed before its release");
+        assert!(matches!(states[2], RunState::Released(_)), "the Storno");
+        assert_eq!(states[3], RunState::Pending);
+    }
+
+    /// A run booked before the rule (no booking person) counts as released: it does not
+    /// block the next run, and there is nothing to release.
+    #[test]
+    fn a_run_booked_before_the_rule_counts_as_released() {
+        let mut l = Ledger::in_memory().unwrap();
+        let d = ymd(2023, 3, 31);
+        {
+            let tx = l.conn.transaction().unwrap();
+            Ledger::insert_run(&tx, "alt", "Zahlungslauf", d, 1, "x", "", None, "t", &[], None, None).unwrap();
+            tx.commit().unwrap();
+        }
         let states = l.run_states().unwrap();
-        assert_eq!(states.iter().filter(|(_, s)| *s == RunState::Pending).count(), 1);
+        assert_eq!(states.len(), 1);
+        assert_eq!(states[0].1, RunState::BeforeRule);
+        assert!(states[0].1.is_final());
+        assert!(l.check_released().is_ok());
+        assert!(matches!(release(&mut l, d, "bruno"), Err(LedgerError::NothingToRelease(_))));
+        book(&mut l, ymd(2023, 9, 30), "anna").unwrap();
+        assert!(matches!(l.check_released(), Err(LedgerError::NotReleased { .. })));
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub struct Statement {
 pub const BEFORE_RULE: &str = "(vor der Freigabepflicht)";
 /// Shown for who released a run not yet released.
 pub const PENDING: &str = "ausstehend";
+/// Shown for who released a run reversed before its release (it has no payment file).
+pub const WITHDRAWN: &str = "storniert vor der Freigabe";
 
 fn overflow(seq: i64) -> LedgerError {
     LedgerError::BadRow { seq, what: "Betrag (Summe)".into() }
@@ -170,7 +172,16 @@ pub fn statement(ledger: &Ledger, bfs: Option<Bfs>, date: NaiveDate) -> Result<S
     // Who released each run, and when.
     let released: BTreeMap<String, crate::ledger::Release> =
         ledger.releases()?.into_iter().map(|r| (r.run_id.clone(), r)).collect();
+    let withdrawn: std::collections::BTreeSet<String> = ledger
+        .run_states()?
+        .into_iter()
+        .filter(|(_, s)| *s == crate::ledger::RunState::Withdrawn)
+        .map(|(r, _)| r.run_id)
+        .collect();
     for line in &mut run_lines {
+        if withdrawn.contains(&line.run_id) {
+            line.released_by = WITHDRAWN.to_string();
+        }
         if let Some(rel) = released.get(&line.run_id) {
             line.released_by = rel.person.clone();
             line.released_at = rel.at.clone();
@@ -285,6 +296,13 @@ pub fn annex_view(path: &Path, eval: &Evaluation) -> Result<AnnexView, WriteErro
     let last_run = ledger.active_runs().map_err(err)?.iter().map(|r| r.stichtag).max();
     let releases: BTreeMap<String, crate::ledger::Release> =
         ledger.releases().map_err(err)?.into_iter().map(|r| (r.run_id.clone(), r)).collect();
+    let withdrawn: std::collections::BTreeSet<String> = ledger
+        .run_states()
+        .map_err(err)?
+        .into_iter()
+        .filter(|(_, s)| *s == crate::ledger::RunState::Withdrawn)
+        .map(|(r, _)| r.run_id)
+        .collect();
     let runs = ledger
         .runs()
         .map_err(err)?
@@ -299,6 +317,7 @@ pub fn annex_view(path: &Path, eval: &Evaluation) -> Result<AnnexView, WriteErro
                 booked_at: r.booked_at.clone(),
                 released_by: match (rel, &r.booked_by) {
                     (Some(rel), _) => rel.person.clone(),
+                    (None, Some(_)) if withdrawn.contains(&r.run_id) => WITHDRAWN.to_string(),
                     (None, Some(_)) => PENDING.to_string(),
                     (None, None) => BEFORE_RULE.to_string(),
                 },
