@@ -1161,8 +1161,12 @@ mod tests {
             let mut l = Ledger { conn, path: p.clone(), person: None };
             // Insert as schema 1 did: no iban column yet.
             let tx = l.conn.transaction().unwrap();
-            Ledger::insert_run(&tx, "r1", "Zahlungslauf", ymd(2023, 3, 31), 1, "x", "", None, "t", &[], None, None)
-                .unwrap();
+            tx.execute(
+                "INSERT INTO runs (run_id, seq, art, stichtag, lauf, booked_at, program_version)
+                 VALUES ('r1', 1, 'Zahlungslauf', '2023-03-31', 1, 'x', 't')",
+                [],
+            )
+            .unwrap();
             let mut b = Booking {
                 seq: 1,
                 id: "b1".into(),
@@ -1197,9 +1201,10 @@ mod tests {
             .unwrap();
             tx.commit().unwrap();
         }
-        // Opening migrates to 2; the old booking verifies, a new payment records its IBAN.
+        // Opening migrates to the latest schema; the old booking verifies (its run counts as
+        // booked before the four-eyes rule), a new payment records its IBAN.
         let mut l = Ledger::open_existing(&p).unwrap();
-        assert_eq!(l.schema_version().unwrap(), 2);
+        assert_eq!(l.schema_version().unwrap(), schema::latest());
         assert_eq!(l.verify().unwrap().len(), 1);
         let ibans = BTreeMap::from([(1, "CH9300762011623852957".to_string())]);
         l.book_run_paying(&header(ymd(2023, 9, 30)), &[pb(1, 200)], &ibans).unwrap();
@@ -1214,12 +1219,12 @@ mod tests {
         let p = dir.path().join("sub").join("b.sqlite");
         {
             let mut l = Ledger::open(&p).unwrap();
-            assert_eq!(l.schema_version().unwrap(), 2);
+            assert_eq!(l.schema_version().unwrap(), schema::latest());
             l.book_run(&header(ymd(2023, 3, 31)), &[pb(1, 200)]).unwrap();
         }
         // Reopening migrates nothing and keeps the bookings.
         let l = Ledger::open_existing(&p).unwrap();
-        assert_eq!((l.schema_version().unwrap(), l.bookings().unwrap().len()), (2, 1));
+        assert_eq!((l.schema_version().unwrap(), l.bookings().unwrap().len()), (schema::latest(), 1));
         assert_eq!(l.first_year().unwrap(), Some(2023));
         l.connection().pragma_update(None, "user_version", 99).unwrap();
         drop(l);
