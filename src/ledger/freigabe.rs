@@ -233,8 +233,8 @@ impl Ledger {
     fn store_outputs(tx: &Transaction<'_>, run_id: &str, files: &[OutFile]) -> rusqlite::Result<()> {
         for f in files {
             tx.execute(
-                "INSERT INTO ausgaben (run_id, datei, sha256, inhalt) VALUES (?1, ?2, ?3, ?4)",
-                params![run_id, f.rel, f.sha256(), f.bytes],
+                "INSERT INTO ausgaben (id, run_id, datei, sha256, inhalt) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![format!("{run_id}/{}", f.rel), run_id, f.rel, f.sha256(), f.bytes],
             )?;
         }
         Ok(())

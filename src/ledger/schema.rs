@@ -83,7 +83,8 @@ ALTER TABLE bookings ADD COLUMN iban TEXT;
 ///   execution date and the payment file's name and SHA-256 (none for a run that transfers
 ///   nothing, and for a Storno), and the SHA-256 over the run's bookings.
 /// - `ausgaben`: the bytes of each output a booked run or a release wrote (workbook, JSON,
-///   invoices, drafts, payment file), so that missing files are written again byte for byte.
+///   invoices, drafts, payment file), so that missing files are written again byte for byte;
+///   `id` is `<run_id>/<datei>` (one column that names the row, for the keyed chain).
 ///
 /// New columns are nullable without default: rows written before keep their canonical text.
 pub const FREIGABE: &str = r#"
@@ -101,11 +102,12 @@ CREATE TABLE freigaben (
     program_version  TEXT NOT NULL
 );
 CREATE TABLE ausgaben (
+    id     TEXT PRIMARY KEY,
     run_id TEXT NOT NULL REFERENCES runs(run_id),
     datei  TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     inhalt BLOB NOT NULL,
-    PRIMARY KEY (run_id, datei)
+    UNIQUE (run_id, datei)
 );
 CREATE TRIGGER freigaben_no_update BEFORE UPDATE ON freigaben
 BEGIN SELECT RAISE(ABORT, 'Freigaben sind unveränderlich'); END;
