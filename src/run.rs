@@ -60,6 +60,10 @@ pub fn contact_of(cli: Option<&str>, master: &crate::stammdaten::Stammdaten) -> 
 /// for the whole run: a second run into it is refused before it reads anything.
 pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
     check_out_apart(&opts.inbox, &opts.out)?;
+    // The ledger the annex reads lies neither in the inbox nor among the outputs.
+    if let Some(ledger) = &opts.buchhaltung {
+        write::commit::check_ledger_place(ledger, Some(&opts.inbox), &[&opts.out]).map_err(write::WriteError::from)?;
+    }
     let out = write::OutputDir::open(&opts.out)?;
     let pool = thread_pool(opts)?;
     let eval = evaluate_in(&pool, opts)?;

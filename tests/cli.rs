@@ -216,6 +216,22 @@ fn assert_german(err: &str) {
     }
 }
 
+/// Releases the run per `stichtag` through the library as a second person («pruefer»): the
+/// command line's person is the account running the tests, which booked the run.
+fn release_as_second_person(ledger: &Path, out: &Path, stichtag: &str) -> beitraege::zahlungslauf::ReleaseOutcome {
+    let day = chrono::NaiveDate::parse_from_str(stichtag, "%d.%m.%Y").unwrap();
+    beitraege::zahlungslauf::freigeben(&beitraege::zahlungslauf::FreigabeOptions {
+        stichtag: day,
+        ledger: ledger.to_path_buf(),
+        stammdaten: Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/2023/Stammdaten.xlsx"),
+        out: out.to_path_buf(),
+        person: "pruefer".into(),
+        released_on: day,
+        execution_date: None,
+    })
+    .expect("released by a second person")
+}
+
 fn bookings_of(ledger: &Path) -> (usize, usize) {
     let l = beitraege::ledger::Ledger::open_existing(ledger).unwrap();
     (l.runs().unwrap().len(), l.bookings().unwrap().len())
@@ -282,7 +298,15 @@ fn payout_commands_are_explicit_and_plausible() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let booked = bookings_of(&ledger);
     assert_eq!(booked.0, 1);
-    let pain = std::fs::read_to_string(out.join("pain001_2023-03-31.xml")).unwrap();
+    // Booked, not released: no payment file. The account that booked cannot release it
+    // (exit 2, nothing recorded); a second person can.
+    assert!(!out.join("2023-03-31/pain001_2023-03-31.xml").exists());
+    let o = lauf(&["--freigeben", "--stichtag", "31.03.2023", "--buchungsdatum", "31.03.2023"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_german(&String::from_utf8_lossy(&o.stderr));
+    assert!(beitraege::ledger::Ledger::open_existing(&ledger).unwrap().releases().unwrap().is_empty());
+    release_as_second_person(&ledger, &out, "31.03.2023");
+    let pain = std::fs::read_to_string(out.join("2023-03-31/pain001_2023-03-31.xml")).unwrap();
     let reqd = pain.split("<ReqdExctnDt>").nth(1).and_then(|r| r.split("</ReqdExctnDt>").next()).unwrap();
     assert!(reqd.contains("<Dt>2023-04-03</Dt>"), "{reqd}");
     // An extraordinary run the day after has nothing to book: exit 0, no run row.
@@ -314,15 +338,24 @@ fn payout_commands_are_explicit_and_plausible() {
         assert_german(&String::from_utf8_lossy(&o.stderr));
         assert!(!konto.exists(), "{gemeinde}");
     }
-    let o = bin()
-        .args(["konto", "--gemeinde", "2578", "--buchhaltung"])
-        .arg(&ledger)
-        .arg("--ausgabe")
-        .arg(&konto)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(konto.join("Konto_2578.xlsx").is_file());
+    // Each statement goes into a folder of its own beside the earlier ones (Stand_<date>,
+    // then Stand_<date>_2): the first is left as it was.
+    let statement = || {
+        let o = bin()
+            .args(["konto", "--gemeinde", "2578", "--datum", "01.10.2023", "--buchhaltung"])
+            .arg(&ledger)
+            .arg("--ausgabe")
+            .arg(&konto)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    statement();
+    let first = konto.join("Stand_2023-10-01/Konto_2578.xlsx");
+    let bytes = std::fs::read(&first).unwrap();
+    statement();
+    assert!(konto.join("Stand_2023-10-01_2/Konto_2578.xlsx").is_file());
+    assert_eq!(std::fs::read(&first).unwrap(), bytes);
 }
 
 /// Receipts through the command line: dated between the invoice and today, 10 = 10.00,
@@ -350,6 +383,7 @@ fn receipts_are_dated_normalised_and_reversible() {
             .output()
             .unwrap();
         assert!(o.status.success(), "{stichtag}: {}", String::from_utf8_lossy(&o.stderr));
+        release_as_second_person(&ledger, &dir.path().join(aus), stichtag);
     }
     // The clawback against Gunzgen (2578) is invoiced by the run per 30.09.2023.
     let invoices = beitraege::ledger::Ledger::open_existing(&ledger).unwrap().invoices().unwrap();

@@ -368,7 +368,7 @@ fn templates_print_well() {
 fn payout_outputs() -> &'static Vec<OutFile> {
     static O: OnceLock<Vec<OutFile>> = OnceLock::new();
     O.get_or_init(|| {
-        use beitraege::zahlungslauf::{execute, konto, ZahlungslaufOptions};
+        use beitraege::zahlungslauf::{execute, freigeben, konto, FreigabeOptions, ZahlungslaufOptions};
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let day = NaiveDate::from_ymd_opt(2024, 3, 31).unwrap();
@@ -379,6 +379,7 @@ fn payout_outputs() -> &'static Vec<OutFile> {
             out: d.join("lauf"),
             ledger: d.join("buchhaltung.sqlite"),
             book: true,
+            person: "anna".into(),
             first_year: Some(2023),
             booked_on: day,
             execution_date: None,
@@ -386,7 +387,19 @@ fn payout_outputs() -> &'static Vec<OutFile> {
             threads: None,
             limits: beitraege::workbook::Limits::default(),
         };
-        execute(&o).expect("the run books");
+        let run = execute(&o).expect("the run books");
+        // Released by a second person: the release's workbook, and who released it in the
+        // statement and the annex.
+        let rel = freigeben(&FreigabeOptions {
+            stichtag: day,
+            ledger: o.ledger.clone(),
+            stammdaten: o.stammdaten.clone(),
+            out: o.out.clone(),
+            person: "bruno".into(),
+            released_on: day,
+            execution_date: None,
+        })
+        .expect("the run is released");
         let k = konto::KontoOptions {
             ledger: o.ledger.clone(),
             out: d.join("konto"),
@@ -394,13 +407,15 @@ fn payout_outputs() -> &'static Vec<OutFile> {
             stammdaten: Some(o.stammdaten.clone()),
             date: NaiveDate::from_ymd_opt(2024, 4, 2).unwrap(),
         };
-        konto::execute(&k).expect("the statement");
+        let (_, konto_folder, _) = konto::execute(&k).expect("the statement");
         let read = |p: std::path::PathBuf| OutFile {
             rel: p.file_name().unwrap().to_string_lossy().into_owned(),
             bytes: std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
         };
-        let mut out =
-            vec![read(o.out.join("Zahlungslauf_2024-03-31.xlsx")), read(k.out.join("Konto_alle_Gemeinden.xlsx"))];
+        let mut out = vec![
+            read(run.out.join("Zahlungslauf_2024-03-31.xlsx")),
+            read(konto_folder.join("Konto_alle_Gemeinden.xlsx")),
+        ];
         let mut opts = sample_options(std::path::Path::new("/nonexistent"), None);
         opts.buchhaltung = Some(o.ledger.clone());
         let e = evaluate(&opts).expect("sample year evaluates");
@@ -410,6 +425,8 @@ fn payout_outputs() -> &'static Vec<OutFile> {
                 .into_iter()
                 .filter(|f| f.rel.starts_with("Anhang_1") && f.rel.ends_with(".xlsx")),
         );
+        // Last: the release's workbook.
+        out.push(read(rel.folder.join("Freigabe_2024-03-31.xlsx")));
         out
     })
 }
@@ -441,9 +458,11 @@ fn the_payout_run_the_statement_and_the_ledger_sheet_print_well() {
     assert_eq!(statement.sheets.len(), 5);
     let annex = book(&files[2].rel, &files[2].bytes);
     assert!(annex.sheets.iter().any(|s| s.name == "Buchhaltung"), "the annex has the ledger sheet");
-    // Every sheet of the run and the statement repeats its header row (row 4), and its
-    // footer carries the document's date.
-    for f in &files[..2] {
+    let release = files.last().unwrap();
+    assert_eq!(book(&release.rel, &release.bytes).sheets.len(), 1);
+    // Every sheet of the run, the statement and the release repeats its header row (row 4),
+    // and its footer carries the document's date.
+    for f in [&files[0], &files[1], release] {
         let titles = print_titles(&f.bytes);
         for s in &book(&f.rel, &f.bytes).sheets {
             let t = titles.get(&s.name).unwrap_or_else(|| panic!("{} / {}: no repeated rows", f.rel, s.name));

@@ -13,7 +13,9 @@ use beitraege::workbook::{Limits, Value};
 use beitraege::write::form_layout::{write_form_sheet, FormSheet};
 use beitraege::zahlungslauf::pain001::{sps_char, sps_id_char};
 use beitraege::zahlungslauf::plan::{self, Art, DueItem, Key, OpenClawback, Part};
-use beitraege::zahlungslauf::{execute, storno, StornoOptions, ZahlungslaufError, ZahlungslaufOptions};
+use beitraege::zahlungslauf::{
+    execute, freigeben, storno, FreigabeOptions, ReleaseOutcome, StornoOptions, ZahlungslaufError, ZahlungslaufOptions,
+};
 use chrono::NaiveDate;
 use common::{read_csv, sample};
 use rust_decimal::Decimal;
@@ -30,9 +32,11 @@ fn opts(inbox: &Path, stammdaten: &Path, dir: &Path, stichtag: NaiveDate, book: 
         stichtag,
         inbox: inbox.to_path_buf(),
         stammdaten: stammdaten.to_path_buf(),
-        out: dir.join(format!("out-{stichtag}")),
+        // The output root: each booked run writes into `<JJJJ-MM-TT>[_n]` below it.
+        out: dir.join("aus"),
         ledger: dir.join("buchhaltung.sqlite"),
         book,
+        person: "anna".into(),
         first_year: Some(2023),
         // Replayed as if booked on the Stichtag.
         booked_on: stichtag,
@@ -41,6 +45,29 @@ fn opts(inbox: &Path, stammdaten: &Path, dir: &Path, stichtag: NaiveDate, book: 
         threads: Some(2),
         limits: Limits::default(),
     }
+}
+
+/// The release of the run `o` booked, by a second person («bruno») on its booking day.
+fn release_as(o: &ZahlungslaufOptions, person: &str) -> Result<ReleaseOutcome, ZahlungslaufError> {
+    freigeben(&FreigabeOptions {
+        stichtag: o.stichtag,
+        ledger: o.ledger.clone(),
+        stammdaten: o.stammdaten.clone(),
+        out: o.out.clone(),
+        person: person.into(),
+        released_on: o.booked_on,
+        execution_date: None,
+    })
+}
+
+fn release(o: &ZahlungslaufOptions) -> ReleaseOutcome {
+    release_as(o, "bruno").expect("released by a second person")
+}
+
+/// SHA-256 of a file, hex (computed here, not by the crate).
+fn sha256_file(p: &Path) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(std::fs::read(p).unwrap()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Ledger sums per municipality for `year`: contributions and clawbacks.
@@ -136,8 +163,19 @@ fn replay() -> Replay {
         let o = opts(&inbox, &sd, &d, ymd(y, m, day), true);
         let out = execute(&o).expect("the run books");
         assert!(out.booked);
+        // Booked, not released: the run's folder holds its workbook, JSON and journal, and no
+        // payment file; the next run waits for the release.
+        let pain = out.out.join(format!("pain001_{}.xml", ymd(y, m, day)));
+        assert_eq!(out.out, o.out.join(ymd(y, m, day).format("%Y-%m-%d").to_string()));
+        assert!(out.out.join(format!("Zahlungslauf_{}.xlsx", ymd(y, m, day))).is_file());
+        assert!(!pain.exists());
+        // The booking person cannot release it; another can, and the file's SHA-256 is recorded.
+        assert!(matches!(release_as(&o, "anna"), Err(ZahlungslaufError::Ledger(LedgerError::SamePerson { .. }))));
+        assert!(!pain.exists());
+        let rel = release(&o);
+        assert_eq!(rel.folder, out.out);
+        assert_eq!(rel.release.file_sha256.as_deref(), Some(sha256_file(&pain).as_str()));
         // The payment file's control sum equals the run's total, one transfer per payee.
-        let pain = o.out.join(format!("pain001_{}.xml", ymd(y, m, day)));
         let xml = std::fs::read_to_string(&pain).expect("payment file written");
         let payees = out.plan.payees.iter().filter(|p| p.transfer > Decimal::ZERO).count();
         check_pain(&xml, out.plan.total_transfer(), payees);
@@ -187,8 +225,9 @@ fn replay_of_the_sample_year_pays_the_annex_to_the_rappen() {
     o.out = r.dir.join("preview");
     let p = execute(&o).unwrap();
     assert!(p.plan.bookings.is_empty());
-    assert!(!o.out.join("pain001_2024-03-31.xml").exists());
-    assert!(o.out.join("Zahlungslauf_2024-03-31_Entwurf.xlsx").exists());
+    assert_eq!(p.out, o.out.join("2024-03-31_Entwurf"));
+    assert!(!p.out.join("pain001_2024-03-31.xml").exists());
+    assert!(p.out.join("Zahlungslauf_2024-03-31_Entwurf.xlsx").exists());
 
     // The clawback of 25'000 against Gunzgen (2578) decided 03.05.2023 exceeds its H1 payout
     // (2 × 200 + 2 × 160 + 1 × 200 + 1 × 160 = 1'080): invoice 23'920 due 30 days after 30.09.2023.
@@ -197,7 +236,7 @@ fn replay_of_the_sample_year_pays_the_annex_to_the_rappen() {
     assert_eq!((inv[0].payee, inv[0].amount, inv[0].due_on), (2578, dec("23920"), ymd(2023, 10, 30)));
 
     // The journal export's hash chain holds and detects a changed row.
-    let csv = std::fs::read_to_string(r.dir.join("out-2024-03-31").join(journal::FILE_NAME)).unwrap();
+    let csv = std::fs::read_to_string(r.dir.join("aus/2024-03-31").join(journal::FILE_NAME)).unwrap();
     assert_eq!(journal::verify_csv(&csv), None);
     assert_eq!(csv.lines().count(), before + 1);
     let tampered = csv.replacen(";23920.00;", ";239.20;", 1).replacen(";-23920.00;", ";-239.20;", 1);
@@ -226,7 +265,7 @@ fn the_invoice_a_municipality_receives_is_the_ledgers_invoice() {
         (inv[0].id.as_str(), inv[0].payee, inv[0].amount, inv[0].date, inv[0].due_on),
         ("2023-0001", 2578, dec("23920"), ymd(2023, 9, 30), ymd(2023, 10, 30))
     );
-    let out = r.dir.join("out-2023-09-30");
+    let out = r.dir.join("aus/2023-09-30");
     let pdf = std::fs::read(out.join("Rechnungen/2023-0001_2578_Gunzgen.pdf")).expect("the run wrote the invoice");
     let doc = lopdf::Document::load_mem(&pdf).unwrap();
     let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
@@ -248,7 +287,7 @@ fn the_invoice_a_municipality_receives_is_the_ledgers_invoice() {
     assert_eq!(atts.len(), 1);
     assert_eq!(atts[0].contents(), pdf.as_slice());
     // The other runs issued no invoice.
-    for o in ["out-2023-03-31", "out-2024-03-31"] {
+    for o in ["aus/2023-03-31", "aus/2024-03-31"] {
         assert!(!r.dir.join(o).join("Rechnungen").exists(), "{o}");
     }
     // Reprinted from the ledger: the same bytes.
@@ -259,8 +298,9 @@ fn the_invoice_a_municipality_receives_is_the_ledgers_invoice() {
         stammdaten: Some(sample().join("Stammdaten.xlsx")),
         date: ymd(2023, 10, 1),
     };
-    beitraege::zahlungslauf::konto::execute(&konto).unwrap();
-    assert_eq!(std::fs::read(r.dir.join("konto/Rechnungen/2023-0001_2578_Gunzgen.pdf")).unwrap(), pdf);
+    let (_, folder, _) = beitraege::zahlungslauf::konto::execute(&konto).unwrap();
+    assert_eq!(folder, r.dir.join("konto/Stand_2023-10-01"));
+    assert_eq!(std::fs::read(folder.join("Rechnungen/2023-0001_2578_Gunzgen.pdf")).unwrap(), pdf);
     // Paying the printed amount with the printed reference (spaces and all) settles it.
     let today = chrono::Local::now().date_naive();
     ledger.record_receipt("RF81 2023 0001", ymd(2023, 10, 20), dec("23920.00"), today, "t", "t").unwrap();
@@ -591,6 +631,7 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     assert!(Ledger::open(&d.join("buchhaltung.sqlite")).unwrap().bookings().unwrap().is_empty());
     // 31.03.2023: the Sockelbeiträge 2023: 100 × 7 = 700, 10 × 7 = 70, 20 × 7 = 140.
     let r1 = execute(&opts(&inbox, &sd, d, ymd(2023, 3, 31), true)).unwrap();
+    release(&opts(&inbox, &sd, d, ymd(2023, 3, 31), true));
     let transfers: BTreeMap<u32, Decimal> = r1.plan.payees.iter().map(|p| (p.payee, p.transfer)).collect();
     assert_eq!(transfers, BTreeMap::from([(2601, dec("700")), (2605, dec("70")), (2610, dec("140"))]));
 
@@ -598,6 +639,7 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     // 2605: 5 × 200 = 1'000. 2610: 3 × 200 = 600 against the clawback of 5'000: nothing
     // paid, 600 offset, 4'400 invoiced, due 30 days after the run (30.10.2023).
     let r2 = execute(&opts(&inbox, &sd, d, ymd(2023, 9, 30), true)).unwrap();
+    release(&opts(&inbox, &sd, d, ymd(2023, 9, 30), true));
     let p: BTreeMap<u32, &plan::PayeeResult> = r2.plan.payees.iter().map(|p| (p.payee, p)).collect();
     assert_eq!(p[&2601].transfer, dec("1480"));
     assert_eq!(p[&2605].transfer, dec("1000"));
@@ -609,6 +651,7 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     // 31.03.2024: 2601's corrected H1 is paid as the difference: (6 − 4) × 200 = 400.
     // 2605's lower H1 ((2 − 5) × 200 = −600) is offset against its H2 (4 × 200 = 800): 200 paid.
     let r3 = execute(&opts(&inbox, &sd, d, ymd(2024, 3, 31), true)).unwrap();
+    release(&opts(&inbox, &sd, d, ymd(2024, 3, 31), true));
     let p: BTreeMap<u32, &plan::PayeeResult> = r3.plan.payees.iter().map(|p| (p.payee, p)).collect();
     assert_eq!(p[&2601].transfer, dec("400"));
     let nach: Vec<_> = r3.plan.bookings.iter().filter(|b| b.payee == 2601).collect();
@@ -624,11 +667,11 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     let open: Vec<_> = r3.open_invoices.iter().filter(|i| i.open() > Decimal::ZERO).collect();
     assert_eq!(open.len(), 1);
     assert!(open[0].due_on < ymd(2024, 3, 31));
-    let xml = std::fs::read_to_string(d.join("out-2024-03-31/pain001_2024-03-31.xml")).unwrap();
+    let xml = std::fs::read_to_string(d.join("aus/2024-03-31/pain001_2024-03-31.xml")).unwrap();
     check_pain(&xml, dec("600"), 2);
 
     // The workbook: per payee name, IBAN and payout; the total row's formulas carry their results.
-    let bytes = std::fs::read(d.join("out-2024-03-31/Zahlungslauf_2024-03-31.xlsx")).unwrap();
+    let bytes = std::fs::read(d.join("aus/2024-03-31/Zahlungslauf_2024-03-31.xlsx")).unwrap();
     let wb = beitraege::workbook::read_workbook(&bytes, &Limits::default()).unwrap();
     let z = wb.sheets.iter().find(|s| s.name == "Zahlungen").unwrap();
     let total_row = (0..20).find(|r| z.get(*r, 0).text() == "Total").expect("total row");
@@ -640,7 +683,7 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
 
     // The JSON lists every booking with exactly the fixed keys.
     let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(d.join("out-2024-03-31/Zahlungslauf_2024-03-31.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(d.join("aus/2024-03-31/Zahlungslauf_2024-03-31.json")).unwrap()).unwrap();
     let arr = json.as_array().unwrap();
     assert_eq!(arr.len(), r3.plan.bookings.len());
     for o in arr {
@@ -663,17 +706,50 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     ledger.record_receipt(&id, ymd(2023, 10, 25), dec("400"), ymd(2024, 4, 1), "x", "t").unwrap();
     assert!(ledger.invoices().unwrap().iter().all(|i| i.open().is_zero()));
 
-    // Storno of the last run books its exact reversal; the same Stichtag can then be booked again.
-    let (n, _) = storno(&StornoOptions {
+    // Storno of the last run books its exact reversal, in a folder of its own; the original
+    // run's files stay as they were.
+    drop(ledger);
+    let first_pain = d.join("aus/2024-03-31/pain001_2024-03-31.xml");
+    let first_sha = sha256_file(&first_pain);
+    let (n, folder) = storno(&StornoOptions {
         stichtag: ymd(2024, 3, 31),
         ledger: d.join("buchhaltung.sqlite"),
-        out: d.join("storno"),
+        out: d.join("aus"),
         reason: "Test".into(),
+        person: "carla".into(),
     })
     .unwrap();
     assert_eq!(n, r3.plan.bookings.len());
-    let r3b = execute(&opts(&inbox, &sd, d, ymd(2024, 3, 31), true)).unwrap();
+    assert_eq!(folder, d.join("aus/2024-03-31_Storno"));
+    assert!(folder.join(journal::FILE_NAME).is_file());
+    // The Storno is final only once another person has released it: until then nothing is
+    // booked; the one who booked it cannot release it.
+    let o3 = opts(&inbox, &sd, d, ymd(2024, 3, 31), true);
+    assert!(matches!(execute(&o3), Err(ZahlungslaufError::Ledger(LedgerError::NotReleased { .. }))));
+    assert!(matches!(release_as(&o3, "carla"), Err(ZahlungslaufError::Ledger(LedgerError::SamePerson { .. }))));
+    let rel = release_as(&o3, "anna").unwrap();
+    assert_eq!((rel.run.art.as_str(), rel.release.file.as_deref()), ("Storno", None));
+    // The same Stichtag booked again: run 2, in its own folder, with new payment ids.
+    let r3b = execute(&o3).unwrap();
     assert_eq!(r3b.plan.total_transfer(), dec("600"));
+    assert_eq!(r3b.out, d.join("aus/2024-03-31_2"));
+    assert!(r3b.out.join("Zahlungslauf_2024-03-31_2.xlsx").is_file());
+    let rel = release(&o3);
+    let second_pain = r3b.out.join("pain001_2024-03-31_2.xml");
+    assert_eq!(rel.release.file_sha256.as_deref(), Some(sha256_file(&second_pain).as_str()));
+    assert_eq!(sha256_file(&first_pain), first_sha, "the first run's payment file is untouched");
+    let (a, b) = (std::fs::read_to_string(&first_pain).unwrap(), std::fs::read_to_string(&second_pain).unwrap());
+    let ids = |x: &str| -> Vec<String> {
+        ["MsgId", "EndToEndId"]
+            .iter()
+            .flat_map(|t| between(x, &format!("<{t}>"), &format!("</{t}>")))
+            .map(str::to_string)
+            .collect()
+    };
+    let (ia, ib) = (ids(&a), ids(&b));
+    assert_eq!((ia.len(), ib.len()), (3, 3), "one MsgId and two EndToEndIds each");
+    assert!(ia.iter().all(|i| !ib.contains(i)), "a rebooked run's ids are new: {ia:?} {ib:?}");
+    check_pain(&b, dec("600"), 2);
     // Cumulative: 2601's H1 FALL_EG booked = 6 × 200; 2605's = 2 × 200.
     let ledger = Ledger::open_existing(&d.join("buchhaltung.sqlite")).unwrap();
     let (sums, _) = ledger.component_sums().unwrap();
@@ -750,12 +826,16 @@ fn without_payment_details_the_run_books_but_writes_no_payment_file() {
     let names = ["Gemeinden", "Wohnbevölkerung", "Leitgemeinden", "Tarife", "Kredit", "Rückforderungen"];
     let sheets: Vec<(&str, Vec<Vec<C>>)> = names.iter().map(|n| (*n, rows(n))).collect();
     write_xlsx(&sd, &sheets);
-    let r = execute(&opts(&inbox, &sd, dir.path(), ymd(2023, 3, 31), true)).unwrap();
+    let o = opts(&inbox, &sd, dir.path(), ymd(2023, 3, 31), true);
+    let r = execute(&o).unwrap();
     assert!(r.booked);
     assert_eq!(r.plan.total_transfer(), dec("910"));
-    assert!(!dir.path().join("out-2023-03-31/pain001_2023-03-31.xml").exists());
-    assert!(r.notes.iter().any(|n| n.contains("Kantonskonto")));
-    assert_eq!(Ledger::open_existing(&dir.path().join("buchhaltung.sqlite")).unwrap().bookings().unwrap().len(), 3);
+    // The release cannot make the payment file: refused, nothing released, no file.
+    assert!(matches!(release_as(&o, "bruno"), Err(ZahlungslaufError::NoPaymentFile(_))));
+    assert!(!r.out.join("pain001_2023-03-31.xml").exists());
+    let ledger = Ledger::open_existing(&dir.path().join("buchhaltung.sqlite")).unwrap();
+    assert_eq!(ledger.bookings().unwrap().len(), 3);
+    assert!(ledger.releases().unwrap().is_empty());
 }
 
 #[test]
@@ -964,6 +1044,8 @@ proptest! {
                 evidence: vec![],
                 first_year: 2023,
                 reason: String::new(),
+                person: "t".into(),
+                execution_date: None,
             };
             ledger.book_run(&header, &p.bookings).unwrap();
             day = day.succ_opt().unwrap();
@@ -1020,6 +1102,7 @@ fn a_withheld_amount_is_paid_by_the_run_after_the_corrected_form() {
     let mut o = opts(&inbox, &sd, d, ymd(2023, 9, 30), true);
     o.first_year = Some(2023);
     let r = execute(&o).unwrap();
+    release(&o);
     let h1 = |p: &plan::Plan, c: TariffCode| {
         p.lines.iter().find(|l| l.key.bfs == 2601 && l.key.part == Part::H1 && l.key.component == c).cloned()
     };
@@ -1114,31 +1197,61 @@ fn a_stichtag_other_than_end_of_march_or_september_or_after_the_booking_day_need
 fn the_payment_file_asks_for_a_bank_business_day() {
     let (dir, inbox, sd) = world();
     let d = dir.path();
-    let reqd = |o: &ZahlungslaufOptions| {
-        let xml = std::fs::read_to_string(o.out.join(format!("pain001_{}.xml", o.stichtag))).unwrap();
+    let reqd = |rel: &ReleaseOutcome| {
+        let f = rel.release.file.as_deref().expect("a payment file");
+        let xml = std::fs::read_to_string(rel.folder.join(f)).unwrap();
         let block = between(&xml, "<ReqdExctnDt>", "</ReqdExctnDt>");
         assert_eq!(block.len(), 1);
         between(block[0], "<Dt>", "</Dt>")[0].to_string()
     };
-    // Stichtag Saturday 30.09.2023, booked that day: Monday 02.10.2023.
+    // Stichtag Saturday 30.09.2023, booked and released that day: Monday 02.10.2023.
     let o = opts(&inbox, &sd, d, ymd(2023, 9, 30), true);
     let r = execute(&o).unwrap();
     assert_eq!(r.execution_date, ymd(2023, 10, 2));
-    assert_eq!(reqd(&o), "2023-10-02");
     // The run's workbook names it under the title of its first sheet.
-    let bytes = std::fs::read(o.out.join("Zahlungslauf_2023-09-30.xlsx")).unwrap();
+    let bytes = std::fs::read(r.out.join("Zahlungslauf_2023-09-30.xlsx")).unwrap();
     let wb = beitraege::workbook::read_workbook(&bytes, &Limits::default()).unwrap();
     assert!(wb.sheets[0].get(2, 0).text().contains("02.10.2023"), "{:?}", wb.sheets[0].get(2, 0));
+    let rel = release(&o);
+    assert_eq!(reqd(&rel), "2023-10-02");
+    assert_eq!(rel.release.execution_date, Some(ymd(2023, 10, 2)));
     // Booked later (a replay on Wednesday 11.10.2023): the booking day wins.
     let mut o = opts(&inbox, &sd, &d.join("b"), ymd(2023, 9, 30), true);
     o.booked_on = ymd(2023, 10, 11);
     execute(&o).unwrap();
-    assert_eq!(reqd(&o), "2023-10-11");
-    // A date given: Tuesday 03.10.2023.
+    assert_eq!(reqd(&release(&o)), "2023-10-11");
+    // A date given when booking: Tuesday 03.10.2023, kept by the release that day.
     let mut o = opts(&inbox, &sd, &d.join("c"), ymd(2023, 9, 30), true);
     o.execution_date = Some(ymd(2023, 10, 3));
     execute(&o).unwrap();
-    assert_eq!(reqd(&o), "2023-10-03");
+    assert_eq!(reqd(&release(&o)), "2023-10-03");
+    // Released after the proposed day (Thursday 05.10.2023): that day; a date given at the
+    // release: a business day not before it (Friday 06.10. yes, Saturday 07.10. and
+    // Wednesday 04.10. no).
+    let mut o = opts(&inbox, &sd, &d.join("e"), ymd(2023, 9, 30), true);
+    execute(&o).unwrap();
+    let fo = |o: &ZahlungslaufOptions, released_on, execution_date| FreigabeOptions {
+        stichtag: o.stichtag,
+        ledger: o.ledger.clone(),
+        stammdaten: o.stammdaten.clone(),
+        out: o.out.clone(),
+        person: "bruno".into(),
+        released_on,
+        execution_date,
+    };
+    assert!(matches!(
+        freigeben(&fo(&o, ymd(2023, 10, 5), Some(ymd(2023, 10, 7)))),
+        Err(ZahlungslaufError::NotABusinessDay { .. })
+    ));
+    assert!(matches!(
+        freigeben(&fo(&o, ymd(2023, 10, 5), Some(ymd(2023, 10, 4)))),
+        Err(ZahlungslaufError::ExecutionInThePast { .. })
+    ));
+    assert_eq!(reqd(&freigeben(&fo(&o, ymd(2023, 10, 5), Some(ymd(2023, 10, 6)))).unwrap()), "2023-10-06");
+    o.out = d.join("f");
+    o.ledger = d.join("f.sqlite");
+    execute(&o).unwrap();
+    assert_eq!(reqd(&freigeben(&fo(&o, ymd(2023, 10, 5), None)).unwrap()), "2023-10-05");
 }
 
 #[test]
@@ -1166,7 +1279,7 @@ fn an_extraordinary_run_keeps_its_reason_and_a_run_without_bookings_is_not_booke
     assert!(!r.booked);
     assert!(r.plan.bookings.is_empty());
     assert_eq!(Ledger::open_existing(&ledger_path).unwrap().runs().unwrap().len(), 1);
-    assert!(!o.out.join("pain001_2023-05-16.xml").exists());
+    assert!(!o.out.join("2023-05-16").exists());
     // The ledger's first year (2023) holds: --ab-jahr 2022 is refused, 2023 or none is used.
     let mut o = opts(&inbox, &sd, d, ymd(2023, 9, 30), false);
     o.first_year = Some(2022);
@@ -1217,6 +1330,8 @@ fn ledger_with_invoice() -> (Ledger, String) {
         evidence: vec![],
         first_year: 2023,
         reason: String::new(),
+        person: "t".into(),
+        execution_date: None,
     };
     l.book_run(&header, &[claw, invoice]).unwrap();
     let inv = l.invoices().unwrap();
@@ -1302,4 +1417,458 @@ fn a_run_whose_invoice_has_receipts_is_reversed_only_after_its_receipts() {
     let (_, rows) = l.storno(ymd(2023, 9, 30), "falsche Stammdaten", "y", "t").unwrap();
     assert_eq!(rows.len(), 2);
     assert!(l.invoices().unwrap().iter().all(|i| i.reversed && i.open().is_zero()));
+}
+
+// ---------------------------------------------------------------------------
+// Four eyes, outputs from the ledger, sacred folders (issue 17, items 2, 3 and 5)
+// ---------------------------------------------------------------------------
+
+/// Every file below `dir` (relative, `/`-separated), hidden ones included.
+fn tree(dir: &Path) -> std::collections::BTreeSet<String> {
+    fn walk(dir: &Path, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+            if e.file_type().unwrap().is_dir() {
+                walk(&e.path(), &rel, out);
+            } else {
+                out.insert(rel);
+            }
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    walk(dir, "", &mut out);
+    out
+}
+
+/// Every file below `dir` with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    tree(dir).into_iter().map(|r| (r.clone(), std::fs::read(dir.join(&r)).unwrap())).collect()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for rel in tree(from) {
+        let dst = to.join(&rel);
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        std::fs::copy(from.join(&rel), dst).unwrap();
+    }
+}
+
+/// The booked run per `stichtag` (the latest of the Stichtag) and its release, if any.
+fn booked(
+    ledger: &Path,
+    stichtag: NaiveDate,
+) -> Option<(beitraege::ledger::RunRow, Option<beitraege::ledger::Release>)> {
+    if !ledger.exists() {
+        return None;
+    }
+    let l = Ledger::open_existing(ledger).unwrap();
+    let run = l.runs().unwrap().into_iter().rfind(|r| r.art == "Zahlungslauf" && r.stichtag == stichtag)?;
+    let rel = l.release_of(&run.run_id).unwrap();
+    Some((run, rel))
+}
+
+/// The run's folder holds exactly its outputs as the ledger keeps them (byte for byte), the
+/// journal as it stood when it was booked, and its marker; no temporary file; and the payment
+/// file is the one whose SHA-256 the release recorded.
+fn assert_exactly_its_outputs(ledger: &Path, root: &Path, run: &beitraege::ledger::RunRow, what: &str) {
+    let l = Ledger::open_existing(ledger).unwrap();
+    let folder = root.join(beitraege::zahlungslauf::run_folder_name(run));
+    let mut expected: BTreeMap<String, Vec<u8>> =
+        l.outputs(&run.run_id).unwrap().into_iter().map(|f| (f.rel, f.bytes)).collect();
+    expected.insert(journal::FILE_NAME.to_string(), l.journal_until(&run.run_id).unwrap().into_bytes());
+    let mut found = snapshot(&folder);
+    assert!(found.remove(beitraege::write::commit::BOOKED_MARKER).is_some(), "{what}: marker");
+    assert_eq!(found.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "{what}: the files");
+    assert!(found == expected, "{what}: the bytes are the ledger's");
+    if let Some(rel) = l.release_of(&run.run_id).unwrap() {
+        let f = rel.file.expect("a payment file");
+        assert_eq!(rel.file_sha256.as_deref(), Some(sha256_file(&folder.join(&f)).as_str()), "{what}");
+    }
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn ledger_cmd(args: &[&str], ledger: &Path, root: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_beitraege"));
+    c.arg("zahlungslauf").args(args).arg("--buchhaltung").arg(ledger).arg("--ausgabe").arg(root);
+    c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    c
+}
+
+/// 20 and more kills, each at a point of a booking, its outputs or its release where the
+/// program stops as a kill would stop it (the test hook `BEITRAEGE_ABBRUCH_BEI`, synchronised
+/// on that point, not on time), each followed by the next command (the same command again,
+/// or `--ausgaben`): the run is booked and released with exactly its outputs and its payment
+/// file, byte for byte what the ledger keeps, with the same MsgId every time; or nothing is
+/// booked and nothing written.
+#[test]
+fn kills_during_a_booking_and_its_release_end_with_the_run_and_exactly_its_outputs() {
+    let (dir, inbox, sd) = world();
+    let d = dir.path();
+    // The state before: 31.03.2023 booked by anna, released by bruno.
+    let base = d.join("base");
+    let o = opts(&inbox, &sd, &base, ymd(2023, 3, 31), true);
+    execute(&o).unwrap();
+    release(&o);
+    let day = ymd(2023, 9, 30);
+    let stichtag = "30.09.2023";
+    let common = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        v.extend(["--stichtag", stichtag, "--buchungsdatum", stichtag].map(String::from));
+        v
+    };
+    let book_args = {
+        let mut v = common(&["--buchen"]);
+        v.extend(["--eingang".to_string(), inbox.display().to_string()]);
+        v.extend(["--stammdaten".to_string(), sd.display().to_string()]);
+        v
+    };
+    let release_args = {
+        let mut v = common(&["--freigeben"]);
+        v.extend(["--stammdaten".to_string(), sd.display().to_string()]);
+        v
+    };
+    let ausgaben_args = common(&["--ausgaben"]);
+
+    // The points: inside and after the booking's transaction, and before and after each
+    // file of the run's folder is linked into place (0: the marker); the same for the release.
+    let mut points: Vec<(&str, String)> = vec![("buchen", "buchung-vor-commit".into()), ("buchen", "gebucht".into())];
+    for n in 0..8 {
+        points.push(("buchen", format!("ausgabe-{n}-geschrieben")));
+        points.push(("buchen", format!("ausgabe-{n}")));
+    }
+    points.push(("freigeben", "freigabe-vor-commit".into()));
+    points.push(("freigeben", "freigegeben".into()));
+    for n in 0..10 {
+        points.push(("freigeben", format!("ausgabe-{n}-geschrieben")));
+        points.push(("freigeben", format!("ausgabe-{n}")));
+    }
+    let mut kills = 0;
+    let mut msg_ids = std::collections::BTreeSet::new();
+    for (i, (cmd, point)) in points.iter().enumerate() {
+        let case = d.join(format!("k{i}"));
+        copy_tree(&base, &case);
+        let (ledger, root) = (case.join("buchhaltung.sqlite"), case.join("aus"));
+        let mut o = opts(&inbox, &sd, &case, day, true);
+        o.out = root.clone();
+        if *cmd == "freigeben" {
+            // Booked by another person (anna); the command line releases as this account.
+            execute(&o).unwrap();
+        }
+        let args = if *cmd == "buchen" { &book_args } else { &release_args };
+        let out = ledger_cmd(&strs(args), &ledger, &root)
+            .env("BEITRAEGE_ABBRUCH_BEI", point)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        if out.status.success() {
+            continue; // the point is not on this command's way (no such file)
+        }
+        // Stopped at the point (SIGABRT, as a kill: no clean-up runs), not refused.
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(out.status.signal(), Some(6), "{point}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        kills += 1;
+        // Right after the kill: nothing booked and nothing written, or the run booked.
+        match booked(&ledger, day) {
+            None => assert!(!root.join("2023-09-30").exists(), "{point}: written without a booking"),
+            Some((run, _)) => assert_eq!(run.lauf, 1, "{point}"),
+        }
+        // The next command: the same again (odd cases), or --ausgaben (even ones).
+        let again = if i % 2 == 0 && booked(&ledger, day).is_some() { &ausgaben_args } else { args };
+        ledger_cmd(&strs(again), &ledger, &root).status().unwrap();
+        // Then on to the release, as far as not done.
+        if booked(&ledger, day).is_none() {
+            assert!(ledger_cmd(&strs(&book_args), &ledger, &root).status().unwrap().success(), "{point}");
+        }
+        let (run, rel) = booked(&ledger, day).expect("booked");
+        if rel.is_none() {
+            let person = if run.booked_by.as_deref() == Some("anna") { None } else { Some("bruno") };
+            match person {
+                Some(p) => {
+                    release_as(&o, p).unwrap();
+                }
+                None => assert!(ledger_cmd(&strs(&release_args), &ledger, &root).status().unwrap().success()),
+            }
+        }
+        let (run, rel) = booked(&ledger, day).unwrap();
+        assert!(rel.is_some(), "{point}: released");
+        assert_exactly_its_outputs(&ledger, &root, &run, point);
+        let pain = std::fs::read_to_string(root.join("2023-09-30/pain001_2023-09-30.xml")).unwrap();
+        msg_ids.insert(between(&pain, "<MsgId>", "</MsgId>")[0].to_string());
+        // One run, one release, nothing booked twice.
+        let l = Ledger::open_existing(&ledger).unwrap();
+        assert_eq!(l.runs().unwrap().len(), 2, "{point}");
+        assert_eq!(l.releases().unwrap().len(), 2, "{point}");
+    }
+    eprintln!("{kills} kills");
+    assert!(kills >= 20, "only {kills} kills");
+    assert_eq!(msg_ids.len(), 1, "the same MsgId every time: {msg_ids:?}");
+}
+
+/// The payment file written again from the ledger is the released one, byte for byte; a
+/// preview writes only into its draft folder and completes the booked run's missing files;
+/// nothing of a booked run's folder is ever replaced.
+#[test]
+fn missing_outputs_are_written_again_byte_for_byte_and_nothing_is_replaced() {
+    let (dir, inbox, sd) = world();
+    let d = dir.path();
+    let o = opts(&inbox, &sd, d, ymd(2023, 3, 31), true);
+    let r = execute(&o).unwrap();
+    let rel = release(&o);
+    let pain = rel.folder.join(rel.release.file.as_deref().unwrap());
+    let before = snapshot(&r.out);
+    // The payment file and the workbook lost: --ausgaben writes them again, identical.
+    std::fs::remove_file(&pain).unwrap();
+    std::fs::remove_file(r.out.join("Zahlungslauf_2023-03-31.xlsx")).unwrap();
+    let done = beitraege::zahlungslauf::ausgaben(&beitraege::zahlungslauf::AusgabenOptions {
+        stichtag: o.stichtag,
+        ledger: o.ledger.clone(),
+        out: o.out.clone(),
+    })
+    .unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].added.written.len(), 2);
+    assert_eq!(snapshot(&r.out), before);
+    assert_eq!(rel.release.file_sha256.as_deref(), Some(sha256_file(&pain).as_str()));
+    // A file changed by hand is not replaced (and is reported).
+    std::fs::write(r.out.join("Zahlungslauf_2023-03-31.json"), b"[]").unwrap();
+    std::fs::remove_file(&pain).unwrap();
+    let mut p = opts(&inbox, &sd, d, ymd(2023, 3, 31), false);
+    p.out = o.out.clone();
+    let preview = execute(&p).unwrap();
+    // The preview wrote its draft into its own folder, and the missing payment file.
+    assert_eq!(preview.out, o.out.join("2023-03-31_Entwurf"));
+    assert_eq!(preview.restored[0].added.written, vec![rel.release.file.clone().unwrap()]);
+    assert_eq!(preview.restored[0].added.differing, vec!["Zahlungslauf_2023-03-31.json".to_string()]);
+    assert_eq!(std::fs::read(r.out.join("Zahlungslauf_2023-03-31.json")).unwrap(), b"[]");
+    assert_eq!(std::fs::read(&pain).unwrap(), before["pain001_2023-03-31.xml"]);
+    // No command writes into a booked run's folder as its output folder.
+    {
+        let aus = r.out.clone();
+        let mut ro = common::sample_options(&aus, Some(2));
+        ro.inbox = inbox.clone();
+        ro.stammdaten = sd.clone();
+        assert!(beitraege::run::run(&ro).is_err(), "run into a booked folder");
+        let mut p = opts(&inbox, &sd, d, ymd(2023, 9, 30), false);
+        p.out = aus.clone();
+        assert!(matches!(
+            execute(&p),
+            Err(ZahlungslaufError::Write(beitraege::write::WriteError::Place(
+                beitraege::write::commit::PlaceError::BookedRun(_)
+            )))
+        ));
+    }
+    assert_eq!(std::fs::read(&pain).unwrap(), before["pain001_2023-03-31.xml"]);
+}
+
+/// An `--ausgabe` holding another command's outputs, a ledger in the inbox, in the output
+/// folder or among another command's outputs: refused before anything is read or written.
+#[test]
+fn output_folders_and_ledger_places_that_would_lose_files_are_refused_before_anything_is_read() {
+    use beitraege::write::commit::PlaceError;
+    use beitraege::write::WriteError;
+    let (dir, inbox, sd) = world();
+    let d = dir.path();
+    let place = |r: Result<beitraege::zahlungslauf::RunOutcome, ZahlungslaufError>| match r {
+        Err(ZahlungslaufError::Write(WriteError::Place(p))) => p,
+        Err(e) => panic!("wrong error: {e:?}"),
+        Ok(_) => panic!("not refused"),
+    };
+    // A finished `run`'s folder (its manifest.json) as --ausgabe: refused, not one file touched.
+    let run_out = d.join("anhang");
+    let mut ro = common::sample_options(&run_out, Some(2));
+    ro.inbox = inbox.clone();
+    ro.stammdaten = sd.clone();
+    beitraege::run::run(&ro).unwrap();
+    let before = snapshot(&run_out);
+    assert!(before.contains_key("manifest.json"));
+    for book in [true, false] {
+        let mut o = opts(&inbox, &sd, d, ymd(2023, 3, 31), book);
+        o.out = run_out.clone();
+        assert!(matches!(place(execute(&o)), PlaceError::HoldsRun(_)), "{book}");
+        assert!(!o.ledger.exists(), "nothing read or created");
+    }
+    assert_eq!(snapshot(&run_out), before);
+    // A folder a command committed into (not a run's): refused too.
+    let konto_like = d.join("konto-alt");
+    beitraege::write::OutputDir::open(&konto_like)
+        .unwrap()
+        .commit(&[beitraege::write::OutFile { rel: "Konto_alle_Gemeinden.xlsx".into(), bytes: b"x".to_vec() }])
+        .unwrap();
+    let mut o = opts(&inbox, &sd, d, ymd(2023, 3, 31), true);
+    o.out = konto_like.clone();
+    assert!(matches!(place(execute(&o)), PlaceError::HoldsOutputs(_)));
+    // The ledger in the inbox, in the output root, and in a `run`'s folder.
+    let mut o = opts(&inbox, &sd, d, ymd(2023, 3, 31), true);
+    o.ledger = inbox.join("buchhaltung.sqlite");
+    assert!(matches!(place(execute(&o)), PlaceError::LedgerInInbox { .. }));
+    assert!(!o.ledger.exists());
+    let mut o = opts(&inbox, &sd, d, ymd(2023, 3, 31), true);
+    o.ledger = o.out.join("2023-03-31").join(journal::FILE_NAME);
+    assert!(matches!(place(execute(&o)), PlaceError::LedgerInOutput { .. }));
+    assert!(!o.out.exists());
+    let mut o = opts(&inbox, &sd, d, ymd(2023, 3, 31), true);
+    o.ledger = run_out.join("Anhang_1_Beitraege_2023.xlsx");
+    assert!(matches!(place(execute(&o)), PlaceError::LedgerIsOutput { .. }));
+    assert_eq!(snapshot(&run_out), before);
+    // `run --buchhaltung` with the ledger among its own outputs: refused.
+    let mut ro2 = ro.clone();
+    ro2.buchhaltung = Some(run_out.join("buchhaltung.sqlite"));
+    assert!(beitraege::run::run(&ro2).is_err());
+    assert_eq!(snapshot(&run_out), before);
+    // The ordinary places pass: ledger beside the output root.
+    let o = opts(&inbox, &sd, d, ymd(2023, 3, 31), true);
+    assert!(execute(&o).unwrap().booked);
+}
+
+/// Who booked and who released: the run's workbook names who booked (the payment file comes
+/// with the release), the release's workbook both, the statement and the annex's sheet
+/// `Buchhaltung` both for each run; a run not released is reversed without a payment file.
+#[test]
+fn who_booked_and_who_released_is_shown_and_an_unreleased_run_is_reversed_without_a_payment_file() {
+    let (dir, inbox, sd) = world();
+    let d = dir.path();
+    let o1 = opts(&inbox, &sd, d, ymd(2023, 3, 31), true);
+    let r1 = execute(&o1).unwrap();
+    let text = |p: &Path, sheet: &str, r: u32| {
+        let wb = beitraege::workbook::read_workbook(&std::fs::read(p).unwrap(), &Limits::default()).unwrap();
+        wb.sheets.iter().find(|s| s.name == sheet).unwrap().get(r, 0).text()
+    };
+    assert!(text(&r1.out.join("Zahlungslauf_2023-03-31.xlsx"), "Zahlungen", 2).contains("«anna»"));
+    let rel = release(&o1);
+    let header = text(&rel.folder.join("Freigabe_2023-03-31.xlsx"), "Zahlungen", 1);
+    assert!(header.contains("«anna»") && header.contains("«bruno»"), "{header}");
+    // 30.09.2023 booked by anna, reversed by carla before anyone released it: no payment
+    // file ever; the Storno released by anna (not carla).
+    let o2 = opts(&inbox, &sd, d, ymd(2023, 9, 30), true);
+    let r2 = execute(&o2).unwrap();
+    storno(&StornoOptions {
+        stichtag: o2.stichtag,
+        ledger: o2.ledger.clone(),
+        out: o2.out.clone(),
+        reason: "falsche Zahlen".into(),
+        person: "carla".into(),
+    })
+    .unwrap();
+    assert!(matches!(release_as(&o2, "bruno").map(|r| r.run.art), Ok(art) if art == "Storno"));
+    assert!(!tree(&r2.out).iter().any(|f| f.starts_with("pain001")));
+    assert!(!tree(&o2.out.join("2023-09-30_Storno")).iter().any(|f| f.starts_with("pain001")));
+    // The statement: per run who booked and who released.
+    let ledger = Ledger::open_existing(&o1.ledger).unwrap();
+    let st = beitraege::zahlungslauf::konto::statement(&ledger, None, ymd(2023, 10, 1)).unwrap();
+    let who: std::collections::BTreeSet<(String, String, String)> =
+        st.runs.iter().map(|r| (r.art.clone(), r.booked_by.clone(), r.released_by.clone())).collect();
+    let expect = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        who,
+        [
+            expect("Zahlungslauf", "anna", "bruno"),
+            expect("Zahlungslauf", "anna", beitraege::zahlungslauf::konto::WITHDRAWN),
+            expect("Storno", "carla", "bruno")
+        ]
+        .into_iter()
+        .collect()
+    );
+    // The annex's sheet «Buchhaltung» lists the runs with both persons.
+    let mut ro = common::sample_options(&d.join("annex"), Some(2));
+    ro.inbox = inbox.clone();
+    ro.stammdaten = sd.clone();
+    ro.buchhaltung = Some(o1.ledger.clone());
+    beitraege::run::run(&ro).unwrap();
+    let bytes = std::fs::read(d.join("annex/Anhang_1_Beitraege_2023.xlsx")).unwrap();
+    let wb = beitraege::workbook::read_workbook(&bytes, &Limits::default()).unwrap();
+    let sheet = wb.sheets.iter().find(|s| s.name == "Buchhaltung").unwrap();
+    let rows: Vec<Vec<String>> = (0..80).map(|r| (0..6).map(|c| sheet.get(r, c).text()).collect()).collect();
+    for (art, by, rel) in [("Zahlungslauf", "anna", "bruno"), ("Storno", "carla", "bruno")] {
+        assert!(rows.iter().any(|r| r[1] == art && r[2] == by && r[4] == rel), "{art} {by} {rel}");
+    }
+}
+
+/// Two real operating-system accounts (created with `useradd`, the commands run with
+/// `runuser`): the account that booked the run cannot release it; another account can, and
+/// the ledger records both accounts and the SHA-256 of the payment file it wrote. Needs root
+/// (CI runs `.ci/run` as root; the `--ignored` pass runs this test).
+#[test]
+#[ignore = "needs root: creates two OS accounts with useradd and runs the binary as them with runuser"]
+fn two_real_accounts_book_and_release() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::Command;
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(unsafe { libc::geteuid() }, 0, "this test needs root (useradd, runuser)");
+    let (group, anna, bruno) = ("btrgtest", "btrg-anna", "btrg-bruno");
+    let run = |c: &mut Command| c.status().expect("the tool runs");
+    run(Command::new("groupadd").arg("-f").arg(group));
+    for u in [anna, bruno] {
+        // Exit 9: the account exists already (an earlier run).
+        let s = run(Command::new("useradd").args(["-M", "-N", "-g", group, "-s", "/usr/sbin/nologin", u]));
+        assert!(s.success() || s.code() == Some(9), "useradd {u}: {s}");
+    }
+    // A world-readable folder under /tmp, group-owned and setgid: both accounts write the
+    // ledger and the outputs (umask 002 in the commands).
+    let shared = tempfile::Builder::new().prefix("beitraege-vier-augen-").tempdir_in("/tmp").unwrap();
+    let d = shared.path();
+    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o2775)).unwrap();
+    assert!(run(Command::new("chgrp").arg(group).arg(d)).success());
+    let bin = d.join("beitraege");
+    std::fs::copy(env!("CARGO_BIN_EXE_beitraege"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (inbox, sd) = (d.join("inbox"), d.join("Stammdaten.xlsx"));
+    world_inbox(&inbox);
+    world_master(&sd);
+    assert!(run(Command::new("chmod").args(["-R", "a+rX"]).arg(&inbox).arg(&sd)).success());
+    let data = d.join("daten");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o2775)).unwrap();
+    assert!(run(Command::new("chgrp").arg(group).arg(&data)).success());
+    let (ledger, root) = (data.join("buchhaltung.sqlite"), data.join("aus"));
+    let as_user = |user: &str, args: &[&str]| {
+        Command::new("runuser")
+            .args(["-u", user, "--", "sh", "-c", "umask 002 && exec \"$0\" \"$@\""])
+            .arg(&bin)
+            .arg("zahlungslauf")
+            .args(args)
+            .args(["--stichtag", "31.03.2023", "--buchungsdatum", "31.03.2023"])
+            .arg("--stammdaten")
+            .arg(&sd)
+            .arg("--buchhaltung")
+            .arg(&ledger)
+            .arg("--ausgabe")
+            .arg(&root)
+            .current_dir(d)
+            .output()
+            .unwrap()
+    };
+    let o = as_user(anna, &["--buchen", "--ab-jahr", "2023", "--eingang", inbox.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pain = root.join("2023-03-31/pain001_2023-03-31.xml");
+    assert!(!pain.exists());
+    // The account that booked: refused (exit 2), nothing released.
+    let o = as_user(anna, &["--freigeben"]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(Ledger::open_existing(&ledger).unwrap().releases().unwrap().is_empty());
+    assert!(!pain.exists());
+    // Another account: released, the file written, its SHA-256 recorded.
+    let o = as_user(bruno, &["--freigeben"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let l = Ledger::open_existing(&ledger).unwrap();
+    let runs = l.runs().unwrap();
+    assert_eq!(runs[0].booked_by.as_deref(), Some(anna));
+    let rel = l.releases().unwrap();
+    assert_eq!(rel.len(), 1);
+    assert_eq!(rel[0].person, bruno);
+    assert_eq!(rel[0].file_sha256.as_deref(), Some(sha256_file(&pain).as_str()));
+    check_pain(&std::fs::read_to_string(&pain).unwrap(), dec("910"), 3);
+    drop(l);
+    for u in [anna, bruno] {
+        let _ = run(Command::new("userdel").arg(u));
+    }
+    let _ = run(Command::new("groupdel").arg(group));
 }

@@ -17,7 +17,7 @@ pub struct KontoArgs {
     /// Stammdaten-Arbeitsmappe für die Namen (Standard: samples/2023/Stammdaten.xlsx).
     #[arg(long, value_name = "DATEI")]
     pub stammdaten: Option<PathBuf>,
-    /// Ausgabeordner (Standard: out/konto).
+    /// Ausgabeordner; jeder Auszug erhält darin einen eigenen Ordner Stand_<JJJJ-MM-TT>[_n] (Standard: out/konto).
     #[arg(long = "ausgabe", alias = "out", value_name = "ORDNER")]
     pub out: Option<PathBuf>,
     /// Stand des Auszugs, TT.MM.JJJJ: entscheidet, was überfällig ist (Standard: heute).
@@ -40,12 +40,12 @@ pub fn execute(args: KontoArgs) -> anyhow::Result<()> {
         stammdaten: Some(args.stammdaten.unwrap_or_else(|| PathBuf::from("samples/2023/Stammdaten.xlsx"))),
         date: args.datum.unwrap_or_else(|| chrono::Local::now().date_naive()),
     };
-    let (st, written) = run(&opts).context("Der Kontoauszug konnte nicht erstellt werden")?;
+    let (st, folder, written) = run(&opts).context("Der Kontoauszug konnte nicht erstellt werden")?;
     let open = beitraege::payout::checked_sum(st.invoices.iter().map(|i| i.open()))
         .map_err(|_| anyhow::anyhow!("Das Total der offenen Rechnungen übersteigt den Rechenbereich des Programms."))?;
     println!("Kontoauszug: {} Buchungen, {} Perioden.", st.bookings.len(), st.periods.len());
     println!("Offene Rechnungen: CHF {}", crate::domain::chf_text(open));
-    println!("Ausgaben in {}:", opts.out.display());
+    println!("Ausgaben in {}:", folder.display());
     for w in written {
         println!("  {w}");
     }

@@ -51,6 +51,7 @@ pub fn execute(args: ZahlungErfassenArgs) -> anyhow::Result<()> {
     let version = env!("CARGO_PKG_VERSION");
     if let Some(receipt) = args.storno {
         let mut ledger = Ledger::open_existing(&path).context("Der Zahlungseingang konnte nicht storniert werden")?;
+        ledger.set_person(&super::zahlungslauf::person()?);
         let reason = args.grund.unwrap_or_default();
         let b = ledger
             .reverse_receipt(&receipt, &reason, &booked_at, version)
@@ -72,6 +73,7 @@ pub fn execute(args: ZahlungErfassenArgs) -> anyhow::Result<()> {
         anyhow::bail!("Es fehlen Angaben: --rechnung, --betrag und --datum (oder --storno mit --grund).");
     };
     let mut ledger = Ledger::open_existing(&path).context("Der Zahlungseingang konnte nicht erfasst werden")?;
+    ledger.set_person(&super::zahlungslauf::person()?);
     let b = ledger
         .record_receipt(&rechnung, datum, betrag, now.date_naive(), &booked_at, version)
         .context("Der Zahlungseingang konnte nicht erfasst werden")?;

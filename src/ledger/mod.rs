@@ -13,8 +13,11 @@
 //! The database belongs on a local disk: SQLite on network shares (SMB/NFS) is known to
 //! corrupt or lock.
 
+mod freigabe;
 pub mod journal;
 mod schema;
+
+pub use freigabe::{bookings_sha256, sha256_hex, Release, ReleaseDraft, ReleaseFiles, RunState};
 
 /// An invoice with what has been received on it (a plain value, shared with the writers).
 pub use crate::domain::InvoiceState;
@@ -94,6 +97,16 @@ pub enum LedgerError {
     ChainBroken { seq: i64 },
     #[error("Die Buchhaltung enthält einen ungültigen Wert in Buchung Nr. {seq}: {what}")]
     BadRow { seq: i64, what: String },
+    #[error("{what} per {stichtag} wurde von «{person}» gebucht; freigeben muss ihn eine andere Person (Vier-Augen-Prinzip). Es wurde nichts freigegeben.")]
+    SamePerson { what: String, stichtag: String, person: String },
+    #[error("Per {0} ist nichts freizugeben: kein gebuchter, noch nicht freigegebener Zahlungslauf und kein solcher Storno.")]
+    NothingToRelease(String),
+    #[error("{what} per {stichtag} ist bereits freigegeben (von «{by}» am {at}). Fehlende Ausgaben schreibt «zahlungslauf --stichtag {stichtag} --ausgaben».")]
+    AlreadyReleased { what: String, stichtag: String, by: String, at: String },
+    #[error("{what} per {stichtag} (gebucht von «{by}») ist noch nicht freigegeben. Zuerst muss eine andere Person ihn freigeben («zahlungslauf --freigeben --stichtag {stichtag}»){or_storno}; es wurde nichts gebucht.")]
+    NotReleased { what: String, stichtag: String, by: String, or_storno: String },
+    #[error("Die Person, die bucht oder freigibt, ist nicht bekannt (das Benutzerkonto des Betriebssystems fehlt); es wurde nichts gebucht.")]
+    NoPerson,
 }
 
 /// The date of an invoice: a receipt's value date may not be before it. (Today the Stichtag
@@ -135,6 +148,17 @@ fn head_in(conn: &Connection) -> rusqlite::Result<Head> {
     Ok(Head { bookings, last_hash: last_hash.unwrap_or_else(|| GENESIS.to_string()), runs, meta })
 }
 
+/// Refuses (inside the write lock `conn` holds) when the ledger no longer stands where a
+/// command planned on it.
+fn refuse_moved(conn: &Connection, path: &Path, planned_on: Option<&Head>) -> Result<(), LedgerError> {
+    let Some(before) = planned_on else { return Ok(()) };
+    let now = head_in(conn).map_err(|source| LedgerError::Db { path: path.to_path_buf(), source })?;
+    if now != *before {
+        return Err(LedgerError::Moved { before: before.bookings, now: now.bookings });
+    }
+    Ok(())
+}
+
 /// Net booked amount per component key, and the payee of each key's latest booking.
 pub type ComponentSums = (BTreeMap<Key, Chf>, BTreeMap<Key, Bfs>);
 
@@ -150,6 +174,10 @@ pub struct RunRow {
     pub reason: String,
     pub reverses: Option<String>,
     pub program_version: String,
+    /// The account that booked it (four-eyes rule); `None` for rows booked before the rule.
+    pub booked_by: Option<String>,
+    /// The execution date a payout run proposed when it was booked.
+    pub execution_date: Option<NaiveDate>,
 }
 
 /// A booking as stored.
@@ -215,17 +243,29 @@ pub struct RunHeader {
     /// Why the run was booked although extraordinary (empty for an ordinary run); stored in
     /// the run's row.
     pub reason: String,
+    /// The person booking it: the operating-system account that runs the command (four-eyes
+    /// rule: another one releases it). Stored in the run's row.
+    pub person: String,
+    /// The execution date the run proposes for its payments (shown in its workbook; the
+    /// release keeps it unless it lies before the release day).
+    pub execution_date: Option<NaiveDate>,
 }
 
 pub struct Ledger {
     conn: Connection,
     path: PathBuf,
+    /// The person on whose behalf this handle books a Storno or a receipt
+    /// ([`Ledger::set_person`]); a payout run names its person in its [`RunHeader`].
+    person: Option<String>,
 }
 
 fn runs_in(conn: &Connection, path: &Path) -> Result<Vec<RunRow>, LedgerError> {
     let db = |source| LedgerError::Db { path: path.to_path_buf(), source };
     let mut st = conn
-        .prepare("SELECT run_id, seq, art, stichtag, lauf, booked_at, reason, reverses, program_version FROM runs ORDER BY seq")
+        .prepare(
+            "SELECT run_id, seq, art, stichtag, lauf, booked_at, reason, reverses, program_version, gebucht_von, ausfuehrung
+             FROM runs ORDER BY seq",
+        )
         .map_err(db)?;
     let rows = st
         .query_map([], |r| {
@@ -239,6 +279,8 @@ fn runs_in(conn: &Connection, path: &Path) -> Result<Vec<RunRow>, LedgerError> {
                 reason: r.get(6)?,
                 reverses: r.get(7)?,
                 program_version: r.get(8)?,
+                booked_by: r.get(9)?,
+                execution_date: r.get::<_, Option<String>>(10)?.and_then(|d| parse_iso(&d)),
             })
         })
         .map_err(db)?;
@@ -337,6 +379,20 @@ pub fn chain_hash(prev: &str, b: &Booking) -> String {
     sha(&[prev, &canonical(b)])
 }
 
+/// A new ledger is readable and writable by its owner and its group, by nobody else: the
+/// two persons of the four-eyes rule (one books, the other releases) both write it, as
+/// members of the group of the ledger's folder (SQLite itself creates files 0644, and gives
+/// its journal files the database file's permissions).
+fn share_with_group(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 impl Ledger {
     fn db(&self) -> impl Fn(rusqlite::Error) -> LedgerError + '_ {
         move |source| LedgerError::Db { path: self.path.clone(), source }
@@ -347,7 +403,11 @@ impl Ledger {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             let _ = std::fs::create_dir_all(parent);
         }
+        let existed = path.exists();
         let conn = Connection::open(path).map_err(|source| LedgerError::Db { path: path.to_path_buf(), source })?;
+        if !existed {
+            share_with_group(path);
+        }
         Self::init(conn, path)
     }
 
@@ -403,7 +463,7 @@ impl Ledger {
             tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(db)?;
             tx.commit().map_err(db)?;
         }
-        Ok(Ledger { conn, path: path.to_path_buf() })
+        Ok(Ledger { conn, path: path.to_path_buf(), person: None })
     }
 
     pub fn path(&self) -> &Path {
@@ -626,11 +686,14 @@ impl Ledger {
         reverses: Option<&str>,
         version: &str,
         evidence: &[Evidence],
+        person: Option<&str>,
+        execution: Option<NaiveDate>,
     ) -> rusqlite::Result<()> {
         let seq = Self::next_seq(tx, "runs")?;
         tx.execute(
-            "INSERT INTO runs (run_id, seq, art, stichtag, lauf, booked_at, reason, reverses, program_version, evidence)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO runs (run_id, seq, art, stichtag, lauf, booked_at, reason, reverses, program_version, evidence,
+                               gebucht_von, ausfuehrung)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 run_id,
                 seq,
@@ -641,7 +704,9 @@ impl Ledger {
                 reason,
                 reverses,
                 version,
-                serde_json::to_string(evidence).unwrap_or_else(|_| "[]".into())
+                serde_json::to_string(evidence).unwrap_or_else(|_| "[]".into()),
+                person,
+                execution.map(iso),
             ],
         )?;
         Ok(())
@@ -732,16 +797,26 @@ impl Ledger {
         let db = |source| LedgerError::Db { path: path.clone(), source };
         // Checked inside the write lock: two processes cannot both pass.
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-        if let Some(before) = planned_on {
-            let now = head_in(&tx).map_err(db)?;
-            if now != *before {
-                return Err(LedgerError::Moved { before: before.bookings, now: now.bookings });
-            }
-        }
-        let lauf = check_bookable_in(&tx, &path, header.stichtag)?;
+        refuse_moved(&tx, &path, planned_on)?;
+        let rows = Self::book_in(&tx, &path, header, planned, ibans)?;
+        tx.commit().map_err(db)?;
+        Ok(rows)
+    }
+
+    /// Books a run inside the open write transaction `tx` (checked bookable there): the run's
+    /// row, the first year, invoice numbers, the bookings. Returns the stored bookings.
+    fn book_in(
+        tx: &rusqlite::Transaction<'_>,
+        path: &Path,
+        header: &RunHeader,
+        planned: &[PlannedBooking],
+        ibans: &BTreeMap<Bfs, String>,
+    ) -> Result<Vec<Booking>, LedgerError> {
+        let db = |source| LedgerError::Db { path: path.to_path_buf(), source };
+        let lauf = check_bookable_in(tx, path, header.stichtag)?;
         let rid = run_id("Zahlungslauf", header.stichtag, lauf);
         Self::insert_run(
-            &tx,
+            tx,
             &rid,
             "Zahlungslauf",
             header.stichtag,
@@ -751,6 +826,8 @@ impl Ledger {
             None,
             &header.program_version,
             &header.evidence,
+            Some(&header.person),
+            header.execution_date,
         )
         .map_err(db)?;
         tx.execute(
@@ -809,8 +886,7 @@ impl Ledger {
                 iban: (p.betrag > Decimal::ZERO).then(|| ibans.get(&p.payee).cloned()).flatten(),
             })
             .collect();
-        Self::insert_bookings(&tx, &mut rows).map_err(db)?;
-        tx.commit().map_err(db)?;
+        Self::insert_bookings(tx, &mut rows).map_err(db)?;
         Ok(rows)
     }
 
@@ -852,6 +928,8 @@ impl Ledger {
             });
         }
         let originals: Vec<Booking> = self.bookings()?.into_iter().filter(|b| b.run_id == target.run_id).collect();
+        // A Storno waits for the release of the one before it (four-eyes rule).
+        freigabe::refuse_pending(&tx, &path, freigabe::Blocks::Storno)?;
         let rid = run_id("Storno", stichtag, target.lauf);
         Self::insert_run(
             &tx,
@@ -864,6 +942,8 @@ impl Ledger {
             Some(&target.run_id),
             version,
             &[],
+            self.person.as_deref(),
+            None,
         )
         .map_err(db)?;
         let mut rows: Vec<Booking> = originals
@@ -952,7 +1032,22 @@ impl Ledger {
         let n: i64 =
             tx.query_row("SELECT COUNT(*) FROM runs WHERE art = 'Zahlungseingang'", [], |r| r.get(0)).map_err(db)?;
         let rid = sha(&["eingang-lauf/v1", &id]);
-        Self::insert_run(&tx, &rid, "Zahlungseingang", date, n + 1, booked_at, "", None, version, &[]).map_err(db)?;
+        let person = self.person.clone();
+        Self::insert_run(
+            &tx,
+            &rid,
+            "Zahlungseingang",
+            date,
+            n + 1,
+            booked_at,
+            "",
+            None,
+            version,
+            &[],
+            person.as_deref(),
+            None,
+        )
+        .map_err(db)?;
         let mut rows = vec![Booking {
             seq: 0,
             id,
@@ -1038,6 +1133,8 @@ impl Ledger {
             Some(&original.run_id),
             version,
             &[],
+            self.person.as_deref(),
+            None,
         )
         .map_err(db)?;
         let invoice = original.bezug.clone().unwrap_or_default();
@@ -1057,6 +1154,12 @@ impl Ledger {
         Self::insert_bookings(&tx, &mut rows).map_err(db)?;
         tx.commit().map_err(db)?;
         Ok(rows.remove(0))
+    }
+
+    /// The person on whose behalf this handle books Stornos and receipts (the
+    /// operating-system account running the command; four-eyes rule).
+    pub fn set_person(&mut self, person: &str) {
+        self.person = Some(person.to_string());
     }
 
     /// Raw access for tests that try to tamper with the ledger.
@@ -1096,6 +1199,8 @@ mod tests {
             evidence: vec![],
             first_year: 2023,
             reason: String::new(),
+            person: "t".into(),
+            execution_date: None,
         }
     }
 
@@ -1134,10 +1239,15 @@ mod tests {
             let conn = Connection::open(&p).unwrap();
             conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
             conn.pragma_update(None, "user_version", 1).unwrap();
-            let mut l = Ledger { conn, path: p.clone() };
+            let mut l = Ledger { conn, path: p.clone(), person: None };
             // Insert as schema 1 did: no iban column yet.
             let tx = l.conn.transaction().unwrap();
-            Ledger::insert_run(&tx, "r1", "Zahlungslauf", ymd(2023, 3, 31), 1, "x", "", None, "t", &[]).unwrap();
+            tx.execute(
+                "INSERT INTO runs (run_id, seq, art, stichtag, lauf, booked_at, program_version)
+                 VALUES ('r1', 1, 'Zahlungslauf', '2023-03-31', 1, 'x', 't')",
+                [],
+            )
+            .unwrap();
             let mut b = Booking {
                 seq: 1,
                 id: "b1".into(),
@@ -1172,9 +1282,10 @@ mod tests {
             .unwrap();
             tx.commit().unwrap();
         }
-        // Opening migrates to 2; the old booking verifies, a new payment records its IBAN.
+        // Opening migrates to the latest schema; the old booking verifies (its run counts as
+        // booked before the four-eyes rule), a new payment records its IBAN.
         let mut l = Ledger::open_existing(&p).unwrap();
-        assert_eq!(l.schema_version().unwrap(), 2);
+        assert_eq!(l.schema_version().unwrap(), schema::latest());
         assert_eq!(l.verify().unwrap().len(), 1);
         let ibans = BTreeMap::from([(1, "CH9300762011623852957".to_string())]);
         l.book_run_paying(&header(ymd(2023, 9, 30)), &[pb(1, 200)], &ibans).unwrap();
@@ -1189,12 +1300,12 @@ mod tests {
         let p = dir.path().join("sub").join("b.sqlite");
         {
             let mut l = Ledger::open(&p).unwrap();
-            assert_eq!(l.schema_version().unwrap(), 2);
+            assert_eq!(l.schema_version().unwrap(), schema::latest());
             l.book_run(&header(ymd(2023, 3, 31)), &[pb(1, 200)]).unwrap();
         }
         // Reopening migrates nothing and keeps the bookings.
         let l = Ledger::open_existing(&p).unwrap();
-        assert_eq!((l.schema_version().unwrap(), l.bookings().unwrap().len()), (2, 1));
+        assert_eq!((l.schema_version().unwrap(), l.bookings().unwrap().len()), (schema::latest(), 1));
         assert_eq!(l.first_year().unwrap(), Some(2023));
         l.connection().pragma_update(None, "user_version", 99).unwrap();
         drop(l);

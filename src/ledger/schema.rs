@@ -68,7 +68,56 @@ BEGIN SELECT RAISE(ABORT, 'Die Angaben der Buchhaltung sind unveränderlich'); E
     r#"
 ALTER TABLE bookings ADD COLUMN iban TEXT;
 "#,
+    FREIGABE,
 ];
+
+/// The four-eyes release and the stored outputs of booked runs (issue 17, items 2, 3 and 5).
+/// Found by content (`MIGRATIONS.iter().position(..)`), so that it can be renumbered when
+/// other migrations are merged before it.
+///
+/// - `runs.gebucht_von`: the operating-system account that booked a payout run, a Storno or
+///   a receipt; NULL for rows booked before this migration (they count as released: their
+///   payment file was written when they were booked).
+/// - `runs.ausfuehrung`: the execution date a payout run proposed when it was booked.
+/// - `freigaben`: one row per released payout run or Storno: who released it, when, the
+///   execution date and the payment file's name and SHA-256 (none for a run that transfers
+///   nothing, and for a Storno), and the SHA-256 over the run's bookings.
+/// - `ausgaben`: the bytes of each output a booked run or a release wrote (workbook, JSON,
+///   invoices, drafts, payment file), so that missing files are written again byte for byte;
+///   `id` is `<run_id>/<datei>` (one column that names the row, for the keyed chain).
+///
+/// New columns are nullable without default: rows written before keep their canonical text.
+pub const FREIGABE: &str = r#"
+ALTER TABLE runs ADD COLUMN gebucht_von TEXT;
+ALTER TABLE runs ADD COLUMN ausfuehrung TEXT;
+CREATE TABLE freigaben (
+    run_id           TEXT PRIMARY KEY REFERENCES runs(run_id),
+    seq              INTEGER NOT NULL UNIQUE,
+    freigegeben_von  TEXT NOT NULL,
+    freigegeben_am   TEXT NOT NULL,
+    ausfuehrung      TEXT,
+    datei            TEXT,
+    datei_sha256     TEXT,
+    buchungen_sha256 TEXT NOT NULL,
+    program_version  TEXT NOT NULL
+);
+CREATE TABLE ausgaben (
+    id     TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    datei  TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    inhalt BLOB NOT NULL,
+    UNIQUE (run_id, datei)
+);
+CREATE TRIGGER freigaben_no_update BEFORE UPDATE ON freigaben
+BEGIN SELECT RAISE(ABORT, 'Freigaben sind unveränderlich'); END;
+CREATE TRIGGER freigaben_no_delete BEFORE DELETE ON freigaben
+BEGIN SELECT RAISE(ABORT, 'Freigaben sind unveränderlich'); END;
+CREATE TRIGGER ausgaben_no_update BEFORE UPDATE ON ausgaben
+BEGIN SELECT RAISE(ABORT, 'Die Ausgaben gebuchter Zahlungsläufe sind unveränderlich'); END;
+CREATE TRIGGER ausgaben_no_delete BEFORE DELETE ON ausgaben
+BEGIN SELECT RAISE(ABORT, 'Die Ausgaben gebuchter Zahlungsläufe sind unveränderlich'); END;
+"#;
 
 /// The schema version this program writes.
 pub fn latest() -> i64 {

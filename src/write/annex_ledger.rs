@@ -23,6 +23,18 @@ pub struct AnnexLedgerRow {
     pub booked: Chf,
 }
 
+/// A payout run or Storno of the ledger with who booked and who released it (four-eyes
+/// rule).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnexRunRow {
+    pub stichtag: NaiveDate,
+    pub art: String,
+    pub booked_by: String,
+    pub booked_at: String,
+    pub released_by: String,
+    pub released_at: String,
+}
+
 /// What `run --buchhaltung` adds to the annex.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnnexView {
@@ -30,6 +42,20 @@ pub struct AnnexView {
     pub rows: Vec<AnnexLedgerRow>,
     pub invoices: Vec<InvoiceState>,
     pub last_run: Option<NaiveDate>,
+    /// The payout runs and Stornos of the year and the next (those that pay the year).
+    pub runs: Vec<AnnexRunRow>,
+}
+
+/// The runs below the open invoices, in the same sheet columns.
+const fn ledger_run_columns() -> [Column<AnnexRunRow>; 6] {
+    [
+        Column::new("Stichtag", 18.0, Kind::Date, |x| Val::Date(x.stichtag)),
+        Column::new("Art", 26.0, Kind::Text, |x| Val::text(&x.art)),
+        Column::new("Gebucht von", 18.0, Kind::Text, |x| Val::text(&x.booked_by)),
+        Column::new("Gebucht am", 16.0, Kind::Text, |x| Val::text(&x.booked_at)),
+        Column::new("Freigegeben von", 16.0, Kind::Text, |x| Val::text(&x.released_by)),
+        Column::new("Freigegeben am", 14.0, Kind::Text, |x| Val::text(&x.released_at)),
+    ]
 }
 
 const fn ledger_columns() -> [Column<AnnexLedgerRow>; 5] {
@@ -91,6 +117,18 @@ pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>, view: &AnnexView) -> Result<()
         ws.write_string(r, 0, "Keine offenen Rechnungen.")?;
     }
     invoices.rows(ws, r, &open)?;
+    // Who booked and who released each run (four-eyes rule).
+    let mut r = r + open.len().max(1) as u32 + 2;
+    ws.write_string_with_format(r, 0, "Zahlungsläufe: gebucht und freigegeben (Vier-Augen-Prinzip)", &style::bold())?;
+    r += 1;
+    let run_columns = ledger_run_columns();
+    let runs = Table::new(&run_columns);
+    runs.header(ws, r)?;
+    r += 1;
+    if view.runs.is_empty() {
+        ws.write_string(r, 0, "Keine Zahlungsläufe.")?;
+    }
+    runs.rows(ws, r, &view.runs)?;
     // The invoices span the sheet's columns.
     finish(ws, &invoices, 0, d.run_date)
 }

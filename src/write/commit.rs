@@ -28,6 +28,199 @@ use std::path::{Component, Path, PathBuf};
 /// The hidden list of the files the program wrote into a committed folder.
 pub const OWNED_INDEX: &str = ".beitraege-inhalt.json";
 
+/// The marker of a booked run's folder (a payout run, a Storno): its files are never
+/// replaced or deleted; [`add_files`] only adds the missing ones, and [`OutputDir::open`]
+/// refuses such a folder.
+pub const BOOKED_MARKER: &str = ".beitraege-gebucht.json";
+
+/// Where a folder or a ledger must not be (issue 17, item 3), refused before anything is
+/// read.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceError {
+    #[error("Der Ordner «{}» enthält die Ausgaben eines Laufs von «beitraege run» (manifest.json); sie werden nicht ersetzt. Bitte einen eigenen Ausgabeordner angeben; es wurde nichts gelesen und nichts geschrieben.", .0.display())]
+    HoldsRun(PathBuf),
+    #[error("Der Ordner «{}» ist der Ausgabeordner eines anderen Befehls (er enthält dessen Ausgaben). Bitte einen eigenen Ausgabeordner angeben; es wurde nichts gelesen und nichts geschrieben.", .0.display())]
+    HoldsOutputs(PathBuf),
+    #[error("Der Ordner «{}» enthält die Ausgaben eines gebuchten Zahlungslaufs oder Stornos; sie werden nie ersetzt oder gelöscht. Bitte einen anderen Ausgabeordner angeben; es wurde nichts gelesen und nichts geschrieben.", .0.display())]
+    BookedRun(PathBuf),
+    #[error("Die Buchhaltung «{}» liegt im Eingangsordner «{}»; dort würde sie als eingereichte Datei gelesen. Bitte die Buchhaltung ausserhalb des Eingangsordners ablegen; es wurde nichts gelesen.", .ledger.display(), .inbox.display())]
+    LedgerInInbox { ledger: PathBuf, inbox: PathBuf },
+    #[error("Die Buchhaltung «{}» liegt im Ausgabeordner «{}»; eine Ausgabe könnte sie ersetzen. Bitte die Buchhaltung ausserhalb der Ausgabeordner ablegen; es wurde nichts gelesen.", .ledger.display(), .out.display())]
+    LedgerInOutput { ledger: PathBuf, out: PathBuf },
+    #[error("Die Buchhaltung «{}» liegt in einem Ausgabeordner («{}») und wäre damit eine Ausgabedatei. Bitte die Buchhaltung ausserhalb der Ausgabeordner ablegen; es wurde nichts gelesen.", .ledger.display(), .folder.display())]
+    LedgerIsOutput { ledger: PathBuf, folder: PathBuf },
+}
+
+/// `p` as an absolute path with every existing part resolved (links included); the parts
+/// that do not exist yet are appended as given.
+fn real(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut rest: Vec<std::ffi::OsString> = Vec::new();
+    let mut cur = abs.as_path();
+    loop {
+        if let Ok(r) = std::fs::canonicalize(cur) {
+            let mut out = r;
+            for part in rest.iter().rev() {
+                out.push(part);
+            }
+            return out;
+        }
+        match (cur.parent(), cur.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                cur = parent;
+            }
+            _ => return abs,
+        }
+    }
+}
+
+/// The folder holds the outputs of some command: a `run` (manifest), any committed output
+/// folder (its list of owned files), or a booked run.
+fn output_marker(dir: &Path) -> Option<PlaceError> {
+    if dir.join(BOOKED_MARKER).exists() {
+        Some(PlaceError::BookedRun(dir.to_path_buf()))
+    } else if dir.join(super::MANIFEST).exists() {
+        Some(PlaceError::HoldsRun(dir.to_path_buf()))
+    } else if dir.join(OWNED_INDEX).exists() {
+        Some(PlaceError::HoldsOutputs(dir.to_path_buf()))
+    } else {
+        None
+    }
+}
+
+/// An output root (the folder below which a command writes folders of its own) must not
+/// itself be the output folder of a command: not a `run`'s folder, not a booked run's, and
+/// (with `strict`) no folder that a command committed into.
+pub fn check_output_root(root: &Path, strict: bool) -> Result<(), PlaceError> {
+    if !root.is_dir() {
+        return Ok(());
+    }
+    match output_marker(root) {
+        Some(PlaceError::HoldsOutputs(_)) if !strict => Ok(()),
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// A ledger must lie neither in the inbox nor in an output folder, nor in any folder that
+/// holds a command's outputs (where it would be an output file).
+pub fn check_ledger_place(ledger: &Path, inbox: Option<&Path>, outs: &[&Path]) -> Result<(), PlaceError> {
+    let l = real(ledger);
+    if let Some(inbox) = inbox {
+        if l.starts_with(real(inbox)) {
+            return Err(PlaceError::LedgerInInbox { ledger: ledger.to_path_buf(), inbox: inbox.to_path_buf() });
+        }
+    }
+    for out in outs {
+        if l.starts_with(real(out)) {
+            return Err(PlaceError::LedgerInOutput { ledger: ledger.to_path_buf(), out: out.to_path_buf() });
+        }
+    }
+    let mut dir = l.parent();
+    while let Some(d) = dir {
+        if output_marker(d).is_some() {
+            return Err(PlaceError::LedgerIsOutput { ledger: ledger.to_path_buf(), folder: d.to_path_buf() });
+        }
+        dir = d.parent();
+    }
+    Ok(())
+}
+
+/// What [`add_files`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Added {
+    /// Written now (they were missing).
+    pub written: Vec<String>,
+    /// Already there with the same bytes.
+    pub present: Vec<String>,
+    /// Already there with other bytes: left as they are (never replaced).
+    pub differing: Vec<String>,
+}
+
+/// The prefix of the temporary files [`add_files`] writes before linking them into place.
+const ADD_TEMP: &str = ".beitraege-neu-";
+
+/// Writes the missing `files` into the booked run's folder `dir` (created if missing) and
+/// never replaces or deletes a file: the marker [`BOOKED_MARKER`] first, then each missing
+/// file written under a temporary name, synced, and linked to its name (a link never
+/// replaces an existing file); a file already there is compared and left as it is.
+/// Temporary files of a killed earlier call are removed.
+pub fn add_files(dir: &Path, marker: &[u8], files: &[OutFile]) -> Result<Added, WriteError> {
+    for f in files {
+        check_rel(&f.rel)?;
+    }
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    remove_temps(dir)?;
+    let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
+    dirs.insert(dir.to_path_buf());
+    let mut out = Added::default();
+    let marker_file = OutFile { rel: BOOKED_MARKER.to_string(), bytes: marker.to_vec() };
+    for (n, f) in std::iter::once(&marker_file).chain(files).enumerate() {
+        let target = dir.join(&f.rel);
+        let parent = target.parent().unwrap_or(dir).to_path_buf();
+        if !dirs.contains(&parent) {
+            std::fs::create_dir_all(&parent).map_err(|e| io(&parent, e))?;
+            dirs.insert(parent.clone());
+        }
+        if std::fs::symlink_metadata(&target).is_err() {
+            let tmp = parent.join(format!("{ADD_TEMP}{}-{n}", std::process::id()));
+            let _ = std::fs::remove_file(&tmp);
+            {
+                let mut file =
+                    std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| io(&tmp, e))?;
+                file.write_all(&f.bytes).and_then(|_| file.sync_all()).map_err(|e| io(&tmp, e))?;
+            }
+            crash_point(&format!("ausgabe-{n}-geschrieben"));
+            let linked = match std::fs::hard_link(&tmp, &target) {
+                Ok(()) => true,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+                // A file system without hard links: a rename, checked just before.
+                Err(_) if !target.exists() => {
+                    std::fs::rename(&tmp, &target).map_err(|e| io(&target, e))?;
+                    true
+                }
+                Err(_) => false,
+            };
+            let _ = std::fs::remove_file(&tmp);
+            sync_dir(&parent);
+            crash_point(&format!("ausgabe-{n}"));
+            if linked {
+                if n > 0 {
+                    out.written.push(f.rel.clone());
+                }
+                continue;
+            }
+        }
+        if n == 0 {
+            continue;
+        }
+        match std::fs::read(&target) {
+            Ok(b) if b == f.bytes => out.present.push(f.rel.clone()),
+            _ => out.differing.push(f.rel.clone()),
+        }
+    }
+    for d in &dirs {
+        sync_dir(d);
+    }
+    Ok(out)
+}
+
+/// Removes the temporary files of [`add_files`] below `dir`.
+fn remove_temps(dir: &Path) -> Result<(), WriteError> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir {
+            remove_temps(&e.path())?;
+        } else if name.to_string_lossy().starts_with(ADD_TEMP) {
+            std::fs::remove_file(e.path()).map_err(|err| io(&e.path(), err))?;
+        }
+    }
+    Ok(())
+}
+
 /// At most this many foreign entries are carried into a new output folder; a folder with
 /// more is not an output folder of its own, and the run refuses to commit into it.
 pub const MAX_FOREIGN_ENTRIES: usize = 10_000;
@@ -102,6 +295,10 @@ impl OutputDir {
     /// run left behind. The folder itself is created only by the first commit.
     pub fn open(out: &Path) -> Result<OutputDir, WriteError> {
         let out = resolve_out(out)?;
+        // A booked run's folder is never replaced.
+        if out.join(BOOKED_MARKER).exists() {
+            return Err(PlaceError::BookedRun(out).into());
+        }
         let refuse = || WriteError::Refused(format!("«{}» ist kein gültiger Ausgabeordner.", out.display()));
         let parent = out.parent().ok_or_else(refuse)?.to_path_buf();
         let name = out.file_name().ok_or_else(refuse)?.to_os_string();

@@ -69,6 +69,10 @@ pub enum WriteError {
     Document { name: String, reason: String },
     #[error("Die JSON-Datei «{name}» kann nicht erstellt werden: {source}")]
     Json { name: String, source: serde_json::Error },
+    /// An output folder or a ledger in a place that would let a command replace what it must
+    /// not (refused before anything is read).
+    #[error(transparent)]
+    Place(#[from] commit::PlaceError),
 }
 
 /// The manifest's file name.

@@ -8,10 +8,10 @@ use crate::domain::{Bfs, Chf, TariffCode};
 use crate::evaluate::Evaluation;
 use crate::ledger::{journal, Booking, Ledger, LedgerError, RunRow};
 use crate::stammdaten::Stammdaten;
-pub use crate::write::annex_ledger::{AnnexLedgerRow, AnnexView};
+pub use crate::write::annex_ledger::{AnnexLedgerRow, AnnexRunRow, AnnexView};
 use crate::write::{self, OutFile, WriteError};
 use crate::zahlungslauf::plan::{Art, LEISTUNG_RUECKFORDERUNG};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,9 +44,15 @@ pub struct PeriodRow {
 /// One payee in one run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunPayeeRow {
+    pub run_id: String,
     pub stichtag: NaiveDate,
     pub art: String,
     pub booked_at: String,
+    /// Who booked the run (four-eyes rule); «vor der Freigabepflicht» for older runs.
+    pub booked_by: String,
+    /// Who released it, and when; «ausstehend» while not released.
+    pub released_by: String,
+    pub released_at: String,
     pub payee: Bfs,
     pub gross: Chf,
     pub offset: Chf,
@@ -64,6 +70,13 @@ pub struct Statement {
     pub invoices: Vec<InvoiceState>,
     pub bookings: Vec<Booking>,
 }
+
+/// Shown for who booked and who released a run booked before the four-eyes rule.
+pub const BEFORE_RULE: &str = "(vor der Freigabepflicht)";
+/// Shown for who released a run not yet released.
+pub const PENDING: &str = "ausstehend";
+/// Shown for who released a run reversed before its release (it has no payment file).
+pub const WITHDRAWN: &str = "storniert vor der Freigabe";
 
 fn overflow(seq: i64) -> LedgerError {
     LedgerError::BadRow { seq, what: "Betrag (Summe)".into() }
@@ -109,9 +122,13 @@ pub fn run_rows(runs: &[RunRow], bookings: &[Booking], bfs: Option<Bfs>) -> Resu
             let s = crate::payout::settle(gross, claims).map_err(|_| overflow(r.seq))?;
             let offset = s.offset;
             out.push(RunPayeeRow {
+                run_id: r.run_id.clone(),
                 stichtag: r.stichtag,
                 art: r.art.clone(),
                 booked_at: r.booked_at.clone(),
+                booked_by: r.booked_by.clone().unwrap_or_else(|| BEFORE_RULE.to_string()),
+                released_by: if r.booked_by.is_some() { PENDING.to_string() } else { BEFORE_RULE.to_string() },
+                released_at: String::new(),
                 payee,
                 gross: sign * gross,
                 offset: sign * offset,
@@ -151,18 +168,55 @@ pub fn statement(ledger: &Ledger, bfs: Option<Bfs>, date: NaiveDate) -> Result<S
         }
     }
     let invoices = ledger.invoices()?.into_iter().filter(|i| bfs.is_none_or(|n| i.payee == n)).collect();
+    let mut run_lines = run_rows(&runs, &all, bfs)?;
+    // Who released each run, and when.
+    let released: BTreeMap<String, crate::ledger::Release> =
+        ledger.releases()?.into_iter().map(|r| (r.run_id.clone(), r)).collect();
+    let withdrawn: std::collections::BTreeSet<String> = ledger
+        .run_states()?
+        .into_iter()
+        .filter(|(_, s)| *s == crate::ledger::RunState::Withdrawn)
+        .map(|(r, _)| r.run_id)
+        .collect();
+    for line in &mut run_lines {
+        if withdrawn.contains(&line.run_id) {
+            line.released_by = WITHDRAWN.to_string();
+        }
+        if let Some(rel) = released.get(&line.run_id) {
+            line.released_by = rel.person.clone();
+            line.released_at = rel.at.clone();
+        }
+    }
     Ok(Statement {
         bfs,
         date,
         periods: periods.into_values().collect(),
-        runs: run_rows(&runs, &all, bfs)?,
+        runs: run_lines,
         invoices,
         bookings: all.into_iter().filter(|b| concerns(b, bfs)).collect(),
     })
 }
 
-/// Writes the statement workbook and the journal; returns the files written.
-pub fn execute(opts: &KontoOptions) -> Result<(Statement, Vec<String>), crate::zahlungslauf::ZahlungslaufError> {
+/// The folder of a statement below the output folder: `Stand_<JJJJ-MM-TT>` of its date,
+/// `_2`, `_3` … for a further statement of the same date. Each call writes a folder of its
+/// own beside the earlier ones; none is emptied or replaced.
+pub fn statement_folder(out: &Path, date: NaiveDate, n: u32) -> PathBuf {
+    let day = date.format("%Y-%m-%d");
+    if n <= 1 {
+        out.join(format!("Stand_{day}"))
+    } else {
+        out.join(format!("Stand_{day}_{n}"))
+    }
+}
+
+/// Writes the statement workbook, the journal and the invoices into a new folder below
+/// `opts.out` ([`statement_folder`]); returns the statement, that folder and the files written.
+pub fn execute(
+    opts: &KontoOptions,
+) -> Result<(Statement, PathBuf, Vec<String>), crate::zahlungslauf::ZahlungslaufError> {
+    // Before anything is read: the output folder is no other command's, the ledger not in it.
+    write::commit::check_output_root(&opts.out, false).map_err(WriteError::from)?;
+    write::commit::check_ledger_place(&opts.ledger, None, &[&opts.out]).map_err(WriteError::from)?;
     let ledger = Ledger::open_existing(&opts.ledger)?;
     let master = match &opts.stammdaten {
         Some(p) if p.is_file() => Some(Stammdaten::load(p).map_err(crate::evaluate::RunError::from)?),
@@ -185,7 +239,6 @@ pub fn execute(opts: &KontoOptions) -> Result<(Statement, Vec<String>), crate::z
         }
     }
     let master = master.unwrap_or_default();
-    let out_dir = write::OutputDir::open(&opts.out)?;
     let st = statement(&ledger, opts.bfs, opts.date)?;
     let all = ledger.verify()?;
     let mut files = vec![
@@ -199,8 +252,22 @@ pub fn execute(opts: &KontoOptions) -> Result<(Statement, Vec<String>), crate::z
             files.extend(super::invoice_files(&master, r.stichtag, &rows, opts.bfs)?.0);
         }
     }
-    out_dir.commit(&files)?;
-    Ok((st, files.iter().map(|f| f.rel.clone()).collect()))
+    // A folder of its own: the first free name, taken under its lock.
+    let mut n = 1;
+    let folder = loop {
+        let candidate = statement_folder(&opts.out, opts.date, n);
+        n += 1;
+        if candidate.exists() {
+            continue;
+        }
+        let dir = write::OutputDir::open(&candidate)?;
+        if candidate.exists() {
+            continue;
+        }
+        dir.commit(&files)?;
+        break candidate;
+    };
+    Ok((st, folder, files.iter().map(|f| f.rel.clone()).collect()))
 }
 
 /// Reads the ledger for the annex of `eval`'s year.
@@ -227,5 +294,36 @@ pub fn annex_view(path: &Path, eval: &Evaluation) -> Result<AnnexView, WriteErro
         })
         .collect();
     let last_run = ledger.active_runs().map_err(err)?.iter().map(|r| r.stichtag).max();
-    Ok(AnnexView { year: eval.year, rows, invoices: ledger.invoices().map_err(err)?, last_run })
+    let releases: BTreeMap<String, crate::ledger::Release> =
+        ledger.releases().map_err(err)?.into_iter().map(|r| (r.run_id.clone(), r)).collect();
+    let withdrawn: std::collections::BTreeSet<String> = ledger
+        .run_states()
+        .map_err(err)?
+        .into_iter()
+        .filter(|(_, s)| *s == crate::ledger::RunState::Withdrawn)
+        .map(|(r, _)| r.run_id)
+        .collect();
+    let runs = ledger
+        .runs()
+        .map_err(err)?
+        .into_iter()
+        .filter(|r| r.art != "Zahlungseingang" && (eval.year..=eval.year + 1).contains(&r.stichtag.year()))
+        .map(|r| {
+            let rel = releases.get(&r.run_id);
+            AnnexRunRow {
+                stichtag: r.stichtag,
+                art: r.art.clone(),
+                booked_by: r.booked_by.clone().unwrap_or_else(|| BEFORE_RULE.to_string()),
+                booked_at: r.booked_at.clone(),
+                released_by: match (rel, &r.booked_by) {
+                    (Some(rel), _) => rel.person.clone(),
+                    (None, Some(_)) if withdrawn.contains(&r.run_id) => WITHDRAWN.to_string(),
+                    (None, Some(_)) => PENDING.to_string(),
+                    (None, None) => BEFORE_RULE.to_string(),
+                },
+                released_at: rel.map(|x| x.at.clone()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(AnnexView { year: eval.year, rows, invoices: ledger.invoices().map_err(err)?, last_run, runs })
 }

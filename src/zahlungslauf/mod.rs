@@ -2,6 +2,14 @@
 //! the Stichtag from the inbox as it stood on that day, compare with the ledger, and pay the
 //! differences, offset the claims, invoice the rest. A preview books nothing; `--buchen`
 //! books the whole run in one transaction; a booked run is only ever reversed (Storno).
+//!
+//! Four eyes ([`crate::ledger`]'s `freigabe`): `--buchen` books the run «gebucht, nicht
+//! freigegeben» and writes its workbook, JSON, invoices and journal, but no payment file;
+//! [`freigeben`] by another person writes the payment file from the ledger. Every output of
+//! a booked run is stored in the ledger with it and written into a folder of its own below
+//! the output root ([`run_folder_name`]); files there are only ever added, never replaced,
+//! and missing ones are written again from the ledger by the next command for the Stichtag
+//! ([`restore`], `--ausgaben`). A preview writes only into its draft folder.
 
 pub mod konto;
 pub mod pain001;
@@ -20,7 +28,7 @@ use crate::write::{self, OutFile, WriteError};
 use chrono::{Datelike, NaiveDate};
 use plan::{DueItem, Evidence, OpenClawback, Part, Plan};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// What `beitraege zahlungslauf` needs.
@@ -29,10 +37,15 @@ pub struct ZahlungslaufOptions {
     pub stichtag: NaiveDate,
     pub inbox: PathBuf,
     pub stammdaten: PathBuf,
+    /// The output root: a booked run writes into a folder of its own below it
+    /// ([`run_folder_name`]), a preview into `<JJJJ-MM-TT>_Entwurf`.
     pub out: PathBuf,
     pub ledger: PathBuf,
     /// Book the run (otherwise a preview, marked `Entwurf`).
     pub book: bool,
+    /// The person running the command (the operating-system account): recorded as the one
+    /// who booked the run; another person releases it.
+    pub person: String,
     /// The first year the ledger pays for, needed for its first run; afterwards the ledger's
     /// stored first year is used and a different one is refused.
     pub first_year: Option<i32>,
@@ -53,8 +66,37 @@ pub struct ZahlungslaufOptions {
 pub struct StornoOptions {
     pub stichtag: NaiveDate,
     pub ledger: PathBuf,
+    /// The output root: the Storno writes into `<JJJJ-MM-TT>[_n]_Storno` below it.
     pub out: PathBuf,
     pub reason: String,
+    /// The person booking the Storno (another one releases it).
+    pub person: String,
+}
+
+/// What `beitraege zahlungslauf --freigeben` needs.
+#[derive(Debug, Clone)]
+pub struct FreigabeOptions {
+    pub stichtag: NaiveDate,
+    pub ledger: PathBuf,
+    /// Master data: the creditors' names and addresses and the canton's account.
+    pub stammdaten: PathBuf,
+    /// The output root (as for the run).
+    pub out: PathBuf,
+    /// The person releasing (not the one who booked).
+    pub person: String,
+    /// The day of the release (today; an earlier day replays an old release).
+    pub released_on: NaiveDate,
+    /// The execution date of the payments; default: the one the run proposed, or the first
+    /// bank business day on or after the release day if that is later.
+    pub execution_date: Option<NaiveDate>,
+}
+
+/// What `beitraege zahlungslauf --ausgaben` needs.
+#[derive(Debug, Clone)]
+pub struct AusgabenOptions {
+    pub stichtag: NaiveDate,
+    pub ledger: PathBuf,
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Error)]
@@ -71,8 +113,12 @@ pub enum ZahlungslaufError {
     Overflow,
     #[error("Per {0} ist noch keine Auszahlung fällig (die erste ist Ende März des ersten Jahres).")]
     NothingDue(String),
-    #[error("Die Buchung ist gemacht, aber die Ausgaben konnten nicht geschrieben werden ({0}). Sie lassen sich mit «beitraege konto» aus der Buchhaltung erneut erstellen.")]
+    #[error("Die Buchung ist gemacht, aber die Ausgaben konnten nicht geschrieben werden ({0}). Die Buchhaltung enthält sie: «beitraege zahlungslauf --stichtag … --ausgaben» schreibt sie in den Ordner des Zahlungslaufs.")]
     BookedButNotWritten(WriteError),
+    #[error("Es wurde nichts freigegeben: Die Zahlungsdatei kann nicht erstellt werden. {0}")]
+    NoPaymentFile(String),
+    #[error("Per {0} ist kein Zahlungslauf gebucht, dessen Ausgaben die Buchhaltung enthält.")]
+    NothingBooked(String),
     #[error("Die Buchhaltung bezahlt die Beiträge ab dem Jahr {stored} (bei ihrer ersten Buchung festgehalten); «--ab-jahr {given}» widerspricht dem. Bitte «--ab-jahr» weglassen.")]
     FirstYearDiffers { stored: i32, given: i32 },
     #[error(
@@ -143,7 +189,12 @@ pub struct RunOutcome {
     pub written: Vec<String>,
     /// Notes for staff (German): why no payment file, withheld amounts, journal notes.
     pub notes: Vec<String>,
+    /// The folder written: the booked run's own folder, or the draft folder.
     pub out: PathBuf,
+    /// The booked run's row (who booked it, its run number).
+    pub run: Option<crate::ledger::RunRow>,
+    /// Outputs of earlier booked runs of the Stichtag that were missing and written again.
+    pub restored: Vec<Restored>,
 }
 
 /// The years a run per `stichtag` evaluates: from the first year on, each whose
@@ -248,11 +299,103 @@ pub fn vanished_clawbacks(master: &Stammdaten, settled: &std::collections::BTree
 
 /// File names of a run's outputs.
 pub fn file_stem(stichtag: NaiveDate, draft: bool) -> String {
-    format!("Zahlungslauf_{}{}", stichtag.format("%Y-%m-%d"), if draft { "_Entwurf" } else { "" })
+    run_file_stem(stichtag, draft, 1)
 }
 
-pub fn pain_name(stichtag: NaiveDate) -> String {
-    format!("pain001_{}.xml", stichtag.format("%Y-%m-%d"))
+/// File names of a run's outputs: `Zahlungslauf_<JJJJ-MM-TT>`, `_<n>` for the n-th run of a
+/// Stichtag (after a Storno), `_Entwurf` for a preview.
+pub fn run_file_stem(stichtag: NaiveDate, draft: bool, lauf: i64) -> String {
+    let n = if lauf > 1 && !draft { format!("_{lauf}") } else { String::new() };
+    format!("Zahlungslauf_{}{n}{}", stichtag.format("%Y-%m-%d"), if draft { "_Entwurf" } else { "" })
+}
+
+/// The folder of a booked run below the output root: `<JJJJ-MM-TT>` for the first run of a
+/// Stichtag, `<JJJJ-MM-TT>_<n>` for the n-th (after a Storno), `…_Storno` for a Storno.
+pub fn run_folder_name(run: &crate::ledger::RunRow) -> String {
+    let day = run.stichtag.format("%Y-%m-%d");
+    let n = if run.lauf > 1 { format!("_{}", run.lauf) } else { String::new() };
+    if run.art == "Storno" {
+        format!("{day}{n}_Storno")
+    } else {
+        format!("{day}{n}")
+    }
+}
+
+/// The folder of a preview below the output root: `<JJJJ-MM-TT>_Entwurf`.
+pub fn draft_folder_name(stichtag: NaiveDate) -> String {
+    format!("{}_Entwurf", stichtag.format("%Y-%m-%d"))
+}
+
+/// The marker of a booked run's folder: which run it holds.
+fn marker(run: &crate::ledger::RunRow) -> Vec<u8> {
+    let v = serde_json::json!({
+        "art": run.art,
+        "stichtag": run.stichtag.format("%Y-%m-%d").to_string(),
+        "lauf": run.lauf,
+        "lauf_id": run.run_id,
+        "hinweis": "Ausgaben eines gebuchten Zahlungslaufs: nie ersetzen oder löschen.",
+    });
+    let mut b = serde_json::to_vec_pretty(&v).unwrap_or_default();
+    b.push(b'\n');
+    b
+}
+
+/// Missing outputs of a booked run written again into its folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restored {
+    pub folder: PathBuf,
+    pub added: write::commit::Added,
+}
+
+/// The outputs of a booked run or Storno as the ledger holds them: what was stored with
+/// the run and its release, and the journal as it stood when the run was booked.
+pub fn run_outputs(ledger: &Ledger, run: &crate::ledger::RunRow) -> Result<Vec<OutFile>, ZahlungslaufError> {
+    let mut files = ledger.outputs(&run.run_id)?;
+    files.push(OutFile { rel: journal::FILE_NAME.to_string(), bytes: ledger.journal_until(&run.run_id)?.into_bytes() });
+    Ok(files)
+}
+
+/// Writes what is missing of a booked run's outputs into its folder below `root`, from the
+/// ledger; nothing there is replaced.
+pub fn write_run_outputs(
+    ledger: &Ledger,
+    root: &Path,
+    run: &crate::ledger::RunRow,
+) -> Result<Restored, ZahlungslaufError> {
+    let folder = root.join(run_folder_name(run));
+    let files = run_outputs(ledger, run)?;
+    let added = write::commit::add_files(&folder, &marker(run), &files)?;
+    if !added.differing.is_empty() {
+        tracing::warn!(
+            "Im Ordner {} weichen Dateien von der Buchhaltung ab (nicht ersetzt): {}",
+            folder.display(),
+            added.differing.join(", ")
+        );
+    }
+    Ok(Restored { folder, added })
+}
+
+/// Writes the missing outputs of every booked payout run and Storno per `stichtag` (those
+/// booked under the four-eyes rule: the ledger holds their outputs) into their folders.
+pub fn restore(ledger: &Ledger, root: &Path, stichtag: NaiveDate) -> Result<Vec<Restored>, ZahlungslaufError> {
+    let mut out = Vec::new();
+    for run in ledger.runs()?.iter().filter(|r| r.stichtag == stichtag && r.booked_by.is_some()) {
+        if run.art != "Zahlungslauf" && run.art != "Storno" {
+            continue;
+        }
+        out.push(write_run_outputs(ledger, root, run)?);
+    }
+    Ok(out)
+}
+
+/// The checks of the output root and the ledger's place, before anything is read.
+fn check_places(root: &Path, ledger: &Path, inbox: Option<&Path>) -> Result<(), ZahlungslaufError> {
+    if let Some(inbox) = inbox {
+        crate::evaluate::check_out_apart(inbox, root)?;
+    }
+    write::commit::check_output_root(root, true).map_err(WriteError::from)?;
+    write::commit::check_ledger_place(ledger, inbox, &[root]).map_err(WriteError::from)?;
+    Ok(())
 }
 
 fn now_text() -> String {
@@ -262,8 +405,10 @@ fn now_text() -> String {
 /// Runs a payout run: evaluate, plan, write, and with `book` book it.
 pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufError> {
     let execution_date = check_dates(opts, chrono::Local::now().date_naive())?;
-    crate::evaluate::check_out_apart(&opts.inbox, &opts.out)?;
-    let out_dir = write::OutputDir::open(&opts.out)?;
+    check_places(&opts.out, &opts.ledger, Some(&opts.inbox))?;
+    if opts.book && opts.person.trim().is_empty() {
+        return Err(LedgerError::NoPerson.into());
+    }
     // A preview reads an existing ledger and never creates one.
     let mut ledger =
         if opts.book || opts.ledger.is_file() { Ledger::open(&opts.ledger)? } else { Ledger::in_memory()? };
@@ -278,6 +423,11 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     }
     // A ledger whose hash chain is broken (changed outside the program) is not booked on.
     ledger.verify()?;
+    // Outputs of booked runs of this Stichtag that a kill or a full disk left missing.
+    let restored = restore(&ledger, &opts.out, opts.stichtag)?;
+    for r in restored.iter().filter(|r| !r.added.written.is_empty()) {
+        tracing::info!("Fehlende Ausgaben aus der Buchhaltung geschrieben: {}", r.folder.display());
+    }
     // What the run is planned on: it books only if no other command booked meanwhile.
     let planned_on = ledger.head()?;
     if opts.book {
@@ -385,8 +535,10 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     let book = opts.book && !plan.bookings.is_empty();
     let draft = !book;
     let mut plan = plan;
-    let mut stored = None;
-    if book {
+    let (files, folder, run) = if book {
+        // Four eyes: no run builds on a payment not yet released (checked again inside the
+        // booking's transaction).
+        ledger.check_released()?;
         let header = RunHeader {
             stichtag: opts.stichtag,
             booked_at: now_text(),
@@ -394,49 +546,78 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
             evidence: inputs.into_iter().map(|(datei, sha256)| Evidence { datei, sha256 }).collect(),
             first_year,
             reason: opts.extraordinary_reason.as_deref().map(str::trim).unwrap_or_default().to_string(),
+            person: opts.person.trim().to_string(),
+            execution_date: Some(execution_date),
         };
-        let rows = ledger.book_planned(&header, &plan.bookings, &ibans, Some(&planned_on))?;
-        // The invoice numbers the ledger gave.
-        for (p, b) in plan.bookings.iter_mut().zip(&rows) {
-            p.bezug = b.bezug.clone();
+        let planned = plan.bookings.clone();
+        // The outputs are made from the stored bookings (with the invoice numbers the ledger
+        // gave) inside the booking's transaction and stored with it: booked with them, or not
+        // at all.
+        let (run, _, files) =
+            ledger.book_run_with_outputs(&header, &planned, &ibans, Some(&planned_on), |run, rows| {
+                for (p, b) in plan.bookings.iter_mut().zip(rows) {
+                    p.bezug = b.bezug.clone();
+                }
+                let doc = workbook::RunDoc {
+                    stichtag: opts.stichtag,
+                    execution_date,
+                    draft: false,
+                    plan: &plan,
+                    master: &master,
+                    open_invoices: &open_before,
+                    version,
+                    years: &years,
+                    notes: &notes,
+                    lauf: run.lauf,
+                    booked: Some((header.person.as_str(), run.booked_at.as_str())),
+                };
+                let mut files = vec![workbook::workbook(&doc)?, workbook::json(&doc)?];
+                let (invoices, why) = invoice_files(&master, opts.stichtag, rows, None)?;
+                files.extend(invoices);
+                notes.extend(why);
+                Ok::<_, ZahlungslaufError>(files)
+            })?;
+        notes.push(format!(
+            "Gebucht von «{}», noch nicht freigegeben: Die Zahlungsdatei (pain.001) schreibt erst die Freigabe durch eine andere Person («beitraege zahlungslauf --freigeben --stichtag {}»).",
+            header.person,
+            fmt_date(opts.stichtag)
+        ));
+        // Into the run's own folder, from the ledger: a kill from here on leaves files
+        // missing that the next command for the Stichtag writes.
+        let written = write_run_outputs(&ledger, &opts.out, &run).map_err(|e| match e {
+            ZahlungslaufError::Write(w) => ZahlungslaufError::BookedButNotWritten(w),
+            other => other,
+        })?;
+        let mut names: Vec<String> = files.iter().map(|f| f.rel.clone()).collect();
+        names.push(journal::FILE_NAME.to_string());
+        (names, written.folder, Some(run))
+    } else {
+        let doc = workbook::RunDoc {
+            stichtag: opts.stichtag,
+            execution_date,
+            draft: true,
+            plan: &plan,
+            master: &master,
+            open_invoices: &open_before,
+            version,
+            years: &years,
+            notes: &notes,
+            lauf: 1,
+            booked: None,
+        };
+        let files = vec![workbook::workbook(&doc)?, workbook::json(&doc)?];
+        let folder = opts.out.join(draft_folder_name(opts.stichtag));
+        write::OutputDir::open(&folder)?.commit(&files)?;
+        if opts.book {
+            notes.push(
+                "Es gibt nichts zu buchen: Es wurde kein Zahlungslauf gebucht und keine Zahlungsdatei erstellt.".into(),
+            );
+        } else {
+            notes.push("Entwurf: Es wurde nichts gebucht und keine Zahlungsdatei erstellt (dafür --buchen).".into());
         }
-        stored = Some(rows);
-    }
-    let doc = workbook::RunDoc {
-        stichtag: opts.stichtag,
-        execution_date,
-        draft,
-        plan: &plan,
-        master: &master,
-        open_invoices: &open_before,
-        version,
-        years: &years,
-        notes: &notes,
+        (files.iter().map(|f| f.rel.clone()).collect(), folder, None)
     };
-    let mut files = vec![workbook::workbook(&doc)?, workbook::json(&doc)?];
-    if opts.book && draft {
-        notes.push(
-            "Es gibt nichts zu buchen: Es wurde kein Zahlungslauf gebucht und keine Zahlungsdatei erstellt.".into(),
-        );
-    } else if draft {
-        notes.push("Entwurf: Es wurde nichts gebucht und keine Zahlungsdatei erstellt (dafür --buchen).".into());
-    } else {
-        match pain001::write(&doc) {
-            Ok(f) => files.push(f),
-            Err(why) => notes.push(format!("Keine Zahlungsdatei (pain.001) erstellt: {why}")),
-        }
-    }
-    if let Some(rows) = &stored {
-        let (invoices, why) =
-            invoice_files(&master, opts.stichtag, rows, None).map_err(ZahlungslaufError::BookedButNotWritten)?;
-        files.extend(invoices);
-        notes.extend(why);
-        let all = ledger.verify()?;
-        files.push(OutFile { rel: journal::FILE_NAME.to_string(), bytes: journal::export(&all).into_bytes() });
-        out_dir.commit(&files).map_err(ZahlungslaufError::BookedButNotWritten)?;
-    } else {
-        out_dir.commit(&files)?;
-    }
+    let _ = draft;
     let open_invoices = ledger.invoices()?;
     Ok(RunOutcome {
         stichtag: opts.stichtag,
@@ -445,9 +626,11 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
         years,
         plan,
         open_invoices,
-        written: files.iter().map(|f| f.rel.clone()).collect(),
+        written: files,
         notes,
-        out: opts.out.clone(),
+        out: folder,
+        run,
+        restored,
     })
 }
 
@@ -483,16 +666,143 @@ pub fn invoice_files(
     Ok((files, notes))
 }
 
-/// Books the reversal of a run and writes the journal.
-pub fn storno(opts: &StornoOptions) -> Result<(usize, chrono::NaiveDate), ZahlungslaufError> {
-    let out_dir = write::OutputDir::open(&opts.out)?;
+/// Books the reversal of a run (as `opts.person`; another person releases it) and writes the
+/// journal into the Storno's own folder. Returns the number of reversing bookings and that
+/// folder.
+pub fn storno(opts: &StornoOptions) -> Result<(usize, PathBuf), ZahlungslaufError> {
+    check_places(&opts.out, &opts.ledger, None)?;
+    if opts.person.trim().is_empty() {
+        return Err(LedgerError::NoPerson.into());
+    }
     let mut ledger = Ledger::open_existing(&opts.ledger)?;
     ledger.verify()?;
-    let (_, rows) = ledger.storno(opts.stichtag, &opts.reason, &now_text(), env!("CARGO_PKG_VERSION"))?;
-    let all = ledger.verify()?;
-    let files = vec![OutFile { rel: journal::FILE_NAME.to_string(), bytes: journal::export(&all).into_bytes() }];
-    out_dir.commit(&files).map_err(ZahlungslaufError::BookedButNotWritten)?;
-    Ok((rows.len(), opts.stichtag))
+    restore(&ledger, &opts.out, opts.stichtag)?;
+    ledger.set_person(opts.person.trim());
+    let (run, rows) = ledger.storno(opts.stichtag, &opts.reason, &now_text(), env!("CARGO_PKG_VERSION"))?;
+    let written = write_run_outputs(&ledger, &opts.out, &run).map_err(|e| match e {
+        ZahlungslaufError::Write(w) => ZahlungslaufError::BookedButNotWritten(w),
+        other => other,
+    })?;
+    Ok((rows.len(), written.folder))
+}
+
+/// What a release did.
+#[derive(Debug, Clone)]
+pub struct ReleaseOutcome {
+    /// The run (or Storno) released.
+    pub run: crate::ledger::RunRow,
+    pub release: crate::ledger::Release,
+    /// The run's folder, where the payment file was written.
+    pub folder: PathBuf,
+    pub written: Vec<String>,
+    /// The payment file's transfers and their total.
+    pub transfers: usize,
+    pub total: crate::domain::Chf,
+}
+
+/// The execution date a release writes: the given one (a bank business day, not before the
+/// release day), else the one the run proposed when booked, unless that lies before the
+/// release day: then the first bank business day on or after the Stichtag and the release day.
+pub fn release_execution_date(
+    stichtag: NaiveDate,
+    proposed: Option<NaiveDate>,
+    released_on: NaiveDate,
+    given: Option<NaiveDate>,
+) -> Result<NaiveDate, ZahlungslaufError> {
+    match given {
+        Some(d) if d < released_on => {
+            Err(ZahlungslaufError::ExecutionInThePast { date: fmt_date(d), booked_on: fmt_date(released_on) })
+        }
+        Some(d) if !crate::bankdays::is_bank_business_day(d) => Err(ZahlungslaufError::NotABusinessDay {
+            date: fmt_date(d),
+            next: fmt_date(crate::bankdays::next_business_day(d)),
+        }),
+        Some(d) => Ok(d),
+        None => match proposed {
+            Some(p) if p >= released_on && crate::bankdays::is_bank_business_day(p) => Ok(p),
+            _ => Ok(crate::bankdays::execution_date(stichtag, released_on)),
+        },
+    }
+}
+
+/// Releases the booked payout run (or Storno) per the Stichtag, as `opts.person`, who must
+/// not be the one who booked it: writes the payment file from the ledger (the run's bookings,
+/// the IBANs recorded with them, the master data's names, addresses and canton account) and
+/// the release's workbook into the run's folder; the ledger records who released it, when,
+/// and the SHA-256 of the file and of the run's bookings, and keeps the file's bytes.
+pub fn freigeben(opts: &FreigabeOptions) -> Result<ReleaseOutcome, ZahlungslaufError> {
+    let today = chrono::Local::now().date_naive();
+    if opts.released_on > today {
+        return Err(ZahlungslaufError::BookedOnInFuture {
+            booked_on: fmt_date(opts.released_on),
+            today: fmt_date(today),
+        });
+    }
+    if let Some(d) = opts.execution_date {
+        release_execution_date(opts.stichtag, None, opts.released_on, Some(d))?;
+    }
+    check_places(&opts.out, &opts.ledger, None)?;
+    if opts.person.trim().is_empty() {
+        return Err(LedgerError::NoPerson.into());
+    }
+    let mut ledger = Ledger::open_existing(&opts.ledger)?;
+    ledger.verify()?;
+    restore(&ledger, &opts.out, opts.stichtag)?;
+    let master = Stammdaten::load(&opts.stammdaten).map_err(RunError::from)?;
+    let now = chrono::Local::now().naive_local();
+    let at = now.format("%d.%m.%Y %H:%M:%S").to_string();
+    let mut summary = (0usize, rust_decimal::Decimal::ZERO);
+    let (run, release, _) =
+        ledger.release(opts.person.trim(), opts.stichtag, &at, env!("CARGO_PKG_VERSION"), |run, rows, draft| {
+            let exec =
+                release_execution_date(opts.stichtag, run.execution_date, opts.released_on, opts.execution_date)?;
+            let txs = pain001::ledger_transfers(run, rows).map_err(ZahlungslaufError::NoPaymentFile)?;
+            summary = (
+                txs.len(),
+                crate::payout::checked_sum(txs.iter().map(|t| t.amount)).map_err(|_| ZahlungslaufError::Overflow)?,
+            );
+            let pain = pain001::from_ledger(run, rows, &master, exec, now).map_err(ZahlungslaufError::NoPaymentFile)?;
+            let view = workbook::ReleaseView {
+                booked_by: run.booked_by.as_deref().unwrap_or_default(),
+                booked_at: &run.booked_at,
+                released_by: draft.person,
+                released_at: draft.at,
+                execution_date: pain.as_ref().map(|_| exec),
+                file: pain.as_ref().map(|p| (p.rel.as_str(), p.sha256())),
+                bookings_sha256: draft.bookings_sha256,
+            };
+            let wb = workbook::release_workbook(run, rows, &master, &view)?;
+            Ok::<_, ZahlungslaufError>(crate::ledger::ReleaseFiles {
+                execution_date: pain.as_ref().map(|_| exec),
+                payment: pain,
+                others: vec![wb],
+            })
+        })?;
+    let written = write_run_outputs(&ledger, &opts.out, &run).map_err(|e| match e {
+        ZahlungslaufError::Write(w) => ZahlungslaufError::BookedButNotWritten(w),
+        other => other,
+    })?;
+    Ok(ReleaseOutcome {
+        run,
+        release,
+        folder: written.folder,
+        written: written.added.written,
+        transfers: summary.0,
+        total: summary.1,
+    })
+}
+
+/// Writes the missing outputs of every booked run and Storno per the Stichtag from the
+/// ledger into their folders (nothing there is replaced).
+pub fn ausgaben(opts: &AusgabenOptions) -> Result<Vec<Restored>, ZahlungslaufError> {
+    check_places(&opts.out, &opts.ledger, None)?;
+    let ledger = Ledger::open_existing(&opts.ledger)?;
+    ledger.verify()?;
+    let r = restore(&ledger, &opts.out, opts.stichtag)?;
+    if r.is_empty() {
+        return Err(ZahlungslaufError::NothingBooked(fmt_date(opts.stichtag)));
+    }
+    Ok(r)
 }
 
 /// The German summary of a run.

@@ -1,13 +1,15 @@
-//! `pain001_<JJJJ-MM-TT>.xml`: the payment file of a booked run, ISO 20022
+//! `pain001_<JJJJ-MM-TT>.xml`: the payment file of a released run, ISO 20022
 //! pain.001.001.09 in the Swiss Payment Standards profile (`.ch.03`). One payment block
 //! from the canton's account, one credit transfer per payee with a payout, structured
 //! creditor addresses, control sum = the run's total. Text is kept within the SPS
 //! character set; identifiers within the SPS identifier set.
 
-use super::workbook::RunDoc;
 use crate::domain::{fmt_date, Bfs, Chf};
+use crate::ledger::{Booking, RunRow};
+use crate::stammdaten::Stammdaten;
 use crate::write::OutFile;
 use crate::zahlungsdaten::Address;
+use chrono::{NaiveDate, NaiveDateTime};
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 use rust_decimal::Decimal;
@@ -95,19 +97,20 @@ pub struct Transfer {
     pub purpose: String,
 }
 
-/// The transfers of a run: payees with a payout, with the periods paid in the purpose.
-pub fn transfers(doc: &RunDoc<'_>) -> Vec<Transfer> {
-    doc.plan
-        .payees
-        .iter()
+/// The transfers of a booked run, from its bookings alone: per payee the payout after
+/// offsetting its claims (the one rule of 4.7, [`crate::payout::settle`]), with the periods
+/// paid in the purpose; payees with nothing to transfer are left out.
+pub fn ledger_transfers(run: &RunRow, rows: &[Booking]) -> Result<Vec<Transfer>, String> {
+    let per = super::konto::run_rows(std::slice::from_ref(run), rows, None)
+        .map_err(|_| "Die Beträge übersteigen den Rechenbereich des Programms.".to_string())?;
+    Ok(per
+        .into_iter()
         .filter(|p| p.transfer > Decimal::ZERO)
         .map(|p| {
-            let mut periods: Vec<String> = doc
-                .plan
-                .bookings
+            let mut periods: Vec<&str> = rows
                 .iter()
-                .filter(|b| b.payee == p.payee && b.betrag > Decimal::ZERO)
-                .map(|b| b.periode.clone())
+                .filter(|b| b.payee == p.payee && b.betrag > Decimal::ZERO && b.art != crate::payout::Art::Rechnung)
+                .map(|b| b.periode.as_str())
                 .collect();
             periods.sort();
             periods.dedup();
@@ -119,23 +122,48 @@ pub fn transfers(doc: &RunDoc<'_>) -> Vec<Transfer> {
                 purpose: format!(
                     "Beitraege start.integration {}, Zahlungslauf {}{offset}",
                     periods.join(" "),
-                    fmt_date(doc.stichtag)
+                    fmt_date(run.stichtag)
                 ),
             }
         })
-        .collect()
+        .collect())
 }
 
-/// Builds the file, or says (German) why none can be made.
-pub fn write(doc: &RunDoc<'_>) -> Result<OutFile, String> {
-    let z = &doc.master.zahlung;
+/// The identifiers of a run's payment file, derived from the run's id (which includes its
+/// Stichtag and its run number) and the payee, never from the clock: the same run gives the
+/// same ids every time, a run booked again after a Storno gets new ones (a bank's duplicate
+/// check does not reject it).
+pub fn msg_id(run: &RunRow) -> String {
+    let h = crate::fsio::hex(&Sha256::digest(format!("msgid/v1|{}", run.run_id)));
+    sps_id(&format!("BTRG-{}-{}", run.stichtag.format("%Y%m%d"), &h[..16]))
+}
+
+/// The end-to-end id of the transfer to `payee` in the run.
+pub fn end_to_end_id(run: &RunRow, payee: Bfs) -> String {
+    let h = crate::fsio::hex(&Sha256::digest(format!("e2e/v1|{}|{payee}", run.run_id)));
+    sps_id(&format!("BTRG-{}-{payee}", &h[..16]))
+}
+
+/// The payment file of a released run, from the ledger alone: the run's bookings, the IBAN
+/// recorded with each payment (the master data's account where none was recorded), the
+/// creditors' names and addresses and the canton's account from the master data. `created`
+/// is the release's moment (`CreDtTm`); nothing else depends on the clock. Or says (German)
+/// why none can be made.
+pub fn from_ledger(
+    run: &RunRow,
+    rows: &[Booking],
+    master: &Stammdaten,
+    execution_date: NaiveDate,
+    created: NaiveDateTime,
+) -> Result<Option<OutFile>, String> {
+    let z = &master.zahlung;
+    let txs = ledger_transfers(run, rows)?;
+    if txs.is_empty() {
+        return Ok(None);
+    }
     let Some(canton) = &z.canton else {
         return Err("Das Konto des Kantons fehlt in den Stammdaten (Blatt «Kantonskonto»).".into());
     };
-    let txs = transfers(doc);
-    if txs.is_empty() {
-        return Err("In diesem Zahlungslauf wird nichts ausbezahlt.".into());
-    }
     let missing: Vec<String> =
         txs.iter().filter(|t| !z.accounts.contains_key(&t.payee)).map(|t| t.payee.to_string()).collect();
     if !missing.is_empty() {
@@ -147,24 +175,61 @@ pub fn write(doc: &RunDoc<'_>) -> Result<OutFile, String> {
     }
     let total: Chf = crate::payout::checked_sum(txs.iter().map(|t| t.amount))
         .map_err(|_| "Das Total der Zahlungen übersteigt den Rechenbereich des Programms.".to_string())?;
-    let day = doc.stichtag.format("%Y%m%d").to_string();
-    let mut h = Sha256::new();
-    for t in &txs {
-        h.update(format!("{}:{:.2};", t.payee, t.amount));
+    let mut credits = Vec::new();
+    for t in txs {
+        let Some(acc) = z.accounts.get(&t.payee) else { continue };
+        // The IBAN recorded with the run's payments to the payee (what was booked and
+        // shown in the run's workbook), else the master data's.
+        let recorded =
+            rows.iter().filter(|b| b.payee == t.payee && b.betrag > Decimal::ZERO).find_map(|b| b.iban.clone());
+        credits.push(Credit {
+            e2e: end_to_end_id(run, t.payee),
+            iban: recorded.unwrap_or_else(|| acc.iban.clone()),
+            holder: &acc.holder,
+            address: &acc.address,
+            transfer: t,
+        });
     }
-    let digest = crate::fsio::hex(&h.finalize());
-    let msg_id = sps_id(&format!("BTRG-{day}-{}", &digest[..16]));
-    build(doc, canton, &txs, total, &msg_id).map_err(|e| format!("Die Zahlungsdatei kann nicht erstellt werden: {e}"))
+    let file = PainFile {
+        rel: pain_file_name(run),
+        msg_id: msg_id(run),
+        created: created.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        execution_date,
+        total,
+    };
+    build(&file, canton, &credits).map(Some).map_err(|e| format!("Die Zahlungsdatei kann nicht erstellt werden: {e}"))
+}
+
+/// The payment file's name: `pain001_<JJJJ-MM-TT>.xml`, with `_<n>` for the n-th run of a
+/// Stichtag (after a Storno).
+pub fn pain_file_name(run: &RunRow) -> String {
+    let lauf = if run.lauf > 1 { format!("_{}", run.lauf) } else { String::new() };
+    format!("pain001_{}{lauf}.xml", run.stichtag.format("%Y-%m-%d"))
+}
+
+/// One credit transfer with its creditor.
+struct Credit<'a> {
+    transfer: Transfer,
+    holder: &'a str,
+    address: &'a Address,
+    iban: String,
+    e2e: String,
+}
+
+/// The group header's and payment block's values.
+struct PainFile {
+    rel: String,
+    msg_id: String,
+    created: String,
+    execution_date: NaiveDate,
+    total: Chf,
 }
 
 fn build(
-    doc: &RunDoc<'_>,
+    file: &PainFile,
     canton: &crate::zahlungsdaten::CantonAccount,
-    txs: &[Transfer],
-    total: Chf,
-    msg_id: &str,
+    credits: &[Credit<'_>],
 ) -> std::io::Result<OutFile> {
-    let z = &doc.master.zahlung;
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let mut root = BytesStart::new("Document");
@@ -172,23 +237,23 @@ fn build(
     w.write_event(Event::Start(root))?;
     start(&mut w, "CstmrCdtTrfInitn")?;
     start(&mut w, "GrpHdr")?;
-    leaf(&mut w, "MsgId", msg_id)?;
-    leaf(&mut w, "CreDtTm", &chrono::Local::now().format("%Y-%m-%dT%H:%M:%S").to_string())?;
-    leaf(&mut w, "NbOfTxs", &txs.len().to_string())?;
-    leaf(&mut w, "CtrlSum", &format!("{total:.2}"))?;
+    leaf(&mut w, "MsgId", &file.msg_id)?;
+    leaf(&mut w, "CreDtTm", &file.created)?;
+    leaf(&mut w, "NbOfTxs", &credits.len().to_string())?;
+    leaf(&mut w, "CtrlSum", &format!("{:.2}", file.total))?;
     start(&mut w, "InitgPty")?;
     leaf(&mut w, "Nm", &sps_text(&canton.holder, 140))?;
     end(&mut w, "InitgPty")?;
     end(&mut w, "GrpHdr")?;
 
     start(&mut w, "PmtInf")?;
-    leaf(&mut w, "PmtInfId", &sps_id(&format!("{msg_id}-1")))?;
+    leaf(&mut w, "PmtInfId", &sps_id(&format!("{}-1", file.msg_id)))?;
     leaf(&mut w, "PmtMtd", "TRF")?;
     leaf(&mut w, "BtchBookg", "false")?;
-    leaf(&mut w, "NbOfTxs", &txs.len().to_string())?;
-    leaf(&mut w, "CtrlSum", &format!("{total:.2}"))?;
+    leaf(&mut w, "NbOfTxs", &credits.len().to_string())?;
+    leaf(&mut w, "CtrlSum", &format!("{:.2}", file.total))?;
     start(&mut w, "ReqdExctnDt")?;
-    leaf(&mut w, "Dt", &doc.execution_date.format("%Y-%m-%d").to_string())?;
+    leaf(&mut w, "Dt", &file.execution_date.format("%Y-%m-%d").to_string())?;
     end(&mut w, "ReqdExctnDt")?;
     start(&mut w, "Dbtr")?;
     leaf(&mut w, "Nm", &sps_text(&canton.holder, 70))?;
@@ -213,13 +278,12 @@ fn build(
     }
     end(&mut w, "FinInstnId")?;
     end(&mut w, "DbtrAgt")?;
-    for t in txs {
-        let Some(acc) = z.accounts.get(&t.payee) else { continue };
+    for c in credits {
+        let t = &c.transfer;
         start(&mut w, "CdtTrfTxInf")?;
         start(&mut w, "PmtId")?;
-        let e2e = sps_id(&format!("BTRG-{}-{}", doc.stichtag.format("%Y%m%d"), t.payee));
-        leaf(&mut w, "InstrId", &e2e)?;
-        leaf(&mut w, "EndToEndId", &e2e)?;
+        leaf(&mut w, "InstrId", &c.e2e)?;
+        leaf(&mut w, "EndToEndId", &c.e2e)?;
         end(&mut w, "PmtId")?;
         start(&mut w, "Amt")?;
         let mut amt = BytesStart::new("InstdAmt");
@@ -229,12 +293,12 @@ fn build(
         end(&mut w, "InstdAmt")?;
         end(&mut w, "Amt")?;
         start(&mut w, "Cdtr")?;
-        leaf(&mut w, "Nm", &sps_text(&acc.holder, 70))?;
-        address(&mut w, &acc.address)?;
+        leaf(&mut w, "Nm", &sps_text(c.holder, 70))?;
+        address(&mut w, c.address)?;
         end(&mut w, "Cdtr")?;
         start(&mut w, "CdtrAcct")?;
         start(&mut w, "Id")?;
-        leaf(&mut w, "IBAN", &acc.iban)?;
+        leaf(&mut w, "IBAN", &c.iban)?;
         end(&mut w, "Id")?;
         end(&mut w, "CdtrAcct")?;
         start(&mut w, "RmtInf")?;
@@ -247,7 +311,7 @@ fn build(
     end(&mut w, "Document")?;
     let mut bytes = w.into_inner();
     bytes.push(b'\n');
-    Ok(OutFile { rel: crate::zahlungslauf::pain_name(doc.stichtag), bytes })
+    Ok(OutFile { rel: file.rel.clone(), bytes })
 }
 
 #[cfg(test)]

@@ -33,6 +33,10 @@ pub struct RunDoc<'a> {
     pub years: &'a [i32],
     /// Notes for staff (German): changed IBANs, withheld items, master-data Hinweise.
     pub notes: &'a [String],
+    /// The run number of the Stichtag (1, or more after a Storno): part of the file names.
+    pub lauf: i64,
+    /// Who booked the run, and when (`None` for a preview).
+    pub booked: Option<(&'a str, &'a str)>,
 }
 
 impl RunDoc<'_> {
@@ -107,12 +111,121 @@ fn zahlungen(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> {
         .iter()
         .map(|p| PayeeLine { p, name: doc.name(p.payee), account: doc.master.zahlung.accounts.get(&p.payee) })
         .collect();
+    // Who booked it; the payment file comes only with the release by a second person.
+    let who = match doc.booked {
+        Some((person, at)) => format!(
+            "Gebucht von «{person}» am {at}; noch nicht freigegeben: die Zahlungsdatei entsteht erst mit der Freigabe durch eine zweite Person."
+        ),
+        None => "Entwurf: nicht gebucht, nicht freigegeben.".to_string(),
+    };
+    ws.write_string_with_format(
+        2,
+        0,
+        format!("Ausführungsdatum der Zahlungen (vorgesehen): {}. {who}", fmt_date(doc.execution_date)),
+        &style::subtitle(),
+    )?;
     let columns = zahlungen_columns();
     let table = Table::new(&columns);
     let r = table_rows(ws, &table, &lines)?;
     table.total(ws, r, HEADER + 1, &lines, TOTAL)?;
     ws.set_freeze_panes(HEADER + 1, 0)?;
     finish(ws, &table, 0, doc.stichtag)
+}
+
+/// What the release of a run recorded, as its workbook shows it.
+pub struct ReleaseView<'a> {
+    pub booked_by: &'a str,
+    pub booked_at: &'a str,
+    pub released_by: &'a str,
+    pub released_at: &'a str,
+    pub execution_date: Option<NaiveDate>,
+    /// The payment file's name and SHA-256, if the run transfers anything.
+    pub file: Option<(&'a str, String)>,
+    pub bookings_sha256: &'a str,
+}
+
+/// `Freigabe_<JJJJ-MM-TT>.xlsx`: the release of a booked run, from the ledger alone. Sheet
+/// `Zahlungen`: its header names who booked and who released the run, when, the execution
+/// date and the SHA-256 of the payment file and of the run's bookings; the rows are the
+/// payment file's transfers per payee (with the IBAN paid) and what was offset and invoiced.
+pub fn release_workbook(
+    run: &crate::ledger::RunRow,
+    rows: &[Booking],
+    master: &Stammdaten,
+    rel: &ReleaseView<'_>,
+) -> Result<OutFile, WriteError> {
+    let lauf = if run.lauf > 1 { format!("_{}", run.lauf) } else { String::new() };
+    let name = format!("Freigabe_{}{lauf}.xlsx", run.stichtag.format("%Y-%m-%d"));
+    let per = super::konto::run_rows(std::slice::from_ref(run), rows, None)
+        .map_err(|e| WriteError::Document { name: name.clone(), reason: e.to_string() })?;
+    let results: Vec<PayeeResult> = per
+        .iter()
+        .map(|p| PayeeResult {
+            payee: p.payee,
+            gross: p.gross,
+            claims: p.offset + p.invoiced,
+            offset: p.offset,
+            transfer: p.transfer,
+            invoice: p.invoiced,
+        })
+        .collect();
+    // The account as paid: the IBAN recorded with the run's payments.
+    let accounts: Vec<Option<Account>> = results
+        .iter()
+        .map(|p| {
+            let recorded =
+                rows.iter().filter(|b| b.payee == p.payee && b.betrag > Decimal::ZERO).find_map(|b| b.iban.clone());
+            let mut acc = master.zahlung.accounts.get(&p.payee).cloned();
+            if let (Some(a), Some(iban)) = (acc.as_mut(), recorded) {
+                a.iban = iban;
+            }
+            acc
+        })
+        .collect();
+    let lines: Vec<PayeeLine<'_>> = results
+        .iter()
+        .zip(&accounts)
+        .map(|(p, a)| PayeeLine {
+            p,
+            name: master.municipality(p.payee).map(|m| m.name.clone()).unwrap_or_else(|| p.payee.to_string()),
+            account: a.as_ref(),
+        })
+        .collect();
+    let title = format!("Freigabe, Zahlungslauf per {}", fmt_date(run.stichtag));
+    let mut wb = style::workbook(&title, run.stichtag);
+    let ws = wb.add_worksheet();
+    (|| -> Result<(), XlsxError> {
+        ws.set_name("Zahlungen")?;
+        ws.write_string_with_format(0, 0, &title, &style::title())?;
+        ws.write_string_with_format(
+            1,
+            0,
+            format!(
+                "Gebucht von «{}» am {}; freigegeben von «{}» am {} (Vier-Augen-Prinzip).",
+                rel.booked_by, rel.booked_at, rel.released_by, rel.released_at
+            ),
+            &style::subtitle(),
+        )?;
+        let file = match &rel.file {
+            Some((f, sha)) => format!("Zahlungsdatei {f}, SHA-256 {sha}"),
+            None => "Keine Zahlungsdatei: in diesem Zahlungslauf wird nichts ausbezahlt".to_string(),
+        };
+        let exec = rel.execution_date.map(|d| format!("Ausführungsdatum {}; ", fmt_date(d))).unwrap_or_default();
+        ws.write_string_with_format(
+            2,
+            0,
+            format!("{exec}{file}; SHA-256 der Buchungen {}.", rel.bookings_sha256),
+            &style::subtitle(),
+        )?;
+        let columns = zahlungen_columns();
+        let table = Table::new(&columns);
+        let r = table_rows(ws, &table, &lines)?;
+        table.total(ws, r, HEADER + 1, &lines, TOTAL)?;
+        ws.set_freeze_panes(HEADER + 1, 0)?;
+        finish(ws, &table, 0, run.stichtag)
+    })()
+    .map_err(xl(&name))?;
+    save(name, &mut wb)
 }
 
 /// What happens to a detail line now.
@@ -317,7 +430,7 @@ fn offene_posten(
 
 /// `Zahlungslauf_<JJJJ-MM-TT>.xlsx`.
 pub fn workbook(doc: &RunDoc<'_>) -> Result<OutFile, WriteError> {
-    let name = format!("{}.xlsx", crate::zahlungslauf::file_stem(doc.stichtag, doc.draft));
+    let name = format!("{}.xlsx", crate::zahlungslauf::run_file_stem(doc.stichtag, doc.draft, doc.lauf));
     let mut wb = style::workbook(&doc.title("Zahlungslauf"), doc.stichtag);
     zahlungen(wb.add_worksheet(), doc).map_err(xl(&name))?;
     detail(wb.add_worksheet(), doc).map_err(xl(&name))?;
@@ -362,7 +475,7 @@ struct JsonBooking {
 
 /// `Zahlungslauf_<JJJJ-MM-TT>.json`: every booking of the run.
 pub fn json(doc: &RunDoc<'_>) -> Result<OutFile, WriteError> {
-    let name = format!("{}.json", crate::zahlungslauf::file_stem(doc.stichtag, doc.draft));
+    let name = format!("{}.json", crate::zahlungslauf::run_file_stem(doc.stichtag, doc.draft, doc.lauf));
     let rows: Vec<JsonBooking> = doc
         .plan
         .bookings
@@ -448,11 +561,14 @@ fn konto_perioden(
     finish(ws, &table, 0, st.date)
 }
 
-const fn laeufe_columns<'a>() -> [Column<Named<'a, RunPayeeRow>>; 9] {
+const fn laeufe_columns<'a>() -> [Column<Named<'a, RunPayeeRow>>; 12] {
     [
         Column::new("Stichtag", 12.0, Kind::Date, |l| Val::Date(l.row.stichtag)),
         Column::new("Art", 14.0, Kind::Text, |l| Val::text(&l.row.art)),
         Column::new("Gebucht am", 20.0, Kind::Text, |l| Val::text(&l.row.booked_at)),
+        Column::new("Gebucht von", 16.0, Kind::Text, |l| Val::text(&l.row.booked_by)),
+        Column::new("Freigegeben von", 16.0, Kind::Text, |l| Val::text(&l.row.released_by)),
+        Column::new("Freigegeben am", 20.0, Kind::Text, |l| Val::text(&l.row.released_at)),
         Column::new("Zahlungsempfänger", 12.0, Kind::Id, |l| Val::num(l.row.payee)),
         Column::new("Gemeinde", 22.0, Kind::Text, |l| Val::text(&l.name)),
         Column::summed("Beiträge", 16.0, Kind::Chf, |l| Val::Chf(l.row.gross)),
