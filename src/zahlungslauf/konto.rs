@@ -151,7 +151,7 @@ pub fn statement(ledger: &Ledger, bfs: Option<Bfs>, date: NaiveDate) -> Result<S
 
 /// Writes the statement workbook and the journal; returns the files written.
 pub fn execute(opts: &KontoOptions) -> Result<(Statement, Vec<String>), crate::zahlungslauf::ZahlungslaufError> {
-    let ledger = Ledger::open_existing(&opts.ledger)?;
+    let ledger = Ledger::open_read_only(&opts.ledger)?;
     let master = match &opts.stammdaten {
         Some(p) if p.is_file() => Some(Stammdaten::load(p).map_err(crate::evaluate::RunError::from)?),
         _ => None,
@@ -178,7 +178,7 @@ pub fn execute(opts: &KontoOptions) -> Result<(Statement, Vec<String>), crate::z
     let all = ledger.verify()?;
     let mut files = vec![
         super::workbook::konto_workbook(&st, &master, env!("CARGO_PKG_VERSION"))?,
-        OutFile { rel: journal::FILE_NAME.to_string(), bytes: journal::export(&all).into_bytes() },
+        OutFile { rel: journal::FILE_NAME.to_string(), bytes: ledger.journal()?.into_bytes() },
     ];
     // The invoices, printed again from the ledger: the same documents the runs wrote.
     for r in ledger.runs()?.iter().filter(|r| r.art == "Zahlungslauf") {
@@ -194,7 +194,7 @@ pub fn execute(opts: &KontoOptions) -> Result<(Statement, Vec<String>), crate::z
 /// Reads the ledger for the annex of `eval`'s year.
 pub fn annex_view(path: &Path, eval: &Evaluation) -> Result<AnnexView, WriteError> {
     let err = |e: LedgerError| WriteError::Ledger { path: path.to_path_buf(), message: e.to_string() };
-    let ledger = Ledger::open_existing(path).map_err(err)?;
+    let ledger = Ledger::open_read_only(path).map_err(err)?;
     let all = ledger.verify().map_err(err)?;
     let mut booked: BTreeMap<Bfs, Chf> = BTreeMap::new();
     for b in all.iter().filter(|b| b.year == eval.year) {

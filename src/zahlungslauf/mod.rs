@@ -264,9 +264,8 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     let execution_date = check_dates(opts, chrono::Local::now().date_naive())?;
     crate::evaluate::check_out_apart(&opts.inbox, &opts.out)?;
     let out_dir = write::OutputDir::open(&opts.out)?;
-    // A preview reads an existing ledger and never creates one.
-    let mut ledger =
-        if opts.book || opts.ledger.is_file() { Ledger::open(&opts.ledger)? } else { Ledger::in_memory()? };
+    // A preview opens an existing ledger read-only and never creates one.
+    let mut ledger = if opts.book { Ledger::open(&opts.ledger)? } else { Ledger::open_for_preview(&opts.ledger)? };
     let mut notes = Vec::new();
     if !opts.book {
         if let Some(why) = extraordinary_why(opts.stichtag, opts.booked_on) {
@@ -412,8 +411,7 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
             invoice_files(&master, opts.stichtag, rows, None).map_err(ZahlungslaufError::BookedButNotWritten)?;
         files.extend(invoices);
         notes.extend(why);
-        let all = ledger.verify()?;
-        files.push(OutFile { rel: journal::FILE_NAME.to_string(), bytes: journal::export(&all).into_bytes() });
+        files.push(OutFile { rel: journal::FILE_NAME.to_string(), bytes: ledger.journal()?.into_bytes() });
         out_dir.commit(&files).map_err(ZahlungslaufError::BookedButNotWritten)?;
     } else {
         out_dir.commit(&files)?;
@@ -470,8 +468,7 @@ pub fn storno(opts: &StornoOptions) -> Result<(usize, chrono::NaiveDate), Zahlun
     let mut ledger = Ledger::open_existing(&opts.ledger)?;
     ledger.verify()?;
     let (_, rows) = ledger.storno(opts.stichtag, &opts.reason, &now_text(), env!("CARGO_PKG_VERSION"))?;
-    let all = ledger.verify()?;
-    let files = vec![OutFile { rel: journal::FILE_NAME.to_string(), bytes: journal::export(&all).into_bytes() }];
+    let files = vec![OutFile { rel: journal::FILE_NAME.to_string(), bytes: ledger.journal()?.into_bytes() }];
     out_dir.commit(&files).map_err(ZahlungslaufError::BookedButNotWritten)?;
     Ok((rows.len(), opts.stichtag))
 }
