@@ -120,7 +120,8 @@ pub fn line_count(path: &Path) -> usize {
     std::fs::read(path).map(|b| b.split(|c| *c == b'\n').filter(|l| !l.is_empty()).count()).unwrap_or(0)
 }
 
-/// The head the last binding line anchors, as a number (0 without lines).
+/// The highest chain position any line names, read without the key (0 without lines):
+/// whether a ledger that is missing or empty had been anchored.
 pub fn anchored_pos(path: &Path) -> i64 {
     let text = std::fs::read(path).unwrap_or_default();
     String::from_utf8_lossy(&text)
@@ -155,7 +156,7 @@ pub fn append(
     if text.is_empty() {
         f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o660))?;
     }
-    let last = text.lines().filter_map(parse_line).last();
+    let last = text.lines().rev().find_map(parse_line);
     let (nr, prev) = match last {
         Some((a, _)) => (a.nr + 1, a.line_mac),
         None => (1, GENESIS.to_string()),

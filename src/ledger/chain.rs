@@ -246,21 +246,33 @@ impl Tamper {
         )
     }
 
-    /// What staff should do (German).
-    pub fn advice(&self) -> &'static str {
+    /// A finding about a journal (not about the ledger itself).
+    pub fn is_journal(&self) -> bool {
+        matches!(
+            self,
+            Tamper::JournalBroken { .. }
+                | Tamper::JournalDiffers { .. }
+                | Tamper::JournalAhead { .. }
+                | Tamper::JournalDiverged { .. }
+                | Tamper::JournalIncomplete { .. }
+        )
+    }
+
+    /// What staff should do about the ledger `path` (German).
+    pub fn advice(&self, path: &Path) -> String {
         match self {
-            t if t.is_restore() => {
-                "Es wurde nichts gelesen und nichts gebucht. Bitte die aktuelle Buchhaltung mit ihrer Schlüssel- und Ankerdatei zurückholen. Wurde bewusst eine Sicherung eingespielt, hält «beitraege pruefen --buchhaltung <DATEI> --backup-wiederhergestellt --grund \"…\"» das mit dem Grund fest; danach kann weitergearbeitet werden."
-            }
-            Tamper::WrongKey(_) => {
-                "Es wurde nichts gelesen und nichts gebucht. Bitte die Schlüsseldatei dieser Buchhaltung aus der Sicherung zurückholen."
-            }
+            t if t.is_restore() => format!(
+                "Bitte die aktuelle Buchhaltung mit ihrer Schlüssel- und Ankerdatei zurückholen. Wurde bewusst eine Sicherung eingespielt, hält «beitraege pruefen --buchhaltung \"{}\" --backup-wiederhergestellt --grund \"…\"» das mit dem Grund fest; danach kann weitergearbeitet werden (was seit der Sicherung gebucht war, ist neu zu buchen).",
+                path.display()
+            ),
+            Tamper::WrongKey(_) => "Bitte die Schlüsseldatei dieser Buchhaltung aus der Sicherung zurückholen.".into(),
             Tamper::AnchorForged { .. } => {
-                "Es wurde nichts gelesen und nichts gebucht. Bitte die Ankerdatei aus der Sicherung zurückholen und den Vorfall abklären («beitraege pruefen» zeigt alle Befunde)."
+                "Bitte die Ankerdatei aus der Sicherung zurückholen und den Vorfall abklären («beitraege pruefen» zeigt alle Befunde).".into()
             }
-            _ => {
-                "Es wurde nichts gelesen und nichts gebucht. Die Buchhaltung muss aus der letzten Sicherung zurückgeholt und der Vorfall abgeklärt werden («beitraege pruefen» zeigt alle Befunde)."
+            t if t.is_journal() => {
+                "Das Journal stammt nicht aus dieser Fassung der Buchhaltung oder ist verändert worden: bitte abklären.".into()
             }
+            _ => "Die Buchhaltung muss aus der letzten Sicherung zurückgeholt und der Vorfall abgeklärt werden («beitraege pruefen» zeigt alle Befunde); eine wiederhergestellte Sicherung ist danach mit «beitraege pruefen --backup-wiederhergestellt --grund \"…\"» festzuhalten.".into(),
         }
     }
 }

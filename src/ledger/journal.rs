@@ -141,8 +141,8 @@ pub struct JournalCheck {
 }
 
 /// Checks a journal's text against the ledger's bookings and chain `entries`: its own hash
-/// chain, every row equal to the ledger's booking of that number, and its anchored head in
-/// the chain with exactly the bookings chained up to it.
+/// chain, every row equal to the ledger's booking of that number (the first that is not is
+/// named), and its anchored head in the chain with exactly the bookings chained up to it.
 pub fn check(path: &Path, text: &str, bookings: &[Booking], entries: &[Entry]) -> JournalCheck {
     let mut out = JournalCheck::default();
     let path = path.to_path_buf();
@@ -151,6 +151,8 @@ pub fn check(path: &Path, text: &str, bookings: &[Booking], entries: &[Entry]) -
         return out;
     }
     let by_seq: std::collections::BTreeMap<i64, &Booking> = bookings.iter().map(|b| (b.seq, b)).collect();
+    // Rows that differ from the ledger (line, number, whether the ledger has that number).
+    let mut differ: Vec<(usize, i64, bool)> = Vec::new();
     for (i, line) in text.trim_start_matches('\u{feff}').split("\r\n").enumerate().skip(1) {
         if line.is_empty() {
             continue;
@@ -167,9 +169,16 @@ pub fn check(path: &Path, text: &str, bookings: &[Booking], entries: &[Entry]) -
         }
         out.rows += 1;
         let seq = body.split(';').next().and_then(|n| n.parse::<i64>().ok()).unwrap_or(0);
-        if by_seq.get(&seq).is_none_or(|b| row_text(b) != body) {
-            out.findings.push(Tamper::JournalDiffers { path: path.clone(), line: i + 1, seq });
+        match by_seq.get(&seq) {
+            Some(b) if row_text(b) == body => {}
+            known => differ.push((i + 1, seq, known.is_some())),
         }
+    }
+    let ahead = out.head.as_ref().is_some_and(|h| h.pos > entries.last().map(|e| e.pos).unwrap_or(0));
+    // The first row that differs (a journal newer than the ledger has rows the ledger lacks:
+    // that is said once, below).
+    if let Some((line, seq, _)) = differ.iter().find(|(_, _, known)| *known || !ahead) {
+        out.findings.push(Tamper::JournalDiffers { path: path.clone(), line: *line, seq: *seq });
     }
     if let Some(h) = &out.head {
         let head = entries.last().map(|e| e.pos).unwrap_or(0);

@@ -101,7 +101,7 @@ pub enum LedgerError {
     UnknownSchema { path: PathBuf, found: i64 },
     #[error("Die Datei «{path}» ist keine Buchhaltung dieses Programms ({why}); sie wurde nicht verändert. Bitte mit «--buchhaltung» die Datei der Buchhaltung angeben.")]
     NotALedger { path: PathBuf, why: NotLedger },
-    #[error("Die Buchhaltung «{path}» wurde nicht verwendet: {what} {}", what.advice())]
+    #[error("Die Buchhaltung «{path}» wurde nicht verwendet, es wurde nichts gelesen und nichts gebucht. {what} {}", what.advice(path))]
     Tampered { path: PathBuf, what: Tamper },
     #[error("Der Schlüssel der Buchhaltung «{key}» fehlt: Ohne ihn lässt sich die Buchhaltung nicht prüfen; es wurde nichts gelesen und nichts gebucht. Bitte die Schlüsseldatei aus der Sicherung zurückholen (sie liegt neben der Buchhaltung).")]
     KeyMissing { key: PathBuf },

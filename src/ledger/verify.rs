@@ -50,7 +50,7 @@ impl Report {
         let _ = writeln!(s, "\nGeprüft:");
         let _ = writeln!(
             s,
-            "- Hash-Kette (HMAC-SHA256 unter dem Schlüssel) über jede Zeile: {} Buchungen, {} Läufe (Zahlungsläufe, Stornos, Zahlungseingänge), {} Angaben; {} Einträge.",
+            "- Hash-Kette (HMAC-SHA256 unter dem Schlüssel) über jede Zeile: Buchungen {}, Läufe (Zahlungsläufe, Stornos, Zahlungseingänge) {}, Angaben {}; Einträge der Kette {}.",
             self.bookings, self.runs, self.meta, self.head.pos
         );
         let _ = writeln!(s, "- Kettenkopf: Eintrag Nr. {}, {}", self.head.pos, self.head.mac);
@@ -98,11 +98,13 @@ impl Report {
             for t in &self.findings {
                 let _ = writeln!(s, "- {t}");
             }
-            let restore = self.findings.iter().all(Tamper::is_restore);
-            let advice = self.findings.first().map(Tamper::advice).unwrap_or_default();
+            // The advice for the ledger's own findings first; journals only when it is sound.
+            let ledger: Vec<&Tamper> = self.findings.iter().filter(|t| !t.is_journal()).collect();
+            let worst = ledger.iter().find(|t| !t.is_restore()).or(ledger.first()).copied();
+            let advice = worst.or(self.findings.first()).map(|t| t.advice(&f.ledger)).unwrap_or_default();
             let _ = writeln!(s, "\n{advice}");
-            if !restore {
-                let _ = writeln!(s, "Eine wiederhergestellte Sicherung kann diese Befunde nicht erklären.");
+            if worst.is_some_and(|t| !t.is_restore()) {
+                let _ = writeln!(s, "Eine wiederhergestellte Sicherung erklärt diese Befunde nicht.");
             }
         }
         s
