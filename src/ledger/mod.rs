@@ -71,6 +71,11 @@ impl std::fmt::Display for NotLedger {
 /// A database error in German (the SQL engine's own text is not shown to staff).
 fn sqlite_text(e: &rusqlite::Error) -> &'static str {
     use rusqlite::ErrorCode::*;
+    if let rusqlite::Error::SqliteFailure(f, _) = e {
+        if f.extended_code == rusqlite::ffi::SQLITE_READONLY_ROLLBACK {
+            return "ein abgebrochener Befehl hat eine unvollständige Änderung hinterlassen, die nur mit Schreibrecht zurückgenommen werden kann (der nächste Befehl mit Schreibrecht tut es)";
+        }
+    }
     match e.sqlite_error_code() {
         Some(DatabaseBusy | DatabaseLocked) => "sie wird gerade von einem anderen Befehl verwendet",
         Some(ReadOnly) => "sie ist schreibgeschützt",
@@ -318,68 +323,65 @@ fn check_bookable_in(conn: &Connection, path: &Path, stichtag: NaiveDate) -> Res
 }
 
 /// The bookings (in order of their number) matching `filter` (an SQL `WHERE …` on the
-/// bookings table, or empty), each parsed or with the name of its first invalid value.
+/// bookings table, or empty), each parsed or with the name of its first invalid value (a
+/// value of the wrong type, too: a row edited behind the program's back is named, not an
+/// error of the query).
 #[allow(clippy::type_complexity)]
 pub(crate) fn booking_rows(conn: &Connection, filter: &str) -> rusqlite::Result<Vec<(i64, Result<Booking, String>)>> {
+    use rusqlite::types::Value;
     let mut st = conn.prepare(&format!(
         "SELECT seq, id, run_id, stichtag, art, payee, bfs, jahr, periode, leistung, betrag, anzahl, tarif, belege,
                 faellig_am, bezug, text, program_version, booked_at, prev_hash, hash
          FROM bookings{filter} ORDER BY seq"
     ))?;
-    let raw = st.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, i64>(5)?,
-            r.get::<_, i64>(6)?,
-            r.get::<_, i64>(7)?,
-            r.get::<_, String>(8)?,
-            r.get::<_, String>(9)?,
-            r.get::<_, String>(10)?,
-            r.get::<_, Option<i64>>(11)?,
-            r.get::<_, String>(12)?,
-            r.get::<_, String>(13)?,
-            (
-                r.get::<_, Option<String>>(14)?,
-                r.get::<_, Option<String>>(15)?,
-                r.get::<_, String>(16)?,
-                r.get::<_, String>(17)?,
-                r.get::<_, String>(18)?,
-                r.get::<_, String>(19)?,
-                r.get::<_, String>(20)?,
-            ),
-        ))
-    })?;
+    let raw = st.query_map([], |r| (0..21).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<Value>>>())?;
     let mut out = Vec::new();
     for row in raw {
-        let (seq, id, run_id, st, art, payee, bfs, jahr, periode, leistung, betrag, anzahl, tarif, belege, rest) = row?;
-        let (due, bezug, text, pv, booked_at, prev_hash, hash) = rest;
+        let v = row?;
+        let seq = match v[0] {
+            Value::Integer(n) => n,
+            _ => 0,
+        };
+        let text = |i: usize, what: &'static str| match &v[i] {
+            Value::Text(t) => Ok(t.clone()),
+            _ => Err(what),
+        };
+        let opt_text = |i: usize, what: &'static str| match &v[i] {
+            Value::Null => Ok(None),
+            Value::Text(t) => Ok(Some(t.clone())),
+            _ => Err(what),
+        };
+        let int = |i: usize, what: &'static str| match v[i] {
+            Value::Integer(n) => Ok(n),
+            _ => Err(what),
+        };
         let parsed = (|| -> Result<Booking, &'static str> {
             Ok(Booking {
                 seq,
-                id,
-                run_id,
-                stichtag: parse_iso(&st).ok_or("Stichtag")?,
-                art: Art::parse(&art).ok_or("Art")?,
-                payee: u32::try_from(payee).map_err(|_| "Zahlungsempfänger")?,
-                bfs: u32::try_from(bfs).map_err(|_| "BFS-Nr.")?,
-                year: i32::try_from(jahr).map_err(|_| "Jahr")?,
-                periode,
-                leistung,
-                betrag: Decimal::from_str(&betrag).map_err(|_| "Betrag")?,
-                count: anzahl.map(|a| u64::try_from(a).map_err(|_| "Anzahl")).transpose()?,
-                tariff: tarif,
-                evidence: serde_json::from_str(&belege).map_err(|_| "Belege")?,
-                due_on: due.map(|d| parse_iso(&d).ok_or("Fällig am")).transpose()?,
-                bezug,
-                text,
-                program_version: pv,
-                booked_at,
-                prev_hash,
-                hash,
+                id: text(1, "Buchungs-ID")?,
+                run_id: text(2, "Lauf-ID")?,
+                stichtag: parse_iso(&text(3, "Stichtag")?).ok_or("Stichtag")?,
+                art: Art::parse(&text(4, "Art")?).ok_or("Art")?,
+                payee: u32::try_from(int(5, "Zahlungsempfänger")?).map_err(|_| "Zahlungsempfänger")?,
+                bfs: u32::try_from(int(6, "BFS-Nr.")?).map_err(|_| "BFS-Nr.")?,
+                year: i32::try_from(int(7, "Jahr")?).map_err(|_| "Jahr")?,
+                periode: text(8, "Periode")?,
+                leistung: text(9, "Leistung")?,
+                betrag: Decimal::from_str(&text(10, "Betrag")?).map_err(|_| "Betrag")?,
+                count: match v[11] {
+                    Value::Null => None,
+                    Value::Integer(n) => Some(u64::try_from(n).map_err(|_| "Anzahl")?),
+                    _ => return Err("Anzahl"),
+                },
+                tariff: text(12, "Tarif")?,
+                evidence: serde_json::from_str(&text(13, "Belege")?).map_err(|_| "Belege")?,
+                due_on: opt_text(14, "Fällig am")?.map(|d| parse_iso(&d).ok_or("Fällig am")).transpose()?,
+                bezug: opt_text(15, "Bezug")?,
+                text: text(16, "Text")?,
+                program_version: text(17, "Programmversion")?,
+                booked_at: text(18, "Gebucht am")?,
+                prev_hash: text(19, "Hash vorher")?,
+                hash: text(20, "Hash")?,
             })
         })();
         out.push((seq, parsed.map_err(str::to_string)));
@@ -454,6 +456,25 @@ pub fn canonical(b: &Booking) -> String {
 /// The hash of a booking given the previous one.
 pub fn chain_hash(prev: &str, b: &Booking) -> String {
     sha(&[prev, &canonical(b)])
+}
+
+/// A command killed in the middle of its commit can leave a hot rollback journal
+/// (`<ledger>-journal`); a read-only connection cannot roll it back and would refuse the
+/// ledger. SQLite's own recovery is run first through a short read-write connection: it puts
+/// back the last committed state, exactly what any write would do first.
+fn recover_interrupted_commit(path: &Path) {
+    let mut journal = path.as_os_str().to_owned();
+    journal.push("-journal");
+    let mut magic = [0u8; 8];
+    let hot = std::fs::File::open(PathBuf::from(journal))
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|_| magic == [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7]);
+    if hot {
+        if let Ok(c) = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE) {
+            let _ = c.busy_timeout(std::time::Duration::from_secs(10));
+            let _ = c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+        }
+    }
 }
 
 /// Starts a write transaction (SQLite's write lock, taken at once); refuses when a row is
@@ -575,6 +596,9 @@ impl Ledger {
             _ => {}
         }
         let read_only = access == Access::ReadOnly;
+        if read_only {
+            recover_interrupted_commit(path);
+        }
         let mut conn = if read_only {
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
                 .map_err(db)?
@@ -1672,22 +1696,40 @@ mod tests {
         for t in names("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'") {
             assert!(t == "kette" || chain::TABLES.iter().any(|(n, _)| *n == t), "table {t} is not chained");
         }
-        // Any change to any column of the last row of a chained table is found.
+        // Any change to any column of the last row of a chained table is found: another
+        // value of the same type, and a value of another type or NULL (where the database
+        // takes it).
+        let changes = [
+            "CASE typeof(COL) WHEN 'integer' THEN COL + 100 WHEN 'null' THEN 'x' ELSE COL || 'x' END",
+            "CASE typeof(COL) WHEN 'integer' THEN 'x' WHEN 'null' THEN 7 ELSE NULL END",
+        ];
+        let (mut columns, mut applied) = (0, 0);
         for (table, _) in chain::TABLES {
             for col in names(&format!("SELECT name FROM pragma_table_info('{table}')")) {
-                let l = full_ledger();
-                let c = l.connection();
-                c.execute_batch(&format!(
-                    "PRAGMA foreign_keys = OFF; PRAGMA ignore_check_constraints = ON;
-                     DROP TRIGGER IF EXISTS {table}_no_update;
-                     UPDATE {table} SET {col} = CASE typeof({col}) WHEN 'integer' THEN {col} + 100
-                         WHEN 'null' THEN 'x' ELSE {col} || 'x' END
-                     WHERE rowid = (SELECT MAX(rowid) FROM {table});"
-                ))
-                .unwrap();
-                assert!(!l.inspect().unwrap().chain.findings.is_empty(), "{table}.{col} changed unnoticed");
+                columns += 1;
+                let mut changed = false;
+                for change in changes {
+                    let l = full_ledger();
+                    let c = l.connection();
+                    let change = change.replace("COL", &col);
+                    let sql = format!(
+                        "PRAGMA foreign_keys = OFF; PRAGMA ignore_check_constraints = ON;
+                         DROP TRIGGER IF EXISTS {table}_no_update;
+                         UPDATE {table} SET {col} = {change} WHERE rowid = (SELECT MAX(rowid) FROM {table});"
+                    );
+                    if c.execute_batch(&sql).is_err() {
+                        continue; // the database refuses such a value (NOT NULL, a key's type)
+                    }
+                    applied += 1;
+                    changed = true;
+                    let findings = l.inspect().unwrap().chain.findings;
+                    assert!(!findings.is_empty(), "{table}.{col} changed unnoticed: {sql}");
+                }
+                assert!(changed, "{table}.{col} was never changed");
             }
         }
+        // Some columns also to a value of another type.
+        assert!(applied > columns, "{applied} changes over {columns} columns");
     }
 
     #[test]
@@ -1753,5 +1795,36 @@ mod tests {
             Err(LedgerError::Tampered { what: Tamper::LedgerGone { .. }, .. })
         ));
         assert!(!p.exists());
+    }
+
+    /// Run as a child process by the next test (does nothing unless asked): starts a large
+    /// write on the ledger and is killed (abort) in its middle, leaving a hot journal.
+    #[test]
+    fn a_hot_journal_child() {
+        let Ok(p) = std::env::var("BEITRAEGE_TEST_HOT_JOURNAL") else { return };
+        let c = Connection::open(p).unwrap();
+        c.execute_batch("PRAGMA cache_size = 2; BEGIN IMMEDIATE; CREATE TABLE ballast (b);").unwrap();
+        for _ in 0..500 {
+            c.execute("INSERT INTO ballast VALUES (randomblob(2000))", []).unwrap();
+        }
+        std::process::abort();
+    }
+
+    #[test]
+    fn a_ledger_left_in_the_middle_of_a_commit_is_read_at_its_last_committed_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.sqlite");
+        Ledger::open(&p).unwrap().book_run(&header(ymd(2023, 3, 31)), &[pb(1, 200), pb(2, 400)]).unwrap();
+        let o = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "ledger::tests::a_hot_journal_child", "--test-threads", "1"])
+            .env("BEITRAEGE_TEST_HOT_JOURNAL", &p)
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "the child was killed in its write");
+        let journal = std::fs::read(dir.path().join("b.sqlite-journal")).unwrap();
+        assert_eq!(journal[..8], [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7], "a hot journal");
+        let l = Ledger::open_read_only(&p).unwrap();
+        assert_eq!(l.verify().unwrap().len(), 2);
+        assert!(l.connection().prepare("SELECT * FROM ballast").is_err(), "the interrupted write is gone");
     }
 }

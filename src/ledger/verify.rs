@@ -45,7 +45,14 @@ impl Report {
         let f = &self.files;
         let _ = writeln!(s, "Prüfbericht der Buchhaltung");
         let _ = writeln!(s, "Buchhaltung: {} (Schemaversion {})", f.ledger.display(), self.schema_version);
-        let _ = writeln!(s, "Schlüssel:   {} (Kennung {})", f.key.display(), self.key_id);
+        if self.schema_version < super::schema::keyed() {
+            let _ = writeln!(
+                s,
+                "Schlüssel:   noch keiner (Buchhaltung im Format vor der Hash-Kette mit Schlüssel: geprüft ist die SHA-256-Kette ihrer Buchungen; der nächste Befehl, der bucht, stellt sie um)"
+            );
+        } else {
+            let _ = writeln!(s, "Schlüssel:   {} (Kennung {})", f.key.display(), self.key_id);
+        }
         let _ = writeln!(s, "Ankerdatei:  {} ({} Zeilen)", f.anchors.display(), self.anchor_lines);
         let _ = writeln!(s, "\nGeprüft:");
         let _ = writeln!(
