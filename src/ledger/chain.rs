@@ -152,7 +152,11 @@ pub fn create_key(path: &Path) -> std::io::Result<ChainKey> {
         #[cfg(unix)]
         f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o640))?;
     }
-    let linked = std::fs::hard_link(&tmp, path);
+    let linked = match std::fs::hard_link(&tmp, path) {
+        // A file system without hard links: renamed into place when still free.
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists && !path.exists() => std::fs::rename(&tmp, path),
+        other => other,
+    };
     let _ = std::fs::remove_file(&tmp);
     match linked {
         Ok(()) => {

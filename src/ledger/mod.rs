@@ -114,6 +114,8 @@ pub enum LedgerError {
     KeyUnreadable { key: PathBuf, why: String },
     #[error("Die Datei «{path}» kann nicht geschrieben werden ({why}); es wurde nichts gebucht.")]
     Io { path: PathBuf, why: String },
+    #[error("Die Datei «{path}» kann nicht gelesen werden ({why}); es wurde nichts gebucht.")]
+    Unreadable { path: PathBuf, why: String },
     #[error("Die Buchhaltung «{0}» stimmt mit ihrer Ankerdatei überein; es gibt keine wiederhergestellte Sicherung festzuhalten.")]
     NothingToOverride(PathBuf),
     #[error("Der Zahlungslauf per {stichtag} wurde bereits am {booked_at} gebucht. Es wurde nichts gebucht. Eine Korrektur geht nur über «zahlungslauf --storno --stichtag {stichtag} --grund …».")]
@@ -768,8 +770,8 @@ impl Ledger {
         let chain = chain::audit(&self.conn, &self.key, &key_path).map_err(&db)?;
         let (file, anchors) = match &self.files {
             Some(files) => {
-                let file = anchor::read(&files.anchors, &self.key).map_err(|e| LedgerError::KeyUnreadable {
-                    key: files.anchors.clone(),
+                let file = anchor::read(&files.anchors, &self.key).map_err(|e| LedgerError::Unreadable {
+                    path: files.anchors.clone(),
                     why: crate::catalogue::os_error(&e),
                 })?;
                 let booked = chain.count("runs") > 0 && !self.chained_now;

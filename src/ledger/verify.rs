@@ -127,7 +127,7 @@ fn report_of(ledger: &Ledger, files: &LedgerFiles, version: i64, journals: &[Pat
         let bookings = ledger.bookings()?;
         for p in journals {
             let bytes = std::fs::read(p)
-                .map_err(|e| LedgerError::Io { path: p.clone(), why: crate::catalogue::os_error(&e) })?;
+                .map_err(|e| LedgerError::Unreadable { path: p.clone(), why: crate::catalogue::os_error(&e) })?;
             let j = journal::check(p, &String::from_utf8_lossy(&bytes), &bookings, &seen.chain.entries);
             findings.extend(j.findings.iter().cloned());
             checked.push((p.clone(), j));
