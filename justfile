@@ -4,15 +4,16 @@
 run *ARGS:
     cargo run --release -- run {{ARGS}}
 
-# The test suite, as CI runs it
+# The test suite, as CI runs it: with the test hooks (kills and holds inside a booking or a
+# commit); plain `cargo test` runs everything else
 test:
-    cargo test
+    cargo test --features test-hooks
 
 # Formatting, lints and tests
 check:
     cargo fmt --check
-    cargo clippy --all-targets -- -D warnings
-    cargo test
+    cargo clippy --all-targets --features test-hooks -- -D warnings
+    cargo test --features test-hooks
 
 # Compare the release binary's outputs with the corpus's expected/ (needs python3 + openpyxl)
 corpus:

@@ -188,3 +188,42 @@ fn the_library_names_no_command_line_crate() {
         }
     }
 }
+
+/// The test hooks (environment variables that abort or hold the program inside a booking or
+/// a commit) exist only with the feature `test-hooks`: every place in the library that reads
+/// the environment, and every hook variable's name, sits in an item behind
+/// `#[cfg(feature = "test-hooks")]` (at most 12 lines above it). `.ci/run` also checks the
+/// release binary for the names.
+#[test]
+fn the_library_reads_the_environment_only_behind_the_test_hooks_feature() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut ungated = Vec::new();
+    for file in &files {
+        let module = module_of(&src, file);
+        if module == "main" || module == "cli" {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        let text = match text.find("#[cfg(test)]\nmod tests") {
+            Some(i) => &text[..i],
+            None => &text,
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let t = line.trim_start();
+            if t.starts_with("//") {
+                continue;
+            }
+            let reads = ["env::var", "env::vars", "BEITRAEGE_TEST", "BEITRAEGE_ABBRUCH", "BEITRAEGE_HALT"]
+                .iter()
+                .any(|n| t.contains(n));
+            let gated = lines[i.saturating_sub(12)..i].iter().any(|l| l.contains("#[cfg(feature = \"test-hooks\")]"));
+            if reads && !gated {
+                ungated.push(format!("{}:{}: {t}", file.strip_prefix(&src).unwrap().display(), i + 1));
+            }
+        }
+    }
+    assert!(ungated.is_empty(), "environment read outside the test hooks:\n{}", ungated.join("\n"));
+}

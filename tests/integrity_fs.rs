@@ -1,7 +1,9 @@
 //! Integrity of a run against the file system: what the inbox may hold (pipes, links,
 //! unreadable folders, names that are not UTF-8), where the outputs may go, kills at every
 //! point of the commit, and two runs into the same folder at once. Every test builds its own
-//! inbox; none asserts on wording or timing.
+//! inbox; none asserts on wording or timing. The tests that stop or hold the program at a
+//! point of its commit use the test hooks, compiled only with the feature `test-hooks`
+//! (`cargo test --features test-hooks`, as CI and `just test` run it).
 
 mod common;
 
@@ -296,6 +298,7 @@ fn leftovers_beside(out: &Path) -> Vec<String> {
 
 /// Aborts a real run (of a small year) at every step of its commit (and in the middle of staging): each time
 /// the folder holds one whole run, and the next run leaves it clean.
+#[cfg(feature = "test-hooks")]
 #[test]
 fn a_kill_at_any_point_of_the_commit_leaves_one_whole_output_set() {
     let tmp = tempfile::tempdir().unwrap();
@@ -368,6 +371,7 @@ fn small_args(inbox: &Path, stammdaten: &Path, out: &Path, datum: &str) -> Vec<s
 }
 
 /// The staging folder of a run into `out` (`.beitraege-<name>.neu-…`), if there is one.
+#[cfg(all(unix, feature = "test-hooks"))]
 fn stage_of(out: &Path) -> Option<PathBuf> {
     let name = out.file_name().unwrap().to_string_lossy().into_owned();
     std::fs::read_dir(out.parent().unwrap())
@@ -378,6 +382,7 @@ fn stage_of(out: &Path) -> Option<PathBuf> {
 }
 
 /// Files below `dir`, counted.
+#[cfg(all(unix, feature = "test-hooks"))]
 fn count_files(dir: &Path) -> usize {
     let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
     rd.flatten().map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum()
@@ -387,7 +392,7 @@ fn count_files(dir: &Path) -> usize {
 /// point of the commit (`BEITRAEGE_HALT_BEI`), the test sees from the file system that it is
 /// there, and kills it. The folder then holds exactly what its manifest lists, and that is
 /// the old set before the swap and the new set after it.
-#[cfg(unix)]
+#[cfg(all(unix, feature = "test-hooks"))]
 #[test]
 fn a_sigkill_inside_the_commit_leaves_the_folder_equal_to_its_manifest() {
     let tmp = tempfile::tempdir().unwrap();
@@ -530,6 +535,7 @@ fn a_kill_at_random_moments_leaves_one_whole_output_set() {
 
 /// Two runs into the same folder at once: the second is refused (exit 2) while the first
 /// holds the folder; the folder ends as the first run's whole set.
+#[cfg(feature = "test-hooks")]
 #[test]
 fn a_second_run_into_a_busy_output_folder_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
@@ -597,6 +603,7 @@ fn runs_started_together_never_mix_their_outputs() {
 
 /// The manifest hashes exactly the master-data bytes the run used, even when the file is
 /// replaced while the run goes on.
+#[cfg(feature = "test-hooks")]
 #[test]
 fn the_manifest_hashes_the_master_data_bytes_that_were_used() {
     let tmp = tempfile::tempdir().unwrap();

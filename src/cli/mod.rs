@@ -4,6 +4,7 @@
 pub mod fehler;
 pub mod formulare;
 pub mod konto;
+pub mod pruefen;
 pub mod run;
 pub mod zahlung_erfassen;
 pub mod zahlungslauf;
@@ -66,6 +67,9 @@ pub enum Command {
     /// Zahlungseingang auf eine Rechnung (Rückforderung) erfassen.
     #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege zahlung-erfassen [OPTIONEN]")]
     ZahlungErfassen(zahlung_erfassen::ZahlungErfassenArgs),
+    /// Buchhaltung prüfen (für die Revision): Hash-Kette, Schlüssel, Ankerdatei und Journale; Exit-Status 1 bei jeder Abweichung.
+    #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege pruefen [OPTIONEN]")]
+    Pruefen(pruefen::PruefenArgs),
 }
 
 /// Replaces the default panic message (with its stack trace) by one log line: a panic
@@ -113,6 +117,12 @@ pub fn parse() -> Result<Cli, ExitCode> {
 pub fn error_text(e: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in e.chain() {
+        // The database engine's own text (English, sometimes SQL) is for the log only: the
+        // ledger's message has said it in German.
+        if let Some(db) = cause.downcast_ref::<rusqlite::Error>() {
+            tracing::debug!("SQLite: {db}");
+            continue;
+        }
         let c = cause.to_string();
         if text.contains(c.as_str()) {
             continue;
@@ -135,6 +145,8 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Zahlungslauf(args) => zahlungslauf::execute(args),
         Command::Konto(args) => konto::execute(args),
         Command::ZahlungErfassen(args) => zahlung_erfassen::execute(args),
+        // Exit status 1 for a finding, 2 for a ledger that cannot be checked.
+        Command::Pruefen(args) => return pruefen::execute(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

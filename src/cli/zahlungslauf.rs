@@ -98,7 +98,7 @@ fn stored_first_year(path: &std::path::Path) -> Option<i32> {
     if !path.is_file() {
         return None;
     }
-    crate::ledger::Ledger::open_existing(path).ok()?.first_year().ok()?
+    crate::ledger::Ledger::open_read_only(path).ok()?.first_year().ok()?
 }
 
 /// The person running the command: the operating-system account (on Unix the effective

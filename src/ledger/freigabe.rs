@@ -23,7 +23,7 @@ use crate::domain::fmt_date;
 use crate::payout::PlannedBooking;
 use crate::write::OutFile;
 use chrono::NaiveDate;
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -222,12 +222,24 @@ impl Ledger {
         Ok(rows)
     }
 
-    /// The journal as it stood when `run_id` was booked: every booking up to the run's last.
+    /// The journal as it stood when `run_id` was booked: every booking up to the run's last,
+    /// and as its head row the chain's entry of that last booking (not the head of the
+    /// moment, which moves with every later write): the same bytes whenever it is made, so
+    /// a run folder's journal is written again byte for byte, and `pruefen` checks it.
     pub fn journal_until(&self, run_id: &str) -> Result<String, LedgerError> {
         let all = self.verify()?;
         let last = all.iter().filter(|b| b.run_id == run_id).map(|b| b.seq).max().unwrap_or(0);
         let upto: Vec<Booking> = all.into_iter().filter(|b| b.seq <= last).collect();
-        Ok(journal::export(&upto))
+        let head = self
+            .conn
+            .query_row(
+                "SELECT pos, mac FROM kette WHERE tabelle = 'bookings' AND zeile = ?1",
+                params![last.to_string()],
+                |r| Ok(super::Head { pos: r.get(0)?, mac: r.get(1)? }),
+            )
+            .optional()
+            .map_err(|source| LedgerError::Db { path: self.path.clone(), source })?;
+        Ok(journal::export(&upto, head.as_ref()))
     }
 
     fn store_outputs(tx: &Transaction<'_>, run_id: &str, files: &[OutFile]) -> rusqlite::Result<()> {
@@ -257,7 +269,7 @@ impl Ledger {
         }
         let path = self.path.clone();
         let db = |source| LedgerError::Db { path: path.clone(), source };
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).map_err(db)?;
+        let tx = super::begin(&self.conn, &path, self.read_only)?;
         // Planned on another head than the ledger's now: another command booked meanwhile.
         super::refuse_moved(&tx, &path, planned_on)?;
         refuse_pending(&tx, &path, Blocks::Run)?;
@@ -269,7 +281,8 @@ impl Ledger {
         let files = render(&run, &rows)?;
         Self::store_outputs(&tx, &run.run_id, &files).map_err(db)?;
         crate::write::commit::crash_point("buchung-vor-commit");
-        tx.commit().map_err(db)?;
+        super::seal_and_commit(tx, &self.key, &path)?;
+        self.anchor_after_commit("Zahlungslauf");
         crate::write::commit::crash_point("gebucht");
         Ok((run, rows, files))
     }
@@ -292,7 +305,7 @@ impl Ledger {
         }
         let path = self.path.clone();
         let db = |source| LedgerError::Db { path: path.clone(), source };
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).map_err(db)?;
+        let tx = super::begin(&self.conn, &path, self.read_only)?;
         let pending = pending_in(&tx, &path)?;
         let Some(run) = pending.into_iter().find(|r| r.stichtag == stichtag) else {
             // Released already? Name who and when.
@@ -356,7 +369,8 @@ impl Ledger {
         files.extend(made.others);
         Self::store_outputs(&tx, &run.run_id, &files).map_err(db)?;
         crate::write::commit::crash_point("freigabe-vor-commit");
-        tx.commit().map_err(db)?;
+        super::seal_and_commit(tx, &self.key, &path)?;
+        self.anchor_after_commit("Freigabe");
         crate::write::commit::crash_point("freigegeben");
         Ok((run, release, files))
     }
@@ -488,9 +502,12 @@ mod tests {
         let mut l = Ledger::in_memory().unwrap();
         let d = ymd(2023, 3, 31);
         {
+            // Chained like every row the program writes (a run of a ledger from before the
+            // rule, migrated).
+            let path = l.path.clone();
             let tx = l.conn.transaction().unwrap();
             Ledger::insert_run(&tx, "alt", "Zahlungslauf", d, 1, "x", "", None, "t", &[], None, None).unwrap();
-            tx.commit().unwrap();
+            super::super::seal_and_commit(tx, &l.key, &path).unwrap();
         }
         let states = l.run_states().unwrap();
         assert_eq!(states.len(), 1);

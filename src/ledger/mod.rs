@@ -7,15 +7,23 @@
 //! - bookings are never changed: triggers abort UPDATE and DELETE; a run is corrected by its
 //!   exact reversal (Storno) with a reason;
 //! - a whole run is booked in one transaction: a killed process leaves all of it or none;
-//! - every booking carries its evidence (files and SHA-256, tariff, program version) and a
-//!   hash chained over all bookings, so a changed row is detectable.
+//! - every booking carries its evidence (files and SHA-256, tariff, program version);
+//! - every row that decides money (bookings, runs, meta) is chained under a key kept outside
+//!   the database ([`chain`]), and the chain's head after every write is appended to an
+//!   anchor file beside it ([`anchor`]); every open checks both and refuses a changed,
+//!   inserted or deleted row, a truncated ledger and an older copy ([`Tamper`]).
 //!
 //! The database belongs on a local disk: SQLite on network shares (SMB/NFS) is known to
 //! corrupt or lock.
 
 mod freigabe;
+pub mod anchor;
+pub mod chain;
 pub mod journal;
 mod schema;
+pub mod verify;
+
+pub use chain::{ChainKey, Head, LedgerFiles, Tamper};
 
 pub use freigabe::{bookings_sha256, sha256_hex, Release, ReleaseDraft, ReleaseFiles, RunState};
 
@@ -24,8 +32,9 @@ pub use crate::domain::InvoiceState;
 use crate::domain::{fmt_date, Bfs, Chf, TariffCode};
 use crate::payout::{Art, Evidence, Key, Part, PlannedBooking};
 use crate::write::hex;
+use chain::KeyProblem;
 use chrono::{Datelike, NaiveDate};
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,11 +56,56 @@ fn add_to(acc: &mut Chf, v: Chf, seq: i64) -> Result<(), LedgerError> {
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Test hook: milliseconds to sleep in the middle of a booking transaction (kill test).
+/// Only with the feature `test-hooks`, never in the shipped binary.
+#[cfg(feature = "test-hooks")]
 pub const PAUSE_ENV: &str = "BEITRAEGE_TEST_BUCHEN_PAUSE_MS";
+
+/// Why a file is not a ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotLedger {
+    /// An empty file (0 bytes, or a database without tables).
+    Empty,
+    /// Not an SQLite database at all.
+    NotSqlite,
+    /// An SQLite database without the ledger's tables (another program's).
+    Foreign,
+}
+
+impl std::fmt::Display for NotLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NotLedger::Empty => "eine leere Datei",
+            NotLedger::NotSqlite => "keine SQLite-Datenbank",
+            NotLedger::Foreign => "eine Datenbank eines anderen Programms, ohne die Tabellen der Buchhaltung",
+        })
+    }
+}
+
+/// A database error in German (the SQL engine's own text is not shown to staff).
+fn sqlite_text(e: &rusqlite::Error) -> &'static str {
+    use rusqlite::ErrorCode::*;
+    if let rusqlite::Error::SqliteFailure(f, _) = e {
+        if f.extended_code == rusqlite::ffi::SQLITE_READONLY_ROLLBACK {
+            return "ein abgebrochener Befehl hat eine unvollständige Änderung hinterlassen, die nur mit Schreibrecht zurückgenommen werden kann (der nächste Befehl mit Schreibrecht tut es)";
+        }
+    }
+    match e.sqlite_error_code() {
+        Some(DatabaseBusy | DatabaseLocked) => "sie wird gerade von einem anderen Befehl verwendet",
+        Some(ReadOnly) => "sie ist schreibgeschützt",
+        Some(DatabaseCorrupt) => "die Datei ist beschädigt",
+        Some(NotADatabase) => "die Datei ist keine SQLite-Datenbank",
+        Some(DiskFull) => "der Datenträger ist voll",
+        Some(CannotOpen) => "die Datei kann nicht geöffnet werden",
+        Some(PermissionDenied) => "keine Berechtigung",
+        Some(SystemIoFailure) => "Lese- oder Schreibfehler des Datenträgers",
+        Some(ConstraintViolation) => "eine Regel der Datenbank wurde verletzt (z. B. dieselbe Buchung zweimal)",
+        _ => "interner Fehler der Datenbank",
+    }
+}
 
 #[derive(Debug, Error)]
 pub enum LedgerError {
-    #[error("Die Buchhaltung «{path}» kann nicht verwendet werden: {source}")]
+    #[error("Die Buchhaltung «{path}» kann nicht verwendet werden: {}.", sqlite_text(source))]
     Db {
         path: PathBuf,
         #[source]
@@ -59,8 +113,24 @@ pub enum LedgerError {
     },
     #[error("Die Buchhaltung «{0}» existiert nicht.")]
     Missing(PathBuf),
-    #[error("Die Buchhaltung «{path}» hat die Schemaversion {found}; dieses Programm kennt nur bis {known}. Bitte die neuere Programmversion verwenden.")]
+    #[error("Die Buchhaltung «{path}» hat die Schemaversion {found}; dieses Programm kennt nur bis {known}. Bitte die neuere Programmversion verwenden; die Datei wurde nicht verändert.")]
     NewerSchema { path: PathBuf, found: i64, known: i64 },
+    #[error("Die Buchhaltung «{path}» hat die Schemaversion {found}, die es nie gegeben hat; sie wurde nicht verändert. Die Datei ist beschädigt oder von Hand verändert worden: Bitte die Buchhaltung aus der Sicherung zurückholen.")]
+    UnknownSchema { path: PathBuf, found: i64 },
+    #[error("Die Datei «{path}» ist keine Buchhaltung dieses Programms ({why}); sie wurde nicht verändert. Bitte mit «--buchhaltung» die Datei der Buchhaltung angeben.")]
+    NotALedger { path: PathBuf, why: NotLedger },
+    #[error("Die Buchhaltung «{path}» wurde nicht verwendet, es wurde nichts gelesen und nichts gebucht. {what} {}", what.advice(path))]
+    Tampered { path: PathBuf, what: Tamper },
+    #[error("Der Schlüssel der Buchhaltung «{key}» fehlt: Ohne ihn lässt sich die Buchhaltung nicht prüfen; es wurde nichts gelesen und nichts gebucht. Bitte die Schlüsseldatei aus der Sicherung zurückholen (sie liegt neben der Buchhaltung).")]
+    KeyMissing { key: PathBuf },
+    #[error("Der Schlüssel der Buchhaltung «{key}» kann nicht gelesen werden ({why}); es wurde nichts gelesen und nichts gebucht. Die Datei muss für alle lesbar sein, die buchen oder freigeben (Gruppe), und darf nicht verändert werden.")]
+    KeyUnreadable { key: PathBuf, why: String },
+    #[error("Die Datei «{path}» kann nicht geschrieben werden ({why}); es wurde nichts gebucht.")]
+    Io { path: PathBuf, why: String },
+    #[error("Die Datei «{path}» kann nicht gelesen werden ({why}); es wurde nichts gebucht.")]
+    Unreadable { path: PathBuf, why: String },
+    #[error("Die Buchhaltung «{0}» stimmt mit ihrer Ankerdatei überein; es gibt keine wiederhergestellte Sicherung festzuhalten.")]
+    NothingToOverride(PathBuf),
     #[error("Der Zahlungslauf per {stichtag} wurde bereits am {booked_at} gebucht. Es wurde nichts gebucht. Eine Korrektur geht nur über «zahlungslauf --storno --stichtag {stichtag} --grund …».")]
     AlreadyBooked { stichtag: String, booked_at: String },
     #[error("Per {later} ist bereits ein späterer Zahlungslauf gebucht; der Zahlungslauf per {stichtag} kann nicht mehr gebucht werden.")]
@@ -91,9 +161,9 @@ pub enum LedgerError {
     ReceiptAlreadyReversed { id: String, at: String },
     #[error("Auf die Rechnung {invoices} des Zahlungslaufs per {stichtag} sind Zahlungen eingegangen (CHF {received:.2}); der Zahlungslauf wurde nicht storniert. Zuerst die Zahlungseingänge stornieren («beitraege zahlung-erfassen --storno <Buchungs-ID> --grund …»), dann den Zahlungslauf; die Zahlungen danach auf die Rechnung des neu gebuchten Zahlungslaufs erfassen.")]
     RunHasReceipts { stichtag: String, invoices: String, received: Chf },
-    #[error("Während dieser Befehl lief, hat ein anderer Befehl in die Buchhaltung gebucht (bisher {before} Buchungen, jetzt {now}). Es wurde nichts gebucht. Bitte den Befehl erneut ausführen: er rechnet dann mit dem neuen Stand.")]
+    #[error("Während dieser Befehl lief, hat ein anderer Befehl in die Buchhaltung gebucht (Stand der Hash-Kette bisher {before}, jetzt {now}). Es wurde nichts gebucht. Bitte den Befehl erneut ausführen: er rechnet dann mit dem neuen Stand.")]
     Moved { before: i64, now: i64 },
-    #[error("Die Buchhaltung ist verändert worden: Buchung Nr. {seq} passt nicht zur Hash-Kette.")]
+    #[error("Die Buchhaltung ist verändert worden: Buchung Nr. {seq} passt nicht zur Hash-Kette. Sie wurde nicht umgestellt und nicht verwendet; bitte die Buchhaltung aus der Sicherung zurückholen.")]
     ChainBroken { seq: i64 },
     #[error("Die Buchhaltung enthält einen ungültigen Wert in Buchung Nr. {seq}: {what}")]
     BadRow { seq: i64, what: String },
@@ -127,34 +197,15 @@ fn receipt_id(invoice: &str, date: NaiveDate, amount: Chf, n: u32) -> String {
     }
 }
 
-/// Where the ledger stands: its last booking, its number of runs and of `meta` rows. A
-/// command that planned on one head books only if the ledger still stands there.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Head {
-    pub bookings: i64,
-    pub last_hash: String,
-    pub runs: i64,
-    pub meta: i64,
-}
-
-fn head_in(conn: &Connection) -> rusqlite::Result<Head> {
-    let (bookings, last_hash): (i64, Option<String>) = conn.query_row(
-        "SELECT COUNT(*), (SELECT hash FROM bookings ORDER BY seq DESC LIMIT 1) FROM bookings",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let runs: i64 = conn.query_row("SELECT COUNT(*) FROM runs", [], |r| r.get(0))?;
-    let meta: i64 = conn.query_row("SELECT COUNT(*) FROM meta", [], |r| r.get(0))?;
-    Ok(Head { bookings, last_hash: last_hash.unwrap_or_else(|| GENESIS.to_string()), runs, meta })
-}
-
 /// Refuses (inside the write lock `conn` holds) when the ledger no longer stands where a
 /// command planned on it.
+///
+/// The head is the keyed chain's ([`chain::head`]): every row any write adds moves it.
 fn refuse_moved(conn: &Connection, path: &Path, planned_on: Option<&Head>) -> Result<(), LedgerError> {
     let Some(before) = planned_on else { return Ok(()) };
-    let now = head_in(conn).map_err(|source| LedgerError::Db { path: path.to_path_buf(), source })?;
+    let now = chain::head(conn).map_err(|source| LedgerError::Db { path: path.to_path_buf(), source })?;
     if now != *before {
-        return Err(LedgerError::Moved { before: before.bookings, now: now.bookings });
+        return Err(LedgerError::Moved { before: before.pos, now: now.pos });
     }
     Ok(())
 }
@@ -257,6 +308,31 @@ pub struct Ledger {
     /// The person on whose behalf this handle books a Storno or a receipt
     /// ([`Ledger::set_person`]); a payout run names its person in its [`RunHeader`].
     person: Option<String>,
+    key: ChainKey,
+    /// The database, its key and its anchors; `None` for a ledger in memory.
+    files: Option<LedgerFiles>,
+    read_only: bool,
+    /// Chained in this open (created, or migrated from the unkeyed chain): no anchor file yet.
+    chained_now: bool,
+}
+
+/// How a ledger is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// For writing; created (with its folder and key) on first use.
+    Create,
+    /// For writing; it must exist.
+    Write,
+    /// Read-only (`SQLITE_OPEN_READ_ONLY`); it must exist; nothing is ever written.
+    ReadOnly,
+}
+
+/// A ledger's chain and anchors as checked ([`Ledger::inspect`]).
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub chain: chain::ChainAudit,
+    pub anchor_file: anchor::AnchorFile,
+    pub anchors: anchor::AnchorCheck,
 }
 
 fn runs_in(conn: &Connection, path: &Path) -> Result<Vec<RunRow>, LedgerError> {
@@ -304,6 +380,77 @@ fn check_bookable_in(conn: &Connection, path: &Path, stichtag: NaiveDate) -> Res
         return Err(LedgerError::LaterBooked { stichtag: fmt_date(stichtag), later: fmt_date(r.stichtag) });
     }
     Ok(previous + 1)
+}
+
+/// The bookings (in order of their number) matching `filter` (an SQL `WHERE …` on the
+/// bookings table, or empty), each parsed or with the name of its first invalid value (a
+/// value of the wrong type, too: a row edited behind the program's back is named, not an
+/// error of the query).
+#[allow(clippy::type_complexity)]
+pub(crate) fn booking_rows(conn: &Connection, filter: &str) -> rusqlite::Result<Vec<(i64, Result<Booking, String>)>> {
+    use rusqlite::types::Value;
+    let mut st = conn.prepare(&format!(
+        "SELECT seq, id, run_id, stichtag, art, payee, bfs, jahr, periode, leistung, betrag, anzahl, tarif, belege,
+                faellig_am, bezug, text, program_version, booked_at, prev_hash, hash, iban
+         FROM bookings{filter} ORDER BY seq"
+    ))?;
+    let raw = st.query_map([], |r| (0..22).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<Value>>>())?;
+    let mut out = Vec::new();
+    for row in raw {
+        let v = row?;
+        let seq = match v[0] {
+            Value::Integer(n) => n,
+            _ => 0,
+        };
+        let text = |i: usize, what: &'static str| match &v[i] {
+            Value::Text(t) => Ok(t.clone()),
+            _ => Err(what),
+        };
+        let opt_text = |i: usize, what: &'static str| match &v[i] {
+            Value::Null => Ok(None),
+            Value::Text(t) => Ok(Some(t.clone())),
+            _ => Err(what),
+        };
+        let int = |i: usize, what: &'static str| match v[i] {
+            Value::Integer(n) => Ok(n),
+            _ => Err(what),
+        };
+        let parsed = (|| -> Result<Booking, &'static str> {
+            Ok(Booking {
+                seq,
+                id: text(1, "Buchungs-ID")?,
+                run_id: text(2, "Lauf-ID")?,
+                stichtag: parse_iso(&text(3, "Stichtag")?).ok_or("Stichtag")?,
+                art: Art::parse(&text(4, "Art")?).ok_or("Art")?,
+                payee: u32::try_from(int(5, "Zahlungsempfänger")?).map_err(|_| "Zahlungsempfänger")?,
+                bfs: u32::try_from(int(6, "BFS-Nr.")?).map_err(|_| "BFS-Nr.")?,
+                year: i32::try_from(int(7, "Jahr")?).map_err(|_| "Jahr")?,
+                periode: text(8, "Periode")?,
+                leistung: text(9, "Leistung")?,
+                betrag: Decimal::from_str(&text(10, "Betrag")?)
+                    .ok()
+                    .filter(|a| a.abs() <= Decimal::from(MAX_BOOKING_CHF))
+                    .ok_or("Betrag")?,
+                count: match v[11] {
+                    Value::Null => None,
+                    Value::Integer(n) => Some(u64::try_from(n).map_err(|_| "Anzahl")?),
+                    _ => return Err("Anzahl"),
+                },
+                tariff: text(12, "Tarif")?,
+                evidence: serde_json::from_str(&text(13, "Belege")?).map_err(|_| "Belege")?,
+                due_on: opt_text(14, "Fällig am")?.map(|d| parse_iso(&d).ok_or("Fällig am")).transpose()?,
+                bezug: opt_text(15, "Bezug")?,
+                text: text(16, "Text")?,
+                program_version: text(17, "Programmversion")?,
+                booked_at: text(18, "Gebucht am")?,
+                prev_hash: text(19, "Hash vorher")?,
+                hash: text(20, "Hash")?,
+                iban: opt_text(21, "IBAN")?,
+            })
+        })();
+        out.push((seq, parsed.map_err(str::to_string)));
+    }
+    Ok(out)
 }
 
 fn iso(d: NaiveDate) -> String {
@@ -382,7 +529,8 @@ pub fn chain_hash(prev: &str, b: &Booking) -> String {
 /// A new ledger is readable and writable by its owner and its group, by nobody else: the
 /// two persons of the four-eyes rule (one books, the other releases) both write it, as
 /// members of the group of the ledger's folder (SQLite itself creates files 0644, and gives
-/// its journal files the database file's permissions).
+/// its journal files the database file's permissions). Its key file is readable by the group
+/// (0640) and its anchor file group-writable (0660) for the same reason.
 fn share_with_group(path: &Path) {
     #[cfg(unix)]
     {
@@ -393,86 +541,414 @@ fn share_with_group(path: &Path) {
     let _ = path;
 }
 
+/// A command killed in the middle of its commit can leave a hot rollback journal
+/// (`<ledger>-journal`); a read-only connection cannot roll it back and would refuse the
+/// ledger. SQLite's own recovery is run first through a short read-write connection: it puts
+/// back the last committed state, exactly what any write would do first.
+fn recover_interrupted_commit(path: &Path) {
+    let mut journal = path.as_os_str().to_owned();
+    journal.push("-journal");
+    let mut magic = [0u8; 8];
+    let hot = std::fs::File::open(PathBuf::from(journal))
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|_| magic == [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7]);
+    if hot {
+        if let Ok(c) = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE) {
+            let _ = c.busy_timeout(std::time::Duration::from_secs(10));
+            let _ = c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+        }
+    }
+}
+
+/// Starts a write transaction (SQLite's write lock, taken at once); refuses when a row is
+/// not in the chain (slipped in behind the program's back: it would be chained with the
+/// transaction's own rows).
+///
+/// Taken on a shared borrow (`Transaction::new_unchecked`): what a command decides on is read
+/// through `&self` inside the transaction, under the lock.
+fn begin<'c>(conn: &'c Connection, path: &Path, read_only: bool) -> Result<Transaction<'c>, LedgerError> {
+    let db = |source| LedgerError::Db { path: path.to_path_buf(), source };
+    if read_only {
+        return Err(db(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
+            None,
+        )));
+    }
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(db)?;
+    if let Some(what) = chain::unchained(&tx).map_err(db)? {
+        return Err(LedgerError::Tampered { path: path.to_path_buf(), what });
+    }
+    Ok(tx)
+}
+
+/// Chains the rows the transaction inserted under the key, then commits.
+fn seal_and_commit(tx: Transaction<'_>, key: &ChainKey, path: &Path) -> Result<(), LedgerError> {
+    let db = |source| LedgerError::Db { path: path.to_path_buf(), source };
+    chain::seal(&tx, key).map_err(db)?;
+    tx.commit().map_err(db)
+}
+
 impl Ledger {
     fn db(&self) -> impl Fn(rusqlite::Error) -> LedgerError + '_ {
         move |source| LedgerError::Db { path: self.path.clone(), source }
     }
 
-    /// Opens the ledger, creating it (and its folder) on first use, and migrates it.
+    /// Opens the ledger for writing, creating it (and its folder, its key) on first use, and
+    /// migrates it; checks its chain and anchors.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        let existed = path.exists();
-        let conn = Connection::open(path).map_err(|source| LedgerError::Db { path: path.to_path_buf(), source })?;
-        if !existed {
-            share_with_group(path);
-        }
-        Self::init(conn, path)
+        Self::open_files(&LedgerFiles::beside(path), Access::Create)
     }
 
-    /// Opens an existing ledger (no creation).
+    /// Opens an existing ledger for writing (no creation); checks its chain and anchors.
     pub fn open_existing(path: &Path) -> Result<Ledger, LedgerError> {
-        if !path.is_file() {
-            return Err(LedgerError::Missing(path.to_path_buf()));
-        }
-        Self::open(path)
+        Self::open_files(&LedgerFiles::beside(path), Access::Write)
     }
 
-    /// A ledger in memory (tests, previews without a database).
+    /// Opens an existing ledger read-only (`SQLITE_OPEN_READ_ONLY`): never creates, migrates or
+    /// changes anything; an older schema is migrated in a copy in memory. Checks its chain and
+    /// anchors.
+    pub fn open_read_only(path: &Path) -> Result<Ledger, LedgerError> {
+        Self::open_files(&LedgerFiles::beside(path), Access::ReadOnly)
+    }
+
+    /// The ledger a preview reads: an existing one read-only ([`Ledger::open_read_only`]); when
+    /// there is none (and no anchors say there was one), an empty ledger in memory.
+    pub fn open_for_preview(path: &Path) -> Result<Ledger, LedgerError> {
+        match Self::open_read_only(path) {
+            Err(LedgerError::Missing(_)) => Self::in_memory(),
+            other => other,
+        }
+    }
+
+    /// Opens a ledger whose key and anchors lie where `files` says.
+    pub fn open_files(files: &LedgerFiles, access: Access) -> Result<Ledger, LedgerError> {
+        let (ledger, _) = Self::open_inner(files, access, true)?;
+        Ok(ledger)
+    }
+
+    /// A ledger in memory (tests, previews without a database), chained under a key of its
+    /// own that lives as long as it does.
     pub fn in_memory() -> Result<Ledger, LedgerError> {
         let path = PathBuf::from(":memory:");
-        let conn = Connection::open_in_memory().map_err(|source| LedgerError::Db { path: path.clone(), source })?;
-        Self::init(conn, &path)
+        let db = |source| LedgerError::Db { path: path.clone(), source };
+        let mut conn = Connection::open_in_memory().map_err(db)?;
+        let key = ChainKey::random()
+            .map_err(|e| LedgerError::Io { path: path.clone(), why: crate::catalogue::os_error(&e) })?;
+        Self::configure(&conn, &path, false, None)?;
+        Self::migrate(&mut conn, &key, &path)?;
+        Ok(Ledger { conn, path, key, files: None, read_only: false, chained_now: true, person: None })
     }
 
-    fn init(conn: Connection, path: &Path) -> Result<Ledger, LedgerError> {
-        Self::init_with(conn, path, None)
+    fn configure(conn: &Connection, path: &Path, read_only: bool, busy: Option<fn(i32) -> bool>) -> Result<(), LedgerError> {
+        let db = |source| LedgerError::Db { path: path.to_path_buf(), source };
+        // A wait for the write lock lasts up to 10 s, or calls `busy` (tests observe the waits).
+        match busy {
+            Some(b) => conn.busy_handler(Some(b)).map_err(db)?,
+            None => conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?,
+        }
+        if !read_only {
+            conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+            conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+        }
+        Ok(())
+    }
+
+    /// Opens, checks the kind of file and the schema, loads (or creates) the key, migrates,
+    /// and with `check` refuses a ledger whose chain or anchors do not hold. Returns the
+    /// ledger and the version it was migrated from, if it was.
+    fn open_inner(files: &LedgerFiles, access: Access, check: bool) -> Result<(Ledger, Option<i64>), LedgerError> {
+        Self::open_with(files, access, check, None)
     }
 
     /// A ledger whose waits for the write lock call `busy` (tests observe them) instead of
     /// waiting up to 10 s.
     #[cfg(test)]
     fn open_observed(path: &Path, busy: fn(i32) -> bool) -> Result<Ledger, LedgerError> {
-        let conn = Connection::open(path).map_err(|source| LedgerError::Db { path: path.to_path_buf(), source })?;
-        Self::init_with(conn, path, Some(busy))
+        Self::open_with(&LedgerFiles::beside(path), Access::Create, true, Some(busy)).map(|(l, _)| l)
     }
 
-    fn init_with(mut conn: Connection, path: &Path, busy: Option<fn(i32) -> bool>) -> Result<Ledger, LedgerError> {
+    fn open_with(
+        files: &LedgerFiles,
+        access: Access,
+        check: bool,
+        busy: Option<fn(i32) -> bool>,
+    ) -> Result<(Ledger, Option<i64>), LedgerError> {
+        let path = files.ledger.as_path();
         let db = |source| LedgerError::Db { path: path.to_path_buf(), source };
-        match busy {
-            Some(b) => conn.busy_handler(Some(b)).map_err(db)?,
-            None => conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?,
+        let not_ledger = |why| LedgerError::NotALedger { path: path.to_path_buf(), why };
+        let anchored = anchor::anchored_pos(&files.anchors);
+        let gone = || LedgerError::Tampered {
+            path: path.to_path_buf(),
+            what: Tamper::LedgerGone { path: files.anchors.clone(), anchored },
+        };
+        // What the file is, before SQLite touches it.
+        let size = match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => Some(m.len()),
+            Ok(_) => return Err(not_ledger(NotLedger::NotSqlite)),
+            Err(_) => None,
+        };
+        match size {
+            // A ledger that is gone where the anchors remember one is not created anew.
+            None if check && anchored > 0 => return Err(gone()),
+            None if access != Access::Create => return Err(LedgerError::Missing(path.to_path_buf())),
+            Some(0) if access == Access::ReadOnly => return Err(not_ledger(NotLedger::Empty)),
+            Some(n) if n > 0 => {
+                let mut head = [0u8; 16];
+                let read = std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head));
+                if read.is_err() || &head != b"SQLite format 3\0" {
+                    return Err(not_ledger(NotLedger::NotSqlite));
+                }
+            }
+            _ => {}
         }
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+        let read_only = access == Access::ReadOnly;
+        if read_only {
+            recover_interrupted_commit(path);
+        }
+        let mut conn = if read_only {
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(db)?
+        } else {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            let existed = path.exists();
+            let conn = Connection::open(path).map_err(db)?;
+            if !existed {
+                share_with_group(path);
+            }
+            conn
+        };
+        Self::configure(&conn, path, read_only, busy)?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db)?;
+        if version < 0 {
+            return Err(LedgerError::UnknownSchema { path: path.to_path_buf(), found: version });
+        }
         if version > schema::latest() {
             return Err(LedgerError::NewerSchema { path: path.to_path_buf(), found: version, known: schema::latest() });
         }
-        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-            // The version is read again inside the write lock: of two first uses at once, the
-            // second finds the migration done and skips it.
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-            let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db)?;
-            if now > i as i64 {
-                tx.commit().map_err(db)?;
-                continue;
+        let tables: BTreeSet<String> = {
+            let mut st = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").map_err(db)?;
+            let names = st.query_map([], |r| r.get::<_, String>(0)).map_err(db)?;
+            names.collect::<Result<_, _>>().map_err(db)?
+        };
+        if version == 0 {
+            if !tables.is_empty() {
+                return Err(not_ledger(NotLedger::Foreign));
             }
-            tx.execute_batch(sql).map_err(db)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(db)?;
-            tx.commit().map_err(db)?;
+            if read_only {
+                return Err(not_ledger(NotLedger::Empty));
+            }
+            // A new ledger where the anchors remember one: the ledger was deleted or emptied.
+            if check && anchored > 0 {
+                return Err(gone());
+            }
+        } else {
+            let mut needed = vec!["meta", "runs", "bookings"];
+            if version >= schema::keyed() {
+                needed.push("kette");
+            }
+            if needed.iter().any(|t| !tables.contains(*t)) {
+                return Err(not_ledger(NotLedger::Foreign));
+            }
         }
-        Ok(Ledger { conn, path: path.to_path_buf(), person: None })
+        let keyed = version >= schema::keyed();
+        let key_err = |p: KeyProblem| match p {
+            KeyProblem::Missing => LedgerError::KeyMissing { key: files.key.clone() },
+            KeyProblem::Unreadable(why) => LedgerError::KeyUnreadable { key: files.key.clone(), why },
+            KeyProblem::Malformed => LedgerError::KeyUnreadable {
+                key: files.key.clone(),
+                why: "sie enthält keinen gültigen Schlüssel".into(),
+            },
+        };
+        let key = match chain::read_key(&files.key) {
+            Ok(k) => k,
+            Err(KeyProblem::Missing) if !keyed => {
+                let io = |e: std::io::Error| LedgerError::Io {
+                    path: files.key.clone(),
+                    why: crate::catalogue::os_error(&e),
+                };
+                if read_only {
+                    ChainKey::random().map_err(io)?
+                } else {
+                    chain::create_key(&files.key).map_err(io)?
+                }
+            }
+            Err(p) => return Err(key_err(p)),
+        };
+        // An unkeyed ledger where anchors exist: an older copy from before the keyed chain.
+        if version >= 1 && !keyed && check && anchor::line_count(&files.anchors) > 0 {
+            return Err(LedgerError::Tampered {
+                path: path.to_path_buf(),
+                what: Tamper::UnkeyedCopy(files.anchors.clone()),
+            });
+        }
+        let migrated = if read_only && version < schema::latest() {
+            // Migrated in a copy in memory: the file stays as it is.
+            let mut mem = Connection::open_in_memory().map_err(db)?;
+            rusqlite::backup::Backup::new(&conn, &mut mem)
+                .and_then(|b| b.run_to_completion(1024, std::time::Duration::ZERO, None))
+                .map_err(db)?;
+            conn = mem;
+            Self::configure(&conn, path, false, None)?;
+            Self::migrate(&mut conn, &key, path)?
+        } else if read_only {
+            None
+        } else {
+            Self::migrate(&mut conn, &key, path)?
+        };
+        // Chained in this open (a new ledger, or one migrated from the unkeyed chain): it has
+        // no anchors yet.
+        let chained_now = migrated.is_some_and(|v| v < schema::keyed());
+        let ledger = Ledger { conn, path: path.to_path_buf(), key, files: Some(files.clone()), read_only, chained_now, person: None };
+        if check {
+            let seen = ledger.ensure_sound()?;
+            // A head not yet anchored (a new or migrated ledger, or a command killed between
+            // its booking and its anchor) is anchored now, before anything else is written.
+            if !read_only && seen.anchors.unanchored > 0 {
+                let art = match migrated {
+                    Some(0) => "Anlage",
+                    Some(_) => "Umstellung",
+                    None => "Nachgetragen",
+                };
+                ledger.append_anchor(art, "").map_err(|e| LedgerError::Io {
+                    path: files.anchors.clone(),
+                    why: crate::catalogue::os_error(&e),
+                })?;
+            }
+        }
+        Ok((ledger, migrated))
+    }
+
+    /// Runs the migrations the ledger lacks, all in one write transaction that reads the
+    /// version inside the lock (two first uses at once: the second finds it done), so that
+    /// a ledger is migrated whole or not at all (an unkeyed ledger whose old chain does not
+    /// hold stays byte for byte as it was). Returns the version migrated from, if any ran.
+    fn migrate(conn: &mut Connection, key: &ChainKey, path: &Path) -> Result<Option<i64>, LedgerError> {
+        let db = |source| LedgerError::Db { path: path.to_path_buf(), source };
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let from: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db)?;
+        if from >= schema::latest() || from < 0 {
+            tx.commit().map_err(db)?;
+            return Ok(None);
+        }
+        for v in from..schema::latest() {
+            tx.execute_batch(schema::MIGRATIONS[v as usize]).map_err(db)?;
+            if v + 1 == schema::keyed() {
+                Self::chain_existing(&tx, key, path)?;
+            }
+        }
+        tx.pragma_update(None, "user_version", schema::latest()).map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(Some(from))
+    }
+
+    /// The migration to the keyed chain: the bookings' public SHA-256 chain must hold (so
+    /// nothing forged is chained), then the key's name and the migration are recorded in
+    /// `meta` and every row is chained under the key.
+    fn chain_existing(tx: &Transaction<'_>, key: &ChainKey, path: &Path) -> Result<(), LedgerError> {
+        let db = |source| LedgerError::Db { path: path.to_path_buf(), source };
+        let mut prev = GENESIS.to_string();
+        let mut n = 0usize;
+        for (seq, b) in booking_rows(tx, "").map_err(db)? {
+            let b = b.map_err(|what| LedgerError::BadRow { seq, what })?;
+            if b.prev_hash != prev || chain_hash(&prev, &b) != b.hash {
+                return Err(LedgerError::ChainBroken { seq });
+            }
+            prev = b.hash.clone();
+            n += 1;
+        }
+        let runs: i64 = tx.query_row("SELECT COUNT(*) FROM runs", [], |r| r.get(0)).map_err(db)?;
+        let record = format!(
+            "HMAC-SHA256 seit {}; übernommen: {n} Buchungen, {runs} Läufe; deren SHA-256-Kette war intakt (Kopf {prev}); Programmversion {}",
+            chrono::Local::now().format("%d.%m.%Y %H:%M:%S"),
+            env!("CARGO_PKG_VERSION")
+        );
+        tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![chain::META_KEY_ID, key.id()])
+            .map_err(db)?;
+        tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![chain::META_CHAIN_SINCE, record])
+            .map_err(db)?;
+        chain::seal(tx, key).map_err(db)?;
+        Ok(())
+    }
+
+    /// The chain and the anchors, checked: every finding collected.
+    pub fn inspect(&self) -> Result<Inspection, LedgerError> {
+        let db = self.db();
+        let key_path = self.files.as_ref().map(|f| f.key.clone()).unwrap_or_default();
+        let chain = chain::audit(&self.conn, &self.key, &key_path).map_err(&db)?;
+        let (file, anchors) = match &self.files {
+            Some(files) => {
+                let file = anchor::read(&files.anchors, &self.key).map_err(|e| LedgerError::Unreadable {
+                    path: files.anchors.clone(),
+                    why: crate::catalogue::os_error(&e),
+                })?;
+                let booked = chain.count("runs") > 0 && !self.chained_now;
+                let check = anchor::check(&file, &files.anchors, &chain.entries, booked);
+                (file, check)
+            }
+            None => (anchor::AnchorFile::default(), anchor::AnchorCheck::default()),
+        };
+        Ok(Inspection { chain, anchor_file: file, anchors })
+    }
+
+    /// The chain and the anchors, checked; the first finding refuses the ledger.
+    fn ensure_sound(&self) -> Result<Inspection, LedgerError> {
+        let seen = self.inspect()?;
+        let anchors = if self.files.is_some() { seen.anchors.findings.first() } else { None };
+        if let Some(what) = seen.chain.findings.first().or(anchors) {
+            return Err(LedgerError::Tampered { path: self.path.clone(), what: what.clone() });
+        }
+        Ok(seen)
+    }
+
+    /// Appends the chain's current head to the anchor file.
+    fn append_anchor(&self, art: &str, note: &str) -> std::io::Result<()> {
+        let Some(files) = &self.files else { return Ok(()) };
+        let other = |e: rusqlite::Error| std::io::Error::other(e.to_string());
+        let head = chain::head(&self.conn).map_err(other)?;
+        let count = |t: &str| -> std::io::Result<usize> {
+            self.conn
+                .query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get::<_, i64>(0))
+                .map(|n| n as usize)
+                .map_err(other)
+        };
+        anchor::append(&files.anchors, &self.key, art, &head, count("bookings")?, count("runs")?, note)?;
+        Ok(())
+    }
+
+    /// After a write has committed: its head into the anchor file. Should that fail (a full
+    /// disk), the booking stands and the next command that writes anchors it
+    /// (`Nachgetragen`) before it writes anything else.
+    fn anchor_after_commit(&self, art: &str) {
+        if let Err(e) = self.append_anchor(art, "") {
+            tracing::warn!("Ankerdatei nicht nachgeführt: {}", crate::catalogue::os_error(&e));
+        }
+    }
+
+    /// The chain's head.
+    pub fn head(&self) -> Result<Head, LedgerError> {
+        chain::head(&self.conn).map_err(self.db())
+    }
+
+    /// The files of the ledger (`None` in memory).
+    pub fn files(&self) -> Option<&LedgerFiles> {
+        self.files.as_ref()
+    }
+
+    /// The journal export of every booking, with the chain's head as its last line
+    /// ([`journal::export`]).
+    pub fn journal(&self) -> Result<String, LedgerError> {
+        // One read transaction: the bookings and the head of one moment.
+        let snapshot = self.conn.unchecked_transaction().map_err(self.db())?;
+        let all = self.verify()?;
+        let head = self.head()?;
+        snapshot.finish().map_err(self.db())?;
+        Ok(journal::export(&all, Some(&head)))
     }
 
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// Where the ledger stands now (see [`Head`]).
-    pub fn head(&self) -> Result<Head, LedgerError> {
-        head_in(&self.conn).map_err(self.db())
     }
 
     pub fn schema_version(&self) -> Result<i64, LedgerError> {
@@ -500,92 +976,18 @@ impl Ledger {
 
     /// Every booking in order.
     pub fn bookings(&self) -> Result<Vec<Booking>, LedgerError> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT seq, id, run_id, stichtag, art, payee, bfs, jahr, periode, leistung, betrag, anzahl, tarif, belege,
-                        faellig_am, bezug, text, program_version, booked_at, prev_hash, hash, iban
-                 FROM bookings ORDER BY seq",
-            )
-            .map_err(self.db())?;
-        let raw = st
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, i64>(6)?,
-                    r.get::<_, i64>(7)?,
-                    r.get::<_, String>(8)?,
-                    r.get::<_, String>(9)?,
-                    r.get::<_, String>(10)?,
-                    r.get::<_, Option<i64>>(11)?,
-                    r.get::<_, String>(12)?,
-                    r.get::<_, String>(13)?,
-                    (
-                        r.get::<_, Option<String>>(14)?,
-                        r.get::<_, Option<String>>(15)?,
-                        r.get::<_, String>(16)?,
-                        r.get::<_, String>(17)?,
-                        r.get::<_, String>(18)?,
-                        r.get::<_, String>(19)?,
-                        r.get::<_, String>(20)?,
-                        r.get::<_, Option<String>>(21)?,
-                    ),
-                ))
-            })
-            .map_err(self.db())?;
-        let mut out = Vec::new();
-        for row in raw {
-            let (seq, id, run_id, st, art, payee, bfs, jahr, periode, leistung, betrag, anzahl, tarif, belege, rest) =
-                row.map_err(self.db())?;
-            let (due, bezug, text, pv, booked_at, prev_hash, hash, iban) = rest;
-            let bad = |what: &str| LedgerError::BadRow { seq, what: what.to_string() };
-            out.push(Booking {
-                seq,
-                id,
-                run_id,
-                stichtag: parse_iso(&st).ok_or_else(|| bad("Stichtag"))?,
-                art: Art::parse(&art).ok_or_else(|| bad("Art"))?,
-                payee: u32::try_from(payee).map_err(|_| bad("Zahlungsempfänger"))?,
-                bfs: u32::try_from(bfs).map_err(|_| bad("BFS-Nr."))?,
-                year: i32::try_from(jahr).map_err(|_| bad("Jahr"))?,
-                periode,
-                leistung,
-                betrag: Decimal::from_str(&betrag)
-                    .ok()
-                    .filter(|a| a.abs() <= Decimal::from(MAX_BOOKING_CHF))
-                    .ok_or_else(|| bad("Betrag"))?,
-                count: anzahl.map(|a| u64::try_from(a).map_err(|_| bad("Anzahl"))).transpose()?,
-                tariff: tarif,
-                evidence: serde_json::from_str(&belege).map_err(|_| bad("Belege"))?,
-                due_on: due.map(|d| parse_iso(&d).ok_or_else(|| bad("Fällig am"))).transpose()?,
-                bezug,
-                text,
-                program_version: pv,
-                booked_at,
-                prev_hash,
-                hash,
-                iban,
-            });
-        }
-        Ok(out)
+        booking_rows(&self.conn, "")
+            .map_err(self.db())?
+            .into_iter()
+            .map(|(seq, b)| b.map_err(|what| LedgerError::BadRow { seq, what }))
+            .collect()
     }
 
-    /// Checks the hash chain over all bookings.
+    /// Checks the ledger (its keyed chain over every row, and its anchors) and returns every
+    /// booking in order; the first finding refuses it ([`LedgerError::Tampered`]).
     pub fn verify(&self) -> Result<Vec<Booking>, LedgerError> {
-        let all = self.bookings()?;
-        let mut prev = GENESIS.to_string();
-        for b in &all {
-            if b.prev_hash != prev || chain_hash(&prev, b) != b.hash {
-                return Err(LedgerError::ChainBroken { seq: b.seq });
-            }
-            prev = b.hash.clone();
-        }
-        Ok(all)
+        self.ensure_sound()?;
+        self.bookings()
     }
 
     /// Net booked amount per component key, and the payee of each key's latest booking.
@@ -712,13 +1114,19 @@ impl Ledger {
         Ok(())
     }
 
-    /// Inserts bookings with their chain hashes. Sleeps halfway when the test hook asks.
+    /// Inserts bookings with their public chain hashes (the keyed chain is added by
+    /// [`seal_and_commit`]). With the feature `test-hooks`, sleeps halfway when
+    /// [`PAUSE_ENV`] asks.
     fn insert_bookings(tx: &rusqlite::Transaction<'_>, rows: &mut [Booking]) -> rusqlite::Result<()> {
         let mut prev = Self::last_hash(tx)?;
         let first = Self::next_seq(tx, "bookings")?;
+        #[cfg(feature = "test-hooks")]
         let pause = std::env::var(PAUSE_ENV).ok().and_then(|v| v.parse::<u64>().ok());
+        #[cfg(feature = "test-hooks")]
         let half = rows.len() / 2;
+        #[cfg_attr(not(feature = "test-hooks"), allow(unused_variables))]
         for (seq, (i, b)) in (first..).zip(rows.iter_mut().enumerate()) {
+            #[cfg(feature = "test-hooks")]
             if i == half {
                 if let Some(ms) = pause {
                     eprintln!("BUCHUNG-PAUSE {ms}");
@@ -794,12 +1202,12 @@ impl Ledger {
         planned_on: Option<&Head>,
     ) -> Result<Vec<Booking>, LedgerError> {
         let path = self.path.clone();
-        let db = |source| LedgerError::Db { path: path.clone(), source };
         // Checked inside the write lock: two processes cannot both pass.
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let tx = begin(&self.conn, &path, self.read_only)?;
         refuse_moved(&tx, &path, planned_on)?;
         let rows = Self::book_in(&tx, &path, header, planned, ibans)?;
-        tx.commit().map_err(db)?;
+        seal_and_commit(tx, &self.key, &path)?;
+        self.anchor_after_commit("Zahlungslauf");
         Ok(rows)
     }
 
@@ -905,7 +1313,7 @@ impl Ledger {
         // once waits for it and then sees its booking.
         let path = self.path.clone();
         let db = |source| LedgerError::Db { path: path.clone(), source };
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).map_err(db)?;
+        let tx = begin(&self.conn, &path, self.read_only)?;
         let active = self.active_runs()?;
         let Some(target) = active.iter().find(|r| r.stichtag == stichtag).cloned() else {
             return Err(LedgerError::NothingToReverse(fmt_date(stichtag)));
@@ -969,7 +1377,8 @@ impl Ledger {
             }
         }
         Self::insert_bookings(&tx, &mut rows).map_err(db)?;
-        tx.commit().map_err(db)?;
+        seal_and_commit(tx, &self.key, &path)?;
+        self.anchor_after_commit("Storno");
         let run = self
             .runs()?
             .into_iter()
@@ -997,7 +1406,7 @@ impl Ledger {
         // once waits for it and then sees its booking.
         let path = self.path.clone();
         let db = |source| LedgerError::Db { path: path.clone(), source };
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).map_err(db)?;
+        let tx = begin(&self.conn, &path, self.read_only)?;
         let inv = self.find_invoice(invoice_id)?;
         if date < invoice_date(&inv) {
             return Err(LedgerError::ValueDateBeforeInvoice {
@@ -1073,7 +1482,8 @@ impl Ledger {
             iban: None,
         }];
         Self::insert_bookings(&tx, &mut rows).map_err(db)?;
-        tx.commit().map_err(db)?;
+        seal_and_commit(tx, &self.key, &path)?;
+        self.anchor_after_commit("Zahlungseingang");
         Ok(rows.remove(0))
     }
 
@@ -1109,7 +1519,7 @@ impl Ledger {
         // once waits for it and then sees its booking.
         let path = self.path.clone();
         let db = |source| LedgerError::Db { path: path.clone(), source };
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).map_err(db)?;
+        let tx = begin(&self.conn, &path, self.read_only)?;
         let original = self.receipt(receipt_id)?;
         let reversal = self
             .bookings()?
@@ -1152,7 +1562,8 @@ impl Ledger {
             ..original.clone()
         }];
         Self::insert_bookings(&tx, &mut rows).map_err(db)?;
-        tx.commit().map_err(db)?;
+        seal_and_commit(tx, &self.key, &path)?;
+        self.anchor_after_commit("Storno Zahlungseingang");
         Ok(rows.remove(0))
     }
 
@@ -1236,12 +1647,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("v1.sqlite");
         {
-            let conn = Connection::open(&p).unwrap();
+            let mut conn = Connection::open(&p).unwrap();
             conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
             conn.pragma_update(None, "user_version", 1).unwrap();
-            let mut l = Ledger { conn, path: p.clone(), person: None };
             // Insert as schema 1 did: no iban column yet.
-            let tx = l.conn.transaction().unwrap();
+            let tx = conn.transaction().unwrap();
             tx.execute(
                 "INSERT INTO runs (run_id, seq, art, stichtag, lauf, booked_at, program_version)
                  VALUES ('r1', 1, 'Zahlungslauf', '2023-03-31', 1, 'x', 't')",
@@ -1319,7 +1729,9 @@ mod tests {
         l.book_run(&header(ymd(2023, 9, 30)), &[pb(1, 200), pb(2, 400)]).unwrap();
         let c = l.connection();
         c.execute_batch("DROP TRIGGER bookings_no_update; UPDATE bookings SET betrag = '2000' WHERE seq = 1;").unwrap();
-        assert!(matches!(l.verify(), Err(LedgerError::ChainBroken { seq: 1 })));
+        // Chain positions: 1, 2 the ledger's creation (meta), 3 the first year, 4 the run,
+        // 5 and 6 the bookings.
+        assert!(matches!(l.verify(), Err(LedgerError::Tampered { what: Tamper::Forged { pos: 5, .. }, .. })));
     }
 
     #[test]
@@ -1388,7 +1800,9 @@ mod tests {
         let (ha, hb) = (a.head().unwrap(), b.head().unwrap());
         a.book_planned(&header(ymd(2023, 3, 31)), &[pb(1, 200)], &BTreeMap::new(), Some(&ha)).unwrap();
         let r = b.book_planned(&header(ymd(2023, 9, 30)), &[pb(1, 200)], &BTreeMap::new(), Some(&hb));
-        assert!(matches!(r, Err(LedgerError::Moved { before: 0, now: 1 })), "{r:?}");
+        // Chain positions: 1 and 2 the new ledger's key and setup (`meta`); the first run
+        // adds `erstes_jahr` (3), its run (4) and its booking (5).
+        assert!(matches!(r, Err(LedgerError::Moved { before: 2, now: 5 })), "{r:?}");
         assert_eq!(b.bookings().unwrap().len(), 1);
         // Planned again on the new head, it books.
         let hb = b.head().unwrap();
@@ -1480,5 +1894,379 @@ mod tests {
         for t in threads {
             assert_eq!(t.join().unwrap().unwrap(), schema::latest());
         }
+    }
+    /// A ledger of schema version 1 (before the keyed chain), as the version before wrote
+    /// it: a run and two bookings with the public SHA-256 chain. With `forge`, the second
+    /// booking's amount is changed afterwards (the chain no longer fits).
+    fn v1_ledger(path: &Path, forge: bool) {
+        let c = Connection::open(path).unwrap();
+        c.execute_batch(schema::MIGRATIONS[0]).unwrap();
+        c.pragma_update(None, "user_version", 1).unwrap();
+        c.execute("INSERT INTO meta (key, value) VALUES ('erstes_jahr', '2023')", []).unwrap();
+        c.execute(
+            "INSERT INTO runs (run_id, seq, art, stichtag, lauf, booked_at, program_version)
+             VALUES ('r1', 1, 'Zahlungslauf', '2023-03-31', 1, '31.03.2023 10:00', 'alt')",
+            [],
+        )
+        .unwrap();
+        let mut prev = GENESIS.to_string();
+        for (seq, amount) in [(1i64, 200i64), (2, 400)] {
+            let mut b = Booking {
+                seq,
+                id: format!("b{seq}"),
+                run_id: "r1".into(),
+                stichtag: ymd(2023, 3, 31),
+                art: Art::Auszahlung,
+                payee: 2400 + seq as u32,
+                bfs: 2400 + seq as u32,
+                year: 2023,
+                periode: "2023".into(),
+                leistung: "SOCKEL".into(),
+                betrag: Decimal::from(amount),
+                count: Some(1),
+                tariff: String::new(),
+                evidence: vec![],
+                due_on: None,
+                bezug: None,
+                text: String::new(),
+                program_version: "alt".into(),
+                booked_at: "31.03.2023 10:00".into(),
+                prev_hash: prev.clone(),
+                hash: String::new(),
+                iban: None,
+            };
+            b.hash = chain_hash(&prev, &b);
+            c.execute(
+                "INSERT INTO bookings (seq, id, run_id, stichtag, art, payee, bfs, jahr, periode, leistung, betrag,
+                     anzahl, tarif, belege, program_version, booked_at, prev_hash, hash)
+                 VALUES (?1, ?2, 'r1', '2023-03-31', 'Auszahlung', ?3, ?3, 2023, '2023', 'SOCKEL', ?4, 1, '', '[]',
+                     'alt', '31.03.2023 10:00', ?5, ?6)",
+                params![seq, b.id, b.payee, amount.to_string(), b.prev_hash, b.hash],
+            )
+            .unwrap();
+            prev = b.hash.clone();
+        }
+        if forge {
+            c.execute_batch("DROP TRIGGER bookings_no_update; UPDATE bookings SET betrag = '40000' WHERE seq = 2;")
+                .unwrap();
+        }
+    }
+
+    fn file_bytes(p: &Path) -> Vec<u8> {
+        std::fs::read(p).unwrap()
+    }
+
+    #[test]
+    fn an_unkeyed_ledger_is_migrated_after_its_old_chain_is_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.sqlite");
+        let files = LedgerFiles::beside(&p);
+        v1_ledger(&p, false);
+        // A preview reads it (migrated in memory) and changes nothing: no key, no anchors.
+        let before = file_bytes(&p);
+        let ro = Ledger::open_read_only(&p).unwrap();
+        assert_eq!(ro.bookings().unwrap().len(), 2);
+        drop(ro);
+        assert_eq!(file_bytes(&p), before);
+        assert!(!files.key.exists() && !files.anchors.exists());
+        // Opened for writing: migrated, keyed, recorded, anchored.
+        let mut l = Ledger::open_existing(&p).unwrap();
+        assert_eq!(l.schema_version().unwrap(), schema::latest());
+        assert!(files.key.is_file());
+        // meta: erstes_jahr, kette_eingerichtet, schluessel; the run; two bookings.
+        assert_eq!(l.head().unwrap().pos, 6);
+        let record: String = l
+            .connection()
+            .query_row("SELECT value FROM meta WHERE key = 'kette_eingerichtet'", [], |r| r.get(0))
+            .unwrap();
+        assert!(record.contains("2 Buchungen"), "{record}");
+        let anchors = anchor::read(&files.anchors, &l.key).unwrap();
+        assert_eq!(anchors.anchors.len(), 1);
+        assert_eq!((anchors.anchors[0].art.as_str(), anchors.anchors[0].head.pos), ("Umstellung", 6));
+        // It books on, under the key.
+        l.book_run(&header(ymd(2023, 9, 30)), &[pb(1, 100)]).unwrap();
+        assert_eq!(l.verify().unwrap().len(), 3);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&files.key).unwrap().permissions().mode() & 0o777, 0o640);
+            assert_eq!(std::fs::metadata(&files.anchors).unwrap().permissions().mode() & 0o777, 0o660);
+        }
+    }
+
+    #[test]
+    fn a_forged_unkeyed_ledger_is_not_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.sqlite");
+        v1_ledger(&p, true);
+        let before = file_bytes(&p);
+        assert!(matches!(Ledger::open_existing(&p), Err(LedgerError::ChainBroken { seq: 2 })));
+        assert!(matches!(Ledger::open_read_only(&p), Err(LedgerError::ChainBroken { seq: 2 })));
+        assert_eq!(file_bytes(&p), before, "the file stays as it was");
+        let c = Connection::open(&p).unwrap();
+        assert_eq!(c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
+    }
+
+    #[test]
+    fn an_unkeyed_copy_beside_anchors_is_an_older_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.sqlite");
+        v1_ledger(&p, false);
+        let old = file_bytes(&p);
+        Ledger::open_existing(&p).unwrap().book_run(&header(ymd(2023, 9, 30)), &[pb(1, 100)]).unwrap();
+        // The pre-migration copy put back.
+        std::fs::write(&p, &old).unwrap();
+        for r in [Ledger::open_existing(&p), Ledger::open_read_only(&p)] {
+            assert!(matches!(r, Err(LedgerError::Tampered { what: Tamper::UnkeyedCopy(_), .. })));
+        }
+        assert_eq!(file_bytes(&p), old);
+        // Knowingly restored: recorded with its reason, then migrated and used.
+        let rep = verify::restore(&LedgerFiles::beside(&p), "Sicherung vor der Umstellung").unwrap();
+        assert!(rep.ok(), "{}", rep.text());
+        assert_eq!(rep.restores.len(), 1);
+        assert_eq!(Ledger::open_existing(&p).unwrap().bookings().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn files_that_are_not_a_ledger_are_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("leer.sqlite");
+        std::fs::write(&empty, b"").unwrap();
+        let text = dir.path().join("text.sqlite");
+        std::fs::write(&text, b"Beitraege 2023\n").unwrap();
+        let foreign = dir.path().join("fremd.sqlite");
+        Connection::open(&foreign).unwrap().execute_batch("CREATE TABLE kunden (id INTEGER, name TEXT);").unwrap();
+        let blank = dir.path().join("ohne-tabellen.sqlite");
+        Connection::open(&blank).unwrap().pragma_update(None, "user_version", 0).unwrap();
+        let cases = [(&empty, NotLedger::Empty), (&text, NotLedger::NotSqlite), (&foreign, NotLedger::Foreign)];
+        for (p, why) in cases {
+            let before = file_bytes(p);
+            let r = Ledger::open_read_only(p);
+            assert!(matches!(&r, Err(LedgerError::NotALedger { why: w, .. }) if *w == why), "{p:?}");
+            assert!(matches!(Ledger::open_for_preview(p), Err(LedgerError::NotALedger { .. })), "{p:?}");
+            assert_eq!(file_bytes(p), before, "{p:?}");
+        }
+        // Writing: another program's database and a text file are refused too, untouched.
+        for p in [&text, &foreign] {
+            let before = file_bytes(p);
+            assert!(matches!(Ledger::open_existing(p), Err(LedgerError::NotALedger { .. })), "{p:?}");
+            assert_eq!(file_bytes(p), before, "{p:?}");
+        }
+        // No key or anchors were created beside any of them.
+        let made: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".schluessel") || n.ends_with(".anker"))
+            .collect();
+        assert!(made.is_empty(), "{made:?}");
+        // A database without tables is no ledger to read; a preview of a missing file is an
+        // empty ledger in memory, and creates nothing.
+        assert!(matches!(Ledger::open_read_only(&blank), Err(LedgerError::NotALedger { why: NotLedger::Empty, .. })));
+        let missing = dir.path().join("fehlt.sqlite");
+        assert!(Ledger::open_for_preview(&missing).unwrap().bookings().unwrap().is_empty());
+        assert!(matches!(Ledger::open_read_only(&missing), Err(LedgerError::Missing(_))));
+        assert!(!missing.exists());
+    }
+
+    #[test]
+    fn a_schema_version_this_program_does_not_know_is_refused_both_sides() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.sqlite");
+        Ledger::open(&p).unwrap().book_run(&header(ymd(2023, 3, 31)), &[pb(1, 200)]).unwrap();
+        let latest = schema::latest();
+        for (version, ok) in [(-1, false), (0, false), (latest, true), (latest + 1, false)] {
+            Connection::open(&p).unwrap().pragma_update(None, "user_version", version).unwrap();
+            let before = file_bytes(&p);
+            for r in [Ledger::open_read_only(&p), Ledger::open_existing(&p)] {
+                match (version, r) {
+                    (_, Ok(l)) => assert!(ok && l.bookings().unwrap().len() == 1, "{version}"),
+                    (-1, Err(LedgerError::UnknownSchema { found: -1, .. })) => {}
+                    // Version 0 with the ledger's tables: not this program's ledger.
+                    (0, Err(LedgerError::NotALedger { why: NotLedger::Foreign, .. })) => {}
+                    (v, Err(LedgerError::NewerSchema { found, .. })) if v == latest + 1 && found == v => {}
+                    (v, Err(e)) => panic!("{v}: {e}"),
+                }
+            }
+            if !ok {
+                assert_eq!(file_bytes(&p), before, "{version}");
+            }
+        }
+    }
+
+    /// A ledger with every kind of row: a run, its Storno, a rebooking.
+    /// A ledger with rows in every table: runs and a Storno, then a run booked under the
+    /// four-eyes rule with an output, its execution date and an IBAN, and its release (the
+    /// last row of every table has every nullable column set).
+    fn full_ledger() -> Ledger {
+        let mut l = Ledger::in_memory().unwrap();
+        let d = ymd(2023, 9, 30);
+        l.book_run(&header(d), &[pb(1, 200), pb(2, 400)]).unwrap();
+        l.storno(d, "falsch", "x", "t").unwrap();
+        l.book_run(&header(d), &[pb(1, 200)]).unwrap();
+        let make = |_: &RunRow, _: &[Booking], _: &ReleaseDraft<'_>| -> Result<ReleaseFiles, LedgerError> {
+            Ok(ReleaseFiles {
+                execution_date: Some(ymd(2024, 4, 2)),
+                payment: Some(crate::write::OutFile { rel: "p.xml".into(), bytes: b"p".to_vec() }),
+                others: vec![],
+            })
+        };
+        l.release("bruno", d, "x", "t", make).unwrap();
+        let mut h = header(ymd(2024, 3, 31));
+        (h.person, h.execution_date) = ("anna".into(), Some(ymd(2024, 4, 2)));
+        let ibans = BTreeMap::from([(1, "CH9300762011623852957".to_string())]);
+        let mut p = pb(1, 300);
+        (p.periode, p.due_on, p.bezug) = ("2024/H1".into(), Some(ymd(2024, 4, 30)), Some("x".into()));
+        let files = |_: &RunRow, _: &[Booking]| -> Result<Vec<crate::write::OutFile>, LedgerError> {
+            Ok(vec![crate::write::OutFile { rel: "a.txt".into(), bytes: b"a".to_vec() }])
+        };
+        l.book_run_with_outputs(&h, &[p], &ibans, None, files).unwrap();
+        l.release("bruno", ymd(2024, 3, 31), "x", "t", make).unwrap();
+        l
+    }
+
+    #[test]
+    fn every_table_and_column_is_chained() {
+        let l = full_ledger();
+        assert!(l.inspect().unwrap().chain.findings.is_empty());
+        let names = |sql: &str| -> Vec<String> {
+            let mut st = l.connection().prepare(sql).unwrap();
+            let v = st.query_map([], |r| r.get::<_, String>(0)).unwrap().collect::<Result<Vec<_>, _>>().unwrap();
+            v
+        };
+        // Every table but the chain itself is chained.
+        for t in names("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'") {
+            assert!(t == "kette" || chain::TABLES.iter().any(|(n, _)| *n == t), "table {t} is not chained");
+        }
+        // Any change to any column of the last row of a chained table is found: another
+        // value of the same type, and a value of another type or NULL (where the database
+        // takes it).
+        let changes = [
+            "CASE typeof(COL) WHEN 'integer' THEN COL + 100 WHEN 'null' THEN 'x' ELSE COL || 'x' END",
+            "CASE typeof(COL) WHEN 'integer' THEN 'x' WHEN 'null' THEN 7 ELSE NULL END",
+        ];
+        let (mut columns, mut applied) = (0, 0);
+        for (table, _) in chain::TABLES {
+            for col in names(&format!("SELECT name FROM pragma_table_info('{table}')")) {
+                columns += 1;
+                let mut changed = false;
+                for change in changes {
+                    let l = full_ledger();
+                    let c = l.connection();
+                    let change = change.replace("COL", &col);
+                    let sql = format!(
+                        "PRAGMA foreign_keys = OFF; PRAGMA ignore_check_constraints = ON;
+                         DROP TRIGGER IF EXISTS {table}_no_update;
+                         UPDATE {table} SET {col} = {change} WHERE rowid = (SELECT MAX(rowid) FROM {table});"
+                    );
+                    if c.execute_batch(&sql).is_err() {
+                        continue; // the database refuses such a value (NOT NULL, a key's type)
+                    }
+                    applied += 1;
+                    changed = true;
+                    let findings = l.inspect().unwrap().chain.findings;
+                    assert!(!findings.is_empty(), "{table}.{col} changed unnoticed: {sql}");
+                }
+                assert!(changed, "{table}.{col} was never changed");
+            }
+        }
+        // Some columns also to a value of another type.
+        assert!(applied > columns, "{applied} changes over {columns} columns");
+    }
+
+    #[test]
+    fn a_wrong_or_missing_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.sqlite"), dir.path().join("b.sqlite"));
+        Ledger::open(&a).unwrap().book_run(&header(ymd(2023, 3, 31)), &[pb(1, 200)]).unwrap();
+        Ledger::open(&b).unwrap().book_run(&header(ymd(2023, 3, 31)), &[pb(1, 200)]).unwrap();
+        let (ka, kb) = (LedgerFiles::beside(&a).key, LedgerFiles::beside(&b).key);
+        std::fs::copy(&kb, &ka).unwrap();
+        assert!(matches!(Ledger::open_read_only(&a), Err(LedgerError::Tampered { what: Tamper::WrongKey(_), .. })));
+        std::fs::remove_file(&ka).unwrap();
+        for r in [Ledger::open_read_only(&a), Ledger::open_existing(&a), Ledger::open(&a)] {
+            assert!(matches!(r, Err(LedgerError::KeyMissing { .. })));
+        }
+        assert!(!ka.exists(), "no new key is made for a keyed ledger");
+        std::fs::write(&ka, b"kein Schluessel").unwrap();
+        assert!(matches!(Ledger::open_read_only(&a), Err(LedgerError::KeyUnreadable { .. })));
+    }
+
+    #[test]
+    fn the_anchor_file_is_append_only_and_catches_up_a_missed_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.sqlite");
+        let files = LedgerFiles::beside(&p);
+        let mut l = Ledger::open(&p).unwrap();
+        l.book_run(&header(ymd(2023, 3, 31)), &[pb(1, 200)]).unwrap();
+        l.book_run(&header(ymd(2023, 9, 30)), &[pb(1, 100)]).unwrap();
+        drop(l);
+        let text = std::fs::read_to_string(&files.anchors).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        // The last line lost (a command killed after its booking, before its anchor): the
+        // ledger is ahead and valid under the key; a read passes, a write anchors it.
+        std::fs::write(&files.anchors, format!("{}\n{}\n", lines[0], lines[1])).unwrap();
+        assert!(Ledger::open_read_only(&p).is_ok());
+        let l = Ledger::open_existing(&p).unwrap();
+        let a = anchor::read(&files.anchors, &l.key).unwrap();
+        assert_eq!(a.anchors.last().map(|a| a.art.as_str()), Some("Nachgetragen"));
+        assert_eq!(a.anchors.last().map(|a| a.head.pos), Some(l.head().unwrap().pos));
+        drop(l);
+        // A line edited (its kind changed): refused.
+        let text = std::fs::read_to_string(&files.anchors).unwrap();
+        let edited = text.replacen(";Zahlungslauf;", ";Storno;", 1);
+        assert_ne!(edited, text);
+        std::fs::write(&files.anchors, &edited).unwrap();
+        assert!(matches!(
+            Ledger::open_read_only(&p),
+            Err(LedgerError::Tampered { what: Tamper::AnchorForged { line: 2, .. }, .. })
+        ));
+        // The anchor file removed, with runs booked: refused.
+        std::fs::remove_file(&files.anchors).unwrap();
+        assert!(matches!(
+            Ledger::open_existing(&p),
+            Err(LedgerError::Tampered { what: Tamper::AnchorsMissing(_), .. })
+        ));
+        // The ledger removed while the anchors remember it: not created anew.
+        std::fs::write(&files.anchors, &text).unwrap();
+        std::fs::remove_file(&p).unwrap();
+        assert!(matches!(Ledger::open(&p), Err(LedgerError::Tampered { what: Tamper::LedgerGone { .. }, .. })));
+        assert!(matches!(
+            Ledger::open_for_preview(&p),
+            Err(LedgerError::Tampered { what: Tamper::LedgerGone { .. }, .. })
+        ));
+        assert!(!p.exists());
+    }
+
+    /// Run as a child process by the next test (does nothing unless asked): starts a large
+    /// write on the ledger and is killed (abort) in its middle, leaving a hot journal.
+    #[test]
+    fn a_hot_journal_child() {
+        let Ok(p) = std::env::var("BEITRAEGE_TEST_HOT_JOURNAL") else { return };
+        let c = Connection::open(p).unwrap();
+        c.execute_batch("PRAGMA cache_size = 2; BEGIN IMMEDIATE; CREATE TABLE ballast (b);").unwrap();
+        for _ in 0..500 {
+            c.execute("INSERT INTO ballast VALUES (randomblob(2000))", []).unwrap();
+        }
+        std::process::abort();
+    }
+
+    #[test]
+    fn a_ledger_left_in_the_middle_of_a_commit_is_read_at_its_last_committed_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.sqlite");
+        Ledger::open(&p).unwrap().book_run(&header(ymd(2023, 3, 31)), &[pb(1, 200), pb(2, 400)]).unwrap();
+        let o = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "ledger::tests::a_hot_journal_child", "--test-threads", "1"])
+            .env("BEITRAEGE_TEST_HOT_JOURNAL", &p)
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "the child was killed in its write");
+        let journal = std::fs::read(dir.path().join("b.sqlite-journal")).unwrap();
+        assert_eq!(journal[..8], [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7], "a hot journal");
+        let l = Ledger::open_read_only(&p).unwrap();
+        assert_eq!(l.verify().unwrap().len(), 2);
+        assert!(l.connection().prepare("SELECT * FROM ballast").is_err(), "the interrupted write is gone");
     }
 }

@@ -4,10 +4,17 @@
 //! Bookings and runs are append-only: triggers abort every UPDATE and DELETE, so not even
 //! a hand-written SQL statement can change the history. Amounts are decimal text (exact),
 //! never floating point; sums are taken in Rust.
+//!
+//! Every row of `meta`, `runs` and `bookings` is chained under the ledger's key (table
+//! `kette`, [`KETTE`], see `chain.rs`). A migration that adds a column to a chained table
+//! adds it NULL-able without a default (a row's canonical text leaves NULLs out, so the
+//! older rows keep their MAC), or it re-chains under the key after verifying the chain.
 
 /// Migrations, index + 1 = the version they lead to.
-pub const MIGRATIONS: &[&str] = &[
-    r#"
+pub const MIGRATIONS: &[&str] = &[V1, IBAN, KETTE, FREIGABE];
+
+/// Version 1: the tables, append-only.
+const V1: &str = r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -62,14 +69,13 @@ CREATE TRIGGER meta_no_delete BEFORE DELETE ON meta
 BEGIN SELECT RAISE(ABORT, 'Die Angaben der Buchhaltung sind unveränderlich'); END;
 CREATE TRIGGER meta_no_update BEFORE UPDATE ON meta
 BEGIN SELECT RAISE(ABORT, 'Die Angaben der Buchhaltung sind unveränderlich'); END;
-"#,
-    // 2: the IBAN a payment was made to (item 8 of «One truth for the money»); NULL for
-    // bookings that pay nothing and for payments booked before.
-    r#"
+"#;
+
+/// Version 2: the IBAN a payment was made to (item 8 of «One truth for the money»); NULL for
+/// bookings that pay nothing and for payments booked before.
+const IBAN: &str = r#"
 ALTER TABLE bookings ADD COLUMN iban TEXT;
-"#,
-    FREIGABE,
-];
+"#;
 
 /// The four-eyes release and the stored outputs of booked runs (issue 17, items 2, 3 and 5).
 /// Found by content (`MIGRATIONS.iter().position(..)`), so that it can be renumbered when
@@ -119,7 +125,31 @@ CREATE TRIGGER ausgaben_no_delete BEFORE DELETE ON ausgaben
 BEGIN SELECT RAISE(ABORT, 'Die Ausgaben gebuchter Zahlungsläufe sind unveränderlich'); END;
 "#;
 
+/// The keyed chain over every row that decides money. After this SQL the migration verifies
+/// the bookings' old public SHA-256 chain, records the key's name and the migration in
+/// `meta`, and chains every row under the key (`Ledger::migrate`).
+pub const KETTE: &str = r#"
+CREATE TABLE kette (
+    pos     INTEGER PRIMARY KEY,
+    tabelle TEXT NOT NULL,
+    zeile   TEXT NOT NULL,
+    prev    TEXT NOT NULL,
+    mac     TEXT NOT NULL UNIQUE,
+    UNIQUE (tabelle, zeile)
+);
+CREATE TRIGGER kette_no_update BEFORE UPDATE ON kette
+BEGIN SELECT RAISE(ABORT, 'Die Hash-Kette ist unveränderlich'); END;
+CREATE TRIGGER kette_no_delete BEFORE DELETE ON kette
+BEGIN SELECT RAISE(ABORT, 'Die Hash-Kette ist unveränderlich'); END;
+"#;
+
 /// The schema version this program writes.
 pub fn latest() -> i64 {
     MIGRATIONS.len() as i64
+}
+
+/// The version that introduced the keyed chain (found by content, so that the migrations
+/// can be renumbered when others are merged before it).
+pub fn keyed() -> i64 {
+    MIGRATIONS.iter().position(|m| *m == KETTE).map(|i| i as i64 + 1).unwrap_or(i64::MAX)
 }

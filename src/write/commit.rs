@@ -229,9 +229,11 @@ fn io(path: &Path, source: std::io::Error) -> WriteError {
     WriteError::Io { path: path.to_path_buf(), err: source }
 }
 
-/// Test hook: `BEITRAEGE_ABBRUCH_BEI=<point>` aborts the process at that point (as a kill
-/// would: no destructor runs), `BEITRAEGE_HALT_BEI=<point>` waits two seconds there. Used by
-/// the crash-consistency and concurrency tests; without the variables it does nothing.
+/// Test hook, only with the feature `test-hooks` (never in the shipped binary):
+/// `BEITRAEGE_ABBRUCH_BEI=<point>` aborts the process at that point (as a kill would: no
+/// destructor runs), `BEITRAEGE_HALT_BEI=<point>` waits two seconds there. Used by the
+/// crash-consistency and concurrency tests; without the variables it does nothing.
+#[cfg(feature = "test-hooks")]
 pub fn crash_point(point: &str) {
     use std::sync::OnceLock;
     static ABORT: OnceLock<Option<String>> = OnceLock::new();
@@ -243,6 +245,11 @@ pub fn crash_point(point: &str) {
         std::thread::sleep(std::time::Duration::from_secs(2));
     }
 }
+
+/// Without the feature `test-hooks`: nothing (the environment is never read).
+#[cfg(not(feature = "test-hooks"))]
+#[inline(always)]
+pub fn crash_point(_point: &str) {}
 
 /// An output folder, locked for this process until dropped.
 #[derive(Debug)]

@@ -217,7 +217,7 @@ pub fn execute(
     // Before anything is read: the output folder is no other command's, the ledger not in it.
     write::commit::check_output_root(&opts.out, false).map_err(WriteError::from)?;
     write::commit::check_ledger_place(&opts.ledger, None, &[&opts.out]).map_err(WriteError::from)?;
-    let ledger = Ledger::open_existing(&opts.ledger)?;
+    let ledger = Ledger::open_read_only(&opts.ledger)?;
     let master = match &opts.stammdaten {
         Some(p) if p.is_file() => Some(Stammdaten::load(p).map_err(crate::evaluate::RunError::from)?),
         _ => None,
@@ -243,7 +243,7 @@ pub fn execute(
     let all = ledger.verify()?;
     let mut files = vec![
         super::workbook::konto_workbook(&st, &master, env!("CARGO_PKG_VERSION"))?,
-        OutFile { rel: journal::FILE_NAME.to_string(), bytes: journal::export(&all).into_bytes() },
+        OutFile { rel: journal::FILE_NAME.to_string(), bytes: ledger.journal()?.into_bytes() },
     ];
     // The invoices, printed again from the ledger: the same documents the runs wrote.
     for r in ledger.runs()?.iter().filter(|r| r.art == "Zahlungslauf") {
@@ -273,7 +273,7 @@ pub fn execute(
 /// Reads the ledger for the annex of `eval`'s year.
 pub fn annex_view(path: &Path, eval: &Evaluation) -> Result<AnnexView, WriteError> {
     let err = |e: LedgerError| WriteError::Ledger { path: path.to_path_buf(), message: e.to_string() };
-    let ledger = Ledger::open_existing(path).map_err(err)?;
+    let ledger = Ledger::open_read_only(path).map_err(err)?;
     let all = ledger.verify().map_err(err)?;
     let mut booked: BTreeMap<Bfs, Chf> = BTreeMap::new();
     for b in all.iter().filter(|b| b.year == eval.year) {

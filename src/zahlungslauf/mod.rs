@@ -409,9 +409,8 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     if opts.book && opts.person.trim().is_empty() {
         return Err(LedgerError::NoPerson.into());
     }
-    // A preview reads an existing ledger and never creates one.
-    let mut ledger =
-        if opts.book || opts.ledger.is_file() { Ledger::open(&opts.ledger)? } else { Ledger::in_memory()? };
+    // A preview opens an existing ledger read-only and never creates one.
+    let mut ledger = if opts.book { Ledger::open(&opts.ledger)? } else { Ledger::open_for_preview(&opts.ledger)? };
     let mut notes = Vec::new();
     if !opts.book {
         if let Some(why) = extraordinary_why(opts.stichtag, opts.booked_on) {
