@@ -5,11 +5,14 @@
 //! file that is not a ledger.
 //!
 //! The ledger is the sample year's, booked per 31.03.2023 (97 bookings) and 30.09.2023 (119
-//! bookings). Its chain, worked out by hand: 1 and 2 the ledger's creation (`meta`
-//! `kette_eingerichtet`, `schluessel`), 3 the first year (`meta` `erstes_jahr`), 4 the first
-//! run, 5–101 its bookings 1–97, 102 the second run, 103–221 its bookings 98–216. The anchor
-//! file has three lines: `Anlage` (2), the first run (101), the second run (221).
-
+//! bookings), each released by a second person. Its chain, worked out by hand: 1 and 2 the
+//! ledger's creation (`meta` `kette_eingerichtet`, `schluessel`), 3 the first year (`meta`
+//! `erstes_jahr`), 4 the first run, 5–101 its bookings 1–97, 102–103 the outputs stored with
+//! it (JSON, workbook), 104 its release, 105–106 the release's outputs (release workbook,
+//! pain.001); 107 the second run, 108–226 its bookings 98–216, 227–230 its outputs (the
+//! invoice's e-mail draft and PDF, JSON, workbook), 231 its release, 232–233 the release's
+//! outputs. The anchor file has five lines: `Anlage` (2), each run booked (103, 230) and
+//! released (106, 233).
 mod common;
 
 use beitraege::domain::ymd;
@@ -25,8 +28,15 @@ use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const FIRST_RUN_HEAD: i64 = 101;
-const SECOND_RUN_HEAD: i64 = 221;
+/// The head after the first run was booked and released.
+const FIRST_RUN_HEAD: i64 = 106;
+/// The head after the second run was booked and released.
+const SECOND_RUN_HEAD: i64 = 233;
+/// The anchor file's lines after both runs (creation, two bookings, two releases).
+const ANCHOR_LINES: usize = 5;
+/// The chain position of the last booking of each run, which its journal names as its head.
+const FIRST_JOURNAL_HEAD: i64 = 101;
+const SECOND_JOURNAL_HEAD: i64 = 226;
 
 fn opts(dir: &Path, stichtag: NaiveDate, book: bool) -> ZahlungslaufOptions {
     ZahlungslaufOptions {
@@ -132,12 +142,12 @@ fn a_clean_ledger_and_its_journals_verify() {
     let report = verify::check(&LedgerFiles::beside(&ledger), &[j1.clone(), j2.clone()]).unwrap();
     assert!(report.ok(), "{}", report.text());
     assert_eq!((report.bookings, report.runs, report.head.pos), (216, 2, SECOND_RUN_HEAD));
-    assert_eq!(report.anchor_lines, 3);
+    assert_eq!(report.anchor_lines, ANCHOR_LINES);
     assert_eq!(report.unanchored, 0);
     // Each journal anchors the head of its run and holds exactly its bookings.
     let heads: Vec<(i64, usize)> =
         report.journals.iter().map(|(_, j)| (j.head.as_ref().unwrap().pos, j.rows)).collect();
-    assert_eq!(heads, vec![(FIRST_RUN_HEAD, 97), (SECOND_RUN_HEAD, 216)]);
+    assert_eq!(heads, vec![(FIRST_JOURNAL_HEAD, 97), (SECOND_JOURNAL_HEAD, 216)]);
     let (code, text) = pruefen(&ledger, &["--journal".as_ref(), j1.as_os_str(), j2.as_os_str()]);
     assert_eq!(code, Some(0), "{text}");
     // A journal row changed (and its public chain recomputed by nobody): exit 1.
@@ -223,9 +233,9 @@ fn a_booking_inserted_with_a_valid_hash_is_refused() {
     b.hash = chain_hash(&prev, &b);
     c.execute(
         "INSERT INTO bookings (seq, id, run_id, stichtag, art, payee, bfs, jahr, periode, leistung, betrag, anzahl,
-             tarif, belege, faellig_am, bezug, text, program_version, booked_at, prev_hash, hash)
+             tarif, belege, faellig_am, bezug, text, program_version, booked_at, prev_hash, hash, iban)
          SELECT 217, ?1, ?2, stichtag, art, 2401, 2401, jahr, periode, leistung, '50000', anzahl, tarif, belege,
-             faellig_am, bezug, text, program_version, booked_at, ?3, ?4 FROM bookings WHERE seq = 1",
+             faellig_am, bezug, text, program_version, booked_at, ?3, ?4, iban FROM bookings WHERE seq = 1",
         params![b.id, b.run_id, b.prev_hash, b.hash],
     )
     .unwrap();
@@ -249,23 +259,26 @@ fn a_truncated_ledger_is_refused() {
         let c = raw(&ledger);
         c.execute_batch(
             "DROP TRIGGER bookings_no_delete; DROP TRIGGER runs_no_delete;
+             DROP TRIGGER freigaben_no_delete; DROP TRIGGER ausgaben_no_delete;
+             DELETE FROM ausgaben WHERE run_id = (SELECT run_id FROM runs WHERE seq = 2);
+             DELETE FROM freigaben WHERE run_id = (SELECT run_id FROM runs WHERE seq = 2);
              DELETE FROM bookings WHERE seq > 97; DELETE FROM runs WHERE seq = 2;",
         )
         .unwrap();
         if with_chain {
-            c.execute_batch("DROP TRIGGER kette_no_delete; DELETE FROM kette WHERE pos > 101;").unwrap();
+            c.execute_batch("DROP TRIGGER kette_no_delete; DELETE FROM kette WHERE pos > 106;").unwrap();
         }
         drop(c);
         let what = tampered(book(dir.path(), ymd(2023, 9, 30)));
         if with_chain {
-            let expected = Tamper::Truncated { head: FIRST_RUN_HEAD, anchored: SECOND_RUN_HEAD, line: 3 };
+            let expected = Tamper::Truncated { head: FIRST_RUN_HEAD, anchored: SECOND_RUN_HEAD, line: ANCHOR_LINES };
             assert_eq!(what, expected);
             assert_eq!(findings(&ledger), vec![expected]);
         } else {
-            assert!(matches!(what, Tamper::Removed { pos: 102, .. }), "{what:?}");
+            assert!(matches!(what, Tamper::Removed { pos: 107, .. }), "{what:?}");
             let f = findings(&ledger);
-            // The run and its 119 bookings.
-            assert_eq!(f.len(), 120, "{f:?}");
+            // The run, its 119 bookings, its 4 outputs, its release and the release's 2 outputs.
+            assert_eq!(f.len(), 127, "{f:?}");
             assert!(f.iter().all(|t| matches!(t, Tamper::Removed { .. })));
         }
         assert_eq!(bookings_in(&ledger), 97, "nothing booked");
@@ -281,7 +294,7 @@ fn an_older_copy_is_refused_until_its_restore_is_recorded() {
     let (dir, ledger) = booked(true);
     let d = dir.path();
     std::fs::copy(d.join("gestern.sqlite"), &ledger).unwrap();
-    let truncated = Tamper::Truncated { head: FIRST_RUN_HEAD, anchored: SECOND_RUN_HEAD, line: 3 };
+    let truncated = Tamper::Truncated { head: FIRST_RUN_HEAD, anchored: SECOND_RUN_HEAD, line: ANCHOR_LINES };
     assert_eq!(tampered(book(d, ymd(2023, 9, 30))), truncated);
     // A preview too (it would plan 30.09.2023 again).
     assert_eq!(tampered(execute(&opts(d, ymd(2024, 3, 31), false))), truncated);
@@ -290,7 +303,7 @@ fn an_older_copy_is_refused_until_its_restore_is_recorded() {
     let report = verify::check(&LedgerFiles::beside(&ledger), std::slice::from_ref(&j2)).unwrap();
     assert_eq!(
         report.findings,
-        vec![truncated, Tamper::JournalAhead { path: j2.clone(), pos: SECOND_RUN_HEAD, head: FIRST_RUN_HEAD }]
+        vec![truncated, Tamper::JournalAhead { path: j2.clone(), pos: SECOND_JOURNAL_HEAD, head: FIRST_RUN_HEAD }]
     );
     assert_eq!(pruefen(&ledger, &[]).0, Some(1));
     // The override needs a reason (a command-line error without), then records it.
@@ -306,14 +319,17 @@ fn an_older_copy_is_refused_until_its_restore_is_recorded() {
     assert_eq!(code, Some(0), "{text}");
     let anchors = std::fs::read_to_string(LedgerFiles::beside(&ledger).anchors).unwrap();
     let last = anchors.lines().last().unwrap();
-    assert!(last.starts_with("4;"), "{last}");
+    assert!(last.starts_with("6;"), "{last}");
     let fields: Vec<&str> = last.split(';').collect();
-    assert_eq!((fields[2], fields[3]), ("Wiederherstellung", "101"));
+    assert_eq!((fields[2], fields[3]), ("Wiederherstellung", "106"));
     assert!(fields[7].starts_with("Festplatte ersetzt, Sicherung vom Vortag"), "{last}");
     // The ledger verifies again; the lost run's journal still says what was lost.
     let report = verify::check(&LedgerFiles::beside(&ledger), std::slice::from_ref(&j2)).unwrap();
     assert_eq!(report.restores.len(), 1);
-    assert_eq!(report.findings, vec![Tamper::JournalAhead { path: j2, pos: SECOND_RUN_HEAD, head: FIRST_RUN_HEAD }]);
+    assert_eq!(
+        report.findings,
+        vec![Tamper::JournalAhead { path: j2, pos: SECOND_JOURNAL_HEAD, head: FIRST_RUN_HEAD }]
+    );
     // Used again: the run per 30.09.2023 is booked (again), and everything verifies.
     assert!(book(d, ymd(2023, 9, 30)).unwrap().booked);
     assert_eq!(bookings_in(&ledger), 216);

@@ -1510,7 +1510,8 @@ fn ledger_cmd(args: &[&str], ledger: &Path, root: &Path) -> std::process::Comman
 /// on that point, not on time), each followed by the next command (the same command again,
 /// or `--ausgaben`): the run is booked and released with exactly its outputs and its payment
 /// file, byte for byte what the ledger keeps, with the same MsgId every time; or nothing is
-/// booked and nothing written.
+/// booked and nothing written. The hook exists only with the feature `test-hooks`.
+#[cfg(feature = "test-hooks")]
 #[test]
 fn kills_during_a_booking_and_its_release_end_with_the_run_and_exactly_its_outputs() {
     let (dir, inbox, sd) = world();
@@ -1876,4 +1877,21 @@ fn two_real_accounts_book_and_release() {
         let _ = run(Command::new("userdel").arg(u));
     }
     let _ = run(Command::new("groupdel").arg(group));
+}
+
+/// A booking whose master data are missing or unreadable is refused before the ledger is
+/// opened: no ledger, key or anchor file is created.
+#[test]
+fn a_booking_with_faulty_master_data_creates_no_ledger() {
+    let (dir, inbox, _sd) = world();
+    let d = dir.path();
+    let broken = d.join("Kaputt.xlsx");
+    std::fs::write(&broken, b"kein Excel").unwrap();
+    for sd in [d.join("fehlt.xlsx"), broken] {
+        let r = execute(&opts(&inbox, &sd, d, ymd(2023, 3, 31), true));
+        assert!(matches!(r, Err(ZahlungslaufError::Run(_))), "{sd:?}");
+        let files = beitraege::ledger::LedgerFiles::beside(&d.join("buchhaltung.sqlite"));
+        assert!(!d.join("buchhaltung.sqlite").exists());
+        assert!(!files.key.exists() && !files.anchors.exists());
+    }
 }

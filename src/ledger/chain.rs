@@ -26,13 +26,8 @@ use thiserror::Error;
 /// The chained tables and the column that names a row (stable: not the rowid, which VACUUM
 /// may renumber). A table added to the schema that decides money belongs here; the unit test
 /// `every_table_and_column_is_chained` fails until it is.
-pub const TABLES: &[(&str, &str)] = &[
-    ("meta", "key"),
-    ("runs", "run_id"),
-    ("bookings", "seq"),
-    ("freigaben", "run_id"),
-    ("ausgaben", "id"),
-];
+pub const TABLES: &[(&str, &str)] =
+    &[("meta", "key"), ("runs", "run_id"), ("bookings", "seq"), ("freigaben", "run_id"), ("ausgaben", "id")];
 
 /// The `meta` row that names the key a ledger is chained under ([`ChainKey::id`]).
 pub const META_KEY_ID: &str = "schluessel";

@@ -16,9 +16,9 @@
 //! The database belongs on a local disk: SQLite on network shares (SMB/NFS) is known to
 //! corrupt or lock.
 
-mod freigabe;
 pub mod anchor;
 pub mod chain;
+mod freigabe;
 pub mod journal;
 mod schema;
 pub mod verify;
@@ -639,7 +639,12 @@ impl Ledger {
         Ok(Ledger { conn, path, key, files: None, read_only: false, chained_now: true, person: None })
     }
 
-    fn configure(conn: &Connection, path: &Path, read_only: bool, busy: Option<fn(i32) -> bool>) -> Result<(), LedgerError> {
+    fn configure(
+        conn: &Connection,
+        path: &Path,
+        read_only: bool,
+        busy: Option<fn(i32) -> bool>,
+    ) -> Result<(), LedgerError> {
         let db = |source| LedgerError::Db { path: path.to_path_buf(), source };
         // A wait for the write lock lasts up to 10 s, or calls `busy` (tests observe the waits).
         match busy {
@@ -800,7 +805,15 @@ impl Ledger {
         // Chained in this open (a new ledger, or one migrated from the unkeyed chain): it has
         // no anchors yet.
         let chained_now = migrated.is_some_and(|v| v < schema::keyed());
-        let ledger = Ledger { conn, path: path.to_path_buf(), key, files: Some(files.clone()), read_only, chained_now, person: None };
+        let ledger = Ledger {
+            conn,
+            path: path.to_path_buf(),
+            key,
+            files: Some(files.clone()),
+            read_only,
+            chained_now,
+            person: None,
+        };
         if check {
             let seen = ledger.ensure_sound()?;
             // A head not yet anchored (a new or migrated ledger, or a command killed between

@@ -11,7 +11,7 @@
 //! older rows keep their MAC), or it re-chains under the key after verifying the chain.
 
 /// Migrations, index + 1 = the version they lead to.
-pub const MIGRATIONS: &[&str] = &[V1, IBAN, KETTE, FREIGABE];
+pub const MIGRATIONS: &[&str] = &[V1, IBAN, FREIGABE, KETTE];
 
 /// Version 1: the tables, append-only.
 const V1: &str = r#"

@@ -409,6 +409,11 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     if opts.book && opts.person.trim().is_empty() {
         return Err(LedgerError::NoPerson.into());
     }
+    // The master data are read before a booking opens (and on first use creates) the ledger:
+    // missing or faulty master data leave no new ledger, key or anchor file behind.
+    if opts.book {
+        Stammdaten::load(&opts.stammdaten).map_err(RunError::from)?;
+    }
     // A preview opens an existing ledger read-only and never creates one.
     let mut ledger = if opts.book { Ledger::open(&opts.ledger)? } else { Ledger::open_for_preview(&opts.ledger)? };
     let mut notes = Vec::new();
