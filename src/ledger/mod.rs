@@ -886,23 +886,46 @@ impl Ledger {
     }
 
     /// The chain and the anchors, checked: every finding collected.
+    ///
+    /// The anchor file is read before the database, and the database in one read transaction:
+    /// a head is anchored only after its commit, so every anchor read first describes a state
+    /// the snapshot taken afterwards already holds, whatever another command commits and
+    /// anchors meanwhile (read the other way round, a commit in between looks like a
+    /// truncated ledger).
     pub fn inspect(&self) -> Result<Inspection, LedgerError> {
         let db = self.db();
         let key_path = self.files.as_ref().map(|f| f.key.clone()).unwrap_or_default();
+        let file = match &self.files {
+            Some(files) => Some(anchor::read(&files.anchors, &self.key).map_err(|e| LedgerError::Unreadable {
+                path: files.anchors.clone(),
+                why: crate::catalogue::os_error(&e),
+            })?),
+            None => None,
+        };
+        let snapshot = self.snapshot()?;
         let chain = chain::audit(&self.conn, &self.key, &key_path).map_err(&db)?;
-        let (file, anchors) = match &self.files {
-            Some(files) => {
-                let file = anchor::read(&files.anchors, &self.key).map_err(|e| LedgerError::Unreadable {
-                    path: files.anchors.clone(),
-                    why: crate::catalogue::os_error(&e),
-                })?;
+        if let Some(tx) = snapshot {
+            tx.finish().map_err(&db)?;
+        }
+        let (file, anchors) = match (&self.files, file) {
+            (Some(files), Some(file)) => {
                 let booked = chain.count("runs") > 0 && !self.chained_now;
                 let check = anchor::check(&file, &files.anchors, &chain.entries, booked);
                 (file, check)
             }
-            None => (anchor::AnchorFile::default(), anchor::AnchorCheck::default()),
+            _ => (anchor::AnchorFile::default(), anchor::AnchorCheck::default()),
         };
         Ok(Inspection { chain, anchor_file: file, anchors })
+    }
+
+    /// A read transaction, so that several reads see one moment; `None` inside a transaction
+    /// that is already open (it sees one moment already).
+    fn snapshot(&self) -> Result<Option<Transaction<'_>>, LedgerError> {
+        if self.conn.is_autocommit() {
+            Ok(Some(self.conn.unchecked_transaction().map_err(self.db())?))
+        } else {
+            Ok(None)
+        }
     }
 
     /// The chain and the anchors, checked; the first finding refuses the ledger.
@@ -999,8 +1022,16 @@ impl Ledger {
     /// Checks the ledger (its keyed chain over every row, and its anchors) and returns every
     /// booking in order; the first finding refuses it ([`LedgerError::Tampered`]).
     pub fn verify(&self) -> Result<Vec<Booking>, LedgerError> {
+        // One read transaction for the check and the bookings. A deferred transaction takes
+        // its snapshot at its first read, which comes after the check has read the anchor
+        // file ([`Ledger::inspect`]).
+        let snapshot = self.snapshot()?;
         self.ensure_sound()?;
-        self.bookings()
+        let all = self.bookings()?;
+        if let Some(tx) = snapshot {
+            tx.finish().map_err(self.db())?;
+        }
+        Ok(all)
     }
 
     /// Net booked amount per component key, and the payee of each key's latest booking.
