@@ -1173,7 +1173,8 @@ mod tests {
     use super::*;
     use crate::domain::ymd;
 
-    fn pb(bfs: Bfs, amount: i64) -> PlannedBooking {
+    /// A planned payment of `amount` to `bfs` (also for the release's tests).
+    pub(super) fn pb(bfs: Bfs, amount: i64) -> PlannedBooking {
         PlannedBooking {
             payee: bfs,
             bfs,
