@@ -680,18 +680,23 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn differences_offsets_and_invoice() {
+    /// Municipality 1: due 600, booked 400 → +200, and a clawback of 500. Municipality 2: due
+    /// 200, booked 600 → −400, and H2 1000.
+    fn example_run() -> Plan {
         let k1 = Key { bfs: 1, year: 2023, part: Part::H1, component: TariffCode::FallEg };
         let k2 = Key { bfs: 2, year: 2023, part: Part::H1, component: TariffCode::FallEg };
-        // Municipality 1: due 600, booked 400 → +200. Municipality 2: due 200, booked 600 → −400.
         let due = vec![
             item(1, Part::H1, TariffCode::FallEg, 600),
             item(2, Part::H1, TariffCode::FallEg, 200),
             item(2, Part::H2, TariffCode::FallEg, 1000),
         ];
         let booked = BTreeMap::from([(k1, Decimal::from(400)), (k2, Decimal::from(600))]);
-        let p = run(ymd(2024, 3, 31), ymd(2024, 3, 31), &due, &booked, &[claw(1, 500, ymd(2024, 1, 10))]);
+        run(ymd(2024, 3, 31), ymd(2024, 3, 31), &due, &booked, &[claw(1, 500, ymd(2024, 1, 10))])
+    }
+
+    #[test]
+    fn differences_offsets_and_invoice() {
+        let p = example_run();
         // Payee 1: gross 200, claims 500 → transfer 0, invoice 300.
         assert_eq!(p.payees[0].transfer, Decimal::ZERO);
         assert_eq!(p.payees[0].invoice, Decimal::from(300));
@@ -812,15 +817,7 @@ mod tests {
     fn a_plans_totals_sum_its_payees_and_each_difference_is_booked_as_what_it_is() {
         // The run of `differences_offsets_and_invoice`: payee 1 gross 200, claims 500 (offset
         // 200, transfer 0, invoice 300); payee 2 gross 1000, claims 400 (offset 400, transfer 600).
-        let k1 = Key { bfs: 1, year: 2023, part: Part::H1, component: TariffCode::FallEg };
-        let k2 = Key { bfs: 2, year: 2023, part: Part::H1, component: TariffCode::FallEg };
-        let due = vec![
-            item(1, Part::H1, TariffCode::FallEg, 600),
-            item(2, Part::H1, TariffCode::FallEg, 200),
-            item(2, Part::H2, TariffCode::FallEg, 1000),
-        ];
-        let booked = BTreeMap::from([(k1, Decimal::from(400)), (k2, Decimal::from(600))]);
-        let p = run(ymd(2024, 3, 31), ymd(2024, 3, 31), &due, &booked, &[claw(1, 500, ymd(2024, 1, 10))]);
+        let p = example_run();
         let d = |n: i64| Decimal::from(n);
         assert_eq!((p.total_transfer(), p.total_offset(), p.total_invoiced()), (d(600), d(600), d(300)));
         let arts: Vec<(Bfs, &str, Art, Chf)> =
