@@ -43,17 +43,19 @@ fuzz-xlsx SECONDS="660":
     python3 fuzz/seeds_xlsx_parts.py
     cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none -O xlsx_parts corpus/xlsx_parts -- -max_total_time={{SECONDS}} -rss_limit_mb=1024 -max_len=262144 -timeout=20
 
-# Mutation testing of the rules (needs `cargo install cargo-mutants --locked`): mutates
-# validate, resolve, compute, domain and values one change at a time and runs the fast tests
-# that guard them; only those test targets are built (`-C`), without debug info, in place
-# (incremental: about 20 s a mutant on an idle 2-core machine). FILES narrows it
-# (`just mutants src/values.rs`), TESTS picks the test targets (`just mutants src/values.rs
-# --lib`). Then `just mutants-survivors` runs what survived against the slower tests that
-# read whole years. Results in mutants.out/; see docs/mutation.md.
-mutants FILES="src/values.rs src/domain.rs src/compute.rs src/resolve.rs src/validate/mod.rs src/validate/report.rs src/validate/sd.rs" *TESTS="--lib --test=boundaries --test=codes --test=money_rules":
-    CARGO_PROFILE_DEV_DEBUG=0 nice cargo mutants --in-place --timeout 240 --build-timeout 900 $(for f in {{FILES}}; do printf -- '-f %s ' "$f"; done) $(for t in {{TESTS}}; do printf -- '-C %s ' "$t"; done)
+# Mutation testing of the rules and the money (needs `cargo install cargo-mutants --locked`):
+# mutates validate, resolve, compute, domain, values, the payout rule (payout), the ledger and
+# the invoice one change at a time and runs the fast tests that guard them; only those test
+# targets are built (`-C`), without debug info, in place (incremental: about 20 s a mutant on
+# an idle 2-core machine). FILES narrows it (`just mutants src/values.rs`), TESTS picks the
+# test targets (`just mutants src/payout.rs --lib`). Then `just mutants-survivors` runs what
+# survived against the slower tests that read whole years. A mutant that fails a proptest
+# leaves no regression file (PROPTEST_DISABLE_FAILURE_PERSISTENCE). Results in mutants.out/;
+# see docs/mutation.md.
+mutants FILES="src/values.rs src/domain.rs src/compute.rs src/resolve.rs src/validate/mod.rs src/validate/report.rs src/validate/sd.rs src/payout.rs src/ledger/mod.rs src/documents/invoice.rs" *TESTS="--lib --test=boundaries --test=codes --test=money_rules --test=zahlungslauf --test=documents":
+    CARGO_PROFILE_DEV_DEBUG=0 PROPTEST_DISABLE_FAILURE_PERSISTENCE=1 nice cargo mutants --in-place --timeout 240 --build-timeout 900 $(for f in {{FILES}}; do printf -- '-f %s ' "$f"; done) $(for t in {{TESTS}}; do printf -- '-C %s ' "$t"; done)
 
 # The second pass: the mutants that survived `just mutants` (mutants.out/), against the
 # tests that read the sample year and write its outputs.
-mutants-survivors FILES="src/values.rs src/domain.rs src/compute.rs src/resolve.rs src/validate/mod.rs src/validate/report.rs src/validate/sd.rs":
-    CARGO_PROFILE_DEV_DEBUG=0 nice cargo mutants --in-place --iterate --timeout 400 --build-timeout 900 $(for f in {{FILES}}; do printf -- '-f %s ' "$f"; done) -C --lib -C --test=corpus -C --test=feedback -C --test=documents -C --test=zahlungslauf -C --test=money_rules
+mutants-survivors FILES="src/values.rs src/domain.rs src/compute.rs src/resolve.rs src/validate/mod.rs src/validate/report.rs src/validate/sd.rs src/payout.rs src/ledger/mod.rs src/documents/invoice.rs":
+    CARGO_PROFILE_DEV_DEBUG=0 PROPTEST_DISABLE_FAILURE_PERSISTENCE=1 nice cargo mutants --in-place --iterate --timeout 400 --build-timeout 900 $(for f in {{FILES}}; do printf -- '-f %s ' "$f"; done) -C --lib -C --test=corpus -C --test=feedback -C --test=documents -C --test=zahlungslauf -C --test=money_rules

@@ -168,11 +168,7 @@ pub struct OpenClawback {
 /// The regular payout run at which a claim decided on `d` is offset: the first 31.03. or
 /// 30.09. on or after `d`.
 pub fn first_run_on_or_after(d: NaiveDate) -> NaiveDate {
-    [ymd(d.year(), 3, 31), ymd(d.year(), 9, 30), ymd(d.year() + 1, 3, 31)].into_iter().find(|r| *r >= d).unwrap_or(ymd(
-        d.year() + 1,
-        3,
-        31,
-    ))
+    [ymd(d.year(), 3, 31), ymd(d.year(), 9, 30)].into_iter().find(|r| *r >= d).unwrap_or(ymd(d.year() + 1, 3, 31))
 }
 
 /// What a booking is.
@@ -331,7 +327,9 @@ pub struct RunInput<'a> {
     pub evaluated: &'a BTreeSet<(i32, Part)>,
     /// The ledger's net sum per key.
     pub booked: &'a BTreeMap<Key, Chf>,
-    /// The payee of each key's latest booking (a correction goes to the payee that was paid).
+    /// The payee of each key's latest booking: a withheld line stays with the payee that was paid;
+    /// a correction goes to the payee the evaluation names now ([`RunInput::gone_payee`] for a
+    /// municipality it no longer names).
     pub booked_payee: &'a BTreeMap<Key, Bfs>,
     /// Who answers now for a municipality the evaluation no longer names (its successor's
     /// payee); without an entry, the payee that was paid.
@@ -682,18 +680,23 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn differences_offsets_and_invoice() {
+    /// Municipality 1: due 600, booked 400 → +200, and a clawback of 500. Municipality 2: due
+    /// 200, booked 600 → −400, and H2 1000.
+    fn example_run() -> Plan {
         let k1 = Key { bfs: 1, year: 2023, part: Part::H1, component: TariffCode::FallEg };
         let k2 = Key { bfs: 2, year: 2023, part: Part::H1, component: TariffCode::FallEg };
-        // Municipality 1: due 600, booked 400 → +200. Municipality 2: due 200, booked 600 → −400.
         let due = vec![
             item(1, Part::H1, TariffCode::FallEg, 600),
             item(2, Part::H1, TariffCode::FallEg, 200),
             item(2, Part::H2, TariffCode::FallEg, 1000),
         ];
         let booked = BTreeMap::from([(k1, Decimal::from(400)), (k2, Decimal::from(600))]);
-        let p = run(ymd(2024, 3, 31), ymd(2024, 3, 31), &due, &booked, &[claw(1, 500, ymd(2024, 1, 10))]);
+        run(ymd(2024, 3, 31), ymd(2024, 3, 31), &due, &booked, &[claw(1, 500, ymd(2024, 1, 10))])
+    }
+
+    #[test]
+    fn differences_offsets_and_invoice() {
+        let p = example_run();
         // Payee 1: gross 200, claims 500 → transfer 0, invoice 300.
         assert_eq!(p.payees[0].transfer, Decimal::ZERO);
         assert_eq!(p.payees[0].invoice, Decimal::from(300));
@@ -808,6 +811,69 @@ mod tests {
         assert_eq!((doc.date, doc.due_on), (ymd(2023, 10, 2), ymd(2023, 11, 1)));
         assert_eq!(doc.claims.len(), 1);
         assert_eq!(doc.claims[0].amount, Decimal::from(500));
+    }
+
+    #[test]
+    fn a_plans_totals_sum_its_payees_and_each_difference_is_booked_as_what_it_is() {
+        // The run of `differences_offsets_and_invoice`: payee 1 gross 200, claims 500 (offset
+        // 200, transfer 0, invoice 300); payee 2 gross 1000, claims 400 (offset 400, transfer 600).
+        let p = example_run();
+        let d = |n: i64| Decimal::from(n);
+        assert_eq!((p.total_transfer(), p.total_offset(), p.total_invoiced()), (d(600), d(600), d(300)));
+        let arts: Vec<(Bfs, &str, Art, Chf)> =
+            p.bookings.iter().map(|b| (b.bfs, b.periode.as_str(), b.art, b.betrag)).collect();
+        assert_eq!(
+            arts,
+            vec![
+                (1, "2023/H1", Art::Auszahlung, d(200)),
+                (2, "2023/H1", Art::Korrektur, d(-400)),
+                (2, "2023/H2", Art::Auszahlung, d(1000)),
+                (1, "2024", Art::Rueckforderung, d(-500)),
+                (1, "2024", Art::Rechnung, d(-300)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_difference_is_booked_to_the_payee_the_evaluation_names_a_withheld_line_names_the_one_paid() {
+        // Municipality 3's 2023/H1 was paid (400) to payee 5; the evaluation now names payee 1.
+        let k = Key { bfs: 3, year: 2023, part: Part::H1, component: TariffCode::FallEg };
+        let booked = BTreeMap::from([(k, Decimal::from(400))]);
+        let booked_payee = BTreeMap::from([(k, 5)]);
+        let mut i = item(3, Part::H1, TariffCode::FallEg, 600);
+        i.payee = 1;
+        let plan_of = |due: &[DueItem], booked: &BTreeMap<Key, Chf>| {
+            plan(&RunInput {
+                stichtag: ymd(2024, 3, 31),
+                booked_on: ymd(2024, 3, 31),
+                due,
+                evaluated: &evaluated_parts(due),
+                booked,
+                booked_payee: &booked_payee,
+                gone_payee: &BTreeMap::new(),
+                clawbacks: &[],
+            })
+            .unwrap()
+        };
+        // Due 600, booked 400: the 200 go to payee 1, who is paid them.
+        let p = plan_of(std::slice::from_ref(&i), &booked);
+        assert_eq!((p.lines[0].payee, p.bookings.len()), (1, 1));
+        assert_eq!((p.bookings[0].payee, p.bookings[0].betrag), (1, Decimal::from(200)));
+        assert_eq!((p.payees.len(), p.payees[0].payee, p.payees[0].transfer), (1, 1, Decimal::from(200)));
+        // Withheld now: nothing is booked, and the line names payee 5, which holds the 400.
+        i.withheld = Some("Fehler".into());
+        let p = plan_of(std::slice::from_ref(&i), &booked);
+        assert_eq!((p.lines[0].payee, p.lines[0].now, p.bookings.len()), (5, Decimal::ZERO, 0));
+        // Withheld and nothing booked before: the line names payee 1.
+        let p = plan_of(std::slice::from_ref(&i), &BTreeMap::new());
+        assert_eq!((p.lines[0].payee, p.bookings.len()), (1, 0));
+    }
+
+    #[test]
+    fn what_each_part_pays_for() {
+        assert_eq!(Part::Year.basis(2023), "Sockelbeitrag 2023");
+        assert_eq!(Part::H1.basis(2023), "1. Halbjahr 2023");
+        assert_eq!(Part::H2.basis(2023), "2. Halbjahr 2023");
     }
 
     #[test]

@@ -573,6 +573,29 @@ fn the_next_steps_ask_only_for_what_can_come() {
     assert!(sd.contains("(10)") && sd.contains("2407"), "{sd}");
 }
 
+/// The payment part names the debtor only with both postcode and town (IG 2.3: a
+/// structured address needs both); without either, or without an address row, it leaves the
+/// field to be filled in by hand.
+#[test]
+fn a_debtor_without_postcode_or_town_is_left_to_fill_in() {
+    let s = sample();
+    let d = data(s);
+    let creditor = beitraege::documents::creditor(&d).unwrap();
+    let inv = gunzgen_invoice();
+    let debtor = |postcode: &str, town: &str| {
+        let mut master = s.eval.master.clone();
+        let a = &mut master.adressen.municipalities.get_mut(&2578).expect("the sample has Gunzgen's address").address;
+        (a.postcode, a.town) = (postcode.to_string(), town.to_string());
+        invoice::bill(&master, &inv, &creditor).unwrap().debtor.map(|a| (a.postcode, a.town))
+    };
+    assert_eq!(debtor("4617", "Gunzgen"), Some(("4617".to_string(), "Gunzgen".to_string())));
+    assert_eq!(debtor("", "Gunzgen"), None);
+    assert_eq!(debtor("4617", ""), None);
+    let mut master = s.eval.master.clone();
+    master.adressen.municipalities.remove(&2578);
+    assert_eq!(invoice::bill(&master, &inv, &creditor).unwrap().debtor, None);
+}
+
 /// An invoice up to CHF 999'999'999.99 carries a QR payment part; one Rappen more cannot,
 /// and the invoice says so instead of failing the run (no e-mail draft is written for it).
 #[test]

@@ -1895,3 +1895,27 @@ fn a_booking_with_faulty_master_data_creates_no_ledger() {
         assert!(!files.key.exists() && !files.anchors.exists());
     }
 }
+
+#[test]
+fn each_receipt_is_reversed_by_its_own_id_and_the_receipt_runs_are_numbered_in_order() {
+    let (mut l, id) = ledger_with_invoice();
+    let today = ymd(2023, 11, 15);
+    let a = l.record_receipt(&id, ymd(2023, 10, 20), dec("100"), today, "x", "t").unwrap();
+    let b = l.record_receipt(&id, ymd(2023, 10, 21), dec("200"), today, "x", "t").unwrap();
+    // Eight characters or more that begin no receipt's id: unknown, not ambiguous (the
+    // invoice's booking id is no receipt's).
+    let invoice_booking = l.bookings().unwrap().into_iter().find(|b| b.art == Art::Rechnung).unwrap();
+    for none in ["zzzzzzzz", &invoice_booking.id[..8]] {
+        assert!(matches!(l.reverse_receipt(none, "falsch", "y", "t"), Err(LedgerError::UnknownReceipt(_))), "{none}");
+    }
+    // The first reversed, the second is still reversible (a reversal is found by the receipt
+    // it reverses, not by being one).
+    l.reverse_receipt(&a.id, "falsch erfasst", "y", "t").unwrap();
+    assert_eq!(open_of(&l, &id), dec("4200"));
+    let rev = l.reverse_receipt(&b.id[..8], "falsch erfasst", "y", "t").unwrap();
+    assert_eq!((rev.art, rev.betrag, rev.bezug.as_deref()), (Art::Storno, dec("-200"), Some(b.id.as_str())));
+    assert_eq!(open_of(&l, &id), dec("4400"));
+    // Receipts and their reversals are runs of their own, numbered 1, 2, 3, 4 as booked.
+    let lauf: Vec<i64> = l.runs().unwrap().iter().filter(|r| r.art == "Zahlungseingang").map(|r| r.lauf).collect();
+    assert_eq!(lauf, [1, 2, 3, 4]);
+}

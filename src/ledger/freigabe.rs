@@ -393,28 +393,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::pb;
     use super::*;
     use crate::domain::ymd;
-    use crate::payout::{Art, Evidence};
-    use rust_decimal::Decimal;
-
-    fn pb(bfs: Bfs, amount: i64) -> PlannedBooking {
-        PlannedBooking {
-            payee: bfs,
-            bfs,
-            year: 2023,
-            periode: "2023/H1".into(),
-            leistung: "FALL_EG".into(),
-            art: Art::Auszahlung,
-            betrag: Decimal::from(amount),
-            count: Some(1),
-            tariff: "FALL_EG 200".into(),
-            evidence: vec![Evidence { datei: "a.xlsx".into(), sha256: "00".into() }],
-            bezug: None,
-            due_on: None,
-            text: String::new(),
-        }
-    }
 
     fn header(d: NaiveDate, person: &str) -> RunHeader {
         RunHeader {

@@ -1628,7 +1628,8 @@ mod tests {
     use super::*;
     use crate::domain::ymd;
 
-    fn pb(bfs: Bfs, amount: i64) -> PlannedBooking {
+    /// A planned payment of `amount` to `bfs` (also for the release's tests).
+    pub(super) fn pb(bfs: Bfs, amount: i64) -> PlannedBooking {
         PlannedBooking {
             payee: bfs,
             bfs,
@@ -1776,6 +1777,78 @@ mod tests {
         // Chain positions: 1, 2 the ledger's creation (meta), 3 the first year, 4 the run,
         // 5 and 6 the bookings.
         assert!(matches!(l.verify(), Err(LedgerError::Tampered { what: Tamper::Forged { pos: 5, .. }, .. })));
+    }
+
+    /// A receipt's id is what earlier versions stored, so that the same payment recorded
+    /// again is recognised: SHA-256 over `eingang/v1`, the invoice, the value date and the
+    /// normalised amount, each followed by a zero byte; the number only from the second
+    /// recording on (after a reversal). Literals from `printf 'eingang/v1\0…' | sha256sum`.
+    #[test]
+    fn a_receipts_id_is_the_hash_of_invoice_value_date_and_amount() {
+        let d = ymd(2023, 10, 20);
+        let first = "9edd050bf1948c60a6d522bc77cf327b7ce18cc03e923f0c9f608cf8671650f9";
+        assert_eq!(receipt_id("2023-0001", d, Decimal::from_str("10.00").unwrap(), 1), first);
+        assert_eq!(receipt_id("2023-0001", d, Decimal::from(10), 1), first);
+        assert_eq!(
+            receipt_id("2023-0001", d, Decimal::from(10), 2),
+            "98261ecf3f6c9d32f516b5d60469e25fe2cc3fd83744ddd8740a57d3790cf44f"
+        );
+    }
+
+    fn invoice_of(payee: Bfs, amount: i64, due_on: NaiveDate) -> PlannedBooking {
+        PlannedBooking {
+            periode: "2023".into(),
+            leistung: crate::payout::LEISTUNG_RECHNUNG.into(),
+            art: Art::Rechnung,
+            betrag: Decimal::from(-amount),
+            count: None,
+            tariff: String::new(),
+            evidence: vec![],
+            due_on: Some(due_on),
+            ..pb(payee, 0)
+        }
+    }
+
+    #[test]
+    fn invoices_are_numbered_on_per_year_of_their_date() {
+        let mut l = Ledger::in_memory().unwrap();
+        let numbers = |rows: &[Booking]| rows.iter().map(|b| b.bezug.clone().unwrap_or_default()).collect::<Vec<_>>();
+        // 30.09.2023: two invoices dated 30.09.2023 (due 30.10.2023).
+        let rows = l.book_run(
+            &header(ymd(2023, 9, 30)),
+            &[invoice_of(1, 300, ymd(2023, 10, 30)), invoice_of(2, 50, ymd(2023, 10, 30))],
+        );
+        assert_eq!(numbers(&rows.unwrap()), ["2023-0001", "2023-0002"]);
+        // Per 31.12.2023, booked on 02.01.2024 (due 01.02.2024): dated 2024, the first of 2024.
+        let rows = l.book_run(&header(ymd(2023, 12, 31)), &[invoice_of(3, 10, ymd(2024, 2, 1))]);
+        assert_eq!(numbers(&rows.unwrap()), ["2024-0001"]);
+        // 31.03.2024 (due 30.04.2024): 2024 counts on.
+        let rows = l.book_run(
+            &header(ymd(2024, 3, 31)),
+            &[invoice_of(1, 20, ymd(2024, 4, 30)), invoice_of(2, 30, ymd(2024, 4, 30))],
+        );
+        assert_eq!(numbers(&rows.unwrap()), ["2024-0002", "2024-0003"]);
+        let ids: Vec<String> = l.invoices().unwrap().into_iter().map(|i| i.id).collect();
+        assert_eq!(ids, ["2023-0001", "2023-0002", "2024-0001", "2024-0002", "2024-0003"]);
+    }
+
+    #[test]
+    fn a_reversal_is_booked_when_and_by_the_version_that_reverses_and_is_due_on_no_day() {
+        let mut l = Ledger::in_memory().unwrap();
+        let d = ymd(2023, 9, 30);
+        let booked = l.book_run(&header(d), &[pb(1, 200), invoice_of(2, 300, ymd(2023, 10, 30))]).unwrap();
+        assert_eq!((booked[1].due_on, booked[1].booked_at.as_str()), (Some(ymd(2023, 10, 30)), "01.01.2024 10:00"));
+        let (run, rev) = l.storno(d, "falsche Zahlen", "05.10.2023 08:00", "v2").unwrap();
+        assert_eq!((run.booked_at.as_str(), run.program_version.as_str()), ("05.10.2023 08:00", "v2"));
+        let expected = vec![
+            (Art::Storno, Decimal::from(-200), None, "05.10.2023 08:00".to_string(), "v2".to_string()),
+            (Art::Storno, Decimal::from(300), None, "05.10.2023 08:00".to_string(), "v2".to_string()),
+        ];
+        let seen = |rows: &[Booking]| -> Vec<(Art, Chf, Option<NaiveDate>, String, String)> {
+            rows.iter().map(|b| (b.art, b.betrag, b.due_on, b.booked_at.clone(), b.program_version.clone())).collect()
+        };
+        assert_eq!(seen(&rev), expected);
+        assert_eq!(seen(&l.verify().unwrap()[2..]), expected);
     }
 
     #[test]

@@ -670,17 +670,25 @@ pub fn invoice_files(
     Ok((files, notes))
 }
 
+/// The ledger a command of `person` works on for `stichtag`: the places checked before
+/// anything is read, the ledger verified, and outputs of booked runs of that Stichtag that a
+/// kill left missing written first.
+fn open_as(out: &Path, ledger: &Path, person: &str, stichtag: NaiveDate) -> Result<Ledger, ZahlungslaufError> {
+    check_places(out, ledger, None)?;
+    if person.trim().is_empty() {
+        return Err(LedgerError::NoPerson.into());
+    }
+    let ledger = Ledger::open_existing(ledger)?;
+    ledger.verify()?;
+    restore(&ledger, out, stichtag)?;
+    Ok(ledger)
+}
+
 /// Books the reversal of a run (as `opts.person`; another person releases it) and writes the
 /// journal into the Storno's own folder. Returns the number of reversing bookings and that
 /// folder.
 pub fn storno(opts: &StornoOptions) -> Result<(usize, PathBuf), ZahlungslaufError> {
-    check_places(&opts.out, &opts.ledger, None)?;
-    if opts.person.trim().is_empty() {
-        return Err(LedgerError::NoPerson.into());
-    }
-    let mut ledger = Ledger::open_existing(&opts.ledger)?;
-    ledger.verify()?;
-    restore(&ledger, &opts.out, opts.stichtag)?;
+    let mut ledger = open_as(&opts.out, &opts.ledger, &opts.person, opts.stichtag)?;
     ledger.set_person(opts.person.trim());
     let (run, rows) = ledger.storno(opts.stichtag, &opts.reason, &now_text(), env!("CARGO_PKG_VERSION"))?;
     let written = write_run_outputs(&ledger, &opts.out, &run).map_err(|e| match e {
@@ -745,13 +753,7 @@ pub fn freigeben(opts: &FreigabeOptions) -> Result<ReleaseOutcome, ZahlungslaufE
     if let Some(d) = opts.execution_date {
         release_execution_date(opts.stichtag, None, opts.released_on, Some(d))?;
     }
-    check_places(&opts.out, &opts.ledger, None)?;
-    if opts.person.trim().is_empty() {
-        return Err(LedgerError::NoPerson.into());
-    }
-    let mut ledger = Ledger::open_existing(&opts.ledger)?;
-    ledger.verify()?;
-    restore(&ledger, &opts.out, opts.stichtag)?;
+    let mut ledger = open_as(&opts.out, &opts.ledger, &opts.person, opts.stichtag)?;
     let master = Stammdaten::load(&opts.stammdaten).map_err(RunError::from)?;
     let now = chrono::Local::now().naive_local();
     let at = now.format("%d.%m.%Y %H:%M:%S").to_string();
