@@ -5,6 +5,8 @@ pub mod fehler;
 pub mod formulare;
 pub mod konto;
 pub mod run;
+#[cfg(feature = "web")]
+pub mod web;
 pub mod zahlung_erfassen;
 pub mod zahlungslauf;
 
@@ -66,6 +68,10 @@ pub enum Command {
     /// Zahlungseingang auf eine Rechnung (Rückforderung) erfassen.
     #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege zahlung-erfassen [OPTIONEN]")]
     ZahlungErfassen(zahlung_erfassen::ZahlungErfassenArgs),
+    /// Die Arbeit im Browser: Übersicht, Eingang, Auswertung, Zahlungslauf, Konto (nur auf diesem Rechner).
+    #[cfg(feature = "web")]
+    #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege web [OPTIONEN]")]
+    Web(web::WebArgs),
 }
 
 /// Replaces the default panic message (with its stack trace) by one log line: a panic
@@ -135,6 +141,8 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Zahlungslauf(args) => zahlungslauf::execute(args),
         Command::Konto(args) => konto::execute(args),
         Command::ZahlungErfassen(args) => zahlung_erfassen::execute(args),
+        #[cfg(feature = "web")]
+        Command::Web(args) => web::execute(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
