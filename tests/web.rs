@@ -212,7 +212,7 @@ async fn responses_forbid_frames_caches_and_scripts() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["cache-control"], "no-store");
-    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert_eq!(h["referrer-policy"], "same-origin");
     let csp = h["content-security-policy"].to_str().unwrap();
     assert!(csp.starts_with("default-src 'none';") && !csp.contains("script-src"), "{csp}");
 }

@@ -21,6 +21,7 @@ th{background:#eef2f6;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.fehler td,td.fehler{background:#fde2e1}
 td.warnung{background:#fff3cd}
+:target{outline:3px solid #b71c1c}
 .meldung{padding:.6em 1em;margin:.6em 0;border-left:5px solid}
 .meldung.fehler{background:#fde2e1;border-color:#b71c1c}
 .meldung.ok{background:#e3f4e4;border-color:#2e7d32}
