@@ -126,7 +126,11 @@ async fn every_route_without_the_session_cookie_is_403() {
     // A wrong cookie value is no session either.
     let (s, _, _) = send(
         &f.app,
-        req("GET", "/").header(header::HOST, HOST).header(header::COOKIE, "beitraege_sitzung=00").body(Body::empty()).unwrap(),
+        req("GET", "/")
+            .header(header::HOST, HOST)
+            .header(header::COOKIE, "beitraege_sitzung=00")
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
@@ -153,7 +157,8 @@ async fn every_route_with_a_wrong_host_is_403() {
     let r = req("GET", "/").header(header::COOKIE, f.app.session_cookie());
     assert_eq!(send(&f.app, r.body(Body::empty()).unwrap()).await.0, StatusCode::FORBIDDEN);
     // localhost:<port> is the other name of the same server.
-    let r = req("GET", "/stil.css").header(header::HOST, "localhost:18123").header(header::COOKIE, f.app.session_cookie());
+    let r =
+        req("GET", "/stil.css").header(header::HOST, "localhost:18123").header(header::COOKIE, f.app.session_cookie());
     assert_eq!(send(&f.app, r.body(Body::empty()).unwrap()).await.0, StatusCode::OK);
 }
 
@@ -189,9 +194,11 @@ async fn the_login_address_works_once_and_sets_a_strict_httponly_cookie() {
     let path = url.strip_prefix(&format!("http://{HOST}")).unwrap().to_string();
     assert!(path.starts_with("/anmelden/") && path.len() == "/anmelden/".len() + 64, "{path}");
     // A wrong Host is refused before the secret is looked at (and does not consume it).
-    let (s, _, _) = send(&f.app, req("GET", &path).header(header::HOST, "evil.example").body(Body::empty()).unwrap()).await;
+    let (s, _, _) =
+        send(&f.app, req("GET", &path).header(header::HOST, "evil.example").body(Body::empty()).unwrap()).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _, _) = send(&f.app, req("GET", "/anmelden/falsch").header(header::HOST, HOST).body(Body::empty()).unwrap()).await;
+    let (s, _, _) =
+        send(&f.app, req("GET", "/anmelden/falsch").header(header::HOST, HOST).body(Body::empty()).unwrap()).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, h, _) = send(&f.app, req("GET", &path).header(header::HOST, HOST).body(Body::empty()).unwrap()).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
@@ -239,7 +246,8 @@ async fn no_get_changes_a_file() {
     l.set_person("anna");
     drop(l);
     let before = snapshot(&f.root);
-    for path in GETS.iter().chain(&["/?fehler=1&sort=beitrag&ab=1", "/befunde?schwere=Fehler", "/konto?gemeinde=2401"]) {
+    for path in GETS.iter().chain(&["/?fehler=1&sort=beitrag&ab=1", "/befunde?schwere=Fehler", "/konto?gemeinde=2401"])
+    {
         let (s, _, _) = send(&f.app, browser("GET", path, &f.app).body(Body::empty()).unwrap()).await;
         assert!(s == StatusCode::OK, "GET {path}: {s}");
     }
@@ -257,7 +265,9 @@ async fn downloads_serve_the_bytes_with_filename_star_and_refuse_traversal() {
     std::fs::write(f.root.join("geheim.txt"), b"secret").unwrap();
     let (s, h, body) = send(
         &f.app,
-        browser("GET", "/datei/auswertung/Rueckmeldungen/2534_Zuchwil%20%C3%84sch.pdf", &f.app).body(Body::empty()).unwrap(),
+        browser("GET", "/datei/auswertung/Rueckmeldungen/2534_Zuchwil%20%C3%84sch.pdf", &f.app)
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
     assert_eq!(s, StatusCode::OK);
@@ -292,7 +302,9 @@ async fn downloads_serve_the_bytes_with_filename_star_and_refuse_traversal() {
 fn multipart(files: &[(&str, &[u8])], date: &str) -> (String, Vec<u8>) {
     let b = "----grenzeXYZ";
     let mut body = Vec::new();
-    body.extend_from_slice(format!("--{b}\r\nContent-Disposition: form-data; name=\"eingangsdatum\"\r\n\r\n{date}\r\n").as_bytes());
+    body.extend_from_slice(
+        format!("--{b}\r\nContent-Disposition: form-data; name=\"eingangsdatum\"\r\n\r\n{date}\r\n").as_bytes(),
+    );
     for (name, bytes) in files {
         body.extend_from_slice(
             format!(

@@ -50,15 +50,17 @@ fn free_port() -> u16 {
 /// Starts chromedriver and waits until it accepts connections (a bounded number of tries).
 fn chromedriver() -> (Kill, u16) {
     let port = free_port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver (Debian package chromium-driver) is needed for the browser tests");
+    let child = Kill(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (Debian package chromium-driver) is needed for the browser tests"),
+    );
     for _ in 0..400 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (Kill(child), port);
+            return (child, port);
         }
         std::thread::sleep(Duration::from_millis(25));
     }

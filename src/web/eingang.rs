@@ -33,7 +33,9 @@ pub fn name_problem(name: &str) -> Option<String> {
         return Some(format!("«{shown}»: Der Dateiname enthält Steuer- oder Richtungszeichen."));
     }
     if name.starts_with('.') || name.ends_with(['.', ' ']) {
-        return Some(format!("«{shown}»: Ein Dateiname darf nicht mit einem Punkt beginnen oder mit Punkt oder Leerzeichen enden."));
+        return Some(format!(
+            "«{shown}»: Ein Dateiname darf nicht mit einem Punkt beginnen oder mit Punkt oder Leerzeichen enden."
+        ));
     }
     if name.len() > 200 {
         return Some(format!("«{shown}»: Der Dateiname ist länger als 200 Bytes."));
@@ -150,7 +152,9 @@ async fn read_form(mut mp: Multipart) -> Result<(Vec<Upload>, Option<String>), S
     let too_big = || format!("Das Hochladen ist zu gross: zusammen höchstens {} MB.", MAX_TOTAL / 1024 / 1024);
     while let Some(mut field) = mp.next_field().await.map_err(|_| too_big())? {
         match field.name() {
-            Some("eingangsdatum") => date = Some(field.text().await.map_err(|_| "Das Eingangsdatum ist unlesbar.".to_string())?),
+            Some("eingangsdatum") => {
+                date = Some(field.text().await.map_err(|_| "Das Eingangsdatum ist unlesbar.".to_string())?)
+            }
             Some("dateien") => {
                 let name = field.file_name().unwrap_or("").to_string();
                 if name.is_empty() {
@@ -244,8 +248,12 @@ pub async fn upload(State(app): State<Shared>, mp: Multipart) -> Response {
         None => today,
         Some(d) => match page::parse_form_date(d) {
             Some(d) if d <= today => d,
-            Some(_) => return fail(&app, "Das Eingangsdatum liegt in der Zukunft; es wurde nichts gespeichert.".into()).await,
-            None => return fail(&app, format!("«{d}» ist kein Datum (TT.MM.JJJJ); es wurde nichts gespeichert.")).await,
+            Some(_) => {
+                return fail(&app, "Das Eingangsdatum liegt in der Zukunft; es wurde nichts gespeichert.".into()).await
+            }
+            None => {
+                return fail(&app, format!("«{d}» ist kein Datum (TT.MM.JJJJ); es wurde nichts gespeichert.")).await
+            }
         },
     };
     let inbox = app.opts.inbox.clone();

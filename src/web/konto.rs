@@ -66,8 +66,7 @@ fn statement_view(app: &super::App, bfs: Option<Bfs>) -> Markup {
         Ok(s) => s,
         Err(e) => return page::message_box("fehler", &super::error_text(&e)),
     };
-    let receipts: Vec<&crate::ledger::Booking> =
-        st.bookings.iter().filter(|b| b.art == Art::Zahlungseingang).collect();
+    let receipts: Vec<&crate::ledger::Booking> = st.bookings.iter().filter(|b| b.art == Art::Zahlungseingang).collect();
     html! {
         h2 { "Zahlungsläufe" }
         table id="konto-laeufe" {
@@ -174,7 +173,8 @@ pub async fn statement_files(app: Shared, f: ZahlungForm) -> Response {
         };
         let (_, folder, written) = write_statement(&opts)
             .map_err(|e| format!("Der Kontoauszug konnte nicht erstellt werden: {}", super::error_text(&e)))?;
-        let rel = folder.strip_prefix(a.opts.konto_out()).map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+        let rel =
+            folder.strip_prefix(a.opts.konto_out()).map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
         Ok(html! {
             (page::message_box("ok", &format!("Kontoauszug geschrieben in {}.", folder.display())))
             ul { @for w in &written { li { (page::file_link("konto", &format!("{rel}/{w}"))) } } }
@@ -242,10 +242,7 @@ pub async fn reverse_receipt(State(app): State<Shared>, Form(f): Form<ZahlungFor
         let b = ledger
             .reverse_receipt(form.id.trim(), form.grund.trim(), &booked_at, env!("CARGO_PKG_VERSION"))
             .map_err(fail)?;
-        Ok(page::message_box(
-            "ok",
-            &format!("Zahlungseingang storniert: CHF {} wieder offen.", page::chf(-b.betrag)),
-        ))
+        Ok(page::message_box("ok", &format!("Zahlungseingang storniert: CHF {} wieder offen.", page::chf(-b.betrag))))
     })
     .await;
     let detail = format!("Buchung {} Grund {}", f.id, f.grund);

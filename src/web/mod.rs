@@ -242,8 +242,10 @@ async fn guard(State(app): State<Shared>, req: Request, next: Next) -> Response 
                 return forbidden("Die Anfrage trägt kein gültiges Formular-Kennzeichen (CSRF).");
             }
         }
-        _ => return (StatusCode::METHOD_NOT_ALLOWED, page::bare("Nicht erlaubt", "Diese Anfrage ist nicht erlaubt."))
-            .into_response(),
+        _ => {
+            return (StatusCode::METHOD_NOT_ALLOWED, page::bare("Nicht erlaubt", "Diese Anfrage ist nicht erlaubt."))
+                .into_response()
+        }
     }
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
@@ -452,7 +454,9 @@ pub fn file_response(name: &str, bytes: Vec<u8>) -> Response {
 pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, String> {
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => r,
-        Err(_) => Err("Interner Fehler: die Arbeit wurde abgebrochen. Bitte die Eingaben prüfen und erneut versuchen.".into()),
+        Err(_) => {
+            Err("Interner Fehler: die Arbeit wurde abgebrochen. Bitte die Eingaben prüfen und erneut versuchen.".into())
+        }
     }
 }
 

@@ -114,10 +114,7 @@ pub fn action(app: &App, path: &str) -> String {
 
 /// A link to a download of an output folder.
 pub fn file_link(area: &str, rel: &str) -> Markup {
-    let href: String = format!(
-        "/datei/{area}/{}",
-        rel.split('/').map(url_component).collect::<Vec<_>>().join("/")
-    );
+    let href: String = format!("/datei/{area}/{}", rel.split('/').map(url_component).collect::<Vec<_>>().join("/"));
     html! { a href=(href) { (rel) } }
 }
 

@@ -99,7 +99,8 @@ pub fn rows(e: &Evaluation, today: chrono::NaiveDate) -> Vec<Row> {
             let forms = [0usize, 1, 2].map(|slot| {
                 let mut c = best.get(&(r.bfs, slot)).cloned().unwrap_or_default();
                 c.via_lead = member && c.state.is_none();
-                let deadline = if slot < 2 { Period::new(y, slot as u8 + 1).deadline() } else { Period::new(y, 2).deadline() };
+                let deadline =
+                    if slot < 2 { Period::new(y, slot as u8 + 1).deadline() } else { Period::new(y, 2).deadline() };
                 c.overdue = c.missing() && today > deadline;
                 c
             });
@@ -159,8 +160,8 @@ impl Filter {
             "gemeinde" => rows.sort_by(|a, b| a.name.cmp(&b.name)),
             "bezirk" => rows.sort_by(|a, b| (&a.district, a.bfs).cmp(&(&b.district, b.bfs))),
             "fehler" => rows.sort_by(|a, b| (b.counts, a.bfs).cmp(&(a.counts, b.bfs))),
-            "beitrag" => rows.sort_by(|a, b| (a.total, a.bfs).cmp(&(b.total, b.bfs))),
-            "zurueck" => rows.sort_by(|a, b| (a.withheld, a.bfs).cmp(&(b.withheld, b.bfs))),
+            "beitrag" => rows.sort_by_key(|r| (r.total, r.bfs)),
+            "zurueck" => rows.sort_by_key(|r| (r.withheld, r.bfs)),
             _ => rows.sort_by_key(|r| r.bfs),
         }
         if Self::on(&self.ab) {
@@ -344,8 +345,12 @@ pub fn workbook(rows: &[Row]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         for (j, f) in r.forms.iter().enumerate() {
             ws.write_string(row, 4 + j as u16, f.text())?;
         }
-        let overdue: Vec<&str> =
-            ["H1", "H2", "Selbstdeklaration"].iter().zip(&r.forms).filter(|(_, f)| f.overdue).map(|(n, _)| *n).collect();
+        let overdue: Vec<&str> = ["H1", "H2", "Selbstdeklaration"]
+            .iter()
+            .zip(&r.forms)
+            .filter(|(_, f)| f.overdue)
+            .map(|(n, _)| *n)
+            .collect();
         ws.write_string(row, 7, overdue.join(", "))?;
         for j in 0..3 {
             ws.write_number(row, 8 + j as u16, r.counts[j] as f64)?;

@@ -58,8 +58,10 @@ fn render(app: &super::App, result: Option<Markup>, form: &LaufForm) -> Response
     let first = stored_first_year(ledger);
     let list = runs(ledger);
     let me = app.person().ok();
-    let ab_jahr = if form.ab_jahr.is_empty() { first.unwrap_or(app.opts.year).to_string() } else { form.ab_jahr.clone() };
-    let stichtag = if form.stichtag.is_empty() { format!("{}-03-31", app.opts.year + 1) } else { form.stichtag.clone() };
+    let ab_jahr =
+        if form.ab_jahr.is_empty() { first.unwrap_or(app.opts.year).to_string() } else { form.ab_jahr.clone() };
+    let stichtag =
+        if form.stichtag.is_empty() { format!("{}-03-31", app.opts.year + 1) } else { form.stichtag.clone() };
     let body = html! {
         @if let Some(r) = result { (r) }
         @if let Err(p) = app.person() { (page::message_box("fehler", &p)) }
