@@ -13,7 +13,9 @@
 //!
 //! The command line (`src/cli/`, clap and the progress bar) belongs to the binary alone:
 //! the library knows nothing of it. The synthetic-inbox generator [`synth`] (benchmarks,
-//! `examples/generieren.rs`) is compiled only with the feature `synth`.
+//! `examples/generieren.rs`) is compiled only with the feature `synth`. The web front
+//! [`web`] (`beitraege web`, feature `web`) uses the library like the command line does; no
+//! other module uses it.
 
 pub mod adressen;
 pub mod bankdays;
@@ -35,6 +37,8 @@ pub mod stammdaten;
 pub mod synth;
 pub mod validate;
 pub mod values;
+#[cfg(feature = "web")]
+pub mod web;
 pub mod workbook;
 pub mod write;
 pub mod zahlungsdaten;

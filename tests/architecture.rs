@@ -43,6 +43,8 @@ const ORDER: &[(&str, u32)] = &[
     ("run", 15),
     ("formulare", 15),
     ("synth", 16),
+    // The web front (`beitraege web`): a second front beside the command line, last.
+    ("web", 17),
 ];
 
 fn rank(module: &str) -> Option<u32> {

@@ -6,6 +6,8 @@ pub mod formulare;
 pub mod konto;
 pub mod pruefen;
 pub mod run;
+#[cfg(feature = "web")]
+pub mod web;
 pub mod zahlung_erfassen;
 pub mod zahlungslauf;
 
@@ -70,6 +72,10 @@ pub enum Command {
     /// Buchhaltung prüfen (für die Revision): Hash-Kette, Schlüssel, Ankerdatei und Journale; Exit-Status 1 bei jeder Abweichung.
     #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege pruefen [OPTIONEN]")]
     Pruefen(pruefen::PruefenArgs),
+    /// Die Arbeit im Browser: Übersicht, Eingang, Auswertung, Zahlungslauf, Konto (nur auf diesem Rechner).
+    #[cfg(feature = "web")]
+    #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege web [OPTIONEN]")]
+    Web(web::WebArgs),
 }
 
 /// Replaces the default panic message (with its stack trace) by one log line: a panic
@@ -147,6 +153,8 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::ZahlungErfassen(args) => zahlung_erfassen::execute(args),
         // Exit status 1 for a finding, 2 for a ledger that cannot be checked.
         Command::Pruefen(args) => return pruefen::execute(args),
+        #[cfg(feature = "web")]
+        Command::Web(args) => web::execute(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
