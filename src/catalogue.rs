@@ -286,8 +286,20 @@ pub fn finding() -> FindingBuilder {
 /// A system error in German, once, with the system's own number for support
 /// ("Zugriff verweigert (Systemfehler 13)"): the English text of the operating system is
 /// never shown to staff.
+/// A file another program holds open without sharing (Windows: ERROR_SHARING_VIOLATION 32,
+/// ERROR_LOCK_VIOLATION 33; Excel holds a workbook open so while it is being edited).
+pub fn locked_by_another_program(e: &std::io::Error) -> bool {
+    cfg!(windows) && matches!(e.raw_os_error(), Some(32 | 33))
+}
+
 pub fn os_error(e: &std::io::Error) -> String {
     use std::io::ErrorKind::*;
+    if locked_by_another_program(e) {
+        return format!(
+            "von einem anderen Programm geöffnet und gesperrt (z. B. in Excel): dort schliessen und erneut ausführen (Systemfehler {})",
+            e.raw_os_error().unwrap_or_default()
+        );
+    }
     let text = match e.kind() {
         NotFound => "nicht gefunden",
         PermissionDenied => "Zugriff verweigert",

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each handing a parsed options struct to the
 //! library. Messages to AGS staff are German.
 
+pub mod einstellungen;
 pub mod fehler;
 pub mod formulare;
 pub mod konto;
@@ -66,6 +67,9 @@ pub enum Command {
     /// Zahlungseingang auf eine Rechnung (Rückforderung) erfassen.
     #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege zahlung-erfassen [OPTIONEN]")]
     ZahlungErfassen(zahlung_erfassen::ZahlungErfassenArgs),
+    /// Einstellungen (beitraege.toml) anzeigen; mit --neu eine Einstellungsdatei anlegen.
+    #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege einstellungen [OPTIONEN]")]
+    Einstellungen(einstellungen::EinstellungenArgs),
 }
 
 /// Replaces the default panic message (with its stack trace) by one log line: a panic
@@ -135,6 +139,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Zahlungslauf(args) => zahlungslauf::execute(args),
         Command::Konto(args) => konto::execute(args),
         Command::ZahlungErfassen(args) => zahlung_erfassen::execute(args),
+        Command::Einstellungen(args) => einstellungen::execute(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -59,6 +59,8 @@ pub enum LedgerError {
     },
     #[error("Die Buchhaltung «{0}» existiert nicht.")]
     Missing(PathBuf),
+    #[error("Die Buchhaltung «{}» liegt auf einem Netzwerk ({kind}). Dort ist die Datenbank nicht sicher vor Beschädigung (die Sperren von SQLite wirken nicht zuverlässig). Bitte die Buchhaltung auf eine lokale Festplatte legen (z. B. C:\\Beitraege\\Buchhaltung\\buchhaltung.sqlite) und mit der Datensicherung auf das Netzwerk kopieren; es wurde nichts gebucht.", .path.display())]
+    NetworkShare { path: PathBuf, kind: &'static str },
     #[error("Die Buchhaltung «{path}» hat die Schemaversion {found}; dieses Programm kennt nur bis {known}. Bitte die neuere Programmversion verwenden.")]
     NewerSchema { path: PathBuf, found: i64, known: i64 },
     #[error("Der Zahlungslauf per {stichtag} wurde bereits am {booked_at} gebucht. Es wurde nichts gebucht. Eine Korrektur geht nur über «zahlungslauf --storno --stichtag {stichtag} --grund …».")]
@@ -400,6 +402,9 @@ impl Ledger {
 
     /// Opens the ledger, creating it (and its folder) on first use, and migrates it.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        if let Some(kind) = crate::fsio::network_place(path) {
+            return Err(LedgerError::NetworkShare { path: path.to_path_buf(), kind });
+        }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             let _ = std::fs::create_dir_all(parent);
         }
@@ -413,6 +418,9 @@ impl Ledger {
 
     /// Opens an existing ledger (no creation).
     pub fn open_existing(path: &Path) -> Result<Ledger, LedgerError> {
+        if let Some(kind) = crate::fsio::network_place(path) {
+            return Err(LedgerError::NetworkShare { path: path.to_path_buf(), kind });
+        }
         if !path.is_file() {
             return Err(LedgerError::Missing(path.to_path_buf()));
         }
