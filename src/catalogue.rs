@@ -399,3 +399,32 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod windows_tests {
+    /// Windows' sharing and lock violations (a workbook open in Excel) are said as such;
+    /// elsewhere the same numbers are other errors.
+    #[test]
+    fn a_file_locked_by_another_program_is_named() {
+        for code in [32, 33] {
+            let e = std::io::Error::from_raw_os_error(code);
+            assert_eq!(super::locked_by_another_program(&e), cfg!(windows), "{code}");
+        }
+        assert!(!super::locked_by_another_program(&std::io::Error::from_raw_os_error(5)));
+    }
+
+    /// Under Windows (Wine in CI): a file held open without sharing, as Excel holds it,
+    /// cannot be read, and the error says so.
+    #[cfg(windows)]
+    #[test]
+    fn a_workbook_held_open_without_sharing_is_a_sharing_violation() {
+        use std::os::windows::fs::OpenOptionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("Gemeinde Ärger.xlsx");
+        std::fs::write(&p, b"x").unwrap();
+        let _held = std::fs::OpenOptions::new().read(true).write(true).share_mode(0).open(&p).unwrap();
+        let e = crate::fsio::read_regular_file(&p, 100).unwrap_err();
+        let crate::fsio::OpenError::Io(e) = e else { panic!("{e:?}") };
+        assert!(super::locked_by_another_program(&e), "{e:?}");
+    }
+}

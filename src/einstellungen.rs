@@ -496,8 +496,8 @@ mod tests {
     #[test]
     fn beside_the_program_comes_before_the_profile() {
         let c = candidates(Some(Path::new("/prog")), &env_of(&[("XDG_CONFIG_HOME", "/cfg"), ("APPDATA", "/app")]));
-        let profile = if cfg!(windows) { "/app/beitraege/beitraege.toml" } else { "/cfg/beitraege/beitraege.toml" };
-        assert_eq!(c, vec![PathBuf::from("/prog/beitraege.toml"), PathBuf::from(profile)]);
+        let profile = if cfg!(windows) { "/app" } else { "/cfg" };
+        assert_eq!(c, vec![Path::new("/prog").join(FILE_NAME), Path::new(profile).join("beitraege").join(FILE_NAME)]);
     }
 
     #[cfg(not(windows))]
@@ -545,6 +545,22 @@ mod tests {
         );
         assert_eq!(w.stammdaten, Some(Path::new("/inst").join("Stammdaten.xlsx")));
         assert_eq!(w.jahr, Some(2024));
+    }
+
+    /// Windows (Wine in CI): drive letters and UNC paths are absolute, a name without a
+    /// drive is relative to the file's folder, umlauts pass.
+    #[cfg(windows)]
+    #[test]
+    fn windows_paths_drive_letters_unc_and_umlauts() {
+        let w = parse(
+            Path::new(r"C:\Programme\Beiträge\beitraege.toml"),
+            "eingang = 'D:\\Eingang Ämter'\nausgabe = '\\\\server\\freigabe\\Aus'\nstammdaten = 'Stammdaten.xlsx'\nbuchhaltung = \"C:\\\\B\\\\b.sqlite\"\n".as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(w.eingang, Some(PathBuf::from(r"D:\Eingang Ämter")));
+        assert_eq!(w.ausgabe, Some(PathBuf::from(r"\\server\freigabe\Aus")));
+        assert_eq!(w.stammdaten, Some(PathBuf::from(r"C:\Programme\Beiträge\Stammdaten.xlsx")));
+        assert_eq!(w.buchhaltung, Some(PathBuf::from(r"C:\B\b.sqlite")));
     }
 
     #[test]
