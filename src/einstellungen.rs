@@ -423,10 +423,10 @@ pub fn template(w: &Werte) -> String {
         s.push_str(&format!("# {}\n", set.label()));
         let value = match set {
             Setting::Jahr => w.jahr.map(|y| y.to_string()),
-            Setting::Eingang => w.eingang.as_ref().map(quote),
-            Setting::Stammdaten => w.stammdaten.as_ref().map(quote),
-            Setting::Ausgabe => w.ausgabe.as_ref().map(quote),
-            Setting::Buchhaltung => w.buchhaltung.as_ref().map(quote),
+            Setting::Eingang => w.eingang.as_deref().map(quote),
+            Setting::Stammdaten => w.stammdaten.as_deref().map(quote),
+            Setting::Ausgabe => w.ausgabe.as_deref().map(quote),
+            Setting::Buchhaltung => w.buchhaltung.as_deref().map(quote),
         };
         match value {
             Some(v) => s.push_str(&format!("{} = {v}\n\n", set.key())),
@@ -437,7 +437,7 @@ pub fn template(w: &Werte) -> String {
 }
 
 /// A path as a TOML string: literal (single quotes) where it can, else a basic string.
-fn quote(p: &PathBuf) -> String {
+fn quote(p: &Path) -> String {
     let t = p.display().to_string();
     if !t.contains('\'') && !t.chars().any(char::is_control) {
         format!("'{t}'")
