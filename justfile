@@ -59,3 +59,13 @@ mutants FILES="src/values.rs src/domain.rs src/compute.rs src/resolve.rs src/val
 # tests that read the sample year and write its outputs.
 mutants-survivors FILES="src/values.rs src/domain.rs src/compute.rs src/resolve.rs src/validate/mod.rs src/validate/report.rs src/validate/sd.rs src/payout.rs src/ledger/mod.rs src/documents/invoice.rs":
     CARGO_PROFILE_DEV_DEBUG=0 PROPTEST_DISABLE_FAILURE_PERSISTENCE=1 nice cargo mutants --in-place --iterate --timeout 400 --build-timeout 900 $(for f in {{FILES}}; do printf -- '-f %s ' "$f"; done) -C --lib -C --test=corpus -C --test=feedback -C --test=documents -C --test=zahlungslauf -C --test=money_rules
+
+# The packages for the staff: dist/beitraege-<version>-windows-x86_64.zip (beitraege.exe,
+# Handbuch.html, an empty beitraege.toml, licences, the sample year) and the Linux tarball.
+# Needs `rustup target add x86_64-pc-windows-gnu`, gcc-mingw-w64-x86-64, pandoc, zip.
+dist:
+    bash tools/dist.sh
+
+# The Windows build under Wine against the Linux build (needs wine); CI runs it.
+wine-check:
+    bash tools/wine-check.sh

@@ -286,8 +286,20 @@ pub fn finding() -> FindingBuilder {
 /// A system error in German, once, with the system's own number for support
 /// ("Zugriff verweigert (Systemfehler 13)"): the English text of the operating system is
 /// never shown to staff.
+/// A file another program holds open without sharing (Windows: ERROR_SHARING_VIOLATION 32,
+/// ERROR_LOCK_VIOLATION 33; Excel holds a workbook open so while it is being edited).
+pub fn locked_by_another_program(e: &std::io::Error) -> bool {
+    cfg!(windows) && matches!(e.raw_os_error(), Some(32 | 33))
+}
+
 pub fn os_error(e: &std::io::Error) -> String {
     use std::io::ErrorKind::*;
+    if locked_by_another_program(e) {
+        return format!(
+            "von einem anderen Programm geöffnet und gesperrt (z. B. in Excel): dort schliessen und erneut ausführen (Systemfehler {})",
+            e.raw_os_error().unwrap_or_default()
+        );
+    }
     let text = match e.kind() {
         NotFound => "nicht gefunden",
         PermissionDenied => "Zugriff verweigert",
@@ -385,5 +397,34 @@ mod tests {
             }
             assert_eq!(with.severity, c.severity());
         }
+    }
+}
+
+#[cfg(test)]
+mod windows_tests {
+    /// Windows' sharing and lock violations (a workbook open in Excel) are said as such;
+    /// elsewhere the same numbers are other errors.
+    #[test]
+    fn a_file_locked_by_another_program_is_named() {
+        for code in [32, 33] {
+            let e = std::io::Error::from_raw_os_error(code);
+            assert_eq!(super::locked_by_another_program(&e), cfg!(windows), "{code}");
+        }
+        assert!(!super::locked_by_another_program(&std::io::Error::from_raw_os_error(5)));
+    }
+
+    /// Under Windows (Wine in CI): a file held open without sharing, as Excel holds it,
+    /// cannot be read, and the error says so.
+    #[cfg(windows)]
+    #[test]
+    fn a_workbook_held_open_without_sharing_is_a_sharing_violation() {
+        use std::os::windows::fs::OpenOptionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("Gemeinde Ärger.xlsx");
+        std::fs::write(&p, b"x").unwrap();
+        let _held = std::fs::OpenOptions::new().read(true).write(true).share_mode(0).open(&p).unwrap();
+        let e = crate::fsio::read_regular_file(&p, 100).unwrap_err();
+        let crate::fsio::OpenError::Io(e) = e else { panic!("{e:?}") };
+        assert!(super::locked_by_another_program(&e), "{e:?}");
     }
 }

@@ -311,29 +311,56 @@ pub fn check_out_apart(inbox: &Path, out: &Path) -> Result<(), RunError> {
 
 /// How many forms of the inbox are for the run's year, and for which other years.
 pub fn forms_by_year(eval: &Evaluation) -> (usize, std::collections::BTreeMap<i32, usize>) {
+    let (this, other, _) = forms_by_year_and_place(eval);
+    (this, other)
+}
+
+/// A form of `year` lies in that year's folder of an inbox root (`2022/…`, at any depth
+/// below the root's first level only).
+pub fn in_year_folder(rel: &str, year: i32) -> bool {
+    rel.split_once('/').is_some_and(|(first, _)| first == year.to_string())
+}
+
+/// [`forms_by_year`], and how many forms of other years lie outside their own year's folder
+/// (in an inbox root with one folder per year, the other years' forms are where they belong).
+pub fn forms_by_year_and_place(eval: &Evaluation) -> (usize, std::collections::BTreeMap<i32, usize>, usize) {
     let mut this = 0;
     let mut other = std::collections::BTreeMap::new();
+    let mut misplaced = 0;
     for e in &eval.resolved.files {
         let r = &e.result;
         if r.kind().is_none() {
             continue;
         }
         let year = r.period().map(|p| p.year());
-        match (year, &r.outcome) {
-            (_, Outcome::OtherYear) => *other.entry(year.unwrap_or(0)).or_insert(0) += 1,
-            (Some(y), _) if y != eval.year => *other.entry(y).or_insert(0) += 1,
-            _ => this += 1,
+        let other_year = matches!(r.outcome, Outcome::OtherYear) || year.is_some_and(|y| y != eval.year);
+        if other_year {
+            let y = year.unwrap_or(0);
+            *other.entry(y).or_insert(0) += 1;
+            if !in_year_folder(&r.file.rel, y) {
+                misplaced += 1;
+            }
+        } else {
+            this += 1;
         }
     }
-    (this, other)
+    (this, other, misplaced)
+}
+
+/// Whether an inbox fits the run's year: it holds forms of the year, no more forms of other
+/// years outside their own year's folders than of this one, and not (almost) none: at least
+/// one twentieth of the forms of the fullest other year.
+pub fn year_fits(this: usize, misplaced: usize, largest_other: usize) -> bool {
+    this > 0 && misplaced <= this && this.saturating_mul(20) >= largest_other
 }
 
 /// Stops a run whose inbox is clearly not the year's (a wrong folder, or the wrong year
-/// given): no form of the year, or more forms of other years than of this one.
+/// given): no form of the year, more forms of other years than of this one (other years'
+/// forms in their own year's folder of an inbox root do not count), or almost none.
 pub fn check_inbox_fits_year(eval: &Evaluation, inbox: &Path) -> Result<(), RunError> {
-    let (this, other) = forms_by_year(eval);
-    let others: usize = other.values().sum();
-    if this > 0 && others <= this {
+    let (this, other, misplaced) = forms_by_year_and_place(eval);
+    let largest = other.values().copied().max().unwrap_or(0);
+    if year_fits(this, misplaced, largest) {
         return Ok(());
     }
     let files = eval.resolved.files.len();
@@ -343,7 +370,7 @@ pub fn check_inbox_fits_year(eval: &Evaluation, inbox: &Path) -> Result<(), RunE
         found.push_str(&format!(" und {}", list.join(", ")));
     }
     let hint = match other.iter().max_by_key(|(_, n)| **n) {
-        Some((y, _)) if this < others => format!(" Ist vielleicht das Jahr {y} gemeint («--jahr {y}»)?"),
+        Some((y, n)) if this < *n => format!(" Ist vielleicht das Jahr {y} gemeint («--jahr {y}»)?"),
         _ => String::new(),
     };
     Err(RunError::WrongInbox(format!(
@@ -352,4 +379,36 @@ pub fn check_inbox_fits_year(eval: &Evaluation, inbox: &Path) -> Result<(), RunE
         inbox.display(),
         eval.year
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_is_in_its_year_folder_only_at_the_first_level() {
+        assert!(in_year_folder("2022/Olten.xlsx", 2022));
+        assert!(in_year_folder("2022/Korrekturen/Olten.xlsx", 2022));
+        assert!(!in_year_folder("2022.xlsx", 2022));
+        assert!(!in_year_folder("Olten.xlsx", 2022));
+        assert!(!in_year_folder("2023/Olten.xlsx", 2022));
+        assert!(!in_year_folder("alt/2022/Olten.xlsx", 2022));
+        assert!(!in_year_folder("20220/Olten.xlsx", 2022));
+    }
+
+    #[test]
+    fn the_year_fits_with_forms_of_its_own_and_not_almost_none() {
+        // No form of the year.
+        assert!(!year_fits(0, 0, 0));
+        assert!(!year_fits(0, 0, 321));
+        // Misplaced forms of other years: up to as many as of this year.
+        assert!(year_fits(10, 10, 10));
+        assert!(!year_fits(10, 11, 11));
+        // An inbox root: other years in their folders, this year's at least 1/20 of the fullest.
+        assert!(year_fits(16, 0, 320));
+        assert!(!year_fits(15, 0, 301));
+        assert!(year_fits(15, 0, 300));
+        assert!(year_fits(1, 0, 20));
+        assert!(!year_fits(1, 0, 21));
+    }
 }

@@ -96,3 +96,92 @@ pub fn sha256_regular_file(path: &Path) -> Result<String, OpenError> {
     }
     Ok(hex(&h.finalize()))
 }
+
+/// Whether `path` lies on a network share, and which kind: a UNC path (`\\server\share\…`,
+/// `//server/share/…`, `\\?\UNC\…`), on Windows a mapped network drive, on Linux an NFS or
+/// SMB/CIFS mount (of the nearest existing folder). SQLite's locking is not reliable there,
+/// so the ledger refuses such a place.
+pub fn network_place(path: &Path) -> Option<&'static str> {
+    let text = path.as_os_str().to_string_lossy();
+    let unc = |t: &str| {
+        let t = t.replace('/', "\\");
+        if let Some(rest) = t.strip_prefix("\\\\?\\") {
+            return rest.len() >= 4 && rest[..4].eq_ignore_ascii_case("UNC\\");
+        }
+        t.starts_with("\\\\") && !t.starts_with("\\\\.\\") && t.len() > 2
+    };
+    if unc(&text) {
+        return Some("Netzwerkfreigabe (UNC-Pfad)");
+    }
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    if unc(&abs.as_os_str().to_string_lossy()) {
+        return Some("Netzwerkfreigabe (UNC-Pfad)");
+    }
+    remote_drive(&abs)
+}
+
+#[cfg(windows)]
+fn remote_drive(abs: &Path) -> Option<&'static str> {
+    use std::path::{Component, Prefix};
+    let Some(Component::Prefix(p)) = abs.components().next() else { return None };
+    let letter = match p.kind() {
+        Prefix::Disk(d) | Prefix::VerbatimDisk(d) => d,
+        Prefix::UNC(..) | Prefix::VerbatimUNC(..) => return Some("Netzwerkfreigabe (UNC-Pfad)"),
+        _ => return None,
+    };
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn GetDriveTypeW(root: *const u16) -> u32;
+    }
+    const DRIVE_REMOTE: u32 = 4;
+    let root: Vec<u16> = [letter as u16, b':' as u16, b'\\' as u16, 0].to_vec();
+    // SAFETY: `root` is a NUL-terminated UTF-16 string that outlives the call.
+    let kind = unsafe { GetDriveTypeW(root.as_ptr()) };
+    (kind == DRIVE_REMOTE).then_some("verbundenes Netzlaufwerk")
+}
+
+#[cfg(target_os = "linux")]
+fn remote_drive(abs: &Path) -> Option<&'static str> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut cur = Some(abs);
+    while let Some(p) = cur {
+        if p.exists() {
+            let c = std::ffi::CString::new(p.as_os_str().as_bytes()).ok()?;
+            // SAFETY: a zeroed statfs is a valid out-parameter; `c` outlives the call.
+            let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+            if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+                return None;
+            }
+            return match st.f_type as i64 {
+                0x6969 => Some("NFS-Netzlaufwerk"),
+                0x517B | 0xFF53_4D42 | 0xFE53_4D42 => Some("SMB-Netzlaufwerk"),
+                _ => None,
+            };
+        }
+        cur = p.parent();
+    }
+    None
+}
+
+#[cfg(not(any(windows, target_os = "linux")))]
+fn remote_drive(_abs: &Path) -> Option<&'static str> {
+    None
+}
+
+#[cfg(test)]
+mod network_tests {
+    use super::network_place;
+    use std::path::Path;
+
+    #[test]
+    fn unc_paths_are_network_shares_local_ones_are_not() {
+        for p in [r"\\server\share\buchhaltung.sqlite", "//server/share/b.sqlite", r"\\?\UNC\server\share\b.sqlite"] {
+            assert!(network_place(Path::new(p)).is_some(), "{p}");
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        for p in [tmp.path().join("b.sqlite"), tmp.path().join("neu").join("ä ö.sqlite")] {
+            assert_eq!(network_place(&p), None, "{}", p.display());
+        }
+        assert_eq!(network_place(Path::new(r"\\.\pipe\x")), None);
+    }
+}

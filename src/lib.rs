@@ -23,6 +23,7 @@ pub mod catalogue;
 pub mod compute;
 pub mod documents;
 pub mod domain;
+pub mod einstellungen;
 pub mod evaluate;
 pub mod extract;
 pub mod formulare;

@@ -1,20 +1,22 @@
 //! `beitraege formulare`: write the prefilled form templates for one year.
 
+use crate::einstellungen::{Einstellungen, Setting};
 use crate::formulare::{run, summary, FormulareOptions};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 
-/// Options of `beitraege formulare`. Without options it writes the sample year's forms.
+/// Options of `beitraege formulare`. Without options it takes the settings (`beitraege.toml`),
+/// inside the project checkout the sample year's master data for what they do not set.
 #[derive(Debug, Clone, Args)]
 pub struct FormulareArgs {
-    /// Berichtsjahr, für das die Formulare gelten (Standard: 2023).
-    #[arg(long = "jahr", alias = "year", value_name = "JAHR", default_value_t = 2023, hide_default_value = true, value_parser = crate::cli::fehler::whole::<i32>)]
-    pub year: i32,
-    /// Stammdaten-Arbeitsmappe (Standard: samples/<Jahr>/Stammdaten.xlsx).
+    /// Berichtsjahr, für das die Formulare gelten (Standard: «jahr» der Einstellungen).
+    #[arg(long = "jahr", alias = "year", value_name = "JAHR", value_parser = crate::cli::fehler::whole::<i32>)]
+    pub year: Option<i32>,
+    /// Stammdaten-Arbeitsmappe (Standard: «stammdaten» der Einstellungen).
     #[arg(long, value_name = "DATEI")]
     pub stammdaten: Option<PathBuf>,
-    /// Ausgabeordner (Standard: out/<Jahr>/Formulare).
+    /// Ausgabeordner (Standard: Formulare_<Jahr> im Ordner «ausgabe» der Einstellungen).
     #[arg(long = "ausgabe", alias = "out", value_name = "ORDNER")]
     pub out: Option<PathBuf>,
     /// Erstellungsdatum der Dateien, TT.MM.JJJJ (Standard: heute).
@@ -27,22 +29,27 @@ fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
 }
 
 impl FormulareArgs {
-    pub fn options(&self) -> FormulareOptions {
-        let y = self.year;
-        FormulareOptions {
+    pub fn options(&self, settings: &Einstellungen) -> anyhow::Result<FormulareOptions> {
+        let (y, _) = settings.year(self.year)?;
+        Ok(FormulareOptions {
             year: y,
-            stammdaten: self
-                .stammdaten
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("samples").join(y.to_string()).join("Stammdaten.xlsx")),
-            out: self.out.clone().unwrap_or_else(|| PathBuf::from("out").join(y.to_string()).join("Formulare")),
+            stammdaten: settings.plain(Setting::Stammdaten, self.stammdaten.as_deref(), || {
+                PathBuf::from("samples").join(y.to_string()).join("Stammdaten.xlsx")
+            })?,
+            out: settings.path(
+                Setting::Ausgabe,
+                self.out.as_deref(),
+                |root| root.join(format!("Formulare_{y}")),
+                || PathBuf::from("out").join(y.to_string()).join("Formulare"),
+            )?,
             run_date: self.datum.unwrap_or_else(|| chrono::Local::now().date_naive()),
-        }
+        })
     }
 }
 
 pub fn execute(args: FormulareArgs) -> anyhow::Result<()> {
-    let opts = args.options();
+    let settings = crate::einstellungen::load()?;
+    let opts = args.options(&settings)?;
     let report = run(&opts).with_context(|| format!("Die Formulare {} konnten nicht erstellt werden", opts.year))?;
     print!("{}", summary(&report));
     Ok(())

@@ -1,5 +1,6 @@
 //! `beitraege konto`: a municipality's statement (or all municipalities') from the ledger.
 
+use crate::einstellungen::Setting;
 use crate::zahlungslauf::konto::{execute as run, KontoOptions};
 use anyhow::Context;
 use clap::Args;
@@ -11,13 +12,13 @@ pub struct KontoArgs {
     /// BFS-Nr. der Gemeinde (eine Nummer aus dem Blatt «Gemeinden»; ohne: alle Gemeinden in einer Arbeitsmappe).
     #[arg(long, value_name = "BFS-NR", value_parser = parse_bfs)]
     pub gemeinde: Option<u32>,
-    /// Buchhaltung (Standard: out/buchhaltung.sqlite).
+    /// Buchhaltung (Standard: «buchhaltung» der Einstellungen).
     #[arg(long, value_name = "DATEI")]
     pub buchhaltung: Option<PathBuf>,
-    /// Stammdaten-Arbeitsmappe für die Namen (Standard: samples/2023/Stammdaten.xlsx).
+    /// Stammdaten-Arbeitsmappe für die Namen (Standard: «stammdaten» der Einstellungen).
     #[arg(long, value_name = "DATEI")]
     pub stammdaten: Option<PathBuf>,
-    /// Ausgabeordner; jeder Auszug erhält darin einen eigenen Ordner Stand_<JJJJ-MM-TT>[_n] (Standard: out/konto).
+    /// Ausgabeordner; jeder Auszug erhält darin einen eigenen Ordner Stand_<JJJJ-MM-TT>[_n] (Standard: Kontoauszuege im Ordner «ausgabe» der Einstellungen).
     #[arg(long = "ausgabe", alias = "out", value_name = "ORDNER")]
     pub out: Option<PathBuf>,
     /// Stand des Auszugs, TT.MM.JJJJ: entscheidet, was überfällig ist (Standard: heute).
@@ -33,11 +34,20 @@ fn parse_bfs(s: &str) -> Result<u32, String> {
 }
 
 pub fn execute(args: KontoArgs) -> anyhow::Result<()> {
+    let settings = crate::einstellungen::load()?;
     let opts = KontoOptions {
-        ledger: args.buchhaltung.unwrap_or_else(|| PathBuf::from(super::zahlungslauf::DEFAULT_LEDGER)),
-        out: args.out.unwrap_or_else(|| PathBuf::from("out").join("konto")),
+        ledger: super::zahlungslauf::ledger_path(args.buchhaltung.as_deref(), &settings)?,
+        out: settings.path(
+            Setting::Ausgabe,
+            args.out.as_deref(),
+            |root| root.join("Kontoauszuege"),
+            || PathBuf::from("out").join("konto"),
+        )?,
         bfs: args.gemeinde,
-        stammdaten: Some(args.stammdaten.unwrap_or_else(|| PathBuf::from("samples/2023/Stammdaten.xlsx"))),
+        // Without master data the names come from the ledger.
+        stammdaten: settings
+            .plain(Setting::Stammdaten, args.stammdaten.as_deref(), || PathBuf::from("samples/2023/Stammdaten.xlsx"))
+            .ok(),
         date: args.datum.unwrap_or_else(|| chrono::Local::now().date_naive()),
     };
     let (st, folder, written) = run(&opts).context("Der Kontoauszug konnte nicht erstellt werden")?;

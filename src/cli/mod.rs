@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each handing a parsed options struct to the
 //! library. Messages to AGS staff are German.
 
+pub mod einstellungen;
 pub mod fehler;
 pub mod formulare;
 pub mod konto;
@@ -76,6 +77,9 @@ pub enum Command {
     #[cfg(feature = "web")]
     #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege web [OPTIONEN]")]
     Web(web::WebArgs),
+    /// Einstellungen (beitraege.toml) anzeigen; mit --neu eine Einstellungsdatei anlegen.
+    #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege einstellungen [OPTIONEN]")]
+    Einstellungen(einstellungen::EinstellungenArgs),
 }
 
 /// Replaces the default panic message (with its stack trace) by one log line: a panic
@@ -155,6 +159,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Pruefen(args) => return pruefen::execute(args),
         #[cfg(feature = "web")]
         Command::Web(args) => web::execute(args),
+        Command::Einstellungen(args) => einstellungen::execute(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! `beitraege run`: evaluate an inbox for one year and write the outputs.
 
 use crate::cli::fehler::whole;
+use crate::einstellungen::{Einstellungen, Setting};
 use crate::run::{run, summary, Progress, RunOptions};
 use crate::workbook::Limits;
 use anyhow::Context;
@@ -10,19 +11,20 @@ use std::path::PathBuf;
 
 const MB: u64 = 1024 * 1024;
 
-/// Options of `beitraege run`. Without options it runs the sample year in `samples/`.
+/// Options of `beitraege run`. Without options it takes the settings (`beitraege.toml`),
+/// inside the project checkout the sample year in `samples/` for what they do not set.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// Beitragsjahr (Standard: 2023).
-    #[arg(long = "jahr", alias = "year", value_name = "JAHR", default_value_t = 2023, hide_default_value = true, value_parser = whole::<i32>)]
-    pub year: i32,
-    /// Eingangsordner mit den eingereichten Formularen (Standard: samples/<Jahr>/inbox).
+    /// Beitragsjahr (Standard: «jahr» der Einstellungen).
+    #[arg(long = "jahr", alias = "year", value_name = "JAHR", value_parser = whole::<i32>)]
+    pub year: Option<i32>,
+    /// Eingangsordner mit den eingereichten Formularen, auch der Ordner mit einem Ordner je Jahr (Standard: «eingang» der Einstellungen).
     #[arg(long = "eingang", alias = "inbox", value_name = "ORDNER")]
     pub inbox: Option<PathBuf>,
-    /// Stammdaten-Arbeitsmappe (Standard: samples/<Jahr>/Stammdaten.xlsx).
+    /// Stammdaten-Arbeitsmappe (Standard: «stammdaten» der Einstellungen).
     #[arg(long, value_name = "DATEI")]
     pub stammdaten: Option<PathBuf>,
-    /// Ausgabeordner (Standard: out/<Jahr>).
+    /// Ausgabeordner (Standard: Auswertung_<Jahr> im Ordner «ausgabe» der Einstellungen).
     #[arg(long = "ausgabe", alias = "out", value_name = "ORDNER")]
     pub out: Option<PathBuf>,
     /// Anzahl gleichzeitig arbeitender Threads (Standard: alle Kerne).
@@ -52,7 +54,7 @@ pub struct RunArgs {
     /// xlsx/ods: Höchstmenge Text in den Zellen einer Datei in MB (Standard: 64).
     #[arg(long, value_name = "MB", default_value_t = Limits::default().max_text_bytes / MB, hide_default_value = true, value_parser = whole::<u64>)]
     pub max_text_mb: u64,
-    /// Buchhaltung (Datenbank der Zahlungsläufe): Anhang zeigt Bezahltes und Offenes.
+    /// Buchhaltung (Datenbank der Zahlungsläufe): Anhang zeigt Bezahltes und Offenes (Standard: «buchhaltung» der Einstellungen, wenn die Datei besteht).
     #[arg(long, value_name = "DATEI")]
     pub buchhaltung: Option<PathBuf>,
     /// Keinen Fortschrittsbalken zeigen.
@@ -68,15 +70,29 @@ fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
 }
 
 impl RunArgs {
-    pub fn options(&self) -> RunOptions {
-        let y = self.year;
+    pub fn options(&self, settings: &Einstellungen) -> anyhow::Result<RunOptions> {
+        let (y, _) = settings.year(self.year)?;
         let samples = PathBuf::from("samples").join(y.to_string());
         let defaults = Limits::default();
-        RunOptions {
+        // The inbox root as it stands: its folder per year holds the year's forms, and the
+        // receipt journal at its top covers them all (as for the payout runs).
+        let inbox = settings.plain(Setting::Eingang, self.inbox.as_deref(), || samples.join("inbox"))?;
+        let stammdaten =
+            settings.plain(Setting::Stammdaten, self.stammdaten.as_deref(), || samples.join("Stammdaten.xlsx"))?;
+        let out = settings.path(
+            Setting::Ausgabe,
+            self.out.as_deref(),
+            |root| root.join(format!("Auswertung_{y}")),
+            || PathBuf::from("out").join(y.to_string()),
+        )?;
+        // The settings' ledger where it exists (a ledger not yet created has nothing to show).
+        let buchhaltung =
+            self.buchhaltung.clone().or_else(|| settings.werte.buchhaltung.clone().filter(|p| p.is_file()));
+        Ok(RunOptions {
             year: y,
-            inbox: self.inbox.clone().unwrap_or_else(|| samples.join("inbox")),
-            stammdaten: self.stammdaten.clone().unwrap_or_else(|| samples.join("Stammdaten.xlsx")),
-            out: self.out.clone().unwrap_or_else(|| PathBuf::from("out").join(y.to_string())),
+            inbox,
+            stammdaten,
+            out,
             threads: self.threads,
             limits: Limits {
                 max_file_bytes: self.max_datei_mb * MB,
@@ -92,8 +108,8 @@ impl RunArgs {
             progress: (!self.ohne_fortschritt && std::io::stderr().is_terminal()).then(progress_bar),
             force: self.trotzdem,
             received_by: None,
-            buchhaltung: self.buchhaltung.clone(),
-        }
+            buchhaltung,
+        })
     }
 }
 
@@ -116,7 +132,8 @@ fn progress_bar() -> Progress {
 }
 
 pub fn execute(args: RunArgs) -> anyhow::Result<()> {
-    let opts = args.options();
+    let settings = crate::einstellungen::load()?;
+    let opts = args.options(&settings)?;
     let report =
         run(&opts).with_context(|| format!("Die Auswertung {} konnte nicht durchgeführt werden", opts.year))?;
     print!("{}", summary(&report));

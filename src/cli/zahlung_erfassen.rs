@@ -26,7 +26,7 @@ pub struct ZahlungErfassenArgs {
     /// Grund der Stornierung.
     #[arg(long, value_name = "TEXT", requires = "storno")]
     pub grund: Option<String>,
-    /// Buchhaltung (Standard: out/buchhaltung.sqlite).
+    /// Buchhaltung (Standard: «buchhaltung» der Einstellungen).
     #[arg(long, value_name = "DATEI")]
     pub buchhaltung: Option<PathBuf>,
 }
@@ -45,7 +45,8 @@ fn short(id: &str) -> &str {
 }
 
 pub fn execute(args: ZahlungErfassenArgs) -> anyhow::Result<()> {
-    let path = args.buchhaltung.unwrap_or_else(|| PathBuf::from(super::zahlungslauf::DEFAULT_LEDGER));
+    let settings = crate::einstellungen::load()?;
+    let path = super::zahlungslauf::ledger_path(args.buchhaltung.as_deref(), &settings)?;
     let now = chrono::Local::now();
     let booked_at = now.format("%d.%m.%Y %H:%M:%S").to_string();
     let version = env!("CARGO_PKG_VERSION");

@@ -2,6 +2,7 @@
 //! `--storno`, `--ausgaben`). The person of the four-eyes rule is the operating-system
 //! account running the command ([`person`]), never an environment variable.
 
+use crate::einstellungen::{Einstellungen, Setting};
 use crate::workbook::Limits;
 use crate::zahlungslauf::{
     ausgaben, execute as run, freigeben, storno, summary, AusgabenOptions, FreigabeOptions, StornoOptions,
@@ -11,27 +12,34 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 
-/// Standard ledger path (a local disk: SQLite on network shares can corrupt).
+/// Standard ledger path inside the project checkout (a local disk: SQLite on network shares
+/// can corrupt); elsewhere the settings name it.
 pub const DEFAULT_LEDGER: &str = "out/buchhaltung.sqlite";
 
-/// Options of `beitraege zahlungslauf`. Without options it previews the sample year's last
-/// run (31.03.2024) with the ledger `out/buchhaltung.sqlite`; `--buchen` and `--storno`
-/// need the Stichtag named.
+/// The ledger: `--buchhaltung`, else the settings', else (inside the checkout) the sample's.
+pub fn ledger_path(cli: Option<&std::path::Path>, settings: &Einstellungen) -> anyhow::Result<PathBuf> {
+    Ok(settings.plain(Setting::Buchhaltung, cli, || PathBuf::from(DEFAULT_LEDGER))?)
+}
+
+/// Options of `beitraege zahlungslauf`. Without options it takes the settings
+/// (`beitraege.toml`) and previews the latest ordinary Stichtag; inside the project checkout,
+/// without settings, the sample year's last run (31.03.2024) with the ledger
+/// `out/buchhaltung.sqlite`. `--buchen` and `--storno` need the Stichtag named.
 #[derive(Debug, Clone, Args)]
 pub struct ZahlungslaufArgs {
-    /// Stichtag des Zahlungslaufs, TT.MM.JJJJ (31.03. oder 30.09.; für --buchen und --storno nötig; Entwurf ohne: 31.03.2024).
+    /// Stichtag des Zahlungslaufs, TT.MM.JJJJ (31.03. oder 30.09.; für --buchen und --storno nötig; Entwurf ohne: der letzte Stichtag bis heute).
     #[arg(long, value_name = "TT.MM.JJJJ", value_parser = parse_date)]
     pub stichtag: Option<chrono::NaiveDate>,
-    /// Eingangsordner mit den eingereichten Formularen (Standard: samples/2023/inbox).
+    /// Eingangsordner mit einem Ordner je Jahr (Standard: «eingang» der Einstellungen).
     #[arg(long = "eingang", alias = "inbox", value_name = "ORDNER")]
     pub inbox: Option<PathBuf>,
-    /// Stammdaten-Arbeitsmappe (Standard: samples/2023/Stammdaten.xlsx).
+    /// Stammdaten-Arbeitsmappe (Standard: «stammdaten» der Einstellungen).
     #[arg(long, value_name = "DATEI")]
     pub stammdaten: Option<PathBuf>,
-    /// Ausgabeordner, in dem jeder gebuchte Zahlungslauf einen eigenen Ordner erhält (<JJJJ-MM-TT>, nach einem Storno <JJJJ-MM-TT>_2, der Storno <JJJJ-MM-TT>_Storno, der Entwurf <JJJJ-MM-TT>_Entwurf; Standard: out/zahlungslauf).
+    /// Ausgabeordner, in dem jeder gebuchte Zahlungslauf einen eigenen Ordner erhält (<JJJJ-MM-TT>, nach einem Storno <JJJJ-MM-TT>_2, der Storno <JJJJ-MM-TT>_Storno, der Entwurf <JJJJ-MM-TT>_Entwurf; Standard: Zahlungslaeufe im Ordner «ausgabe» der Einstellungen).
     #[arg(long = "ausgabe", alias = "out", value_name = "ORDNER")]
     pub out: Option<PathBuf>,
-    /// Buchhaltung (SQLite-Datenbank auf einer lokalen Festplatte; Standard: out/buchhaltung.sqlite).
+    /// Buchhaltung (SQLite-Datenbank auf einer lokalen Festplatte; Standard: «buchhaltung» der Einstellungen).
     #[arg(long, value_name = "DATEI")]
     pub buchhaltung: Option<PathBuf>,
     /// Den Zahlungslauf buchen (ohne diese Option: Entwurf, nichts wird gebucht). Die Zahlungsdatei entsteht erst mit der Freigabe durch eine andere Person.
@@ -70,17 +78,44 @@ pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
     crate::values::parse_date_text(s).ok_or_else(|| format!("«{s}» ist kein Datum (TT.MM.JJJJ)"))
 }
 
+/// The latest ordinary Stichtag (31.03. or 30.09.) on or before `today`.
+pub fn latest_stichtag(today: chrono::NaiveDate) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let y = today.year();
+    [crate::domain::ymd(y, 9, 30), crate::domain::ymd(y, 3, 31), crate::domain::ymd(y - 1, 9, 30)]
+        .into_iter()
+        .find(|d| *d <= today)
+        .unwrap_or(today)
+}
+
 impl ZahlungslaufArgs {
-    pub fn options(&self) -> ZahlungslaufOptions {
+    /// Inside the checkout without settings for the inbox: the sample year.
+    fn sample(&self, settings: &Einstellungen) -> bool {
+        settings.uses_sample(Setting::Eingang, self.inbox.is_some())
+    }
+
+    pub fn options(&self, settings: &Einstellungen) -> anyhow::Result<ZahlungslaufOptions> {
         let samples = PathBuf::from("samples").join("2023");
-        let stichtag = self.stichtag.unwrap_or_else(|| crate::domain::ymd(2024, 3, 31));
+        let stichtag = self.stichtag.unwrap_or_else(|| {
+            if self.sample(settings) {
+                crate::domain::ymd(2024, 3, 31)
+            } else {
+                latest_stichtag(chrono::Local::now().date_naive())
+            }
+        });
         // The output root: each booked run, Storno and preview writes into a folder of its own.
-        ZahlungslaufOptions {
+        Ok(ZahlungslaufOptions {
             stichtag,
-            inbox: self.inbox.clone().unwrap_or_else(|| samples.join("inbox")),
-            stammdaten: self.stammdaten.clone().unwrap_or_else(|| samples.join("Stammdaten.xlsx")),
-            out: self.out.clone().unwrap_or_else(|| PathBuf::from("out").join("zahlungslauf")),
-            ledger: self.buchhaltung.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_LEDGER)),
+            inbox: settings.plain(Setting::Eingang, self.inbox.as_deref(), || samples.join("inbox"))?,
+            stammdaten: settings
+                .plain(Setting::Stammdaten, self.stammdaten.as_deref(), || samples.join("Stammdaten.xlsx"))?,
+            out: settings.path(
+                Setting::Ausgabe,
+                self.out.as_deref(),
+                |root| root.join("Zahlungslaeufe"),
+                || PathBuf::from("out").join("zahlungslauf"),
+            )?,
+            ledger: ledger_path(self.buchhaltung.as_deref(), settings)?,
             book: self.buchen,
             person: String::new(),
             first_year: self.ab_jahr,
@@ -89,7 +124,7 @@ impl ZahlungslaufArgs {
             extraordinary_reason: if self.ausserordentlich { self.grund.clone() } else { None },
             threads: self.threads,
             limits: Limits::default(),
-        }
+        })
     }
 }
 
@@ -128,9 +163,10 @@ pub fn execute(args: ZahlungslaufArgs) -> anyhow::Result<()> {
             "Mit {what} muss der Stichtag angegeben werden (--stichtag TT.MM.JJJJ, z. B. «--stichtag 30.09.2023»); es wurde nichts gebucht."
         );
     }
-    let mut opts = args.options();
+    let settings = crate::einstellungen::load()?;
+    let mut opts = args.options(&settings)?;
     // The sample inbox's ledger starts in 2023 (a ledger that has booked keeps its own year).
-    if opts.first_year.is_none() && args.inbox.is_none() && stored_first_year(&opts.ledger).is_none() {
+    if opts.first_year.is_none() && args.sample(&settings) && stored_first_year(&opts.ledger).is_none() {
         opts.first_year = Some(2023);
     }
     let day = crate::domain::fmt_date(opts.stichtag);

@@ -113,6 +113,8 @@ pub enum LedgerError {
     },
     #[error("Die Buchhaltung «{0}» existiert nicht.")]
     Missing(PathBuf),
+    #[error("Die Buchhaltung «{}» liegt auf einem Netzwerk ({kind}). Dort ist die Datenbank nicht sicher vor Beschädigung (die Sperren von SQLite wirken nicht zuverlässig). Bitte die Buchhaltung auf eine lokale Festplatte legen (z. B. C:\\Beitraege\\Buchhaltung\\buchhaltung.sqlite) und mit der Datensicherung auf das Netzwerk kopieren; es wurde nichts gebucht.", .path.display())]
+    NetworkShare { path: PathBuf, kind: &'static str },
     #[error("Die Buchhaltung «{path}» hat die Schemaversion {found}; dieses Programm kennt nur bis {known}. Bitte die neuere Programmversion verwenden; die Datei wurde nicht verändert.")]
     NewerSchema { path: PathBuf, found: i64, known: i64 },
     #[error("Die Buchhaltung «{path}» hat die Schemaversion {found}, die es nie gegeben hat; sie wurde nicht verändert. Die Datei ist beschädigt oder von Hand verändert worden: Bitte die Buchhaltung aus der Sicherung zurückholen.")]
@@ -679,6 +681,12 @@ impl Ledger {
         busy: Option<fn(i32) -> bool>,
     ) -> Result<(Ledger, Option<i64>), LedgerError> {
         let path = files.ledger.as_path();
+        // A ledger that is written lies on a local disk: SQLite's locks do not hold on a share.
+        if access != Access::ReadOnly {
+            if let Some(kind) = crate::fsio::network_place(path) {
+                return Err(LedgerError::NetworkShare { path: path.to_path_buf(), kind });
+            }
+        }
         let db = |source| LedgerError::Db { path: path.to_path_buf(), source };
         let not_ledger = |why| LedgerError::NotALedger { path: path.to_path_buf(), why };
         let anchored = anchor::anchored_pos(&files.anchors);
@@ -2385,5 +2393,13 @@ mod tests {
         let l = Ledger::open_read_only(&p).unwrap();
         assert_eq!(l.verify().unwrap().len(), 2);
         assert!(l.connection().prepare("SELECT * FROM ballast").is_err(), "the interrupted write is gone");
+    }
+
+    #[test]
+    fn the_ledger_refuses_a_network_share_before_touching_it() {
+        let p = Path::new(r"\\server\freigabe\buchhaltung.sqlite");
+        assert!(matches!(Ledger::open(p), Err(LedgerError::NetworkShare { .. })));
+        assert!(matches!(Ledger::open_existing(p), Err(LedgerError::NetworkShare { .. })));
+        assert!(!p.exists());
     }
 }

@@ -17,6 +17,14 @@
 //!   goes is kept under `Gesichert_<Zeitstempel>/`.
 //! - **Leftovers.** Staging folders of killed runs are removed (or rolled forward) by the
 //!   next run, under the lock.
+//! - **Windows** has no `renameat2`: the swap is always the two renames (`MoveFileExW`) of
+//!   the fallback. The guarantee there: a reader sees the whole old folder, the whole new one,
+//!   or, for the moment between the two renames, no folder; a kill in that moment is repaired
+//!   by the next command on the folder (roll forward if the new set was staged whole,
+//!   otherwise back). A file of the output folder that another program holds open without
+//!   sharing (a workbook open in Excel) makes the first rename fail: the run stops with a
+//!   German message and the old folder stays as it was. The lock is a `LockFileEx` lock of
+//!   the `.sperre` file (Rust's `File::try_lock`). Tested under Wine (tools/wine-check.sh).
 
 use super::{OutFile, WriteError};
 use std::collections::BTreeSet;
@@ -717,6 +725,27 @@ mod tests {
             assert!(check_rel(bad).is_err(), "{bad}");
         }
         assert!(check_rel("Rueckmeldungen/2401_A.xlsx").is_ok());
+    }
+
+    /// Windows (Wine in CI): an output held open without sharing, as Excel holds a workbook,
+    /// stops the commit; the old folder stays whole and nothing is left beside it.
+    #[cfg(windows)]
+    #[test]
+    fn a_file_held_open_by_another_program_stops_the_commit_and_keeps_the_old_folder() {
+        use std::os::windows::fs::OpenOptionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("Ausgabe Ämter");
+        let dir = OutputDir::open(&out).unwrap();
+        dir.commit(&files("1")).unwrap();
+        let held = std::fs::OpenOptions::new().read(true).share_mode(0).open(out.join("a.txt")).unwrap();
+        assert!(dir.commit(&files("2")).is_err());
+        drop(held);
+        assert_eq!(read(&out.join("a.txt")), "1");
+        assert_eq!(read(&out.join("sub/b.txt")), "1");
+        let left = std::fs::read_dir(tmp.path()).unwrap().count();
+        assert_eq!(left, 2, "only the folder and the lock remain");
+        dir.commit(&files("3")).unwrap();
+        assert_eq!(read(&out.join("a.txt")), "3");
     }
 
     #[test]
