@@ -18,14 +18,8 @@ pub type Chf = Decimal;
 // Hard ceilings
 // ---------------------------------------------------------------------------
 
-/// The largest count a form may report (conversations, interpreters, persons, …) and the
-/// largest foreign resident figure the master data may hold.
-///
-/// The whole canton of Solothurn had 288,836 residents at the end of 2023 (73,569 of them
-/// foreign; `so_canton_population_totals.csv`, 2005–2023 all below 290,000). No municipality,
-/// nor all of them together, can reach one million: a count above it is an error in its cell
-/// (`WERT_ZU_GROSS`) and never enters a sum. Below it, `WERT_UNPLAUSIBEL` stays a warning.
-pub const MAX_COUNT: u64 = 1_000_000;
+/// The largest count a form may report ([`sheets::values::MAX_COUNT`]).
+pub use sheets::values::MAX_COUNT;
 
 /// The largest rate (`Tarife`) in CHF: the flat rates of the Kreisschreiben are a few hundred
 /// francs and the Sockelbeitrag a few francs per person; 100,000 leaves a wide margin.
@@ -158,54 +152,7 @@ impl CellPos {
     }
 }
 
-/// Zero-based (row, col) to an A1 address.
-pub fn a1(row: u32, col: u32) -> String {
-    let mut c = col + 1;
-    let mut letters = Vec::new();
-    while c > 0 {
-        let rem = ((c - 1) % 26) as u8;
-        letters.push(b'A' + rem);
-        c = (c - 1) / 26;
-    }
-    letters.reverse();
-    format!("{}{}", String::from_utf8(letters).unwrap_or_default(), row + 1)
-}
-
-/// Parses an A1 address (with or without `$`) into zero-based (row, col).
-pub fn parse_a1(s: &str) -> Option<(u32, u32)> {
-    let s: std::borrow::Cow<'_, str> = if s.contains('$') { s.replace('$', "").into() } else { s.into() };
-    let letters = s.bytes().take_while(u8::is_ascii_alphabetic).count();
-    if letters > 3 {
-        return None;
-    }
-    match parse_ref(&s)? {
-        (row, Some(col)) => Some((row, col)),
-        (_, None) => None,
-    }
-}
-
-/// Parses a cell or row reference as xlsx writes them (`B7`, or `7` for a row) into the
-/// zero-based row and, if present, column. Anything else, and any overflow, is `None`.
-pub fn parse_ref(s: &str) -> Option<(u32, Option<u32>)> {
-    let b = s.as_bytes();
-    let mut i = 0;
-    let mut col: u32 = 0;
-    while i < b.len() && b[i].is_ascii_alphabetic() {
-        col = col.checked_mul(26)?.checked_add(u32::from(b[i].to_ascii_uppercase() - b'A') + 1)?;
-        i += 1;
-    }
-    if i == b.len() {
-        return None;
-    }
-    let mut row: u32 = 0;
-    for &c in &b[i..] {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        row = row.checked_mul(10)?.checked_add(u32::from(c - b'0'))?;
-    }
-    Some((row.checked_sub(1)?, col.checked_sub(1)))
-}
+pub use sheets::cellref::{a1, parse_a1, parse_ref};
 
 /// One finding: what is wrong, where, and how to fix it. Message and fix come from
 /// [`crate::catalogue`], keyed by code.

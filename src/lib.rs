@@ -37,10 +37,12 @@ pub mod stammdaten;
 #[cfg(feature = "synth")]
 pub mod synth;
 pub mod validate;
-pub mod values;
 #[cfg(feature = "web")]
 pub mod web;
-pub mod workbook;
 pub mod write;
 pub mod zahlungsdaten;
 pub mod zahlungslauf;
+
+// The crates below the application, under the module names the code has always used.
+pub use sheets as workbook;
+pub use sheets::values;

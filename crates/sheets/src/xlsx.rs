@@ -17,7 +17,7 @@
 use super::package::Package;
 use super::xml::{self, cap_text, Xml, MAX_CELL_TEXT};
 use super::{date_of, iso_date, parse_names, Budget, Format, Limits, ReadError, Sheet, Value, Workbook};
-use crate::domain::parse_ref;
+use crate::cellref::parse_ref;
 use calamine::{ExcelDateTime, ExcelDateTimeType};
 use quick_xml::events::{BytesStart, Event};
 use std::collections::{BTreeMap, HashMap};
@@ -678,7 +678,7 @@ enum Child {
 mod tests {
     use super::*;
 
-    use crate::workbook::{read_workbook, NamedCell};
+    use crate::{read_workbook, NamedCell};
     use chrono::NaiveDate;
     use std::io::Write;
 

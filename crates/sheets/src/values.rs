@@ -2,7 +2,15 @@
 //! interpretation under FORMS.md's value conventions: counts, BFS numbers, dates, Ja/Nein and
 //! money. Pure functions, used by the readers, validation and master data.
 
-use crate::domain::MAX_COUNT;
+/// The largest count a form may report (conversations, interpreters, persons, …) and the
+/// largest foreign resident figure the master data may hold.
+///
+/// The whole canton of Solothurn had 288,836 residents at the end of 2023 (73,569 of them
+/// foreign; `so_canton_population_totals.csv`, 2005–2023 all below 290,000). No municipality,
+/// nor all of them together, can reach one million: a count above it is an error in its cell
+/// (`WERT_ZU_GROSS`) and never enters a sum. Below it, `WERT_UNPLAUSIBEL` stays a warning.
+pub const MAX_COUNT: u64 = 1_000_000;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::str::FromStr;
