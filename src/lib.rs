@@ -18,7 +18,6 @@
 //! other module uses it.
 
 pub mod adressen;
-pub mod bankdays;
 pub mod catalogue;
 pub mod compute;
 pub mod documents;
@@ -46,3 +45,4 @@ pub mod zahlungslauf;
 // The crates below the application, under the module names the code has always used.
 pub use sheets as workbook;
 pub use sheets::values;
+pub use payments::bankdays;

@@ -7,8 +7,10 @@ use crate::extract::norm;
 use crate::stammdaten::{Charset, Position, Problem, ProblemKind};
 use crate::values::parse_bfs;
 use crate::workbook::{Sheet, Value};
-use iban::IbanLike;
 use std::collections::BTreeMap;
+
+pub use payments::charset::allowed_char;
+pub use payments::iban::{check_iban, is_qr_iban};
 
 /// A structured postal address (SPS: street, number, postcode, town; country CH).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,33 +52,6 @@ pub const SHEET_ACCOUNTS: &str = "Zahlungsverbindungen";
 pub const SHEET_CANTON: &str = "Kantonskonto";
 const ACCOUNT_COLS: [&str; 7] = ["BFS-Nr.", "Kontoinhaber", "IBAN", "Strasse", "Hausnummer", "PLZ", "Ort"];
 const CANTON_COLS: [&str; 8] = ["Kontoinhaber", "IBAN", "BIC", "Clearing-Nr.", "Strasse", "Hausnummer", "PLZ", "Ort"];
-
-/// The characters a Swiss QR-bill permits (implementation guidelines 2.3, 4.1.1): Basic Latin,
-/// Latin-1 Supplement, Latin Extended-A, Ș ș Ț ț and €. Checked here, where the addresses and
-/// accounts are read, and again by the QR-bill writer.
-pub fn allowed_char(c: char) -> bool {
-    matches!(c as u32, 0x20..=0x7E | 0xA0..=0xFF | 0x100..=0x17F | 0x218..=0x21B | 0x20AC)
-}
-
-/// Checks an IBAN (checksum and the country's structure); returns its electronic form.
-pub fn check_iban(text: &str) -> Result<String, String> {
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
-    match compact.parse::<iban::Iban>() {
-        Ok(i) => Ok(i.electronic_str().to_string()),
-        Err(e) => Err(match e {
-            iban::ParseIbanError::InvalidBaseIban { .. } => "keine gültige IBAN (Zeichen oder Länge)".to_string(),
-            iban::ParseIbanError::InvalidBban(_) => "die Kontonummer passt nicht zum Land".to_string(),
-            iban::ParseIbanError::UnknownCountry(_) => "unbekanntes Land".to_string(),
-        }),
-    }
-}
-
-/// Whether an IBAN (electronic form) is a QR-IBAN: its bank number (IID, characters 5–9)
-/// lies in 30000–31999. A QR-IBAN takes only payments with a QR reference: neither a credit
-/// transfer of the payment file nor a QR-bill with an RF reference can use it.
-pub fn is_qr_iban(iban: &str) -> bool {
-    iban.get(4..9).and_then(|s| s.parse::<u32>().ok()).is_some_and(|iid| (30000..=31999).contains(&iid))
-}
 
 /// The longest IBAN cell, spaces included (a Swiss IBAN is 21 characters, 26 in groups).
 const MAX_IBAN_CHARS: usize = 42;

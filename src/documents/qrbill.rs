@@ -8,92 +8,11 @@
 
 use crate::adressen::Address;
 use crate::zahlungsdaten::allowed_char;
+pub use payments::iban::{is_qr_iban, normalize_iban};
+pub use payments::reference::{amount_text, grouped, rf_reference, rf_valid};
+/// Why a QR-bill cannot be built (a German message).
+pub use payments::Error as QrError;
 use rust_decimal::Decimal;
-
-/// Why a QR-bill cannot be built.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QrError(pub String);
-
-impl std::fmt::Display for QrError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Letters count as 10 (A) to 35 (Z); the result mod 97 (ISO 7064, as in IBAN and RF).
-fn mod97(s: &str) -> Option<u32> {
-    let mut rem: u32 = 0;
-    for c in s.chars() {
-        let v = c.to_digit(36)?;
-        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
-    }
-    Some(rem)
-}
-
-/// An IBAN in electronic form (no spaces, upper case) if it is a valid Swiss or
-/// Liechtenstein IBAN; else why not (German).
-pub fn normalize_iban(raw: &str) -> Result<String, String> {
-    let iban: String = raw.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
-    if !(iban.starts_with("CH") || iban.starts_with("LI")) {
-        return Err("nur Schweizer oder Liechtensteiner IBAN (CH…, LI…)".into());
-    }
-    if iban.len() != 21 || !iban.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err("eine CH-IBAN hat 21 Stellen".into());
-    }
-    let rotated = format!("{}{}", &iban[4..], &iban[..4]);
-    if mod97(&rotated) != Some(1) {
-        return Err("Prüfziffer falsch".into());
-    }
-    Ok(iban)
-}
-
-/// Whether an IBAN is a QR-IBAN (bank number 30000–31999): it needs a QR reference, not an
-/// RF creditor reference.
-pub fn is_qr_iban(iban: &str) -> bool {
-    iban.get(4..9).and_then(|s| s.parse::<u32>().ok()).is_some_and(|iid| (30000..=31999).contains(&iid))
-}
-
-/// The ISO 11649 creditor reference (`RF` + two check digits + at most 21 letters and
-/// digits) for a body, e.g. an invoice number; characters other than letters and digits are
-/// dropped.
-pub fn rf_reference(body: &str) -> Result<String, QrError> {
-    let body: String = body.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_uppercase();
-    if body.is_empty() || body.len() > 21 {
-        return Err(QrError(format!("Referenz «{body}»: 1 bis 21 Buchstaben oder Ziffern")));
-    }
-    let rem = mod97(&format!("{body}RF00")).ok_or_else(|| QrError("Referenz".into()))?;
-    Ok(format!("RF{:02}{body}", 98 - rem))
-}
-
-/// Whether a creditor reference is a valid ISO 11649 reference.
-pub fn rf_valid(r: &str) -> bool {
-    r.len() >= 5
-        && r.len() <= 25
-        && r.starts_with("RF")
-        && r.chars().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
-        && r[2..4].chars().all(|c| c.is_ascii_digit())
-        && mod97(&format!("{}{}", &r[4..], &r[..4])) == Some(1)
-}
-
-/// Groups of four for printing: `CH93 0076 2011 6238 5295 7`, `RF18 5390 0754 7034`.
-pub fn grouped(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join(" ")
-}
-
-/// The amount as the payment part prints it: `1 234.50` (space between thousands).
-pub fn amount_text(a: Decimal) -> String {
-    let s = format!("{:.2}", a.round_dp(2));
-    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
-    let mut out = String::new();
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            out.push(' ');
-        }
-        out.push(ch);
-    }
-    format!("{out}.{frac}")
-}
 
 /// A QR-bill with an RF creditor reference (reference type `SCOR`).
 #[derive(Debug, Clone, PartialEq)]
