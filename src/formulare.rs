@@ -329,3 +329,11 @@ pub fn summary(r: &FormulareReport) -> String {
     s.push_str(&format!("Ausgabe: {}\n", r.out.display()));
     s
 }
+
+/// The output folder's errors, as [`crate::write::WriteError`]s.
+impl From<crate::write::commit::CommitError> for FormulareError {
+    fn from(e: crate::write::commit::CommitError) -> Self {
+        crate::write::WriteError::from(e).into()
+    }
+}
+

@@ -17,32 +17,23 @@
 //! [`web`] (`beitraege web`, feature `web`) uses the library like the command line does; no
 //! other module uses it.
 
-pub mod adressen;
-pub mod catalogue;
-pub mod compute;
 pub mod documents;
-pub mod domain;
 pub mod einstellungen;
 pub mod evaluate;
-pub mod extract;
 pub mod formulare;
-pub mod fsio;
 pub mod ledger;
-pub mod payout;
-pub mod resolve;
 pub mod run;
-pub mod scan;
-pub mod stammdaten;
 #[cfg(feature = "synth")]
 pub mod synth;
-pub mod validate;
 #[cfg(feature = "web")]
 pub mod web;
 pub mod write;
-pub mod zahlungsdaten;
 pub mod zahlungslauf;
 
 // The crates below the application, under the module names the code has always used.
+pub use beitraege_core::{
+    adressen, catalogue, compute, domain, extract, fsio, payout, resolve, scan, stammdaten, validate, zahlungsdaten,
+};
 pub use sheets as workbook;
 pub use sheets::values;
 pub use payments::bankdays;

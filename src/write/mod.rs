@@ -6,7 +6,8 @@ pub mod annex;
 pub mod annex_doc;
 pub mod annex_ledger;
 pub mod columns;
-pub mod commit;
+/// The atomic output folder (in the core, which the ledger uses too).
+pub use beitraege_core::commit;
 pub mod feedback;
 pub mod form_layout;
 pub mod json;
@@ -21,7 +22,6 @@ use crate::domain::{Bfs, Finding};
 use crate::resolve::Resolved;
 use crate::stammdaten::Stammdaten;
 use chrono::NaiveDate;
-use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use thiserror::Error;
 
@@ -52,17 +52,11 @@ impl RunData<'_> {
 
 #[derive(Debug, Error)]
 pub enum WriteError {
-    #[error("Der Ausgabeordner «{}» kann nicht beschrieben werden: {}", path.display(), crate::catalogue::os_error(err))]
-    Io { path: PathBuf, err: std::io::Error },
+    /// The output folder: cannot be written, locked by another run, or refused.
+    #[error(transparent)]
+    Commit(commit::CommitError),
     #[error("Die Excel-Datei «{name}» kann nicht erstellt werden: {source}")]
     Xlsx { name: String, source: rust_xlsxwriter::XlsxError },
-    #[error(
-        "Der Ausgabeordner «{path}» wird gerade von einem anderen Lauf verwendet ({holder}). \
-         Bitte warten, bis dieser beendet ist, und dann erneut starten."
-    )]
-    Locked { path: PathBuf, holder: String },
-    #[error("{0}")]
-    Refused(String),
     #[error("Die Buchhaltung «{path}» kann nicht gelesen werden: {message}")]
     Ledger { path: PathBuf, message: String },
     #[error("Das Dokument «{name}» kann nicht erstellt werden: {reason}")]
@@ -75,22 +69,17 @@ pub enum WriteError {
     Place(#[from] commit::PlaceError),
 }
 
-/// The manifest's file name.
-pub const MANIFEST: &str = "manifest.json";
+pub use commit::{OutFile, MANIFEST};
 
-/// A file to be written: its path relative to the output folder and its bytes.
-#[derive(Debug, Clone)]
-pub struct OutFile {
-    pub rel: String,
-    pub bytes: Vec<u8>,
-}
-
-impl OutFile {
-    pub fn sha256(&self) -> String {
-        hex(&Sha256::digest(&self.bytes))
+impl From<commit::CommitError> for WriteError {
+    /// A refused place stays [`WriteError::Place`], whichever layer found it.
+    fn from(e: commit::CommitError) -> Self {
+        match e {
+            commit::CommitError::Place(p) => WriteError::Place(p),
+            e => WriteError::Commit(e),
+        }
     }
 }
-
 pub use crate::fsio::hex;
 
 /// Turns a spreadsheet writer's error into the error of the file `name`.

@@ -859,6 +859,14 @@ pub fn summary(o: &RunOutcome) -> String {
     s
 }
 
+
+/// The output folder's errors, as [`crate::write::WriteError`]s.
+impl From<crate::write::commit::CommitError> for ZahlungslaufError {
+    fn from(e: crate::write::commit::CommitError) -> Self {
+        crate::write::WriteError::from(e).into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

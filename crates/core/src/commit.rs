@@ -26,7 +26,45 @@
 //!   German message and the old folder stays as it was. The lock is a `LockFileEx` lock of
 //!   the `.sperre` file (Rust's `File::try_lock`). Tested under Wine (tools/wine-check.sh).
 
-use super::{OutFile, WriteError};
+use crate::fsio::hex;
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+/// The manifest's file name.
+pub const MANIFEST: &str = "manifest.json";
+
+/// A file to be written: its path relative to the output folder and its bytes.
+#[derive(Debug, Clone)]
+pub struct OutFile {
+    pub rel: String,
+    pub bytes: Vec<u8>,
+}
+
+impl OutFile {
+    pub fn sha256(&self) -> String {
+        hex(&Sha256::digest(&self.bytes))
+    }
+}
+
+/// Why an output folder cannot be written.
+#[derive(Debug, Error)]
+pub enum CommitError {
+    #[error("Der Ausgabeordner «{}» kann nicht beschrieben werden: {}", path.display(), crate::catalogue::os_error(err))]
+    Io { path: PathBuf, err: std::io::Error },
+    #[error(
+        "Der Ausgabeordner «{path}» wird gerade von einem anderen Lauf verwendet ({holder}). \
+         Bitte warten, bis dieser beendet ist, und dann erneut starten."
+    )]
+    Locked { path: PathBuf, holder: String },
+    #[error("{0}")]
+    Refused(String),
+    /// An output folder or a ledger in a place that would let a command replace what it must
+    /// not (refused before anything is read).
+    #[error(transparent)]
+    Place(#[from] PlaceError),
+}
+
+type WriteError = CommitError;
 use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -88,7 +126,7 @@ fn real(p: &Path) -> PathBuf {
 fn output_marker(dir: &Path) -> Option<PlaceError> {
     if dir.join(BOOKED_MARKER).exists() {
         Some(PlaceError::BookedRun(dir.to_path_buf()))
-    } else if dir.join(super::MANIFEST).exists() {
+    } else if dir.join(MANIFEST).exists() {
         Some(PlaceError::HoldsRun(dir.to_path_buf()))
     } else if dir.join(OWNED_INDEX).exists() {
         Some(PlaceError::HoldsOutputs(dir.to_path_buf()))
@@ -408,11 +446,11 @@ impl OutputDir {
             }
         }
         // Folders written before the index existed: the manifest lists the outputs.
-        if let Ok(text) = std::fs::read_to_string(self.out.join(super::MANIFEST)) {
+        if let Ok(text) = std::fs::read_to_string(self.out.join(MANIFEST)) {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
                 if let Some(list) = v.get("ausgaben").and_then(|a| a.as_array()) {
                     owned.extend(list.iter().filter_map(|o| o.get("datei")?.as_str().map(str::to_string)));
-                    owned.insert(super::MANIFEST.to_string());
+                    owned.insert(MANIFEST.to_string());
                 }
             }
         }
