@@ -21,7 +21,6 @@ pub mod documents;
 pub mod einstellungen;
 pub mod evaluate;
 pub mod formulare;
-pub mod ledger;
 pub mod run;
 #[cfg(feature = "synth")]
 pub mod synth;
@@ -34,6 +33,7 @@ pub mod zahlungslauf;
 pub use beitraege_core::{
     adressen, catalogue, compute, domain, extract, fsio, payout, resolve, scan, stammdaten, validate, zahlungsdaten,
 };
+pub use beitraege_ledger as ledger;
 pub use sheets as workbook;
 pub use sheets::values;
 pub use payments::bankdays;

@@ -16,6 +16,9 @@
 //! The database belongs on a local disk: SQLite on network shares (SMB/NFS) is known to
 //! corrupt or lock.
 
+// The core, under the module names the code uses.
+use beitraege_core::{catalogue, commit, compute, domain, fsio, payout};
+
 pub mod anchor;
 pub mod chain;
 mod freigabe;
@@ -31,7 +34,7 @@ pub use freigabe::{bookings_sha256, sha256_hex, Release, ReleaseDraft, ReleaseFi
 pub use crate::domain::InvoiceState;
 use crate::domain::{fmt_date, Bfs, Chf, TariffCode};
 use crate::payout::{Art, Evidence, Key, Part, PlannedBooking};
-use crate::write::hex;
+use crate::fsio::hex;
 use chain::KeyProblem;
 use chrono::{Datelike, NaiveDate};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
@@ -1113,7 +1116,7 @@ impl Ledger {
         let q: String = query.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
         self.invoices()?
             .into_iter()
-            .find(|i| i.id.to_uppercase() == q || crate::documents::qrbill::rf_reference(&i.id).is_ok_and(|rf| rf == q))
+            .find(|i| i.id.to_uppercase() == q || payments::reference::rf_reference(&i.id).is_ok_and(|rf| rf == q))
             .ok_or_else(|| LedgerError::UnknownInvoice(query.trim().to_string()))
     }
 
@@ -2232,7 +2235,7 @@ mod tests {
         let make = |_: &RunRow, _: &[Booking], _: &ReleaseDraft<'_>| -> Result<ReleaseFiles, LedgerError> {
             Ok(ReleaseFiles {
                 execution_date: Some(ymd(2024, 4, 2)),
-                payment: Some(crate::write::OutFile { rel: "p.xml".into(), bytes: b"p".to_vec() }),
+                payment: Some(crate::commit::OutFile { rel: "p.xml".into(), bytes: b"p".to_vec() }),
                 others: vec![],
             })
         };
@@ -2242,8 +2245,8 @@ mod tests {
         let ibans = BTreeMap::from([(1, "CH9300762011623852957".to_string())]);
         let mut p = pb(1, 300);
         (p.periode, p.due_on, p.bezug) = ("2024/H1".into(), Some(ymd(2024, 4, 30)), Some("x".into()));
-        let files = |_: &RunRow, _: &[Booking]| -> Result<Vec<crate::write::OutFile>, LedgerError> {
-            Ok(vec![crate::write::OutFile { rel: "a.txt".into(), bytes: b"a".to_vec() }])
+        let files = |_: &RunRow, _: &[Booking]| -> Result<Vec<crate::commit::OutFile>, LedgerError> {
+            Ok(vec![crate::commit::OutFile { rel: "a.txt".into(), bytes: b"a".to_vec() }])
         };
         l.book_run_with_outputs(&h, &[p], &ibans, None, files).unwrap();
         l.release("bruno", ymd(2024, 3, 31), "x", "t", make).unwrap();
@@ -2383,7 +2386,7 @@ mod tests {
         let p = dir.path().join("b.sqlite");
         Ledger::open(&p).unwrap().book_run(&header(ymd(2023, 3, 31)), &[pb(1, 200), pb(2, 400)]).unwrap();
         let o = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "ledger::tests::a_hot_journal_child", "--test-threads", "1"])
+            .args(["--exact", "tests::a_hot_journal_child", "--test-threads", "1"])
             .env("BEITRAEGE_TEST_HOT_JOURNAL", &p)
             .output()
             .unwrap();

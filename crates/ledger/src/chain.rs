@@ -14,7 +14,7 @@
 //! program's back is never chained by it.
 
 use super::{booking_rows, canonical, fmt_date, parse_iso, GENESIS};
-use crate::write::hex;
+use crate::fsio::hex;
 use hmac::{Hmac, Mac};
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension};

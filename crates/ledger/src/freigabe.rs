@@ -21,7 +21,7 @@
 use super::{journal, parse_iso, sha, Bfs, Booking, Ledger, LedgerError, RunHeader, RunRow};
 use crate::domain::fmt_date;
 use crate::payout::PlannedBooking;
-use crate::write::OutFile;
+use crate::commit::OutFile;
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sha2::{Digest, Sha256};
@@ -280,10 +280,10 @@ impl Ledger {
             .ok_or_else(|| LedgerError::NothingToReverse(fmt_date(header.stichtag)))?;
         let files = render(&run, &rows)?;
         Self::store_outputs(&tx, &run.run_id, &files).map_err(db)?;
-        crate::write::commit::crash_point("buchung-vor-commit");
+        crate::commit::crash_point("buchung-vor-commit");
         super::seal_and_commit(tx, &self.key, &path)?;
         self.anchor_after_commit("Zahlungslauf");
-        crate::write::commit::crash_point("gebucht");
+        crate::commit::crash_point("gebucht");
         Ok((run, rows, files))
     }
 
@@ -368,10 +368,10 @@ impl Ledger {
         let mut files: Vec<OutFile> = made.payment.into_iter().collect();
         files.extend(made.others);
         Self::store_outputs(&tx, &run.run_id, &files).map_err(db)?;
-        crate::write::commit::crash_point("freigabe-vor-commit");
+        crate::commit::crash_point("freigabe-vor-commit");
         super::seal_and_commit(tx, &self.key, &path)?;
         self.anchor_after_commit("Freigabe");
-        crate::write::commit::crash_point("freigegeben");
+        crate::commit::crash_point("freigegeben");
         Ok((run, release, files))
     }
 
@@ -388,7 +388,7 @@ impl Ledger {
 
 /// SHA-256 of bytes, hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    crate::write::hex(&Sha256::digest(bytes))
+    crate::fsio::hex(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use super::chain::{Entry, Head, Tamper};
 use super::{Booking, GENESIS};
 use crate::domain::fmt_date;
-use crate::write::hex;
+use crate::fsio::hex;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
