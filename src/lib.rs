@@ -17,7 +17,6 @@
 //! [`web`] (`beitraege web`, feature `web`) uses the library like the command line does; no
 //! other module uses it.
 
-pub mod documents;
 pub mod einstellungen;
 pub mod evaluate;
 pub mod formulare;
@@ -26,7 +25,6 @@ pub mod run;
 pub mod synth;
 #[cfg(feature = "web")]
 pub mod web;
-pub mod write;
 pub mod zahlungslauf;
 
 // The crates below the application, under the module names the code has always used.
@@ -34,6 +32,7 @@ pub use beitraege_core::{
     adressen, catalogue, compute, domain, extract, fsio, payout, resolve, scan, stammdaten, validate, zahlungsdaten,
 };
 pub use beitraege_ledger as ledger;
+pub use beitraege_render::{documents, write};
 pub use sheets as workbook;
 pub use sheets::values;
 pub use payments::bankdays;

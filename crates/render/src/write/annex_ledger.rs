@@ -1,6 +1,6 @@
 //! The annex sheet `Buchhaltung` (`run --buchhaltung`): what the ledger has booked for the
 //! year beside the annex's totals, and the open invoices. The ledger is read before the
-//! annex is written ([`crate::zahlungslauf::konto::annex_view`]); this module only renders
+//! annex is written ((`zahlungslauf::konto::annex_view` of the application)); this module only renders
 //! the view it gets.
 
 use super::columns::{Column, Kind, Named, Table, Val};

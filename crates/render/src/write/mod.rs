@@ -36,7 +36,7 @@ pub struct RunData<'a> {
     /// All findings in report order.
     pub findings: &'a [Finding],
     /// The AGS contact printed on the letters and the feedback workbooks, one text for both
-    /// (`--kontakt`, else `Absender`, else `Kontakt`: [`crate::run::contact_of`]); empty: none.
+    /// (`--kontakt`, else `Absender`, else `Kontakt`: `run::contact_of` of the application); empty: none.
     pub contact: &'a str,
     /// The program version.
     pub version: &'a str,

@@ -16,8 +16,8 @@ use krilla::{Document, SerializeSettings};
 use skrifa::instance::{LocationRef, Size};
 use skrifa::{FontRef, MetadataProvider};
 
-static REGULAR: &[u8] = include_bytes!("../../assets/fonts/LiberationSans-Regular.ttf");
-static BOLD: &[u8] = include_bytes!("../../assets/fonts/LiberationSans-Bold.ttf");
+static REGULAR: &[u8] = include_bytes!("../../../../assets/fonts/LiberationSans-Regular.ttf");
+static BOLD: &[u8] = include_bytes!("../../../../assets/fonts/LiberationSans-Bold.ttf");
 
 /// Points per millimetre.
 pub const PT: f32 = 72.0 / 25.4;
