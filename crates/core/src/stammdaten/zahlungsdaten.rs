@@ -4,7 +4,7 @@
 
 use crate::domain::{Bfs, Municipality};
 use crate::extract::norm;
-use crate::stammdaten::{Charset, Position, Problem, ProblemKind};
+use super::problem::{Charset, Position, Problem, ProblemKind};
 use crate::values::parse_bfs;
 use crate::workbook::{Sheet, Value};
 use std::collections::BTreeMap;
@@ -130,7 +130,7 @@ fn open<'a>(
 /// Row `r`'s address as the payment file and the QR-bill carry it: street, postcode and
 /// town present, the QR-bill's lengths and character set.
 fn address(t: &Cols<'_>, r: u32, problems: &mut Vec<Problem>) -> Address {
-    use crate::adressen::{MAX_NUMBER, MAX_POSTCODE, MAX_STREET, MAX_TOWN};
+    use super::adressen::{MAX_NUMBER, MAX_POSTCODE, MAX_STREET, MAX_TOWN};
     let mut field = |h: &str, max: usize, required: bool| t.checked(r, h, max, required, problems).unwrap_or_default();
     Address {
         street: field("Strasse", MAX_STREET, true),
@@ -205,7 +205,7 @@ pub fn read(sheets: &[Sheet], municipalities: &BTreeMap<Bfs, Municipality>) -> (
             if !municipalities.contains_key(&bfs) {
                 p.push(Problem::unknown_municipality(t.at(r), bfs));
             }
-            let holder = t.checked(r, "Kontoinhaber", crate::adressen::MAX_NAME, true, &mut p).unwrap_or_default();
+            let holder = t.checked(r, "Kontoinhaber", super::adressen::MAX_NAME, true, &mut p).unwrap_or_default();
             let iban = payment_iban(&t, r, &mut p);
             let address = address(&t, r, &mut p);
             let Some(iban) = iban else { continue };
@@ -250,7 +250,7 @@ pub fn read(sheets: &[Sheet], municipalities: &BTreeMap<Bfs, Municipality>) -> (
             ));
         }
         if let Some(&r) = rows.first() {
-            let holder = t.checked(r, "Kontoinhaber", crate::adressen::MAX_NAME, true, &mut p).unwrap_or_default();
+            let holder = t.checked(r, "Kontoinhaber", super::adressen::MAX_NAME, true, &mut p).unwrap_or_default();
             let iban = payment_iban(&t, r, &mut p);
             let bic = t.checked(r, "BIC", MAX_CODE_CHARS, false, &mut p).filter(|s| !s.is_empty());
             let clearing = t.checked(r, "Clearing-Nr.", MAX_CODE_CHARS, false, &mut p).filter(|s| !s.is_empty());

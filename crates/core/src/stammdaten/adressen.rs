@@ -16,7 +16,7 @@
 
 use crate::domain::Bfs;
 use crate::extract::norm;
-use crate::stammdaten::{Charset, Position, Problem, ProblemKind};
+use super::problem::{Charset, Position, Problem, ProblemKind};
 use crate::values::parse_bfs;
 use crate::workbook::{Sheet, Value};
 use std::collections::BTreeMap;
