@@ -381,7 +381,6 @@ pub fn check_inbox_fits_year(eval: &Evaluation, inbox: &Path) -> Result<(), RunE
     )))
 }
 
-
 /// The output folder's errors, as [`crate::write::WriteError`]s.
 impl From<crate::write::commit::CommitError> for RunError {
     fn from(e: crate::write::commit::CommitError) -> Self {

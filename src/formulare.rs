@@ -336,4 +336,3 @@ impl From<crate::write::commit::CommitError> for FormulareError {
         crate::write::WriteError::from(e).into()
     }
 }
-

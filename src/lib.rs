@@ -33,6 +33,6 @@ pub use beitraege_core::{
 };
 pub use beitraege_ledger as ledger;
 pub use beitraege_render::{documents, write};
+pub use payments::bankdays;
 pub use sheets as workbook;
 pub use sheets::values;
-pub use payments::bankdays;

@@ -3,10 +3,9 @@
 //! what was received and what is still open. Also the view `run --buchhaltung` adds to the
 //! annex: per municipality what the ledger has booked for the year and what is still open.
 
-use crate::domain::InvoiceState;
 use crate::domain::{Bfs, Chf, TariffCode};
 use crate::evaluate::Evaluation;
-use crate::ledger::{journal, Booking, Ledger, LedgerError, RunRow};
+use crate::ledger::{journal, Booking, Ledger, LedgerError};
 use crate::stammdaten::Stammdaten;
 pub use crate::write::annex_ledger::{AnnexLedgerRow, AnnexRunRow, AnnexView};
 use crate::write::{self, OutFile, WriteError};
@@ -29,173 +28,8 @@ pub struct KontoOptions {
     pub date: NaiveDate,
 }
 
-/// Booked amounts of one municipality, year and period.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PeriodRow {
-    pub bfs: Bfs,
-    pub year: i32,
-    pub periode: String,
-    /// Contributions booked (payments and corrections, net of reversals).
-    pub contributions: Chf,
-    /// Clawbacks booked (negative).
-    pub clawbacks: Chf,
-}
-
-/// One payee in one run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunPayeeRow {
-    pub run_id: String,
-    pub stichtag: NaiveDate,
-    pub art: String,
-    pub booked_at: String,
-    /// Who booked the run (four-eyes rule); «vor der Freigabepflicht» for older runs.
-    pub booked_by: String,
-    /// Who released it, and when; «ausstehend» while not released.
-    pub released_by: String,
-    pub released_at: String,
-    pub payee: Bfs,
-    pub gross: Chf,
-    pub offset: Chf,
-    pub transfer: Chf,
-    pub invoiced: Chf,
-}
-
-/// The statement.
-#[derive(Debug, Clone)]
-pub struct Statement {
-    pub bfs: Option<Bfs>,
-    pub date: NaiveDate,
-    pub periods: Vec<PeriodRow>,
-    pub runs: Vec<RunPayeeRow>,
-    pub invoices: Vec<InvoiceState>,
-    pub bookings: Vec<Booking>,
-}
-
-/// Shown for who booked and who released a run booked before the four-eyes rule.
-pub const BEFORE_RULE: &str = "(vor der Freigabepflicht)";
-/// Shown for who released a run not yet released.
-pub const PENDING: &str = "ausstehend";
-/// Shown for who released a run reversed before its release (it has no payment file).
-pub const WITHDRAWN: &str = "storniert vor der Freigabe";
-
-fn overflow(seq: i64) -> LedgerError {
-    LedgerError::BadRow { seq, what: "Betrag (Summe)".into() }
-}
-
-/// `a + v`, checked: a sum out of range names the booking.
-fn checked(a: Chf, v: Chf, seq: i64) -> Result<Chf, LedgerError> {
-    a.checked_add(v).ok_or_else(|| overflow(seq))
-}
-
-fn concerns(b: &Booking, bfs: Option<Bfs>) -> bool {
-    bfs.is_none_or(|n| b.bfs == n || b.payee == n)
-}
-
-/// Per run and payee: gross, offset, transfer, invoiced (a Storno shows the negated run).
-pub fn run_rows(runs: &[RunRow], bookings: &[Booking], bfs: Option<Bfs>) -> Result<Vec<RunPayeeRow>, LedgerError> {
-    let by_id: BTreeMap<&str, &Booking> = bookings.iter().map(|b| (b.id.as_str(), b)).collect();
-    let mut out = Vec::new();
-    for r in runs.iter().filter(|r| r.art != "Zahlungseingang") {
-        let sign = if r.art == "Storno" { Decimal::NEGATIVE_ONE } else { Decimal::ONE };
-        let mut per: BTreeMap<Bfs, (Chf, Chf, Chf)> = BTreeMap::new();
-        for b in bookings.iter().filter(|b| b.run_id == r.run_id && bfs.is_none_or(|n| b.payee == n)) {
-            // The original's kind and sign.
-            let (art, amount) = if b.art == Art::Storno {
-                match b.bezug.as_deref().and_then(|o| by_id.get(o)) {
-                    Some(o) => (o.art, o.betrag),
-                    None => continue,
-                }
-            } else {
-                (b.art, b.betrag)
-            };
-            let e = per.entry(b.payee).or_default();
-            let slot = match art {
-                Art::Rechnung => &mut e.2,
-                _ if amount > Decimal::ZERO => &mut e.0,
-                _ => &mut e.1,
-            };
-            let v = if art == Art::Rechnung || amount <= Decimal::ZERO { -amount } else { amount };
-            *slot = checked(*slot, v, b.seq)?;
-        }
-        for (payee, (gross, claims, invoiced)) in per {
-            // The offset the run made: the one rule of 4.7.
-            let s = crate::payout::settle(gross, claims).map_err(|_| overflow(r.seq))?;
-            let offset = s.offset;
-            out.push(RunPayeeRow {
-                run_id: r.run_id.clone(),
-                stichtag: r.stichtag,
-                art: r.art.clone(),
-                booked_at: r.booked_at.clone(),
-                booked_by: r.booked_by.clone().unwrap_or_else(|| BEFORE_RULE.to_string()),
-                released_by: if r.booked_by.is_some() { PENDING.to_string() } else { BEFORE_RULE.to_string() },
-                released_at: String::new(),
-                payee,
-                gross: sign * gross,
-                offset: sign * offset,
-                transfer: sign * s.transfer,
-                invoiced: sign * invoiced,
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// Builds the statement from the ledger.
-pub fn statement(ledger: &Ledger, bfs: Option<Bfs>, date: NaiveDate) -> Result<Statement, LedgerError> {
-    let all = ledger.verify()?;
-    let runs = ledger.runs()?;
-    let mut periods: BTreeMap<(Bfs, i32, String), PeriodRow> = BTreeMap::new();
-    for b in all.iter().filter(|b| concerns(b, bfs)) {
-        let is_component = TariffCode::parse(&b.leistung).is_some();
-        let is_claw = b.leistung == LEISTUNG_RUECKFORDERUNG;
-        if !is_component && !is_claw {
-            continue;
-        }
-        if bfs.is_some_and(|n| b.bfs != n) {
-            continue;
-        }
-        let e = periods.entry((b.bfs, b.year, b.periode.clone())).or_insert_with(|| PeriodRow {
-            bfs: b.bfs,
-            year: b.year,
-            periode: b.periode.clone(),
-            contributions: Decimal::ZERO,
-            clawbacks: Decimal::ZERO,
-        });
-        if is_component {
-            e.contributions = checked(e.contributions, b.betrag, b.seq)?;
-        } else {
-            e.clawbacks = checked(e.clawbacks, b.betrag, b.seq)?;
-        }
-    }
-    let invoices = ledger.invoices()?.into_iter().filter(|i| bfs.is_none_or(|n| i.payee == n)).collect();
-    let mut run_lines = run_rows(&runs, &all, bfs)?;
-    // Who released each run, and when.
-    let released: BTreeMap<String, crate::ledger::Release> =
-        ledger.releases()?.into_iter().map(|r| (r.run_id.clone(), r)).collect();
-    let withdrawn: std::collections::BTreeSet<String> = ledger
-        .run_states()?
-        .into_iter()
-        .filter(|(_, s)| *s == crate::ledger::RunState::Withdrawn)
-        .map(|(r, _)| r.run_id)
-        .collect();
-    for line in &mut run_lines {
-        if withdrawn.contains(&line.run_id) {
-            line.released_by = WITHDRAWN.to_string();
-        }
-        if let Some(rel) = released.get(&line.run_id) {
-            line.released_by = rel.person.clone();
-            line.released_at = rel.at.clone();
-        }
-    }
-    Ok(Statement {
-        bfs,
-        date,
-        periods: periods.into_values().collect(),
-        runs: run_lines,
-        invoices,
-        bookings: all.into_iter().filter(|b| concerns(b, bfs)).collect(),
-    })
-}
+use super::statement::checked;
+pub use super::statement::{run_rows, statement, PeriodRow, RunPayeeRow, Statement, BEFORE_RULE, PENDING, WITHDRAWN};
 
 /// The folder of a statement below the output folder: `Stand_<JJJJ-MM-TT>` of its date,
 /// `_2`, `_3` … for a further statement of the same date. Each call writes a folder of its

@@ -13,6 +13,7 @@
 
 pub mod konto;
 pub mod pain001;
+pub mod statement;
 pub mod workbook;
 
 /// The payout plan: [`crate::payout`], where the one rule of 4.7 is decided.
@@ -858,7 +859,6 @@ pub fn summary(o: &RunOutcome) -> String {
     }
     s
 }
-
 
 /// The output folder's errors, as [`crate::write::WriteError`]s.
 impl From<crate::write::commit::CommitError> for ZahlungslaufError {

@@ -4,8 +4,8 @@
 //! workbook of `beitraege konto`. (The ledger sheet `run --buchhaltung` adds to the annex is
 //! [`crate::write::annex_ledger`].)
 
-use super::konto::{PeriodRow, RunPayeeRow, Statement};
 use super::plan::{Art, Line, PayeeResult, Plan, PlannedBooking};
+use super::statement::{PeriodRow, RunPayeeRow, Statement};
 use crate::domain::{fmt_date, Bfs, InvoiceState};
 use crate::ledger::Booking;
 use crate::stammdaten::Stammdaten;
@@ -156,7 +156,7 @@ pub fn release_workbook(
 ) -> Result<OutFile, WriteError> {
     let lauf = if run.lauf > 1 { format!("_{}", run.lauf) } else { String::new() };
     let name = format!("Freigabe_{}{lauf}.xlsx", run.stichtag.format("%Y-%m-%d"));
-    let per = super::konto::run_rows(std::slice::from_ref(run), rows, None)
+    let per = super::statement::run_rows(std::slice::from_ref(run), rows, None)
         .map_err(|e| WriteError::Document { name: name.clone(), reason: e.to_string() })?;
     let results: Vec<PayeeResult> = per
         .iter()

@@ -19,9 +19,9 @@
 //! Persons are compared without regard to case (Windows account names ignore it).
 
 use super::{journal, parse_iso, sha, Bfs, Booking, Ledger, LedgerError, RunHeader, RunRow};
+use crate::commit::OutFile;
 use crate::domain::fmt_date;
 use crate::payout::PlannedBooking;
-use crate::commit::OutFile;
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sha2::{Digest, Sha256};

@@ -33,8 +33,8 @@ pub use freigabe::{bookings_sha256, sha256_hex, Release, ReleaseDraft, ReleaseFi
 /// An invoice with what has been received on it (a plain value, shared with the writers).
 pub use crate::domain::InvoiceState;
 use crate::domain::{fmt_date, Bfs, Chf, TariffCode};
-use crate::payout::{Art, Evidence, Key, Part, PlannedBooking};
 use crate::fsio::hex;
+use crate::payout::{Art, Evidence, Key, Part, PlannedBooking};
 use chain::KeyProblem;
 use chrono::{Datelike, NaiveDate};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};

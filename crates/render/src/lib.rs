@@ -8,5 +8,7 @@ pub mod documents;
 pub mod write;
 
 // The crates below, under the module names the code uses.
-use beitraege_core::{adressen, catalogue, compute, domain, extract, fsio, payout, resolve, stammdaten, validate, zahlungsdaten};
+use beitraege_core::{
+    adressen, catalogue, compute, domain, extract, fsio, payout, resolve, stammdaten, validate, zahlungsdaten,
+};
 use sheets as workbook;

@@ -14,9 +14,9 @@
 //! a contact person longer than a line of the address window) stops the run like any other
 //! master-data problem.
 
+use super::problem::{Charset, Position, Problem, ProblemKind};
 use crate::domain::Bfs;
 use crate::extract::norm;
-use super::problem::{Charset, Position, Problem, ProblemKind};
 use crate::values::parse_bfs;
 use crate::workbook::{Sheet, Value};
 use std::collections::BTreeMap;

@@ -175,4 +175,3 @@ impl Problem {
         Problem::new(ProblemKind::UnknownReference, format!("{at}: BFS-Nr. {bfs} fehlt im Blatt «Gemeinden»."))
     }
 }
-

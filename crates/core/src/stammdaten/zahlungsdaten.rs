@@ -2,9 +2,9 @@
 //! account per payee) and `Kantonskonto` (the canton's own account, the debtor of the
 //! payment file). IBANs are checked (checksum and country structure) with `iban_validate`.
 
+use super::problem::{Charset, Position, Problem, ProblemKind};
 use crate::domain::{Bfs, Municipality};
 use crate::extract::norm;
-use super::problem::{Charset, Position, Problem, ProblemKind};
 use crate::values::parse_bfs;
 use crate::workbook::{Sheet, Value};
 use std::collections::BTreeMap;
