@@ -302,3 +302,111 @@ fn fuzz_crash_xls_dimensions_record_does_not_abort() {
     let bytes = std::fs::read(root().join("tests/hostile_inputs/xls_dimensions_reserve.xls")).unwrap();
     let _ = std::panic::catch_unwind(|| read_workbook(&bytes, &Limits::default()));
 }
+
+/// A compound file (version 3, 512-byte sectors) holding one `Workbook` stream. The stream
+/// is padded to 4,096 bytes, so it lives in ordinary sectors (no mini stream): sector 0 is
+/// the FAT, sector 1 the directory, sectors 2 to 9 the stream.
+fn xls_of(biff: &[u8]) -> Vec<u8> {
+    const END: u32 = 0xFFFF_FFFE;
+    const FREE: u32 = 0xFFFF_FFFF;
+    let mut stream = biff.to_vec();
+    assert!(stream.len() <= 4096);
+    stream.resize(4096, 0);
+    let le32 = |v: u32| v.to_le_bytes();
+    let mut header = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    header.extend([0; 16]); // CLSID
+    header.extend([0x3E, 0x00, 0x03, 0x00, 0xFE, 0xFF, 0x09, 0x00, 0x06, 0x00]); // versions, byte order, shifts
+    header.extend([0; 6]);
+    header.extend(le32(0)); // directory sectors (0 in version 3)
+    header.extend(le32(1)); // FAT sectors
+    header.extend(le32(1)); // first directory sector
+    header.extend(le32(0)); // transaction signature
+    header.extend(le32(4096)); // mini stream cutoff
+    header.extend(le32(END)); // first mini FAT sector
+    header.extend(le32(0)); // mini FAT sectors
+    header.extend(le32(END)); // first DIFAT sector
+    header.extend(le32(0)); // DIFAT sectors
+    header.extend(le32(0)); // DIFAT[0]: the FAT is sector 0
+    (1..109).for_each(|_| header.extend(le32(FREE)));
+    assert_eq!(header.len(), 512);
+    let mut fat = Vec::new();
+    fat.extend(le32(0xFFFF_FFFD)); // sector 0: FAT
+    fat.extend(le32(END)); // sector 1: directory
+    (3..10).for_each(|next| fat.extend(le32(next))); // sectors 2..8 of the stream
+    fat.extend(le32(END)); // sector 9: its last
+    fat.resize(512, 0xFF);
+    let entry = |name: &str, typ: u8, child: u32, start: u32, size: u32| {
+        let mut e: Vec<u8> = name.encode_utf16().chain([0]).flat_map(u16::to_le_bytes).collect();
+        let name_len = e.len() as u16;
+        e.resize(64, 0);
+        e.extend(name_len.to_le_bytes());
+        e.extend([typ, 1]); // type, colour black
+        e.extend(le32(FREE)); // left sibling
+        e.extend(le32(FREE)); // right sibling
+        e.extend(le32(child));
+        e.extend([0; 16 + 4 + 16]); // CLSID, state bits, times
+        e.extend(le32(start));
+        e.extend(le32(size));
+        e.extend(le32(0));
+        e
+    };
+    let mut dir = entry("Root Entry", 5, 1, END, 0);
+    dir.extend(entry("Workbook", 2, FREE, 2, 4096));
+    dir.resize(512, 0);
+    for unused in [256, 384] {
+        dir[unused + 68..unused + 80].fill(0xFF); // no siblings, no child
+    }
+    [header, fat, dir, stream].concat()
+}
+
+/// A BIFF record: type, length, data.
+fn biff_record(typ: u16, data: &[u8]) -> Vec<u8> {
+    [&typ.to_le_bytes()[..], &(data.len() as u16).to_le_bytes(), data].concat()
+}
+
+/// Found by `cargo fuzz` (read_form): an EXTERNSHEET record shorter than its own count
+/// field (here empty) made calamine read two bytes past its end (`parse_extern_sheet`, a
+/// slice panic). The patched calamine returns an error; the file is `DATEI_UNLESBAR`. The
+/// same holds for the other two-byte records of the workbook globals that calamine read
+/// unchecked: FILEPASS, CODEPAGE and DATEMODE.
+#[test]
+fn fuzz_crash_xls_short_extern_sheet_record_is_unreadable_not_a_panic() {
+    let bof = biff_record(0x0809, &[0x00, 0x06, 0x05, 0x00, 0, 0, 0, 0]);
+    let eof = biff_record(0x000A, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let cases = [(0x0017, "extern_sheet"), (0x002F, "filepass"), (0x0042, "codepage"), (0x0022, "datemode")];
+    for (typ, name) in cases {
+        for short in [&[][..], &[0x01][..]] {
+            let bytes = xls_of(&[bof.clone(), biff_record(typ, short), eof.clone()].concat());
+            let read = std::panic::catch_unwind(|| {
+                calamine::open_workbook_from_rs::<calamine::Xls<_>, _>(std::io::Cursor::new(bytes.clone()))
+            });
+            let err = read.unwrap_or_else(|_| panic!("{name}/{}: calamine panicked", short.len())).err();
+            assert!(
+                matches!(err, Some(calamine::XlsError::Len { expected: 2, found, .. }) if found == short.len()),
+                "{name}/{}: {err:?}",
+                short.len()
+            );
+            // The program's own guard rejects any FILEPASS as encrypted before calamine.
+            if typ != 0x002F {
+                std::fs::write(inbox.join(format!("{name}_{}.xls", short.len())), &bytes).unwrap();
+            }
+        }
+    }
+    // Two bytes are enough: the same files with a full record are read (no sheets).
+    for (typ, name) in cases {
+        let data: &[u8] = if typ == 0x0042 { &[0xB0, 0x04] } else { &[0, 0] }; // codepage 1200
+        let bytes = xls_of(&[bof.clone(), biff_record(typ, data), eof.clone()].concat());
+        let read = calamine::open_workbook_from_rs::<calamine::Xls<_>, _>(std::io::Cursor::new(bytes));
+        assert!(read.is_ok(), "{name}: {:?}", read.err());
+    }
+    let eval = evaluate(&options(&inbox, Limits::default())).expect("the run completes");
+    assert_eq!(eval.resolved.files.len(), 6);
+    for e in &eval.resolved.files {
+        let codes: Vec<&str> = e.result.findings.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(e.state, FileState::Abgelehnt, "{}", e.result.file.rel);
+        assert!(codes.contains(&"DATEI_UNLESBAR"), "{}: {codes:?}", e.result.file.rel);
+    }
+}

@@ -535,10 +535,10 @@ impl<RS: Read + Seek> Xls<RS> {
                 let mut r = record?;
                 match r.typ {
                     // FilePass (MS-XLS 2.4.117)
-                    0x002F if read_u16(r.data) != 0 => return Err(XlsError::Password),
+                    0x002F if record_u16(&r, "filepass")? != 0 => return Err(XlsError::Password),
                     // CodePage (MS-XLS 2.4.52)
                     0x0042 if self.options.force_codepage.is_none() => {
-                        encoding = XlsEncoding::from_codepage(read_u16(r.data))?;
+                        encoding = XlsEncoding::from_codepage(record_u16(&r, "codepage")?)?;
                     }
                     // RRTabId (MS-XLS 2.4.241)
                     0x013D => {
@@ -547,7 +547,7 @@ impl<RS: Read + Seek> Xls<RS> {
                         self.metadata.sheets.reserve(sheet_len);
                     }
                     // DateMode (MS-XLS 2.4.77)
-                    0x0022 if read_u16(r.data) == 1 => {
+                    0x0022 if record_u16(&r, "datemode")? == 1 => {
                         self.is_1904 = true;
                     }
                     // Format (MS-XLS 2.4.126)
@@ -575,7 +575,7 @@ impl<RS: Read + Seek> Xls<RS> {
                     // Lbl (MS-XLS 2.4.150)
                     0x0018 => defined_names.push(parse_lbl(&r, &encoding, biff)?),
                     // ExternSheet (MS-XLS 2.4.106)
-                    0x0017 => xtis.extend(parse_extern_sheet(&r, biff)),
+                    0x0017 => xtis.extend(parse_extern_sheet(&r, biff)?),
                     // SST (MS-XLS 2.4.265)
                     0x00FC => strings = parse_sst(&mut r, &encoding)?,
                     #[cfg(feature = "picture")]
@@ -871,11 +871,23 @@ fn parse_lbl(
     Ok((name, formula))
 }
 
-fn parse_extern_sheet(r: &Record<'_>, biff: Biff) -> Vec<Xti> {
-    match biff {
+/// The first two bytes of a record as a `u16`; a shorter record is an error.
+fn record_u16(r: &Record<'_>, typ: &'static str) -> Result<u16, XlsError> {
+    if r.data.len() < 2 {
+        return Err(XlsError::Len {
+            typ,
+            expected: 2,
+            found: r.data.len(),
+        });
+    }
+    Ok(read_u16(r.data))
+}
+
+fn parse_extern_sheet(r: &Record<'_>, biff: Biff) -> Result<Vec<Xti>, XlsError> {
+    Ok(match biff {
         Biff::Biff8 => {
             // Single record with cXTI count + array of 6-byte XTI structs
-            let cxti = read_u16(r.data) as usize;
+            let cxti = record_u16(r, "extern sheet")? as usize;
             r.data[2..]
                 .as_chunks::<6>()
                 .0
@@ -891,7 +903,7 @@ fn parse_extern_sheet(r: &Record<'_>, biff: Biff) -> Vec<Xti> {
         // BIFF5 and earlier: individual sheet name references; formula
         // tokens embed sheet indices directly, so no XTI table needed.
         Biff::Biff2 | Biff::Biff3 | Biff::Biff4 | Biff::Biff5 => Vec::new(),
-    }
+    })
 }
 
 fn parse_number(r: &[u8], formats: &[CellFormat], is_1904: bool) -> Result<Cell<Data>, XlsError> {
