@@ -367,8 +367,9 @@ fn biff_record(typ: u16, data: &[u8]) -> Vec<u8> {
 /// Found by `cargo fuzz` (read_form): an EXTERNSHEET record shorter than its own count
 /// field (here empty) made calamine read two bytes past its end (`parse_extern_sheet`, a
 /// slice panic). The patched calamine returns an error; the file is `DATEI_UNLESBAR`. The
-/// same holds for the other two-byte records of the workbook globals that calamine read
-/// unchecked: FILEPASS, CODEPAGE and DATEMODE.
+/// same holds for the other fixed-size records of the workbook globals that calamine read
+/// unchecked: FILEPASS, CODEPAGE, DATEMODE (2 bytes) and BOUNDSHEET (6 bytes before the
+/// name), each at every length below its minimum.
 #[test]
 fn fuzz_crash_xls_short_extern_sheet_record_is_unreadable_not_a_panic() {
     let bof = biff_record(0x0809, &[0x00, 0x06, 0x05, 0x00, 0, 0, 0, 0]);
@@ -376,34 +377,39 @@ fn fuzz_crash_xls_short_extern_sheet_record_is_unreadable_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let inbox = dir.path().join("inbox");
     std::fs::create_dir_all(&inbox).unwrap();
-    let cases = [(0x0017, "extern_sheet"), (0x002F, "filepass"), (0x0042, "codepage"), (0x0022, "datemode")];
-    for (typ, name) in cases {
-        for short in [&[][..], &[0x01][..]] {
-            let bytes = xls_of(&[bof.clone(), biff_record(typ, short), eof.clone()].concat());
+    let cases = [
+        (0x0017, "extern_sheet", 2),
+        (0x002F, "filepass", 2),
+        (0x0042, "codepage", 2),
+        (0x0022, "datemode", 2),
+        (0x0085, "boundsheet", 6),
+    ];
+    for (typ, name, minimum) in cases {
+        for len in 0..minimum {
+            let bytes = xls_of(&[bof.clone(), biff_record(typ, &vec![0x01; len]), eof.clone()].concat());
             let read = std::panic::catch_unwind(|| {
                 calamine::open_workbook_from_rs::<calamine::Xls<_>, _>(std::io::Cursor::new(bytes.clone()))
             });
-            let err = read.unwrap_or_else(|_| panic!("{name}/{}: calamine panicked", short.len())).err();
+            let err = read.unwrap_or_else(|_| panic!("{name}/{len}: calamine panicked")).err();
             assert!(
-                matches!(err, Some(calamine::XlsError::Len { expected: 2, found, .. }) if found == short.len()),
-                "{name}/{}: {err:?}",
-                short.len()
+                matches!(err, Some(calamine::XlsError::Len { expected, found, .. }) if expected == minimum && found == len),
+                "{name}/{len}: {err:?}"
             );
             // The program's own guard rejects any FILEPASS as encrypted before calamine.
             if typ != 0x002F {
-                std::fs::write(inbox.join(format!("{name}_{}.xls", short.len())), &bytes).unwrap();
+                std::fs::write(inbox.join(format!("{name}_{len}.xls")), &bytes).unwrap();
             }
         }
     }
-    // Two bytes are enough: the same files with a full record are read (no sheets).
-    for (typ, name) in cases {
+    // Two bytes are enough for the two-byte records: with them the file is read (no sheets).
+    for (typ, name) in [(0x0017, "extern_sheet"), (0x002F, "filepass"), (0x0042, "codepage"), (0x0022, "datemode")] {
         let data: &[u8] = if typ == 0x0042 { &[0xB0, 0x04] } else { &[0, 0] }; // codepage 1200
         let bytes = xls_of(&[bof.clone(), biff_record(typ, data), eof.clone()].concat());
         let read = calamine::open_workbook_from_rs::<calamine::Xls<_>, _>(std::io::Cursor::new(bytes));
         assert!(read.is_ok(), "{name}: {:?}", read.err());
     }
     let eval = evaluate(&options(&inbox, Limits::default())).expect("the run completes");
-    assert_eq!(eval.resolved.files.len(), 6);
+    assert_eq!(eval.resolved.files.len(), 2 + 2 + 2 + 6);
     for e in &eval.resolved.files {
         let codes: Vec<&str> = e.result.findings.iter().map(|f| f.code.as_str()).collect();
         assert_eq!(e.state, FileState::Abgelehnt, "{}", e.result.file.rel);

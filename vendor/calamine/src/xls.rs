@@ -819,6 +819,13 @@ fn parse_sheet_metadata(
     encoding: &XlsEncoding,
     biff: Biff,
 ) -> Result<(usize, Sheet), XlsError> {
+    if r.data.len() < 6 {
+        return Err(XlsError::Len {
+            typ: "boundsheet",
+            expected: 6,
+            found: r.data.len(),
+        });
+    }
     let pos = read_u32(r.data) as usize;
     let visible = match r.data[4] & 0b0011_1111 {
         0x00 => SheetVisible::Visible,
