@@ -416,3 +416,160 @@ fn fuzz_crash_xls_short_extern_sheet_record_is_unreadable_not_a_panic() {
         assert!(codes.contains(&"DATEI_UNLESBAR"), "{}: {codes:?}", e.result.file.rel);
     }
 }
+
+/// A BIFF8 workbook stream of globals (BOF, `globals`, one BOUNDSHEET «S», EOF) and one
+/// sheet (BOF, `sheet`, EOF).
+fn biff_with_sheet(globals: &[Vec<u8>], sheet: &[Vec<u8>]) -> Vec<u8> {
+    let bof = |dt: u8| biff_record(0x0809, &[0x00, 0x06, dt, 0x00, 0, 0, 0, 0]);
+    let boundsheet_len = 4 + 9;
+    let pos = bof(5).len() + globals.iter().map(Vec::len).sum::<usize>() + boundsheet_len + 4;
+    let mut s = bof(5);
+    globals.iter().for_each(|r| s.extend(r));
+    s.extend(biff_record(0x0085, &[&(pos as u32).to_le_bytes()[..], &[0, 0, 1, 0, b'S']].concat()));
+    s.extend(biff_record(0x000A, &[]));
+    assert_eq!(s.len(), pos);
+    s.extend(bof(0x10));
+    sheet.iter().for_each(|r| s.extend(r));
+    s.extend(biff_record(0x000A, &[]));
+    s
+}
+
+/// calamine opens the xls (it reads every sheet and formula on opening), without a panic.
+fn calamine_xls(bytes: &[u8]) -> Result<calamine::Xls<std::io::Cursor<Vec<u8>>>, calamine::XlsError> {
+    let bytes = bytes.to_vec();
+    std::panic::catch_unwind(|| calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)))
+        .unwrap_or_else(|_| panic!("calamine panicked"))
+}
+
+/// Found by `cargo fuzz` (read_form, contained by the program as `DATEI_UNLESBAR`): formula
+/// tokens shorter than the bytes calamine reads after them (in a cell formula: PtgArea3d,
+/// PtgAreaErr3d, PtgArray, a length beyond the record), a name index of 0, and a
+/// PtgAttrChoose without its table made calamine slice out of bounds. Every fixed-size token,
+/// at every length below its size, is now an error of that formula, which calamine keeps as
+/// the cell's formula text: the file is read.
+#[test]
+fn fuzz_crash_xls_short_formula_tokens_are_errors_not_panics() {
+    // The bytes each token reads after its first byte (BIFF8).
+    let tokens: [(u8, usize); 20] = [
+        (0x3a, 6),
+        (0x3b, 10),
+        (0x3c, 6),
+        (0x3d, 10),
+        (0x39, 6),
+        (0x01, 4),
+        (0x18, 5),
+        (0x19, 3),
+        (0x1C, 1),
+        (0x1D, 1),
+        (0x1E, 2),
+        (0x1F, 8),
+        (0x20, 7),
+        (0x21, 2),
+        (0x22, 3),
+        (0x23, 4),
+        (0x24, 4),
+        (0x25, 8),
+        (0x2A, 4),
+        (0x2B, 8),
+    ];
+    let formula = |rgce: &[u8], cce: u16| {
+        // row, column, format, value 1.0, flags, chn; then the formula's length and tokens.
+        let head = [&[0u8; 6][..], &1.0f64.to_le_bytes(), &[0; 6], &cce.to_le_bytes()].concat();
+        biff_record(0x0006, &[&head[..], rgce].concat())
+    };
+    let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
+    for (ptg, size) in tokens {
+        for len in 0..size {
+            let rgce = [&[ptg][..], &vec![0; len]].concat();
+            cases.push((format!("ptg {ptg:#04x}, {len} of {size} bytes"), formula(&rgce, rgce.len() as u16)));
+        }
+    }
+    cases.push(("a length beyond the record".into(), formula(&[0x1E, 1, 0], 868)));
+    cases.push(("PtgAttrChoose without its table".into(), formula(&[0x19, 0x04, 5, 0], 4)));
+    cases.push(("PtgName 0".into(), formula(&[0x23, 0, 0, 0, 0], 5)));
+    for (what, record) in cases {
+        let bytes = xls_of(&biff_with_sheet(&[], &[record]));
+        assert!(calamine_xls(&bytes).is_ok(), "{what}");
+        let wb = read_workbook(&bytes, &Limits::default()).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+        assert_eq!(wb.sheets[0].get(0, 0), &Value::Float(1.0), "{what}: the cached value is read");
+    }
+}
+
+/// Found by `cargo fuzz` (read_form, contained as `DATEI_UNLESBAR`): records of the xls
+/// reader shorter than calamine reads: a BOF record without its version, a MERGECELLS record
+/// shorter than its count says, and a defined name whose PtgRef3d or PtgArea3d is cut short.
+/// Each is now an error of calamine: the file is unreadable, and nothing panics.
+#[test]
+fn fuzz_crash_xls_short_records_are_unreadable_not_a_panic() {
+    let eof = biff_record(0x000A, &[]);
+    // A defined name «N» (BIFF8) whose formula is `rgce`.
+    let name = |rgce: &[u8]| {
+        let head = [0, 0, 0, 1, rgce.len() as u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b'N'];
+        biff_record(0x0018, &[&head[..], rgce].concat())
+    };
+    let cases: Vec<(&str, Vec<u8>, usize, usize)> = vec![
+        ("BOF without version", [biff_record(0x0809, &[]), eof.clone()].concat(), 2, 0),
+        ("MERGECELLS empty", biff_with_sheet(&[], &[biff_record(0x00E5, &[])]), 2, 0),
+        ("MERGECELLS of 5 with none", biff_with_sheet(&[], &[biff_record(0x00E5, &[5, 0])]), 42, 2),
+        (
+            "MERGECELLS of 2 with one",
+            biff_with_sheet(&[], &[biff_record(0x00E5, &[2, 0, 0, 0, 0, 0, 0, 0, 0, 0])]),
+            18,
+            10,
+        ),
+        ("name PtgRef3d of 6 bytes", biff_with_sheet(&[name(&[0x3a, 0, 0, 0, 0, 0])], &[]), 7, 6),
+        ("name PtgArea3d of 10 bytes", biff_with_sheet(&[name(&[0x3b, 0, 0, 0, 0, 0, 0, 0, 0, 0])], &[]), 11, 10),
+        ("name PtgRefErr3d of 2 bytes", biff_with_sheet(&[name(&[0x3c, 0])], &[]), 3, 2),
+    ];
+    for (what, stream, expected_len, found_len) in cases {
+        let bytes = xls_of(&stream);
+        let err = calamine_xls(&bytes).err();
+        assert!(
+            matches!(err, Some(calamine::XlsError::Len { expected, found, .. }) if expected == expected_len && found == found_len),
+            "{what}: {err:?}"
+        );
+        assert!(matches!(read_workbook(&bytes, &Limits::default()), Err(ReadError::Unreadable(_))), "{what}");
+    }
+    // The same records at their full length are read.
+    for (what, stream) in [
+        ("MERGECELLS of 1", biff_with_sheet(&[], &[biff_record(0x00E5, &[1, 0, 0, 0, 0, 0, 0, 0, 0, 0])])),
+        ("name PtgRef3d", biff_with_sheet(&[name(&[0x3a, 0, 0, 0, 0, 0, 0])], &[])),
+        ("name PtgArea3d", biff_with_sheet(&[name(&[0x3b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])], &[])),
+    ] {
+        assert!(calamine_xls(&xls_of(&stream)).is_ok(), "{what}");
+    }
+}
+
+/// Found by `cargo fuzz` (read_form): compound files whose last sector is cut short. One
+/// chain asked for a sector past the end after a short one (calamine sliced backwards), one
+/// FAT sector was not a whole number of entries (an assertion in calamine). Neither panics
+/// now; the program reads both (they hold no form).
+#[test]
+fn fuzz_crash_xls_truncated_sectors_are_not_a_panic() {
+    for name in ["xls_sector_past_end_of_file.xls", "xls_fat_sector_short.xls"] {
+        let bytes = std::fs::read(root().join("tests/hostile_inputs").join(name)).unwrap();
+        let _ = calamine_xls(&bytes);
+        assert!(read_workbook(&bytes, &Limits::default()).is_ok(), "{name}");
+    }
+}
+
+/// Found by `cargo fuzz` (read_form): an xlsb cell naming shared string 0 of a workbook
+/// without shared strings made calamine index out of bounds. It is an error now, and the
+/// file `DATEI_UNLESBAR`.
+#[test]
+fn fuzz_crash_xlsb_shared_string_out_of_range_is_unreadable_not_a_panic() {
+    use calamine::Reader as _;
+    let bytes = std::fs::read(root().join("tests/hostile_inputs/xlsb_shared_string_index.xlsb")).unwrap();
+    let cells = std::panic::catch_unwind(|| {
+        let mut xlsb: calamine::Xlsb<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.clone()))?;
+        let names: Vec<String> = xlsb.sheet_names();
+        for n in names {
+            let mut cells = xlsb.worksheet_cells_reader(&n)?;
+            while cells.next_cell()?.is_some() {}
+        }
+        Ok::<(), calamine::XlsbError>(())
+    });
+    let err = cells.unwrap_or_else(|_| panic!("calamine panicked")).err();
+    assert!(matches!(err, Some(calamine::XlsbError::Unrecognized { typ: "shared string index", .. })), "{err:?}");
+    assert!(matches!(read_workbook(&bytes, &Limits::default()), Err(ReadError::Unreadable(_))));
+}

@@ -9,7 +9,9 @@
 //! program did report the file unreadable. "Inside calamine" means a calamine frame is on
 //! the panicking thread's stack (so the vendored copy and a crates.io one alike, and a panic
 //! in std or chrono called by calamine); without symbols, the panic's own source file.
-//! Each contained panic is printed once per place, so a run shows what is left to guard.
+//! Each contained panic is printed once per place, and the smallest input that hit the place
+//! is kept in `artifacts/read_form/contained/` (or `$CONTAINED_DIR`), so a run shows what is
+//! left to guard in the vendored reader, with a file to write its regression test from.
 //! Aborts, out-of-memory (`-rss_limit_mb`) and hangs (`-timeout`) are always findings.
 #![no_main]
 
@@ -17,12 +19,14 @@ mod common;
 
 use beitraege::workbook::{read_workbook, Limits, ReadError};
 use libfuzzer_sys::fuzz_target;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::sync::{Mutex, Once};
 
 thread_local! {
     static CONTAINED: Cell<bool> = const { Cell::new(false) };
+    /// The place of a contained panic of the current input.
+    static PLACE: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 /// Whether a source file belongs to calamine: the vendored copy or a registry one.
@@ -43,6 +47,17 @@ fn calamine_on_stack() -> bool {
     })
 }
 
+/// Keeps the smallest input that hit a place (`utils.rs:48` → `utils.rs_48`).
+fn keep(at: &str, data: &[u8]) {
+    let dir = std::env::var("CONTAINED_DIR").unwrap_or_else(|_| "artifacts/read_form/contained".into());
+    let name: String = at.rsplit('/').next().unwrap_or(at).replace(':', "_");
+    let path = std::path::Path::new(&dir).join(name);
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() <= data.len() as u64) {
+        return;
+    }
+    let _ = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, data));
+}
+
 fn install_hook() {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| {
@@ -57,9 +72,10 @@ fn install_hook() {
             static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
             let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
             if seen.get_or_insert_with(HashSet::new).insert(at.clone()) {
-                let what = beitraege::workbook::panic_message(info.payload());
+                let what = beitraege::workbook::panic_message(info.payload()).replace('\n', " ");
                 eprintln!("contained calamine panic (DATEI_UNLESBAR in a run): {what} at {at}");
             }
+            PLACE.with(|p| *p.borrow_mut() = Some(at));
         }));
     });
 }
@@ -68,6 +84,9 @@ fuzz_target!(|data: &[u8]| {
     install_hook();
     CONTAINED.with(|c| c.set(false));
     let read = read_workbook(data, &Limits::default());
+    if let Some(at) = PLACE.with(|p| p.borrow_mut().take()) {
+        keep(&at, data);
+    }
     if CONTAINED.with(|c| c.replace(false)) {
         // The program's boundary caught it: the file must be unreadable, nothing else.
         assert!(matches!(read, Err(ReadError::Unreadable(_))), "a contained panic must make the file unreadable");
