@@ -183,8 +183,17 @@ fn names_that_are_not_utf8_keep_their_identity() {
 fn an_unreadable_subfolder_is_a_finding_not_an_abort() {
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    let tmp = tempfile::tempdir().unwrap();
+    // The run is as another user (below), who may not reach this clone (a private home, a
+    // `mktemp -d` folder): everything it runs and reads goes into a fresh folder under /tmp,
+    // which that user may enter and write its outputs into.
+    let tmp = tempfile::Builder::new().prefix("beitraege-test").tempdir_in("/tmp").unwrap();
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let program = tmp.path().join("beitraege");
+    std::fs::copy(bin(), &program).unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let stammdaten = tmp.path().join("Stammdaten.xlsx");
+    std::fs::copy(sample().join("Stammdaten.xlsx"), &stammdaten).unwrap();
+    std::fs::set_permissions(&stammdaten, std::fs::Permissions::from_mode(0o644)).unwrap();
     let inbox = tmp.path().join("inbox");
     std::fs::create_dir(&inbox).unwrap();
     std::fs::copy(sample_file("2403"), inbox.join("2403_form.xlsx")).unwrap();
@@ -197,9 +206,11 @@ fn an_unreadable_subfolder_is_a_finding_not_an_abort() {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
     }
     let out = tmp.path().join("out");
-    let args = run_args(&inbox, &out, "15.03.2024");
-    let mut cmd = Command::new(bin());
-    cmd.args(&args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut args = run_args(&inbox, &out, "15.03.2024");
+    let at = args.iter().position(|a| a == "--stammdaten").unwrap() + 1;
+    args[at] = stammdaten.into();
+    let mut cmd = Command::new(&program);
+    cmd.args(&args).current_dir(tmp.path()).stdout(Stdio::piped()).stderr(Stdio::piped());
     // Root reads every folder: run as an ordinary user, as staff would.
     if unsafe { libc::geteuid() } == 0 {
         cmd.uid(65534).gid(65534);

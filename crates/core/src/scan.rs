@@ -5,7 +5,7 @@
 
 use crate::domain::fmt_date;
 use crate::values::parse_date_text;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -336,26 +336,15 @@ pub fn parse_journal(bytes: &[u8], notes: &mut Vec<String>) -> BTreeMap<String, 
     out
 }
 
-fn last_sunday(year: i32, month: u32) -> NaiveDate {
-    let next =
-        if month == 12 { NaiveDate::from_ymd_opt(year + 1, 1, 1) } else { NaiveDate::from_ymd_opt(year, month + 1, 1) };
-    let mut d = next.unwrap_or(NaiveDate::MIN) - Duration::days(1);
-    while d.weekday() != Weekday::Sun {
-        d -= Duration::days(1);
-    }
-    d
+/// The local date and time in Switzerland (`Europe/Zurich`: CET, and CEST from the last
+/// Sunday of March to the last Sunday of October, switching at 01:00 UTC).
+fn swiss_local(utc: DateTime<Utc>) -> NaiveDateTime {
+    utc.with_timezone(&chrono_tz::Europe::Zurich).naive_local()
 }
 
-/// The calendar date in Swiss local time (CET, CEST from the last Sunday of March to the
-/// last Sunday of October, switching at 01:00 UTC).
+/// The calendar date in Swiss local time.
 pub fn swiss_date_of(utc: DateTime<Utc>) -> NaiveDate {
-    let y = utc.year();
-    let start =
-        Utc.from_utc_datetime(&NaiveDateTime::new(last_sunday(y, 3), chrono::NaiveTime::MIN)) + Duration::hours(1);
-    let end =
-        Utc.from_utc_datetime(&NaiveDateTime::new(last_sunday(y, 10), chrono::NaiveTime::MIN)) + Duration::hours(1);
-    let offset = if utc >= start && utc < end { 2 } else { 1 };
-    (utc + Duration::hours(offset)).date_naive()
+    swiss_local(utc).date()
 }
 
 fn swiss_date(t: std::time::SystemTime) -> NaiveDate {
@@ -366,6 +355,7 @@ fn swiss_date(t: std::time::SystemTime) -> NaiveDate {
 mod tests {
     use super::*;
     use crate::domain::ymd;
+    use chrono::TimeZone;
 
     #[test]
     fn names_are_classified() {
@@ -405,5 +395,33 @@ mod tests {
         // 22:30 UTC in winter is still the same day.
         let t = Utc.with_ymd_and_hms(2023, 12, 31, 22, 30, 0).unwrap();
         assert_eq!(swiss_date_of(t), ymd(2023, 12, 31));
+    }
+
+    fn local(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> NaiveDateTime {
+        ymd(y, mo, d).and_hms_opt(h, mi, s).unwrap()
+    }
+
+    /// The switches are at 01:00 UTC on the last Sundays of March (31.03.2024, 26.03.2023)
+    /// and October (27.10.2024, 29.10.2023): one second before and at each.
+    #[test]
+    fn swiss_local_time_on_both_sides_of_each_switch() {
+        let utc = |y, mo, d, h, mi, s| Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap();
+        // March: 01:59:59 CET, then 03:00:00 CEST.
+        assert_eq!(swiss_local(utc(2024, 3, 31, 0, 59, 59)), local(2024, 3, 31, 1, 59, 59));
+        assert_eq!(swiss_local(utc(2024, 3, 31, 1, 0, 0)), local(2024, 3, 31, 3, 0, 0));
+        assert_eq!(swiss_local(utc(2023, 3, 26, 0, 59, 59)), local(2023, 3, 26, 1, 59, 59));
+        assert_eq!(swiss_local(utc(2023, 3, 26, 1, 0, 0)), local(2023, 3, 26, 3, 0, 0));
+        // October: 02:59:59 CEST, then 02:00:00 CET.
+        assert_eq!(swiss_local(utc(2024, 10, 27, 0, 59, 59)), local(2024, 10, 27, 2, 59, 59));
+        assert_eq!(swiss_local(utc(2024, 10, 27, 1, 0, 0)), local(2024, 10, 27, 2, 0, 0));
+        assert_eq!(swiss_local(utc(2023, 10, 29, 0, 59, 59)), local(2023, 10, 29, 2, 59, 59));
+        assert_eq!(swiss_local(utc(2023, 10, 29, 1, 0, 0)), local(2023, 10, 29, 2, 0, 0));
+        // Dates: 22:30 UTC is 23:30 the same day in CET, 00:30 the next day in CEST. The
+        // Saturday before the March switch is still CET, its Sunday already CEST.
+        assert_eq!(swiss_date_of(utc(2024, 3, 30, 22, 30, 0)), ymd(2024, 3, 30));
+        assert_eq!(swiss_date_of(utc(2024, 3, 31, 22, 30, 0)), ymd(2024, 4, 1));
+        // The Saturday before the October switch is still CEST, its Sunday already CET.
+        assert_eq!(swiss_date_of(utc(2024, 10, 26, 22, 30, 0)), ymd(2024, 10, 27));
+        assert_eq!(swiss_date_of(utc(2024, 10, 27, 22, 30, 0)), ymd(2024, 10, 27));
     }
 }

@@ -357,6 +357,9 @@ impl Sectors {
             while len < end {
                 let read = r.read(&mut self.data[len..end])?;
                 if read == 0 {
+                    if start > len {
+                        return Err(CfbError::SectorBeyondEof(id));
+                    }
                     return Ok(&self.data[start..len]);
                 }
                 len += read;

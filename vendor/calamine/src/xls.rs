@@ -535,10 +535,10 @@ impl<RS: Read + Seek> Xls<RS> {
                 let mut r = record?;
                 match r.typ {
                     // FilePass (MS-XLS 2.4.117)
-                    0x002F if read_u16(r.data) != 0 => return Err(XlsError::Password),
+                    0x002F if record_u16(&r, "filepass")? != 0 => return Err(XlsError::Password),
                     // CodePage (MS-XLS 2.4.52)
                     0x0042 if self.options.force_codepage.is_none() => {
-                        encoding = XlsEncoding::from_codepage(read_u16(r.data))?;
+                        encoding = XlsEncoding::from_codepage(record_u16(&r, "codepage")?)?;
                     }
                     // RRTabId (MS-XLS 2.4.241)
                     0x013D => {
@@ -547,7 +547,7 @@ impl<RS: Read + Seek> Xls<RS> {
                         self.metadata.sheets.reserve(sheet_len);
                     }
                     // DateMode (MS-XLS 2.4.77)
-                    0x0022 if read_u16(r.data) == 1 => {
+                    0x0022 if record_u16(&r, "datemode")? == 1 => {
                         self.is_1904 = true;
                     }
                     // Format (MS-XLS 2.4.126)
@@ -575,7 +575,7 @@ impl<RS: Read + Seek> Xls<RS> {
                     // Lbl (MS-XLS 2.4.150)
                     0x0018 => defined_names.push(parse_lbl(&r, &encoding, biff)?),
                     // ExternSheet (MS-XLS 2.4.106)
-                    0x0017 => xtis.extend(parse_extern_sheet(&r, biff)),
+                    0x0017 => xtis.extend(parse_extern_sheet(&r, biff)?),
                     // SST (MS-XLS 2.4.265)
                     0x00FC => strings = parse_sst(&mut r, &encoding)?,
                     #[cfg(feature = "picture")]
@@ -788,7 +788,7 @@ enum Biff {
 /// BOF [MS-XLS] 2.4.21
 fn parse_bof(r: &mut Record<'_>) -> Result<Bof, XlsError> {
     let mut dt = 0;
-    let biff_version = read_u16(&r.data[..2]);
+    let biff_version = record_u16(r, "bof")?;
 
     if r.data.len() >= 4 {
         dt = read_u16(&r.data[2..]);
@@ -819,6 +819,13 @@ fn parse_sheet_metadata(
     encoding: &XlsEncoding,
     biff: Biff,
 ) -> Result<(usize, Sheet), XlsError> {
+    if r.data.len() < 6 {
+        return Err(XlsError::Len {
+            typ: "boundsheet",
+            expected: 6,
+            found: r.data.len(),
+        });
+    }
     let pos = read_u32(r.data) as usize;
     let visible = match r.data[4] & 0b0011_1111 {
         0x00 => SheetVisible::Visible,
@@ -871,11 +878,23 @@ fn parse_lbl(
     Ok((name, formula))
 }
 
-fn parse_extern_sheet(r: &Record<'_>, biff: Biff) -> Vec<Xti> {
-    match biff {
+/// The first two bytes of a record as a `u16`; a shorter record is an error.
+fn record_u16(r: &Record<'_>, typ: &'static str) -> Result<u16, XlsError> {
+    if r.data.len() < 2 {
+        return Err(XlsError::Len {
+            typ,
+            expected: 2,
+            found: r.data.len(),
+        });
+    }
+    Ok(read_u16(r.data))
+}
+
+fn parse_extern_sheet(r: &Record<'_>, biff: Biff) -> Result<Vec<Xti>, XlsError> {
+    Ok(match biff {
         Biff::Biff8 => {
             // Single record with cXTI count + array of 6-byte XTI structs
-            let cxti = read_u16(r.data) as usize;
+            let cxti = record_u16(r, "extern sheet")? as usize;
             r.data[2..]
                 .as_chunks::<6>()
                 .0
@@ -891,7 +910,7 @@ fn parse_extern_sheet(r: &Record<'_>, biff: Biff) -> Vec<Xti> {
         // BIFF5 and earlier: individual sheet name references; formula
         // tokens embed sheet indices directly, so no XTI table needed.
         Biff::Biff2 | Biff::Biff3 | Biff::Biff4 | Biff::Biff5 => Vec::new(),
-    }
+    })
 }
 
 fn parse_number(r: &[u8], formats: &[CellFormat], is_1904: bool) -> Result<Cell<Data>, XlsError> {
@@ -966,10 +985,17 @@ fn parse_rk(r: &[u8], formats: &[CellFormat], is_1904: bool) -> Result<Cell<Data
 }
 
 fn parse_merge_cells(r: &[u8], merge_cells: &mut Vec<Dimensions>) -> Result<(), XlsError> {
-    let count = read_u16(r);
+    let count = r.get(..2).map_or(0, |c| read_u16(c) as usize);
+    if r.len() < 2 + count * 8 {
+        return Err(XlsError::Len {
+            typ: "merge cells",
+            expected: 2 + count * 8,
+            found: r.len(),
+        });
+    }
 
     for i in 0..count {
-        let offset: usize = (2 + i * 8).into();
+        let offset = 2 + i * 8;
 
         let rf = read_u16(&r[offset..]);
         let rl = read_u16(&r[offset + 2..]);
@@ -1477,6 +1503,39 @@ fn parse_defined_names(rgce: &[u8], biff: Biff) -> Result<(Option<usize>, String
         return Ok((None, "empty rgce".to_string()));
     }
     let ptg = rgce[0];
+    // The bytes each token below reads: a shorter name formula is an error, not an index panic.
+    let pre_biff8 = !matches!(biff, Biff::Biff8);
+    let need = match ptg {
+        0x3a | 0x5a | 0x7a => {
+            if pre_biff8 {
+                18
+            } else {
+                7
+            }
+        }
+        0x3b | 0x5b | 0x7b => {
+            if pre_biff8 {
+                21
+            } else {
+                11
+            }
+        }
+        0x3c | 0x5c | 0x7c | 0x3d | 0x5d | 0x7d => {
+            if pre_biff8 {
+                13
+            } else {
+                3
+            }
+        }
+        _ => 0,
+    };
+    if rgce.len() < need {
+        return Err(XlsError::Len {
+            typ: "defined name formula",
+            expected: need,
+            found: rgce.len(),
+        });
+    }
     let res = match ptg {
         0x3a | 0x5a | 0x7a => {
             // PtgRef3d
@@ -1563,11 +1622,26 @@ fn parse_formula(
     let is_pre_biff8 = matches!(biff, Biff::Biff2 | Biff::Biff3 | Biff::Biff4 | Biff::Biff5);
     let mut stack = Vec::new();
     let mut formula = String::with_capacity(rgce.len());
+    if rgce.len() < 2 || rgce.len() - 2 < read_u16(rgce) as usize {
+        return Err(XlsError::Len {
+            typ: "formula",
+            expected: 2 + rgce.get(..2).map_or(0, |b| read_u16(b) as usize),
+            found: rgce.len(),
+        });
+    }
     let cce = read_u16(rgce) as usize;
     rgce = &rgce[2..2 + cce];
     while !rgce.is_empty() {
         let ptg = rgce[0];
         rgce = &rgce[1..];
+        let need = ptg_operand_len(ptg, is_pre_biff8);
+        if rgce.len() < need {
+            return Err(XlsError::Len {
+                typ: "formula token",
+                expected: need,
+                found: rgce.len(),
+            });
+        }
         match ptg {
             0x3a | 0x5a | 0x7a => {
                 // PtgRef3d
@@ -1727,6 +1801,13 @@ fn parse_formula(
                     0x04 => {
                         // PtgAttrChoose
                         let n = read_u16(&rgce[..2]) as usize + 1;
+                        if rgce.len() < 2 + 2 * n {
+                            return Err(XlsError::Len {
+                                typ: "PtgAttrChoose",
+                                expected: 2 + 2 * n,
+                                found: rgce.len(),
+                            });
+                        }
                         rgce = &rgce[2 + 2 * n..]; // ignore
                     }
                     0x10 => {
@@ -1853,7 +1934,7 @@ fn parse_formula(
                 }
             }
             0x23 | 0x43 | 0x63 => {
-                let iname = read_u32(rgce) as usize - 1; // one-based
+                let iname = (read_u32(rgce) as usize).wrapping_sub(1); // one-based; 0 is no name
                 stack.push(formula.len());
                 formula.push_str(names.get(iname).map_or("#REF!", |n| &*n.0));
                 rgce = &rgce[4..];
@@ -1957,6 +2038,41 @@ fn parse_formula(
         Err(XlsError::InvalidFormula {
             stack_size: stack.len(),
         })
+    }
+}
+
+/// The bytes a formula token (ptg) reads after its first byte, where that is fixed (a
+/// token of variable length checks the rest itself): a shorter formula is an error, not an
+/// index panic.
+fn ptg_operand_len(ptg: u8, is_pre_biff8: bool) -> usize {
+    match ptg {
+        0x3a | 0x5a | 0x7a | 0x3c | 0x5c | 0x7c | 0x39 | 0x59 => 6,
+        0x3b | 0x5b | 0x7b | 0x3d | 0x5d | 0x7d => 10,
+        0x01 => 4,
+        0x18 => 5,
+        // PtgAttr: the attribute type and at least two bytes.
+        0x19 => 3,
+        0x1C | 0x1D => 1,
+        0x1E | 0x21 | 0x41 | 0x61 => 2,
+        0x1F => 8,
+        0x20 | 0x40 | 0x60 => 7,
+        0x22 | 0x42 | 0x62 => 3,
+        0x23 | 0x43 | 0x63 => 4,
+        0x24 | 0x44 | 0x64 | 0x2A | 0x4A | 0x6A => {
+            if is_pre_biff8 {
+                3
+            } else {
+                4
+            }
+        }
+        0x25 | 0x45 | 0x65 | 0x2B | 0x4B | 0x6B => {
+            if is_pre_biff8 {
+                6
+            } else {
+                8
+            }
+        }
+        _ => 0,
     }
 }
 

@@ -88,7 +88,23 @@ where
         // loop until end of sheet
         let value = loop {
             self.typ = self.iter.read_type()?;
-            let _ = self.iter.fill_buffer(&mut self.buf)?;
+            let len = self.iter.fill_buffer(&mut self.buf)?;
+            // The bytes each record read below needs: a shorter one is an error, not an
+            // index panic (or a read of the previous record's bytes).
+            let need = match self.typ {
+                0x0000 => 4,
+                0x0006 => 8,
+                0x0003 | 0x0004 => 9,
+                0x0002 | 0x0007 => 12,
+                0x0005 => 16,
+                _ => 0,
+            };
+            if len < need {
+                return Err(XlsbError::Unrecognized {
+                    typ: "cell record length",
+                    val: format!("{len} < {need}"),
+                });
+            }
             let value = match self.typ {
                 // 0x0001 => continue, // Data::Empty, // BrtCellBlank
                 0x0002 => {
@@ -148,7 +164,13 @@ where
                 0x0007 => {
                     // BrtCellIsst
                     let isst = read_usize(&self.buf[8..12]);
-                    DataRef::SharedString(&self.strings[isst])
+                    let Some(s) = self.strings.get(isst) else {
+                        return Err(XlsbError::Unrecognized {
+                            typ: "shared string index",
+                            val: isst.to_string(),
+                        });
+                    };
+                    DataRef::SharedString(s)
                 }
                 0x0000 => {
                     // BrtRowHdr
