@@ -7,13 +7,13 @@ run *ARGS:
 # The test suite, as CI runs it: with the test hooks (kills and holds inside a booking or a
 # commit); plain `cargo test` runs everything else
 test:
-    cargo test --features test-hooks
+    cargo test --features synth,test-hooks
 
 # Formatting, lints and tests
 check:
     cargo fmt --check
-    cargo clippy --all-targets --features test-hooks -- -D warnings
-    cargo test --features test-hooks
+    cargo clippy --workspace --all-targets --features synth,test-hooks -- -D warnings
+    cargo test --features synth,test-hooks
 
 # Compare the release binary's outputs with the corpus's expected/ (needs python3 + openpyxl)
 corpus:
@@ -47,18 +47,18 @@ fuzz-xlsx SECONDS="660":
 # mutates validate, resolve, compute, domain, values, the payout rule (payout), the ledger and
 # the invoice one change at a time and runs the fast tests that guard them; only those test
 # targets are built (`-C`), without debug info, in place (incremental: about 20 s a mutant on
-# an idle 2-core machine). FILES narrows it (`just mutants src/values.rs`), TESTS picks the
-# test targets (`just mutants src/payout.rs --lib`). Then `just mutants-survivors` runs what
+# an idle 2-core machine). FILES narrows it (`just mutants crates/sheets/src/values.rs`), TESTS picks the
+# test targets (`just mutants crates/core/src/payout.rs --lib`). Then `just mutants-survivors` runs what
 # survived against the slower tests that read whole years. A mutant that fails a proptest
 # leaves no regression file (PROPTEST_DISABLE_FAILURE_PERSISTENCE). Results in mutants.out/;
 # see docs/mutation.md.
-mutants FILES="src/values.rs src/domain.rs src/compute.rs src/resolve.rs src/validate/mod.rs src/validate/report.rs src/validate/sd.rs src/payout.rs src/ledger/mod.rs src/documents/invoice.rs" *TESTS="--lib --test=boundaries --test=codes --test=money_rules --test=zahlungslauf --test=documents":
+mutants FILES="crates/sheets/src/values.rs crates/core/src/domain.rs crates/core/src/compute.rs crates/core/src/resolve.rs crates/core/src/validate/mod.rs crates/core/src/validate/report.rs crates/core/src/validate/sd.rs crates/core/src/payout.rs crates/ledger/src/lib.rs crates/render/src/documents/invoice.rs" *TESTS="--workspace --lib --test=it":
     CARGO_PROFILE_DEV_DEBUG=0 PROPTEST_DISABLE_FAILURE_PERSISTENCE=1 nice cargo mutants --in-place --timeout 240 --build-timeout 900 $(for f in {{FILES}}; do printf -- '-f %s ' "$f"; done) $(for t in {{TESTS}}; do printf -- '-C %s ' "$t"; done)
 
 # The second pass: the mutants that survived `just mutants` (mutants.out/), against the
 # tests that read the sample year and write its outputs.
-mutants-survivors FILES="src/values.rs src/domain.rs src/compute.rs src/resolve.rs src/validate/mod.rs src/validate/report.rs src/validate/sd.rs src/payout.rs src/ledger/mod.rs src/documents/invoice.rs":
-    CARGO_PROFILE_DEV_DEBUG=0 PROPTEST_DISABLE_FAILURE_PERSISTENCE=1 nice cargo mutants --in-place --iterate --timeout 400 --build-timeout 900 $(for f in {{FILES}}; do printf -- '-f %s ' "$f"; done) -C --lib -C --test=corpus -C --test=feedback -C --test=documents -C --test=zahlungslauf -C --test=money_rules
+mutants-survivors FILES="crates/sheets/src/values.rs crates/core/src/domain.rs crates/core/src/compute.rs crates/core/src/resolve.rs crates/core/src/validate/mod.rs crates/core/src/validate/report.rs crates/core/src/validate/sd.rs crates/core/src/payout.rs crates/ledger/src/lib.rs crates/render/src/documents/invoice.rs":
+    CARGO_PROFILE_DEV_DEBUG=0 PROPTEST_DISABLE_FAILURE_PERSISTENCE=1 nice cargo mutants --in-place --iterate --timeout 400 --build-timeout 900 $(for f in {{FILES}}; do printf -- '-f %s ' "$f"; done) --test-workspace=true -C --lib -C --test=it
 
 # The packages for the staff: dist/beitraege-<version>-windows-x86_64.zip (beitraege.exe,
 # Handbuch.html, an empty beitraege.toml, licences, the sample year) and the Linux tarball.

@@ -9,7 +9,7 @@
 //! behind one call; [`run`] and [`formulare`] are the commands that drive the stages.
 //! [`domain`] holds the shared types, [`catalogue`] every finding text, [`values`] the cell
 //! values and their conventions, [`stammdaten`] (with [`adressen`] and [`zahlungsdaten`]) the
-//! master data, [`bankdays`] the Swiss bank business days (pure, for the payment file). No module uses a later one (`tests/architecture.rs` checks it).
+//! master data, [`bankdays`] the Swiss bank business days (pure, for the payment file). No module uses a later one (`tests/it/architecture.rs` checks it).
 //!
 //! The command line (`src/cli/`, clap and the progress bar) belongs to the binary alone:
 //! the library knows nothing of it. The synthetic-inbox generator [`synth`] (benchmarks,

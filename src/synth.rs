@@ -490,7 +490,7 @@ pub fn zip_bomb_xlsx(size: u64, declared: Option<u32>) -> Result<Vec<u8>> {
 }
 
 // The tests' zip surgery, shared so that the bench's lying zip bomb is the tests' one.
-#[path = "../tests/common/zip.rs"]
+#[path = "../tests/it/common/zip.rs"]
 mod zip_surgery;
 pub use zip_surgery::lie_about_size;
 

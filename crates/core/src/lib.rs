@@ -6,7 +6,7 @@
 //! [`domain`] holds the shared types, [`catalogue`] every finding text, [`stammdaten`] (with
 //! [`adressen`] and [`zahlungsdaten`]) the master data, [`fsio`] bounded file reads and
 //! [`commit`] the atomic output folder. It knows nothing of the ledger, the renderers, the
-//! command line or the browser (the crates above it); `tests/architecture.rs` checks the
+//! command line or the browser (the crates above it); `tests/it/architecture.rs` checks the
 //! order of its modules.
 
 pub mod catalogue;

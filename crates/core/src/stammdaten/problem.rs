@@ -88,7 +88,7 @@ pub fn payment_char(c: char) -> bool {
 
 /// The characters a master-data text printed in a letter may hold: the payment set, Latin
 /// Extended-B and Additional, Greek and Cyrillic letters and typographic punctuation; every
-/// one of them is in the embedded font (tests/stammdaten_text.rs checks each), so nothing
+/// one of them is in the embedded font (tests/it/stammdaten_text.rs checks each), so nothing
 /// prints as a replacement. No emoji, no combining marks, no other scripts.
 pub fn document_char(c: char) -> bool {
     payment_char(c)

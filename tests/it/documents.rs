@@ -1,10 +1,10 @@
 //! The documents of the sample year: a PDF/A letter next to every feedback workbook with an
 //! e-mail draft that attaches both, and the invoice of the payout run of 30.09.2023 (its
-//! figures written here by hand; `tests/zahlungslauf.rs` checks that the booked run writes
+//! figures written here by hand; `tests/it/zahlungslauf.rs` checks that the booked run writes
 //! exactly this invoice) with a valid QR-bill. In-process checks here; the `#[ignore]`d tests call qpdf,
 //! pdffonts, pdftotext and pdftoppm (CI installs them).
 
-mod common;
+use crate::common;
 
 use beitraege::compute::{Line, Reason};
 use beitraege::documents::{eml, invoice, letter, qrbill};
@@ -82,7 +82,7 @@ fn file<'a>(s: &'a Sample, rel: &str) -> &'a OutFile {
     s.files.iter().find(|f| f.rel == rel).unwrap_or_else(|| panic!("{rel} missing"))
 }
 
-/// The letters and the invoice (the annex PDF has its own tests in `tests/annex_pdf.rs`).
+/// The letters and the invoice (the annex PDF has its own tests in `tests/it/annex_pdf.rs`).
 fn pdfs(s: &'static Sample) -> Vec<&'static OutFile> {
     let mut v: Vec<&OutFile> =
         s.files.iter().filter(|f| f.rel.ends_with(".pdf") && f.rel.starts_with("Rueckmeldungen/")).collect();

@@ -6,7 +6,7 @@
 //! of the writer's own. Plus the compact annex sheet `Anhang` read back with calamine: one
 //! row per municipality, district subtotals, the reconciliation and the approval block.
 
-mod common;
+use crate::common;
 
 use beitraege::formulare::{plan, template, TemplateKind};
 use beitraege::run::{evaluate, render};

@@ -1,7 +1,7 @@
 //! The sample year against `samples/2023/expected`, in full: every annex row, every expected
 //! finding, every file state, the summary; plus the properties of the written outputs.
 
-mod common;
+use crate::common;
 
 use beitraege::domain::{FileState, Severity};
 use beitraege::run::{evaluate, render, run, Evaluation};

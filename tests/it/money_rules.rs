@@ -5,7 +5,7 @@
 //! resubmitted forms counts. Amounts are worked out by hand: CHF 200 per conversation, 160 per
 //! interpreter, 7 per foreign resident (Klein, BFS 2605, has 5).
 
-mod common;
+use crate::common;
 
 use beitraege::compute::{compute, Computation};
 use beitraege::domain::{ymd, Bfs, Clawback, Code, FileState, TariffCode};

@@ -3,7 +3,7 @@
 //! setting named by its key), `einstellungen --neu`, and an inbox root with one folder per
 //! year.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -5,7 +5,7 @@
 //! point of its commit use the test hooks, compiled only with the feature `test-hooks`
 //! (`cargo test --features test-hooks`, as CI and `just test` run it).
 
-mod common;
+use crate::common;
 
 use beitraege::domain::FileState;
 use beitraege::run::{evaluate, RunOptions};

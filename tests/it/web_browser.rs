@@ -7,7 +7,7 @@
 //! The walk: log in with the printed address, filter the Übersicht, open a municipality and
 //! find the finding at its cell, upload a form, run the year, download the annex and compare
 //! it with the command line's, preview and book a payout run (the same account's release is
-//! refused; the release by a second account is covered in process by `tests/web.rs`), and
+//! refused; the release by a second account is covered in process by `tests/it/web.rs`), and
 //! look at the ledger account.
 #![cfg(feature = "web")]
 

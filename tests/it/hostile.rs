@@ -1,7 +1,7 @@
 //! Hostile input: every kind of file that could make a run allocate without limit, crash or
 //! lose its outputs. Each test builds its files itself. No timed assertions.
 
-mod common;
+use crate::common;
 
 use beitraege::domain::FileState;
 use beitraege::extract::{extract, REPORTING_FIELDS};
@@ -262,7 +262,7 @@ fn a_run_over_hostile_files_reports_each_and_completes() {
     assert!(codes("g_lying.xlsx").iter().any(|c| *c == "DATEI_ZU_GROSS" || *c == "DATEI_UNLESBAR"));
 }
 
-// Kills of a real run, at every step of the commit and at random moments: tests/integrity_fs.rs.
+// Kills of a real run, at every step of the commit and at random moments: tests/it/integrity_fs.rs.
 
 /// Found by `cargo fuzz` (read_form): a defined-name record shorter than its own length
 /// fields made calamine slice out of bounds. The guard rejects it before calamine sees it.

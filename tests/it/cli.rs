@@ -1,6 +1,6 @@
 //! The binary as staff use it: defaults, exit codes, and nothing written when it cannot run.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

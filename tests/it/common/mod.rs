@@ -1,8 +1,10 @@
 //! Shared helpers of the integration tests.
 #![allow(dead_code)]
 
+pub mod alloc;
 pub mod forms;
 pub mod inbox;
+pub mod xlsb;
 pub mod zip;
 
 use beitraege::run::RunOptions;

@@ -4,7 +4,7 @@
 //! row and column. The e-mail drafts carry every body in base64 between boundaries no text
 //! can contain. Tests assert kinds and positions, never wording.
 
-mod common;
+use crate::common;
 
 use beitraege::documents::eml;
 use beitraege::documents::pdf::printable;

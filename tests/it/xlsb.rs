@@ -1,14 +1,12 @@
 //! Hostile xlsb files stay within the limits an xlsx is held to: a stray far-away cell,
 //! a zip bomb (honest and lying about its size), a huge shared-string table, and a record
 //! that makes calamine panic. Each test builds its file with the writer in
-//! tests/common/xlsb.rs and counts, with this binary's allocator, the most heap the read
+//! tests/it/common/xlsb.rs and counts, with this binary's allocator, the most heap the read
 //! held.
 
-#[path = "common/alloc.rs"]
-mod alloc;
-mod common;
-#[path = "common/xlsb.rs"]
-mod xlsb;
+use crate::common::alloc;
+use crate::common;
+use crate::common::xlsb;
 
 use alloc::peak_of;
 use beitraege::extract::{extract, REPORTING_FIELDS};

@@ -3,7 +3,7 @@
 //! holds every municipality, every district subtotal, the canton total and the
 //! reconciliation, with body text at 8 pt or more.
 
-mod common;
+use crate::common;
 
 use beitraege::run::{evaluate, render};
 use beitraege::write::OutFile;

@@ -1,7 +1,7 @@
 //! Every finding code at unit level: a small master data set, forms built in memory (or tiny
 //! files for the file-level codes), and assertions on code, position and withheld amounts.
 
-mod common;
+use crate::common;
 
 use beitraege::compute::{compute, RowStatus};
 use beitraege::domain::{ymd, Code, Component, FileState, Period};

@@ -5,7 +5,7 @@
 //! (`samples/2023/expected/annex.csv`) and amounts computed by hand from the tariffs
 //! (FALL_EG 200, DOLMETSCH_EG 160, FALL_IG 200, DOLMETSCH_IG 160, SOCKEL 7 CHF).
 
-mod common;
+use crate::common;
 
 use beitraege::domain::{ymd, FormKind, TariffCode};
 use beitraege::ledger::{journal, Ledger, LedgerError, RunHeader};

@@ -1,5 +1,5 @@
-//! Forms, master data and files built in memory for the rule tests (tests/codes.rs,
-//! tests/boundaries.rs): a small master data set, clean forms with overrides, and the
+//! Forms, master data and files built in memory for the rule tests (tests/it/codes.rs,
+//! tests/it/boundaries.rs): a small master data set, clean forms with overrides, and the
 //! `Vertragsgemeinden` table.
 
 use beitraege::compute::compute;

@@ -13,7 +13,7 @@
 //! invoice's e-mail draft and PDF, JSON, workbook), 231 its release, 232–233 the release's
 //! outputs. The anchor file has five lines: `Anlage` (2), each run booked (103, 230) and
 //! released (106, 233).
-mod common;
+use crate::common;
 
 use beitraege::domain::ymd;
 use beitraege::ledger::{chain_hash, verify, Ledger, LedgerError, LedgerFiles, Tamper};

@@ -1,11 +1,10 @@
 //! The same small form in xlsx, xlsb, xls and ods (tests/fixtures/form, written by openpyxl,
-//! xlwt and odfpy; the xlsb by the test writer in tests/common/xlsb.rs, since LibreOffice
+//! xlwt and odfpy; the xlsb by the test writer in tests/it/common/xlsb.rs, since LibreOffice
 //! reads xlsb but cannot write it): every format must give the same values, positions and
 //! findings.
 
-mod common;
-#[path = "common/xlsb.rs"]
-mod xlsb;
+use crate::common;
+use crate::common::xlsb;
 
 use beitraege::domain::{Code, Component};
 use beitraege::extract::extract;

@@ -5,12 +5,12 @@
 //! directions and in every column, the value limits and consistency checks, clawback dates,
 //! the credit. Every test goes through the public entry point: forms written as xlsx files
 //! into an inbox, master data as `Stammdaten.xlsx`, `beitraege::run::evaluate`, and the
-//! findings (code, file, cell) and annex figures it decides (tests/common/inbox.rs). Expected
+//! findings (code, file, cell) and annex figures it decides (tests/it/common/inbox.rs). Expected
 //! amounts are worked out by hand: the clean report has 4 Erstinformationsgespräche (2 with an
 //! interpreter) and 1 Integrationsgespräch (with an interpreter); CHF 200 per conversation, 160
 //! per interpreter, 7 per foreign resident; Solothurn has 4000 foreign residents, Klein 5.
 
-mod common;
+use crate::common;
 
 use beitraege::domain::ymd;
 use beitraege::workbook::{Sheet, Value};
