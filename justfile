@@ -52,8 +52,8 @@ fuzz-xlsx SECONDS="660":
 # survived against the slower tests that read whole years. A mutant that fails a proptest
 # leaves no regression file (PROPTEST_DISABLE_FAILURE_PERSISTENCE). Results in mutants.out/;
 # see docs/mutation.md.
-mutants FILES="crates/sheets/src/values.rs crates/core/src/domain.rs crates/core/src/compute.rs crates/core/src/resolve.rs crates/core/src/validate/mod.rs crates/core/src/validate/report.rs crates/core/src/validate/sd.rs crates/core/src/payout.rs crates/ledger/src/lib.rs crates/render/src/documents/invoice.rs" *TESTS="--workspace --lib --test=it":
-    CARGO_PROFILE_DEV_DEBUG=0 PROPTEST_DISABLE_FAILURE_PERSISTENCE=1 nice cargo mutants --in-place --timeout 240 --build-timeout 900 $(for f in {{FILES}}; do printf -- '-f %s ' "$f"; done) $(for t in {{TESTS}}; do printf -- '-C %s ' "$t"; done)
+mutants FILES="crates/sheets/src/values.rs crates/core/src/domain.rs crates/core/src/compute.rs crates/core/src/resolve.rs crates/core/src/validate/mod.rs crates/core/src/validate/report.rs crates/core/src/validate/sd.rs crates/core/src/payout.rs crates/ledger/src/lib.rs crates/render/src/documents/invoice.rs" *TESTS="--lib --test=it":
+    CARGO_PROFILE_DEV_DEBUG=0 PROPTEST_DISABLE_FAILURE_PERSISTENCE=1 nice cargo mutants --in-place --test-workspace=true --timeout 240 --build-timeout 900 $(for f in {{FILES}}; do printf -- '-f %s ' "$f"; done) $(for t in {{TESTS}}; do printf -- '-C %s ' "$t"; done)
 
 # The second pass: the mutants that survived `just mutants` (mutants.out/), against the
 # tests that read the sample year and write its outputs.
