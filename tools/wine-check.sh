@@ -106,14 +106,17 @@ step "gesperrte Datei (Windows)"
 LOCKED="$IN/2023/2023-07/$(ls "$IN/2023/2023-07" | grep -m1 '\.xlsx$')"
 LOCKED_REL="2023/2023-07/$(basename "$LOCKED")"
 WLOCKED="D:\\Eingang\\2023\\2023-07\\$(basename "$LOCKED")"
-mkfifo "$WORK/halten"
-wine "$WORK/sperren.exe" "$WLOCKED" < "$WORK/halten" > "$WORK/sperren.out" 2>&1 &
+# The holder reads its standard input from one pipe (closing it releases the file) and
+# prints «gesperrt» into another once it holds the file: the script blocks on that line,
+# no waiting on time.
+mkfifo "$WORK/halten" "$WORK/gesperrt"
+wine "$WORK/sperren.exe" "$WLOCKED" < "$WORK/halten" > "$WORK/gesperrt" 2>"$WORK/sperren.err" &
 HOLDER=$!
-exec 3>"$WORK/halten"
-for _ in $(seq 1 600); do grep -q gesperrt "$WORK/sperren.out" 2>/dev/null && break; sleep 0.1; done
-grep -q gesperrt "$WORK/sperren.out" || fail "the holder did not lock the file: $(cat "$WORK/sperren.out")"
+exec 3>"$WORK/halten" 4<"$WORK/gesperrt"
+read -r held <&4 || held=""
+[ "${held%$'\r'}" = gesperrt ] || fail "the holder did not lock the file: $held $(cat "$WORK/sperren.err")"
 win run --ohne-fortschritt --datum 15.03.2024 --ausgabe 'D:\Ausgaben Windows\gesperrt' >/dev/null || fail "run with a locked file"
-exec 3>&-
+exec 3>&- 4<&-
 wait "$HOLDER" || true
 python3 - "$DATA/Ausgaben Windows/gesperrt/befunde.json" "$DATA/Ausgaben Windows/gesperrt/dateien.json" "$LOCKED_REL" <<'EOF'
 import json, sys
@@ -191,7 +194,10 @@ EOF
 # --- 4. unit tests under Wine -----------------------------------------------------------
 if [ "${WINE_UNIT_TESTS:-1}" = 1 ]; then
   step "Unit-Tests unter Wine (Einstellungen, Netzwerk, Ausgabeordner, Sperren)"
-  cargo test --locked --lib --target x86_64-pc-windows-gnu --no-run --message-format=json 2>/dev/null \
+  # In the release profile: the dependencies are those of the release build above, so
+  # only the library's test build and the dev-dependencies are compiled (a debug build
+  # for Windows would compile every dependency once more).
+  cargo test --release --locked --lib --target x86_64-pc-windows-gnu --no-run --message-format=json 2>/dev/null \
     | python3 -c 'import json,sys
 for l in sys.stdin:
     m=json.loads(l)
@@ -200,5 +206,7 @@ for l in sys.stdin:
   cp "$PROG/bcryptprimitives.dll" "$(dirname "$T")/"
   wine "$T" einstellungen fsio::network_tests write::commit catalogue::windows_tests 2>&1 | tail -n 3 | tee "$WORK/unit.out"
   grep -q "test result: ok" "$WORK/unit.out" || fail "unit tests under Wine"
+  # The test program is not needed again (disk space); the dependencies stay for the next build.
+  rm -f "$T" "$(dirname "$T")/bcryptprimitives.dll"
 fi
 echo "wine-check: bestanden (Freigabe durch ein zweites Konto: $RELEASED)"

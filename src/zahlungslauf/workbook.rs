@@ -9,9 +9,10 @@ use super::statement::{PeriodRow, RunPayeeRow, Statement};
 use crate::domain::{fmt_date, Bfs, InvoiceState};
 use crate::ledger::Booking;
 use crate::stammdaten::Stammdaten;
+use crate::write::columns::widths;
 use crate::write::columns::{Column, Kind, Named, Table, Val};
 use crate::write::style::{self, TextCells};
-use crate::write::table_sheet::{finish, table_rows, HEADER, TOTAL};
+use crate::write::table_sheet::{finish, subtitle, table_rows, HEADER, TOTAL};
 use crate::write::{save, xl, OutFile, WriteError};
 use crate::zahlungsdaten::Account;
 use chrono::NaiveDate;
@@ -59,16 +60,30 @@ fn none_line(ws: &mut Worksheet, r: u32, empty: bool, text: &str) -> Result<u32,
     }
 }
 
-fn heading(ws: &mut Worksheet, doc: &RunDoc<'_>, what: &str, sub: &str) -> Result<(), XlsxError> {
+/// The title, the subtitle and the execution date above a table of these column widths.
+fn heading(ws: &mut Worksheet, doc: &RunDoc<'_>, what: &str, sub: &str, widths: &[f64]) -> Result<(), XlsxError> {
+    let exec = format!("Ausführungsdatum der Zahlungen: {}", fmt_date(doc.execution_date));
+    heading_with(ws, doc, what, sub, &exec, widths)
+}
+
+/// [`heading`] with its own third line.
+fn heading_with(
+    ws: &mut Worksheet,
+    doc: &RunDoc<'_>,
+    what: &str,
+    sub: &str,
+    third: &str,
+    widths: &[f64],
+) -> Result<(), XlsxError> {
     ws.write_string_with_format(0, 0, doc.title(what), &style::title())?;
-    ws.write_string_with_format(1, 0, sub, &style::subtitle())?;
-    ws.write_string_with_format(
-        2,
-        0,
-        format!("Ausführungsdatum der Zahlungen: {}", fmt_date(doc.execution_date)),
-        &style::subtitle(),
-    )?;
-    Ok(())
+    subtitle(ws, 1, sub, widths)?;
+    subtitle(ws, 2, third, widths)
+}
+
+/// An IBAN in groups of four, as on a payment slip: `CH93 0076 2011 6238 5295 7`.
+fn iban_grouped(iban: &str) -> String {
+    let chars: Vec<char> = iban.chars().filter(|c| !c.is_whitespace()).collect();
+    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join(" ")
 }
 
 /// A payee's result with its name and account.
@@ -82,10 +97,13 @@ const fn zahlungen_columns<'a>() -> [Column<PayeeLine<'a>>; 8] {
     [
         Column::new("Zahlungsempfänger", 12.0, Kind::Id, |l| Val::num(l.p.payee)),
         Column::new("Gemeinde", 24.0, Kind::Text, |l| Val::text(&l.name)),
-        Column::new("Kontoinhaber", 32.0, Kind::Text, |l| {
+        Column::new("Kontoinhaber", 32.0, Kind::Wrap, |l| {
             Val::text(l.account.map(|a| a.holder.as_str()).unwrap_or("(keine Zahlungsverbindung)"))
         }),
-        Column::new("IBAN", 26.0, Kind::Text, |l| Val::text(l.account.map(|a| a.iban.as_str()).unwrap_or(""))),
+        // In groups of four, as printed on a payment slip (`CH93 0076 2011 6238 5295 7`).
+        Column::new("IBAN", 30.0, Kind::Text, |l| {
+            Val::Text(l.account.map(|a| iban_grouped(&a.iban)).unwrap_or_default())
+        }),
         Column::summed("Beiträge", 16.0, Kind::Chf, |l| Val::Chf(l.p.gross)),
         Column::summed("Verrechnet", 16.0, Kind::Chf, |l| Val::Chf(-l.p.offset)),
         Column::summed("Auszahlung", 16.0, Kind::Chf, |l| Val::Calc {
@@ -99,12 +117,6 @@ const fn zahlungen_columns<'a>() -> [Column<PayeeLine<'a>>; 8] {
 
 fn zahlungen(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> {
     ws.set_name("Zahlungen")?;
-    heading(
-        ws,
-        doc,
-        "Auszahlungen nach Zahlungsempfänger",
-        "Beiträge abzüglich verrechneter Korrekturen und Rückforderungen (Ziffern 4.5.2 und 4.7).",
-    )?;
     let lines: Vec<PayeeLine<'_>> = doc
         .plan
         .payees
@@ -118,11 +130,13 @@ fn zahlungen(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> {
         ),
         None => "Entwurf: nicht gebucht, nicht freigegeben.".to_string(),
     };
-    ws.write_string_with_format(
-        2,
-        0,
-        format!("Ausführungsdatum der Zahlungen (vorgesehen): {}. {who}", fmt_date(doc.execution_date)),
-        &style::subtitle(),
+    heading_with(
+        ws,
+        doc,
+        "Auszahlungen nach Zahlungsempfänger",
+        "Beiträge abzüglich verrechneter Korrekturen und Rückforderungen (Ziffern 4.5.2 und 4.7).",
+        &format!("Ausführungsdatum der Zahlungen (vorgesehen): {}. {who}", fmt_date(doc.execution_date)),
+        &widths(&zahlungen_columns()),
     )?;
     let columns = zahlungen_columns();
     let table = Table::new(&columns);
@@ -197,26 +211,22 @@ pub fn release_workbook(
     (|| -> Result<(), XlsxError> {
         ws.set_name("Zahlungen")?;
         ws.write_string_with_format(0, 0, &title, &style::title())?;
-        ws.write_string_with_format(
+        let w = widths(&zahlungen_columns());
+        subtitle(
+            ws,
             1,
-            0,
             format!(
                 "Gebucht von «{}» am {}; freigegeben von «{}» am {} (Vier-Augen-Prinzip).",
                 rel.booked_by, rel.booked_at, rel.released_by, rel.released_at
             ),
-            &style::subtitle(),
+            &w,
         )?;
         let file = match &rel.file {
             Some((f, sha)) => format!("Zahlungsdatei {f}, SHA-256 {sha}"),
             None => "Keine Zahlungsdatei: in diesem Zahlungslauf wird nichts ausbezahlt".to_string(),
         };
         let exec = rel.execution_date.map(|d| format!("Ausführungsdatum {}; ", fmt_date(d))).unwrap_or_default();
-        ws.write_string_with_format(
-            2,
-            0,
-            format!("{exec}{file}; SHA-256 der Buchungen {}.", rel.bookings_sha256),
-            &style::subtitle(),
-        )?;
+        subtitle(ws, 2, format!("{exec}{file}; SHA-256 der Buchungen {}.", rel.bookings_sha256), &w)?;
         let columns = zahlungen_columns();
         let table = Table::new(&columns);
         let r = table_rows(ws, &table, &lines)?;
@@ -250,7 +260,8 @@ const fn detail_columns<'a>() -> [Column<Named<'a, Line>>; 12] {
             Some(n) => Val::Count(n),
             None => Val::None,
         }),
-        Column::new("Tarif", 34.0, Kind::Text, |l| Val::text(&l.row.tariff)),
+        // `DOLMETSCH_EG 160.00 CHF (gültig ab 01.07.2019)` whole, not cut by the next column.
+        Column::new("Tarif", 44.0, Kind::Text, |l| Val::text(&l.row.tariff)),
         Column::summed("Fällig", 14.0, Kind::Chf, |l| Val::Chf(l.row.due)),
         Column::summed("Bisher gebucht", 14.0, Kind::Chf, |l| Val::Chf(l.row.booked_before)),
         // A withheld amount is booked as it is, not as the difference.
@@ -258,7 +269,8 @@ const fn detail_columns<'a>() -> [Column<Named<'a, Line>>; 12] {
             Some(_) => Val::Chf(l.row.now),
             None => Val::Calc { add: &["Fällig"], sub: &["Bisher gebucht"], result: l.row.now },
         }),
-        Column::new("Status", 44.0, Kind::Text, |l| Val::Text(line_status(l.row))),
+        // A withheld line says why, at length: wrapped, not cut.
+        Column::new("Status", 44.0, Kind::Wrap, |l| Val::Text(line_status(l.row))),
     ]
 }
 
@@ -269,6 +281,7 @@ fn detail(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> {
         doc,
         "Detail nach Gemeinde, Jahr, Periode und Leistung",
         "Fällig: was die Auswertung per Stichtag ergibt; bisher gebucht: was die Buchhaltung schon enthält; jetzt: die Differenz.",
+        &widths(&detail_columns()),
     )?;
     let lines = Named::all(&doc.plan.lines, |l| doc.name(l.key.bfs));
     let columns = detail_columns();
@@ -290,7 +303,7 @@ const fn verrechnungen_columns<'a>() -> [Column<Named<'a, PlannedBooking>>; 9] {
         Column::new("Leistung", 16.0, Kind::Text, |l| Val::text(&l.row.leistung)),
         Column::new("Art", 14.0, Kind::Text, |l| Val::text(l.row.art.as_str())),
         Column::summed("Betrag", 14.0, Kind::Chf, |l| Val::Chf(l.row.betrag)),
-        Column::new("Grund", 50.0, Kind::Text, |l| Val::text(&l.row.text)),
+        Column::new("Grund", 50.0, Kind::Wrap, |l| Val::text(&l.row.text)),
     ]
 }
 
@@ -301,6 +314,7 @@ fn verrechnungen(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> 
         doc,
         "Verrechnete Forderungen",
         "Korrekturen (zu viel bezahlte Beiträge) und Rückforderungen (Ziffer 4.7), verrechnet mit der Auszahlung an den Zahlungsempfänger.",
+        &widths(&verrechnungen_columns()),
     )?;
     let claims: Vec<Named<'_, PlannedBooking>> = doc
         .plan
@@ -336,6 +350,7 @@ fn rechnungen(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> {
         doc,
         "Rechnungen",
         "Ist die Forderung höher als das Guthaben, ist der Differenzbetrag innert 30 Tagen nach Rechnungsstellung zurückzuerstatten (Ziffer 4.7).",
+        &widths(&rechnungen_columns()),
     )?;
     let inv: Vec<Named<'_, PlannedBooking>> = doc
         .plan
@@ -413,11 +428,11 @@ fn offene_posten(
 ) -> Result<(), XlsxError> {
     ws.set_name("Offene Posten")?;
     ws.write_string_with_format(0, 0, title, &style::title())?;
-    ws.write_string_with_format(
+    subtitle(
+        ws,
         1,
-        0,
         format!("Rechnungen mit offenem Betrag; überfällig: Zahlungsfrist vor dem {}.", fmt_date(day)),
-        &style::subtitle(),
+        &widths(&invoice_columns()),
     )?;
     let open = invoice_lines(invoices.iter().filter(|i| i.open() > Decimal::ZERO), day, name);
     let columns = invoice_columns();
@@ -547,11 +562,11 @@ fn konto_perioden(
 ) -> Result<(), XlsxError> {
     ws.set_name("Perioden")?;
     ws.write_string_with_format(0, 0, title, &style::title())?;
-    ws.write_string_with_format(
+    subtitle(
+        ws,
         1,
-        0,
         "Je Jahr und Periode: gebuchte Beiträge (fällig gewordene Beträge, nach Korrekturen und Stornos) und Rückforderungen.",
-        &style::subtitle(),
+        &widths(&perioden_columns()),
     )?;
     let lines = Named::all(&st.periods, |p| names(p.bfs));
     let columns = perioden_columns();

@@ -109,6 +109,10 @@ struct Book {
     wraps: Vec<bool>,
     /// Each cell format's vertical alignment (`None`: the default, bottom).
     valign: Vec<Option<String>>,
+    /// Each cell format's XML (`<xf …>…</xf>`), for the attributes a test looks at.
+    xfs: Vec<String>,
+    /// Whether each cell format is a table header's (its fill `#D9E1F2`).
+    header: Vec<bool>,
 }
 
 fn book(rel: &str, bytes: &[u8]) -> Book {
@@ -136,7 +140,15 @@ fn book(rel: &str, bytes: &[u8]) -> Book {
         .iter()
         .map(|(_, inner)| elements(inner, "alignment").first().and_then(|(tag, _)| attr(tag, "vertical")))
         .collect();
-    Book { rel: rel.to_string(), sheets, strings, wraps, valign }
+    let fills: Vec<bool> = elements(&styles, "fill").iter().map(|(_, inner)| inner.contains("D9E1F2")).collect();
+    let header = elements(xfs, "xf")
+        .iter()
+        .map(|(tag, _)| {
+            attr(tag, "fillId").and_then(|i| i.parse::<usize>().ok()).is_some_and(|i| fills.get(i) == Some(&true))
+        })
+        .collect();
+    let xfs_xml = elements(xfs, "xf").iter().map(|(tag, inner)| format!("{tag}{inner}")).collect();
+    Book { rel: rel.to_string(), sheets, strings, wraps, valign, xfs: xfs_xml, header }
 }
 
 /// Column widths in characters, by 1-based column (what the file stores, less Excel's
@@ -706,4 +718,378 @@ fn the_charts_are_native_and_sorted() {
         let got = values.iter().find(|v| v.0 == bfs).unwrap().1;
         assert_eq!(got, want, "{bfs}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// Documents as an office prints them (issue 20, item 5)
+// ---------------------------------------------------------------------------
+
+/// A written cell: column, row, cell format, its text (shared strings only).
+struct Cell {
+    c: u32,
+    r: u32,
+    style: usize,
+    text: Option<String>,
+}
+
+fn cells(b: &Book, s: &Sheet) -> Vec<Cell> {
+    let mut out = Vec::new();
+    for (row_tag, inner) in elements(&s.xml, "row") {
+        let r: u32 = attr(row_tag, "r").unwrap().parse().unwrap();
+        for (c_tag, c_inner) in elements(inner, "c") {
+            let style = attr(c_tag, "s").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let text = (attr(c_tag, "t").as_deref() == Some("s"))
+                .then(|| elements(c_inner, "v").first().map(|(_, v)| b.strings[v.parse::<usize>().unwrap()].clone()))
+                .flatten();
+            out.push(Cell { c: col_index(&attr(c_tag, "r").unwrap()), r, style, text });
+        }
+    }
+    out
+}
+
+/// The pieces a line may break between: at spaces, after `-` and `/`.
+fn words(text: &str) -> Vec<&str> {
+    text.split([' ', '\n']).flat_map(|w| w.split_inclusive(['-', '/'])).filter(|w| !w.is_empty()).collect()
+}
+
+/// Finding codes are capitals, digits and underscores; a capital is wider than a digit
+/// (1.1 units, a lenient figure: Calibri's capitals average about that).
+fn is_code(w: &str) -> bool {
+    let w = w.trim_end_matches(',');
+    w.len() >= 6 && w.contains('_') && w.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Header cells (and finding codes anywhere) whose longest word is wider than the cell:
+/// such a word is broken inside («Eingangsdatu|m»). One unit of width per character of a
+/// header (bold), 1.1 per capital of a code.
+fn broken_words(b: &Book, s: &Sheet) -> Vec<String> {
+    let widths = col_widths(&s.xml);
+    let merged = merges(&s.xml);
+    let mut problems = Vec::new();
+    for cell in cells(b, s) {
+        let Some(text) = &cell.text else { continue };
+        let width = match merged.get(&(cell.c, cell.r)) {
+            Some((a, z)) => (*a..=*z).map(|k| width_of(&widths, k)).sum(),
+            None => width_of(&widths, cell.c),
+        };
+        let header = b.header.get(cell.style).copied().unwrap_or(false);
+        for w in words(text) {
+            let need = if is_code(w) {
+                w.trim_end_matches(',').len() as f64 * 1.1
+            } else if header {
+                w.chars().count() as f64
+            } else {
+                continue;
+            };
+            if need > width {
+                problems
+                    .push(format!("{} / {} row {}: «{w}» needs {need:.1}, column {width:.1}", b.rel, s.name, cell.r));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn no_header_and_no_code_breaks_inside_a_word() {
+    let mut problems = Vec::new();
+    let mut books: Vec<&OutFile> = outputs().iter().filter(|f| f.rel.ends_with(".xlsx")).collect();
+    books.extend(payout_outputs().iter());
+    let mut headers = 0;
+    for f in books {
+        let b = book(&f.rel, &f.bytes);
+        for s in &b.sheets {
+            headers += cells(&b, s).iter().filter(|c| b.header.get(c.style) == Some(&true)).count();
+            problems.extend(broken_words(&b, s));
+        }
+    }
+    assert!(headers > 100, "header cells were checked");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_checker_finds_a_broken_header_and_a_broken_code() {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let header = rust_xlsxwriter::Format::new().set_background_color("#D9E1F2").set_text_wrap();
+    // 13 characters in a column of 12; a code of 25 capitals in a column of 26.
+    ws.write_string_with_format(0, 0, "Eingangsdatum", &header).unwrap();
+    ws.write_string_with_format(0, 1, "Eingangs-datum", &header).unwrap();
+    ws.write_string(1, 2, "PERSONEN_UNTER_GESPRAECHE").unwrap();
+    ws.set_column_width(0, 12).unwrap();
+    ws.set_column_width(1, 12).unwrap();
+    ws.set_column_width(2, 26).unwrap();
+    let bytes = wb.save_to_buffer().unwrap();
+    let b = book("t.xlsx", &bytes);
+    let p = broken_words(&b, &b.sheets[0]);
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(p[0].contains("«Eingangsdatum»") && p[1].contains("«PERSONEN_UNTER_GESPRAECHE»"), "{p:?}");
+}
+
+#[test]
+fn the_befunde_sheet_repeats_bfs_nr_and_gemeinde_on_every_page_wide() {
+    let f = output("Befunde_2023.xlsx");
+    let b = book(&f.rel, &f.bytes);
+    let titles = print_titles(&f.bytes);
+    // Row 1 (the header) on every page, columns A:B (BFS-Nr., Gemeinde) on every page wide.
+    assert_eq!(titles["Befunde"], "Befunde!$A:$B,Befunde!$1:$1");
+    let xml = &b.sheets[0].xml;
+    let setup = elements(xml, "pageSetup")[0].0;
+    assert_eq!(attr(setup, "orientation").as_deref(), Some("landscape"));
+    // Two pages wide: the ten columns do not fit one at a readable scale (checked above).
+    assert_eq!(attr(setup, "fitToWidth").as_deref(), Some("2"));
+    let widths = col_widths(xml);
+    let header: Vec<String> = cells(&b, &b.sheets[0]).into_iter().filter(|c| c.r == 1).filter_map(|c| c.text).collect();
+    assert_eq!(&header[..2], ["BFS-Nr.", "Gemeinde"]);
+    assert_eq!(header[5], "Code");
+    // The longest code, 27 capitals, fits its column.
+    assert!(width_of(&widths, 6) >= 27.0 * 1.1, "{}", width_of(&widths, 6));
+}
+
+#[test]
+fn in_the_overview_the_codes_keep_apart_from_the_counts() {
+    // Sheet `Übersicht`, per municipality: Fehler, Warnungen, Hinweise (numbers, right-
+    // aligned), then the codes: left-aligned with an indent (without a horizontal
+    // alignment, the apps ignore the indent and «0» touches «SD_FEHLT»).
+    let f = output("Befunde_2023.xlsx");
+    let b = book(&f.rel, &f.bytes);
+    let s = b.sheets.iter().find(|s| s.name == "Übersicht").unwrap();
+    let all = cells(&b, s);
+    let header = all.iter().find(|c| c.text.as_deref() == Some("Codes")).expect("header Codes");
+    assert_eq!(header.c, 6);
+    let codes: Vec<&Cell> = all.iter().filter(|c| c.c == 6 && c.r > header.r).collect();
+    assert!(codes.len() > 20, "a row per municipality with findings");
+    for c in codes {
+        let xf = &b.xfs[c.style];
+        let alignment = elements(xf, "alignment").first().map(|(t, _)| *t).expect("aligned");
+        assert_eq!(attr(alignment, "horizontal").as_deref(), Some("left"), "row {}", c.r);
+        assert!(attr(alignment, "indent").and_then(|i| i.parse::<u32>().ok()).unwrap_or(0) >= 1, "row {}", c.r);
+    }
+}
+
+/// Text cells not wrapped whose text is wider than the room it has: its own column and,
+/// when those cells are empty, the columns to its right up to the sheet's last (text runs
+/// over empty cells, is cut at a filled one, and runs off the page after the last column).
+/// 0.9 units per character (a lenient figure for 11 pt text); the title row is left out.
+fn cut_texts(b: &Book, s: &Sheet) -> Vec<String> {
+    let widths = col_widths(&s.xml);
+    let merged = merges(&s.xml);
+    let all = cells(b, s);
+    let last = last_col(&s.xml);
+    let filled: BTreeSet<(u32, u32)> = all.iter().map(|c| (c.c, c.r)).collect();
+    let mut problems = Vec::new();
+    for cell in &all {
+        let Some(text) = &cell.text else { continue };
+        if cell.r == 1 || b.wraps.get(cell.style).copied().unwrap_or(false) {
+            continue;
+        }
+        let mut room = match merged.get(&(cell.c, cell.r)) {
+            Some((a, z)) => (*a..=*z).map(|k| width_of(&widths, k)).sum(),
+            None => width_of(&widths, cell.c),
+        };
+        let mut k = cell.c + 1;
+        while merged.get(&(cell.c, cell.r)).is_none() && k <= last && !filled.contains(&(k, cell.r)) {
+            room += width_of(&widths, k);
+            k += 1;
+        }
+        let need = text.chars().count() as f64 * 0.9;
+        if need > room {
+            problems.push(format!("{} / {} {}{}: {need:.0} > {room:.0} ({text:.40})", b.rel, s.name, cell.c, cell.r));
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_payout_run_prints_holders_whole_ibans_in_groups_and_subtitles_within_the_page() {
+    let files = payout_outputs();
+    let release = files.last().unwrap();
+    let mut problems = Vec::new();
+    for f in [&files[0], release] {
+        let b = book(&f.rel, &f.bytes);
+        for s in &b.sheets {
+            problems.extend(cut_texts(&b, s));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    for f in [&files[0], release] {
+        let b = book(&f.rel, &f.bytes);
+        let s = &b.sheets[0];
+        let all = cells(&b, s);
+        let col_of = |label: &str| all.iter().find(|c| c.r == 4 && c.text.as_deref() == Some(label)).unwrap().c;
+        let (holder, iban) = (col_of("Kontoinhaber"), col_of("IBAN"));
+        let mut ibans = 0;
+        for c in all.iter().filter(|c| c.r > 4) {
+            if c.c == holder {
+                assert!(b.wraps[c.style], "{}: the holder wraps (row {})", f.rel, c.r);
+            }
+            if let (true, Some(t)) = (c.c == iban, c.text.as_ref().filter(|t| !t.is_empty())) {
+                let groups: Vec<&str> = t.split(' ').collect();
+                assert!(t.starts_with("CH") && groups.len() == 6, "{t}");
+                assert!(groups[..5].iter().all(|g| g.len() == 4) && groups[5].len() == 1, "{t}");
+                ibans += 1;
+            }
+        }
+        assert!(ibans > 10, "{}: IBANs checked", f.rel);
+    }
+    // The subtitle of `Rechnungen` spans the table and wraps.
+    let b = book(&files[0].rel, &files[0].bytes);
+    let s = b.sheets.iter().find(|s| s.name == "Rechnungen").unwrap();
+    assert_eq!(merges(&s.xml).get(&(1, 2)), Some(&(1, 4)), "A2:D2 merged");
+}
+
+#[test]
+fn the_checker_finds_a_cut_text() {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "Titel").unwrap();
+    // Runs over the empty B2 but not past the filled C2: 24 characters need 21.6 of 20.
+    ws.write_string(1, 0, "x".repeat(24)).unwrap();
+    ws.write_string(1, 2, "c").unwrap();
+    // Cut by the filled B3.
+    ws.write_string(2, 0, "y".repeat(12)).unwrap();
+    ws.write_string(2, 1, "b").unwrap();
+    // Fits: 10 characters need 9 of the 10 units.
+    ws.write_string(3, 0, "z".repeat(10)).unwrap();
+    ws.write_string(3, 1, "b").unwrap();
+    for c in 0..3 {
+        ws.set_column_width(c, 10.71).unwrap();
+    }
+    let bytes = wb.save_to_buffer().unwrap();
+    let b = book("t.xlsx", &bytes);
+    let p = cut_texts(&b, &b.sheets[0]);
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(p[0].contains(" 12:") && p[1].contains(" 13:"), "{p:?}");
+}
+
+/// The printable height of portrait A4 within the margins the outputs use (0.6 and 0.7
+/// inches), in points.
+const PAGE_PT: f64 = (297.0 / 25.4 - 1.3) * 72.0;
+
+#[test]
+fn every_rebuilt_form_prints_on_one_page() {
+    let feedback: Vec<&OutFile> =
+        outputs().iter().filter(|f| f.rel.starts_with("Rueckmeldungen/") && f.rel.ends_with(".xlsx")).collect();
+    let mut forms = 0;
+    let mut fitted = 0;
+    for f in feedback {
+        let b = book(&f.rel, &f.bytes);
+        // The rebuilt forms are `Formular 1`, `Formular 2`, …; a lead's table of contract
+        // municipalities (`Formular 1 – Vertragsgemeinden`) is a landscape table.
+        for s in b.sheets.iter().filter(|s| s.name.starts_with("Formular ") && !s.name.contains("Vertragsgemeinden")) {
+            forms += 1;
+            let last = elements(&s.xml, "row").iter().map(|(t, _)| attr(t, "r").unwrap().parse::<u32>().unwrap()).max();
+            let heights: BTreeMap<u32, f64> = elements(&s.xml, "row")
+                .iter()
+                .filter_map(|(t, _)| Some((attr(t, "r")?.parse().ok()?, attr(t, "ht")?.parse().ok()?)))
+                .collect();
+            let total: f64 = (1..=last.unwrap_or(1)).map(|r| heights.get(&r).copied().unwrap_or(15.0)).sum();
+            if total <= PAGE_PT {
+                continue;
+            }
+            let setup = elements(&s.xml, "pageSetup")[0].0;
+            assert!(s.xml.contains("fitToPage=\"1\""), "{} / {}: {total} pt", f.rel, s.name);
+            // fitToHeight defaults to 1 (the attribute is then left out).
+            assert_eq!(attr(setup, "fitToHeight").as_deref().unwrap_or("1"), "1", "{} / {}", f.rel, s.name);
+            assert!(PAGE_PT / total >= 0.8, "{} / {}: {total} pt prints at {:.2}", f.rel, s.name, PAGE_PT / total);
+            fitted += 1;
+        }
+    }
+    assert!(forms > 10, "rebuilt forms checked");
+    assert!(fitted > 0, "some rebuilt forms are longer than a page");
+}
+
+/// The annex PDF's pages as drawn (text, lines and boxes in mm), for the sample year.
+fn annex_pages() -> &'static Vec<beitraege::documents::pdf::Page> {
+    static P: OnceLock<Vec<beitraege::documents::pdf::Page>> = OnceLock::new();
+    P.get_or_init(|| {
+        let opts = sample_options(std::path::Path::new("/nonexistent"), None);
+        let e = evaluate(&opts).expect("sample year evaluates");
+        let d = beitraege::write::RunData {
+            year: e.year,
+            run_date: opts.run_date,
+            master: &e.master,
+            resolved: &e.resolved,
+            comp: &e.comp,
+            findings: &e.findings,
+            contact: "AGS",
+            version: "test",
+            ledger: None,
+        };
+        beitraege::documents::annex_pdf::pages(&d)
+    })
+}
+
+/// A page's texts: (x, y, width, bold, text).
+fn texts(p: &beitraege::documents::pdf::Page) -> Vec<(f32, f32, f32, bool, String)> {
+    use beitraege::documents::pdf::{width, Op};
+    p.ops
+        .iter()
+        .filter_map(|o| match o {
+            Op::Text { x, y, size, bold, text } => Some((*x, *y, width(text, *size, *bold), *bold, text.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn in_the_annex_pdf_no_text_touches_the_next() {
+    // Texts on one line keep at least 1 mm apart (a long name wraps instead of running
+    // into the payee or the amounts).
+    let mut problems = Vec::new();
+    let mut pairs = 0;
+    for (i, p) in annex_pages().iter().enumerate() {
+        let mut t = texts(p);
+        t.retain(|x| !x.4.is_empty());
+        t.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.total_cmp(&b.0)));
+        for w in t.windows(2) {
+            if (w[0].1 - w[1].1).abs() < 0.01 {
+                pairs += 1;
+                if w[0].0 + w[0].2 + 1.0 > w[1].0 {
+                    problems.push(format!("page {}: «{}» touches «{}»", i + 1, w[0].4, w[1].4));
+                }
+            }
+        }
+    }
+    assert!(pairs > 500, "{pairs}");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn in_the_annex_pdf_a_district_total_never_opens_a_page() {
+    // On every page of the table, the first line under the repeated header is a
+    // municipality or a district's label, never a `Total Bezirk …`.
+    let mut table_pages = 0;
+    for (i, p) in annex_pages().iter().enumerate() {
+        let t = texts(p);
+        let Some(head) = t.iter().find(|x| x.3 && x.4 == "Gemeinde").map(|x| x.1) else { continue };
+        table_pages += 1;
+        // The header takes two lines; the first row is the next line below them.
+        let first_y = t.iter().filter(|x| x.1 > head + 4.0).map(|x| x.1).fold(f32::MAX, f32::min);
+        let first: Vec<&str> = t.iter().filter(|x| (x.1 - first_y).abs() < 0.01).map(|x| x.4.as_str()).collect();
+        assert!(!first.iter().any(|s| s.starts_with("Total")), "page {}: {first:?}", i + 1);
+    }
+    assert!(table_pages >= 3, "{table_pages}");
+}
+
+#[test]
+fn in_the_annex_pdf_the_per_head_chart_is_not_dominated_by_one_bar() {
+    use beitraege::documents::pdf::Op;
+    // The bars of the chart «Beitrag je Person …»: the median bar is at least a tenth of
+    // the longest (one municipality far above the rest is drawn cut).
+    let mut bars: Vec<f32> = Vec::new();
+    for p in annex_pages() {
+        if !texts(p).iter().any(|x| x.4.starts_with("Beitrag je Person")) {
+            continue;
+        }
+        bars.extend(p.ops.iter().filter_map(|o| match o {
+            Op::Rect { w, gray: 90, .. } => Some(*w),
+            _ => None,
+        }));
+    }
+    let expected = read_csv(&sample().join("expected/annex.csv"));
+    assert_eq!(bars.len(), expected.iter().filter(|x| x["base"] != "0").count());
+    bars.sort_by(f32::total_cmp);
+    let (median, longest) = (bars[bars.len() / 2], bars[bars.len() - 1]);
+    assert!(median >= longest / 10.0, "median {median} mm, longest {longest} mm");
 }

@@ -144,7 +144,10 @@ pub fn append(
     note: &str,
 ) -> std::io::Result<Anchor> {
     let mut o = std::fs::OpenOptions::new();
-    o.read(true).append(true).create(true);
+    // Not opened for appending: on Windows (Wine at least) a write through an append handle
+    // is refused under the handle's own whole-file lock. Under the lock nobody else writes,
+    // so seeking to the end before the write appends all the same.
+    o.read(true).write(true).create(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o660);
     let mut f = o.open(path)?;
@@ -166,6 +169,7 @@ pub fn append(
     let mac = line_mac(key, &prev, &body);
     let line = format!("{body}{mac}\n");
     let start = if text.is_empty() || text.ends_with('\n') { "" } else { "\n" };
+    f.seek(std::io::SeekFrom::End(0))?;
     f.write_all(format!("{start}{line}").as_bytes())?;
     f.sync_all()?;
     f.unlock()?;

@@ -43,6 +43,8 @@ const COLS: [(f32, f32, bool); 8] = [
     (144.0, 19.0, true),
     (165.0, 30.0, false),
 ];
+/// The free space kept between a left-aligned cell's text and the next column, in mm.
+const GAP: f32 = 1.5;
 /// The sheet's labels, hyphenated where a column is narrower than the word.
 const LABELS: [&str; 8] =
     ["BFS-Nr.", "Gemeinde", "Zahlungs-empfänger", "Sockelbeitrag", "Pauschalen", "Rück-forderung", "Total", "Status"];
@@ -76,7 +78,7 @@ impl Doc {
         let y0 = self.y;
         self.page().rect(LEFT, y0 - leading(SIZE) + 0.5, RIGHT - LEFT, h, 225);
         for ((x, w, right), label) in COLS.iter().zip(LABELS) {
-            let lines = wrap(label, *w, SIZE, true);
+            let lines = wrap(label, text_width(*w, *right), SIZE, true);
             for (i, l) in lines.iter().take(2).enumerate() {
                 let y = y0 + i as f32 * leading(SIZE);
                 if *right {
@@ -91,16 +93,7 @@ impl Doc {
     /// A table row: cells wrapped to their column (a label in `Gemeinde` spans the payee
     /// column when that is empty); advances `y`.
     fn row(&mut self, cells: [String; 8], bold: bool) {
-        let spans = cells[2].is_empty();
-        let wrapped: Vec<Vec<String>> = COLS
-            .iter()
-            .zip(&cells)
-            .enumerate()
-            .map(|(i, ((_, w, _), t))| {
-                let w = if i == 1 && spans { COLS[3].0 - COLS[1].0 - 1.0 } else { *w };
-                wrap(t, w, SIZE, bold)
-            })
-            .collect();
+        let wrapped = wrap_cells(&cells, bold);
         let lines = wrapped.iter().map(Vec::len).max().unwrap_or(1).max(1);
         self.need(lines as f32 * leading(SIZE));
         let y0 = self.y;
@@ -146,6 +139,34 @@ impl Doc {
         self.page().text_right(x + w, y0, SIZE, bold, &chf_text(amount));
         self.y += 0.6;
     }
+}
+
+/// The room for text in a column: a left-aligned text keeps [`GAP`] to the next column.
+fn text_width(w: f32, right: bool) -> f32 {
+    if right {
+        w
+    } else {
+        w - GAP
+    }
+}
+
+/// A row's cells wrapped to their columns (a label in `Gemeinde` spans the payee column
+/// when that is empty).
+fn wrap_cells(cells: &[String; 8], bold: bool) -> Vec<Vec<String>> {
+    let spans = cells[2].is_empty();
+    COLS.iter()
+        .zip(cells)
+        .enumerate()
+        .map(|(i, ((_, w, right), t))| {
+            let w = if i == 1 && spans { COLS[3].0 - COLS[1].0 - GAP } else { text_width(*w, *right) };
+            wrap(t, w, SIZE, bold)
+        })
+        .collect()
+}
+
+/// The height a table row takes ([`Doc::row`]).
+fn row_height(cells: &[String; 8], bold: bool) -> f32 {
+    wrap_cells(cells, bold).iter().map(Vec::len).max().unwrap_or(1).max(1) as f32 * leading(SIZE) + 0.6
 }
 
 /// Lines of `text` no wider than `max` mm: breaks at spaces and after hyphens and slashes
@@ -204,37 +225,39 @@ pub fn pages(d: &RunData<'_>) -> Vec<Page> {
         doc.page().rect(LEFT, y - leading(SIZE) + 0.6, RIGHT - LEFT, leading(SIZE), 242);
         doc.page().text(LEFT, y, SIZE, true, district_label(district));
         doc.y += leading(SIZE) + 0.6;
-        for r in &rows {
-            doc.row(
-                [
-                    r.bfs.to_string(),
-                    r.name.clone(),
-                    payee_text(d, r),
-                    chf_text(r.sockel),
-                    chf_text(pauschalen(r)),
-                    chf_text(r.clawback),
-                    chf_text(r.total),
-                    r.status.label(),
-                ],
-                false,
-            );
+        let total = [
+            String::new(),
+            format!("Total {}", district_label(district)),
+            String::new(),
+            chf_text(sum(rows.iter().map(|x| x.sockel))),
+            chf_text(sum(rows.iter().map(|x| pauschalen(x)))),
+            chf_text(sum(rows.iter().map(|x| x.clawback))),
+            chf_text(sum(rows.iter().map(|x| x.total))),
+            String::new(),
+        ];
+        for (i, r) in rows.iter().enumerate() {
+            let cells = [
+                r.bfs.to_string(),
+                r.name.clone(),
+                payee_text(d, r),
+                chf_text(r.sockel),
+                chf_text(pauschalen(r)),
+                chf_text(r.clawback),
+                chf_text(r.total),
+                r.status.label(),
+            ];
+            if i + 1 == rows.len() {
+                // The district's last municipality goes with its total: a total never
+                // stands alone at the top of a page.
+                let after = (2.0 * leading(SIZE)).max(0.6 + row_height(&total, true));
+                doc.need(row_height(&cells, false) + after);
+            }
+            doc.row(cells, false);
         }
         doc.need(leading(SIZE) * 2.0);
         doc.y += 0.6;
         doc.rule(false);
-        doc.row(
-            [
-                String::new(),
-                format!("Total {}", district_label(district)),
-                String::new(),
-                chf_text(sum(rows.iter().map(|x| x.sockel))),
-                chf_text(sum(rows.iter().map(|x| pauschalen(x)))),
-                chf_text(sum(rows.iter().map(|x| x.clawback))),
-                chf_text(sum(rows.iter().map(|x| x.total))),
-                String::new(),
-            ],
-            true,
-        );
+        doc.row(total, true);
         doc.y += leading(SIZE) * 0.5;
     }
     let all = &d.comp.rows;
@@ -413,7 +436,8 @@ fn per_head_charts(doc: &mut Doc, d: &RunData<'_>) {
     if data.is_empty() {
         return;
     }
-    let max = data.iter().map(|(_, v)| f(*v)).fold(0.0f32, f32::max).max(0.01);
+    let values: Vec<f32> = data.iter().map(|(_, v)| f(*v)).collect();
+    let max = bar_scale(&values).max(0.01);
     let (label_right, x0, x1) = (LEFT + 45.0, LEFT + 47.0, RIGHT - 18.0);
     let row_h = leading(MIN_SIZE);
     let title = format!("Beitrag je Person der ausländischen Wohnbevölkerung {} (CHF), nach Gemeinde", d.year);
@@ -427,11 +451,34 @@ fn per_head_charts(doc: &mut Doc, d: &RunData<'_>) {
         let y = doc.y;
         let name = pdf::wrap(&r.0.name, 44.0, MIN_SIZE, false).into_iter().next().unwrap_or_default();
         doc.page().text_right(label_right, y, MIN_SIZE, false, &name);
-        let w = (f(r.1).max(0.0) / max) * (x1 - x0);
+        let value = f(r.1).max(0.0);
+        let w = (value / max).min(1.0) * (x1 - x0);
         doc.page().rect(x0, y - row_h * 0.72, w.max(0.2), row_h * 0.75, 90);
+        if value > max {
+            // Longer than the scale: the bar is cut, marked by a white gap across its end.
+            let x = x1 - 6.0;
+            doc.page().rect(x, y - row_h * 0.72, 1.2, row_h * 0.75, 255);
+        }
         doc.page().text(x0 + w + 1.0, y, MIN_SIZE, false, chf_text(r.1));
         doc.y += row_h;
     }
+}
+
+/// The value the per-head bars are scaled to: the largest, unless a few municipalities
+/// (at most three) lie far above the rest, more than twice the next; then the next value,
+/// and those few bars are drawn cut (their amount printed beside). So one outlier does not
+/// reduce every other bar to a sliver.
+pub fn bar_scale(values: &[f32]) -> f32 {
+    let mut v: Vec<f32> = values.iter().map(|x| x.max(0.0)).collect();
+    v.sort_by(|a, b| b.total_cmp(a));
+    let Some(&largest) = v.first() else {
+        return 0.0;
+    };
+    (0..v.len().min(3))
+        .rev()
+        .find(|&i| v.get(i + 1).is_some_and(|next| *next > 0.0 && v[i] > 2.0 * next))
+        .map(|i| v[i + 1])
+        .unwrap_or(largest)
 }
 
 /// Renders the annex PDF.
@@ -450,6 +497,20 @@ pub fn write(d: &RunData<'_>) -> Result<OutFile, WriteError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_outlier_does_not_set_the_scale() {
+        assert_eq!(bar_scale(&[]), 0.0);
+        assert_eq!(bar_scale(&[10.0, 6.0, 5.0]), 10.0);
+        // 2 × 5 = 10: not more than twice the next.
+        assert_eq!(bar_scale(&[10.0, 5.0, 4.0]), 10.0);
+        assert_eq!(bar_scale(&[10.1, 5.0, 4.0]), 5.0);
+        assert_eq!(bar_scale(&[100.0, 90.0, 5.0, 4.0]), 5.0);
+        assert_eq!(bar_scale(&[100.0, 90.0, 80.0, 5.0, 4.0]), 5.0);
+        // Four far above the rest are no outliers.
+        assert_eq!(bar_scale(&[100.0, 90.0, 80.0, 70.0, 5.0]), 100.0);
+        assert_eq!(bar_scale(&[5.0, 0.0]), 5.0);
+    }
 
     #[test]
     fn axis_steps_are_round() {

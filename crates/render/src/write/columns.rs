@@ -96,12 +96,49 @@ pub struct Column<R> {
 
 impl<R> Column<R> {
     /// A column that is not summed.
+    /// A column that is not summed. It is made at least as wide as its header's longest
+    /// word ([`header_width`]): a header never breaks inside a word.
     pub const fn new(label: &'static str, width: f64, kind: Kind, value: fn(&R) -> Val) -> Self {
-        Column { label, width, kind, value, summed: false }
+        Column { label, width: fit_header(label, width), kind, value, summed: false }
     }
     /// A column that the total row sums.
     pub const fn summed(label: &'static str, width: f64, kind: Kind, value: fn(&R) -> Val) -> Self {
-        Column { label, width, kind, value, summed: true }
+        Column { label, width: fit_header(label, width), kind, value, summed: true }
+    }
+}
+
+/// The width a header label needs so that its longest word shows on one line: a line
+/// breaks at spaces and after `-` and `/`, never inside a word (as Excel and LibreOffice
+/// wrap); one unit per character of bold 11 pt text (bold mixed case averages a little
+/// under a digit's width) and one unit of cell padding.
+pub const fn header_width(label: &str) -> f64 {
+    let b = label.as_bytes();
+    let (mut longest, mut run, mut i) = (0usize, 0usize, 0usize);
+    while i < b.len() {
+        let c = b[i];
+        if c == b' ' || c == b'\n' {
+            run = 0;
+        } else if c & 0xC0 != 0x80 {
+            // A character's first byte (UTF-8 continuation bytes are not counted).
+            run += 1;
+        }
+        if run > longest {
+            longest = run;
+        }
+        if c == b'-' || c == b'/' {
+            run = 0;
+        }
+        i += 1;
+    }
+    longest as f64 + 1.0
+}
+
+const fn fit_header(label: &str, width: f64) -> f64 {
+    let need = header_width(label);
+    if need > width {
+        need
+    } else {
+        width
     }
 }
 

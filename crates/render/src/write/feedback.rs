@@ -74,19 +74,20 @@ struct LetterLine<'a> {
     rebuilt: &'a str,
 }
 
-/// The columns of the letter's findings table: one landscape page wide (at 82 %), so that
+/// The columns of the letter's findings table: one landscape page wide (at 81 %), so that
 /// the paragraphs above it print whole.
 const fn letter_columns<'a>() -> [Column<LetterLine<'a>>; 10] {
     [
-        Column::new("Gemeinde", 16.0, Kind::Wrap, |l| Val::text(&l.concerns)),
-        Column::new("Datei", 22.0, Kind::Wrap, |l| Val::text(l.f.file.as_deref().unwrap_or("(ganze Gemeinde)"))),
+        Column::new("Gemeinde", 14.0, Kind::Wrap, |l| Val::text(&l.concerns)),
+        Column::new("Datei", 20.0, Kind::Wrap, |l| Val::text(l.f.file.as_deref().unwrap_or("(ganze Gemeinde)"))),
         Column::new("Blatt", 12.0, Kind::Wrap, |l| Val::opt_text(l.f.sheet())),
         Column::new("Zelle", 6.0, Kind::Wrap, |l| Val::text(l.f.cell().unwrap_or_default())),
         Column::new("Gefundener Wert", 12.0, Kind::Wrap, |l| Val::opt_text(l.f.value.as_deref())),
         Column::new("Schwere", 9.0, Kind::Text, |l| Val::severity(l.f.severity)),
-        Column::new("Meldung", 34.0, Kind::Wrap, |l| Val::text(&l.f.message)),
-        Column::new("Korrektur", 28.0, Kind::Wrap, |l| Val::text(&l.f.fix)),
-        Column::new("Code", 16.0, Kind::Wrap, |l| Val::text(l.f.code.as_str())),
+        Column::new("Meldung", 30.0, Kind::Wrap, |l| Val::text(&l.f.message)),
+        Column::new("Korrektur", 24.0, Kind::Wrap, |l| Val::text(&l.f.fix)),
+        // The longest code on one line (27 capitals), never broken inside.
+        Column::new("Code", 30.0, Kind::Wrap, |l| Val::text(l.f.code.as_str())),
         Column::new("Nachbau", 9.0, Kind::Wrap, |l| Val::text(l.rebuilt)),
     ]
 }

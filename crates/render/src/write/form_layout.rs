@@ -162,11 +162,14 @@ fn note(text: &str) -> Note {
 pub fn write_form_sheet(ws: &mut Worksheet, f: &FormSheet) -> Result<(), XlsxError> {
     ws.set_name(&f.sheet_name)?;
     ws.write_text_with_format(0, 0, title_of(f.kind), &style::title())?;
+    // Each row's height in points (what is set below; 15 the default), to fit the page.
+    let mut heights: BTreeMap<u32, f64> = BTreeMap::new();
     if let Some(intro) = &f.intro {
         ws.write_text_with_format(0, 2, intro, &style::hint())?;
         // At least the title's height (14 pt); more for a long instruction.
         ws.set_row_height(0, 21)?;
         style::fit_row(ws, 0, &[(intro, FORM_WIDTHS[2])])?;
+        heights.insert(0, fitted_height(&[(intro, FORM_WIDTHS[2])]).max(21.0));
     }
     let heading = style::bold();
     if f.kind == FormKind::Reporting {
@@ -209,7 +212,9 @@ pub fn write_form_sheet(ws: &mut Worksheet, f: &FormSheet) -> Result<(), XlsxErr
             .unwrap_or(1);
         let lines = if spec.key.ends_with("_BEMERKUNGEN") { lines.max(4) } else { lines };
         if lines > 1 {
-            ws.set_row_height(r, style::row_height(style::LINE_PT * lines as f64 + 2.0))?;
+            let h = style::row_height(style::LINE_PT * lines as f64 + 2.0);
+            ws.set_row_height(r, h)?;
+            heights.insert(r, h);
         }
     }
     let first = fields_of(f.kind).iter().map(|s| s.row).max().unwrap_or(25) + 2;
@@ -221,21 +226,47 @@ pub fn write_form_sheet(ws: &mut Worksheet, f: &FormSheet) -> Result<(), XlsxErr
         ws.merge_text(r, 0, r, 2, line, &fmt)?;
         if sev.is_some() {
             style::fit_row(ws, r, &[(line, FORM_WIDTHS.iter().sum())])?;
+            heights.insert(r, fitted_height(&[(line, FORM_WIDTHS.iter().sum())]));
         }
     }
+    let last_row = if f.below.is_empty() { first - 3 } else { first - 1 + f.below.len() as u32 };
     for (c, w) in FORM_WIDTHS.iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;
     }
     ws.protect();
     style::print_layout(ws, None, &FORM_WIDTHS, style::Orientation::Portrait, 0, None)?;
+    // A form prints on one page when it can at a readable scale (a rebuilt form with long
+    // notes beside its fields would otherwise put only its last rows on a second page).
+    let total: f64 = (0..=last_row).map(|r| heights.get(&r).copied().unwrap_or(DEFAULT_ROW_PT)).sum();
+    // (Fit to one page never enlarges: a form shorter than the page prints at 100 %.)
+    if total * style::MIN_PRINT_SCALE <= PAGE_HEIGHT_PT {
+        ws.set_print_fit_to_pages(1, 1);
+    }
     Ok(())
+}
+
+/// A row's default height, in points.
+const DEFAULT_ROW_PT: f64 = 15.0;
+/// The printable height of portrait A4 within the margins of [`style::print_layout`]
+/// (0.6 and 0.7 inches), in points.
+const PAGE_HEIGHT_PT: f64 = (297.0 / 25.4 - 1.3) * 72.0;
+
+/// The height [`style::fit_row`] gives a row of these cells.
+fn fitted_height(cells: &[(&str, f64)]) -> f64 {
+    let lines = cells.iter().map(|(t, w)| style::wrapped_lines(t, *w)).max().unwrap_or(1);
+    if lines > 1 {
+        style::row_height(style::LINE_PT * lines as f64 + 2.0)
+    } else {
+        DEFAULT_ROW_PT
+    }
 }
 
 /// Column widths of a form sheet (label, value, hint): one portrait A4 page wide at 100 %.
 pub const FORM_WIDTHS: [f64; 3] = [43.0, 18.0, 32.0];
 
 /// Column widths of a `Vertragsgemeinden` sheet.
-pub const TABLE_WIDTHS: [f64; 6] = [10.0, 28.0, 22.0, 26.0, 22.0, 26.0];
+/// (`Erstinformationsgespräche`, 25 letters, on one line.)
+pub const TABLE_WIDTHS: [f64; 6] = [10.0, 28.0, 26.0, 26.0, 22.0, 26.0];
 
 /// The content of a `Vertragsgemeinden` sheet.
 #[derive(Debug, Clone)]

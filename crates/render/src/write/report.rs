@@ -20,13 +20,18 @@ const fn befunde_columns<'a>() -> [Column<Named<'a, Finding>>; 10] {
         Column::new("Datei", 40.0, Kind::Wrap, |l| Val::opt_text(l.row.file.as_deref())),
         Column::new("Blatt", 16.0, Kind::Wrap, |l| Val::opt_text(l.row.sheet())),
         Column::new("Zelle", 7.0, Kind::Wrap, |l| Val::text(l.row.cell().unwrap_or_default())),
-        Column::new("Code", 26.0, Kind::Wrap, |l| Val::text(l.row.code.as_str())),
+        Column::new("Code", CODE_WIDTH, Kind::Wrap, |l| Val::text(l.row.code.as_str())),
         Column::new("Schwere", 9.0, Kind::Text, |l| Val::severity(l.row.severity)),
         Column::new("Meldung", 60.0, Kind::Wrap, |l| Val::text(&l.row.message)),
         Column::new("Gefundener Wert", 18.0, Kind::Wrap, |l| Val::opt_text(l.row.value.as_deref())),
         Column::new("Korrektur", 54.0, Kind::Wrap, |l| Val::text(&l.row.fix)),
     ]
 }
+
+/// The width of a column of finding codes: the longest code (27 capitals and underscores)
+/// on one line, never broken inside the code (capitals are wider than a digit: 1.1 units
+/// each, and one of padding).
+pub const CODE_WIDTH: f64 = 32.0;
 
 /// The labels of sheet `Befunde`, in order.
 pub const BEFUNDE_COLUMNS: [&str; 10] = labels(&befunde_columns());
@@ -55,7 +60,9 @@ fn befunde(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
     table.set_widths(ws)?;
     ws.set_freeze_panes(1, 0)?;
     ws.autofilter(0, 0, d.findings.len().max(1) as u32, 9)?;
-    print_layout(ws, Some((0, 0)), &table.widths(), Orientation::Landscape, 0, Some(d.run_date))
+    // Ten columns do not fit one page wide at a readable scale: the pages that follow the
+    // first repeat BFS-Nr. and Gemeinde, so every printed row names its municipality.
+    print_layout(ws, Some((0, 0)), &table.widths(), Orientation::Landscape, 2, Some(d.run_date))
 }
 
 /// An inbox file with its municipality's name and its findings' codes.
@@ -203,7 +210,10 @@ fn uebersicht(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
             ws.write_number_with_format(r, 2 + i as u16, *c as f64, &int)?;
         }
         let codes = codes.join(", ");
-        ws.write_text_with_format(r, 5, &codes, &wrap.clone().set_indent(1))?;
+        // Left-aligned with an indent, so the codes keep a gap to the right-aligned count
+        // beside them (an indent without a horizontal alignment is ignored by the apps).
+        let codes_fmt = wrap.clone().set_align(rust_xlsxwriter::FormatAlign::Left).set_indent(1);
+        ws.write_text_with_format(r, 5, &codes, &codes_fmt)?;
         style::fit_row(ws, r, &[(&name, OVERVIEW_WIDTHS[1]), (&codes, OVERVIEW_WIDTHS[5] - 1.0)])?;
         r += 1;
     }
@@ -218,7 +228,7 @@ fn uebersicht(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
 }
 
 /// Column widths of the `Übersicht` sheet: one landscape page wide at 100 %.
-const OVERVIEW_WIDTHS: [f64; 6] = [29.0, 24.0, 8.0, 11.0, 9.0, 53.0];
+const OVERVIEW_WIDTHS: [f64; 6] = [CODE_WIDTH, 21.0, 8.0, 11.0, 9.0, 53.0];
 
 /// Rows of 15 pt that fit a landscape A4 page within the margins.
 const ROWS_PER_PAGE: u32 = 30;
@@ -236,6 +246,12 @@ fn keep_together(breaks: &mut Vec<u32>, first: u32, rows: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_code_fits_the_code_column() {
+        let longest = Code::ALL.iter().map(|c| c.as_str().chars().count()).max().unwrap();
+        assert!(longest as f64 * 1.1 + 1.0 <= CODE_WIDTH, "{longest}");
+    }
 
     #[test]
     fn a_long_code_list_is_grouped() {

@@ -4,7 +4,7 @@
 //! other output.
 
 use super::columns::{Rule, Table, TotalRow};
-use super::style::{orientation_for, print_layout};
+use super::style::{self, orientation_for, print_layout, TextCells};
 use chrono::NaiveDate;
 use rust_xlsxwriter::{Worksheet, XlsxError};
 
@@ -32,4 +32,19 @@ pub fn finish<R>(ws: &mut Worksheet, table: &Table<'_, R>, repeat_cols: u16, dat
     table.set_widths(ws)?;
     let widths = table.widths();
     print_layout(ws, Some((HEADER, HEADER)), &widths, orientation_for(&widths), repeat_cols, Some(date))
+}
+
+/// A line below the title (row 1 or 2): merged across the table's columns and wrapped, its
+/// row tall enough, so that a long subtitle prints within the page instead of running off
+/// its right edge.
+pub fn subtitle(ws: &mut Worksheet, row: u32, text: impl AsRef<str>, widths: &[f64]) -> Result<(), XlsxError> {
+    let text = text.as_ref();
+    let fmt = style::subtitle().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top);
+    let last = widths.len().saturating_sub(1) as u16;
+    if last == 0 {
+        ws.write_text_with_format(row, 0, text, &fmt)?;
+    } else {
+        ws.merge_text(row, 0, row, last, text, &fmt)?;
+    }
+    style::fit_row(ws, row, &[(text, widths.iter().sum())])
 }
