@@ -1,8 +1,8 @@
 //! Real-world files that the readers once got wrong (tests/realfiles, see its README for
 //! where each comes from). Each test is named after what it guards.
 
-use crate::common::alloc;
 use crate::common;
+use crate::common::alloc;
 
 use alloc::peak_of;
 use beitraege::workbook::{read_workbook, Limits, ReadError, Value};

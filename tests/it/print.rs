@@ -888,7 +888,7 @@ fn cut_texts(b: &Book, s: &Sheet) -> Vec<String> {
             None => width_of(&widths, cell.c),
         };
         let mut k = cell.c + 1;
-        while merged.get(&(cell.c, cell.r)).is_none() && k <= last && !filled.contains(&(k, cell.r)) {
+        while !merged.contains_key(&(cell.c, cell.r)) && k <= last && !filled.contains(&(k, cell.r)) {
             room += width_of(&widths, k);
             k += 1;
         }

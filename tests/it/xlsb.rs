@@ -4,8 +4,8 @@
 //! tests/it/common/xlsb.rs and counts, with this binary's allocator, the most heap the read
 //! held.
 
-use crate::common::alloc;
 use crate::common;
+use crate::common::alloc;
 use crate::common::xlsb;
 
 use alloc::peak_of;
