@@ -106,7 +106,13 @@ impl ZahlungslaufArgs {
         // The output root: each booked run, Storno and preview writes into a folder of its own.
         Ok(ZahlungslaufOptions {
             stichtag,
-            inbox: settings.plain(Setting::Eingang, self.inbox.as_deref(), || samples.join("inbox"))?,
+            // The release, a Storno and the missing outputs come from the ledger alone: they
+            // need no inbox (a second person may have none set up).
+            inbox: if self.freigeben || self.storno || self.ausgaben {
+                self.inbox.clone().unwrap_or_default()
+            } else {
+                settings.plain(Setting::Eingang, self.inbox.as_deref(), || samples.join("inbox"))?
+            },
             stammdaten: settings
                 .plain(Setting::Stammdaten, self.stammdaten.as_deref(), || samples.join("Stammdaten.xlsx"))?,
             out: settings.path(

@@ -143,15 +143,32 @@ pub fn append(
     runs: usize,
     note: &str,
 ) -> std::io::Result<Anchor> {
+    // Appends are serialised by a lock on a file of its own beside the anchors
+    // (`<anker>.sperre`), which is never written: on Windows a byte-range lock is mandatory,
+    // so a lock on the anchor file itself would stand in the way of anyone reading it. Under
+    // the lock nobody else writes, so seeking to the end appends.
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".sperre");
+    let mut lo = std::fs::OpenOptions::new();
+    lo.read(true).write(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut lo, 0o660);
+    let lock_path = std::path::PathBuf::from(lock_path);
+    let new_lock = !lock_path.exists();
+    let lock = lo.open(&lock_path)?;
+    // Made by this account: the group may lock it too (the umask would take that away).
+    #[cfg(unix)]
+    if new_lock {
+        lock.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o660))?;
+    }
+    #[cfg(not(unix))]
+    let _ = new_lock;
+    lock.lock()?;
     let mut o = std::fs::OpenOptions::new();
-    // Not opened for appending: on Windows (Wine at least) a write through an append handle
-    // is refused under the handle's own whole-file lock. Under the lock nobody else writes,
-    // so seeking to the end before the write appends all the same.
     o.read(true).write(true).create(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o660);
     let mut f = o.open(path)?;
-    f.lock()?;
     let mut text = String::new();
     f.seek(std::io::SeekFrom::Start(0))?;
     f.read_to_string(&mut text)?;
@@ -172,7 +189,12 @@ pub fn append(
     f.seek(std::io::SeekFrom::End(0))?;
     f.write_all(format!("{start}{line}").as_bytes())?;
     f.sync_all()?;
-    f.unlock()?;
+    // Closing the lock file releases the lock on every system; the explicit unlock is a
+    // courtesy whose error is not the append's: Wine 8 answers the standard library's
+    // unlock with a lock violation (33) although this handle holds the lock (tried with a
+    // minimal program under Wine; the append itself succeeds).
+    let _ = lock.unlock();
+    drop(lock);
     Ok(parse_line(line.trim_end()).map(|(a, _)| a).unwrap_or(Anchor {
         nr,
         time,
