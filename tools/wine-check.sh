@@ -197,16 +197,22 @@ if [ "${WINE_UNIT_TESTS:-1}" = 1 ]; then
   # In the release profile: the dependencies are those of the release build above, so
   # only the library's test build and the dev-dependencies are compiled (a debug build
   # for Windows would compile every dependency once more).
-  cargo test --release --locked --lib --target x86_64-pc-windows-gnu --no-run --message-format=json 2>/dev/null \
+  # The settings' tests live in the application, the network check, the output folder and
+  # the lock message in the core crate: both test programs run, each must run tests and pass.
+  cargo test --release --locked --lib -p beitraege -p beitraege-core --target x86_64-pc-windows-gnu --no-run \
+    --message-format=json 2>/dev/null \
     | python3 -c 'import json,sys
 for l in sys.stdin:
     m=json.loads(l)
     if m.get("reason")=="compiler-artifact" and m.get("profile",{}).get("test") and m.get("executable"): print(m["executable"])' > "$WORK/testexe"
-  T=$(tail -n1 "$WORK/testexe")
-  cp "$PROG/bcryptprimitives.dll" "$(dirname "$T")/"
-  wine "$T" einstellungen fsio::network_tests write::commit catalogue::windows_tests 2>&1 | tail -n 3 | tee "$WORK/unit.out"
-  grep -q "test result: ok" "$WORK/unit.out" || fail "unit tests under Wine"
-  # The test program is not needed again (disk space); the dependencies stay for the next build.
-  rm -f "$T" "$(dirname "$T")/bcryptprimitives.dll"
+  [ "$(wc -l < "$WORK/testexe")" -eq 2 ] || fail "unit tests under Wine: two test programs expected"
+  : > "$WORK/unit.out"
+  while read -r T; do
+    cp "$PROG/bcryptprimitives.dll" "$(dirname "$T")/"
+    wine "$T" einstellungen network_tests commit:: windows_tests 2>&1 | tail -n 3 | tee -a "$WORK/unit.out"
+    # The test program is not needed again (disk space); the dependencies stay for the next build.
+    rm -f "$T" "$(dirname "$T")/bcryptprimitives.dll"
+  done < "$WORK/testexe"
+  [ "$(grep -cE 'test result: ok\. [1-9]' "$WORK/unit.out")" -eq 2 ] || fail "unit tests under Wine"
 fi
 echo "wine-check: bestanden (Freigabe durch ein zweites Konto: $RELEASED)"

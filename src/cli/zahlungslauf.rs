@@ -218,7 +218,7 @@ pub fn execute(args: ZahlungslaufArgs) -> anyhow::Result<()> {
         };
         let r =
             freigeben(&fo).with_context(|| format!("Der Zahlungslauf per {day} konnte nicht freigegeben werden"))?;
-        let what = if r.run.art == "Storno" { "Storno" } else { "Zahlungslauf" };
+        let what = if r.run.art == crate::ledger::RunKind::Storno { "Storno" } else { "Zahlungslauf" };
         println!(
             "{what} per {day} freigegeben von «{}» (gebucht von «{}»).",
             r.release.person,

@@ -197,7 +197,7 @@ async fn act(app: Shared, f: LaufForm, what: &'static str) -> Response {
                 })?;
                 let text = format!(
                     "{} per {} freigegeben von «{}» (gebucht von «{}»).\n{}\nSHA-256 der Buchungen: {}",
-                    if r.run.art == "Storno" { "Storno" } else { "Zahlungslauf" },
+                    if r.run.art == crate::ledger::RunKind::Storno { "Storno" } else { "Zahlungslauf" },
                     crate::domain::fmt_date(stichtag),
                     r.release.person,
                     r.run.booked_by.clone().unwrap_or_default(),

@@ -80,7 +80,7 @@ pub fn execute(
         OutFile { rel: journal::FILE_NAME.to_string(), bytes: ledger.journal()?.into_bytes() },
     ];
     // The invoices, printed again from the ledger: the same documents the runs wrote.
-    for r in ledger.runs()?.iter().filter(|r| r.art == "Zahlungslauf") {
+    for r in ledger.runs()?.iter().filter(|r| r.art == crate::ledger::RunKind::Zahlungslauf) {
         let rows: Vec<Booking> = all.iter().filter(|b| b.run_id == r.run_id).cloned().collect();
         if rows.iter().any(|b| b.art == Art::Rechnung && opts.bfs.is_none_or(|n| b.payee == n)) {
             files.extend(super::invoice_files(&master, r.stichtag, &rows, opts.bfs)?.0);
@@ -141,12 +141,12 @@ pub fn annex_view(path: &Path, eval: &Evaluation) -> Result<AnnexView, WriteErro
         .runs()
         .map_err(err)?
         .into_iter()
-        .filter(|r| r.art != "Zahlungseingang" && (eval.year..=eval.year + 1).contains(&r.stichtag.year()))
+        .filter(|r| r.art != crate::ledger::RunKind::Zahlungseingang && (eval.year..=eval.year + 1).contains(&r.stichtag.year()))
         .map(|r| {
             let rel = releases.get(&r.run_id);
             AnnexRunRow {
                 stichtag: r.stichtag,
-                art: r.art.clone(),
+                art: r.art.to_string(),
                 booked_by: r.booked_by.clone().unwrap_or_else(|| BEFORE_RULE.to_string()),
                 booked_at: r.booked_at.clone(),
                 released_by: match (rel, &r.booked_by) {

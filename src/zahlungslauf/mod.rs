@@ -315,7 +315,7 @@ pub fn run_file_stem(stichtag: NaiveDate, draft: bool, lauf: i64) -> String {
 pub fn run_folder_name(run: &crate::ledger::RunRow) -> String {
     let day = run.stichtag.format("%Y-%m-%d");
     let n = if run.lauf > 1 { format!("_{}", run.lauf) } else { String::new() };
-    if run.art == "Storno" {
+    if run.art == crate::ledger::RunKind::Storno {
         format!("{day}{n}_Storno")
     } else {
         format!("{day}{n}")
@@ -381,7 +381,7 @@ pub fn write_run_outputs(
 pub fn restore(ledger: &Ledger, root: &Path, stichtag: NaiveDate) -> Result<Vec<Restored>, ZahlungslaufError> {
     let mut out = Vec::new();
     for run in ledger.runs()?.iter().filter(|r| r.stichtag == stichtag && r.booked_by.is_some()) {
-        if run.art != "Zahlungslauf" && run.art != "Storno" {
+        if run.art != crate::ledger::RunKind::Zahlungslauf && run.art != crate::ledger::RunKind::Storno {
             continue;
         }
         out.push(write_run_outputs(ledger, root, run)?);

@@ -77,8 +77,8 @@ fn concerns(b: &Booking, bfs: Option<Bfs>) -> bool {
 pub fn run_rows(runs: &[RunRow], bookings: &[Booking], bfs: Option<Bfs>) -> Result<Vec<RunPayeeRow>, LedgerError> {
     let by_id: BTreeMap<&str, &Booking> = bookings.iter().map(|b| (b.id.as_str(), b)).collect();
     let mut out = Vec::new();
-    for r in runs.iter().filter(|r| r.art != "Zahlungseingang") {
-        let sign = if r.art == "Storno" { Decimal::NEGATIVE_ONE } else { Decimal::ONE };
+    for r in runs.iter().filter(|r| r.art != crate::ledger::RunKind::Zahlungseingang) {
+        let sign = if r.art == crate::ledger::RunKind::Storno { Decimal::NEGATIVE_ONE } else { Decimal::ONE };
         let mut per: BTreeMap<Bfs, (Chf, Chf, Chf)> = BTreeMap::new();
         for b in bookings.iter().filter(|b| b.run_id == r.run_id && bfs.is_none_or(|n| b.payee == n)) {
             // The original's kind and sign.
@@ -106,7 +106,7 @@ pub fn run_rows(runs: &[RunRow], bookings: &[Booking], bfs: Option<Bfs>) -> Resu
             out.push(RunPayeeRow {
                 run_id: r.run_id.clone(),
                 stichtag: r.stichtag,
-                art: r.art.clone(),
+                art: r.art.to_string(),
                 booked_at: r.booked_at.clone(),
                 booked_by: r.booked_by.clone().unwrap_or_else(|| BEFORE_RULE.to_string()),
                 released_by: if r.booked_by.is_some() { PENDING.to_string() } else { BEFORE_RULE.to_string() },

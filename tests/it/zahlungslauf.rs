@@ -316,7 +316,7 @@ fn the_invoice_a_municipality_receives_is_the_ledgers_invoice() {
     // payout and offset, and the invoice.
     let eval = beitraege::run::evaluate(&common::sample_options(&r.dir.join("annex"), Some(2))).unwrap();
     let mut booked: BTreeMap<(NaiveDate, u32), (Decimal, Decimal)> = BTreeMap::new();
-    for run in ledger.runs().unwrap().iter().filter(|x| x.art == "Zahlungslauf") {
+    for run in ledger.runs().unwrap().iter().filter(|x| x.art == beitraege::ledger::RunKind::Zahlungslauf) {
         let rows: Vec<_> = ledger.bookings().unwrap().into_iter().filter(|b| b.run_id == run.run_id).collect();
         let mut per: BTreeMap<u32, (Decimal, Decimal)> = BTreeMap::new();
         for b in &rows {
@@ -1473,7 +1473,7 @@ fn booked(
         return None;
     }
     let l = Ledger::open_existing(ledger).unwrap();
-    let run = l.runs().unwrap().into_iter().rfind(|r| r.art == "Zahlungslauf" && r.stichtag == stichtag)?;
+    let run = l.runs().unwrap().into_iter().rfind(|r| r.art == beitraege::ledger::RunKind::Zahlungslauf && r.stichtag == stichtag)?;
     let rel = l.release_of(&run.run_id).unwrap();
     Some((run, rel))
 }
@@ -1767,7 +1767,7 @@ fn who_booked_and_who_released_is_shown_and_an_unreleased_run_is_reversed_withou
         person: "carla".into(),
     })
     .unwrap();
-    assert!(matches!(release_as(&o2, "bruno").map(|r| r.run.art), Ok(art) if art == "Storno"));
+    assert!(matches!(release_as(&o2, "bruno").map(|r| r.run.art), Ok(beitraege::ledger::RunKind::Storno)));
     assert!(!tree(&r2.out).iter().any(|f| f.starts_with("pain001")));
     assert!(!tree(&o2.out.join("2023-09-30_Storno")).iter().any(|f| f.starts_with("pain001")));
     // The statement: per run who booked and who released.
@@ -1919,6 +1919,6 @@ fn each_receipt_is_reversed_by_its_own_id_and_the_receipt_runs_are_numbered_in_o
     assert_eq!((rev.art, rev.betrag, rev.bezug.as_deref()), (Art::Storno, dec("-200"), Some(b.id.as_str())));
     assert_eq!(open_of(&l, &id), dec("4400"));
     // Receipts and their reversals are runs of their own, numbered 1, 2, 3, 4 as booked.
-    let lauf: Vec<i64> = l.runs().unwrap().iter().filter(|r| r.art == "Zahlungseingang").map(|r| r.lauf).collect();
+    let lauf: Vec<i64> = l.runs().unwrap().iter().filter(|r| r.art == beitraege::ledger::RunKind::Zahlungseingang).map(|r| r.lauf).collect();
     assert_eq!(lauf, [1, 2, 3, 4]);
 }

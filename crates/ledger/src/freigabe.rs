@@ -18,7 +18,7 @@
 //!
 //! Persons are compared without regard to case (Windows account names ignore it).
 
-use super::{journal, parse_iso, sha, Bfs, Booking, Ledger, LedgerError, RunHeader, RunRow};
+use super::{journal, parse_iso, sha, Bfs, Booking, Ledger, LedgerError, RunHeader, RunKind, RunRow};
 use crate::commit::OutFile;
 use crate::domain::fmt_date;
 use crate::payout::PlannedBooking;
@@ -108,7 +108,7 @@ pub(super) enum Blocks {
 }
 
 fn what(run: &RunRow) -> String {
-    if run.art == "Storno" {
+    if run.art == RunKind::Storno {
         "Der Storno".to_string()
     } else {
         "Der Zahlungslauf".to_string()
@@ -150,12 +150,12 @@ fn states_in(conn: &Connection, path: &Path) -> Result<Vec<(RunRow, RunState)>, 
     let reversed: std::collections::BTreeSet<String> = runs.iter().filter_map(|r| r.reverses.clone()).collect();
     Ok(runs
         .into_iter()
-        .filter(|r| r.art == "Zahlungslauf" || r.art == "Storno")
+        .filter(|r| r.art == RunKind::Zahlungslauf || r.art == RunKind::Storno)
         .map(|r| {
             let state = match (released.get(&r.run_id), &r.booked_by) {
                 (Some(rel), _) => RunState::Released(rel.clone()),
                 (None, None) => RunState::BeforeRule,
-                (None, Some(_)) if r.art == "Zahlungslauf" && reversed.contains(&r.run_id) => RunState::Withdrawn,
+                (None, Some(_)) if r.art == RunKind::Zahlungslauf && reversed.contains(&r.run_id) => RunState::Withdrawn,
                 (None, Some(_)) => RunState::Pending,
             };
             (r, state)
@@ -171,14 +171,14 @@ fn pending_in(conn: &Connection, path: &Path) -> Result<Vec<RunRow>, LedgerError
 /// Refuses (inside the write transaction) what a pending item blocks.
 pub(super) fn refuse_pending(conn: &Connection, path: &Path, blocks: Blocks) -> Result<(), LedgerError> {
     let pending = pending_in(conn, path)?;
-    let first = pending.iter().find(|r| blocks == Blocks::Run || r.art == "Storno");
+    let first = pending.iter().find(|r| blocks == Blocks::Run || r.art == RunKind::Storno);
     match first {
         None => Ok(()),
         Some(r) => Err(LedgerError::NotReleased {
             what: what(r),
             stichtag: fmt_date(r.stichtag),
             by: r.booked_by.clone().unwrap_or_default(),
-            or_storno: if r.art == "Zahlungslauf" {
+            or_storno: if r.art == RunKind::Zahlungslauf {
                 " oder ihn stornieren («zahlungslauf --storno»)".to_string()
             } else {
                 String::new()
@@ -331,7 +331,7 @@ impl Ledger {
         let rows: Vec<Booking> = self.bookings()?.into_iter().filter(|b| b.run_id == run.run_id).collect();
         let digest = bookings_sha256(&rows);
         let draft = ReleaseDraft { person, at, bookings_sha256: &digest };
-        let made = if run.art == "Zahlungslauf" {
+        let made = if run.art == RunKind::Zahlungslauf {
             make(&run, &rows, &draft)?
         } else {
             ReleaseFiles { execution_date: None, payment: None, others: Vec::new() }
@@ -487,7 +487,7 @@ mod tests {
             // rule, migrated).
             let path = l.path.clone();
             let tx = l.conn.transaction().unwrap();
-            Ledger::insert_run(&tx, "alt", "Zahlungslauf", d, 1, "x", "", None, "t", &[], None, None).unwrap();
+            Ledger::insert_run(&tx, "alt", RunKind::Zahlungslauf, d, 1, "x", "", None, "t", &[], None, None).unwrap();
             super::super::seal_and_commit(tx, &l.key, &path).unwrap();
         }
         let states = l.run_states().unwrap();

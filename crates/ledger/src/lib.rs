@@ -223,7 +223,7 @@ pub type ComponentSums = (BTreeMap<Key, Chf>, BTreeMap<Key, Bfs>);
 pub struct RunRow {
     pub run_id: String,
     pub seq: i64,
-    pub art: String,
+    pub art: RunKind,
     pub stichtag: NaiveDate,
     pub lauf: i64,
     pub booked_at: String,
@@ -234,6 +234,56 @@ pub struct RunRow {
     pub booked_by: Option<String>,
     /// The execution date a payout run proposed when it was booked.
     pub execution_date: Option<NaiveDate>,
+}
+
+/// What a run of the ledger is (the column `runs.art`, which the schema limits to these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum RunKind {
+    /// A payout run per Stichtag.
+    Zahlungslauf,
+    /// The reversal of a payout run (or of an earlier Storno's run).
+    Storno,
+    /// A receipt on an invoice, or its reversal.
+    Zahlungseingang,
+}
+
+impl RunKind {
+    /// The text stored in the ledger (and chained): the German name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Zahlungslauf => "Zahlungslauf",
+            RunKind::Storno => "Storno",
+            RunKind::Zahlungseingang => "Zahlungseingang",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RunKind> {
+        [RunKind::Zahlungslauf, RunKind::Storno, RunKind::Zahlungseingang].into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// A payout run or its reversal: the runs that move money to the payees and need a release.
+    pub fn pays(self) -> bool {
+        matches!(self, RunKind::Zahlungslauf | RunKind::Storno)
+    }
+}
+
+impl std::fmt::Display for RunKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl rusqlite::types::ToSql for RunKind {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl rusqlite::types::FromSql for RunKind {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let s = v.as_str()?;
+        RunKind::parse(s).ok_or_else(|| rusqlite::types::FromSqlError::Other(format!("Laufart «{s}»").into()))
+    }
 }
 
 /// A booking as stored.
@@ -371,12 +421,12 @@ fn runs_in(conn: &Connection, path: &Path) -> Result<Vec<RunRow>, LedgerError> {
 /// Payout runs not reversed.
 fn active(runs: Vec<RunRow>) -> Vec<RunRow> {
     let reversed: BTreeSet<String> = runs.iter().filter_map(|r| r.reverses.clone()).collect();
-    runs.into_iter().filter(|r| r.art == "Zahlungslauf" && !reversed.contains(&r.run_id)).collect()
+    runs.into_iter().filter(|r| r.art == RunKind::Zahlungslauf && !reversed.contains(&r.run_id)).collect()
 }
 
 fn check_bookable_in(conn: &Connection, path: &Path, stichtag: NaiveDate) -> Result<i64, LedgerError> {
     let runs = runs_in(conn, path)?;
-    let previous = runs.iter().filter(|r| r.art == "Zahlungslauf" && r.stichtag == stichtag).count() as i64;
+    let previous = runs.iter().filter(|r| r.art == RunKind::Zahlungslauf && r.stichtag == stichtag).count() as i64;
     let act = active(runs);
     if let Some(r) = act.iter().find(|r| r.stichtag == stichtag) {
         return Err(LedgerError::AlreadyBooked { stichtag: fmt_date(stichtag), booked_at: r.booked_at.clone() });
@@ -1135,7 +1185,7 @@ impl Ledger {
     fn insert_run(
         tx: &rusqlite::Transaction<'_>,
         run_id: &str,
-        art: &str,
+        art: RunKind,
         stichtag: NaiveDate,
         lauf: i64,
         booked_at: &str,
@@ -1281,7 +1331,7 @@ impl Ledger {
         Self::insert_run(
             tx,
             &rid,
-            "Zahlungslauf",
+            RunKind::Zahlungslauf,
             header.stichtag,
             lauf,
             &header.booked_at,
@@ -1397,7 +1447,7 @@ impl Ledger {
         Self::insert_run(
             &tx,
             &rid,
-            "Storno",
+            RunKind::Storno,
             stichtag,
             target.lauf,
             booked_at,
@@ -1500,7 +1550,7 @@ impl Ledger {
         Self::insert_run(
             &tx,
             &rid,
-            "Zahlungseingang",
+            RunKind::Zahlungseingang,
             date,
             n + 1,
             booked_at,
@@ -1590,7 +1640,7 @@ impl Ledger {
         Self::insert_run(
             &tx,
             &rid,
-            "Zahlungseingang",
+            RunKind::Zahlungseingang,
             original.stichtag,
             n + 1,
             booked_at,
