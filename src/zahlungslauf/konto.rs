@@ -141,7 +141,9 @@ pub fn annex_view(path: &Path, eval: &Evaluation) -> Result<AnnexView, WriteErro
         .runs()
         .map_err(err)?
         .into_iter()
-        .filter(|r| r.art != crate::ledger::RunKind::Zahlungseingang && (eval.year..=eval.year + 1).contains(&r.stichtag.year()))
+        .filter(|r| {
+            r.art != crate::ledger::RunKind::Zahlungseingang && (eval.year..=eval.year + 1).contains(&r.stichtag.year())
+        })
         .map(|r| {
             let rel = releases.get(&r.run_id);
             AnnexRunRow {

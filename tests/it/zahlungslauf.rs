@@ -1473,7 +1473,11 @@ fn booked(
         return None;
     }
     let l = Ledger::open_existing(ledger).unwrap();
-    let run = l.runs().unwrap().into_iter().rfind(|r| r.art == beitraege::ledger::RunKind::Zahlungslauf && r.stichtag == stichtag)?;
+    let run = l
+        .runs()
+        .unwrap()
+        .into_iter()
+        .rfind(|r| r.art == beitraege::ledger::RunKind::Zahlungslauf && r.stichtag == stichtag)?;
     let rel = l.release_of(&run.run_id).unwrap();
     Some((run, rel))
 }
@@ -1919,6 +1923,12 @@ fn each_receipt_is_reversed_by_its_own_id_and_the_receipt_runs_are_numbered_in_o
     assert_eq!((rev.art, rev.betrag, rev.bezug.as_deref()), (Art::Storno, dec("-200"), Some(b.id.as_str())));
     assert_eq!(open_of(&l, &id), dec("4400"));
     // Receipts and their reversals are runs of their own, numbered 1, 2, 3, 4 as booked.
-    let lauf: Vec<i64> = l.runs().unwrap().iter().filter(|r| r.art == beitraege::ledger::RunKind::Zahlungseingang).map(|r| r.lauf).collect();
+    let lauf: Vec<i64> = l
+        .runs()
+        .unwrap()
+        .iter()
+        .filter(|r| r.art == beitraege::ledger::RunKind::Zahlungseingang)
+        .map(|r| r.lauf)
+        .collect();
     assert_eq!(lauf, [1, 2, 3, 4]);
 }

@@ -155,7 +155,9 @@ fn states_in(conn: &Connection, path: &Path) -> Result<Vec<(RunRow, RunState)>, 
             let state = match (released.get(&r.run_id), &r.booked_by) {
                 (Some(rel), _) => RunState::Released(rel.clone()),
                 (None, None) => RunState::BeforeRule,
-                (None, Some(_)) if r.art == RunKind::Zahlungslauf && reversed.contains(&r.run_id) => RunState::Withdrawn,
+                (None, Some(_)) if r.art == RunKind::Zahlungslauf && reversed.contains(&r.run_id) => {
+                    RunState::Withdrawn
+                }
                 (None, Some(_)) => RunState::Pending,
             };
             (r, state)
