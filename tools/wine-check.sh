@@ -209,7 +209,9 @@ for l in sys.stdin:
   : > "$WORK/unit.out"
   while read -r T; do
     cp "$PROG/bcryptprimitives.dll" "$(dirname "$T")/"
-    wine "$T" einstellungen network_tests commit:: windows_tests 2>&1 | tail -n 3 | tee -a "$WORK/unit.out"
+    # Wine renames a folder although a file in it is held open without sharing (Windows
+    # refuses that): the test of that case runs on Windows only, not under Wine.
+    wine "$T" einstellungen network_tests commit:: windows_tests --skip a_file_held_open_by_another_program 2>&1 | tail -n 3 | tee -a "$WORK/unit.out"
     # The test program is not needed again (disk space); the dependencies stay for the next build.
     rm -f "$T" "$(dirname "$T")/bcryptprimitives.dll"
   done < "$WORK/testexe"
