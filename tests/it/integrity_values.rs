@@ -4,6 +4,7 @@
 //! scale. Every file is built here (rust_xlsxwriter or hand-written zip parts); the master
 //! data is the sample year's, read and changed in memory where a test needs it.
 
+use crate::common;
 use beitraege::compute::compute;
 /// The ceilings of `beitraege::domain` (MAX_COUNT, MAX_TARIFF_CHF, MAX_AMOUNT_CHF), repeated
 /// here so that a change to them is a deliberate change to this test too.
@@ -530,20 +531,6 @@ fn every_string_cell_goes_through_the_one_guard() {
 // 3. Memory bounded by bytes, not only by cells
 // ---------------------------------------------------------------------------
 
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    use std::io::Write;
-    let mut buf = std::io::Cursor::new(Vec::new());
-    let mut z = zip::ZipWriter::new(&mut buf);
-    for (name, data) in entries {
-        let method =
-            if *name == "mimetype" { zip::CompressionMethod::Stored } else { zip::CompressionMethod::Deflated };
-        z.start_file(*name, zip::write::SimpleFileOptions::default().compression_method(method)).unwrap();
-        z.write_all(data).unwrap();
-    }
-    z.finish().unwrap();
-    buf.into_inner()
-}
-
 /// An xlsx written part by part: `cells` cells (50 a row) that all reference shared string 0,
 /// a text of `len` characters.
 fn shared_string_bomb(cells: usize, len: usize) -> Vec<u8> {
@@ -572,7 +559,7 @@ fn shared_string_bomb(cells: usize, len: usize) -> Vec<u8> {
         sheet.push_str("</row>");
     }
     sheet.push_str("</sheetData></worksheet>");
-    zip_of(&[
+    common::zip_of(&[
         ("[Content_Types].xml", content_types.as_bytes()),
         ("_rels/.rels", rels.as_bytes()),
         ("xl/workbook.xml", workbook.as_bytes()),
@@ -592,7 +579,7 @@ fn repeated_text_ods(len: usize, cols: u32, rows: u32) -> Vec<u8> {
         r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="Reporting">{table}</table:table></office:spreadsheet></office:body></office:document-content>"#
     );
     let manifest = r#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>"#;
-    zip_of(&[
+    common::zip_of(&[
         ("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
         ("META-INF/manifest.xml", manifest.as_bytes()),
         ("content.xml", content.as_bytes()),

@@ -49,3 +49,18 @@ pub fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
         .map(|l| header.iter().cloned().zip(l.split(',').map(str::to_string)).collect())
         .collect()
 }
+
+/// A zip package of the given entries (`mimetype` stored, as ODF wants it; the rest deflated).
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut z = ::zip::ZipWriter::new(&mut buf);
+    for (name, data) in entries {
+        let method =
+            if *name == "mimetype" { ::zip::CompressionMethod::Stored } else { ::zip::CompressionMethod::Deflated };
+        z.start_file(*name, ::zip::write::SimpleFileOptions::default().compression_method(method)).unwrap();
+        z.write_all(data).unwrap();
+    }
+    z.finish().unwrap();
+    buf.into_inner()
+}
