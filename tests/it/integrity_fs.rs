@@ -399,9 +399,23 @@ fn count_files(dir: &Path) -> usize {
     rd.flatten().map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum()
 }
 
+/// Waits until a child held by the test hook `BEITRAEGE_HALT_BEI` says it is at its point (a
+/// line `HALT <point>` on its standard error; it then holds until its standard input is
+/// closed or it is killed). The rest of its standard error is drained. `false` when it ended
+/// without reaching the point.
+#[cfg(feature = "test-hooks")]
+fn halted(child: &mut std::process::Child) -> bool {
+    use std::io::BufRead;
+    let err = child.stderr.take().expect("standard error piped");
+    let mut lines = std::io::BufReader::new(err).lines();
+    let found = lines.by_ref().any(|l| l.is_ok_and(|l| l.starts_with("HALT ")));
+    std::thread::spawn(move || lines.for_each(drop));
+    found
+}
+
 /// SIGKILL from outside while the process is inside its commit: the run is held at each
-/// point of the commit (`BEITRAEGE_HALT_BEI`), the test sees from the file system that it is
-/// there, and kills it. The folder then holds exactly what its manifest lists, and that is
+/// point of the commit (`BEITRAEGE_HALT_BEI`), says so on its standard error, and the test
+/// kills it there. The folder then holds exactly what its manifest lists, and that is
 /// the old set before the swap and the new set after it.
 #[cfg(all(unix, feature = "test-hooks"))]
 #[test]
@@ -445,17 +459,15 @@ fn a_sigkill_inside_the_commit_leaves_the_folder_equal_to_its_manifest() {
             let mut child = Command::new(bin())
                 .args(args_for(&out, dates[next]))
                 .env("BEITRAEGE_HALT_BEI", point)
+                .stdin(Stdio::piped())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(Stdio::piped())
                 .spawn()
                 .unwrap();
-            // Wait until the file system shows the run at the point (it waits 2 s there).
-            let started = Instant::now();
-            let there = loop {
-                if child.try_wait().unwrap().is_some() {
-                    break false;
-                }
-                assert!(started.elapsed() < Duration::from_secs(300), "{point}: never reached");
+            // The run says when it is at the point and holds there until killed.
+            let there = halted(&mut child);
+            if there {
+                // And the file system shows it there.
                 let stage = stage_of(&out);
                 let out_manifest = std::fs::read(out.join("manifest.json")).ok().map(|b| sha(&b));
                 let new_in_place = out_manifest.as_deref() == Some(manifest_of(&sets[next]).as_str());
@@ -470,13 +482,10 @@ fn a_sigkill_inside_the_commit_leaves_the_folder_equal_to_its_manifest() {
                     "getauscht" => new_in_place && stage.is_some(),
                     _ => new_in_place && leftovers_beside(&out).is_empty(),
                 };
-                if reached {
-                    break true;
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            };
+                assert!(reached, "{point}: the file system does not show the run there");
+            }
             if !there {
-                continue; // ended before it was seen at the point (a loaded machine): again
+                continue; // ended without reaching the point: again
             }
             assert!(child.try_wait().unwrap().is_none(), "{point}: still running when killed");
             child.kill().unwrap(); // SIGKILL
@@ -552,23 +561,20 @@ fn a_second_run_into_a_busy_output_folder_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("aus");
     let args = run_args(&sample().join("inbox"), &out, "15.03.2024");
-    // The first run pauses (2 s) with its outputs staged, holding the folder.
+    // The first run holds with its outputs staged, holding the folder, until released.
     let mut first = Command::new(bin())
         .args(&args)
         .env("BEITRAEGE_HALT_BEI", "gestaged")
+        .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the first run has the folder (its staging folder appears).
-    let started = Instant::now();
-    while leftovers_beside(&out).is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(120), "the first run never staged");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    assert!(halted(&mut first), "the first run never staged");
     let second = run_sample(&out, "16.03.2024", &[]);
     assert_eq!(second.status.code(), Some(2), "the second run is refused");
     assert!(!second.stderr.is_empty());
+    drop(first.stdin.take());
     assert!(first.wait().unwrap().success());
     let reference = tmp.path().join("ref");
     assert_eq!(run_sample(&reference, "15.03.2024", &[]).status.code(), Some(0));
@@ -628,17 +634,15 @@ fn the_manifest_hashes_the_master_data_bytes_that_were_used() {
     let mut child = Command::new(bin())
         .args(&args)
         .env("BEITRAEGE_HALT_BEI", "gestaged")
+        .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while leftovers_beside(&out).is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(120));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    assert!(halted(&mut child), "the run never staged");
     // Replaced while the run is paused with its outputs staged.
     std::fs::write(&stammdaten, b"changed afterwards").unwrap();
+    drop(child.stdin.take());
     assert!(child.wait().unwrap().success());
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     let hashes: Vec<&str> = m["eingaben"].as_array().unwrap().iter().map(|e| e["sha256"].as_str().unwrap()).collect();

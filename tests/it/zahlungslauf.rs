@@ -905,7 +905,8 @@ fn a_killed_booking_leaves_all_or_nothing() {
     {
         let ledger = d.join("kill.sqlite");
         let mut child = book_cmd(&inbox, &sd, &ledger, &d.join("k"))
-            .env(beitraege::ledger::PAUSE_ENV, "20000")
+            .env(beitraege::ledger::PAUSE_ENV, "1")
+            .stdin(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -1455,6 +1456,7 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     tree(dir).into_iter().map(|r| (r.clone(), std::fs::read(dir.join(&r)).unwrap())).collect()
 }
 
+#[cfg(feature = "test-hooks")]
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for rel in tree(from) {
@@ -1464,6 +1466,7 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+#[cfg(feature = "test-hooks")]
 /// The booked run per `stichtag` (the latest of the Stichtag) and its release, if any.
 fn booked(
     ledger: &Path,
@@ -1482,6 +1485,7 @@ fn booked(
     Some((run, rel))
 }
 
+#[cfg(feature = "test-hooks")]
 /// The run's folder holds exactly its outputs as the ledger keeps them (byte for byte), the
 /// journal as it stood when it was booked, and its marker; no temporary file; and the payment
 /// file is the one whose SHA-256 the release recorded.
@@ -1501,10 +1505,12 @@ fn assert_exactly_its_outputs(ledger: &Path, root: &Path, run: &beitraege::ledge
     }
 }
 
+#[cfg(feature = "test-hooks")]
 fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
+#[cfg(feature = "test-hooks")]
 fn ledger_cmd(args: &[&str], ledger: &Path, root: &Path) -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_beitraege"));
     c.arg("zahlungslauf").args(args).arg("--buchhaltung").arg(ledger).arg("--ausgabe").arg(root);

@@ -277,7 +277,8 @@ fn io(path: &Path, source: std::io::Error) -> WriteError {
 
 /// Test hook, only with the feature `test-hooks` (never in the shipped binary):
 /// `BEITRAEGE_ABBRUCH_BEI=<point>` aborts the process at that point (as a kill would: no
-/// destructor runs), `BEITRAEGE_HALT_BEI=<point>` waits two seconds there. Used by the
+/// destructor runs), `BEITRAEGE_HALT_BEI=<point>` prints `HALT <point>` on standard error there
+/// and holds until its standard input is closed. Used by the
 /// crash-consistency and concurrency tests; without the variables it does nothing.
 #[cfg(feature = "test-hooks")]
 pub fn crash_point(point: &str) {
@@ -288,7 +289,10 @@ pub fn crash_point(point: &str) {
         std::process::abort();
     }
     if HALT.get_or_init(|| std::env::var("BEITRAEGE_HALT_BEI").ok()).as_deref() == Some(point) {
-        std::thread::sleep(std::time::Duration::from_secs(2));
+        // Says where it is, then holds until the test closes its standard input (or kills
+        // it): the test acts on the event, never on a time window.
+        eprintln!("HALT {point}");
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
     }
 }
 

@@ -6,7 +6,8 @@
 //! A line is `Nr.;Zeit;Art;Kette-Nr.;Kette-MAC;Buchungen;Läufe;Vermerk;Zeilen-MAC`; the line
 //! MAC is an HMAC under the ledger's key over the previous line's MAC and the line up to it,
 //! so no line can be edited, inserted or reordered without the key. The file is only ever
-//! appended to (under an exclusive lock, synced); a line `Wiederherstellung` records a
+//! appended to (under an exclusive lock of the file `<ledger>.anker.sperre` beside it,
+//! synced); a line `Wiederherstellung` records a
 //! knowingly restored backup with its reason, and the lines before it no longer bind.
 
 use super::chain::{ChainKey, Entry, Head, Tamper};

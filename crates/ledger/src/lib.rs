@@ -58,8 +58,9 @@ fn add_to(acc: &mut Chf, v: Chf, seq: i64) -> Result<(), LedgerError> {
 /// The hash before the first booking.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Test hook: milliseconds to sleep in the middle of a booking transaction (kill test).
-/// Only with the feature `test-hooks`, never in the shipped binary.
+/// Test hook: set, the booking transaction holds in its middle (it prints `BUCHUNG-PAUSE` on
+/// standard error and waits until its standard input is closed; the kill test kills it
+/// there). Only with the feature `test-hooks`, never in the shipped binary.
 #[cfg(feature = "test-hooks")]
 pub const PAUSE_ENV: &str = "BEITRAEGE_TEST_BUCHEN_PAUSE_MS";
 
@@ -1226,17 +1227,16 @@ impl Ledger {
         let mut prev = Self::last_hash(tx)?;
         let first = Self::next_seq(tx, "bookings")?;
         #[cfg(feature = "test-hooks")]
-        let pause = std::env::var(PAUSE_ENV).ok().and_then(|v| v.parse::<u64>().ok());
+        let pause = std::env::var(PAUSE_ENV).ok();
         #[cfg(feature = "test-hooks")]
         let half = rows.len() / 2;
         #[cfg_attr(not(feature = "test-hooks"), allow(unused_variables))]
         for (seq, (i, b)) in (first..).zip(rows.iter_mut().enumerate()) {
             #[cfg(feature = "test-hooks")]
-            if i == half {
-                if let Some(ms) = pause {
-                    eprintln!("BUCHUNG-PAUSE {ms}");
-                    std::thread::sleep(std::time::Duration::from_millis(ms));
-                }
+            if i == half && pause.is_some() {
+                // Says so, then holds until the test closes standard input or kills it.
+                eprintln!("BUCHUNG-PAUSE");
+                let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
             }
             b.seq = seq;
             b.prev_hash = prev.clone();
