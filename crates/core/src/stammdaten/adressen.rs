@@ -126,7 +126,7 @@ impl<'a> Table<'a> {
         optional: &[&'static str],
         problems: &mut Vec<Problem>,
     ) -> Option<Table<'a>> {
-        let sheet = sheets.iter().find(|s| norm(&s.name) == norm(name))?;
+        let sheet = super::sheet::find(sheets, name, problems)?;
         let mut cols = BTreeMap::new();
         for (&(r, c), v) in sheet.cells() {
             if let (0, Value::Text(t)) = (r, v) {

@@ -19,6 +19,7 @@ use thiserror::Error;
 
 pub mod adressen;
 mod problem;
+mod sheet;
 pub mod zahlungsdaten;
 
 pub use problem::{document_char, invisible_char, payment_char, text_flaw, Charset, Position, Problem, ProblemKind};
@@ -97,22 +98,8 @@ impl<'a> Table<'a> {
         optional: bool,
         problems: &mut Problems,
     ) -> Option<Table<'a>> {
-        // Sheets whose name differs from `name` only by case or spaces: more than one is
-        // ambiguous master data (which tariffs apply?), an error whether or not one of them
-        // is spelt exactly; the exact spelling, else the first, is still read for the checks.
-        let key = |n: &str| norm(n).replace(' ', "");
-        let candidates: Vec<&Sheet> = sheets.iter().filter(|s| key(&s.name) == key(name)).collect();
-        if candidates.len() > 1 {
-            let names: Vec<String> = candidates.iter().map(|s| format!("«{}»", s.name)).collect();
-            problems.push(
-                ProblemKind::SheetNameVariant,
-                format!(
-                    "Das Blatt «{name}» kommt mehrfach vor ({}); die Namen unterscheiden sich nur in Gross-/Kleinschreibung oder Leerzeichen. Bitte nur ein Blatt «{name}» behalten.",
-                    names.join(", ")
-                ),
-            );
-        }
-        let Some(sheet) = candidates.iter().find(|s| s.name == name).or(candidates.first()).copied() else {
+        // One rule for every sheet of the master data ([`sheet::find`]).
+        let Some(sheet) = sheet::find(sheets, name, &mut problems.0) else {
             if !optional {
                 problems.push(ProblemKind::MissingSheet, format!("Blatt «{name}» fehlt."));
             }

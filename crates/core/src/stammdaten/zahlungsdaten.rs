@@ -103,7 +103,7 @@ fn open<'a>(
     headers: &[&'static str],
     problems: &mut Vec<Problem>,
 ) -> Option<Cols<'a>> {
-    let sheet = sheets.iter().find(|s| norm(&s.name) == norm(name))?;
+    let sheet = super::sheet::find(sheets, name, problems)?;
     let mut cols = BTreeMap::new();
     for (&(r, c), v) in sheet.cells() {
         if r == 0 {
