@@ -43,28 +43,28 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Starts chromedriver and waits until it accepts connections (a bounded number of tries).
+/// Starts chromedriver on a port it chooses itself and waits for the line in which it says it
+/// is listening (`ChromeDriver was started successfully on port N.`): an event, not a time.
 fn chromedriver() -> (Kill, u16) {
-    let port = free_port();
-    let child = Kill(
+    let mut child = Kill(
         Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
+            .arg("--port=0")
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver (Debian package chromium-driver) is needed for the browser tests"),
     );
-    for _ in 0..400 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (child, port);
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    panic!("chromedriver did not start");
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let port = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split("started successfully on port ").nth(1).and_then(|p| p.trim_end_matches('.').parse().ok())
+        })
+        .expect("chromedriver did not start");
+    // The rest of its output is drained, so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, port)
 }
 
 /// Starts `beitraege web` and reads the address from its first line.
