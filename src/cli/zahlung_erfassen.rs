@@ -57,10 +57,12 @@ pub fn execute(args: ZahlungErfassenArgs) -> anyhow::Result<()> {
         let b = ledger
             .reverse_receipt(&receipt, &reason, &booked_at, version)
             .context("Der Zahlungseingang konnte nicht storniert werden")?;
-        let invoice = b.bezug.as_deref().and_then(|r| ledger.receipt(r).ok()).and_then(|r| r.bezug);
+        use crate::zahlungslauf::plan::Bezug;
+        let reversed = Bezug::storniert(b.bezug.as_ref()).unwrap_or_default();
+        let invoice = ledger.receipt(reversed).ok().and_then(|r| r.bezug).map(|i| i.as_str().to_string());
         println!(
             "Zahlungseingang {} storniert: CHF {} wieder offen{}.",
-            short(b.bezug.as_deref().unwrap_or_default()),
+            short(reversed),
             crate::domain::chf_text(-b.betrag),
             invoice.as_deref().map(|i| format!(" auf Rechnung {i}")).unwrap_or_default()
         );

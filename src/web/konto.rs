@@ -91,7 +91,7 @@ fn statement_view(app: &super::App, bfs: Option<Bfs>) -> Markup {
         @if receipts.is_empty() { p { "Keine." } }
         @else { table { thead { tr { th { "Buchungs-ID" } th { "Valuta" } th { "Betrag" } th { "Rechnung" } th { "Gebucht" } } }
             tbody { @for b in &receipts { tr { td { code { (b.id.get(..16).unwrap_or(&b.id)) } } td { (crate::domain::fmt_date(b.stichtag)) }
-                td.num { (page::chf(b.betrag)) } td { (b.bezug.as_deref().unwrap_or("")) } td { (b.booked_at) } } } } } }
+                td.num { (page::chf(b.betrag)) } td { (b.bezug.as_ref().map(crate::payout::Bezug::as_str).unwrap_or("")) } td { (b.booked_at) } } } } } }
     }
 }
 

@@ -3,13 +3,13 @@
 //! what was received and what is still open. Also the view `run --buchhaltung` adds to the
 //! annex: per municipality what the ledger has booked for the year and what is still open.
 
-use crate::domain::{Bfs, Chf, TariffCode};
+use crate::domain::{Bfs, Chf};
 use crate::evaluate::Evaluation;
 use crate::ledger::{journal, Booking, Ledger, LedgerError};
 use crate::stammdaten::Stammdaten;
 pub use crate::write::annex_ledger::{AnnexLedgerRow, AnnexRunRow, AnnexView};
 use crate::write::{self, OutFile, WriteError};
-use crate::zahlungslauf::plan::{Art, LEISTUNG_RUECKFORDERUNG};
+use crate::zahlungslauf::plan::Art;
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -110,8 +110,8 @@ pub fn annex_view(path: &Path, eval: &Evaluation) -> Result<AnnexView, WriteErro
     let ledger = Ledger::open_read_only(path).map_err(err)?;
     let all = ledger.verify().map_err(err)?;
     let mut booked: BTreeMap<Bfs, Chf> = BTreeMap::new();
-    for b in all.iter().filter(|b| b.year == eval.year) {
-        if TariffCode::parse(&b.leistung).is_some() || b.leistung == LEISTUNG_RUECKFORDERUNG {
+    for b in all.iter().filter(|b| b.periode.year == eval.year) {
+        if b.leistung.is_contribution() {
             let e = booked.entry(b.bfs).or_insert(Decimal::ZERO);
             *e = checked(*e, b.betrag, b.seq).map_err(err)?;
         }

@@ -107,10 +107,10 @@ pub fn ledger_transfers(run: &RunRow, rows: &[Booking]) -> Result<Vec<Transfer>,
         .into_iter()
         .filter(|p| p.transfer > Decimal::ZERO)
         .map(|p| {
-            let mut periods: Vec<&str> = rows
+            let mut periods: Vec<crate::payout::Periode> = rows
                 .iter()
                 .filter(|b| b.payee == p.payee && b.betrag > Decimal::ZERO && b.art != crate::payout::Art::Rechnung)
-                .map(|b| b.periode.as_str())
+                .map(|b| b.periode)
                 .collect();
             periods.sort();
             periods.dedup();
@@ -121,7 +121,7 @@ pub fn ledger_transfers(run: &RunRow, rows: &[Booking]) -> Result<Vec<Transfer>,
                 amount: p.transfer,
                 purpose: format!(
                     "Beitraege start.integration {}, Zahlungslauf {}{offset}",
-                    periods.join(" "),
+                    periods.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
                     fmt_date(run.stichtag)
                 ),
             }

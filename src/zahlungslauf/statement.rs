@@ -4,9 +4,9 @@
 //! other).
 
 use crate::domain::InvoiceState;
-use crate::domain::{Bfs, Chf, TariffCode};
+use crate::domain::{Bfs, Chf};
 use crate::ledger::{Booking, Ledger, LedgerError, RunRow};
-use crate::zahlungslauf::plan::{Art, LEISTUNG_RUECKFORDERUNG};
+use crate::zahlungslauf::plan::{Art, Leistung, Periode};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 pub struct PeriodRow {
     pub bfs: Bfs,
     pub year: i32,
-    pub periode: String,
+    pub periode: Periode,
     /// Contributions booked (payments and corrections, net of reversals).
     pub contributions: Chf,
     /// Clawbacks booked (negative).
@@ -75,18 +75,23 @@ fn concerns(b: &Booking, bfs: Option<Bfs>) -> bool {
 
 /// Per run and payee: gross, offset, transfer, invoiced (a Storno shows the negated run).
 pub fn run_rows(runs: &[RunRow], bookings: &[Booking], bfs: Option<Bfs>) -> Result<Vec<RunPayeeRow>, LedgerError> {
-    let by_id: BTreeMap<&str, &Booking> = bookings.iter().map(|b| (b.id.as_str(), b)).collect();
     let mut out = Vec::new();
     for r in runs.iter().filter(|r| r.art != crate::ledger::RunKind::Zahlungseingang) {
         let sign = if r.art == crate::ledger::RunKind::Storno { Decimal::NEGATIVE_ONE } else { Decimal::ONE };
         let mut per: BTreeMap<Bfs, (Chf, Chf, Chf)> = BTreeMap::new();
         for b in bookings.iter().filter(|b| b.run_id == r.run_id && bfs.is_none_or(|n| b.payee == n)) {
             // The original's kind and sign.
+            // A Storno copies its original but for the kind and the sign; the kind follows
+            // from the service (a payment or correction, a clawback, an invoice).
             let (art, amount) = if b.art == Art::Storno {
-                match b.bezug.as_deref().and_then(|o| by_id.get(o)) {
-                    Some(o) => (o.art, o.betrag),
-                    None => continue,
-                }
+                let amount = -b.betrag;
+                let art = match b.leistung {
+                    Leistung::Rueckforderung => Art::Rueckforderung,
+                    Leistung::Rechnung => Art::Rechnung,
+                    Leistung::Tarif(_) if amount > Decimal::ZERO => Art::Auszahlung,
+                    Leistung::Tarif(_) => Art::Korrektur,
+                };
+                (art, amount)
             } else {
                 (b.art, b.betrag)
             };
@@ -126,20 +131,20 @@ pub fn run_rows(runs: &[RunRow], bookings: &[Booking], bfs: Option<Bfs>) -> Resu
 pub fn statement(ledger: &Ledger, bfs: Option<Bfs>, date: NaiveDate) -> Result<Statement, LedgerError> {
     let all = ledger.verify()?;
     let runs = ledger.runs()?;
-    let mut periods: BTreeMap<(Bfs, i32, String), PeriodRow> = BTreeMap::new();
+    let mut periods: BTreeMap<(Bfs, i32, Periode), PeriodRow> = BTreeMap::new();
     for b in all.iter().filter(|b| concerns(b, bfs)) {
-        let is_component = TariffCode::parse(&b.leistung).is_some();
-        let is_claw = b.leistung == LEISTUNG_RUECKFORDERUNG;
-        if !is_component && !is_claw {
-            continue;
-        }
+        let is_component = match b.leistung {
+            Leistung::Tarif(_) => true,
+            Leistung::Rueckforderung => false,
+            Leistung::Rechnung => continue,
+        };
         if bfs.is_some_and(|n| b.bfs != n) {
             continue;
         }
-        let e = periods.entry((b.bfs, b.year, b.periode.clone())).or_insert_with(|| PeriodRow {
+        let e = periods.entry((b.bfs, b.periode.year, b.periode)).or_insert_with(|| PeriodRow {
             bfs: b.bfs,
-            year: b.year,
-            periode: b.periode.clone(),
+            year: b.periode.year,
+            periode: b.periode,
             contributions: Decimal::ZERO,
             clawbacks: Decimal::ZERO,
         });

@@ -74,7 +74,7 @@ fn sha256_file(p: &Path) -> String {
 fn booked_per_bfs(ledger: &Ledger, year: i32) -> BTreeMap<u32, Decimal> {
     let mut m = BTreeMap::new();
     for b in ledger.bookings().unwrap() {
-        if b.year == year && (TariffCode::parse(&b.leistung).is_some() || b.leistung == plan::LEISTUNG_RUECKFORDERUNG) {
+        if b.periode.year == year && b.leistung.is_contribution() {
             *m.entry(b.bfs).or_insert(Decimal::ZERO) += b.betrag;
         }
     }
@@ -321,7 +321,7 @@ fn the_invoice_a_municipality_receives_is_the_ledgers_invoice() {
         let mut per: BTreeMap<u32, (Decimal, Decimal)> = BTreeMap::new();
         for b in &rows {
             let e = per.entry(b.payee).or_default();
-            if b.art != Art::Rechnung && b.betrag > Decimal::ZERO && b.year == 2023 {
+            if b.art != Art::Rechnung && b.betrag > Decimal::ZERO && b.periode.year == 2023 {
                 e.0 += b.betrag;
             } else if b.art == Art::Rueckforderung {
                 e.1 -= b.betrag;
@@ -658,7 +658,7 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     let nach: Vec<_> = r3.plan.bookings.iter().filter(|b| b.payee == 2601).collect();
     assert_eq!(nach.len(), 1);
     assert_eq!(
-        (nach[0].periode.as_str(), nach[0].leistung.as_str(), nach[0].betrag),
+        (nach[0].periode.to_string().as_str(), nach[0].leistung.as_str(), nach[0].betrag),
         ("2023/H1", "FALL_EG", dec("400"))
     );
     assert_eq!((p[&2605].transfer, p[&2605].offset, p[&2605].invoice), (dec("200"), dec("600"), dec("0")));
@@ -1120,7 +1120,7 @@ fn a_withheld_amount_is_paid_by_the_run_after_the_corrected_form() {
     let w = h1(&r.plan, TariffCode::DolmetschEg).expect("withheld line shown");
     assert!(w.withheld.is_some());
     assert_eq!(w.now, Decimal::ZERO);
-    assert!(!r.plan.bookings.iter().any(|b| b.leistung == "DOLMETSCH_EG"));
+    assert!(!r.plan.bookings.iter().any(|b| b.leistung.as_str() == "DOLMETSCH_EG"));
     // 31.03.2024: the corrected form pays the rest: (3 − 1) × 200 = 400 and 3 × 160 = 480.
     let r = execute(&opts(&inbox, &sd, d, ymd(2024, 3, 31), true)).unwrap();
     assert_eq!(h1(&r.plan, TariffCode::FallEg).unwrap().now, dec("400"));
@@ -1311,23 +1311,22 @@ fn ledger_with_invoice() -> (Ledger, String) {
     let claw = plan::PlannedBooking {
         payee: 2610,
         bfs: 2610,
-        year: 2023,
-        periode: "2023".into(),
-        leistung: plan::LEISTUNG_RUECKFORDERUNG.into(),
+        periode: plan::Periode::year(2023),
+        leistung: plan::Leistung::Rueckforderung,
         art: Art::Rueckforderung,
         betrag: dec("-4400"),
         count: None,
         tariff: String::new(),
         evidence: vec![],
-        bezug: Some("RF-2610".into()),
+        bezug: Some(plan::Bezug::Rueckforderung("RF-2610".into())),
         due_on: None,
         text: "Rückforderung".into(),
     };
     let invoice = plan::PlannedBooking {
-        leistung: plan::LEISTUNG_RECHNUNG.into(),
+        leistung: plan::Leistung::Rechnung,
         art: Art::Rechnung,
         betrag: dec("-4400"),
-        bezug: Some("RF-2610".into()),
+        bezug: Some(plan::Bezug::Rechnungsnummer("RF-2610".into())),
         due_on: Some(ymd(2023, 10, 30)),
         text: "Rechnung".into(),
         ..claw.clone()
@@ -1396,7 +1395,10 @@ fn the_same_receipt_in_another_notation_is_refused_and_a_reversal_restores_the_o
     assert!(matches!(l.reverse_receipt(&first.id[..8], " ", "y", "t"), Err(LedgerError::NoReason)));
     assert!(matches!(l.reverse_receipt(&first.id[..7], "falsch", "y", "t"), Err(LedgerError::UnknownReceipt(_))));
     let rev = l.reverse_receipt(&first.id[..8], "falsch erfasst", "y", "t").unwrap();
-    assert_eq!((rev.art, rev.betrag, rev.bezug.as_deref()), (Art::Storno, dec("-10"), Some(first.id.as_str())));
+    assert_eq!(
+        (rev.art, rev.betrag, rev.bezug),
+        (Art::Storno, dec("-10"), Some(plan::Bezug::Storniert(first.id.clone())))
+    );
     assert_eq!(open_of(&l, &id), dec("4390"));
     // Twice is refused, nothing booked.
     let n = l.bookings().unwrap().len();
@@ -1926,7 +1928,10 @@ fn each_receipt_is_reversed_by_its_own_id_and_the_receipt_runs_are_numbered_in_o
     l.reverse_receipt(&a.id, "falsch erfasst", "y", "t").unwrap();
     assert_eq!(open_of(&l, &id), dec("4200"));
     let rev = l.reverse_receipt(&b.id[..8], "falsch erfasst", "y", "t").unwrap();
-    assert_eq!((rev.art, rev.betrag, rev.bezug.as_deref()), (Art::Storno, dec("-200"), Some(b.id.as_str())));
+    assert_eq!(
+        (rev.art, rev.betrag, rev.bezug),
+        (Art::Storno, dec("-200"), Some(plan::Bezug::Storniert(b.id.clone())))
+    );
     assert_eq!(open_of(&l, &id), dec("4400"));
     // Receipts and their reversals are runs of their own, numbered 1, 2, 3, 4 as booked.
     let lauf: Vec<i64> = l
@@ -1937,4 +1942,67 @@ fn each_receipt_is_reversed_by_its_own_id_and_the_receipt_runs_are_numbered_in_o
         .map(|r| r.lauf)
         .collect();
     assert_eq!(lauf, [1, 2, 3, 4]);
+}
+
+/// A Storno of a run that offset a clawback against a payment shows the run negated in
+/// `konto`'s rows per run: the clawback's reversal (whose reference is the clawback's, not a
+/// booking id) counts like the clawback did.
+#[test]
+fn a_reversed_clawback_stays_in_the_rows_per_run() {
+    let mut l = Ledger::in_memory().unwrap();
+    let pay = plan::PlannedBooking {
+        payee: 2610,
+        bfs: 2610,
+        periode: plan::Periode::parse("2023/H1").unwrap(),
+        leistung: plan::Leistung::Tarif(TariffCode::FallEg),
+        art: Art::Auszahlung,
+        betrag: dec("1000"),
+        count: Some(5),
+        tariff: String::new(),
+        evidence: vec![],
+        bezug: None,
+        due_on: None,
+        text: "Auszahlung".into(),
+    };
+    let claw = plan::PlannedBooking {
+        periode: plan::Periode::year(2023),
+        leistung: plan::Leistung::Rueckforderung,
+        art: Art::Rueckforderung,
+        betrag: dec("-4400"),
+        count: None,
+        bezug: Some(plan::Bezug::Rueckforderung("RF-2610".into())),
+        text: "Rückforderung".into(),
+        ..pay.clone()
+    };
+    let invoice = plan::PlannedBooking {
+        leistung: plan::Leistung::Rechnung,
+        art: Art::Rechnung,
+        betrag: dec("-3400"),
+        bezug: None,
+        due_on: Some(ymd(2023, 10, 30)),
+        text: "Rechnung".into(),
+        ..claw.clone()
+    };
+    let header = RunHeader {
+        stichtag: ymd(2023, 9, 30),
+        booked_at: "t".into(),
+        program_version: "t".into(),
+        evidence: vec![],
+        first_year: 2023,
+        reason: String::new(),
+        person: "t".into(),
+        execution_date: None,
+    };
+    l.book_run(&header, &[pay, claw, invoice]).unwrap();
+    l.storno(ymd(2023, 9, 30), "falsch", "t2", "t").unwrap();
+    let rows =
+        beitraege::zahlungslauf::konto::run_rows(&l.runs().unwrap(), &l.bookings().unwrap(), Some(2610)).unwrap();
+    let got: Vec<_> = rows.iter().map(|r| (r.gross, r.offset, r.transfer, r.invoiced)).collect();
+    // Paid 1000, claimed 4400: offset 1000, transferred 0, invoiced 3400; the Storno the negation.
+    assert_eq!(
+        got,
+        vec![(dec("1000"), dec("1000"), dec("0"), dec("3400")), (dec("-1000"), dec("-1000"), dec("0"), dec("-3400")),]
+    );
+    // The clawback counts as open again.
+    assert!(l.settled_clawbacks().unwrap().is_empty());
 }

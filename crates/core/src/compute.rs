@@ -769,7 +769,7 @@ fn projection(
                 .bookings
                 .iter()
                 .filter(|b| b.payee == p.payee && b.betrag > Decimal::ZERO)
-                .filter_map(|b| Part::parse(&b.periode))
+                .map(|b| (b.periode.year, b.periode.part))
                 .collect();
             parts.sort();
             parts.dedup();

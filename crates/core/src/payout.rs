@@ -124,8 +124,8 @@ pub struct Key {
 }
 
 impl Key {
-    pub fn periode(&self) -> String {
-        self.part.label(self.year)
+    pub fn periode(&self) -> Periode {
+        Periode { year: self.year, part: self.part }
     }
 }
 
@@ -206,19 +206,135 @@ impl Art {
     }
 }
 
-pub const LEISTUNG_RUECKFORDERUNG: &str = "RUECKFORDERUNG";
-pub const LEISTUNG_RECHNUNG: &str = "RECHNUNG";
+/// The period a booking belongs to (the ledger's `periode`): a year (the Sockelbeitrag, a
+/// clawback, an invoice, a receipt) or one of its half-years. Stored as `2023`, `2023/H1`, `2023/H2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Periode {
+    pub year: i32,
+    pub part: Part,
+}
+
+impl Periode {
+    /// The whole year.
+    pub fn year(year: i32) -> Periode {
+        Periode { year, part: Part::Year }
+    }
+    pub fn parse(s: &str) -> Option<Periode> {
+        let (year, part) = Part::parse(s)?;
+        Some(Periode { year, part })
+    }
+}
+
+impl std::fmt::Display for Periode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.part.label(self.year))
+    }
+}
+
+/// What a booking pays or claims for (the ledger's `leistung`): a component of the flat
+/// rates (4.3), a clawback (4.7) or the invoice of what the offset did not cover (4.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Leistung {
+    Tarif(TariffCode),
+    Rueckforderung,
+    Rechnung,
+}
+
+impl Leistung {
+    /// The stored text: the tariff code, `RUECKFORDERUNG` or `RECHNUNG`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Leistung::Tarif(c) => c.as_str(),
+            Leistung::Rueckforderung => "RUECKFORDERUNG",
+            Leistung::Rechnung => "RECHNUNG",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Leistung> {
+        match s {
+            "RUECKFORDERUNG" => Some(Leistung::Rueckforderung),
+            "RECHNUNG" => Some(Leistung::Rechnung),
+            _ => TariffCode::parse(s).map(Leistung::Tarif),
+        }
+    }
+    /// The component, for a booking of the flat rates.
+    pub fn tariff(self) -> Option<TariffCode> {
+        match self {
+            Leistung::Tarif(c) => Some(c),
+            _ => None,
+        }
+    }
+    /// Whether the booking is part of what a municipality receives for a year (Anhang Nr. 1):
+    /// the flat rates and the clawbacks; an invoice and its receipts only move that money.
+    pub fn is_contribution(self) -> bool {
+        !matches!(self, Leistung::Rechnung)
+    }
+}
+
+impl std::fmt::Display for Leistung {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a booking refers to (the ledger's `bezug`), one meaning per kind of booking.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Bezug {
+    /// A clawback, and the Storno of one: the clawback's reference in the master data, so a
+    /// reversed clawback counts as open again.
+    Rueckforderung(String),
+    /// An invoice: its number (`2024-0001`), given when it is booked.
+    Rechnungsnummer(String),
+    /// A receipt: the invoice it pays (its number, or the first 16 characters of its booking id
+    /// for invoices booked before numbers were given).
+    Rechnung(String),
+    /// Any other Storno: the id of the booking it reverses.
+    Storniert(String),
+}
+
+impl Bezug {
+    /// The stored text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Bezug::Rueckforderung(s) | Bezug::Rechnungsnummer(s) | Bezug::Rechnung(s) | Bezug::Storniert(s) => s,
+        }
+    }
+    /// The reference as the booking's kind and service give it meaning; `None` when the
+    /// kind has no reference or the text is missing where one is required.
+    pub fn of(art: Art, leistung: Leistung, text: Option<String>) -> Result<Option<Bezug>, ()> {
+        match (art, leistung, text) {
+            (Art::Auszahlung | Art::Korrektur, _, None) => Ok(None),
+            (Art::Rueckforderung, Leistung::Rueckforderung, Some(t))
+            | (Art::Storno, Leistung::Rueckforderung, Some(t)) => Ok(Some(Bezug::Rueckforderung(t))),
+            // Invoices booked before numbers were given have none.
+            (Art::Rechnung, Leistung::Rechnung, t) => Ok(t.map(Bezug::Rechnungsnummer)),
+            (Art::Zahlungseingang, Leistung::Rechnung, Some(t)) => Ok(Some(Bezug::Rechnung(t))),
+            (Art::Storno, _, Some(t)) => Ok(Some(Bezug::Storniert(t))),
+            _ => Err(()),
+        }
+    }
+    /// The clawback's reference.
+    pub fn rueckforderung(b: Option<&Bezug>) -> Option<&str> {
+        match b {
+            Some(Bezug::Rueckforderung(s)) => Some(s),
+            _ => None,
+        }
+    }
+    /// The id of the booking a Storno reverses.
+    pub fn storniert(b: Option<&Bezug>) -> Option<&str> {
+        match b {
+            Some(Bezug::Storniert(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
 
 /// A booking the run will make.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedBooking {
     pub payee: Bfs,
     pub bfs: Bfs,
-    pub year: i32,
-    /// `2023`, `2023/H1`, `2023/H2`.
-    pub periode: String,
-    /// Tariff code, `RUECKFORDERUNG` or `RECHNUNG`.
-    pub leistung: String,
+    pub periode: Periode,
+    pub leistung: Leistung,
     pub art: Art,
     /// CHF; positive raises the payout, negative is money back to the canton.
     pub betrag: Chf,
@@ -226,7 +342,7 @@ pub struct PlannedBooking {
     pub tariff: String,
     pub evidence: Vec<Evidence>,
     /// The clawback this books (Rückforderung); an invoice's number once it is booked.
-    pub bezug: Option<String>,
+    pub bezug: Option<Bezug>,
     /// Due date of an invoice.
     pub due_on: Option<NaiveDate>,
     pub text: String,
@@ -403,9 +519,8 @@ pub fn plan(input: &RunInput<'_>) -> Result<Plan, Overflow> {
             bookings.push(PlannedBooking {
                 payee,
                 bfs: key.bfs,
-                year: key.year,
                 periode: key.periode(),
-                leistung: key.component.as_str().to_string(),
+                leistung: Leistung::Tarif(key.component),
                 art,
                 betrag: now,
                 count: item.count,
@@ -421,15 +536,14 @@ pub fn plan(input: &RunInput<'_>) -> Result<Plan, Overflow> {
         bookings.push(PlannedBooking {
             payee: c.payee,
             bfs: c.bfs,
-            year: c.decided_on.year(),
-            periode: c.decided_on.year().to_string(),
-            leistung: LEISTUNG_RUECKFORDERUNG.to_string(),
+            periode: Periode::year(c.decided_on.year()),
+            leistung: Leistung::Rueckforderung,
             art: Art::Rueckforderung,
             betrag: -c.amount,
             count: None,
             tariff: String::new(),
             evidence: Vec::new(),
-            bezug: Some(c.reference.clone()),
+            bezug: Some(Bezug::Rueckforderung(c.reference.clone())),
             due_on: None,
             text: format!("{} (verfügt am {})", c.reason, fmt_date(c.decided_on)),
         });
@@ -455,9 +569,8 @@ pub fn plan(input: &RunInput<'_>) -> Result<Plan, Overflow> {
             bookings.push(PlannedBooking {
                 payee: p.payee,
                 bfs: p.payee,
-                year: date.year(),
-                periode: date.year().to_string(),
-                leistung: LEISTUNG_RECHNUNG.to_string(),
+                periode: Periode::year(date.year()),
+                leistung: Leistung::Rechnung,
                 art: Art::Rechnung,
                 betrag: -p.invoice,
                 count: None,
@@ -521,8 +634,8 @@ pub fn project(y: i32, due: &[DueItem], clawbacks: &[OpenClawback]) -> Result<Ve
             clawbacks: &open,
         })?;
         for b in &p.bookings {
-            if let (Some(component), Some((year, part))) = (TariffCode::parse(&b.leistung), Part::parse(&b.periode)) {
-                let k = Key { bfs: b.bfs, year, part, component };
+            if let Some(component) = b.leistung.tariff() {
+                let k = Key { bfs: b.bfs, year: b.periode.year, part: b.periode.part, component };
                 let e = booked.entry(k).or_insert(Decimal::ZERO);
                 *e = add(*e, b.betrag)?;
                 booked_payee.insert(k, b.payee);
@@ -541,11 +654,11 @@ pub fn project(y: i32, due: &[DueItem], clawbacks: &[OpenClawback]) -> Result<Ve
 pub struct RunBooking<'a> {
     pub payee: Bfs,
     pub bfs: Bfs,
-    pub periode: &'a str,
+    pub periode: Periode,
     pub art: Art,
     pub betrag: Chf,
     pub text: &'a str,
-    pub bezug: Option<&'a str>,
+    pub bezug: Option<&'a Bezug>,
     pub due_on: Option<NaiveDate>,
 }
 
@@ -554,11 +667,11 @@ impl<'a> From<&'a PlannedBooking> for RunBooking<'a> {
         RunBooking {
             payee: b.payee,
             bfs: b.bfs,
-            periode: &b.periode,
+            periode: b.periode,
             art: b.art,
             betrag: b.betrag,
             text: &b.text,
-            bezug: b.bezug.as_deref(),
+            bezug: b.bezug.as_ref(),
             due_on: b.due_on,
         }
     }
@@ -611,14 +724,14 @@ pub fn invoice_docs(stichtag: NaiveDate, rows: &[RunBooking<'_>]) -> Result<Vec<
                 art: b.art,
                 periode: b.periode.to_string(),
                 text: b.text.to_string(),
-                reference: b.bezug.map(str::to_string),
+                reference: Bezug::rueckforderung(b.bezug).map(str::to_string),
                 amount: -b.betrag,
             })
             .collect();
         let s = settle(gross, checked_sum(claims.iter().map(|c| c.amount))?)?;
         let due_on = inv.due_on.unwrap_or(invoice_due(stichtag));
         out.push(InvoiceDoc {
-            number: inv.bezug.map(str::to_string),
+            number: inv.bezug.map(|b| b.as_str().to_string()),
             payee: inv.payee,
             stichtag,
             date: invoice_date_of_due(due_on),
@@ -753,7 +866,10 @@ mod tests {
         let p = run(ymd(2023, 9, 30), ymd(2023, 9, 30), &due, &booked, &[]);
         let b: Vec<_> = p.bookings.iter().filter(|b| b.bfs == 9).collect();
         assert_eq!(b.len(), 1, "only 2023 is evaluated; 2022 stays as booked");
-        assert_eq!((b[0].art, b[0].betrag, b[0].periode.as_str()), (Art::Korrektur, Decimal::from(-84), "2023"));
+        assert_eq!(
+            (b[0].art, b[0].betrag, b[0].periode.to_string()),
+            (Art::Korrektur, Decimal::from(-84), "2023".to_string())
+        );
         // Offset against what its successor's payee (1) is paid now: 910 − 84.
         assert_eq!(b[0].payee, 1);
         assert_eq!((p.payees[0].payee, p.payees[0].transfer), (1, Decimal::from(826)));
@@ -820,16 +936,16 @@ mod tests {
         let p = example_run();
         let d = |n: i64| Decimal::from(n);
         assert_eq!((p.total_transfer(), p.total_offset(), p.total_invoiced()), (d(600), d(600), d(300)));
-        let arts: Vec<(Bfs, &str, Art, Chf)> =
-            p.bookings.iter().map(|b| (b.bfs, b.periode.as_str(), b.art, b.betrag)).collect();
+        let arts: Vec<(Bfs, String, Art, Chf)> =
+            p.bookings.iter().map(|b| (b.bfs, b.periode.to_string(), b.art, b.betrag)).collect();
         assert_eq!(
             arts,
             vec![
-                (1, "2023/H1", Art::Auszahlung, d(200)),
-                (2, "2023/H1", Art::Korrektur, d(-400)),
-                (2, "2023/H2", Art::Auszahlung, d(1000)),
-                (1, "2024", Art::Rueckforderung, d(-500)),
-                (1, "2024", Art::Rechnung, d(-300)),
+                (1, "2023/H1".to_string(), Art::Auszahlung, d(200)),
+                (2, "2023/H1".to_string(), Art::Korrektur, d(-400)),
+                (2, "2023/H2".to_string(), Art::Auszahlung, d(1000)),
+                (1, "2024".to_string(), Art::Rueckforderung, d(-500)),
+                (1, "2024".to_string(), Art::Rechnung, d(-300)),
             ]
         );
     }
@@ -894,5 +1010,58 @@ mod tests {
             clawbacks: &[],
         });
         assert_eq!(r, Err(Overflow));
+    }
+
+    #[test]
+    fn the_ledger_texts_of_service_and_period_read_back() {
+        for (text, l) in [
+            ("FALL_EG", Leistung::Tarif(TariffCode::FallEg)),
+            ("SOCKEL", Leistung::Tarif(TariffCode::Sockel)),
+            ("RUECKFORDERUNG", Leistung::Rueckforderung),
+            ("RECHNUNG", Leistung::Rechnung),
+        ] {
+            assert_eq!((Leistung::parse(text), l.as_str()), (Some(l), text));
+        }
+        assert_eq!(Leistung::parse("rechnung"), None);
+        assert!(!Leistung::Rechnung.is_contribution() && Leistung::Rueckforderung.is_contribution());
+        for (text, y, part) in [("2023", 2023, Part::Year), ("2023/H1", 2023, Part::H1), ("2024/H2", 2024, Part::H2)] {
+            let p = Periode::parse(text).unwrap();
+            assert_eq!((p.year, p.part, p.to_string()), (y, part, text.to_string()));
+        }
+        assert_eq!(Periode::parse("2023/H3"), None);
+        assert_eq!(Periode::parse("2023/"), None);
+    }
+
+    #[test]
+    fn a_reference_has_the_meaning_its_booking_gives_it() {
+        let t = |s: &str| Some(s.to_string());
+        let tarif = Leistung::Tarif(TariffCode::FallEg);
+        assert_eq!(Bezug::of(Art::Auszahlung, tarif, None), Ok(None));
+        assert_eq!(Bezug::of(Art::Auszahlung, tarif, t("x")), Err(()));
+        assert_eq!(Bezug::of(Art::Korrektur, tarif, t("x")), Err(()));
+        assert_eq!(
+            Bezug::of(Art::Rueckforderung, Leistung::Rueckforderung, t("RF-1")),
+            Ok(Some(Bezug::Rueckforderung("RF-1".into())))
+        );
+        assert_eq!(Bezug::of(Art::Rueckforderung, Leistung::Rueckforderung, None), Err(()));
+        assert_eq!(Bezug::of(Art::Rueckforderung, tarif, t("RF-1")), Err(()));
+        assert_eq!(Bezug::of(Art::Rechnung, Leistung::Rechnung, None), Ok(None));
+        assert_eq!(
+            Bezug::of(Art::Rechnung, Leistung::Rechnung, t("2024-0001")),
+            Ok(Some(Bezug::Rechnungsnummer("2024-0001".into())))
+        );
+        assert_eq!(
+            Bezug::of(Art::Zahlungseingang, Leistung::Rechnung, t("2024-0001")),
+            Ok(Some(Bezug::Rechnung("2024-0001".into())))
+        );
+        assert_eq!(Bezug::of(Art::Zahlungseingang, Leistung::Rechnung, None), Err(()));
+        // A Storno: of a clawback, the clawback's reference; of anything else, the booking's id.
+        assert_eq!(
+            Bezug::of(Art::Storno, Leistung::Rueckforderung, t("RF-1")),
+            Ok(Some(Bezug::Rueckforderung("RF-1".into())))
+        );
+        assert_eq!(Bezug::of(Art::Storno, tarif, t("ab12")), Ok(Some(Bezug::Storniert("ab12".into()))));
+        assert_eq!(Bezug::of(Art::Storno, Leistung::Rechnung, t("ab12")), Ok(Some(Bezug::Storniert("ab12".into()))));
+        assert_eq!(Bezug::of(Art::Storno, tarif, None), Err(()));
     }
 }

@@ -32,9 +32,9 @@ pub use freigabe::{bookings_sha256, sha256_hex, Release, ReleaseDraft, ReleaseFi
 
 /// An invoice with what has been received on it (a plain value, shared with the writers).
 pub use crate::domain::InvoiceState;
-use crate::domain::{fmt_date, Bfs, Chf, TariffCode};
+use crate::domain::{fmt_date, Bfs, Chf};
 use crate::fsio::hex;
-use crate::payout::{Art, Evidence, Key, Part, PlannedBooking};
+use crate::payout::{Art, Bezug, Evidence, Key, Leistung, Periode, PlannedBooking};
 use chain::KeyProblem;
 use chrono::{Datelike, NaiveDate};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
@@ -297,15 +297,14 @@ pub struct Booking {
     pub art: Art,
     pub payee: Bfs,
     pub bfs: Bfs,
-    pub year: i32,
-    pub periode: String,
-    pub leistung: String,
+    pub periode: Periode,
+    pub leistung: Leistung,
     pub betrag: Chf,
     pub count: Option<u64>,
     pub tariff: String,
     pub evidence: Vec<Evidence>,
     pub due_on: Option<NaiveDate>,
-    pub bezug: Option<String>,
+    pub bezug: Option<Bezug>,
     pub text: String,
     pub program_version: String,
     pub booked_at: String,
@@ -321,19 +320,18 @@ impl Booking {
         crate::payout::RunBooking {
             payee: self.payee,
             bfs: self.bfs,
-            periode: &self.periode,
+            periode: self.periode,
             art: self.art,
             betrag: self.betrag,
             text: &self.text,
-            bezug: self.bezug.as_deref(),
+            bezug: self.bezug.as_ref(),
             due_on: self.due_on,
         }
     }
     /// The component key, for bookings of a tariff code.
     pub fn key(&self) -> Option<Key> {
-        let component = TariffCode::parse(&self.leistung)?;
-        let (year, part) = Part::parse(&self.periode)?;
-        Some(Key { bfs: self.bfs, year, part, component })
+        let component = self.leistung.tariff()?;
+        Some(Key { bfs: self.bfs, year: self.periode.year, part: self.periode.part, component })
     }
 }
 
@@ -472,17 +470,21 @@ pub(crate) fn booking_rows(conn: &Connection, filter: &str) -> rusqlite::Result<
             _ => Err(what),
         };
         let parsed = (|| -> Result<Booking, &'static str> {
+            let art = Art::parse(&text(4, "Art")?).ok_or("Art")?;
+            let year = i32::try_from(int(7, "Jahr")?).map_err(|_| "Jahr")?;
+            let periode = Periode::parse(&text(8, "Periode")?).filter(|p| p.year == year).ok_or("Periode")?;
+            let leistung = Leistung::parse(&text(9, "Leistung")?).ok_or("Leistung")?;
+            let bezug = Bezug::of(art, leistung, opt_text(15, "Bezug")?).map_err(|()| "Bezug")?;
             Ok(Booking {
                 seq,
                 id: text(1, "Buchungs-ID")?,
                 run_id: text(2, "Lauf-ID")?,
                 stichtag: parse_iso(&text(3, "Stichtag")?).ok_or("Stichtag")?,
-                art: Art::parse(&text(4, "Art")?).ok_or("Art")?,
+                art,
                 payee: u32::try_from(int(5, "Zahlungsempfänger")?).map_err(|_| "Zahlungsempfänger")?,
                 bfs: u32::try_from(int(6, "BFS-Nr.")?).map_err(|_| "BFS-Nr.")?,
-                year: i32::try_from(int(7, "Jahr")?).map_err(|_| "Jahr")?,
-                periode: text(8, "Periode")?,
-                leistung: text(9, "Leistung")?,
+                periode,
+                leistung,
                 betrag: Decimal::from_str(&text(10, "Betrag")?)
                     .ok()
                     .filter(|a| a.abs() <= Decimal::from(MAX_BOOKING_CHF))
@@ -495,7 +497,7 @@ pub(crate) fn booking_rows(conn: &Connection, filter: &str) -> rusqlite::Result<
                 tariff: text(12, "Tarif")?,
                 evidence: serde_json::from_str(&text(13, "Belege")?).map_err(|_| "Belege")?,
                 due_on: opt_text(14, "Fällig am")?.map(|d| parse_iso(&d).ok_or("Fällig am")).transpose()?,
-                bezug: opt_text(15, "Bezug")?,
+                bezug,
                 text: text(16, "Text")?,
                 program_version: text(17, "Programmversion")?,
                 booked_at: text(18, "Gebucht am")?,
@@ -534,11 +536,11 @@ pub fn booking_id(stichtag: NaiveDate, lauf: i64, b: &PlannedBooking) -> String 
         &lauf.to_string(),
         &b.payee.to_string(),
         &b.bfs.to_string(),
-        &b.year.to_string(),
-        &b.periode,
-        &b.leistung,
+        &b.periode.year.to_string(),
+        &b.periode.to_string(),
+        b.leistung.as_str(),
         b.art.as_str(),
-        b.bezug.as_deref().unwrap_or(""),
+        b.bezug.as_ref().map(Bezug::as_str).unwrap_or(""),
     ])
 }
 
@@ -557,15 +559,15 @@ pub fn canonical(b: &Booking) -> String {
         b.art.as_str().to_string(),
         b.payee.to_string(),
         b.bfs.to_string(),
-        b.year.to_string(),
-        b.periode.clone(),
-        b.leistung.clone(),
+        b.periode.year.to_string(),
+        b.periode.to_string(),
+        b.leistung.as_str().to_string(),
         b.betrag.to_string(),
         b.count.map(|c| c.to_string()).unwrap_or_default(),
         b.tariff.clone(),
         ev,
         b.due_on.map(iso).unwrap_or_default(),
-        b.bezug.clone().unwrap_or_default(),
+        b.bezug.as_ref().map(|r| r.as_str().to_string()).unwrap_or_default(),
         b.text.clone(),
         b.program_version.clone(),
         b.booked_at.clone(),
@@ -1124,10 +1126,8 @@ impl Ledger {
     pub fn settled_clawbacks(&self) -> Result<BTreeSet<String>, LedgerError> {
         let mut sums: BTreeMap<String, Chf> = BTreeMap::new();
         for b in self.bookings()? {
-            if b.leistung == crate::payout::LEISTUNG_RUECKFORDERUNG {
-                if let Some(r) = &b.bezug {
-                    add_to(sums.entry(r.clone()).or_insert(Decimal::ZERO), b.betrag, b.seq)?;
-                }
+            if let Some(r) = Bezug::rueckforderung(b.bezug.as_ref()) {
+                add_to(sums.entry(r.to_string()).or_insert(Decimal::ZERO), b.betrag, b.seq)?;
             }
         }
         Ok(sums.into_iter().filter(|(_, s)| !s.is_zero()).map(|(r, _)| r).collect())
@@ -1136,14 +1136,13 @@ impl Ledger {
     /// Invoices with their receipts.
     pub fn invoices(&self) -> Result<Vec<InvoiceState>, LedgerError> {
         let all = self.bookings()?;
-        let reversed: BTreeSet<&str> =
-            all.iter().filter(|b| b.art == Art::Storno).filter_map(|b| b.bezug.as_deref()).collect();
+        let reversed: BTreeSet<&str> = all.iter().filter_map(|b| Bezug::storniert(b.bezug.as_ref())).collect();
         let mut out: Vec<InvoiceState> = all
             .iter()
             .filter(|b| b.art == Art::Rechnung)
             .map(|b| InvoiceState {
                 // Invoices booked before numbers were given are known by their booking id.
-                id: b.bezug.clone().unwrap_or_else(|| b.id[..16].to_string()),
+                id: b.bezug.as_ref().map(|r| r.as_str().to_string()).unwrap_or_else(|| b.id[..16].to_string()),
                 payee: b.payee,
                 stichtag: b.stichtag,
                 date: b.due_on.map(crate::payout::invoice_date_of_due).unwrap_or(b.stichtag),
@@ -1154,7 +1153,8 @@ impl Ledger {
             })
             .collect();
         for b in all.iter().filter(|b| b.art == Art::Zahlungseingang && !reversed.contains(b.id.as_str())) {
-            if let Some(inv) = out.iter_mut().find(|i| Some(i.id.as_str()) == b.bezug.as_deref()) {
+            let Some(Bezug::Rechnung(number)) = &b.bezug else { continue };
+            if let Some(inv) = out.iter_mut().find(|i| i.id == *number) {
                 add_to(&mut inv.received, b.betrag, b.seq)?;
             }
         }
@@ -1253,15 +1253,15 @@ impl Ledger {
                     b.art.as_str(),
                     b.payee,
                     b.bfs,
-                    b.year,
-                    b.periode,
-                    b.leistung,
+                    b.periode.year,
+                    b.periode.to_string(),
+                    b.leistung.as_str(),
                     b.betrag.to_string(),
                     b.count.map(|c| c as i64),
                     b.tariff,
                     serde_json::to_string(&b.evidence).unwrap_or_else(|_| "[]".into()),
                     b.due_on.map(iso),
-                    b.bezug,
+                    b.bezug.as_ref().map(Bezug::as_str),
                     b.text,
                     b.program_version,
                     b.booked_at,
@@ -1370,7 +1370,7 @@ impl Ledger {
                 }
             };
             next_number.insert(year, n + 1);
-            p.bezug = Some(format!("{year}-{n:04}"));
+            p.bezug = Some(Bezug::Rechnungsnummer(format!("{year}-{n:04}")));
         }
         let mut rows: Vec<Booking> = planned
             .iter()
@@ -1382,9 +1382,8 @@ impl Ledger {
                 art: p.art,
                 payee: p.payee,
                 bfs: p.bfs,
-                year: p.year,
-                periode: p.periode.clone(),
-                leistung: p.leistung.clone(),
+                periode: p.periode,
+                leistung: p.leistung,
                 betrag: p.betrag,
                 count: p.count,
                 tariff: p.tariff.clone(),
@@ -1467,7 +1466,12 @@ impl Ledger {
                 run_id: rid.clone(),
                 art: Art::Storno,
                 betrag: -o.betrag,
-                bezug: Some(o.id.clone()),
+                // A reversed clawback must count as open again: its reversal carries the
+                // clawback's reference (the original is the run's clawback of that reference).
+                bezug: Some(match &o.bezug {
+                    Some(Bezug::Rueckforderung(r)) => Bezug::Rueckforderung(r.clone()),
+                    _ => Bezug::Storniert(o.id.clone()),
+                }),
                 text: format!("Storno von {}: {}", o.art.as_str(), reason.trim()),
                 program_version: version.to_string(),
                 booked_at: booked_at.to_string(),
@@ -1475,12 +1479,6 @@ impl Ledger {
                 ..o.clone()
             })
             .collect();
-        // A reversed clawback must count as open again: its reversal carries the clawback's reference.
-        for (r, o) in rows.iter_mut().zip(&originals) {
-            if o.art == Art::Rueckforderung {
-                r.bezug = o.bezug.clone();
-            }
-        }
         Self::insert_bookings(&tx, &mut rows).map_err(db)?;
         seal_and_commit(tx, &self.key, &path)?;
         self.anchor_after_commit("Storno");
@@ -1526,8 +1524,7 @@ impl Ledger {
         // The same receipt again is refused, before the open amount is looked at; one that was
         // reversed may be recorded anew (under the next free id).
         let all = self.bookings()?;
-        let reversed: BTreeSet<&str> =
-            all.iter().filter(|b| b.art == Art::Storno).filter_map(|b| b.bezug.as_deref()).collect();
+        let reversed: BTreeSet<&str> = all.iter().filter_map(|b| Bezug::storniert(b.bezug.as_ref())).collect();
         let ids: BTreeSet<&str> = all.iter().map(|b| b.id.as_str()).collect();
         let mut n = 1;
         let id = loop {
@@ -1570,15 +1567,14 @@ impl Ledger {
             art: Art::Zahlungseingang,
             payee: inv.payee,
             bfs: inv.payee,
-            year: chrono::Datelike::year(&date),
-            periode: chrono::Datelike::year(&date).to_string(),
-            leistung: crate::payout::LEISTUNG_RECHNUNG.to_string(),
+            periode: Periode::year(chrono::Datelike::year(&date)),
+            leistung: Leistung::Rechnung,
             betrag: amount,
             count: None,
             tariff: String::new(),
             evidence: Vec::new(),
             due_on: None,
-            bezug: Some(inv.id.clone()),
+            bezug: Some(Bezug::Rechnung(inv.id.clone())),
             text: format!("Zahlungseingang auf Rechnung {}", inv.id),
             program_version: version.to_string(),
             booked_at: booked_at.to_string(),
@@ -1626,10 +1622,8 @@ impl Ledger {
         let db = |source| LedgerError::Db { path: path.clone(), source };
         let tx = begin(&self.conn, &path, self.read_only)?;
         let original = self.receipt(receipt_id)?;
-        let reversal = self
-            .bookings()?
-            .into_iter()
-            .find(|b| b.art == Art::Storno && b.bezug.as_deref() == Some(original.id.as_str()));
+        let reversal =
+            self.bookings()?.into_iter().find(|b| Bezug::storniert(b.bezug.as_ref()) == Some(original.id.as_str()));
         if let Some(done) = reversal {
             let short = original.id.get(..16).unwrap_or(&original.id).to_string();
             return Err(LedgerError::ReceiptAlreadyReversed { id: short, at: done.booked_at });
@@ -1652,14 +1646,14 @@ impl Ledger {
             None,
         )
         .map_err(db)?;
-        let invoice = original.bezug.clone().unwrap_or_default();
+        let invoice = original.bezug.as_ref().map(Bezug::as_str).unwrap_or_default().to_string();
         let mut rows = vec![Booking {
             seq: 0,
             id: sha(&["storno/v1", &original.id]),
             run_id: rid,
             art: Art::Storno,
             betrag: -original.betrag,
-            bezug: Some(original.id.clone()),
+            bezug: Some(Bezug::Storniert(original.id.clone())),
             text: format!("Storno des Zahlungseingangs auf Rechnung {invoice}: {}", reason.trim()),
             program_version: version.to_string(),
             booked_at: booked_at.to_string(),
@@ -1694,9 +1688,8 @@ mod tests {
         PlannedBooking {
             payee: bfs,
             bfs,
-            year: 2023,
-            periode: "2023/H1".into(),
-            leistung: "FALL_EG".into(),
+            periode: Periode::parse("2023/H1").unwrap(),
+            leistung: Leistung::parse("FALL_EG").unwrap(),
             art: Art::Auszahlung,
             betrag: Decimal::from(amount),
             count: Some(1),
@@ -1772,9 +1765,8 @@ mod tests {
                 art: Art::Auszahlung,
                 payee: 1,
                 bfs: 1,
-                year: 2023,
-                periode: "2023".into(),
-                leistung: "SOCKEL".into(),
+                periode: Periode::parse("2023").unwrap(),
+                leistung: Leistung::parse("SOCKEL").unwrap(),
                 betrag: Decimal::from(70),
                 count: Some(10),
                 tariff: String::new(),
@@ -1858,8 +1850,8 @@ mod tests {
 
     fn invoice_of(payee: Bfs, amount: i64, due_on: NaiveDate) -> PlannedBooking {
         PlannedBooking {
-            periode: "2023".into(),
-            leistung: crate::payout::LEISTUNG_RECHNUNG.into(),
+            periode: Periode::parse("2023").unwrap(),
+            leistung: Leistung::Rechnung,
             art: Art::Rechnung,
             betrag: Decimal::from(-amount),
             count: None,
@@ -1873,7 +1865,11 @@ mod tests {
     #[test]
     fn invoices_are_numbered_on_per_year_of_their_date() {
         let mut l = Ledger::in_memory().unwrap();
-        let numbers = |rows: &[Booking]| rows.iter().map(|b| b.bezug.clone().unwrap_or_default()).collect::<Vec<_>>();
+        let numbers = |rows: &[Booking]| {
+            rows.iter()
+                .map(|b| b.bezug.as_ref().map(|r| r.as_str().to_string()).unwrap_or_default())
+                .collect::<Vec<_>>()
+        };
         // 30.09.2023: two invoices dated 30.09.2023 (due 30.10.2023).
         let rows = l.book_run(
             &header(ymd(2023, 9, 30)),
@@ -1995,8 +1991,7 @@ mod tests {
         let p = dir.path().join("b.sqlite");
         let mut l = Ledger::open(&p).unwrap();
         let mut inv = pb(1, -100);
-        (inv.art, inv.leistung, inv.due_on) =
-            (Art::Rechnung, crate::payout::LEISTUNG_RECHNUNG.into(), Some(ymd(2023, 10, 30)));
+        (inv.art, inv.leistung, inv.due_on) = (Art::Rechnung, Leistung::Rechnung, Some(ymd(2023, 10, 30)));
         l.book_run(&header(ymd(2023, 9, 30)), &[inv]).unwrap();
         let id = l.invoices().unwrap()[0].id.clone();
         let lock = hold(&p);
@@ -2034,7 +2029,7 @@ mod tests {
         let run = observed(&WAITING, move || {
             let mut l = Ledger::open_observed(&p2, busy).unwrap();
             let mut later = pb(1, 300);
-            later.periode = "2023/H2".into();
+            later.periode = Periode::parse("2023/H2").unwrap();
             l.book_run(&header(ymd(2024, 3, 31)), &[later]).map(|_| ())
         });
         wait_for(&WAITING, 2);
@@ -2097,9 +2092,8 @@ mod tests {
                 art: Art::Auszahlung,
                 payee: 2400 + seq as u32,
                 bfs: 2400 + seq as u32,
-                year: 2023,
-                periode: "2023".into(),
-                leistung: "SOCKEL".into(),
+                periode: Periode::parse("2023").unwrap(),
+                leistung: Leistung::parse("SOCKEL").unwrap(),
                 betrag: Decimal::from(amount),
                 count: Some(1),
                 tariff: String::new(),
@@ -2294,11 +2288,20 @@ mod tests {
         (h.person, h.execution_date) = ("anna".into(), Some(ymd(2024, 4, 2)));
         let ibans = BTreeMap::from([(1, "CH9300762011623852957".to_string())]);
         let mut p = pb(1, 300);
-        (p.periode, p.due_on, p.bezug) = ("2024/H1".into(), Some(ymd(2024, 4, 30)), Some("x".into()));
+        (p.periode, p.due_on) = (Periode::parse("2024/H1").unwrap(), Some(ymd(2024, 4, 30)));
+        // A clawback fills the column `bezug`.
+        let claw = PlannedBooking {
+            art: Art::Rueckforderung,
+            leistung: Leistung::Rueckforderung,
+            periode: Periode::year(2024),
+            betrag: Decimal::from(-50),
+            bezug: Some(Bezug::Rueckforderung("x".into())),
+            ..pb(1, 0)
+        };
         let files = |_: &RunRow, _: &[Booking]| -> Result<Vec<crate::commit::OutFile>, LedgerError> {
             Ok(vec![crate::commit::OutFile { rel: "a.txt".into(), bytes: b"a".to_vec() }])
         };
-        l.book_run_with_outputs(&h, &[p], &ibans, None, files).unwrap();
+        l.book_run_with_outputs(&h, &[p, claw], &ibans, None, files).unwrap();
         l.release("bruno", ymd(2024, 3, 31), "x", "t", make).unwrap();
         l
     }
