@@ -13,7 +13,7 @@
 //! the inflated size of the hostile zip bombs (default 1024).
 
 use beitraege::extract::extract;
-use beitraege::run::{evaluate, run, RunOptions};
+use beitraege::run::{evaluate, run, EvaluationOptions};
 use beitraege::scan::{EntryKind, InboxFile};
 use beitraege::stammdaten::Stammdaten;
 use beitraege::synth::{generate, write_hostile, SynthOptions};
@@ -35,8 +35,8 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
 }
 
-fn options(inbox: &Path, stammdaten: &Path, out: &Path) -> RunOptions {
-    RunOptions {
+fn options(inbox: &Path, stammdaten: &Path, out: &Path) -> EvaluationOptions {
+    EvaluationOptions {
         year: 2023,
         inbox: inbox.to_path_buf(),
         stammdaten: stammdaten.to_path_buf(),

@@ -52,7 +52,7 @@ fn main() {
 
     // The same comparison in parallel, as the benchmark reports it.
     use rayon::prelude::*;
-    let opts = beitraege::run::RunOptions {
+    let opts = beitraege::run::EvaluationOptions {
         year: 2023,
         inbox: args[1].clone().into(),
         stammdaten: args[2].clone().into(),

@@ -22,7 +22,7 @@ use thiserror::Error;
 
 /// What `beitraege run` needs.
 #[derive(Debug, Clone)]
-pub struct RunOptions {
+pub struct EvaluationOptions {
     pub year: i32,
     pub inbox: PathBuf,
     pub stammdaten: PathBuf,
@@ -58,7 +58,7 @@ impl std::fmt::Debug for Progress {
 
 /// Why a run could not be carried out (nothing was written).
 #[derive(Debug, Error)]
-pub enum RunError {
+pub enum EvaluationError {
     #[error(transparent)]
     Stammdaten(#[from] StammdatenError),
     #[error(transparent)]
@@ -223,16 +223,16 @@ pub fn collect_findings(resolved: &Resolved, comp: &Computation) -> Vec<Finding>
 }
 
 /// Evaluates a year: everything but writing. Deterministic for any thread count.
-pub fn evaluate(opts: &RunOptions) -> Result<Evaluation, RunError> {
+pub fn evaluate(opts: &EvaluationOptions) -> Result<Evaluation, EvaluationError> {
     evaluate_in(&thread_pool(opts)?, opts)
 }
 
-pub fn evaluate_in(pool: &rayon::ThreadPool, opts: &RunOptions) -> Result<Evaluation, RunError> {
+pub fn evaluate_in(pool: &rayon::ThreadPool, opts: &EvaluationOptions) -> Result<Evaluation, EvaluationError> {
     let started = std::time::Instant::now();
     // The master data and the inbox listing do not depend on each other.
     let (master, inbox) = pool.install(|| {
         rayon::join(
-            || -> Result<Stammdaten, RunError> {
+            || -> Result<Stammdaten, EvaluationError> {
                 let master = Stammdaten::load(&opts.stammdaten)?;
                 master.check_year(opts.year)?;
                 Ok(master)
@@ -287,24 +287,24 @@ pub fn evaluate_in(pool: &rayon::ThreadPool, opts: &RunOptions) -> Result<Evalua
 }
 
 /// The worker threads of a run: `--threads`, or one per core.
-pub fn thread_pool(opts: &RunOptions) -> Result<rayon::ThreadPool, RunError> {
+pub fn thread_pool(opts: &EvaluationOptions) -> Result<rayon::ThreadPool, EvaluationError> {
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = opts.threads {
         builder = builder.num_threads(n.max(1));
     }
-    builder.build().map_err(|e| RunError::Threads(e.to_string()))
+    builder.build().map_err(|e| EvaluationError::Threads(e.to_string()))
 }
 
 /// Refuses an output folder that is the inbox, lies inside it, or holds it: a run would read
 /// its own outputs as forms, or carry the inbox through its commit.
-pub fn check_out_apart(inbox: &Path, out: &Path) -> Result<(), RunError> {
+pub fn check_out_apart(inbox: &Path, out: &Path) -> Result<(), EvaluationError> {
     let Ok(inbox_real) = std::fs::canonicalize(inbox) else { return Ok(()) };
     let out_real = write::commit::resolve_out(out)?;
     if out_real.starts_with(&inbox_real) {
-        return Err(RunError::OutInInbox { out: out.to_path_buf(), inbox: inbox.to_path_buf() });
+        return Err(EvaluationError::OutInInbox { out: out.to_path_buf(), inbox: inbox.to_path_buf() });
     }
     if inbox_real.starts_with(&out_real) {
-        return Err(RunError::InboxInOut { out: out.to_path_buf(), inbox: inbox.to_path_buf() });
+        return Err(EvaluationError::InboxInOut { out: out.to_path_buf(), inbox: inbox.to_path_buf() });
     }
     Ok(())
 }
@@ -357,7 +357,7 @@ pub fn year_fits(this: usize, misplaced: usize, largest_other: usize) -> bool {
 /// Stops a run whose inbox is clearly not the year's (a wrong folder, or the wrong year
 /// given): no form of the year, more forms of other years than of this one (other years'
 /// forms in their own year's folder of an inbox root do not count), or almost none.
-pub fn check_inbox_fits_year(eval: &Evaluation, inbox: &Path) -> Result<(), RunError> {
+pub fn check_inbox_fits_year(eval: &Evaluation, inbox: &Path) -> Result<(), EvaluationError> {
     let (this, other, misplaced) = forms_by_year_and_place(eval);
     let largest = other.values().copied().max().unwrap_or(0);
     if year_fits(this, misplaced, largest) {
@@ -373,7 +373,7 @@ pub fn check_inbox_fits_year(eval: &Evaluation, inbox: &Path) -> Result<(), RunE
         Some((y, n)) if this < *n => format!(" Ist vielleicht das Jahr {y} gemeint («--jahr {y}»)?"),
         _ => String::new(),
     };
-    Err(RunError::WrongInbox(format!(
+    Err(EvaluationError::WrongInbox(format!(
         "Der Eingangsordner «{}» passt nicht zum Jahr {}: {found}. Bitte Eingangsordner und Jahr prüfen.{hint} \
          Wer trotzdem auswerten will, ergänzt «--trotzdem».",
         inbox.display(),
@@ -382,7 +382,7 @@ pub fn check_inbox_fits_year(eval: &Evaluation, inbox: &Path) -> Result<(), RunE
 }
 
 /// The output folder's errors, as [`crate::write::WriteError`]s.
-impl From<crate::write::commit::CommitError> for RunError {
+impl From<crate::write::commit::CommitError> for EvaluationError {
     fn from(e: crate::write::commit::CommitError) -> Self {
         crate::write::WriteError::from(e).into()
     }

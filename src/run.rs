@@ -4,24 +4,24 @@
 use crate::domain::{chf_text, Code, FileState, Severity};
 pub use crate::evaluate::{
     check_inbox_fits_year, check_out_apart, collect_findings, evaluate, forms_by_year, process_file, Evaluation,
-    Progress, RunError, RunOptions,
+    Progress, EvaluationError, EvaluationOptions,
 };
 use crate::evaluate::{evaluate_in, thread_pool};
-use crate::write::{self, OutFile, RunData, WriteError};
+use crate::write::{self, OutFile, EvaluationData, WriteError};
 use std::path::PathBuf;
 
 /// What a completed run wrote.
-pub struct RunReport {
+pub struct EvaluationReport {
     pub eval: Evaluation,
     pub out: PathBuf,
     pub written: Vec<String>,
 }
 
 /// Builds every output file in memory.
-pub fn render(eval: &Evaluation, opts: &RunOptions) -> Result<Vec<OutFile>, WriteError> {
+pub fn render(eval: &Evaluation, opts: &EvaluationOptions) -> Result<Vec<OutFile>, WriteError> {
     let contact = contact_of(opts.contact.as_deref(), &eval.master);
     let ledger = opts.buchhaltung.as_deref().map(|p| crate::zahlungslauf::konto::annex_view(p, eval)).transpose()?;
-    let d = RunData {
+    let d = EvaluationData {
         year: eval.year,
         run_date: opts.run_date,
         master: &eval.master,
@@ -58,7 +58,7 @@ pub fn contact_of(cli: Option<&str>, master: &crate::stammdaten::Stammdaten) -> 
 
 /// Runs a year end to end and writes the outputs atomically. The output folder is locked
 /// for the whole run: a second run into it is refused before it reads anything.
-pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
+pub fn run(opts: &EvaluationOptions) -> Result<EvaluationReport, EvaluationError> {
     check_out_apart(&opts.inbox, &opts.out)?;
     // The ledger the annex reads lies neither in the inbox nor among the outputs.
     if let Some(ledger) = &opts.buchhaltung {
@@ -76,11 +76,11 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
     out.commit(&files)?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "Ausgaben geschrieben");
     let written = files.iter().map(|f| f.rel.clone()).collect();
-    Ok(RunReport { eval, out: opts.out.clone(), written })
+    Ok(EvaluationReport { eval, out: opts.out.clone(), written })
 }
 
 /// The German summary printed at the end of a run.
-pub fn summary(r: &RunReport) -> String {
+pub fn summary(r: &EvaluationReport) -> String {
     let e = &r.eval;
     let mut s = String::new();
     s.push_str(&format!("Beiträge start.integration {}: Auswertung abgeschlossen.\n\n", e.year));

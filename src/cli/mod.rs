@@ -57,7 +57,7 @@ pub enum Command {
         next_help_heading = "Optionen",
         override_usage = "beitraege run [OPTIONEN]"
     )]
-    Run(run::RunArgs),
+    Run(run::EvaluationArgs),
     /// Vorausgefüllte Formulare (Reportingformulare und Selbstdeklaration) für alle Gemeinden erstellen.
     #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege formulare [OPTIONEN]")]
     Formulare(formulare::FormulareArgs),

@@ -2,7 +2,7 @@
 
 use crate::cli::fehler::whole;
 use crate::einstellungen::{Einstellungen, Setting};
-use crate::run::{run, summary, Progress, RunOptions};
+use crate::run::{run, summary, Progress, EvaluationOptions};
 use crate::workbook::Limits;
 use anyhow::Context;
 use clap::Args;
@@ -14,7 +14,7 @@ const MB: u64 = 1024 * 1024;
 /// Options of `beitraege run`. Without options it takes the settings (`beitraege.toml`),
 /// inside the project checkout the sample year in `samples/` for what they do not set.
 #[derive(Debug, Clone, Args)]
-pub struct RunArgs {
+pub struct EvaluationArgs {
     /// Beitragsjahr (Standard: «jahr» der Einstellungen).
     #[arg(long = "jahr", alias = "year", value_name = "JAHR", value_parser = whole::<i32>)]
     pub year: Option<i32>,
@@ -69,8 +69,8 @@ fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
     crate::values::parse_date_text(s).ok_or_else(|| format!("«{s}» ist kein Datum (TT.MM.JJJJ)"))
 }
 
-impl RunArgs {
-    pub fn options(&self, settings: &Einstellungen) -> anyhow::Result<RunOptions> {
+impl EvaluationArgs {
+    pub fn options(&self, settings: &Einstellungen) -> anyhow::Result<EvaluationOptions> {
         let (y, _) = settings.year(self.year)?;
         let samples = PathBuf::from("samples").join(y.to_string());
         let defaults = Limits::default();
@@ -88,7 +88,7 @@ impl RunArgs {
         // The settings' ledger where it exists (a ledger not yet created has nothing to show).
         let buchhaltung =
             self.buchhaltung.clone().or_else(|| settings.werte.buchhaltung.clone().filter(|p| p.is_file()));
-        Ok(RunOptions {
+        Ok(EvaluationOptions {
             year: y,
             inbox,
             stammdaten,
@@ -131,7 +131,7 @@ fn progress_bar() -> Progress {
     }))
 }
 
-pub fn execute(args: RunArgs) -> anyhow::Result<()> {
+pub fn execute(args: EvaluationArgs) -> anyhow::Result<()> {
     let settings = crate::einstellungen::load()?;
     let opts = args.options(&settings)?;
     let report =

@@ -2,7 +2,7 @@
 //! background with a progress bar; then the outputs to download, the letters as one zip.
 
 use super::{page, Shared, WebOptions};
-use crate::evaluate::{Progress, RunOptions};
+use crate::evaluate::{Progress, EvaluationOptions};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -11,8 +11,8 @@ use std::sync::atomic::Ordering;
 
 /// The options of `beitraege run` for the server's data options (the command line's
 /// defaults: no thread limit, today's date, no contact override).
-pub fn run_options(o: &WebOptions, progress: Option<Progress>) -> RunOptions {
-    RunOptions {
+pub fn run_options(o: &WebOptions, progress: Option<Progress>) -> EvaluationOptions {
+    EvaluationOptions {
         year: o.year,
         inbox: o.inbox.clone(),
         stammdaten: o.stammdaten.clone(),

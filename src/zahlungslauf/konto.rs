@@ -53,7 +53,7 @@ pub fn execute(
     write::commit::check_ledger_place(&opts.ledger, None, &[&opts.out]).map_err(WriteError::from)?;
     let ledger = Ledger::open_read_only(&opts.ledger)?;
     let master = match &opts.stammdaten {
-        Some(p) if p.is_file() => Some(Stammdaten::load(p).map_err(crate::evaluate::RunError::from)?),
+        Some(p) if p.is_file() => Some(Stammdaten::load(p).map_err(crate::evaluate::EvaluationError::from)?),
         _ => None,
     };
     // A BFS-Nr. must name a municipality of the master data (without master data: one the

@@ -21,7 +21,7 @@ pub use crate::payout as plan;
 
 use crate::domain::InvoiceState;
 use crate::domain::{fmt_date, Bfs};
-use crate::evaluate::{evaluate, Evaluation, RunError, RunOptions};
+use crate::evaluate::{evaluate, Evaluation, EvaluationError, EvaluationOptions};
 use crate::ledger::{journal, Ledger, LedgerError, RunHeader};
 use crate::stammdaten::Stammdaten;
 use crate::workbook::Limits;
@@ -103,7 +103,7 @@ pub struct AusgabenOptions {
 #[derive(Debug, Error)]
 pub enum ZahlungslaufError {
     #[error(transparent)]
-    Run(#[from] RunError),
+    Run(#[from] EvaluationError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     #[error(transparent)]
@@ -413,7 +413,7 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     // The master data are read before a booking opens (and on first use creates) the ledger:
     // missing or faulty master data leave no new ledger, key or anchor file behind.
     if opts.book {
-        Stammdaten::load(&opts.stammdaten).map_err(RunError::from)?;
+        Stammdaten::load(&opts.stammdaten).map_err(EvaluationError::from)?;
     }
     // A preview opens an existing ledger read-only and never creates one.
     let mut ledger = if opts.book { Ledger::open(&opts.ledger)? } else { Ledger::open_for_preview(&opts.ledger)? };
@@ -464,7 +464,7 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     let mut inputs: BTreeMap<String, String> = BTreeMap::new();
     let mut master = None;
     for y in &years {
-        let ro = RunOptions {
+        let ro = EvaluationOptions {
             year: *y,
             inbox: opts.inbox.clone(),
             stammdaten: opts.stammdaten.clone(),
@@ -755,7 +755,7 @@ pub fn freigeben(opts: &FreigabeOptions) -> Result<ReleaseOutcome, ZahlungslaufE
         release_execution_date(opts.stichtag, None, opts.released_on, Some(d))?;
     }
     let mut ledger = open_as(&opts.out, &opts.ledger, &opts.person, opts.stichtag)?;
-    let master = Stammdaten::load(&opts.stammdaten).map_err(RunError::from)?;
+    let master = Stammdaten::load(&opts.stammdaten).map_err(EvaluationError::from)?;
     let now = chrono::Local::now().naive_local();
     let at = now.format("%d.%m.%Y %H:%M:%S").to_string();
     let mut summary = (0usize, rust_decimal::Decimal::ZERO);

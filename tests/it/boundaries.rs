@@ -636,7 +636,7 @@ fn a_payout_stichtag_counts_the_files_received_on_that_day() {
     );
     let stammdaten = write_master(dir.path(), &MasterSpec::default());
     for (day, listed) in [(ymd(2023, 7, 20), true), (ymd(2023, 7, 19), false)] {
-        let opts = beitraege::run::RunOptions {
+        let opts = beitraege::run::EvaluationOptions {
             inbox: inbox.clone(),
             stammdaten: stammdaten.clone(),
             received_by: Some(day),
@@ -693,7 +693,7 @@ fn without_a_journal_entry_the_receipt_date_is_the_swiss_date_of_the_modificatio
     }
     let stammdaten = write_master(dir.path(), &MasterSpec::default());
     let opts =
-        beitraege::run::RunOptions { inbox, stammdaten, ..common::sample_options(&dir.path().join("aus"), Some(1)) };
+        beitraege::run::EvaluationOptions { inbox, stammdaten, ..common::sample_options(&dir.path().join("aus"), Some(1)) };
     let r = evaluate_with(&opts);
     assert!(r.codes_of("rechtzeitig.xlsx").is_empty(), "{:?}", r.codes_of("rechtzeitig.xlsx"));
     assert_eq!(r.codes_of("spaet.xlsx"), vec!["FRIST_VERPASST"]);

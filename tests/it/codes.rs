@@ -595,7 +595,7 @@ fn observed_codes() -> BTreeSet<String> {
     }
     let stammdaten = write_master(dir.path(), &spec);
     let out = dir.path().join("aus");
-    let opts = beitraege::run::RunOptions {
+    let opts = beitraege::run::EvaluationOptions {
         inbox: inbox.clone(),
         stammdaten: stammdaten.clone(),
         force: true,
@@ -616,7 +616,7 @@ fn observed_codes() -> BTreeSet<String> {
     }
     let stammdaten = write_master(dir.path(), &spec);
     let out = dir.path().join("aus2021");
-    let opts = beitraege::run::RunOptions {
+    let opts = beitraege::run::EvaluationOptions {
         year: 2021,
         inbox: before,
         stammdaten,

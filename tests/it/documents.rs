@@ -11,7 +11,7 @@ use beitraege::documents::{eml, invoice, letter, qrbill};
 use beitraege::domain::chf_text;
 use beitraege::payout::{Art, Claim, InvoiceDoc};
 use beitraege::run::{evaluate, render, Evaluation};
-use beitraege::write::{feedback, OutFile, RunData};
+use beitraege::write::{feedback, OutFile, EvaluationData};
 use mail_parser::MimeHeaders;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,8 +34,8 @@ fn sample() -> &'static Sample {
     })
 }
 
-fn data(s: &Sample) -> RunData<'_> {
-    RunData {
+fn data(s: &Sample) -> EvaluationData<'_> {
+    EvaluationData {
         year: s.eval.year,
         run_date: chrono::NaiveDate::from_ymd_opt(2024, 3, 15).unwrap(),
         master: &s.eval.master,
@@ -183,7 +183,7 @@ fn a_letter_names_the_municipality_every_cell_and_the_withheld_amounts() {
 
 /// The municipalities a recipient's letter covers, worked out here: the recipient, its
 /// contract's members at year end, everyone whose findings it receives.
-fn covered_by(d: &RunData<'_>, bfs: u32, findings: &[&beitraege::domain::Finding]) -> BTreeSet<u32> {
+fn covered_by(d: &EvaluationData<'_>, bfs: u32, findings: &[&beitraege::domain::Finding]) -> BTreeSet<u32> {
     let mut covered: BTreeSet<u32> = findings.iter().filter_map(|f| f.bfs).collect();
     covered.insert(bfs);
     covered.extend(d.master.members_of(bfs, chrono::NaiveDate::from_ymd_opt(2023, 12, 31).unwrap()));
@@ -191,7 +191,7 @@ fn covered_by(d: &RunData<'_>, bfs: u32, findings: &[&beitraege::domain::Finding
 }
 
 /// The statement lines of the covered municipalities, as compute produced them.
-fn statement_lines<'a>(d: &RunData<'a>, covered: &BTreeSet<u32>) -> Vec<&'a Line> {
+fn statement_lines<'a>(d: &EvaluationData<'a>, covered: &BTreeSet<u32>) -> Vec<&'a Line> {
     d.comp.rows.iter().filter(|r| covered.contains(&r.bfs)).flat_map(|r| &r.statement).collect()
 }
 
@@ -505,7 +505,7 @@ fn without_addresses_and_canton_account_the_documents_still_come_and_say_what_is
     let mut master = s.eval.master.clone();
     master.adressen = Default::default();
     master.zahlung.canton = None;
-    let d = RunData { master: &master, ..data(s) };
+    let d = EvaluationData { master: &master, ..data(s) };
     assert!(beitraege::documents::creditor(&d).is_none());
     let inv = gunzgen_invoice();
     assert!(invoice::no_payment_part(&master, &inv).is_some(), "no draft is written for it");
@@ -528,7 +528,7 @@ fn without_an_absender_no_address_is_invented() {
     let mut master = s.eval.master.clone();
     master.adressen.sender = None;
     master.contact = None;
-    let d = RunData { master: &master, contact: "", ..data(s) };
+    let d = EvaluationData { master: &master, contact: "", ..data(s) };
     let books = feedback::write_all(&d).unwrap();
     for f in beitraege::documents::write_all(&d, &books).unwrap().iter().filter(|f| f.rel.ends_with(".pdf")) {
         if !f.rel.starts_with("Rueckmeldungen/") {

@@ -3,7 +3,7 @@
 //! rebuilt form; and a snapshot of one workbook's content.
 
 use beitraege::domain::{a1, Code, Severity};
-use beitraege::run::{evaluate, render, Evaluation, RunOptions};
+use beitraege::run::{evaluate, render, Evaluation, EvaluationOptions};
 use beitraege::workbook::{read_workbook, Limits, Value, Workbook};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,8 +15,8 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn opts() -> RunOptions {
-    RunOptions {
+fn opts() -> EvaluationOptions {
+    EvaluationOptions {
         year: 2023,
         inbox: root().join("samples/2023/inbox"),
         stammdaten: root().join("samples/2023/Stammdaten.xlsx"),

@@ -8,7 +8,7 @@
 use beitraege::domain::{FormKind, PaidCounts};
 use beitraege::extract::{REPORTING_FIELDS, SD_FIELDS, TABLE_SHEET};
 use beitraege::formulare::{self, plan, template, Planned, TemplateKind, IDENTITY_KEYS};
-use beitraege::run::{evaluate, Evaluation, RunOptions};
+use beitraege::run::{evaluate, Evaluation, EvaluationOptions};
 use beitraege::stammdaten::Stammdaten;
 use beitraege::validate::{Outcome, ReportDoc};
 use beitraege::values::{parse_bfs, parse_count, parse_date, parse_ja_nein, parse_whole, CountValue};
@@ -255,7 +255,7 @@ fn values_json() -> serde_json::Value {
 
 fn evaluate_inbox(inbox: &Path) -> Evaluation {
     let out = tempfile::tempdir().unwrap();
-    let opts = RunOptions {
+    let opts = EvaluationOptions {
         year: 2023,
         inbox: inbox.to_path_buf(),
         stammdaten: root().join("samples/2023/Stammdaten.xlsx"),

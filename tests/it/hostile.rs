@@ -5,7 +5,7 @@ use crate::common;
 
 use beitraege::domain::FileState;
 use beitraege::extract::{extract, REPORTING_FIELDS};
-use beitraege::run::{evaluate, RunOptions};
+use beitraege::run::{evaluate, EvaluationOptions};
 use beitraege::workbook::{read_workbook, Limits, ReadError, Value};
 use chrono::NaiveDate;
 use std::io::Write;
@@ -189,9 +189,9 @@ fn garbage_and_truncated_files_are_unreadable() {
     assert!(matches!(read_workbook(&cfb, &l), Err(ReadError::Unreadable(_))));
 }
 
-fn options(inbox: &Path, limits: Limits) -> RunOptions {
+fn options(inbox: &Path, limits: Limits) -> EvaluationOptions {
     let sample = root().join("samples/2023");
-    RunOptions {
+    EvaluationOptions {
         year: 2023,
         inbox: inbox.to_path_buf(),
         stammdaten: sample.join("Stammdaten.xlsx"),

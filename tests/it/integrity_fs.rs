@@ -8,7 +8,7 @@
 use crate::common;
 
 use beitraege::domain::FileState;
-use beitraege::run::{evaluate, RunOptions};
+use beitraege::run::{evaluate, EvaluationOptions};
 use common::{root, sample, sample_options};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,8 +37,8 @@ fn sample_file(bfs: &str) -> PathBuf {
     found.into_iter().next().unwrap_or_else(|| panic!("sample file {bfs}"))
 }
 
-fn options(inbox: &Path, out: &Path) -> RunOptions {
-    RunOptions { inbox: inbox.to_path_buf(), ..sample_options(out, Some(2)) }
+fn options(inbox: &Path, out: &Path) -> EvaluationOptions {
+    EvaluationOptions { inbox: inbox.to_path_buf(), ..sample_options(out, Some(2)) }
 }
 
 /// Runs the binary with a deadline: a run that hangs is killed and fails the test.

@@ -12,7 +12,7 @@ const MAX_COUNT: u64 = 1_000_000;
 const MAX_TARIFF_CHF: i64 = 100_000;
 const MAX_AMOUNT_CHF: i64 = 1_000_000_000;
 use beitraege::extract::{REPORTING_FIELDS, SD_FIELDS, TABLE_COLUMNS};
-use beitraege::run::{evaluate, Evaluation, RunError, RunOptions};
+use beitraege::run::{evaluate, Evaluation, EvaluationError, EvaluationOptions};
 use beitraege::stammdaten::Stammdaten;
 use beitraege::validate::Outcome;
 use beitraege::workbook::{read_workbook, Limits, Sheet, Value};
@@ -170,8 +170,8 @@ fn inbox(dir: &Path, files: &[(&str, Vec<u8>)]) -> PathBuf {
     inbox
 }
 
-fn options(dir: &Path, inbox: PathBuf, stammdaten: PathBuf) -> RunOptions {
-    RunOptions {
+fn options(dir: &Path, inbox: PathBuf, stammdaten: PathBuf) -> EvaluationOptions {
+    EvaluationOptions {
         year: 2023,
         inbox,
         stammdaten,
@@ -365,7 +365,7 @@ fn master_with(dir: &Path, sheet: &str, header: &str, row: u32, v: Value) -> Pat
     path
 }
 
-fn run_with_master(path: PathBuf, dir: &Path) -> Result<Evaluation, RunError> {
+fn run_with_master(path: PathBuf, dir: &Path) -> Result<Evaluation, EvaluationError> {
     let ib = inbox(dir, &[]);
     evaluate(&options(dir, ib, path))
 }
@@ -381,7 +381,7 @@ fn absurd_master_data_is_a_german_master_data_error_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
         let path = master_with(dir.path(), sheet, header, 1, v);
         match run_with_master(path, dir.path()) {
-            Err(RunError::Stammdaten(e)) => {
+            Err(EvaluationError::Stammdaten(e)) => {
                 assert!(e.kinds().iter().any(|k| format!("{k:?}") == "OutOfRange"), "{sheet}: {e}");
                 assert!(e.to_string().contains("Obergrenze"), "German message: {e}");
             }
@@ -441,7 +441,7 @@ fn compute_never_panics_even_on_unchecked_master_data() {
 // ---------------------------------------------------------------------------
 
 /// Runs the year end to end (outputs written) on the given inbox files.
-fn run_files(files: &[(&str, Vec<u8>)]) -> (tempfile::TempDir, beitraege::run::RunReport) {
+fn run_files(files: &[(&str, Vec<u8>)]) -> (tempfile::TempDir, beitraege::run::EvaluationReport) {
     let dir = tempfile::tempdir().unwrap();
     let ib = inbox(dir.path(), files);
     let report = beitraege::run::run(&options(dir.path(), ib, sample_master())).expect("the run writes its outputs");

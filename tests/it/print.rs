@@ -1005,7 +1005,7 @@ fn annex_pages() -> &'static Vec<beitraege::documents::pdf::Page> {
     P.get_or_init(|| {
         let opts = sample_options(std::path::Path::new("/nonexistent"), None);
         let e = evaluate(&opts).expect("sample year evaluates");
-        let d = beitraege::write::RunData {
+        let d = beitraege::write::EvaluationData {
             year: e.year,
             run_date: opts.run_date,
             master: &e.master,

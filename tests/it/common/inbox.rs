@@ -5,7 +5,7 @@
 //! so the tests do not depend on the pipeline's internal types.
 
 use super::forms::{master_sheets, MasterSpec};
-use beitraege::run::{evaluate, RunOptions};
+use beitraege::run::{evaluate, EvaluationOptions};
 use beitraege::workbook::{Sheet, Value};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -148,7 +148,7 @@ pub fn evaluate_case(year: i32, spec: &MasterSpec, files: &[InFile]) -> Outcome 
 
 /// Evaluates an inbox already on disk.
 pub fn evaluate_paths(year: i32, inbox: &Path, stammdaten: &Path, out: &Path) -> Outcome {
-    let opts = RunOptions {
+    let opts = EvaluationOptions {
         year,
         inbox: inbox.to_path_buf(),
         stammdaten: stammdaten.to_path_buf(),
@@ -158,7 +158,7 @@ pub fn evaluate_paths(year: i32, inbox: &Path, stammdaten: &Path, out: &Path) ->
 }
 
 /// Evaluates with the given options.
-pub fn evaluate_with(opts: &RunOptions) -> Outcome {
+pub fn evaluate_with(opts: &EvaluationOptions) -> Outcome {
     let e = evaluate(opts).expect("the run evaluates");
     let findings = e
         .findings

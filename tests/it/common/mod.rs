@@ -7,7 +7,7 @@ pub mod inbox;
 pub mod xlsb;
 pub mod zip;
 
-use beitraege::run::RunOptions;
+use beitraege::run::EvaluationOptions;
 use beitraege::workbook::Limits;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
@@ -22,8 +22,8 @@ pub fn sample() -> PathBuf {
 }
 
 /// Run options for the sample year with a fixed document date.
-pub fn sample_options(out: &Path, threads: Option<usize>) -> RunOptions {
-    RunOptions {
+pub fn sample_options(out: &Path, threads: Option<usize>) -> EvaluationOptions {
+    EvaluationOptions {
         year: 2023,
         inbox: sample().join("inbox"),
         stammdaten: sample().join("Stammdaten.xlsx"),

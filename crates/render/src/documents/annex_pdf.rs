@@ -11,7 +11,7 @@ use crate::domain::{fmt_date, Chf};
 use crate::write::annex_doc::{
     by_district, checked_sum, district_label, district_name, pauschalen, payee_text, per_head, reconciliation,
 };
-use crate::write::{OutFile, RunData, WriteError};
+use crate::write::{OutFile, EvaluationData, WriteError};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
@@ -202,7 +202,7 @@ fn sum(it: impl IntoIterator<Item = Chf>) -> Chf {
 }
 
 /// The pages of the annex PDF.
-pub fn pages(d: &RunData<'_>) -> Vec<Page> {
+pub fn pages(d: &EvaluationData<'_>) -> Vec<Page> {
     let mut doc = Doc { pages: vec![Page::default()], y: TOP, table_header: false };
     doc.para(&format!("Anhang Nr. 1: Beiträge an die Einwohnergemeinden für das Jahr {}", d.year), 14.0, true, 1.0);
     doc.para(
@@ -383,7 +383,7 @@ fn thousands(v: f32) -> String {
 }
 
 /// Contributions per district: a column chart on a new page.
-fn district_chart(doc: &mut Doc, d: &RunData<'_>) {
+fn district_chart(doc: &mut Doc, d: &EvaluationData<'_>) {
     let data: Vec<(String, Chf)> = by_district(&d.comp.rows)
         .into_iter()
         .map(|(k, rows)| (district_name(k), sum(rows.iter().map(|x| x.total))))
@@ -431,7 +431,7 @@ fn district_chart(doc: &mut Doc, d: &RunData<'_>) {
 
 /// Contribution per foreign resident by municipality: horizontal bars, sorted, over as many
 /// pages as needed.
-fn per_head_charts(doc: &mut Doc, d: &RunData<'_>) {
+fn per_head_charts(doc: &mut Doc, d: &EvaluationData<'_>) {
     let data = per_head(&d.comp.rows);
     if data.is_empty() {
         return;
@@ -482,7 +482,7 @@ pub fn bar_scale(values: &[f32]) -> f32 {
 }
 
 /// Renders the annex PDF.
-pub fn write(d: &RunData<'_>) -> Result<OutFile, WriteError> {
+pub fn write(d: &EvaluationData<'_>) -> Result<OutFile, WriteError> {
     let rel = file_name(d.year);
     let meta = pdf::Meta {
         title: &format!("Anhang Nr. 1: Beiträge an die Einwohnergemeinden {}", d.year),

@@ -12,12 +12,12 @@ use crate::catalogue::unmet_text;
 use crate::compute::{component_label, AnnexRow, Item, Line, Reason, RowStatus};
 use crate::domain::chf_text;
 use crate::domain::{Bfs, Chf, Finding, Severity, Unmet};
-use crate::write::{feedback, OutFile, RunData, WriteError};
+use crate::write::{feedback, OutFile, EvaluationData, WriteError};
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
 
 /// The letter's path: the workbook's with `.pdf`.
-pub fn file_name(d: &RunData<'_>, bfs: Bfs) -> String {
+pub fn file_name(d: &EvaluationData<'_>, bfs: Bfs) -> String {
     let book = feedback::file_name(bfs, &d.name_of(Some(bfs)));
     format!("{}.pdf", book.strip_suffix(".xlsx").unwrap_or(&book))
 }
@@ -48,7 +48,7 @@ pub fn place(f: &Finding) -> String {
 
 /// The municipalities a recipient's letter covers: itself, its contract's members at year
 /// end, and everyone whose findings it receives.
-pub fn covered(d: &RunData<'_>, bfs: Bfs) -> BTreeSet<Bfs> {
+pub fn covered(d: &EvaluationData<'_>, bfs: Bfs) -> BTreeSet<Bfs> {
     let mut c = d.master.members_of(bfs, crate::domain::ymd(d.year, 12, 31));
     c.insert(bfs);
     c.extend(d.findings.iter().filter_map(|f| f.bfs).filter(|b| feedback::recipient(d, *b) == bfs));
@@ -57,7 +57,7 @@ pub fn covered(d: &RunData<'_>, bfs: Bfs) -> BTreeSet<Bfs> {
 
 /// What the statements of the covered municipalities withhold, in all: the sum of their
 /// lines' `withheld` (compute's figures; `None` only if the sum left `Decimal`'s range).
-pub fn withheld_total(d: &RunData<'_>, covered: &BTreeSet<Bfs>) -> Option<Chf> {
+pub fn withheld_total(d: &EvaluationData<'_>, covered: &BTreeSet<Bfs>) -> Option<Chf> {
     d.comp
         .rows
         .iter()
@@ -109,7 +109,7 @@ pub struct Group<'a> {
 /// The withheld lines of the covered municipalities by deciding reason, in statement order;
 /// a municipality whose status withholds its amounts has its group even when no line of it
 /// carries an amount.
-pub fn groups<'a>(d: &RunData<'a>, covered: &BTreeSet<Bfs>) -> Vec<Group<'a>> {
+pub fn groups<'a>(d: &EvaluationData<'a>, covered: &BTreeSet<Bfs>) -> Vec<Group<'a>> {
     fn group<'g, 'a>(out: &'g mut Vec<Group<'a>>, why: Why) -> &'g mut Group<'a> {
         let i = match out.iter().position(|g| g.why == why) {
             Some(i) => i,
@@ -146,7 +146,7 @@ pub fn not_eligible_only(groups: &[Group<'_>]) -> bool {
 
 /// Half-years without a usable report, as compute's statement has them:
 /// `Büsserach (2614), 1. Halbjahr 2023`.
-pub fn missing_reports(d: &RunData<'_>, covered: &BTreeSet<Bfs>) -> Vec<String> {
+pub fn missing_reports(d: &EvaluationData<'_>, covered: &BTreeSet<Bfs>) -> Vec<String> {
     let mut out = Vec::new();
     for row in d.comp.rows.iter().filter(|r| covered.contains(&r.bfs)) {
         for line in &row.statement {
@@ -159,7 +159,7 @@ pub fn missing_reports(d: &RunData<'_>, covered: &BTreeSet<Bfs>) -> Vec<String> 
 }
 
 /// A line's label in the letter: `Gunzgen (2578), Sockelbeitrag 2023`.
-fn line_label(d: &RunData<'_>, row: &AnnexRow, line: &Line) -> String {
+fn line_label(d: &EvaluationData<'_>, row: &AnnexRow, line: &Line) -> String {
     let what = match &line.item {
         Item::Sockel => format!("Sockelbeitrag {}", d.year),
         Item::Component { period, component } => format!("{}, {}", component_label(*component), period.label()),
@@ -170,7 +170,7 @@ fn line_label(d: &RunData<'_>, row: &AnnexRow, line: &Line) -> String {
 }
 
 /// `Gunzgen (2578)`, `Gunzgen (2578) und Härkingen (2402)`.
-fn names(d: &RunData<'_>, rows: &BTreeSet<Bfs>) -> String {
+fn names(d: &EvaluationData<'_>, rows: &BTreeSet<Bfs>) -> String {
     let all: Vec<String> = rows.iter().map(|b| format!("{} ({b})", d.name_of(Some(*b)))).collect();
     match all.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} und {last}", rest.join(", ")),
@@ -179,7 +179,7 @@ fn names(d: &RunData<'_>, rows: &BTreeSet<Bfs>) -> String {
 }
 
 /// What the letter says about a group before its lines, and after them (what would change it).
-fn explain(d: &RunData<'_>, g: &Group<'_>) -> (String, Option<String>) {
+fn explain(d: &EvaluationData<'_>, g: &Group<'_>) -> (String, Option<String>) {
     let y = d.year;
     let own = |who: Bfs| g.rows.len() == 1 && g.rows.contains(&who);
     let who_name = |who: Bfs| format!("{} ({who})", d.name_of(Some(who)));
@@ -270,7 +270,7 @@ impl Piece {
 /// lines and their amounts, the total, what would change it; half-years without a report.
 /// Each block (a reason with its lines; the last one with the total) stays on one page, and
 /// the heading with the first block.
-fn withheld_section(f: &mut Flow, d: &RunData<'_>, covered: &BTreeSet<Bfs>) {
+fn withheld_section(f: &mut Flow, d: &EvaluationData<'_>, covered: &BTreeSet<Bfs>) {
     let gs = groups(d, covered);
     let missing = missing_reports(d, covered);
     let not_paid = not_eligible_only(&gs);
@@ -333,7 +333,7 @@ fn withheld_section(f: &mut Flow, d: &RunData<'_>, covered: &BTreeSet<Bfs>) {
     }
 }
 
-pub fn write(d: &RunData<'_>, bfs: Bfs, findings: &[&Finding]) -> Result<OutFile, WriteError> {
+pub fn write(d: &EvaluationData<'_>, bfs: Bfs, findings: &[&Finding]) -> Result<OutFile, WriteError> {
     let rel = file_name(d, bfs);
     let name = d.name_of(Some(bfs));
     let s = sender(d);

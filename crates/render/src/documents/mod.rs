@@ -22,7 +22,7 @@ pub mod qrbill;
 use crate::adressen::{Address, MunicipalityAddress, Sender};
 use crate::domain::Bfs;
 use crate::stammdaten::Stammdaten;
-use crate::write::{feedback, style, OutFile, RunData, WriteError};
+use crate::write::{feedback, style, OutFile, EvaluationData, WriteError};
 use chrono::{Datelike, NaiveDate};
 use pdf::{Page, MIN_SIZE, PT};
 
@@ -40,7 +40,7 @@ pub struct Creditor {
 /// The sender printed on letters and invoices: the master data's `Absender`. Without that
 /// sheet the office is named and no address is printed: the program invents none (the
 /// letterhead and the return address then hold the office's name only).
-pub fn sender(d: &RunData<'_>) -> Sender {
+pub fn sender(d: &EvaluationData<'_>) -> Sender {
     sender_of(d.master)
 }
 
@@ -62,7 +62,7 @@ pub const OFFICE: &str = "Amt für Gesellschaft und Soziales";
 
 /// The creditor for invoices: the canton's account of the master data (sheet
 /// `Kantonskonto`: holder, IBAN, address), if there is one.
-pub fn creditor(d: &RunData<'_>) -> Option<Creditor> {
+pub fn creditor(d: &EvaluationData<'_>) -> Option<Creditor> {
     creditor_of(d.master)
 }
 
@@ -83,7 +83,7 @@ pub fn creditor_of(master: &Stammdaten) -> Option<Creditor> {
 }
 
 /// A municipality's address, or its name alone when the master data have none.
-pub fn recipient_address<'a>(d: &RunData<'a>, bfs: Bfs) -> (Address, Option<&'a MunicipalityAddress>) {
+pub fn recipient_address<'a>(d: &EvaluationData<'a>, bfs: Bfs) -> (Address, Option<&'a MunicipalityAddress>) {
     recipient_of(d.master, bfs)
 }
 
@@ -118,12 +118,12 @@ pub fn long_date(d: NaiveDate) -> String {
 }
 
 /// The date `DAYS_TO_ANSWER` days after the run date.
-pub fn answer_by(d: &RunData<'_>) -> NaiveDate {
+pub fn answer_by(d: &EvaluationData<'_>) -> NaiveDate {
     d.run_date.checked_add_days(chrono::Days::new(DAYS_TO_ANSWER)).unwrap_or(d.run_date)
 }
 
 /// The stem of a municipality's files: `2403_Gunzgen`.
-pub fn stem(d: &RunData<'_>, bfs: Bfs) -> String {
+pub fn stem(d: &EvaluationData<'_>, bfs: Bfs) -> String {
     stem_of(d.master, bfs)
 }
 
@@ -321,7 +321,7 @@ impl Flow {
 /// Renders every document of `run`: letters next to the feedback workbooks and their e-mail
 /// drafts; `built` are the outputs already rendered (the workbooks the drafts attach).
 /// Invoices are not among them: the payout run that books an invoice writes it (4.7).
-pub fn write_all(d: &RunData<'_>, built: &[OutFile]) -> Result<Vec<OutFile>, WriteError> {
+pub fn write_all(d: &EvaluationData<'_>, built: &[OutFile]) -> Result<Vec<OutFile>, WriteError> {
     use rayon::prelude::*;
     let recipients: Vec<_> = feedback::by_recipient(d).into_iter().collect();
     let letters: Vec<OutFile> =

@@ -2,7 +2,7 @@
 
 use super::columns::{labels, Column, Kind, Named, Rule, Table, TotalRow, Val};
 use super::style::{self, print_layout, Orientation, TextCells};
-use super::{save, xl, OutFile, RunData, WriteError};
+use super::{save, xl, OutFile, EvaluationData, WriteError};
 use crate::compute::{AnnexRow, AppliedTariff, Invoice, Payout};
 use crate::domain::Component::{DolmetschEg, DolmetschIg, FallEg, FallIg};
 use crate::domain::{a1, fmt_date, TariffCode};
@@ -59,7 +59,7 @@ pub fn file_name(year: i32) -> String {
     format!("Anhang_1_Beitraege_{year}.xlsx")
 }
 
-pub fn write(d: &RunData<'_>) -> Result<OutFile, WriteError> {
+pub fn write(d: &EvaluationData<'_>) -> Result<OutFile, WriteError> {
     let name = file_name(d.year);
     let mut wb = style::workbook(&format!("Anhang Nr. 1: Beiträge an die Einwohnergemeinden {}", d.year), d.run_date);
     super::annex_doc::sheet(wb.add_worksheet(), d).map_err(xl(&name))?;
@@ -75,7 +75,7 @@ pub fn write(d: &RunData<'_>) -> Result<OutFile, WriteError> {
 }
 
 /// Sheet `Beiträge`; returns the zero-based row of `Total Kanton`.
-fn beitraege(ws: &mut Worksheet, d: &RunData<'_>) -> Result<u32, XlsxError> {
+fn beitraege(ws: &mut Worksheet, d: &EvaluationData<'_>) -> Result<u32, XlsxError> {
     ws.set_name("Beiträge")?;
     super::annex_doc::heading(
         ws,
@@ -136,7 +136,7 @@ const fn invoices_columns<'a>() -> [Column<Named<'a, Invoice>>; 5] {
 }
 
 /// Sheet `Auszahlungen`: payout by payee and date (4.5.2), invoices for clawbacks (4.7).
-fn payouts(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
+fn payouts(ws: &mut Worksheet, d: &EvaluationData<'_>) -> Result<(), XlsxError> {
     ws.set_name("Auszahlungen")?;
     ws.write_text_with_format(
         0,
@@ -210,7 +210,7 @@ const fn tariffs_columns<'a>() -> [Column<TariffLine<'a>>; 6] {
 }
 
 /// Sheet `Tarife`: the rates applied (4.3.2) and the dates they were applied for.
-fn tariffs(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
+fn tariffs(ws: &mut Worksheet, d: &EvaluationData<'_>) -> Result<(), XlsxError> {
     ws.set_name("Tarife")?;
     ws.write_text_with_format(0, 0, format!("Angewendete Tarife {}", d.year), &style::title())?;
     ws.write_text_with_format(
@@ -251,7 +251,7 @@ fn tariffs(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
 }
 
 /// Sheet `Kredit`: the total against the budgeted credit (4.3.4).
-fn credit(ws: &mut Worksheet, d: &RunData<'_>, total_row: u32) -> Result<(), XlsxError> {
+fn credit(ws: &mut Worksheet, d: &EvaluationData<'_>, total_row: u32) -> Result<(), XlsxError> {
     ws.set_name("Kredit")?;
     ws.write_text_with_format(0, 0, format!("Kredit {} (Ziffer 4.3.4)", d.year), &style::title())?;
     let chf = style::chf();

@@ -8,7 +8,7 @@
 
 use super::columns::{labels, letter, Column, Kind, Named, Rule, Table, TotalRow, Val};
 use super::style::{self, Orientation, TextCells};
-use super::RunData;
+use super::EvaluationData;
 use crate::compute::AnnexRow;
 use crate::domain::{fmt_date, Chf};
 use chrono::NaiveDate;
@@ -89,7 +89,7 @@ pub fn district_label(d: &str) -> String {
 }
 
 /// The payee by name: the municipality itself, or its lead with the BFS-Nr.
-pub fn payee_text(d: &RunData<'_>, r: &AnnexRow) -> String {
+pub fn payee_text(d: &EvaluationData<'_>, r: &AnnexRow) -> String {
     if r.payee == r.bfs {
         r.name.clone()
     } else {
@@ -131,7 +131,7 @@ pub struct Reconciliation {
 
 /// What the payouts and invoices of the annex are: the year's payout runs as the one rule of
 /// 4.7 projects them ([`crate::payout::project`]); with a ledger, where the booked runs are.
-pub fn projection_note(d: &RunData<'_>) -> String {
+pub fn projection_note(d: &EvaluationData<'_>) -> String {
     let base = "Projektion: die Zahlungsläufe, mit denen die Beiträge dieses Jahres ausgerichtet werden \
                 (Ende März und Ende September, Ziffer 4.5.2), Rückforderungen verrechnet mit dem ersten \
                 Zahlungslauf ab ihrer Verfügung, der Rest in Rechnung gestellt (Ziffer 4.7); ohne andere Jahre.";
@@ -145,7 +145,7 @@ pub fn projection_note(d: &RunData<'_>) -> String {
 }
 
 /// Groups compute's payouts by date (gross, offset) and lists its invoices.
-pub fn reconciliation(d: &RunData<'_>) -> Reconciliation {
+pub fn reconciliation(d: &EvaluationData<'_>) -> Reconciliation {
     let mut by_date: BTreeMap<NaiveDate, (Vec<String>, Chf, Chf)> = BTreeMap::new();
     for p in &d.comp.payouts {
         let e = by_date.entry(p.date).or_default();
@@ -176,7 +176,7 @@ pub fn reconciliation(d: &RunData<'_>) -> Reconciliation {
 }
 
 /// The annex's title in the first row of a sheet and `subtitle` below it.
-pub fn heading(ws: &mut Worksheet, d: &RunData<'_>, subtitle: &str) -> Result<(), XlsxError> {
+pub fn heading(ws: &mut Worksheet, d: &EvaluationData<'_>, subtitle: &str) -> Result<(), XlsxError> {
     ws.write_text_with_format(
         0,
         0,
@@ -188,7 +188,7 @@ pub fn heading(ws: &mut Worksheet, d: &RunData<'_>, subtitle: &str) -> Result<()
 }
 
 /// Writes the compact annex sheet.
-pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
+pub fn sheet(ws: &mut Worksheet, d: &EvaluationData<'_>) -> Result<(), XlsxError> {
     ws.set_name(SHEET)?;
     heading(
         ws,
@@ -340,7 +340,7 @@ pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
 
 /// The approval block: Geprüft / Genehmigt, each with name and function, place and date,
 /// and signature lines.
-fn approval(ws: &mut Worksheet, mut r: u32, d: &RunData<'_>) -> Result<(), XlsxError> {
+fn approval(ws: &mut Worksheet, mut r: u32, d: &EvaluationData<'_>) -> Result<(), XlsxError> {
     let line = Format::new().set_border_bottom(FormatBorder::Thin);
     let small = Format::new().set_font_size(9).set_italic().set_font_color("#555555");
     let bold = style::bold();
@@ -364,7 +364,7 @@ fn approval(ws: &mut Worksheet, mut r: u32, d: &RunData<'_>) -> Result<(), XlsxE
 /// Writes the charts sheet and its data sheet: contributions per district (column chart)
 /// and contribution per foreign resident by municipality (bar charts, sorted, one page
 /// each).
-pub fn charts(wb: &mut Workbook, d: &RunData<'_>) -> Result<(), XlsxError> {
+pub fn charts(wb: &mut Workbook, d: &EvaluationData<'_>) -> Result<(), XlsxError> {
     // The data first (charts refer to it by sheet name).
     let districts: Vec<(String, Chf)> = by_district(&d.comp.rows)
         .into_iter()

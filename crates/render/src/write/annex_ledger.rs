@@ -6,7 +6,7 @@
 use super::columns::{Column, Kind, Named, Table, Val};
 use super::style;
 use super::table_sheet::{finish, table_rows, HEADER, TOTAL};
-use super::RunData;
+use super::EvaluationData;
 use crate::domain::{fmt_date, Bfs, Chf, InvoiceState};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -86,7 +86,7 @@ const fn ledger_invoice_columns<'a>() -> [Column<Named<'a, InvoiceState>>; 6] {
 
 /// The annex sheet `Buchhaltung` (`run --buchhaltung`): per municipality the annex total,
 /// what the ledger has booked for the year, and what is still open; then open invoices.
-pub fn sheet(ws: &mut Worksheet, d: &RunData<'_>, view: &AnnexView) -> Result<(), XlsxError> {
+pub fn sheet(ws: &mut Worksheet, d: &EvaluationData<'_>, view: &AnnexView) -> Result<(), XlsxError> {
     ws.set_name("Buchhaltung")?;
     ws.write_string_with_format(0, 0, format!("Bezahlt und offen, Beiträge {}", view.year), &style::title())?;
     let last = view.last_run.map(fmt_date).unwrap_or_else(|| "noch keiner".into());

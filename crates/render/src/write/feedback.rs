@@ -17,7 +17,7 @@
 use super::columns::{widths, Column, Kind, Table, Val};
 use super::form_layout::{write_form_sheet, write_table_sheet, FormSheet, Mark, TableSheet};
 use super::style::{self, header_row, TextCells};
-use super::{save, OutFile, RunData, WriteError};
+use super::{save, OutFile, EvaluationData, WriteError};
 use crate::compute::{component_label, AnnexRow, Item};
 use crate::domain::{fmt_date, ymd, Bfs, CellPos, Finding, FormKind, Severity};
 use crate::extract::{fields_of, RawForm, TABLE_COLUMNS};
@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The municipality whose workbook receives findings about `bfs`: its lead when it is a
 /// contract member, the successor's when it was merged away, else itself.
-pub fn recipient(d: &RunData<'_>, bfs: Bfs) -> Bfs {
+pub fn recipient(d: &EvaluationData<'_>, bfs: Bfs) -> Bfs {
     let year_end = ymd(d.year, 12, 31);
     let mut b = bfs;
     for _ in 0..16 {
@@ -49,7 +49,7 @@ pub fn file_name(bfs: Bfs, name: &str) -> String {
 }
 
 /// Groups the findings that concern a municipality by the recipient of its workbook.
-pub fn by_recipient<'a>(d: &RunData<'a>) -> BTreeMap<Bfs, Vec<&'a Finding>> {
+pub fn by_recipient<'a>(d: &EvaluationData<'a>) -> BTreeMap<Bfs, Vec<&'a Finding>> {
     let mut out: BTreeMap<Bfs, Vec<&'a Finding>> = BTreeMap::new();
     for f in d.findings {
         if let Some(b) = f.bfs {
@@ -60,7 +60,7 @@ pub fn by_recipient<'a>(d: &RunData<'a>) -> BTreeMap<Bfs, Vec<&'a Finding>> {
 }
 
 /// Writes one workbook per recipient with at least one finding.
-pub fn write_all(d: &RunData<'_>) -> Result<Vec<OutFile>, WriteError> {
+pub fn write_all(d: &EvaluationData<'_>) -> Result<Vec<OutFile>, WriteError> {
     use rayon::prelude::*;
     // Built in parallel, collected in BFS-Nr. order: the same bytes for any thread count.
     let recipients: Vec<(Bfs, Vec<&Finding>)> = by_recipient(d).into_iter().collect();
@@ -111,11 +111,11 @@ fn sev_rank(s: Severity) -> u8 {
     }
 }
 
-fn who(d: &RunData<'_>, b: Bfs) -> String {
+fn who(d: &EvaluationData<'_>, b: Bfs) -> String {
     format!("{} ({b})", d.name_of(Some(b)))
 }
 
-fn write_one(d: &RunData<'_>, bfs: Bfs, findings: &[&Finding]) -> Result<OutFile, WriteError> {
+fn write_one(d: &EvaluationData<'_>, bfs: Bfs, findings: &[&Finding]) -> Result<OutFile, WriteError> {
     let name = d.name_of(Some(bfs));
     let rel = file_name(bfs, &name);
     let xl = |source| WriteError::Xlsx { name: rel.clone(), source };
@@ -160,7 +160,7 @@ fn write_one(d: &RunData<'_>, bfs: Bfs, findings: &[&Finding]) -> Result<OutFile
 #[allow(clippy::too_many_arguments)]
 fn letter(
     ws: &mut Worksheet,
-    d: &RunData<'_>,
+    d: &EvaluationData<'_>,
     bfs: Bfs,
     members: &BTreeSet<Bfs>,
     covered: &BTreeSet<Bfs>,
@@ -272,7 +272,7 @@ fn letter(
     Ok(())
 }
 
-fn money(ws: &mut Worksheet, d: &RunData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>) -> Result<(), XlsxError> {
+fn money(ws: &mut Worksheet, d: &EvaluationData<'_>, bfs: Bfs, covered: &BTreeSet<Bfs>) -> Result<(), XlsxError> {
     ws.set_name("Beiträge")?;
     ws.write_text_with_format(
         0,

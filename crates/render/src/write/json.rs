@@ -1,6 +1,6 @@
 //! Machine-readable copies: `befunde.json`, `dateien.json`, `manifest.json`.
 
-use super::{OutFile, RunData, WriteError};
+use super::{OutFile, EvaluationData, WriteError};
 use crate::domain::{fmt_date, FileState, Severity};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -38,7 +38,7 @@ fn to_file<T: Serialize>(rel: &str, v: &T) -> Result<OutFile, WriteError> {
     Ok(OutFile { rel: rel.to_string(), bytes })
 }
 
-pub fn befunde(d: &RunData<'_>) -> Result<OutFile, WriteError> {
+pub fn befunde(d: &EvaluationData<'_>) -> Result<OutFile, WriteError> {
     let rows: Vec<BefundJson<'_>> = d
         .findings
         .iter()
@@ -58,7 +58,7 @@ pub fn befunde(d: &RunData<'_>) -> Result<OutFile, WriteError> {
     to_file("befunde.json", &rows)
 }
 
-pub fn dateien(d: &RunData<'_>) -> Result<OutFile, WriteError> {
+pub fn dateien(d: &EvaluationData<'_>) -> Result<OutFile, WriteError> {
     let rows: Vec<DateiJson<'_>> = d
         .resolved
         .files
@@ -107,7 +107,7 @@ struct Manifest<'a> {
 }
 
 /// The manifest over the inputs and the other outputs (`outputs` must not include it).
-pub fn manifest(d: &RunData<'_>, inputs: Vec<(String, String)>, outputs: &[OutFile]) -> Result<OutFile, WriteError> {
+pub fn manifest(d: &EvaluationData<'_>, inputs: Vec<(String, String)>, outputs: &[OutFile]) -> Result<OutFile, WriteError> {
     let mut per_state = BTreeMap::new();
     for s in FileState::ALL {
         per_state.insert(s.as_str(), d.resolved.files.iter().filter(|e| e.state == s).count());

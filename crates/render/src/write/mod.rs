@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 /// Everything a writer may read.
-pub struct RunData<'a> {
+pub struct EvaluationData<'a> {
     pub year: i32,
     /// The date printed on the documents (and their creation date, for reproducible files).
     pub run_date: NaiveDate,
@@ -44,7 +44,7 @@ pub struct RunData<'a> {
     pub ledger: Option<&'a annex_ledger::AnnexView>,
 }
 
-impl RunData<'_> {
+impl EvaluationData<'_> {
     pub fn name_of(&self, bfs: Option<Bfs>) -> String {
         bfs.and_then(|b| self.master.municipality(b)).map(|m| m.name.clone()).unwrap_or_default()
     }

@@ -3,7 +3,7 @@
 
 use super::columns::{labels, Column, Kind, Named, Table, Val};
 use super::style::{self, header_row_fit, print_layout, Orientation, TextCells};
-use super::{save, OutFile, RunData, WriteError};
+use super::{save, OutFile, EvaluationData, WriteError};
 use crate::domain::{Bfs, Code, FileState, Finding, Severity};
 use crate::resolve::FileEntry;
 use rust_xlsxwriter::{Worksheet, XlsxError};
@@ -40,7 +40,7 @@ pub fn file_name(year: i32) -> String {
     format!("Befunde_{year}.xlsx")
 }
 
-pub fn write(d: &RunData<'_>) -> Result<OutFile, WriteError> {
+pub fn write(d: &EvaluationData<'_>) -> Result<OutFile, WriteError> {
     let name = file_name(d.year);
     let xl = |source| WriteError::Xlsx { name: name.clone(), source };
     let mut wb = style::workbook(&format!("Befunde {}", d.year), d.run_date);
@@ -50,7 +50,7 @@ pub fn write(d: &RunData<'_>) -> Result<OutFile, WriteError> {
     save(name, &mut wb)
 }
 
-fn befunde(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
+fn befunde(ws: &mut Worksheet, d: &EvaluationData<'_>) -> Result<(), XlsxError> {
     ws.set_name("Befunde")?;
     let columns = befunde_columns();
     let table = Table::top(&columns);
@@ -108,7 +108,7 @@ const fn dateien_columns<'a>() -> [Column<FileLine<'a>>; 12] {
     ]
 }
 
-fn dateien(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
+fn dateien(ws: &mut Worksheet, d: &EvaluationData<'_>) -> Result<(), XlsxError> {
     ws.set_name("Dateien")?;
     let columns = dateien_columns();
     let table = Table::top(&columns);
@@ -150,7 +150,7 @@ fn code_list(codes: &[&str]) -> String {
         .join(", ")
 }
 
-fn uebersicht(ws: &mut Worksheet, d: &RunData<'_>) -> Result<(), XlsxError> {
+fn uebersicht(ws: &mut Worksheet, d: &EvaluationData<'_>) -> Result<(), XlsxError> {
     ws.set_name("Übersicht")?;
     ws.write_text_with_format(0, 0, format!("Übersicht der Befunde {}", d.year), &style::title())?;
     // Files per state.
