@@ -4,10 +4,10 @@
 use crate::domain::{chf_text, Code, FileState, Severity};
 pub use crate::evaluate::{
     check_inbox_fits_year, check_out_apart, collect_findings, evaluate, forms_by_year, process_file, Evaluation,
-    Progress, EvaluationError, EvaluationOptions,
+    EvaluationError, EvaluationOptions, Progress,
 };
 use crate::evaluate::{evaluate_in, thread_pool};
-use crate::write::{self, OutFile, EvaluationData, WriteError};
+use crate::write::{self, EvaluationData, OutFile, WriteError};
 use std::path::PathBuf;
 
 /// What a completed run wrote.
@@ -98,7 +98,11 @@ pub fn summary(r: &EvaluationReport) -> String {
         if e.comp.total > c {
             s.push_str(&format!("WARNUNG: Der Kredit von CHF {} ist überschritten.\n", chf_text(c)));
         } else {
-            s.push_str(&format!("Kredit: CHF {}, Restbetrag CHF {}\n", chf_text(c), chf_text(c - e.comp.total)));
+            s.push_str(&format!(
+                "Kredit: CHF {}, Restbetrag CHF {}\n",
+                chf_text(c),
+                chf_text(c.saturating_sub(e.comp.total))
+            ));
         }
     }
     for n in e.journal_notes.iter().chain(&e.master.notes) {

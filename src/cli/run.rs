@@ -2,7 +2,7 @@
 
 use crate::cli::fehler::whole;
 use crate::einstellungen::{Einstellungen, Setting};
-use crate::run::{run, summary, Progress, EvaluationOptions};
+use crate::run::{run, summary, EvaluationOptions, Progress};
 use crate::workbook::Limits;
 use anyhow::Context;
 use clap::Args;

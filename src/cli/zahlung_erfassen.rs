@@ -4,9 +4,7 @@
 use crate::ledger::Ledger;
 use anyhow::Context;
 use clap::Args;
-use rust_decimal::Decimal;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 /// Options of `beitraege zahlung-erfassen`.
 #[derive(Debug, Clone, Args)]
@@ -15,8 +13,8 @@ pub struct ZahlungErfassenArgs {
     #[arg(long, value_name = "NUMMER", required_unless_present = "storno")]
     pub rechnung: Option<String>,
     /// Eingegangener Betrag in CHF, z. B. 1250.00 (höchstens der offene Betrag).
-    #[arg(long, value_name = "CHF", value_parser = parse_amount, required_unless_present = "storno")]
-    pub betrag: Option<Decimal>,
+    #[arg(long, value_name = "CHF", value_parser = crate::zahlungslauf::parse_amount, required_unless_present = "storno")]
+    pub betrag: Option<crate::domain::Chf>,
     /// Valutadatum des Zahlungseingangs, TT.MM.JJJJ (nicht vor dem Rechnungsdatum, nicht nach heute).
     #[arg(long, value_name = "TT.MM.JJJJ", value_parser = super::zahlungslauf::parse_date, required_unless_present = "storno")]
     pub datum: Option<chrono::NaiveDate>,
@@ -29,14 +27,6 @@ pub struct ZahlungErfassenArgs {
     /// Buchhaltung (Standard: «buchhaltung» der Einstellungen).
     #[arg(long, value_name = "DATEI")]
     pub buchhaltung: Option<PathBuf>,
-}
-
-fn parse_amount(s: &str) -> Result<Decimal, String> {
-    let t = s.trim().replace('\'', "");
-    Decimal::from_str(&t)
-        .ok()
-        .filter(|d| d.scale() <= 2)
-        .ok_or_else(|| format!("«{s}» ist kein Betrag in CHF (höchstens 2 Nachkommastellen)"))
 }
 
 /// The first 16 characters of a booking id (as the statement shows ids).

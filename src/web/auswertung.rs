@@ -2,7 +2,7 @@
 //! background with a progress bar; then the outputs to download, the letters as one zip.
 
 use super::{page, Shared, WebOptions};
-use crate::evaluate::{Progress, EvaluationOptions};
+use crate::evaluate::{EvaluationOptions, Progress};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};

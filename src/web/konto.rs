@@ -3,7 +3,7 @@
 //! zahlung-erfassen`); and Prüfen: the ledger's hash chain, for an auditor.
 
 use super::{page, Shared};
-use crate::domain::Bfs;
+use crate::domain::{Bfs, Chf};
 use crate::ledger::Ledger;
 use crate::payout::Art;
 use crate::zahlungslauf::konto::{execute as write_statement, statement, KontoOptions};
@@ -12,8 +12,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use maud::{html, Markup};
-use rust_decimal::Decimal;
-use std::str::FromStr;
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct KontoQuery {
@@ -35,15 +33,6 @@ pub struct ZahlungForm {
     pub id: String,
     #[serde(default)]
     pub grund: String,
-}
-
-/// An amount in CHF as `zahlung-erfassen --betrag` takes it (at most two decimals, `'` allowed).
-pub fn parse_amount(s: &str) -> Result<Decimal, String> {
-    let t = s.trim().replace('\'', "");
-    Decimal::from_str(&t)
-        .ok()
-        .filter(|d| d.scale() <= 2)
-        .ok_or_else(|| format!("«{s}» ist kein Betrag in CHF (höchstens 2 Nachkommastellen)"))
 }
 
 fn parse_bfs(s: &str) -> Result<Option<Bfs>, String> {
@@ -83,7 +72,7 @@ fn statement_view(app: &super::App, bfs: Option<Bfs>) -> Markup {
                 td.num { (page::chf(p.contributions)) } td.num { (page::chf(p.clawbacks)) } } } } }
         h2 { "Rechnungen" }
         table id="rechnungen" { thead { tr { th { "Nummer" } th { "Empfänger" } th { "Datum" } th { "Betrag" } th { "fällig am" } th { "eingegangen" } th { "offen" } } }
-            tbody { @for i in &st.invoices { tr class=[(i.open() > Decimal::ZERO && i.due_on < today).then_some("fehler")] {
+            tbody { @for i in &st.invoices { tr class=[(i.open() > Chf::ZERO && i.due_on < today).then_some("fehler")] {
                 td { (i.id) } td.num { (i.payee) } td { (crate::domain::fmt_date(i.date)) } td.num { (page::chf(i.amount)) }
                 td { (crate::domain::fmt_date(i.due_on)) } td.num { (page::chf(i.received)) } td.num { (page::chf(i.open())) }
             } } } }
@@ -193,7 +182,7 @@ pub async fn receipt(State(app): State<Shared>, Form(f): Form<ZahlungForm>) -> R
     let a = app.clone();
     let form = f.clone();
     let r = super::blocking(move || {
-        let amount = parse_amount(&form.betrag)?;
+        let amount = crate::zahlungslauf::parse_amount(&form.betrag)?;
         let date = page::parse_form_date(&form.datum)
             .ok_or_else(|| format!("«{}» ist kein Datum (TT.MM.JJJJ).", form.datum))?;
         let person = a.person()?;

@@ -238,7 +238,7 @@ pub async fn page(State(app): State<Shared>, Query(filter): Query<Filter>) -> Re
             @if let Some(k) = c.credit {
                 div { "Kredit (4.3.4): CHF " (page::chf(k)) }
                 @if c.total > k { div.fehler { strong { "Kredit überschritten" } } }
-                @else { div { "Restbetrag: CHF " (page::chf(k - c.total)) } }
+                @else { div { "Restbetrag: CHF " (page::chf(k.saturating_sub(c.total))) } }
             }
             div { "Gemeinden: " (c.rows.len()) }
             div { "Befunde: " (e.count_severity(Severity::Fehler)) " Fehler, " (e.count_severity(Severity::Warnung)) " Warnungen, " (e.count_severity(Severity::Hinweis)) " Hinweise" }
@@ -355,8 +355,8 @@ pub fn workbook(rows: &[Row]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         for j in 0..3 {
             ws.write_number(row, 8 + j as u16, r.counts[j] as f64)?;
         }
-        ws.write_with_format(row, 11, r.total, &money)?;
-        ws.write_with_format(row, 12, r.withheld, &money)?;
+        ws.write_with_format(row, 11, r.total.decimal(), &money)?;
+        ws.write_with_format(row, 12, r.withheld.decimal(), &money)?;
         ws.write_string(row, 13, &r.status)?;
     }
     ws.autofit();

@@ -11,7 +11,6 @@ pub use crate::write::annex_ledger::{AnnexLedgerRow, AnnexRunRow, AnnexView};
 use crate::write::{self, OutFile, WriteError};
 use crate::zahlungslauf::plan::Art;
 use chrono::{Datelike, NaiveDate};
-use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -112,7 +111,7 @@ pub fn annex_view(path: &Path, eval: &Evaluation) -> Result<AnnexView, WriteErro
     let mut booked: BTreeMap<Bfs, Chf> = BTreeMap::new();
     for b in all.iter().filter(|b| b.periode.year == eval.year) {
         if b.leistung.is_contribution() {
-            let e = booked.entry(b.bfs).or_insert(Decimal::ZERO);
+            let e = booked.entry(b.bfs).or_insert(Chf::ZERO);
             *e = checked(*e, b.betrag, b.seq).map_err(err)?;
         }
     }
@@ -124,7 +123,7 @@ pub fn annex_view(path: &Path, eval: &Evaluation) -> Result<AnnexView, WriteErro
             bfs: r.bfs,
             name: r.name.clone(),
             annex_total: r.total,
-            booked: booked.get(&r.bfs).copied().unwrap_or(Decimal::ZERO),
+            booked: booked.get(&r.bfs).copied().unwrap_or(Chf::ZERO),
         })
         .collect();
     let last_run = ledger.active_runs().map_err(err)?.iter().map(|r| r.stichtag).max();

@@ -152,6 +152,16 @@ pub fn extraordinary_why(stichtag: NaiveDate, booked_on: NaiveDate) -> Option<St
 /// Checks the dates of a run against `today` and returns the execution date of its
 /// payments: the booking day not after today; a given execution date a bank business day
 /// and not before the booking day; a booked run on an ordinary Stichtag or with a reason.
+/// An amount in CHF as a person enters it for a receipt (`zahlung-erfassen --betrag`, the
+/// browser's form): at most two decimals, `'` as thousands separator allowed.
+pub fn parse_amount(s: &str) -> Result<crate::domain::Chf, String> {
+    let t = s.trim().replace('\'', "");
+    t.parse::<crate::domain::Chf>()
+        .ok()
+        .filter(|d| d.decimal().scale() <= 2)
+        .ok_or_else(|| format!("«{s}» ist kein Betrag in CHF (höchstens 2 Nachkommastellen)"))
+}
+
 pub fn check_dates(opts: &ZahlungslaufOptions, today: NaiveDate) -> Result<NaiveDate, ZahlungslaufError> {
     if opts.booked_on > today {
         return Err(ZahlungslaufError::BookedOnInFuture {
@@ -224,7 +234,7 @@ pub fn due_items(eval: &Evaluation, stichtag: NaiveDate, stammdaten_label: &str)
 /// The reference an earlier version gave a clawback (a hash that included the reason):
 /// a clawback booked under it counts as booked while its row is unchanged.
 pub fn legacy_clawback_reference(c: &crate::domain::Clawback) -> String {
-    let h = sha2::Sha256::digest(format!("{}|{}|{}|{}", c.bfs, c.decided_on, c.amount.normalize(), c.reason));
+    let h = sha2::Sha256::digest(format!("{}|{}|{}|{}", c.bfs, c.decided_on, c.amount.decimal().normalize(), c.reason));
     format!("RF-{}-{}", c.bfs, &write::hex(&h)[..12])
 }
 
@@ -521,7 +531,7 @@ pub fn execute(opts: &ZahlungslaufOptions) -> Result<RunOutcome, ZahlungslaufErr
     // The accounts paid now, and every payee paid to another IBAN than last time.
     let ibans: BTreeMap<Bfs, String> = master.zahlung.accounts.iter().map(|(b, a)| (*b, a.iban.clone())).collect();
     let last = ledger.last_ibans()?;
-    for p in plan.payees.iter().filter(|p| p.transfer > rust_decimal::Decimal::ZERO) {
+    for p in plan.payees.iter().filter(|p| p.transfer > crate::domain::Chf::ZERO) {
         if let (Some(before), Some(now)) = (last.get(&p.payee), ibans.get(&p.payee)) {
             if before != now {
                 notes.push(format!(
@@ -758,7 +768,7 @@ pub fn freigeben(opts: &FreigabeOptions) -> Result<ReleaseOutcome, ZahlungslaufE
     let master = Stammdaten::load(&opts.stammdaten).map_err(EvaluationError::from)?;
     let now = chrono::Local::now().naive_local();
     let at = now.format("%d.%m.%Y %H:%M:%S").to_string();
-    let mut summary = (0usize, rust_decimal::Decimal::ZERO);
+    let mut summary = (0usize, crate::domain::Chf::ZERO);
     let (run, release, _) =
         ledger.release(opts.person.trim(), opts.stichtag, &at, env!("CARGO_PKG_VERSION"), |run, rows, draft| {
             let exec =
@@ -824,7 +834,7 @@ pub fn summary(o: &RunOutcome) -> String {
     s.push_str(&format!("Zahlungslauf per {} ({kind}).\n", fmt_date(o.stichtag)));
     let years: Vec<String> = o.years.iter().map(|y| y.to_string()).collect();
     s.push_str(&format!("Ausgewertete Jahre: {}\n", years.join(", ")));
-    if o.plan.total_transfer() > rust_decimal::Decimal::ZERO {
+    if o.plan.total_transfer() > crate::domain::Chf::ZERO {
         s.push_str(&format!("Ausführungsdatum der Zahlungen: {}\n", fmt_date(o.execution_date)));
     }
     let p = &o.plan;
@@ -845,7 +855,7 @@ pub fn summary(o: &RunOutcome) -> String {
             fmt_date(d)
         ));
     }
-    let open: Vec<_> = o.open_invoices.iter().filter(|i| i.open() > rust_decimal::Decimal::ZERO).collect();
+    let open: Vec<_> = o.open_invoices.iter().filter(|i| i.open() > crate::domain::Chf::ZERO).collect();
     if !open.is_empty() {
         let overdue = open.iter().filter(|i| i.due_on < o.stichtag).count();
         s.push_str(&format!("Offene Rechnungen: {} (davon überfällig: {overdue})\n", open.len()));
@@ -870,14 +880,14 @@ impl From<crate::write::commit::CommitError> for ZahlungslaufError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ymd, Clawback};
-    use rust_decimal::Decimal;
+    use crate::domain::{ymd, Chf, Clawback};
+
     use std::collections::BTreeSet;
 
     fn claw(reason: &str, decision: Option<&str>) -> Clawback {
         Clawback {
             bfs: 2578,
-            amount: Decimal::from(25000),
+            amount: Chf::from_int(25000),
             reason: reason.into(),
             decided_on: ymd(2023, 5, 3),
             decision: decision.map(str::to_string),

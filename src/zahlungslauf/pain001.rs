@@ -12,7 +12,6 @@ use crate::zahlungsdaten::Address;
 use chrono::{NaiveDate, NaiveDateTime};
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
-use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
@@ -105,17 +104,16 @@ pub fn ledger_transfers(run: &RunRow, rows: &[Booking]) -> Result<Vec<Transfer>,
         .map_err(|_| "Die Beträge übersteigen den Rechenbereich des Programms.".to_string())?;
     Ok(per
         .into_iter()
-        .filter(|p| p.transfer > Decimal::ZERO)
+        .filter(|p| p.transfer > Chf::ZERO)
         .map(|p| {
             let mut periods: Vec<crate::payout::Periode> = rows
                 .iter()
-                .filter(|b| b.payee == p.payee && b.betrag > Decimal::ZERO && b.art != crate::payout::Art::Rechnung)
+                .filter(|b| b.payee == p.payee && b.betrag > Chf::ZERO && b.art != crate::payout::Art::Rechnung)
                 .map(|b| b.periode)
                 .collect();
             periods.sort();
             periods.dedup();
-            let offset =
-                if p.offset > Decimal::ZERO { format!(", verrechnet CHF {:.2}", p.offset) } else { String::new() };
+            let offset = if p.offset > Chf::ZERO { format!(", verrechnet CHF {:.2}", p.offset) } else { String::new() };
             Transfer {
                 payee: p.payee,
                 amount: p.transfer,
@@ -180,8 +178,7 @@ pub fn from_ledger(
         let Some(acc) = z.accounts.get(&t.payee) else { continue };
         // The IBAN recorded with the run's payments to the payee (what was booked and
         // shown in the run's workbook), else the master data's.
-        let recorded =
-            rows.iter().filter(|b| b.payee == t.payee && b.betrag > Decimal::ZERO).find_map(|b| b.iban.clone());
+        let recorded = rows.iter().filter(|b| b.payee == t.payee && b.betrag > Chf::ZERO).find_map(|b| b.iban.clone());
         credits.push(Credit {
             e2e: end_to_end_id(run, t.payee),
             iban: recorded.unwrap_or_else(|| acc.iban.clone()),

@@ -8,7 +8,6 @@ use crate::domain::{Bfs, Chf};
 use crate::ledger::{Booking, Ledger, LedgerError, RunRow};
 use crate::zahlungslauf::plan::{Art, Leistung, Periode};
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
 /// Booked amounts of one municipality, year and period.
@@ -77,7 +76,9 @@ fn concerns(b: &Booking, bfs: Option<Bfs>) -> bool {
 pub fn run_rows(runs: &[RunRow], bookings: &[Booking], bfs: Option<Bfs>) -> Result<Vec<RunPayeeRow>, LedgerError> {
     let mut out = Vec::new();
     for r in runs.iter().filter(|r| r.art != crate::ledger::RunKind::Zahlungseingang) {
-        let sign = if r.art == crate::ledger::RunKind::Storno { Decimal::NEGATIVE_ONE } else { Decimal::ONE };
+        // A Storno shows the run it reverses negated.
+        let storno = r.art == crate::ledger::RunKind::Storno;
+        let signed = |a: Chf| if storno { -a } else { a };
         let mut per: BTreeMap<Bfs, (Chf, Chf, Chf)> = BTreeMap::new();
         for b in bookings.iter().filter(|b| b.run_id == r.run_id && bfs.is_none_or(|n| b.payee == n)) {
             // The original's kind and sign.
@@ -88,7 +89,7 @@ pub fn run_rows(runs: &[RunRow], bookings: &[Booking], bfs: Option<Bfs>) -> Resu
                 let art = match b.leistung {
                     Leistung::Rueckforderung => Art::Rueckforderung,
                     Leistung::Rechnung => Art::Rechnung,
-                    Leistung::Tarif(_) if amount > Decimal::ZERO => Art::Auszahlung,
+                    Leistung::Tarif(_) if amount > Chf::ZERO => Art::Auszahlung,
                     Leistung::Tarif(_) => Art::Korrektur,
                 };
                 (art, amount)
@@ -98,10 +99,10 @@ pub fn run_rows(runs: &[RunRow], bookings: &[Booking], bfs: Option<Bfs>) -> Resu
             let e = per.entry(b.payee).or_default();
             let slot = match art {
                 Art::Rechnung => &mut e.2,
-                _ if amount > Decimal::ZERO => &mut e.0,
+                _ if amount > Chf::ZERO => &mut e.0,
                 _ => &mut e.1,
             };
-            let v = if art == Art::Rechnung || amount <= Decimal::ZERO { -amount } else { amount };
+            let v = if art == Art::Rechnung || amount <= Chf::ZERO { -amount } else { amount };
             *slot = checked(*slot, v, b.seq)?;
         }
         for (payee, (gross, claims, invoiced)) in per {
@@ -117,10 +118,10 @@ pub fn run_rows(runs: &[RunRow], bookings: &[Booking], bfs: Option<Bfs>) -> Resu
                 released_by: if r.booked_by.is_some() { PENDING.to_string() } else { BEFORE_RULE.to_string() },
                 released_at: String::new(),
                 payee,
-                gross: sign * gross,
-                offset: sign * offset,
-                transfer: sign * s.transfer,
-                invoiced: sign * invoiced,
+                gross: signed(gross),
+                offset: signed(offset),
+                transfer: signed(s.transfer),
+                invoiced: signed(invoiced),
             });
         }
     }
@@ -145,8 +146,8 @@ pub fn statement(ledger: &Ledger, bfs: Option<Bfs>, date: NaiveDate) -> Result<S
             bfs: b.bfs,
             year: b.periode.year,
             periode: b.periode,
-            contributions: Decimal::ZERO,
-            clawbacks: Decimal::ZERO,
+            contributions: Chf::ZERO,
+            clawbacks: Chf::ZERO,
         });
         if is_component {
             e.contributions = checked(e.contributions, b.betrag, b.seq)?;

@@ -6,7 +6,7 @@
 
 use super::plan::{Art, Line, PayeeResult, Plan, PlannedBooking};
 use super::statement::{PeriodRow, RunPayeeRow, Statement};
-use crate::domain::{fmt_date, Bfs, InvoiceState};
+use crate::domain::{fmt_date, Bfs, Chf, InvoiceState};
 use crate::ledger::Booking;
 use crate::stammdaten::Stammdaten;
 use crate::write::columns::widths;
@@ -16,7 +16,6 @@ use crate::write::table_sheet::{finish, subtitle, table_rows, HEADER, TOTAL};
 use crate::write::{save, xl, OutFile, WriteError};
 use crate::zahlungsdaten::Account;
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use rust_xlsxwriter::{Worksheet, XlsxError};
 
 /// Everything the run's writers read.
@@ -177,7 +176,7 @@ pub fn release_workbook(
         .map(|p| PayeeResult {
             payee: p.payee,
             gross: p.gross,
-            claims: p.offset + p.invoiced,
+            claims: p.offset.saturating_add(p.invoiced),
             offset: p.offset,
             transfer: p.transfer,
             invoice: p.invoiced,
@@ -188,7 +187,7 @@ pub fn release_workbook(
         .iter()
         .map(|p| {
             let recorded =
-                rows.iter().filter(|b| b.payee == p.payee && b.betrag > Decimal::ZERO).find_map(|b| b.iban.clone());
+                rows.iter().filter(|b| b.payee == p.payee && b.betrag > Chf::ZERO).find_map(|b| b.iban.clone());
             let mut acc = master.zahlung.accounts.get(&p.payee).cloned();
             if let (Some(a), Some(iban)) = (acc.as_mut(), recorded) {
                 a.iban = iban;
@@ -242,8 +241,8 @@ pub fn release_workbook(
 fn line_status(l: &Line) -> String {
     match (&l.withheld, l.now) {
         (Some(w), _) => w.clone(),
-        (None, n) if n > Decimal::ZERO => "Auszahlung".into(),
-        (None, n) if n < Decimal::ZERO => "Korrektur (verrechnet)".into(),
+        (None, n) if n > Chf::ZERO => "Auszahlung".into(),
+        (None, n) if n < Chf::ZERO => "Korrektur (verrechnet)".into(),
         _ => "bereits gebucht".into(),
     }
 }
@@ -320,7 +319,7 @@ fn verrechnungen(ws: &mut Worksheet, doc: &RunDoc<'_>) -> Result<(), XlsxError> 
         .plan
         .bookings
         .iter()
-        .filter(|b| b.betrag < Decimal::ZERO && matches!(b.art, Art::Korrektur | Art::Rueckforderung))
+        .filter(|b| b.betrag < Chf::ZERO && matches!(b.art, Art::Korrektur | Art::Rueckforderung))
         .map(|row| Named { row, name: doc.name(row.bfs) })
         .collect();
     let columns = verrechnungen_columns();
@@ -434,7 +433,7 @@ fn offene_posten(
         format!("Rechnungen mit offenem Betrag; überfällig: Zahlungsfrist vor dem {}.", fmt_date(day)),
         &widths(&invoice_columns()),
     )?;
-    let open = invoice_lines(invoices.iter().filter(|i| i.open() > Decimal::ZERO), day, name);
+    let open = invoice_lines(invoices.iter().filter(|i| i.open() > Chf::ZERO), day, name);
     let columns = invoice_columns();
     let table = Table::new(&columns);
     let r = table_rows(ws, &table, &open)?;
@@ -549,7 +548,7 @@ const fn perioden_columns<'a>() -> [Column<Named<'a, PeriodRow>>; 7] {
         Column::summed("Total", 16.0, Kind::Chf, |l| Val::Calc {
             add: &["Beiträge", "Rückforderungen"],
             sub: &[],
-            result: l.row.contributions + l.row.clawbacks,
+            result: l.row.contributions.saturating_add(l.row.clawbacks),
         }),
     ]
 }

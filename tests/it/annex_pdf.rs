@@ -4,6 +4,7 @@
 //! reconciliation, with body text at 8 pt or more.
 
 use crate::common;
+use beitraege::domain::Chf;
 
 use beitraege::run::{evaluate, render};
 use beitraege::write::OutFile;
@@ -41,14 +42,14 @@ fn the_annex_pdf_is_pdf_a_with_embedded_fonts() {
 
 /// `1234.5` as the annex PDF prints it: `1'234.50`.
 fn chf(d: Decimal) -> String {
-    beitraege::domain::chf_text(d)
+    beitraege::domain::chf_text(Chf::new(d))
 }
 
-fn dec(s: &str) -> Decimal {
+fn dec(s: &str) -> Chf {
     if s.is_empty() {
-        Decimal::ZERO
+        Chf::ZERO
     } else {
-        Decimal::from_str(s).unwrap()
+        Chf::from_str(s).unwrap()
     }
 }
 
@@ -80,15 +81,15 @@ fn the_annex_pdf_holds_the_annex() {
         assert!(flat.contains(&format!("{bfs} ")), "{bfs} missing");
         let first_word = x["name"].split(['-', ' ']).next().unwrap();
         assert!(flat.contains(first_word), "{} missing", x["name"]);
-        assert!(flat.contains(&chf(dec(&x["total"]))), "{bfs}: total {} missing", x["total"]);
+        assert!(flat.contains(&chf(dec(&x["total"]).decimal())), "{bfs}: total {} missing", x["total"]);
         let d = master.municipality(bfs).unwrap().district.clone();
-        *districts.entry(d).or_default() += dec(&x["total"]);
+        *districts.entry(d).or_default() += dec(&x["total"]).decimal();
     }
     for (d, total) in &districts {
         assert!(flat.contains(&format!("Total Bezirk {d}")), "subtotal {d} missing");
         assert!(flat.contains(&chf(*total)), "subtotal {d} {total} missing");
     }
-    let total: Decimal = expected.iter().map(|x| dec(&x["total"])).sum();
+    let total: Decimal = expected.iter().map(|x| dec(&x["total"]).decimal()).sum();
     assert!(flat.contains(&chf(total)), "Total Kanton");
     for want in ["Abstimmung", "Total Auszahlungen", "Gunzgen (2578)", "Geprüft", "Genehmigt", "Unterschrift"] {
         assert!(flat.contains(want), "{want} missing");

@@ -11,13 +11,13 @@
 //! per interpreter, 7 per foreign resident; Solothurn has 4000 foreign residents, Klein 5.
 
 use crate::common;
+use beitraege::domain::Chf;
 
 use beitraege::domain::ymd;
 use beitraege::workbook::{Sheet, Value};
 use chrono::NaiveDate;
 use common::forms::*;
 use common::inbox::{evaluate_case, infile, InFile, Outcome as Run};
-use rust_decimal::Decimal;
 
 /// The master data for `year`: the five municipalities with their foreign residents on the
 /// Stichtag 31.12.(year − 2), a large credit, no clawbacks.
@@ -331,8 +331,8 @@ fn run23(spec: &MasterSpec, files: Vec<InFile>) -> Run {
     evaluate_case(2023, spec, &files)
 }
 
-fn dec(n: i64) -> Decimal {
-    Decimal::from(n)
+fn dec(n: i64) -> Chf {
+    Chf::from_int(n)
 }
 
 /// All four period tariffs: `old` until `last_old` (inclusive), `new` from the next day.
@@ -372,7 +372,7 @@ fn every_period_tariff_applies_with_the_rate_of_the_periods_last_day() {
         let row = r.row(2601);
         assert_eq!(row.counts, [4, 2, 1, 1]);
         assert_eq!(row.amounts, want, "H{half}, old rates until {last_old}");
-        assert_eq!(row.total, dec(4000 * 7) + want.iter().copied().sum::<Decimal>());
+        assert_eq!(Some(row.total), Chf::checked_sum([dec(4000 * 7)].into_iter().chain(want)));
     }
 }
 
@@ -692,8 +692,11 @@ fn without_a_journal_entry_the_receipt_date_is_the_swiss_date_of_the_modificatio
         std::fs::File::options().write(true).open(&path).unwrap().set_modified(utc(hour)).unwrap();
     }
     let stammdaten = write_master(dir.path(), &MasterSpec::default());
-    let opts =
-        beitraege::run::EvaluationOptions { inbox, stammdaten, ..common::sample_options(&dir.path().join("aus"), Some(1)) };
+    let opts = beitraege::run::EvaluationOptions {
+        inbox,
+        stammdaten,
+        ..common::sample_options(&dir.path().join("aus"), Some(1))
+    };
     let r = evaluate_with(&opts);
     assert!(r.codes_of("rechtzeitig.xlsx").is_empty(), "{:?}", r.codes_of("rechtzeitig.xlsx"));
     assert_eq!(r.codes_of("spaet.xlsx"), vec!["FRIST_VERPASST"]);

@@ -1,6 +1,7 @@
 //! The binary as staff use it: defaults, exit codes, and nothing written when it cannot run.
 
 use crate::common;
+use beitraege::domain::Chf;
 
 use std::path::Path;
 use std::process::Command;
@@ -408,7 +409,7 @@ fn receipts_are_dated_normalised_and_reversible() {
     }
     let open = |l: &Path| beitraege::ledger::Ledger::open_existing(l).unwrap().invoices().unwrap()[0].open();
     let full = invoices[0].amount;
-    assert_eq!(open(&ledger), full - rust_decimal::Decimal::from(10));
+    assert_eq!(open(&ledger), full.saturating_sub(Chf::from_int(10)));
     // The run cannot be reversed while its invoice has a receipt.
     let storno = || {
         bin()

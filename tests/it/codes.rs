@@ -2,6 +2,7 @@
 //! files for the file-level codes), and assertions on code, position and withheld amounts.
 
 use crate::common;
+use beitraege::domain::Chf;
 
 use beitraege::compute::{compute, RowStatus};
 use beitraege::domain::{ymd, Code, Component, FileState, Period};
@@ -12,7 +13,6 @@ use beitraege::scan::{EntryKind, InboxFile, ReceiptSource};
 use beitraege::validate::{validate_form, Ctx, FileResult, Outcome};
 use beitraege::workbook::{Format, Limits, Value, Workbook};
 use common::forms::*;
-use rust_decimal::Decimal;
 use std::collections::BTreeSet;
 
 #[test]
@@ -328,11 +328,11 @@ fn sd_fehlt_bericht_fehlt_and_eligibility() {
     }
     let so = row(&comp, 2601);
     assert_eq!(so.status, RowStatus::Eligible);
-    assert_eq!(so.sockel, Decimal::from(4000 * 7));
-    assert_eq!(so.amounts.eg, Decimal::from(800));
+    assert_eq!(so.sockel, Chf::from_int(4000 * 7));
+    assert_eq!(so.amounts.eg, Chf::from_int(800));
     let lead = row(&comp, 2602);
     assert_eq!(lead.status, RowStatus::SdMissing { year: 2023, lead: None });
-    assert_eq!(lead.total, Decimal::ZERO);
+    assert_eq!(lead.total, Chf::ZERO);
     let member = row(&comp, 2603);
     assert!(
         matches!(&member.status, RowStatus::SdMissing { year: 2023, lead: Some(l) } if l.bfs == 2602),
@@ -342,11 +342,11 @@ fn sd_fehlt_bericht_fehlt_and_eligibility() {
     assert_eq!(member.payee, 2602);
     let klein = row(&comp, 2605);
     assert!(matches!(&klein.status, RowStatus::NotEligible { lead: None, reasons } if !reasons.is_empty()));
-    assert_eq!(klein.sockel + klein.amounts.values().iter().sum::<Decimal>(), Decimal::ZERO);
+    assert_eq!(Chf::checked_sum([klein.sockel].into_iter().chain(klein.amounts.values())), Some(Chf::ZERO));
     // The clawback stands even when nothing is paid: it is invoiced.
-    assert_eq!(klein.clawback, Decimal::from(-100));
-    assert_eq!(klein.total, Decimal::from(-100));
-    assert!(comp.invoices.iter().any(|i| i.bfs == 2605 && i.amount == Decimal::from(100)));
+    assert_eq!(klein.clawback, Chf::from_int(-100));
+    assert_eq!(klein.total, Chf::from_int(-100));
+    assert!(comp.invoices.iter().any(|i| i.bfs == 2605 && i.amount == Chf::from_int(100)));
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! finding, every file state, the summary; plus the properties of the written outputs.
 
 use crate::common;
+use beitraege::domain::Chf;
 
 use beitraege::domain::{FileState, Severity};
 use beitraege::run::{evaluate, render, run, Evaluation};
@@ -19,11 +20,11 @@ fn eval() -> &'static Evaluation {
     })
 }
 
-fn dec(s: &str) -> Decimal {
+fn dec(s: &str) -> Chf {
     if s.is_empty() {
-        Decimal::ZERO
+        Chf::ZERO
     } else {
-        Decimal::from_str(s).unwrap()
+        Chf::from_str(s).unwrap()
     }
 }
 
@@ -53,7 +54,7 @@ fn every_annex_row_matches_expected() {
         assert_eq!(r.total, dec(&x["total"]), "{ctx} total");
         assert!(r.status.label().starts_with(&x["status"]), "{ctx}: status {:?} want {}", r.status, x["status"]);
     }
-    let want_total: Decimal = expected.iter().map(|x| dec(&x["total"])).sum();
+    let want_total = Chf::checked_sum(expected.iter().map(|x| dec(&x["total"]))).unwrap();
     assert_eq!(e.comp.total, want_total);
 }
 
@@ -296,16 +297,16 @@ fn no_file_is_rejected_or_ignored_without_a_finding() {
 #[test]
 fn payouts_minus_invoices_equal_the_annex_total() {
     let e = eval();
-    let paid: Decimal = e.comp.payouts.iter().map(|p| p.net()).sum();
-    let invoiced: Decimal = e.comp.invoices.iter().map(|i| i.amount).sum();
-    assert_eq!(paid - invoiced, e.comp.total);
+    let paid = Chf::checked_sum(e.comp.payouts.iter().map(|p| p.net())).unwrap();
+    let invoiced = Chf::checked_sum(e.comp.invoices.iter().map(|i| i.amount)).unwrap();
+    assert_eq!(paid.checked_sub(invoiced), Some(e.comp.total));
     // Gunzgen's clawback of 25'000, decided 03.05.2023, is offset by the first payout run on
     // or after it (30.09.2023) against that run's payout, H1: 2 × 200 + 2 × 160 + 1 × 200 +
     // 1 × 160 = 1'080; the run invoices 23'920, due 30.10.2023. The Sockelbeitrag (paid
     // 31.03., before the decision) and H2 (paid 31.03.2024, after the invoice) are not offset.
     let gunzgen: Vec<_> = e.comp.invoices.iter().filter(|i| i.bfs == 2578).collect();
     assert_eq!(gunzgen.len(), 1);
-    assert_eq!(gunzgen[0].amount, Decimal::from(23920));
+    assert_eq!(gunzgen[0].amount, Chf::from_int(23920));
     assert_eq!(gunzgen[0].due_on, chrono::NaiveDate::from_ymd_opt(2023, 10, 30).unwrap());
 }
 
@@ -359,7 +360,7 @@ fn written_annex_rows_add_up_to_total_kanton() {
         let parts: Decimal = money[..6].iter().map(|l| cell_decimal(&r[col(l)])).sum();
         assert_eq!(parts, cell_decimal(&r[col("Total")]), "row {:?}", r[0]);
     }
-    assert_eq!(cell_decimal(&rows[total_row][col("Total")]), eval().comp.total);
+    assert_eq!(cell_decimal(&rows[total_row][col("Total")]), eval().comp.total.decimal());
     // Totals are formulas (with the stored results checked above).
     let abs = (total_row as u32 + range.start().unwrap().0, col("Total") as u32 + range.start().unwrap().1);
     let f = formulas.get_value(abs).unwrap();

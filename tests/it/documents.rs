@@ -5,13 +5,14 @@
 //! pdffonts, pdftotext and pdftoppm (CI installs them).
 
 use crate::common;
+use beitraege::domain::Chf;
 
 use beitraege::compute::{Line, Reason};
 use beitraege::documents::{eml, invoice, letter, qrbill};
 use beitraege::domain::chf_text;
 use beitraege::payout::{Art, Claim, InvoiceDoc};
 use beitraege::run::{evaluate, render, Evaluation};
-use beitraege::write::{feedback, OutFile, EvaluationData};
+use beitraege::write::{feedback, EvaluationData, OutFile};
 use mail_parser::MimeHeaders;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -65,11 +66,11 @@ fn gunzgen_invoice() -> InvoiceDoc {
             periode: "2023".into(),
             text: "Sockelbeitrag ohne Leistungserbringung (verfügt am 03.05.2023)".into(),
             reference: Some("VF-AGS-2023-031".into()),
-            amount: Decimal::from(25000),
+            amount: Chf::from_int(25000),
         }],
-        gross: Decimal::from(1080),
-        offset: Decimal::from(1080),
-        amount: Decimal::from(23920),
+        gross: Chf::from_int(1080),
+        offset: Chf::from_int(1080),
+        amount: Chf::from_int(23920),
     }
 }
 
@@ -224,7 +225,7 @@ fn every_letter_prints_what_its_statement_withholds() {
         let rel = letter::file_name(&d, bfs);
         let text = page_texts(&file(s, &rel).bytes).join(" ");
         let lines = statement_lines(&d, &covered_by(&d, bfs, &findings));
-        let expected: Decimal = lines.iter().filter_map(|l| l.withheld).sum();
+        let expected = Chf::checked_sum(lines.iter().filter_map(|l| l.withheld)).unwrap();
         let printed = chf_amounts(&text);
         if expected.is_zero() {
             assert!(printed.is_empty(), "{rel}: nothing withheld, no amount printed: {printed:?}");
@@ -232,10 +233,10 @@ fn every_letter_prints_what_its_statement_withholds() {
             letters_withholding += 1;
             // Each line withheld and the total: the total is the largest amount and the
             // lines add up to it.
-            assert_eq!(printed.iter().max(), Some(&expected), "{rel}: total");
-            assert_eq!(printed.iter().sum::<Decimal>(), expected * Decimal::from(2), "{rel}: {printed:?}");
+            assert_eq!(printed.iter().max(), Some(&expected.decimal()), "{rel}: total");
+            assert_eq!(printed.iter().sum::<Decimal>(), expected.decimal() * Decimal::from(2), "{rel}: {printed:?}");
             for w in lines.iter().filter_map(|l| l.withheld).filter(|w| !w.is_zero()) {
-                assert!(printed.contains(&w), "{rel}: line of CHF {w}");
+                assert!(printed.contains(&w.decimal()), "{rel}: line of CHF {w}");
             }
         }
         // A statement that withholds anything (an amount, or a component held by a Fehler)
@@ -610,7 +611,7 @@ fn an_invoice_above_what_a_qr_bill_carries_says_so() {
     let text = text_of(&invoice::write(master, &inv).unwrap().bytes);
     assert!(text.contains("Kein Zahlteil") && !text.contains("Empfangsschein"));
     // A preview's invoice (no number yet) is never written as if it could be sent.
-    inv.amount = Decimal::from(23920);
+    inv.amount = Chf::from_int(23920);
     inv.number = None;
     assert!(invoice::no_payment_part(master, &inv).is_some());
 }

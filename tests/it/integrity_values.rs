@@ -6,6 +6,7 @@
 
 use crate::common;
 use beitraege::compute::compute;
+use beitraege::domain::Chf;
 /// The ceilings of `beitraege::domain` (MAX_COUNT, MAX_TARIFF_CHF, MAX_AMOUNT_CHF), repeated
 /// here so that a change to them is a deliberate change to this test too.
 const MAX_COUNT: u64 = 1_000_000;
@@ -274,7 +275,7 @@ fn a_foreign_row_cannot_wrap_the_sum_check_and_inflate_the_members() {
     for b in [HUBERSDORF, BALM] {
         let r = annex_row(&e, b);
         assert_eq!(r.paid.eg, 0, "{b}: withheld by LEIT_SUMME");
-        assert_eq!(r.amounts.eg, Decimal::ZERO, "{b}");
+        assert_eq!(r.amounts.eg, Chf::ZERO, "{b}");
     }
 }
 
@@ -326,14 +327,14 @@ fn the_count_ceiling_separates_a_warning_from_an_error() {
     let codes = file_codes(&e, "a.xlsx");
     assert!(codes.contains(&"WERT_UNPLAUSIBEL") && !codes.contains(&"WERT_ZU_GROSS"), "{codes:?}");
     assert_eq!(annex_row(&e, EGERKINGEN).paid.eg, MAX_COUNT);
-    assert_eq!(annex_row(&e, EGERKINGEN).amounts.eg, Decimal::from(MAX_COUNT) * Decimal::from(200));
+    assert_eq!(annex_row(&e, EGERKINGEN).amounts.eg, Chf::from_int(200).checked_mul(Decimal::from(MAX_COUNT)).unwrap());
     // One above: an error in its cell, withheld with its interpreter amount, in no sum.
     let e = eval_files(&[("a.xlsx", form(at + 1.0)), ("2401 Selbstdeklaration.xlsx", sd)]);
     let eg_cell = format!("B{}", REPORTING_FIELDS.iter().find(|f| f.key == "SI_EG_ANZAHL").unwrap().row);
     assert_eq!(cell_of(&e, "a.xlsx", "WERT_ZU_GROSS"), vec![(Some("Reporting".into()), Some(eg_cell))]);
     assert_eq!(e.findings.iter().find(|f| f.code.as_str() == "WERT_ZU_GROSS").unwrap().severity.label(), "Fehler");
     let row = annex_row(&e, EGERKINGEN);
-    assert_eq!((row.paid.eg, row.amounts.eg, row.amounts.d_eg), (0, Decimal::ZERO, Decimal::ZERO));
+    assert_eq!((row.paid.eg, row.amounts.eg, row.amounts.d_eg), (0, Chf::ZERO, Chf::ZERO));
     assert!(matches!(
         e.resolved.files.iter().find(|f| f.result.file.rel == "a.xlsx").unwrap().result.outcome,
         Outcome::Report(_)
@@ -425,7 +426,7 @@ fn compute_never_panics_even_on_unchecked_master_data() {
         .find(|c| c.bfs == 2513 && c.decided_on.to_string().starts_with("2023"))
         .unwrap()
         .clone();
-    huge.amount = Decimal::MAX;
+    huge.amount = Chf::new(Decimal::MAX);
     master.clawbacks.push(huge);
     let e = eval_files(&[]);
     let comp = compute(&master, &e.resolved, 2023);
@@ -433,7 +434,7 @@ fn compute_never_panics_even_on_unchecked_master_data() {
     assert!(r.total.is_zero() && r.clawback.is_zero(), "{r:?}");
     assert!(comp.invoices.iter().all(|i| i.bfs != 2513), "no invoice from an amount out of range");
     // The other rows are computed as before: 2578's clawback of 25'000 stands.
-    assert_eq!(comp.total, Decimal::from(-25_000));
+    assert_eq!(comp.total, Chf::from_int(-25_000));
 }
 
 // ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 //! outputs. The anchor file has five lines: `Anlage` (2), each run booked (103, 230) and
 //! released (106, 233).
 use crate::common;
+use beitraege::domain::Chf;
 
 use beitraege::domain::ymd;
 use beitraege::ledger::{chain_hash, verify, Ledger, LedgerError, LedgerFiles, Tamper};
@@ -169,8 +170,8 @@ fn a_changed_amount_with_a_recomputed_public_chain_is_refused() {
     // The attacker reads the rows, changes the Sockelbeitrag of booking 1 (CHF 9'086) and
     // recomputes the public chain with the published algorithm.
     let mut rows = Ledger::open_read_only(&ledger).unwrap().bookings().unwrap();
-    assert_eq!(rows[0].betrag, rust_decimal::Decimal::from(9086));
-    rows[0].betrag = rust_decimal::Decimal::from(99_999);
+    assert_eq!(rows[0].betrag, Chf::from_int(9086));
+    rows[0].betrag = Chf::from_int(99_999);
     let c = raw(&ledger);
     c.execute_batch("DROP TRIGGER bookings_no_update; UPDATE bookings SET betrag = '99999' WHERE seq = 1;").unwrap();
     let mut prev = beitraege::ledger::GENESIS.to_string();
@@ -228,7 +229,7 @@ fn a_booking_inserted_with_a_valid_hash_is_refused() {
     b.run_id = run_id;
     b.bfs = 2401;
     b.payee = 2401;
-    b.betrag = rust_decimal::Decimal::from(50_000);
+    b.betrag = Chf::from_int(50_000);
     b.prev_hash = prev.clone();
     b.hash = chain_hash(&prev, &b);
     c.execute(

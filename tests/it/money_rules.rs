@@ -6,6 +6,7 @@
 //! interpreter, 7 per foreign resident (Klein, BFS 2605, has 5).
 
 use crate::common;
+use beitraege::domain::Chf;
 
 use beitraege::compute::{compute, Computation};
 use beitraege::domain::{ymd, Bfs, Clawback, Code, FileState, TariffCode};
@@ -15,11 +16,10 @@ use beitraege::validate::Ctx;
 use beitraege::workbook::Value;
 use chrono::NaiveDate;
 use common::forms::*;
-use rust_decimal::Decimal;
 
 const KLEIN: Bfs = 2605;
 
-fn chf(s: &str) -> Decimal {
+fn chf(s: &str) -> Chf {
     s.parse().unwrap()
 }
 
@@ -59,7 +59,7 @@ fn with_clawbacks(claws: &[(&str, NaiveDate)]) -> Stammdaten {
 }
 
 /// (date, gross, offset) of Klein's payouts.
-fn payouts(c: &Computation) -> Vec<(NaiveDate, Decimal, Decimal)> {
+fn payouts(c: &Computation) -> Vec<(NaiveDate, Chf, Chf)> {
     c.payouts.iter().filter(|p| p.payee == KLEIN).map(|p| (p.date, p.gross, p.offset)).collect()
 }
 
@@ -72,7 +72,7 @@ fn the_year_without_clawbacks_pays_the_sockel_in_march_and_the_half_year_in_sept
         "the empty second half-year (31.03.2024) is not listed"
     );
     assert!(c.invoices.is_empty());
-    let net: Vec<Decimal> = c.payouts.iter().filter(|p| p.payee == KLEIN).map(|p| p.net()).collect();
+    let net: Vec<Chf> = c.payouts.iter().filter(|p| p.payee == KLEIN).map(|p| p.net()).collect();
     assert_eq!(net, [chf("35"), chf("200")]);
 }
 
@@ -125,7 +125,7 @@ fn the_credit_warning_starts_one_rappen_over_the_credit() {
     assert_eq!(total, chf("235"), "35 Sockelbeitrag + 200 Fallpauschale");
     m.credit.insert(Y, total);
     assert!(klein_year(&m).findings.iter().all(|f| f.code != Code::KreditUeberschritten), "total = credit");
-    m.credit.insert(Y, total - chf("0.01"));
+    m.credit.insert(Y, total.checked_sub(chf("0.01")).unwrap());
     let codes: Vec<Code> = klein_year(&m).findings.iter().map(|f| f.code).collect();
     assert_eq!(codes, [Code::KreditUeberschritten]);
 }
@@ -146,7 +146,7 @@ fn the_annex_lists_each_tariff_with_the_days_it_was_applied_on() {
     tariffs.push(("FALL_EG", 210, ymd(2023, 7, 1), None));
     let m = master_from(&[], &tariffs);
     let c = klein_year(&m);
-    let fall: Vec<(Decimal, Vec<NaiveDate>)> = c
+    let fall: Vec<(Chf, Vec<NaiveDate>)> = c
         .tariffs
         .iter()
         .filter(|a| a.tariff.code == TariffCode::FallEg)

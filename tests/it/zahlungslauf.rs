@@ -6,6 +6,7 @@
 //! (FALL_EG 200, DOLMETSCH_EG 160, FALL_IG 200, DOLMETSCH_IG 160, SOCKEL 7 CHF).
 
 use crate::common;
+use beitraege::domain::Chf;
 
 use beitraege::domain::{ymd, FormKind, TariffCode};
 use beitraege::ledger::{journal, Ledger, LedgerError, RunHeader};
@@ -23,8 +24,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-fn dec(s: &str) -> Decimal {
-    Decimal::from_str(s).unwrap()
+fn dec(s: &str) -> Chf {
+    Chf::from_str(s).unwrap()
 }
 
 fn opts(inbox: &Path, stammdaten: &Path, dir: &Path, stichtag: NaiveDate, book: bool) -> ZahlungslaufOptions {
@@ -71,11 +72,12 @@ fn sha256_file(p: &Path) -> String {
 }
 
 /// Ledger sums per municipality for `year`: contributions and clawbacks.
-fn booked_per_bfs(ledger: &Ledger, year: i32) -> BTreeMap<u32, Decimal> {
+fn booked_per_bfs(ledger: &Ledger, year: i32) -> BTreeMap<u32, Chf> {
     let mut m = BTreeMap::new();
     for b in ledger.bookings().unwrap() {
         if b.periode.year == year && b.leistung.is_contribution() {
-            *m.entry(b.bfs).or_insert(Decimal::ZERO) += b.betrag;
+            let e = m.entry(b.bfs).or_insert(Chf::ZERO);
+            *e = e.checked_add(b.betrag).unwrap();
         }
     }
     m
@@ -98,15 +100,14 @@ fn between<'a>(xml: &'a str, open: &str, close: &str) -> Vec<&'a str> {
 }
 
 /// Structure, control sum and character set of a payment file; returns its total.
-fn check_pain(xml: &str, expected_total: Decimal, expected_txs: usize) {
+fn check_pain(xml: &str, expected_total: Chf, expected_txs: usize) {
     assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
     assert!(xml.contains("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.09\">"));
-    let amounts: Vec<Decimal> = between(xml, "<InstdAmt Ccy=\"CHF\">", "</InstdAmt>").into_iter().map(dec).collect();
+    let amounts: Vec<Chf> = between(xml, "<InstdAmt Ccy=\"CHF\">", "</InstdAmt>").into_iter().map(dec).collect();
     assert_eq!(amounts.len(), expected_txs);
     assert_eq!(between(xml, "<CdtTrfTxInf>", "</CdtTrfTxInf>").len(), expected_txs);
-    assert!(amounts.iter().all(|a| *a > Decimal::ZERO && a.scale() == 2));
-    let sum: Decimal = amounts.iter().copied().sum();
-    assert_eq!(sum, expected_total);
+    assert!(amounts.iter().all(|a| a.is_positive() && a.decimal().scale() == 2));
+    assert_eq!(Chf::checked_sum(amounts.iter().copied()), Some(expected_total));
     let ctrl = between(xml, "<CtrlSum>", "</CtrlSum>");
     assert_eq!(ctrl.len(), 2, "group header and payment block each carry the control sum");
     assert!(ctrl.iter().all(|c| dec(c) == expected_total));
@@ -177,7 +178,7 @@ fn replay() -> Replay {
         assert_eq!(rel.release.file_sha256.as_deref(), Some(sha256_file(&pain).as_str()));
         // The payment file's control sum equals the run's total, one transfer per payee.
         let xml = std::fs::read_to_string(&pain).expect("payment file written");
-        let payees = out.plan.payees.iter().filter(|p| p.transfer > Decimal::ZERO).count();
+        let payees = out.plan.payees.iter().filter(|p| p.transfer > Chf::ZERO).count();
         check_pain(&xml, out.plan.total_transfer(), payees);
         pains.push(pain);
     }
@@ -191,13 +192,13 @@ fn replay_of_the_sample_year_pays_the_annex_to_the_rappen() {
     let booked = booked_per_bfs(&ledger, 2023);
     let annex = read_csv(&sample().join("expected/annex.csv"));
     assert!(annex.len() > 100);
-    let mut total = Decimal::ZERO;
+    let mut total = Chf::ZERO;
     for row in &annex {
         let bfs: u32 = row["bfs"].parse().unwrap();
         let expected = dec(&row["total"]);
-        let got = booked.get(&bfs).copied().unwrap_or(Decimal::ZERO);
+        let got = booked.get(&bfs).copied().unwrap_or(Chf::ZERO);
         assert_eq!(got, expected, "BFS {bfs}: ledger {got}, annex {expected}");
-        total += expected;
+        total = total.checked_add(expected).unwrap();
     }
     assert_eq!(total, dec("634409.00"));
     // Nothing booked for a municipality outside the annex.
@@ -305,7 +306,7 @@ fn the_invoice_a_municipality_receives_is_the_ledgers_invoice() {
     // Paying the printed amount with the printed reference (spaces and all) settles it.
     let today = chrono::Local::now().date_naive();
     ledger.record_receipt("RF81 2023 0001", ymd(2023, 10, 20), dec("23920.00"), today, "t", "t").unwrap();
-    assert_eq!(ledger.invoices().unwrap()[0].open(), Decimal::ZERO);
+    assert_eq!(ledger.invoices().unwrap()[0].open(), Chf::ZERO);
     // The number alone, in any case, finds it too; an unknown one does not.
     assert_eq!(ledger.find_invoice(" 2023-0001 ").unwrap().id, "2023-0001");
     assert_eq!(ledger.find_invoice("rf8120230001").unwrap().id, "2023-0001");
@@ -315,16 +316,16 @@ fn the_invoice_a_municipality_receives_is_the_ledgers_invoice() {
     // The annex's projection is what the runs booked: per run date and payee, the year's
     // payout and offset, and the invoice.
     let eval = beitraege::run::evaluate(&common::sample_options(&r.dir.join("annex"), Some(2))).unwrap();
-    let mut booked: BTreeMap<(NaiveDate, u32), (Decimal, Decimal)> = BTreeMap::new();
+    let mut booked: BTreeMap<(NaiveDate, u32), (Chf, Chf)> = BTreeMap::new();
     for run in ledger.runs().unwrap().iter().filter(|x| x.art == beitraege::ledger::RunKind::Zahlungslauf) {
         let rows: Vec<_> = ledger.bookings().unwrap().into_iter().filter(|b| b.run_id == run.run_id).collect();
-        let mut per: BTreeMap<u32, (Decimal, Decimal)> = BTreeMap::new();
+        let mut per: BTreeMap<u32, (Chf, Chf)> = BTreeMap::new();
         for b in &rows {
             let e = per.entry(b.payee).or_default();
-            if b.art != Art::Rechnung && b.betrag > Decimal::ZERO && b.periode.year == 2023 {
-                e.0 += b.betrag;
+            if b.art != Art::Rechnung && b.betrag > Chf::ZERO && b.periode.year == 2023 {
+                e.0 = e.0.checked_add(b.betrag).unwrap();
             } else if b.art == Art::Rueckforderung {
-                e.1 -= b.betrag;
+                e.1 = e.1.checked_sub(b.betrag).unwrap();
             }
         }
         for (payee, (gross, claims)) in per {
@@ -334,11 +335,10 @@ fn the_invoice_a_municipality_receives_is_the_ledgers_invoice() {
             }
         }
     }
-    let projected: BTreeMap<(NaiveDate, u32), (Decimal, Decimal)> =
+    let projected: BTreeMap<(NaiveDate, u32), (Chf, Chf)> =
         eval.comp.payouts.iter().map(|p| ((p.date, p.payee), (p.gross, p.offset))).collect();
     assert_eq!(projected, booked);
-    let invoices: Vec<(u32, Decimal, NaiveDate)> =
-        eval.comp.invoices.iter().map(|i| (i.bfs, i.amount, i.due_on)).collect();
+    let invoices: Vec<(u32, Chf, NaiveDate)> = eval.comp.invoices.iter().map(|i| (i.bfs, i.amount, i.due_on)).collect();
     assert_eq!(invoices, vec![(2578, dec("23920"), ymd(2023, 10, 30))]);
 }
 
@@ -609,7 +609,7 @@ fn the_iban_paid_is_recorded_and_a_changed_one_is_flagged() {
     let mut o = opts(&inbox, &sd, d, ymd(2023, 9, 30), false);
     o.out = d.join("moved");
     let r = execute(&o).unwrap();
-    let paid_now: Vec<u32> = r.plan.payees.iter().filter(|p| p.transfer > Decimal::ZERO).map(|p| p.payee).collect();
+    let paid_now: Vec<u32> = r.plan.payees.iter().filter(|p| p.transfer > Chf::ZERO).map(|p| p.payee).collect();
     assert!(!paid_now.is_empty());
     for payee in paid_now {
         let new = beitraege::documents::qrbill::grouped(&iban(&format!("80809{payee:012}")));
@@ -617,8 +617,8 @@ fn the_iban_paid_is_recorded_and_a_changed_one_is_flagged() {
     }
 }
 
-fn sum_of(bookings: &[plan::PlannedBooking], payee: u32, art: Art) -> Decimal {
-    bookings.iter().filter(|b| b.payee == payee && b.art == art).map(|b| b.betrag).sum()
+fn sum_of(bookings: &[plan::PlannedBooking], payee: u32, art: Art) -> Chf {
+    Chf::checked_sum(bookings.iter().filter(|b| b.payee == payee && b.art == art).map(|b| b.betrag)).unwrap()
 }
 
 #[test]
@@ -633,7 +633,7 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     // 31.03.2023: the Sockelbeiträge 2023: 100 × 7 = 700, 10 × 7 = 70, 20 × 7 = 140.
     let r1 = execute(&opts(&inbox, &sd, d, ymd(2023, 3, 31), true)).unwrap();
     release(&opts(&inbox, &sd, d, ymd(2023, 3, 31), true));
-    let transfers: BTreeMap<u32, Decimal> = r1.plan.payees.iter().map(|p| (p.payee, p.transfer)).collect();
+    let transfers: BTreeMap<u32, Chf> = r1.plan.payees.iter().map(|p| (p.payee, p.transfer)).collect();
     assert_eq!(transfers, BTreeMap::from([(2601, dec("700")), (2605, dec("70")), (2610, dec("140"))]));
 
     // 30.09.2023: H1 as first reported. 2601: 4 × 200 + 2 × 160 + 1 × 200 + 1 × 160 = 1'480.
@@ -665,7 +665,7 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     assert_eq!(sum_of(&r3.plan.bookings, 2605, Art::Korrektur), dec("-600"));
     assert!(!p.contains_key(&2610), "nothing new for 2610");
     // The September invoice is still open and overdue on 31.03.2024.
-    let open: Vec<_> = r3.open_invoices.iter().filter(|i| i.open() > Decimal::ZERO).collect();
+    let open: Vec<_> = r3.open_invoices.iter().filter(|i| i.open() > Chf::ZERO).collect();
     assert_eq!(open.len(), 1);
     assert!(open[0].due_on < ymd(2024, 3, 31));
     let xml = std::fs::read_to_string(d.join("aus/2024-03-31/pain001_2024-03-31.xml")).unwrap();
@@ -676,7 +676,7 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     let wb = beitraege::workbook::read_workbook(&bytes, &Limits::default()).unwrap();
     let z = wb.sheets.iter().find(|s| s.name == "Zahlungen").unwrap();
     let total_row = (0..20).find(|r| z.get(*r, 0).text() == "Total").expect("total row");
-    let cell = |r: u32, c: u32| Decimal::from_str(&z.get(r, c).text()).unwrap_or_else(|_| panic!("{:?}", z.get(r, c)));
+    let cell = |r: u32, c: u32| Chf::from_str(&z.get(r, c).text()).unwrap_or_else(|_| panic!("{:?}", z.get(r, c)));
     assert_eq!((cell(total_row, 4), cell(total_row, 5), cell(total_row, 6)), (dec("1200"), dec("-600"), dec("600")));
     let row_2605 = (0..20).find(|r| z.get(*r, 0).text() == "2605").unwrap();
     // The IBAN prints in groups of four.
@@ -767,7 +767,7 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
     let last = st.runs.last().unwrap();
     assert_eq!((last.gross, last.offset, last.transfer, last.invoiced), (dec("800"), dec("600"), dec("200"), dec("0")));
     // The reversed run shows negated, the rebooked run again: net over all runs 70 + 1'000 + 200.
-    assert_eq!(st.runs.iter().map(|r| r.transfer).sum::<Decimal>(), dec("1270"));
+    assert_eq!(Chf::checked_sum(st.runs.iter().map(|r| r.transfer)), Some(dec("1270")));
 
     // `run --buchhaltung`: the annex gains the sheet `Buchhaltung`; what is booked equals the
     // annex: 2601 = 700 + 6 × 200 + 2 × 160 + 200 + 160 = 2'580; 2610 = 140 + 600 − 5'000.
@@ -789,11 +789,11 @@ fn corrections_after_a_payout_are_paid_offset_or_invoiced() {
             .unwrap()
     };
     let num = |r: u32, c: u32| match sheet.get(r, c) {
-        Value::Int(n) => Decimal::from(*n),
-        Value::Float(f) => Decimal::try_from(*f).unwrap(),
+        Value::Int(n) => Chf::from_int(*n),
+        Value::Float(f) => Chf::new(Decimal::try_from(*f).unwrap()),
         v => panic!("not a number: {v:?}"),
     };
-    for (bfs, expected) in [(2601, dec("2580")), (2605, dec("70") + dec("400") + dec("800")), (2610, dec("-4260"))] {
+    for (bfs, expected) in [(2601, dec("2580")), (2605, dec("1270")), (2610, dec("-4260"))] {
         let r = row_of(bfs);
         assert_eq!((num(r, 2), num(r, 3), num(r, 4)), (expected, expected, dec("0")), "BFS {bfs}");
     }
@@ -974,7 +974,7 @@ fn items(e: &Eval) -> Vec<DueItem> {
             DueItem {
                 key: Key { bfs: *bfs, year: 2023, part, component: *c },
                 payee: if *bfs == 3 { 1 } else { *bfs },
-                amount: if *withheld { Decimal::ZERO } else { Decimal::from(*n) * rate },
+                amount: if *withheld { Chf::ZERO } else { Chf::new(Decimal::from(*n) * rate) },
                 withheld: withheld.then(|| "zurückbehalten".to_string()),
                 count: Some(*n),
                 tariff: String::new(),
@@ -1007,7 +1007,7 @@ proptest! {
                 reference: format!("RF-{i}"),
                 bfs: *bfs,
                 payee: if *bfs == 3 { 1 } else { *bfs },
-                amount: Decimal::from(*a),
+                amount: Chf::new(Decimal::from(*a)),
                 reason: "x".into(),
                 decided_on: ymd(2023, 2, 1),
             })
@@ -1041,10 +1041,10 @@ proptest! {
             .unwrap();
             for r in &p.payees {
                 // Offsets never exceed the payout; a payee either gets money or an invoice.
-                prop_assert!(r.transfer >= Decimal::ZERO && r.invoice >= Decimal::ZERO);
+                prop_assert!(r.transfer >= Chf::ZERO && r.invoice >= Chf::ZERO);
                 prop_assert!(r.transfer.is_zero() || r.invoice.is_zero());
-                prop_assert_eq!(r.gross - r.claims, r.transfer - r.invoice);
-                *net.entry(r.payee).or_insert(Decimal::ZERO) += r.transfer - r.invoice;
+                prop_assert_eq!(r.gross.decimal() - r.claims.decimal(), r.transfer.decimal() - r.invoice.decimal());
+                *net.entry(r.payee).or_insert(Decimal::ZERO) += r.transfer.decimal() - r.invoice.decimal();
             }
             let header = RunHeader {
                 stichtag: day,
@@ -1064,14 +1064,14 @@ proptest! {
             let rate = match c { TariffCode::Sockel => 7, TariffCode::FallEg => 200, _ => 160 };
             let part = if *c == TariffCode::Sockel { Part::Year } else { Part::H1 };
             let k = Key { bfs: *bfs, year: 2023, part, component: *c };
-            prop_assert_eq!(booked.get(&k).copied().unwrap_or(Decimal::ZERO), Decimal::from(*n * rate));
+            prop_assert_eq!(booked.get(&k).copied().unwrap_or(Chf::ZERO), Chf::new(Decimal::from(*n * rate)));
         }
         // Money is conserved: per payee, transfers minus invoices equal the booked
         // contributions and clawbacks.
         let mut booked_net: BTreeMap<u32, Decimal> = BTreeMap::new();
         for b in ledger.bookings().unwrap() {
             if b.art != Art::Rechnung {
-                *booked_net.entry(b.payee).or_insert(Decimal::ZERO) += b.betrag;
+                *booked_net.entry(b.payee).or_insert(Decimal::ZERO) += b.betrag.decimal();
             }
         }
         for (payee, v) in &booked_net {
@@ -1083,9 +1083,9 @@ proptest! {
             .unwrap()
             .iter()
             .filter(|b| b.art == Art::Rueckforderung)
-            .map(|b| b.betrag)
+            .map(|b| b.betrag.decimal())
             .sum();
-        prop_assert_eq!(claw_sum, -clawbacks.iter().map(|c| c.amount).sum::<Decimal>());
+        prop_assert_eq!(claw_sum, -clawbacks.iter().map(|c| c.amount.decimal()).sum::<Decimal>());
         prop_assert!(ledger.verify().is_ok());
     }
 }
@@ -1119,7 +1119,7 @@ fn a_withheld_amount_is_paid_by_the_run_after_the_corrected_form() {
     assert_eq!(h1(&r.plan, TariffCode::FallEg).unwrap().now, dec("200"));
     let w = h1(&r.plan, TariffCode::DolmetschEg).expect("withheld line shown");
     assert!(w.withheld.is_some());
-    assert_eq!(w.now, Decimal::ZERO);
+    assert_eq!(w.now, Chf::ZERO);
     assert!(!r.plan.bookings.iter().any(|b| b.leistung.as_str() == "DOLMETSCH_EG"));
     // 31.03.2024: the corrected form pays the rest: (3 − 1) × 200 = 400 and 3 × 160 = 480.
     let r = execute(&opts(&inbox, &sd, d, ymd(2024, 3, 31), true)).unwrap();
@@ -1348,7 +1348,7 @@ fn ledger_with_invoice() -> (Ledger, String) {
     (l, id)
 }
 
-fn open_of(l: &Ledger, id: &str) -> Decimal {
+fn open_of(l: &Ledger, id: &str) -> Chf {
     l.invoices().unwrap().into_iter().find(|i| i.id == id).unwrap().open()
 }
 

@@ -56,7 +56,7 @@ type Claws<'a> = BTreeMap<Bfs, Vec<&'a Clawback>>;
 pub use crate::payout::Overflow;
 
 fn mul(n: u64, r: Chf) -> Result<Chf, Overflow> {
-    Decimal::from(n).checked_mul(r).ok_or(Overflow)
+    r.checked_mul(Decimal::from(n)).ok_or(Overflow)
 }
 
 fn add(a: Chf, b: Chf) -> Result<Chf, Overflow> {
@@ -64,12 +64,12 @@ fn add(a: Chf, b: Chf) -> Result<Chf, Overflow> {
 }
 
 fn sum(it: impl IntoIterator<Item = Chf>) -> Result<Chf, Overflow> {
-    it.into_iter().try_fold(Decimal::ZERO, add)
+    it.into_iter().try_fold(Chf::ZERO, add)
 }
 
 /// The amount, if it stays within [`MAX_ROW_CHF`].
 fn bounded(a: Chf) -> Result<Chf, Overflow> {
-    if a.abs() <= Decimal::from(MAX_ROW_CHF) {
+    if a.abs() <= Chf::from_int(MAX_ROW_CHF) {
         Ok(a)
     } else {
         Err(Overflow)
@@ -234,8 +234,9 @@ pub struct Payout {
 }
 
 impl Payout {
+    /// What is transferred (the offset never exceeds the gross amount, both bounded).
     pub fn net(&self) -> Chf {
-        self.gross - self.offset
+        self.gross.saturating_sub(self.offset)
     }
 }
 
@@ -287,7 +288,7 @@ impl Computation {
     /// What is paid to `payee` for the year: the totals of the rows it is the payee of at
     /// year end. Each row is bounded by [`MAX_ROW_CHF`], so the sum stays in range.
     pub fn total_to(&self, payee: Bfs) -> Chf {
-        self.rows.iter().filter(|r| r.payee == payee).fold(Decimal::ZERO, |acc, r| acc.saturating_add(r.total))
+        self.rows.iter().filter(|r| r.payee == payee).fold(Chf::ZERO, |acc, r| acc.saturating_add(r.total))
     }
 }
 
@@ -295,7 +296,7 @@ impl AnnexRow {
     /// What the row's statement withholds: the sum of its lines' `withheld` (`None` only if
     /// the sum left `Decimal`'s range, which bounded rows cannot).
     pub fn withheld_total(&self) -> Option<Chf> {
-        self.statement.iter().filter_map(|l| l.withheld).try_fold(Decimal::ZERO, |a, w| a.checked_add(w))
+        self.statement.iter().filter_map(|l| l.withheld).try_fold(Chf::ZERO, |a, w| a.checked_add(w))
     }
 }
 
@@ -463,7 +464,7 @@ fn out_of_range_row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) 
         item: Item::Sockel,
         count: Some(base),
         computed: sockel,
-        paid: Decimal::ZERO,
+        paid: Chf::ZERO,
         withheld: sockel,
         reasons: out(),
     }];
@@ -473,7 +474,7 @@ fn out_of_range_row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) 
                 item: Item::Component { period: h.period, component: code },
                 count: None,
                 computed: None,
-                paid: Decimal::ZERO,
+                paid: Chf::ZERO,
                 withheld: None,
                 reasons: out(),
             });
@@ -485,12 +486,12 @@ fn out_of_range_row(master: &Stammdaten, resolved: &Resolved, y: i32, bfs: Bfs) 
         district: m.map(|m| m.district.clone()).unwrap_or_default(),
         payee,
         base,
-        sockel: Decimal::ZERO,
+        sockel: Chf::ZERO,
         halves,
         paid: PaidCounts::default(),
         amounts: Components::default(),
-        clawback: Decimal::ZERO,
-        total: Decimal::ZERO,
+        clawback: Chf::ZERO,
+        total: Chf::ZERO,
         eligibility: resolved.eligibility(payee),
         status: RowStatus::OutOfRange,
         notes: vec![Note::OutOfRange],
@@ -512,7 +513,7 @@ fn try_row(i: &Inputs<'_>, bfs: Bfs) -> Result<AnnexRow, Overflow> {
     let base = master.sockel_base(bfs, y).unwrap_or(0);
     let sockel = match (&eligibility, rate(master, TariffCode::Sockel, year_end)) {
         (Eligibility::Eligible, Some(r)) => bounded(mul(base, r)?)?,
-        _ => Decimal::ZERO,
+        _ => Chf::ZERO,
     };
     let halves =
         [half_year(master, resolved, bfs, Period::new(y, 1))?, half_year(master, resolved, bfs, Period::new(y, 2))?];
@@ -539,7 +540,7 @@ fn try_row(i: &Inputs<'_>, bfs: Bfs) -> Result<AnnexRow, Overflow> {
     let sockel_line = {
         let computed = match rate(master, TariffCode::Sockel, year_end) {
             Some(r) => bounded(mul(base, r)?)?,
-            None => Decimal::ZERO,
+            None => Chf::ZERO,
         };
         let reasons = if status.is_eligible() { vec![] } else { vec![Reason::Status(status.clone())] };
         Line {
@@ -602,7 +603,7 @@ fn half_lines(i: &Inputs<'_>, bfs: Bfs, h: &HalfYear) -> Result<Vec<Line>, Overf
                 item: Item::NoReport { period: h.period },
                 count: None,
                 computed: None,
-                paid: Decimal::ZERO,
+                paid: Chf::ZERO,
                 withheld: None,
                 reasons: vec![Reason::NoReport],
             });
@@ -768,7 +769,7 @@ fn projection(
                 .plan
                 .bookings
                 .iter()
-                .filter(|b| b.payee == p.payee && b.betrag > Decimal::ZERO)
+                .filter(|b| b.payee == p.payee && b.betrag > Chf::ZERO)
                 .map(|b| (b.periode.year, b.periode.part))
                 .collect();
             parts.sort();
@@ -783,7 +784,7 @@ fn projection(
                     offset: p.offset,
                 });
             }
-            if p.invoice > Decimal::ZERO {
+            if p.invoice > Chf::ZERO {
                 let decisions = all
                     .iter()
                     .filter(|c| run.plan.clawbacks.iter().any(|o| o.payee == p.payee && o.reference == c.reference()))
@@ -885,7 +886,7 @@ mod tests {
     }
 
     fn chf(n: i64) -> Chf {
-        Decimal::from(n)
+        Chf::from_int(n)
     }
 
     fn master() -> Stammdaten {
@@ -1205,7 +1206,7 @@ mod tests {
     fn the_lines_add_up_to_the_row_total() {
         let c = computed();
         for r in &c.rows {
-            let paid: Chf = r.statement.iter().map(|l| l.paid).sum();
+            let paid = Chf::checked_sum(r.statement.iter().map(|l| l.paid)).unwrap();
             assert_eq!(paid, r.total, "{}", r.bfs);
         }
     }
@@ -1215,7 +1216,7 @@ mod tests {
         let c = computed();
         let (lead, member) = (row(&c, LEAD).total, row(&c, MEMBER).total);
         assert!(lead > chf(0) && member > chf(0));
-        assert_eq!(c.total_to(LEAD), lead + member);
+        assert_eq!(c.total_to(LEAD), lead.checked_add(member).unwrap());
         assert_eq!(c.total_to(SOLO), row(&c, SOLO).total);
         assert_eq!(c.total_to(MEMBER), chf(0), "a member is paid through its lead");
     }
@@ -1225,7 +1226,11 @@ mod tests {
         let mut m = master();
         m.population.insert((SOLO, ymd(Y - 2, 12, 31)), 1);
         m.tariffs.retain(|t| t.code != TariffCode::Sockel);
-        m.tariffs.push(Tariff { code: TariffCode::Sockel, amount: Decimal::MAX, validity: Validity::ALWAYS });
+        m.tariffs.push(Tariff {
+            code: TariffCode::Sockel,
+            amount: Chf::new(rust_decimal::Decimal::MAX),
+            validity: Validity::ALWAYS,
+        });
         let c = compute(&m, &resolved(), Y);
         let r = row(&c, SOLO);
         assert!(r.out_of_range);

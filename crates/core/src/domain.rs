@@ -4,15 +4,14 @@
 //! scan → workbook → extract → validate → compute → write.
 
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// BFS municipality number (Gemeindenummer des Bundesamts für Statistik).
 pub type Bfs = u32;
 
-/// Exact CHF amount. Always 2 decimal places when shown.
-pub type Chf = Decimal;
+/// Exact CHF amount, arithmetic checked ([`crate::money`]). Always 2 decimal places when shown.
+pub use crate::money::Chf;
 
 // ---------------------------------------------------------------------------
 // Hard ceilings
@@ -302,7 +301,7 @@ pub fn swiss_int(n: u64) -> String {
 }
 
 /// CHF with Swiss thousands separators: 634'493.00.
-pub fn chf_text(d: rust_decimal::Decimal) -> String {
+pub fn chf_text(d: Chf) -> String {
     let s = format!("{:.2}", d.abs());
     let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
     let mut grouped = String::new();
@@ -312,7 +311,7 @@ pub fn chf_text(d: rust_decimal::Decimal) -> String {
         }
         grouped.push(ch);
     }
-    format!("{}{grouped}.{frac}", if d.is_sign_negative() && !d.is_zero() { "-" } else { "" })
+    format!("{}{grouped}.{frac}", if d.is_negative() { "-" } else { "" })
 }
 
 /// Swiss date text `TT.MM.JJJJ`.
@@ -465,7 +464,9 @@ impl Clawback {
     pub fn reference(&self) -> String {
         match &self.decision {
             Some(n) => format!("VF-{}", n.trim()),
-            None => format!("RF-{}-{}-{}", self.bfs, self.decided_on.format("%Y%m%d"), self.amount.normalize()),
+            None => {
+                format!("RF-{}-{}-{}", self.bfs, self.decided_on.format("%Y%m%d"), self.amount.decimal().normalize())
+            }
         }
     }
 }
@@ -488,11 +489,12 @@ pub struct InvoiceState {
 }
 
 impl InvoiceState {
+    /// What is still open (both amounts are bounded by the ledger's ceiling per booking).
     pub fn open(&self) -> Chf {
         if self.reversed {
-            rust_decimal::Decimal::ZERO
+            Chf::ZERO
         } else {
-            self.amount - self.received
+            self.amount.saturating_sub(self.received)
         }
     }
 }
@@ -845,13 +847,12 @@ mod tests {
 
     #[test]
     fn swiss_money_text() {
-        use rust_decimal::Decimal;
-        assert_eq!(chf_text(Decimal::new(63449300, 2)), "634'493.00");
-        assert_eq!(chf_text(Decimal::new(-2193500, 2)), "-21'935.00");
-        assert_eq!(chf_text(Decimal::new(-5, 2)), "-0.05");
-        assert_eq!(chf_text(Decimal::new(99999, 2)), "999.99");
-        assert_eq!(chf_text(Decimal::new(100000, 2)), "1'000.00");
-        assert_eq!(chf_text(Decimal::ZERO), "0.00");
+        assert_eq!(chf_text(Chf::new(rust_decimal::Decimal::new(63449300, 2))), "634'493.00");
+        assert_eq!(chf_text(Chf::new(rust_decimal::Decimal::new(-2193500, 2))), "-21'935.00");
+        assert_eq!(chf_text(Chf::new(rust_decimal::Decimal::new(-5, 2))), "-0.05");
+        assert_eq!(chf_text(Chf::new(rust_decimal::Decimal::new(99999, 2))), "999.99");
+        assert_eq!(chf_text(Chf::new(rust_decimal::Decimal::new(100000, 2))), "1'000.00");
+        assert_eq!(chf_text(Chf::ZERO), "0.00");
     }
 
     /// Dates as Swiss documents write them: TT.MM.JJJJ with leading zeros.

@@ -15,6 +15,7 @@ pub mod compute;
 pub mod domain;
 pub mod extract;
 pub mod fsio;
+pub mod money;
 pub mod payout;
 pub mod resolve;
 pub mod scan;

@@ -13,7 +13,7 @@
 
 use crate::domain::{fmt_date, ymd, Bfs, Chf, Period, TariffCode};
 use chrono::{Datelike, Duration, NaiveDate};
-use rust_decimal::Decimal;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 /// An amount that left the range the program computes in.
@@ -30,7 +30,7 @@ fn sub(a: Chf, b: Chf) -> Result<Chf, Overflow> {
 
 /// The checked sum of amounts.
 pub fn checked_sum(it: impl IntoIterator<Item = Chf>) -> Result<Chf, Overflow> {
-    it.into_iter().try_fold(Decimal::ZERO, add)
+    it.into_iter().try_fold(Chf::ZERO, add)
 }
 
 /// Which part of a year a booking pays for.
@@ -376,7 +376,7 @@ pub struct Settlement {
 /// The one offset rule: the claims (≥ 0) are offset against the payout (≥ 0) as far as it
 /// goes; the rest is invoiced.
 pub fn settle(gross: Chf, claims: Chf) -> Result<Settlement, Overflow> {
-    let offset = claims.min(gross).max(Decimal::ZERO);
+    let offset = claims.min(gross).max(Chf::ZERO);
     Ok(Settlement { offset, transfer: sub(gross, offset)?, invoice: sub(claims, offset)? })
 }
 
@@ -467,7 +467,7 @@ pub fn plan(input: &RunInput<'_>) -> Result<Plan, Overflow> {
     let mut lines = Vec::new();
     let mut bookings = Vec::new();
     for key in keys {
-        let before = input.booked.get(&key).copied().unwrap_or(Decimal::ZERO);
+        let before = input.booked.get(&key).copied().unwrap_or(Chf::ZERO);
         let gone;
         let item = match by_key.get(&key) {
             Some(item) => *item,
@@ -478,7 +478,7 @@ pub fn plan(input: &RunInput<'_>) -> Result<Plan, Overflow> {
                 gone = DueItem {
                     key,
                     payee: input.gone_payee.get(&key.bfs).copied().unwrap_or(paid),
-                    amount: Decimal::ZERO,
+                    amount: Chf::ZERO,
                     withheld: None,
                     count: None,
                     tariff: String::new(),
@@ -493,7 +493,7 @@ pub fn plan(input: &RunInput<'_>) -> Result<Plan, Overflow> {
         if due_now.is_zero() && before.is_zero() && item.withheld.is_none() {
             continue;
         }
-        let now = if item.withheld.is_some() { Decimal::ZERO } else { sub(due_now, before)? };
+        let now = if item.withheld.is_some() { Chf::ZERO } else { sub(due_now, before)? };
         let payee = if item.withheld.is_none() || before.is_zero() {
             item.payee
         } else {
@@ -510,7 +510,7 @@ pub fn plan(input: &RunInput<'_>) -> Result<Plan, Overflow> {
             tariff: item.tariff.clone(),
         });
         if !now.is_zero() {
-            let art = if now > Decimal::ZERO { Art::Auszahlung } else { Art::Korrektur };
+            let art = if now > Chf::ZERO { Art::Auszahlung } else { Art::Korrektur };
             let text = match art {
                 Art::Auszahlung if before.is_zero() => "Auszahlung".to_string(),
                 Art::Auszahlung => format!("Nachzahlung (bisher gebucht {before})"),
@@ -552,7 +552,7 @@ pub fn plan(input: &RunInput<'_>) -> Result<Plan, Overflow> {
     let mut per: BTreeMap<Bfs, PayeeResult> = BTreeMap::new();
     for b in &bookings {
         let e = per.entry(b.payee).or_insert_with(|| PayeeResult { payee: b.payee, ..Default::default() });
-        if b.betrag > Decimal::ZERO {
+        if b.betrag > Chf::ZERO {
             e.gross = add(e.gross, b.betrag)?;
         } else {
             e.claims = sub(e.claims, b.betrag)?;
@@ -564,7 +564,7 @@ pub fn plan(input: &RunInput<'_>) -> Result<Plan, Overflow> {
     for p in per.values_mut() {
         let s = settle(p.gross, p.claims)?;
         (p.offset, p.transfer, p.invoice) = (s.offset, s.transfer, s.invoice);
-        if p.invoice > Decimal::ZERO {
+        if p.invoice > Chf::ZERO {
             any_invoice = true;
             bookings.push(PlannedBooking {
                 payee: p.payee,
@@ -636,7 +636,7 @@ pub fn project(y: i32, due: &[DueItem], clawbacks: &[OpenClawback]) -> Result<Ve
         for b in &p.bookings {
             if let Some(component) = b.leistung.tariff() {
                 let k = Key { bfs: b.bfs, year: b.periode.year, part: b.periode.part, component };
-                let e = booked.entry(k).or_insert(Decimal::ZERO);
+                let e = booked.entry(k).or_insert(Chf::ZERO);
                 *e = add(*e, b.betrag)?;
                 booked_payee.insert(k, b.payee);
             }
@@ -715,10 +715,10 @@ pub fn invoice_docs(stichtag: NaiveDate, rows: &[RunBooking<'_>]) -> Result<Vec<
     for inv in rows.iter().filter(|b| b.art == Art::Rechnung) {
         let mine: Vec<&RunBooking<'_>> =
             rows.iter().filter(|b| b.payee == inv.payee && b.art != Art::Rechnung).collect();
-        let gross = checked_sum(mine.iter().filter(|b| b.betrag > Decimal::ZERO).map(|b| b.betrag))?;
+        let gross = checked_sum(mine.iter().filter(|b| b.betrag > Chf::ZERO).map(|b| b.betrag))?;
         let claims: Vec<Claim> = mine
             .iter()
-            .filter(|b| b.betrag < Decimal::ZERO)
+            .filter(|b| b.betrag < Chf::ZERO)
             .map(|b| Claim {
                 bfs: b.bfs,
                 art: b.art,
@@ -753,7 +753,7 @@ mod tests {
         DueItem {
             key: Key { bfs, year: 2023, part, component: c },
             payee: bfs,
-            amount: Decimal::from(amount),
+            amount: Chf::from_int(amount),
             withheld: None,
             count: None,
             tariff: String::new(),
@@ -766,7 +766,7 @@ mod tests {
             reference: format!("r{bfs}-{decided_on}"),
             bfs,
             payee: bfs,
-            amount: Decimal::from(amount),
+            amount: Chf::from_int(amount),
             reason: "x".into(),
             decided_on,
         }
@@ -803,7 +803,7 @@ mod tests {
             item(2, Part::H1, TariffCode::FallEg, 200),
             item(2, Part::H2, TariffCode::FallEg, 1000),
         ];
-        let booked = BTreeMap::from([(k1, Decimal::from(400)), (k2, Decimal::from(600))]);
+        let booked = BTreeMap::from([(k1, Chf::from_int(400)), (k2, Chf::from_int(600))]);
         run(ymd(2024, 3, 31), ymd(2024, 3, 31), &due, &booked, &[claw(1, 500, ymd(2024, 1, 10))])
     }
 
@@ -811,11 +811,11 @@ mod tests {
     fn differences_offsets_and_invoice() {
         let p = example_run();
         // Payee 1: gross 200, claims 500 → transfer 0, invoice 300.
-        assert_eq!(p.payees[0].transfer, Decimal::ZERO);
-        assert_eq!(p.payees[0].invoice, Decimal::from(300));
+        assert_eq!(p.payees[0].transfer, Chf::ZERO);
+        assert_eq!(p.payees[0].invoice, Chf::from_int(300));
         // Payee 2: gross 1000, claims 400 → transfer 600.
-        assert_eq!(p.payees[1].transfer, Decimal::from(600));
-        assert_eq!(p.payees[1].offset, Decimal::from(400));
+        assert_eq!(p.payees[1].transfer, Chf::from_int(600));
+        assert_eq!(p.payees[1].offset, Chf::from_int(400));
         assert_eq!(p.invoice_due, Some(ymd(2024, 4, 30)));
     }
 
@@ -837,7 +837,7 @@ mod tests {
 
     #[test]
     fn settle_offsets_up_to_the_payout_and_invoices_the_rest() {
-        let d = |n: i64| Decimal::from(n);
+        let d = |n: i64| Chf::from_int(n);
         let s = |g, c| settle(d(g), d(c)).unwrap();
         assert_eq!(s(500, 499), Settlement { offset: d(499), transfer: d(1), invoice: d(0) });
         assert_eq!(s(500, 500), Settlement { offset: d(500), transfer: d(0), invoice: d(0) });
@@ -850,9 +850,9 @@ mod tests {
         let mut i = item(1, Part::H1, TariffCode::FallEg, 0);
         i.withheld = Some("Fehler".into());
         let k = i.key;
-        let p = run(ymd(2024, 3, 31), ymd(2024, 3, 31), &[i], &BTreeMap::from([(k, Decimal::from(400))]), &[]);
+        let p = run(ymd(2024, 3, 31), ymd(2024, 3, 31), &[i], &BTreeMap::from([(k, Chf::from_int(400))]), &[]);
         assert!(p.bookings.is_empty());
-        assert_eq!(p.lines[0].now, Decimal::ZERO);
+        assert_eq!(p.lines[0].now, Chf::ZERO);
     }
 
     #[test]
@@ -861,18 +861,18 @@ mod tests {
         // evaluation of 2023 no longer names it.
         let gone = Key { bfs: 9, year: 2023, part: Part::Year, component: TariffCode::Sockel };
         let other_year = Key { bfs: 9, year: 2022, part: Part::Year, component: TariffCode::Sockel };
-        let booked = BTreeMap::from([(gone, Decimal::from(84)), (other_year, Decimal::from(70))]);
+        let booked = BTreeMap::from([(gone, Chf::from_int(84)), (other_year, Chf::from_int(70))]);
         let due = vec![item(1, Part::Year, TariffCode::Sockel, 910)];
         let p = run(ymd(2023, 9, 30), ymd(2023, 9, 30), &due, &booked, &[]);
         let b: Vec<_> = p.bookings.iter().filter(|b| b.bfs == 9).collect();
         assert_eq!(b.len(), 1, "only 2023 is evaluated; 2022 stays as booked");
         assert_eq!(
             (b[0].art, b[0].betrag, b[0].periode.to_string()),
-            (Art::Korrektur, Decimal::from(-84), "2023".to_string())
+            (Art::Korrektur, Chf::from_int(-84), "2023".to_string())
         );
         // Offset against what its successor's payee (1) is paid now: 910 − 84.
         assert_eq!(b[0].payee, 1);
-        assert_eq!((p.payees[0].payee, p.payees[0].transfer), (1, Decimal::from(826)));
+        assert_eq!((p.payees[0].payee, p.payees[0].transfer), (1, Chf::from_int(826)));
         assert!(p.bookings.iter().all(|b| b.art != Art::Rechnung));
     }
 
@@ -900,7 +900,7 @@ mod tests {
                 .map(|r| r.plan.payees.first().map(|p| (p.gross, p.offset, p.invoice)).unwrap_or_default())
                 .collect()
         };
-        let d = |n: i64| Decimal::from(n);
+        let d = |n: i64| Chf::from_int(n);
         // Decided on the Stichtag 31.03.: offset at once against the Sockelbeitrag (700),
         // the rest (100) invoiced by that run; never offset later.
         let runs = project(2023, &due, &[claw(1, 800, ymd(2023, 3, 31))]).unwrap();
@@ -923,10 +923,10 @@ mod tests {
         let docs = invoice_docs(ymd(2023, 9, 30), &rows).unwrap();
         assert_eq!(docs.len(), 1);
         let doc = &docs[0];
-        assert_eq!((doc.gross, doc.offset, doc.amount), (Decimal::from(200), Decimal::from(200), Decimal::from(300)));
+        assert_eq!((doc.gross, doc.offset, doc.amount), (Chf::from_int(200), Chf::from_int(200), Chf::from_int(300)));
         assert_eq!((doc.date, doc.due_on), (ymd(2023, 10, 2), ymd(2023, 11, 1)));
         assert_eq!(doc.claims.len(), 1);
-        assert_eq!(doc.claims[0].amount, Decimal::from(500));
+        assert_eq!(doc.claims[0].amount, Chf::from_int(500));
     }
 
     #[test]
@@ -934,7 +934,7 @@ mod tests {
         // The run of `differences_offsets_and_invoice`: payee 1 gross 200, claims 500 (offset
         // 200, transfer 0, invoice 300); payee 2 gross 1000, claims 400 (offset 400, transfer 600).
         let p = example_run();
-        let d = |n: i64| Decimal::from(n);
+        let d = |n: i64| Chf::from_int(n);
         assert_eq!((p.total_transfer(), p.total_offset(), p.total_invoiced()), (d(600), d(600), d(300)));
         let arts: Vec<(Bfs, String, Art, Chf)> =
             p.bookings.iter().map(|b| (b.bfs, b.periode.to_string(), b.art, b.betrag)).collect();
@@ -954,7 +954,7 @@ mod tests {
     fn a_difference_is_booked_to_the_payee_the_evaluation_names_a_withheld_line_names_the_one_paid() {
         // Municipality 3's 2023/H1 was paid (400) to payee 5; the evaluation now names payee 1.
         let k = Key { bfs: 3, year: 2023, part: Part::H1, component: TariffCode::FallEg };
-        let booked = BTreeMap::from([(k, Decimal::from(400))]);
+        let booked = BTreeMap::from([(k, Chf::from_int(400))]);
         let booked_payee = BTreeMap::from([(k, 5)]);
         let mut i = item(3, Part::H1, TariffCode::FallEg, 600);
         i.payee = 1;
@@ -974,12 +974,12 @@ mod tests {
         // Due 600, booked 400: the 200 go to payee 1, who is paid them.
         let p = plan_of(std::slice::from_ref(&i), &booked);
         assert_eq!((p.lines[0].payee, p.bookings.len()), (1, 1));
-        assert_eq!((p.bookings[0].payee, p.bookings[0].betrag), (1, Decimal::from(200)));
-        assert_eq!((p.payees.len(), p.payees[0].payee, p.payees[0].transfer), (1, 1, Decimal::from(200)));
+        assert_eq!((p.bookings[0].payee, p.bookings[0].betrag), (1, Chf::from_int(200)));
+        assert_eq!((p.payees.len(), p.payees[0].payee, p.payees[0].transfer), (1, 1, Chf::from_int(200)));
         // Withheld now: nothing is booked, and the line names payee 5, which holds the 400.
         i.withheld = Some("Fehler".into());
         let p = plan_of(std::slice::from_ref(&i), &booked);
-        assert_eq!((p.lines[0].payee, p.lines[0].now, p.bookings.len()), (5, Decimal::ZERO, 0));
+        assert_eq!((p.lines[0].payee, p.lines[0].now, p.bookings.len()), (5, Chf::ZERO, 0));
         // Withheld and nothing booked before: the line names payee 1.
         let p = plan_of(std::slice::from_ref(&i), &BTreeMap::new());
         assert_eq!((p.lines[0].payee, p.bookings.len()), (1, 0));
@@ -995,7 +995,7 @@ mod tests {
     #[test]
     fn sums_that_leave_the_range_are_an_error_not_a_panic() {
         let mut a = item(1, Part::H1, TariffCode::FallEg, 0);
-        a.amount = Decimal::MAX;
+        a.amount = Chf::new(rust_decimal::Decimal::MAX);
         let b = item(1, Part::H2, TariffCode::FallEg, 1);
         let evaluated = evaluated_parts(&[a.clone(), b.clone()]);
         let due = [a, b];

@@ -195,7 +195,7 @@ pub fn invoice_date(inv: &InvoiceState) -> NaiveDate {
 /// 10, 10.0 and 10.00 are the same receipt); `n` > 1 for the same receipt recorded again
 /// after its reversal.
 fn receipt_id(invoice: &str, date: NaiveDate, amount: Chf, n: u32) -> String {
-    let amount = amount.normalize().to_string();
+    let amount = amount.decimal().normalize().to_string();
     if n <= 1 {
         sha(&["eingang/v1", invoice, &iso(date), &amount])
     } else {
@@ -485,9 +485,9 @@ pub(crate) fn booking_rows(conn: &Connection, filter: &str) -> rusqlite::Result<
                 bfs: u32::try_from(int(6, "BFS-Nr.")?).map_err(|_| "BFS-Nr.")?,
                 periode,
                 leistung,
-                betrag: Decimal::from_str(&text(10, "Betrag")?)
+                betrag: Chf::from_str(&text(10, "Betrag")?)
                     .ok()
-                    .filter(|a| a.abs() <= Decimal::from(MAX_BOOKING_CHF))
+                    .filter(|a| a.abs() <= Chf::from_int(MAX_BOOKING_CHF))
                     .ok_or("Betrag")?,
                 count: match v[11] {
                     Value::Null => None,
@@ -1104,7 +1104,7 @@ impl Ledger {
         let mut payees = BTreeMap::new();
         for b in self.bookings()? {
             if let Some(k) = b.key() {
-                add_to(sums.entry(k).or_insert(Decimal::ZERO), b.betrag, b.seq)?;
+                add_to(sums.entry(k).or_insert(Chf::ZERO), b.betrag, b.seq)?;
                 payees.insert(k, b.payee);
             }
         }
@@ -1127,7 +1127,7 @@ impl Ledger {
         let mut sums: BTreeMap<String, Chf> = BTreeMap::new();
         for b in self.bookings()? {
             if let Some(r) = Bezug::rueckforderung(b.bezug.as_ref()) {
-                add_to(sums.entry(r.to_string()).or_insert(Decimal::ZERO), b.betrag, b.seq)?;
+                add_to(sums.entry(r.to_string()).or_insert(Chf::ZERO), b.betrag, b.seq)?;
             }
         }
         Ok(sums.into_iter().filter(|(_, s)| !s.is_zero()).map(|(r, _)| r).collect())
@@ -1148,7 +1148,7 @@ impl Ledger {
                 date: b.due_on.map(crate::payout::invoice_date_of_due).unwrap_or(b.stichtag),
                 amount: -b.betrag,
                 due_on: b.due_on.unwrap_or(b.stichtag),
-                received: Decimal::ZERO,
+                received: Chf::ZERO,
                 reversed: reversed.contains(b.id.as_str()),
             })
             .collect();
@@ -1395,7 +1395,7 @@ impl Ledger {
                 booked_at: header.booked_at.clone(),
                 prev_hash: String::new(),
                 hash: String::new(),
-                iban: (p.betrag > Decimal::ZERO).then(|| ibans.get(&p.payee).cloned()).flatten(),
+                iban: (p.betrag > Chf::ZERO).then(|| ibans.get(&p.payee).cloned()).flatten(),
             })
             .collect();
         Self::insert_bookings(tx, &mut rows).map_err(db)?;
@@ -1436,7 +1436,7 @@ impl Ledger {
             return Err(LedgerError::RunHasReceipts {
                 stichtag: fmt_date(stichtag),
                 invoices: paid.iter().map(|i| format!("«{}»", i.id)).collect::<Vec<_>>().join(", "),
-                received: crate::payout::checked_sum(paid.iter().map(|i| i.received)).unwrap_or(Decimal::MAX),
+                received: crate::payout::checked_sum(paid.iter().map(|i| i.received)).unwrap_or(Chf::new(Decimal::MAX)),
             });
         }
         let originals: Vec<Booking> = self.bookings()?.into_iter().filter(|b| b.run_id == target.run_id).collect();
@@ -1502,7 +1502,7 @@ impl Ledger {
         booked_at: &str,
         version: &str,
     ) -> Result<Booking, LedgerError> {
-        if amount <= Decimal::ZERO {
+        if amount <= Chf::ZERO {
             return Err(LedgerError::BadAmount);
         }
         // What this command decides on is read inside the write lock: a second command at
@@ -1537,8 +1537,9 @@ impl Ledger {
             }
             n += 1;
         };
-        if amount > inv.open() {
-            return Err(LedgerError::Overpaid { id: inv.id.clone(), open: inv.open(), amount });
+        let open = inv.open();
+        if amount > open {
+            return Err(LedgerError::Overpaid { id: inv.id.clone(), open, amount });
         }
         let n: i64 =
             tx.query_row("SELECT COUNT(*) FROM runs WHERE art = 'Zahlungseingang'", [], |r| r.get(0)).map_err(db)?;
@@ -1691,7 +1692,7 @@ mod tests {
             periode: Periode::parse("2023/H1").unwrap(),
             leistung: Leistung::parse("FALL_EG").unwrap(),
             art: Art::Auszahlung,
-            betrag: Decimal::from(amount),
+            betrag: Chf::from_int(amount),
             count: Some(1),
             tariff: "FALL_EG 200".into(),
             evidence: vec![Evidence { datei: "a.xlsx".into(), sha256: "00".into() }],
@@ -1727,11 +1728,11 @@ mod tests {
         assert!(l.connection().execute("DELETE FROM runs", []).is_err());
         assert_eq!(l.verify().unwrap().len(), 2);
         let (sums, _) = l.component_sums().unwrap();
-        assert_eq!(sums.values().copied().sum::<Decimal>(), Decimal::from(600));
+        assert_eq!(Chf::checked_sum(sums.values().copied()), Some(Chf::from_int(600)));
         // Storno: exact reversal; then the Stichtag can be booked again (run 2).
         assert!(matches!(l.storno(d, " ", "x", "t"), Err(LedgerError::NoReason)));
         let (_, rev) = l.storno(d, "falsche Zahlen", "x", "t").unwrap();
-        assert_eq!(rev.iter().map(|b| b.betrag).sum::<Decimal>(), Decimal::from(-600));
+        assert_eq!(Chf::checked_sum(rev.iter().map(|b| b.betrag)), Some(Chf::from_int(-600)));
         assert!(l.component_sums().unwrap().0.values().all(|v| v.is_zero()));
         assert!(matches!(l.storno(d, "nochmals", "x", "t"), Err(LedgerError::NothingToReverse(_))));
         l.book_run(&header(d), &[pb(1, 200)]).unwrap();
@@ -1767,7 +1768,7 @@ mod tests {
                 bfs: 1,
                 periode: Periode::parse("2023").unwrap(),
                 leistung: Leistung::parse("SOCKEL").unwrap(),
-                betrag: Decimal::from(70),
+                betrag: Chf::from_int(70),
                 count: Some(10),
                 tariff: String::new(),
                 evidence: vec![],
@@ -1840,10 +1841,10 @@ mod tests {
     fn a_receipts_id_is_the_hash_of_invoice_value_date_and_amount() {
         let d = ymd(2023, 10, 20);
         let first = "9edd050bf1948c60a6d522bc77cf327b7ce18cc03e923f0c9f608cf8671650f9";
-        assert_eq!(receipt_id("2023-0001", d, Decimal::from_str("10.00").unwrap(), 1), first);
-        assert_eq!(receipt_id("2023-0001", d, Decimal::from(10), 1), first);
+        assert_eq!(receipt_id("2023-0001", d, Chf::from_str("10.00").unwrap(), 1), first);
+        assert_eq!(receipt_id("2023-0001", d, Chf::from_int(10), 1), first);
         assert_eq!(
-            receipt_id("2023-0001", d, Decimal::from(10), 2),
+            receipt_id("2023-0001", d, Chf::from_int(10), 2),
             "98261ecf3f6c9d32f516b5d60469e25fe2cc3fd83744ddd8740a57d3790cf44f"
         );
     }
@@ -1853,7 +1854,7 @@ mod tests {
             periode: Periode::parse("2023").unwrap(),
             leistung: Leistung::Rechnung,
             art: Art::Rechnung,
-            betrag: Decimal::from(-amount),
+            betrag: Chf::from_int(-amount),
             count: None,
             tariff: String::new(),
             evidence: vec![],
@@ -1898,8 +1899,8 @@ mod tests {
         let (run, rev) = l.storno(d, "falsche Zahlen", "05.10.2023 08:00", "v2").unwrap();
         assert_eq!((run.booked_at.as_str(), run.program_version.as_str()), ("05.10.2023 08:00", "v2"));
         let expected = vec![
-            (Art::Storno, Decimal::from(-200), None, "05.10.2023 08:00".to_string(), "v2".to_string()),
-            (Art::Storno, Decimal::from(300), None, "05.10.2023 08:00".to_string(), "v2".to_string()),
+            (Art::Storno, Chf::from_int(-200), None, "05.10.2023 08:00".to_string(), "v2".to_string()),
+            (Art::Storno, Chf::from_int(300), None, "05.10.2023 08:00".to_string(), "v2".to_string()),
         ];
         let seen = |rows: &[Booking]| -> Vec<(Art, Chf, Option<NaiveDate>, String, String)> {
             rows.iter().map(|b| (b.art, b.betrag, b.due_on, b.booked_at.clone(), b.program_version.clone())).collect()
@@ -2000,7 +2001,7 @@ mod tests {
             let (p, id) = (p.clone(), id.clone());
             threads.push(observed(&WAITING, move || {
                 let mut l = Ledger::open_observed(&p, busy).unwrap();
-                l.record_receipt(&id, ymd(2023, 10, day), Decimal::from(100), ymd(2024, 1, 1), "x", "t")
+                l.record_receipt(&id, ymd(2023, 10, day), Chf::from_int(100), ymd(2024, 1, 1), "x", "t")
             }));
         }
         // Both wait for the lock (each has begun before either could book), then it is freed.
@@ -2010,7 +2011,7 @@ mod tests {
         assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
         assert!(results.iter().any(|r| matches!(r, Err(LedgerError::Overpaid { .. }))));
         let inv = &Ledger::open(&p).unwrap().invoices().unwrap()[0];
-        assert_eq!((inv.received, inv.open()), (Decimal::from(100), Decimal::ZERO));
+        assert_eq!((inv.received, inv.open()), (Chf::from_int(100), Chf::ZERO));
     }
 
     #[test]
@@ -2094,7 +2095,7 @@ mod tests {
                 bfs: 2400 + seq as u32,
                 periode: Periode::parse("2023").unwrap(),
                 leistung: Leistung::parse("SOCKEL").unwrap(),
-                betrag: Decimal::from(amount),
+                betrag: Chf::from_int(amount),
                 count: Some(1),
                 tariff: String::new(),
                 evidence: vec![],
@@ -2294,7 +2295,7 @@ mod tests {
             art: Art::Rueckforderung,
             leistung: Leistung::Rueckforderung,
             periode: Periode::year(2024),
-            betrag: Decimal::from(-50),
+            betrag: Chf::from_int(-50),
             bezug: Some(Bezug::Rueckforderung("x".into())),
             ..pb(1, 0)
         };

@@ -5,10 +5,10 @@
 //! so the tests do not depend on the pipeline's internal types.
 
 use super::forms::{master_sheets, MasterSpec};
+use beitraege::domain::Chf;
 use beitraege::run::{evaluate, EvaluationOptions};
 use beitraege::workbook::{Sheet, Value};
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -27,13 +27,13 @@ pub struct Found {
 pub struct Row {
     pub payee: u32,
     pub base: u64,
-    pub sockel: Decimal,
+    pub sockel: Chf,
     /// Paid counts: eg, d_eg, ig, d_ig.
     pub counts: [u64; 4],
     /// Amounts: Fallpauschale EG, Dolmetschpauschale EG, Fallpauschale IG, Dolmetschpauschale IG.
-    pub amounts: [Decimal; 4],
-    pub clawback: Decimal,
-    pub total: Decimal,
+    pub amounts: [Chf; 4],
+    pub clawback: Chf,
+    pub total: Chf,
     /// The `Status` text's first word: `berechtigt`, `nicht`, `zurückbehalten`.
     pub status: String,
 }
@@ -46,8 +46,8 @@ pub struct Outcome {
     pub states: BTreeMap<String, String>,
     pub rows: BTreeMap<u32, Row>,
     /// Invoices (4.7): (BFS-Nr., CHF).
-    pub invoices: Vec<(u32, Decimal)>,
-    pub total: Decimal,
+    pub invoices: Vec<(u32, Chf)>,
+    pub total: Chf,
 }
 
 impl Outcome {

@@ -519,10 +519,10 @@ enum Lowest {
 fn amount_cell(t: &Table<'_>, r: u32, lowest: Lowest, ceiling: (i64, &str), p: &mut Problems) -> Option<Chf> {
     let v = t.get(r, "Betrag CHF");
     let (min_text, ok): (&str, fn(&Chf) -> bool) = match lowest {
-        Lowest::Zero => ("≥ 0", |a| !a.is_sign_negative()),
-        Lowest::AboveZero => ("> 0", |a| a.is_sign_positive() && !a.is_zero()),
+        Lowest::Zero => ("≥ 0", |a| !a.is_negative()),
+        Lowest::AboveZero => ("> 0", |a| a.is_positive()),
     };
-    let Some(amount) = parse_money(v).filter(ok) else {
+    let Some(amount) = parse_money(v).map(Chf::new).filter(ok) else {
         p.push(
             ProblemKind::BadValue,
             format!("{}: «Betrag CHF» ist kein Betrag {min_text} («{}»).", t.at(r), v.display()),
@@ -530,7 +530,7 @@ fn amount_cell(t: &Table<'_>, r: u32, lowest: Lowest, ceiling: (i64, &str), p: &
         return None;
     };
     let (max, what) = ceiling;
-    if amount > Chf::from(max) {
+    if amount > Chf::from_int(max) {
         p.push(
             ProblemKind::OutOfRange,
             format!(
@@ -552,12 +552,12 @@ fn read_kredit(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
     };
     for r in t.rows() {
         let y = parse_whole(t.get(r, "Jahr"));
-        let a = parse_money(t.get(r, "Kredit CHF"));
+        let a = parse_money(t.get(r, "Kredit CHF")).map(Chf::new);
         match (y, a) {
-            (Some(y), Some(a)) if !(1900..=9999).contains(&y) || a.is_sign_negative() && !a.is_zero() => {
+            (Some(y), Some(a)) if !(1900..=9999).contains(&y) || a.is_negative() => {
                 p.push(ProblemKind::BadValue, format!("{}: «Jahr» oder «Kredit CHF» ist ungültig.", t.at(r)))
             }
-            (Some(_), Some(a)) if a > Chf::from(MAX_AMOUNT_CHF) => p.push(
+            (Some(_), Some(a)) if a > Chf::from_int(MAX_AMOUNT_CHF) => p.push(
                 ProblemKind::OutOfRange,
                 format!(
                     "{}: «Kredit CHF» {a} ist grösser als die Obergrenze von {} CHF.",

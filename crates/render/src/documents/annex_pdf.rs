@@ -11,9 +11,8 @@ use crate::domain::{fmt_date, Chf};
 use crate::write::annex_doc::{
     by_district, checked_sum, district_label, district_name, pauschalen, payee_text, per_head, reconciliation,
 };
-use crate::write::{OutFile, EvaluationData, WriteError};
+use crate::write::{EvaluationData, OutFile, WriteError};
 use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::Decimal;
 
 pub fn file_name(year: i32) -> String {
     format!("Anhang_1_Beitraege_{year}.pdf")
@@ -296,7 +295,7 @@ pub fn pages(d: &EvaluationData<'_>) -> Vec<Page> {
                 chf_text(*offset)
             )
         };
-        doc.amount_line(&label, *gross - *offset, false);
+        doc.amount_line(&label, gross.saturating_sub(*offset), false);
     }
     doc.y += 0.6;
     doc.rule(false);
@@ -304,7 +303,7 @@ pub fn pages(d: &EvaluationData<'_>) -> Vec<Page> {
     if rec.invoices.is_empty() {
         doc.amount_line(
             "Rechnungen für Rückforderungen, die die Auszahlung übersteigen (Ziffer 4.7): keine",
-            Decimal::ZERO,
+            Chf::ZERO,
             false,
         );
     }
@@ -318,7 +317,7 @@ pub fn pages(d: &EvaluationData<'_>) -> Vec<Page> {
     doc.y += 0.6;
     doc.rule(false);
     doc.amount_line("Ergibt: Total Anhang (Total Kanton)", rec.result, true);
-    doc.amount_line("Differenz zum Total Kanton (muss 0 sein)", rec.result - rec.annex_total, false);
+    doc.amount_line("Differenz zum Total Kanton (muss 0 sein)", rec.result.saturating_sub(rec.annex_total), false);
 
     // Approval block.
     doc.y += 8.0;
@@ -351,7 +350,7 @@ pub fn pages(d: &EvaluationData<'_>) -> Vec<Page> {
 }
 
 fn f(d: Chf) -> f32 {
-    d.to_f32().unwrap_or(0.0)
+    d.decimal().to_f32().unwrap_or(0.0)
 }
 
 /// A round step for an axis from 0 to `max`: 1, 2 or 5 × 10^k, about five steps.

@@ -17,7 +17,7 @@ use crate::domain::chf_text;
 use crate::domain::Bfs;
 use crate::payout::InvoiceDoc;
 use crate::stammdaten::Stammdaten;
-use crate::write::{OutFile, EvaluationData, WriteError};
+use crate::write::{EvaluationData, OutFile, WriteError};
 use chrono::NaiveDate;
 use mail_builder::headers::address::Address as MailAddress;
 use mail_builder::headers::content_type::ContentType;
@@ -166,13 +166,18 @@ fn closing(master: &Stammdaten) -> String {
 }
 
 /// The draft that sends a feedback letter and its workbook.
-pub fn letter_draft(d: &EvaluationData<'_>, bfs: Bfs, pdf: &OutFile, book: Option<&OutFile>) -> Result<OutFile, WriteError> {
+pub fn letter_draft(
+    d: &EvaluationData<'_>,
+    bfs: Bfs,
+    pdf: &OutFile,
+    book: Option<&OutFile>,
+) -> Result<OutFile, WriteError> {
     let name = d.name_of(Some(bfs));
     let attached = [Some(pdf), book].iter().flatten().map(|f| base_name(&f.rel).to_string()).collect::<Vec<_>>();
     // What the letter withholds, from compute's statement (the letter names lines and reasons).
     let covered = letter::covered(d, bfs);
     let held = match letter::withheld_total(d, &covered) {
-        Some(t) if t > rust_decimal::Decimal::ZERO => {
+        Some(t) if t.is_positive() => {
             let what = if letter::not_eligible_only(&letter::groups(d, &covered)) {
                 "Nicht ausgerichtet werden"
             } else {

@@ -36,8 +36,11 @@ pub fn no_payment_part(master: &Stammdaten, inv: &InvoiceDoc) -> Option<String> 
     if creditor_of(master).is_none() {
         return Some("Die Stammdaten nennen kein Konto des Kantons (Blatt «Kantonskonto»).".into());
     }
-    if inv.amount > QR_MAX {
-        return Some(format!("Der Betrag übersteigt CHF {}, was ein QR-Zahlteil tragen kann.", chf_text(QR_MAX)));
+    if inv.amount.decimal() > QR_MAX {
+        return Some(format!(
+            "Der Betrag übersteigt CHF {}, was ein QR-Zahlteil tragen kann.",
+            chf_text(crate::domain::Chf::new(QR_MAX))
+        ));
     }
     None
 }
@@ -50,7 +53,7 @@ pub fn bill(master: &Stammdaten, inv: &InvoiceDoc, creditor: &Creditor) -> Resul
     Ok(QrBill {
         iban: creditor.iban.clone(),
         creditor: creditor.address.clone(),
-        amount: Some(inv.amount),
+        amount: Some(inv.amount.decimal()),
         debtor,
         reference: qrbill::rf_reference(&nr)?,
         message: format!("Rechnung {nr}, Rückforderung start.integration"),

@@ -12,8 +12,7 @@ use crate::catalogue::unmet_text;
 use crate::compute::{component_label, AnnexRow, Item, Line, Reason, RowStatus};
 use crate::domain::chf_text;
 use crate::domain::{Bfs, Chf, Finding, Severity, Unmet};
-use crate::write::{feedback, OutFile, EvaluationData, WriteError};
-use rust_decimal::Decimal;
+use crate::write::{feedback, EvaluationData, OutFile, WriteError};
 use std::collections::BTreeSet;
 
 /// The letter's path: the workbook's with `.pdf`.
@@ -62,7 +61,7 @@ pub fn withheld_total(d: &EvaluationData<'_>, covered: &BTreeSet<Bfs>) -> Option
         .rows
         .iter()
         .filter(|r| covered.contains(&r.bfs))
-        .try_fold(Decimal::ZERO, |a, r| a.checked_add(r.withheld_total()?))
+        .try_fold(Chf::ZERO, |a, r| a.checked_add(r.withheld_total()?))
 }
 
 /// Why the letter says a group of lines is withheld or not paid (the deciding reason of
@@ -128,7 +127,7 @@ pub fn groups<'a>(d: &EvaluationData<'a>, covered: &BTreeSet<Bfs>) -> Vec<Group<
         for line in &row.statement {
             let (Some(first), Some(held)) = (line.reasons.first(), line.withheld) else { continue };
             let Some(why) = Why::of(row, first) else { continue };
-            if held > Decimal::ZERO || matches!(first, Reason::Fehler { .. }) {
+            if held > Chf::ZERO || matches!(first, Reason::Fehler { .. }) {
                 let g = group(&mut out, why);
                 g.rows.insert(row.bfs);
                 g.lines.push((row, line));

@@ -22,7 +22,7 @@ pub mod qrbill;
 use crate::adressen::{Address, MunicipalityAddress, Sender};
 use crate::domain::Bfs;
 use crate::stammdaten::Stammdaten;
-use crate::write::{feedback, style, OutFile, EvaluationData, WriteError};
+use crate::write::{feedback, style, EvaluationData, OutFile, WriteError};
 use chrono::{Datelike, NaiveDate};
 use pdf::{Page, MIN_SIZE, PT};
 

@@ -2,11 +2,10 @@
 
 use super::columns::{labels, Column, Kind, Named, Rule, Table, TotalRow, Val};
 use super::style::{self, print_layout, Orientation, TextCells};
-use super::{save, xl, OutFile, EvaluationData, WriteError};
+use super::{save, xl, EvaluationData, OutFile, WriteError};
 use crate::compute::{AnnexRow, AppliedTariff, Invoice, Payout};
 use crate::domain::Component::{DolmetschEg, DolmetschIg, FallEg, FallIg};
 use crate::domain::{a1, fmt_date, TariffCode};
-use rust_decimal::Decimal;
 use rust_xlsxwriter::{Formula, Worksheet, XlsxError};
 
 /// The amounts that add up to a row's `Total`.
@@ -259,20 +258,20 @@ fn credit(ws: &mut Worksheet, d: &EvaluationData<'_>, total_row: u32) -> Result<
     let total_ref = format!("='Beiträge'!{}", a1(total_row, total_col as u32));
     ws.write_text(2, 0, format!("Budgetierter Kredit {}", d.year))?;
     match d.comp.credit {
-        Some(c) => ws.write_with_format(2, 1, c, &chf)?,
+        Some(c) => ws.write_with_format(2, 1, c.decimal(), &chf)?,
         None => ws.write_text(2, 1, "kein Kredit erfasst")?,
     };
     ws.write_text(3, 0, "Total Beiträge an die Einwohnergemeinden")?;
     ws.write_formula_with_format(3, 1, Formula::new(total_ref).set_result(d.comp.total.to_string()), &chf)?;
-    let rest = d.comp.credit.map(|c| c - d.comp.total);
+    let rest = d.comp.credit.map(|c| c.saturating_sub(d.comp.total));
     ws.write_text(4, 0, "Restbetrag: Gutschrift an den Kredit für Projekte zur Förderung der sozialen Integration")?;
     ws.write_text(5, 0, "Kreditüberschreitung")?;
     if let Some(rest) = rest {
-        let pos = rest.max(Decimal::ZERO);
-        let neg = (-rest).max(Decimal::ZERO);
+        let pos = rest.max(crate::domain::Chf::ZERO);
+        let neg = (-rest).max(crate::domain::Chf::ZERO);
         ws.write_formula_with_format(4, 1, Formula::new("=MAX(B3-B4,0)").set_result(pos.to_string()), &chf)?;
         ws.write_formula_with_format(5, 1, Formula::new("=MAX(B4-B3,0)").set_result(neg.to_string()), &chf)?;
-        if neg > Decimal::ZERO {
+        if neg.is_positive() {
             ws.write_text_with_format(
                 7,
                 0,

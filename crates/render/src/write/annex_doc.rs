@@ -53,7 +53,7 @@ pub const HEADER_ROW: u32 = 3;
 
 /// The sum of amounts, or `None` when it leaves Decimal's range (never with bounded rows).
 pub fn checked_sum(it: impl IntoIterator<Item = Chf>) -> Option<Chf> {
-    it.into_iter().try_fold(Decimal::ZERO, |a, b| a.checked_add(b))
+    it.into_iter().try_fold(Chf::ZERO, |a, b| a.checked_add(b))
 }
 
 /// The four flat-rate amounts of a row (H1 + H2), added up.
@@ -157,7 +157,7 @@ pub fn reconciliation(d: &EvaluationData<'_>) -> Reconciliation {
     }
     let payouts: Vec<(NaiveDate, String, Chf, Chf)> =
         by_date.into_iter().map(|(day, (b, g, o))| (day, b.join(", "), g, o)).collect();
-    let payouts_total = checked_sum(payouts.iter().map(|p| p.2 - p.3)).unwrap_or_default();
+    let payouts_total = checked_sum(payouts.iter().map(|p| p.2.saturating_sub(p.3))).unwrap_or_default();
     let invoices: Vec<ReconLine> = d
         .comp
         .invoices
@@ -280,7 +280,7 @@ pub fn sheet(ws: &mut Worksheet, d: &EvaluationData<'_>) -> Result<(), XlsxError
             )
         };
         label(ws, r, &text, &label_fmt)?;
-        ws.write_with_format(r, total_col, *gross - *offset, &chf_top)?;
+        ws.write_with_format(r, total_col, gross.saturating_sub(*offset).decimal(), &chf_top)?;
         r += 1;
     }
     let g = letter(total_col);
@@ -292,7 +292,7 @@ pub fn sheet(ws: &mut Worksheet, d: &EvaluationData<'_>) -> Result<(), XlsxError
     let first_inv = r;
     if rec.invoices.is_empty() {
         label(ws, r, "Rechnungen für Rückforderungen, die die Auszahlung übersteigen (Ziffer 4.7): keine", &label_fmt)?;
-        ws.write_with_format(r, total_col, Decimal::ZERO, &chf)?;
+        ws.write_with_format(r, total_col, Chf::ZERO.decimal(), &chf)?;
         r += 1;
     }
     for inv in &rec.invoices {
@@ -302,7 +302,7 @@ pub fn sheet(ws: &mut Worksheet, d: &EvaluationData<'_>) -> Result<(), XlsxError
             &format!("abzüglich Rechnung an {}: Rückforderung übersteigt die Auszahlung (Ziffer 4.7)", inv.label),
             &label_fmt,
         )?;
-        ws.write_with_format(r, total_col, -inv.amount, &chf_top)?;
+        ws.write_with_format(r, total_col, (-inv.amount).decimal(), &chf_top)?;
         r += 1;
     }
     label(ws, r, "Ergibt: Total Anhang (Total Kanton)", &bt)?;
@@ -320,7 +320,7 @@ pub fn sheet(ws: &mut Worksheet, d: &EvaluationData<'_>) -> Result<(), XlsxError
         r,
         total_col,
         Formula::new(format!("={g}{}-{g}{}", result_row + 1, total_row + 1))
-            .set_result((rec.result - rec.annex_total).to_string()),
+            .set_result(rec.result.saturating_sub(rec.annex_total).to_string()),
         &chf,
     )?;
     r += 3;
@@ -384,7 +384,7 @@ pub fn charts(wb: &mut Workbook, d: &EvaluationData<'_>) -> Result<(), XlsxError
         let chf = style::chf();
         for (i, (name, total)) in districts.iter().enumerate() {
             data.write_text(3 + i as u32, 0, name)?;
-            data.write_with_format(3 + i as u32, 1, *total, &chf)?;
+            data.write_with_format(3 + i as u32, 1, (*total).decimal(), &chf)?;
         }
         let labels = ["BFS-Nr.", "Gemeinde", "Beitrag (Total)", "Ausländische Wohnbevölkerung", "CHF pro Person"];
         let w2 = [8.0, 22.0, 16.0, 16.0, 12.0];
@@ -393,7 +393,7 @@ pub fn charts(wb: &mut Workbook, d: &EvaluationData<'_>) -> Result<(), XlsxError
             let r = 3 + i as u32;
             data.write_number_with_format(r, 3, row.bfs, &style::int())?;
             data.write_text(r, 4, &row.name)?;
-            data.write_with_format(r, 5, row.total, &chf)?;
+            data.write_with_format(r, 5, row.total.decimal(), &chf)?;
             data.write_number_with_format(r, 6, row.base as f64, &style::count())?;
             data.write_formula_with_format(
                 r,

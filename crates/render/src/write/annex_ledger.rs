@@ -9,7 +9,6 @@ use super::table_sheet::{finish, table_rows, HEADER, TOTAL};
 use super::EvaluationData;
 use crate::domain::{fmt_date, Bfs, Chf, InvoiceState};
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use rust_xlsxwriter::{Worksheet, XlsxError};
 
 /// One municipality's line in the annex's ledger sheet.
@@ -67,7 +66,7 @@ const fn ledger_columns() -> [Column<AnnexLedgerRow>; 5] {
         Column::summed("Noch offen", 16.0, Kind::Chf, |x| Val::Calc {
             add: &["Total gemäss Anhang"],
             sub: &["Bisher gebucht"],
-            result: x.annex_total - x.booked,
+            result: x.annex_total.saturating_sub(x.booked),
         }),
     ]
 }
@@ -110,7 +109,7 @@ pub fn sheet(ws: &mut Worksheet, d: &EvaluationData<'_>, view: &AnnexView) -> Re
     let open: Vec<Named<'_, InvoiceState>> = view
         .invoices
         .iter()
-        .filter(|i| i.open() > Decimal::ZERO)
+        .filter(|i| i.open() > Chf::ZERO)
         .map(|row| Named { row, name: d.name_of(Some(row.payee)) })
         .collect();
     if open.is_empty() {

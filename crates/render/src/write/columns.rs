@@ -9,7 +9,6 @@
 use super::style::{self, TextCells};
 use crate::domain::{a1, Chf, Severity};
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, FormatAlign, Formula, Worksheet, XlsxError};
 
 /// How a column's cells are formatted.
@@ -318,10 +317,10 @@ impl<'c, R> Table<'c, R> {
                 Val::Count(n) => write_number(ws, r, c16, n as f64, fmt.as_ref())?,
                 Val::Chf(d) => match &fmt {
                     Some(f) => {
-                        ws.write_with_format(r, c16, d, f)?;
+                        ws.write_with_format(r, c16, d.decimal(), f)?;
                     }
                     None => {
-                        ws.write(r, c16, d)?;
+                        ws.write(r, c16, d.decimal())?;
                     }
                 },
                 Val::Date(d) => match &fmt {
@@ -404,9 +403,11 @@ impl<'c, R> Table<'c, R> {
                 }
                 _ => {
                     let sum =
-                        rows.clone().into_iter().try_fold(Decimal::ZERO, |a, row| match (col.value)(row).amount() {
-                            Some(d) => a.checked_add(d),
-                            None => Some(a),
+                        rows.clone().into_iter().try_fold(crate::domain::Chf::ZERO, |a, row| {
+                            match (col.value)(row).amount() {
+                                Some(d) => a.checked_add(d),
+                                None => Some(a),
+                            }
                         });
                     (sum.map(|s| s.to_string()), style::chf_bold())
                 }
@@ -438,6 +439,7 @@ fn write_number(ws: &mut Worksheet, r: u32, c: u16, n: f64, fmt: Option<&Format>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rust_decimal::Decimal;
 
     struct R {
         n: u64,
@@ -449,7 +451,11 @@ mod tests {
         Column::new("Name", 10.0, Kind::Wrap, |_| Val::text("x")),
         Column::summed("Anzahl", 8.0, Kind::Count, |r| Val::Count(r.n)),
         Column::summed("A", 8.0, Kind::Chf, |r| Val::Chf(r.a)),
-        Column::summed("A-B", 8.0, Kind::Chf, |r| Val::Calc { add: &["A"], sub: &["B"], result: r.a - r.b }),
+        Column::summed("A-B", 8.0, Kind::Chf, |r| Val::Calc {
+            add: &["A"],
+            sub: &["B"],
+            result: r.a.saturating_sub(r.b),
+        }),
     ];
 
     #[test]
@@ -471,7 +477,7 @@ mod tests {
         assert!(t.calc(4, &["B"], &[]).is_err(), "column B is not in the table");
         let mut wb = rust_xlsxwriter::Workbook::new();
         let ws = wb.add_worksheet();
-        let row = R { n: 2, a: Decimal::new(150, 2), b: Decimal::ONE };
+        let row = R { n: 2, a: Chf::new(Decimal::new(150, 2)), b: Chf::from_int(1) };
         assert!(t.row(ws, 1, &row).is_err(), "the formula names column B");
     }
 
@@ -480,7 +486,11 @@ mod tests {
         Column::summed("Anzahl", 8.0, Kind::Count, |r| Val::Count(r.n)),
         Column::summed("A", 8.0, Kind::Chf, |r| Val::Chf(r.a)),
         Column::summed("B", 8.0, Kind::Chf, |r| Val::Chf(r.b)),
-        Column::summed("A-B", 8.0, Kind::Chf, |r| Val::Calc { add: &["A"], sub: &["B"], result: r.a - r.b }),
+        Column::summed("A-B", 8.0, Kind::Chf, |r| Val::Calc {
+            add: &["A"],
+            sub: &["B"],
+            result: r.a.saturating_sub(r.b),
+        }),
     ];
 
     /// The sheet XML of a workbook with one sheet.
@@ -496,8 +506,8 @@ mod tests {
     #[test]
     fn rows_and_the_total_row_carry_formulas_with_their_results() {
         let rows = [
-            R { n: 2, a: Decimal::new(150, 2), b: Decimal::ONE },
-            R { n: 3, a: Decimal::new(1000, 2), b: Decimal::new(25, 1) },
+            R { n: 2, a: Chf::new(Decimal::new(150, 2)), b: Chf::from_int(1) },
+            R { n: 3, a: Chf::new(Decimal::new(1000, 2)), b: Chf::new(Decimal::new(25, 1)) },
         ];
         let t = Table::new(&SUMMED);
         let mut wb = rust_xlsxwriter::Workbook::new();
@@ -533,8 +543,7 @@ mod tests {
 
     #[test]
     fn a_count_sum_that_overflows_is_stored_without_a_result() {
-        let rows =
-            [R { n: u64::MAX, a: Decimal::ZERO, b: Decimal::ZERO }, R { n: 1, a: Decimal::ZERO, b: Decimal::ZERO }];
+        let rows = [R { n: u64::MAX, a: Chf::ZERO, b: Chf::ZERO }, R { n: 1, a: Chf::ZERO, b: Chf::ZERO }];
         let t = Table::new(&SUMMED[..2]);
         let mut wb = rust_xlsxwriter::Workbook::new();
         let ws = wb.add_worksheet();

@@ -17,7 +17,7 @@
 use super::columns::{widths, Column, Kind, Table, Val};
 use super::form_layout::{write_form_sheet, write_table_sheet, FormSheet, Mark, TableSheet};
 use super::style::{self, header_row, TextCells};
-use super::{save, OutFile, EvaluationData, WriteError};
+use super::{save, EvaluationData, OutFile, WriteError};
 use crate::compute::{component_label, AnnexRow, Item};
 use crate::domain::{fmt_date, ymd, Bfs, CellPos, Finding, FormKind, Severity};
 use crate::extract::{fields_of, RawForm, TABLE_COLUMNS};
@@ -328,11 +328,11 @@ fn money(ws: &mut Worksheet, d: &EvaluationData<'_>, bfs: Bfs, covered: &BTreeSe
                 ws.write_number_with_format(r, 3, n as f64, &cnt)?;
             }
             if let Some(c) = line.computed {
-                ws.write_with_format(r, 4, c, &chf)?;
+                ws.write_with_format(r, 4, c.decimal(), &chf)?;
             }
-            ws.write_with_format(r, 5, line.paid, &chf)?;
+            ws.write_with_format(r, 5, line.paid.decimal(), &chf)?;
             if let Some(w) = line.withheld {
-                ws.write_with_format(r, 6, w, &chf)?;
+                ws.write_with_format(r, 6, w.decimal(), &chf)?;
             }
             if !why.is_empty() || !matches!(line.item, Item::Sockel) {
                 ws.write_text_with_format(r, 7, &why, &wrap)?;
@@ -352,7 +352,7 @@ fn money(ws: &mut Worksheet, d: &EvaluationData<'_>, bfs: Bfs, covered: &BTreeSe
         for c in [1u16, 2, 3, 4, 6, 7] {
             ws.write_text_with_format(r, c, "", &b)?;
         }
-        ws.write_with_format(r, 5, d.comp.total_to(bfs), &style::chf_bold())?;
+        ws.write_with_format(r, 5, d.comp.total_to(bfs).decimal(), &style::chf_bold())?;
         r += 1;
     }
     // The payouts to this recipient (4.5.2).
@@ -369,9 +369,9 @@ fn money(ws: &mut Worksheet, d: &EvaluationData<'_>, bfs: Bfs, covered: &BTreeSe
             ws.write_text_with_format(r, 0, fmt_date(p.date), &top)?;
             ws.write_text_with_format(r, 1, &p.basis, &wrap)?;
             style::fit_row(ws, r, &[(&p.basis, mw[1])])?;
-            ws.write_with_format(r, 4, p.gross, &chf)?;
-            ws.write_with_format(r, 5, p.offset, &chf)?;
-            ws.write_with_format(r, 6, p.net(), &chf)?;
+            ws.write_with_format(r, 4, p.gross.decimal(), &chf)?;
+            ws.write_with_format(r, 5, p.offset.decimal(), &chf)?;
+            ws.write_with_format(r, 6, p.net().decimal(), &chf)?;
         }
     }
     for inv in d.comp.invoices.iter().filter(|i| covered.contains(&i.bfs)) {
@@ -380,7 +380,7 @@ fn money(ws: &mut Worksheet, d: &EvaluationData<'_>, bfs: Bfs, covered: &BTreeSe
             format!("Rechnung an {}: die Rückforderung übersteigt die Auszahlung ({})", who(d, inv.bfs), inv.reason());
         ws.merge_text(r, 0, r, 4, &text, &style::bold().set_text_wrap().set_align(FormatAlign::Top))?;
         style::fit_row(ws, r, &[(&text, mw[..5].iter().sum())])?;
-        ws.write_with_format(r, 5, inv.amount, &style::chf_bold())?;
+        ws.write_with_format(r, 5, inv.amount.decimal(), &style::chf_bold())?;
     }
     for (c, w) in MONEY_WIDTHS.iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;
@@ -401,7 +401,7 @@ fn total_line(ws: &mut Worksheet, r: u32, who: &str, row: &AnnexRow) -> Result<(
     for c in [2u16, 3, 4, 6] {
         ws.write_text_with_format(r, c, "", &b)?;
     }
-    ws.write_with_format(r, 5, row.total, &style::chf_bold())?;
+    ws.write_with_format(r, 5, row.total.decimal(), &style::chf_bold())?;
     ws.write_text_with_format(r, 7, row.status.label(), &b.set_text_wrap())?;
     Ok(())
 }

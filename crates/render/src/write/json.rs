@@ -1,6 +1,6 @@
 //! Machine-readable copies: `befunde.json`, `dateien.json`, `manifest.json`.
 
-use super::{OutFile, EvaluationData, WriteError};
+use super::{EvaluationData, OutFile, WriteError};
 use crate::domain::{fmt_date, FileState, Severity};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -107,7 +107,11 @@ struct Manifest<'a> {
 }
 
 /// The manifest over the inputs and the other outputs (`outputs` must not include it).
-pub fn manifest(d: &EvaluationData<'_>, inputs: Vec<(String, String)>, outputs: &[OutFile]) -> Result<OutFile, WriteError> {
+pub fn manifest(
+    d: &EvaluationData<'_>,
+    inputs: Vec<(String, String)>,
+    outputs: &[OutFile],
+) -> Result<OutFile, WriteError> {
     let mut per_state = BTreeMap::new();
     for s in FileState::ALL {
         per_state.insert(s.as_str(), d.resolved.files.iter().filter(|e| e.state == s).count());

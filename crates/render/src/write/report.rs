@@ -3,7 +3,7 @@
 
 use super::columns::{labels, Column, Kind, Named, Table, Val};
 use super::style::{self, header_row_fit, print_layout, Orientation, TextCells};
-use super::{save, OutFile, EvaluationData, WriteError};
+use super::{save, EvaluationData, OutFile, WriteError};
 use crate::domain::{Bfs, Code, FileState, Finding, Severity};
 use crate::resolve::FileEntry;
 use rust_xlsxwriter::{Worksheet, XlsxError};
