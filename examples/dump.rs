@@ -9,7 +9,8 @@ fn main() {
                     Some(f) => {
                         for (k, v) in &f.fields {
                             println!(
-                                "  {k:<28} {:?} {:?}",
+                                "  {:<28} {:?} {:?}",
+                                k.name(),
                                 v.pos.as_ref().map(|p| format!("{}!{}", p.sheet, p.a1())),
                                 v.value
                             );

@@ -14,7 +14,8 @@
 //! a blank template.
 
 use crate::domain::{fmt_date, ymd, Bfs, FormKind, Period};
-use crate::extract::{fields_of, REPORTING_SHEET, SD_SHEET, TABLE_COLUMNS, TABLE_SHEET};
+use crate::extract::{fields_of, REPORTING_SHEET, SD_SHEET, TABLE_SHEET};
+use crate::fields::{Common, FormField, TableColumn};
 use crate::stammdaten::{Stammdaten, StammdatenError};
 use crate::workbook::Value;
 use crate::write::form_layout::{write_form_sheet, write_table_sheet, FormSheet, TableSheet};
@@ -28,40 +29,51 @@ use thiserror::Error;
 pub const FORM_VERSION: &str = "2022";
 
 /// The fields prefilled from the master data and locked in a template.
-pub const IDENTITY_KEYS: &[&str] = &[
-    "SI_VERSION",
-    "SI_GEMEINDE",
-    "SI_BFS_NR",
-    "SI_JAHR",
-    "SI_HALBJAHR",
-    "SD_VERSION",
-    "SD_GEMEINDE",
-    "SD_BFS_NR",
-    "SD_JAHR",
+pub const IDENTITY_FIELDS: &[FormField] = &[
+    FormField::SiVersion,
+    FormField::SiGemeinde,
+    FormField::SiBfsNr,
+    FormField::SiJahr,
+    FormField::SiHalbjahr,
+    FormField::SdVersion,
+    FormField::SdGemeinde,
+    FormField::SdBfsNr,
+    FormField::SdJahr,
 ];
 
 /// A short German help text next to a field (column C of a template).
-fn hint(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "SI_BEAUFTRAGTE" | "SD_BEAUFTRAGTE" => "Vorname und Name",
-        "SI_EMAIL" | "SD_EMAIL" => "für Rückfragen des AGS",
-        "SI_DATUM" | "SD_DATUM" => "Datum im Format TT.MM.JJJJ",
-        "SI_EG_ANZAHL" => "Gespräche mit Einzelpersonen, Familien oder Gruppen",
-        "SI_EG_DOLMETSCH" => "über HEKS Linguadukt bestellte Einsätze (werden vergütet)",
-        "SI_EG_DOLMETSCH_ANDERE" => "andere Dolmetschende (werden nicht vergütet)",
-        "SI_EG_PERSONEN" => "mit den Erstinformationsgesprächen erreichte Personen",
-        "SI_INFOMAPPEN" => "ohne Gespräch abgegeben (werden nicht vergütet)",
-        "SI_NEUZUZUEGE" => "im Halbjahr aus dem Ausland zugezogene Personen",
-        "SI_IG_ANZAHL" => "geführte Integrationsgespräche",
-        "SI_IG_DOLMETSCH" => "über HEKS Linguadukt bestellte Einsätze (werden vergütet)",
-        "SI_MELDUNGEN" => "dem Kanton gemeldete Personen (Ziffer 3.2)",
-        "SD_FUNKTION" => "Funktion der/des Integrationsbeauftragten",
-        "SD_LEITGEMEINDE" => "nur bei einem Leitgemeindevertrag (§ 164 GG): Name der Leitgemeinde",
-        "SD_Q_ORGANISATION" | "SD_Q_ANLAUFSTELLE" | "SD_Q_ERSTINFO" => {
+fn hint(field: FormField) -> Option<&'static str> {
+    use FormField as F;
+    Some(match field {
+        F::SiBeauftragte | F::SdBeauftragte => "Vorname und Name",
+        F::SiEmail | F::SdEmail => "für Rückfragen des AGS",
+        F::SiDatum | F::SdDatum => "Datum im Format TT.MM.JJJJ",
+        F::SiEgAnzahl => "Gespräche mit Einzelpersonen, Familien oder Gruppen",
+        F::SiEgDolmetsch => "über HEKS Linguadukt bestellte Einsätze (werden vergütet)",
+        F::SiEgDolmetschAndere => "andere Dolmetschende (werden nicht vergütet)",
+        F::SiEgPersonen => "mit den Erstinformationsgesprächen erreichte Personen",
+        F::SiInfomappen => "ohne Gespräch abgegeben (werden nicht vergütet)",
+        F::SiNeuzuzuege => "im Halbjahr aus dem Ausland zugezogene Personen",
+        F::SiIgAnzahl => "geführte Integrationsgespräche",
+        F::SiIgDolmetsch => "über HEKS Linguadukt bestellte Einsätze (werden vergütet)",
+        F::SiMeldungen => "dem Kanton gemeldete Personen (Ziffer 3.2)",
+        F::SdFunktion => "Funktion der/des Integrationsbeauftragten",
+        F::SdLeitgemeinde => "nur bei einem Leitgemeindevertrag (§ 164 GG): Name der Leitgemeinde",
+        F::SdQOrganisation | F::SdQAnlaufstelle | F::SdQErstinfo => {
             "Ja oder Nein (Voraussetzung für die Beiträge, Ziffer 4.2)"
         }
-        "SD_Q_ANGEBOTE" | "SD_Q_INTEGRATIONSGESPRAECHE" | "SD_Q_VERNETZUNG" => "Ja oder Nein",
-        _ => return None,
+        F::SdQAngebote | F::SdQIntegrationsgespraeche | F::SdQVernetzung => "Ja oder Nein",
+        F::SiVersion
+        | F::SiGemeinde
+        | F::SiBfsNr
+        | F::SiJahr
+        | F::SiHalbjahr
+        | F::SiBemerkungen
+        | F::SdVersion
+        | F::SdGemeinde
+        | F::SdBfsNr
+        | F::SdJahr
+        | F::SdBemerkungen => return None,
     })
 }
 
@@ -170,27 +182,23 @@ pub fn template(p: &Planned, created: NaiveDate) -> Result<OutFile, WriteError> 
         ),
     };
     let mut wb = style::workbook(&title, created);
-    let prefix = if kind == FormKind::Reporting { "SI" } else { "SD" };
-    let key = |k: &str| -> &'static str {
-        fields_of(kind).iter().find(|s| s.key == format!("{prefix}_{k}")).map(|s| s.key).unwrap_or("")
-    };
     let mut f = FormSheet::new(kind, sheet);
-    f.values.insert(key("VERSION"), Value::Text(FORM_VERSION.into()));
-    f.values.insert(key("GEMEINDE"), Value::Text(p.name.clone()));
-    f.values.insert(key("BFS_NR"), Value::Int(p.bfs as i64));
-    f.values.insert(key("JAHR"), Value::Int(p.year as i64));
-    f.locked.extend(fields_of(kind).iter().map(|s| s.key).filter(|k| IDENTITY_KEYS.contains(k)));
+    f.values.insert(Common::Version.of(kind), Value::Text(FORM_VERSION.into()));
+    f.values.insert(Common::Gemeinde.of(kind), Value::Text(p.name.clone()));
+    f.values.insert(Common::BfsNr.of(kind), Value::Int(p.bfs as i64));
+    f.values.insert(Common::Jahr.of(kind), Value::Int(p.year as i64));
+    f.locked.extend(fields_of(kind).iter().map(|s| s.field).filter(|k| IDENTITY_FIELDS.contains(k)));
     for s in fields_of(kind) {
-        if let Some(h) = hint(s.key) {
-            f.side.insert(s.key, h.to_string());
+        if let Some(h) = hint(s.field) {
+            f.side.insert(s.field, h.to_string());
         }
     }
     match p.kind {
         TemplateKind::Reporting { half } => {
             let period = Period::new(p.year, half);
-            f.values.insert("SI_HALBJAHR", Value::Int(half as i64));
+            f.values.insert(FormField::SiHalbjahr, Value::Int(half as i64));
             f.side.insert(
-                "SI_HALBJAHR",
+                FormField::SiHalbjahr,
                 format!(
                     "{} ({} bis {}), Eingabefrist {}",
                     period.label(),
@@ -214,9 +222,9 @@ pub fn template(p: &Planned, created: NaiveDate) -> Result<OutFile, WriteError> 
             });
         }
         TemplateKind::Selbstdeklaration => {
-            f.side.insert("SD_JAHR", format!("Eingabefrist {}", fmt_date(ymd(p.year, 1, 31))));
+            f.side.insert(FormField::SdJahr, format!("Eingabefrist {}", fmt_date(ymd(p.year, 1, 31))));
             if let Some((c, members)) = &p.contract {
-                f.values.insert("SD_LEITGEMEINDE", Value::Text(p.name.clone()));
+                f.values.insert(FormField::SdLeitgemeinde, Value::Text(p.name.clone()));
                 f.intro = Some(format!(
                     "Diese Selbstdeklaration gilt als Leitgemeinde für den ganzen Vertrag «{c}»: {}.",
                     who(members)
@@ -228,7 +236,7 @@ pub fn template(p: &Planned, created: NaiveDate) -> Result<OutFile, WriteError> 
     }
     write_form_sheet(wb.add_worksheet(), &f).map_err(xl)?;
     for s in fields_of(kind) {
-        wb.define_name(s.key, &format!("={sheet}!$B${}", s.row)).map_err(xl)?;
+        wb.define_name(s.name, &format!("={sheet}!$B${}", s.row)).map_err(xl)?;
     }
     if let (TemplateKind::Reporting { .. }, Some((_, members))) = (p.kind, &p.contract) {
         let t = TableSheet {
@@ -237,7 +245,7 @@ pub fn template(p: &Planned, created: NaiveDate) -> Result<OutFile, WriteError> 
                 .iter()
                 .map(|(b, n)| {
                     let mut row = vec![Value::Int(*b as i64), Value::Text(n.clone())];
-                    row.extend(std::iter::repeat_n(Value::Empty, TABLE_COLUMNS.len() - 2));
+                    row.extend(std::iter::repeat_n(Value::Empty, TableColumn::ALL.len() - 2));
                     row
                 })
                 .collect(),

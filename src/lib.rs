@@ -29,7 +29,8 @@ pub mod zahlungslauf;
 
 // The crates below the application, under the module names the code has always used.
 pub use beitraege_core::{
-    adressen, catalogue, compute, domain, extract, fsio, payout, resolve, scan, stammdaten, validate, zahlungsdaten,
+    adressen, catalogue, compute, domain, extract, fields, fsio, payout, resolve, scan, stammdaten, validate,
+    zahlungsdaten,
 };
 pub use beitraege_ledger as ledger;
 pub use beitraege_render::{documents, write};

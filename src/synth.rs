@@ -12,6 +12,7 @@
 use crate::extract::{
     REPORTING_FIELDS, REPORTING_HEADINGS, REPORTING_SHEET, REPORTING_TITLE, SD_FIELDS, SD_SHEET, SD_TITLE,
 };
+use crate::fields::FormField as F;
 use crate::workbook::{read_workbook, Limits, Value};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
@@ -109,30 +110,30 @@ fn reporting(m: &Muni, year: i32, half: u8, rng: &mut Rng, received: NaiveDate) 
     for f in REPORTING_FIELDS {
         let r = f.row - 1;
         cells.push((r, 0, Cell::Text(f.label.into())));
-        let v = match f.key {
-            "SI_VERSION" => Some(Cell::Num(2022.0)),
-            "SI_GEMEINDE" => Some(Cell::Text(m.name.clone())),
-            "SI_BFS_NR" => Some(Cell::Num(m.bfs as f64)),
-            "SI_JAHR" => Some(Cell::Num(year as f64)),
-            "SI_HALBJAHR" => Some(Cell::Num(half as f64)),
-            "SI_BEAUFTRAGTE" => Some(Cell::Text(format!("Integration {}", m.name))),
-            "SI_EMAIL" => Some(Cell::Text(format!("integration@gemeinde-{}.ch", m.bfs))),
-            "SI_DATUM" => Some(Cell::Date(received)),
-            "SI_EG_ANZAHL" => Some(Cell::Num(eg as f64)),
-            "SI_EG_DOLMETSCH" => Some(Cell::Num(rng.below(eg / 3 + 1) as f64)),
-            "SI_EG_DOLMETSCH_ANDERE" => Some(Cell::Num(rng.below(3) as f64)),
-            "SI_EG_PERSONEN" => Some(Cell::Num((eg + rng.below(eg + 1)) as f64)),
-            "SI_INFOMAPPEN" => Some(Cell::Num(rng.below(10) as f64)),
-            "SI_NEUZUZUEGE" => Some(Cell::Num((eg + rng.below(20)) as f64)),
-            "SI_IG_ANZAHL" => Some(Cell::Num(rng.below(cap / 2 + 1) as f64)),
-            "SI_IG_DOLMETSCH" => Some(Cell::Num(0.0)),
-            "SI_MELDUNGEN" => Some(Cell::Num(rng.below(2) as f64)),
+        let v = match f.field {
+            F::SiVersion => Some(Cell::Num(2022.0)),
+            F::SiGemeinde => Some(Cell::Text(m.name.clone())),
+            F::SiBfsNr => Some(Cell::Num(m.bfs as f64)),
+            F::SiJahr => Some(Cell::Num(year as f64)),
+            F::SiHalbjahr => Some(Cell::Num(half as f64)),
+            F::SiBeauftragte => Some(Cell::Text(format!("Integration {}", m.name))),
+            F::SiEmail => Some(Cell::Text(format!("integration@gemeinde-{}.ch", m.bfs))),
+            F::SiDatum => Some(Cell::Date(received)),
+            F::SiEgAnzahl => Some(Cell::Num(eg as f64)),
+            F::SiEgDolmetsch => Some(Cell::Num(rng.below(eg / 3 + 1) as f64)),
+            F::SiEgDolmetschAndere => Some(Cell::Num(rng.below(3) as f64)),
+            F::SiEgPersonen => Some(Cell::Num((eg + rng.below(eg + 1)) as f64)),
+            F::SiInfomappen => Some(Cell::Num(rng.below(10) as f64)),
+            F::SiNeuzuzuege => Some(Cell::Num((eg + rng.below(20)) as f64)),
+            F::SiIgAnzahl => Some(Cell::Num(rng.below(cap / 2 + 1) as f64)),
+            F::SiIgDolmetsch => Some(Cell::Num(0.0)),
+            F::SiMeldungen => Some(Cell::Num(rng.below(2) as f64)),
             _ => None,
         };
         if let Some(v) = v {
             cells.push((r, 1, v));
         }
-        names.push((f.key, r));
+        names.push((f.name, r));
     }
     Form { sheet: REPORTING_SHEET, cells, names }
 }
@@ -143,22 +144,22 @@ fn selbstdeklaration(m: &Muni, year: i32, received: NaiveDate) -> Form {
     for f in SD_FIELDS {
         let r = f.row - 1;
         cells.push((r, 0, Cell::Text(f.label.into())));
-        let v = match f.key {
-            "SD_VERSION" => Some(Cell::Num(2022.0)),
-            "SD_GEMEINDE" => Some(Cell::Text(m.name.clone())),
-            "SD_BFS_NR" => Some(Cell::Num(m.bfs as f64)),
-            "SD_JAHR" => Some(Cell::Num(year as f64)),
-            "SD_BEAUFTRAGTE" => Some(Cell::Text(format!("Integration {}", m.name))),
-            "SD_FUNKTION" => Some(Cell::Text("Gemeindeschreiber/in".into())),
-            "SD_EMAIL" => Some(Cell::Text(format!("integration@gemeinde-{}.ch", m.bfs))),
-            "SD_DATUM" => Some(Cell::Date(received)),
-            k if k.starts_with("SD_Q_") => Some(Cell::Text("Ja".into())),
+        let v = match f.field {
+            F::SdVersion => Some(Cell::Num(2022.0)),
+            F::SdGemeinde => Some(Cell::Text(m.name.clone())),
+            F::SdBfsNr => Some(Cell::Num(m.bfs as f64)),
+            F::SdJahr => Some(Cell::Num(year as f64)),
+            F::SdBeauftragte => Some(Cell::Text(format!("Integration {}", m.name))),
+            F::SdFunktion => Some(Cell::Text("Gemeindeschreiber/in".into())),
+            F::SdEmail => Some(Cell::Text(format!("integration@gemeinde-{}.ch", m.bfs))),
+            F::SdDatum => Some(Cell::Date(received)),
+            k if k.is_question() => Some(Cell::Text("Ja".into())),
             _ => None,
         };
         if let Some(v) = v {
             cells.push((r, 1, v));
         }
-        names.push((f.key, r));
+        names.push((f.name, r));
     }
     Form { sheet: SD_SHEET, cells, names }
 }

@@ -61,7 +61,7 @@ fn file_section(f: &FileEntry) -> Markup {
                     thead { tr { th { "Feld" } th { "Zelle" } th { "Wert" } th { "Befund" } } }
                     tbody {
                         @for spec in crate::extract::fields_of(form.kind) {
-                            @let field = form.field(spec.key);
+                            @let field = form.field(spec.field);
                             @let cell = field.pos.as_ref().map(|p| p.a1());
                             @let sheet = field.pos.as_ref().map(|p| p.sheet.to_string()).unwrap_or_else(|| form.sheet.clone());
                             @let here = cell.as_deref().map(|c| at_cell(&sheet, c)).unwrap_or_default();
@@ -78,10 +78,10 @@ fn file_section(f: &FileEntry) -> Markup {
                 @if let Some(t) = &form.table {
                     table class="formular" {
                         caption { "Blatt «" (t.sheet) "»" }
-                        thead { tr { @for (_, label) in crate::extract::TABLE_COLUMNS { th { (label) } } } }
+                        thead { tr { @for col in crate::fields::TableColumn::ALL { th { (col.header()) } } } }
                         tbody { @for row in &t.rows {
-                            tr { @for (key, _) in crate::extract::TABLE_COLUMNS {
-                                @let field = row.get(key);
+                            tr { @for col in crate::fields::TableColumn::ALL {
+                                @let field = row.get(col);
                                 @let cell = field.pos.as_ref().map(|p| p.a1());
                                 @let here = cell.as_deref().map(|c| at_cell(&t.sheet, c)).unwrap_or_default();
                                 td id=[cell.as_deref().map(|c| cell_anchor(rel, &t.sheet, c))]

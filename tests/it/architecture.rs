@@ -41,6 +41,8 @@ const FRONT_ONLY: &[&str] = &["clap", "indicatif", "tracing-subscriber", "whoami
 /// Modules sharing a place may use each other (the cycle check below still forbids a ring).
 const ORDER: &[(&str, u32)] = &[
     ("domain", 0),
+    // The forms' fields and table columns: names, labels, rows; uses only the domain.
+    ("fields", 0),
     // Swiss payments (bank business days, IBAN, RF): pure, uses nothing of the rest.
     ("bankdays", 0),
     ("catalogue", 1),

@@ -5,6 +5,7 @@ use crate::common;
 use beitraege::domain::Chf;
 
 use beitraege::domain::{FileState, Severity};
+use beitraege::fields::{FormField, TableColumn};
 use beitraege::run::{evaluate, render, run, Evaluation};
 use calamine::{open_workbook, Data, Reader, Xlsx};
 use common::{read_csv, sample, sample_options};
@@ -112,42 +113,42 @@ fn the_findings_are_exactly_the_expected_ones() {
 }
 
 /// The form fields behind the keys of `expected/files.json`.
-const REPORT_KEYS: &[(&str, &str)] = &[
-    ("version", "SI_VERSION"),
-    ("name", "SI_GEMEINDE"),
-    ("bfs", "SI_BFS_NR"),
-    ("year", "SI_JAHR"),
-    ("half", "SI_HALBJAHR"),
-    ("ib", "SI_BEAUFTRAGTE"),
-    ("email", "SI_EMAIL"),
-    ("date", "SI_DATUM"),
-    ("eg", "SI_EG_ANZAHL"),
-    ("d_eg", "SI_EG_DOLMETSCH"),
-    ("d_other", "SI_EG_DOLMETSCH_ANDERE"),
-    ("persons", "SI_EG_PERSONEN"),
-    ("folders", "SI_INFOMAPPEN"),
-    ("arrivals", "SI_NEUZUZUEGE"),
-    ("ig", "SI_IG_ANZAHL"),
-    ("d_ig", "SI_IG_DOLMETSCH"),
-    ("reports", "SI_MELDUNGEN"),
+const REPORT_KEYS: &[(&str, FormField)] = &[
+    ("version", FormField::SiVersion),
+    ("name", FormField::SiGemeinde),
+    ("bfs", FormField::SiBfsNr),
+    ("year", FormField::SiJahr),
+    ("half", FormField::SiHalbjahr),
+    ("ib", FormField::SiBeauftragte),
+    ("email", FormField::SiEmail),
+    ("date", FormField::SiDatum),
+    ("eg", FormField::SiEgAnzahl),
+    ("d_eg", FormField::SiEgDolmetsch),
+    ("d_other", FormField::SiEgDolmetschAndere),
+    ("persons", FormField::SiEgPersonen),
+    ("folders", FormField::SiInfomappen),
+    ("arrivals", FormField::SiNeuzuzuege),
+    ("ig", FormField::SiIgAnzahl),
+    ("d_ig", FormField::SiIgDolmetsch),
+    ("reports", FormField::SiMeldungen),
 ];
-const SD_KEYS: &[(&str, &str)] = &[
-    ("version", "SD_VERSION"),
-    ("name", "SD_GEMEINDE"),
-    ("bfs", "SD_BFS_NR"),
-    ("year", "SD_JAHR"),
-    ("ib", "SD_BEAUFTRAGTE"),
-    ("function", "SD_FUNKTION"),
-    ("email", "SD_EMAIL"),
-    ("lead", "SD_LEITGEMEINDE"),
-    ("q_org", "SD_Q_ORGANISATION"),
-    ("q_stelle", "SD_Q_ANLAUFSTELLE"),
-    ("q_ei", "SD_Q_ERSTINFO"),
-    ("q_ang", "SD_Q_ANGEBOTE"),
-    ("q_ig", "SD_Q_INTEGRATIONSGESPRAECHE"),
-    ("q_netz", "SD_Q_VERNETZUNG"),
-    ("remarks", "SD_BEMERKUNGEN"),
-    ("date", "SD_DATUM"),
+const SD_KEYS: &[(&str, FormField)] = &[
+    ("version", FormField::SdVersion),
+    ("name", FormField::SdGemeinde),
+    ("bfs", FormField::SdBfsNr),
+    ("year", FormField::SdJahr),
+    ("ib", FormField::SdBeauftragte),
+    ("function", FormField::SdFunktion),
+    ("email", FormField::SdEmail),
+    ("lead", FormField::SdLeitgemeinde),
+    ("q_org", FormField::SdQOrganisation),
+    ("q_stelle", FormField::SdQAnlaufstelle),
+    ("q_ei", FormField::SdQErstinfo),
+    ("q_ang", FormField::SdQAngebote),
+    ("q_ig", FormField::SdQIntegrationsgespraeche),
+    ("q_netz", FormField::SdQVernetzung),
+    ("remarks", FormField::SdBemerkungen),
+    ("date", FormField::SdDatum),
 ];
 
 /// Whether a cell as read matches the value `expected/files.json` gives: a number as the
@@ -209,7 +210,7 @@ fn every_field_of_expected_files_json_is_read_as_written() {
         let values = f["values"].as_object().unwrap();
         assert_eq!(values.len(), keys.len(), "{rel}: every key of files.json is compared");
         for (key, field) in keys {
-            let got = &form.field(field).value;
+            let got = &form.field(*field).value;
             let want = &values[*key];
             compared += 1;
             if let Some((_, _, held)) = NOT_AS_LISTED.iter().find(|(f, k, _)| *f == rel && k == key) {
@@ -228,11 +229,11 @@ fn every_field_of_expected_files_json_is_read_as_written() {
                 assert_eq!(table.len(), rows.len(), "{rel}: table rows");
                 for (i, (got, want)) in table.iter().zip(rows).enumerate() {
                     let want = want.as_array().unwrap();
-                    for (c, (key, _)) in beitraege::extract::TABLE_COLUMNS.iter().enumerate() {
+                    for (c, key) in TableColumn::ALL.into_iter().enumerate() {
                         compared += 1;
                         let v = got.get(key).value;
                         if !matches(&v, &want[c]) {
-                            wrong.push(format!("{rel}: table row {i} {key} read {v:?}, expected {}", want[c]));
+                            wrong.push(format!("{rel}: table row {i} {key:?} read {v:?}, expected {}", want[c]));
                         }
                     }
                 }

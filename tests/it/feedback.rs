@@ -216,7 +216,7 @@ fn value_findings_are_marked_in_the_rebuilt_form() {
         let spec = beitraege::extract::fields_of(form.kind)
             .iter()
             .find(|sp| {
-                form.field(sp.key)
+                form.field(sp.field)
                     .pos
                     .as_ref()
                     .is_some_and(|p| Some(p.a1()) == f.cell() && f.sheet() == Some(&*p.sheet))
@@ -231,7 +231,7 @@ fn value_findings_are_marked_in_the_rebuilt_form() {
             .find(|sh| sh.get(0, 2).text().contains(rel))
             .expect("rebuilt form of the file");
         // The submitted value is in the template's cell.
-        assert_eq!(rebuilt.get(spec.row - 1, 1).display(), form.field(spec.key).value.display());
+        assert_eq!(rebuilt.get(spec.row - 1, 1).display(), form.field(spec.field).value.display());
         // A note on that cell names the code.
         let cell = a1(spec.row - 1, 1);
         assert!(

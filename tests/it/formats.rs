@@ -8,6 +8,7 @@ use crate::common::xlsb;
 
 use beitraege::domain::{Code, Component};
 use beitraege::extract::extract;
+use beitraege::fields::FormField;
 use beitraege::run::process_file;
 use beitraege::scan::{EntryKind, InboxFile, ReceiptSource};
 use beitraege::stammdaten::Stammdaten;
@@ -95,16 +96,16 @@ fn the_fixture_reads_the_same_in_every_format() {
         let wb = read_workbook(&bytes, &Limits::default()).unwrap();
         assert_eq!(wb.format, format, "recognised by content");
         let form = extract(&wb).unwrap();
-        let f = |k: &str| form.field(k);
+        let f = |k: FormField| form.field(k);
         let summary = (
-            f("SI_VERSION").value.text(),
-            parse_bfs(&f("SI_BFS_NR").value),
-            parse_half(&f("SI_HALBJAHR").value),
-            parse_date(&f("SI_DATUM").value),
-            parse_count(&f("SI_EG_ANZAHL").value),
-            parse_count(&f("SI_EG_DOLMETSCH").value),
-            parse_count(&f("SI_EG_DOLMETSCH_ANDERE").value),
-            parse_count(&f("SI_IG_ANZAHL").value),
+            f(FormField::SiVersion).value.text(),
+            parse_bfs(&f(FormField::SiBfsNr).value),
+            parse_half(&f(FormField::SiHalbjahr).value),
+            parse_date(&f(FormField::SiDatum).value),
+            parse_count(&f(FormField::SiEgAnzahl).value),
+            parse_count(&f(FormField::SiEgDolmetsch).value),
+            parse_count(&f(FormField::SiEgDolmetschAndere).value),
+            parse_count(&f(FormField::SiIgAnzahl).value),
             form.fields.iter().map(|(k, v)| (*k, v.pos.as_ref().map(|p| p.a1()))).collect::<Vec<_>>(),
         );
         assert_eq!(summary.0, "2022");

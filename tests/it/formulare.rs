@@ -5,9 +5,10 @@
 //! `formulare`, filled by openpyxl (fill.py) into inbox/ and re-saved by LibreOffice into
 //! inbox_libreoffice/. The entered values live in values.json, read here and by fill.py.
 
-use beitraege::domain::{FormKind, PaidCounts};
+use beitraege::domain::PaidCounts;
 use beitraege::extract::{REPORTING_FIELDS, SD_FIELDS, TABLE_SHEET};
-use beitraege::formulare::{self, plan, template, Planned, TemplateKind, IDENTITY_KEYS};
+use beitraege::fields::{Common, FormField, TableColumn};
+use beitraege::formulare::{self, plan, template, Planned, TemplateKind, IDENTITY_FIELDS};
 use beitraege::run::{evaluate, Evaluation, EvaluationOptions};
 use beitraege::stammdaten::Stammdaten;
 use beitraege::validate::{Outcome, ReportDoc};
@@ -125,9 +126,9 @@ fn template_layout_is_the_2022_form_with_prefilled_identity() {
         assert_eq!(wb.sheets[0].name, sheet);
         let s = &wb.sheets[0];
         for f in fields {
-            assert_eq!(s.get(f.row - 1, 0), &Value::Text(f.label.to_string()), "label of {}", f.key);
-            let n = wb.names.iter().find(|n| n.name == f.key).unwrap_or_else(|| panic!("defined name {}", f.key));
-            assert_eq!((n.sheet.as_str(), n.row, n.col), (sheet, f.row - 1, 1), "{}", f.key);
+            assert_eq!(s.get(f.row - 1, 0), &Value::Text(f.label.to_string()), "label of {}", f.name);
+            let n = wb.names.iter().find(|n| n.name == f.name).unwrap_or_else(|| panic!("defined name {}", f.name));
+            assert_eq!((n.sheet.as_str(), n.row, n.col), (sheet, f.row - 1, 1), "{}", f.name);
         }
         // Column A holds nothing but the title, the labels and the section headings.
         let col_a: Vec<u32> = s.column(0).map(|(r, _)| r + 1).collect();
@@ -140,19 +141,19 @@ fn template_layout_is_the_2022_form_with_prefilled_identity() {
         assert_eq!(col_a, expected);
         // Prefilled identity, read back through the real extractor.
         let form = beitraege::extract::extract(&wb).expect("recognised as a form");
-        let pre = if sheet == "Reporting" { "SI" } else { "SD" };
-        assert_eq!(parse_bfs(&form.field(&format!("{pre}_BFS_NR")).value), Some(bfs));
-        assert_eq!(parse_whole(&form.field(&format!("{pre}_JAHR")).value), Some(2023));
-        assert_eq!(parse_whole(&form.field(&format!("{pre}_VERSION")).value), Some(2022));
-        assert_eq!(form.field(&format!("{pre}_GEMEINDE")).value.text(), m.municipality(bfs).unwrap().name);
+        let field = |c: Common| form.field(c.of(form.kind));
+        assert_eq!(parse_bfs(&field(Common::BfsNr).value), Some(bfs));
+        assert_eq!(parse_whole(&field(Common::Jahr).value), Some(2023));
+        assert_eq!(parse_whole(&field(Common::Version).value), Some(2022));
+        assert_eq!(field(Common::Gemeinde).value.text(), m.municipality(bfs).unwrap().name);
         if let TemplateKind::Reporting { half } = kind {
-            assert_eq!(parse_whole(&form.field("SI_HALBJAHR").value), Some(half as i64));
+            assert_eq!(parse_whole(&form.field(FormField::SiHalbjahr).value), Some(half as i64));
         }
         // The lead's report has the members' sheet, prefilled from the master data.
         if let (TemplateKind::Reporting { .. }, Some((_, members))) = (kind, &p.contract) {
             let t = form.table.as_ref().expect("Vertragsgemeinden sheet");
             assert_eq!(t.sheet, TABLE_SHEET);
-            let got: Vec<u32> = t.rows.iter().map(|r| parse_bfs(&r.get("bfs").value).unwrap()).collect();
+            let got: Vec<u32> = t.rows.iter().map(|r| parse_bfs(&r.get(TableColumn::Bfs).value).unwrap()).collect();
             assert_eq!(got, members.iter().map(|(b, _)| *b).collect::<Vec<_>>());
         } else {
             assert!(wb.sheets.iter().all(|s| s.name != TABLE_SHEET));
@@ -193,20 +194,20 @@ fn template_sheets_are_protected_with_unlocked_validated_inputs() {
     assert!(table.contains("<sheetProtection"), "members sheet protected");
     for f in REPORTING_FIELDS {
         let cell = format!("B{}", f.row);
-        let is_identity = IDENTITY_KEYS.contains(&f.key);
-        assert_eq!(unlocked(&sheet, &styles, &cell), !is_identity, "{} ({cell}) unlocked", f.key);
-        let kind = cell_kind(f.key);
+        let is_identity = IDENTITY_FIELDS.contains(&f.field);
+        assert_eq!(unlocked(&sheet, &styles, &cell), !is_identity, "{} ({cell}) unlocked", f.name);
+        let kind = cell_kind(f.field);
         let dv = dv_for(&sheet, &cell);
         match (kind, is_identity) {
-            (_, true) | (CellKind::Text, _) => assert!(dv.is_none(), "{} has no validation", f.key),
+            (_, true) | (CellKind::Text, _) => assert!(dv.is_none(), "{} has no validation", f.name),
             (CellKind::Count, _) => {
-                let dv = dv.unwrap_or_else(|| panic!("{} validated", f.key));
-                assert!(dv.starts_with("type=\"whole\""), "{}: {dv}", f.key);
+                let dv = dv.unwrap_or_else(|| panic!("{} validated", f.name));
+                assert!(dv.starts_with("type=\"whole\""), "{}: {dv}", f.name);
                 assert!(dv.contains("operator=\"greaterThanOrEqual\""));
                 assert!(dv.contains("<formula1>0</formula1>"));
                 assert!(dv.contains("errorTitle=") && dv.contains("promptTitle="), "German messages");
             }
-            (CellKind::Date, _) => assert!(dv.unwrap().starts_with("type=\"date\""), "{}", f.key),
+            (CellKind::Date, _) => assert!(dv.unwrap().starts_with("type=\"date\""), "{}", f.name),
             (CellKind::JaNein, _) => unreachable!(),
         }
     }
@@ -222,9 +223,9 @@ fn template_sheets_are_protected_with_unlocked_validated_inputs() {
     let sd = template(&planned(&m, 2401, TemplateKind::Selbstdeklaration), created()).unwrap().bytes;
     let xml = zip_entry(&sd, "xl/worksheets/sheet1.xml");
     assert!(xml.contains("<sheetProtection"));
-    for f in SD_FIELDS.iter().filter(|f| f.key.starts_with("SD_Q_")) {
-        let dv = dv_for(&xml, &format!("B{}", f.row)).unwrap_or_else(|| panic!("{} validated", f.key));
-        assert!(dv.starts_with("type=\"list\""), "{}: {dv}", f.key);
+    for f in SD_FIELDS.iter().filter(|f| f.field.is_question()) {
+        let dv = dv_for(&xml, &format!("B{}", f.row)).unwrap_or_else(|| panic!("{} validated", f.name));
+        assert!(dv.starts_with("type=\"list\""), "{}: {dv}", f.name);
         assert!(dv.contains("<formula1>\"Ja,Nein\"</formula1>"), "{dv}");
     }
     assert!(xml.contains("<dataValidation type=\"date\""));
@@ -294,8 +295,9 @@ fn check_round_trip(inbox: &str) {
         let form = e.result.submitted.as_ref().expect("recognised");
         // Exactly the values entered.
         for (key, v) in spec["cells"].as_object().unwrap() {
-            let got = &form.field(key).value;
-            match cell_kind(key) {
+            let field = FormField::parse(key).unwrap_or_else(|| panic!("{name}: {key} is no field"));
+            let got = &form.field(field).value;
+            match cell_kind(field) {
                 CellKind::Count => {
                     assert_eq!(parse_count(got), CountValue::Number(v.as_u64().unwrap()), "{name} {key}: {got:?}")
                 }
@@ -310,9 +312,7 @@ fn check_round_trip(inbox: &str) {
                 CellKind::Text => assert_eq!(*got, Value::Text(v.as_str().unwrap().to_string()), "{name} {key}"),
             }
         }
-        let bfs =
-            parse_bfs(&form.field(if form.kind == FormKind::Reporting { "SI_BFS_NR" } else { "SD_BFS_NR" }).value)
-                .unwrap();
+        let bfs = parse_bfs(&form.field(Common::BfsNr.of(form.kind)).value).unwrap();
         reporters.insert(bfs);
         // The Vertragsgemeinden split, as entered, becomes each member's share.
         if let Some(rows) = spec.get("table").and_then(|t| t.as_array()) {
@@ -321,7 +321,7 @@ fn check_round_trip(inbox: &str) {
             let table = form.table.as_ref().expect("table");
             assert_eq!(table.rows.len(), rows.len());
             for (row, counts) in table.rows.iter().zip(rows) {
-                let member = parse_bfs(&row.get("bfs").value).unwrap();
+                let member = parse_bfs(&row.get(TableColumn::Bfs).value).unwrap();
                 let c: Vec<u64> = counts.as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).collect();
                 let want = PaidCounts { eg: c[0], d_eg: c[1], ig: c[2], d_ig: c[3] };
                 assert_eq!(doc.shares[&member].reported, want, "{name}: share of {member}");

@@ -5,6 +5,7 @@ use crate::common;
 
 use beitraege::domain::FileState;
 use beitraege::extract::{extract, REPORTING_FIELDS};
+use beitraege::fields::FormField;
 use beitraege::run::{evaluate, EvaluationOptions};
 use beitraege::workbook::{read_workbook, Limits, ReadError, Value};
 use chrono::NaiveDate;
@@ -25,7 +26,7 @@ fn form_xlsx(stray: bool) -> Vec<u8> {
     ws.set_name("Reporting").unwrap();
     for f in REPORTING_FIELDS {
         ws.write_string(f.row - 1, 0, f.label).unwrap();
-        let v: Option<f64> = match f.key {
+        let v: Option<f64> = match f.name {
             "SI_VERSION" => Some(2022.0),
             "SI_BFS_NR" => Some(BFS as f64),
             "SI_JAHR" => Some(2023.0),
@@ -76,7 +77,7 @@ fn ods_form_rows() -> String {
     for r in 1..=25u32 {
         match REPORTING_FIELDS.iter().find(|f| f.row == r) {
             Some(f) => {
-                let v = match f.key {
+                let v = match f.name {
                     "SI_VERSION" => Some(2022.0),
                     "SI_BFS_NR" => Some(BFS as f64),
                     "SI_JAHR" => Some(2023.0),
@@ -132,8 +133,8 @@ fn lie_about_size(mut zip: Vec<u8>, name: &str, declared: u32) -> Vec<u8> {
 fn stray_far_away_cell_xlsx_form_is_still_read() {
     let wb = read_workbook(&form_xlsx(true), &Limits::default()).expect("read");
     let form = extract(&wb).expect("form recognised");
-    assert_eq!(form.field("SI_BFS_NR").value, Value::Float(BFS as f64));
-    assert_eq!(form.field("SI_EG_ANZAHL").value, Value::Float(7.0));
+    assert_eq!(form.field(FormField::SiBfsNr).value, Value::Float(BFS as f64));
+    assert_eq!(form.field(FormField::SiEgAnzahl).value, Value::Float(7.0));
     // the stray cell is outside the window: not kept
     assert!(wb.sheets[0].len() < 100);
 }
@@ -147,8 +148,8 @@ fn stray_far_away_cell_ods_form_is_still_read() {
     );
     let wb = read_workbook(&ods_of(&table), &Limits::default()).expect("read");
     let form = extract(&wb).expect("form recognised");
-    assert_eq!(form.field("SI_BFS_NR").value, Value::Float(BFS as f64));
-    assert_eq!(form.field("SI_EG_ANZAHL").pos.as_ref().map(|p| p.a1()), Some("B13".to_string()));
+    assert_eq!(form.field(FormField::SiBfsNr).value, Value::Float(BFS as f64));
+    assert_eq!(form.field(FormField::SiEgAnzahl).pos.as_ref().map(|p| p.a1()), Some("B13".to_string()));
 }
 
 #[test]

@@ -12,7 +12,8 @@ use beitraege::domain::Chf;
 const MAX_COUNT: u64 = 1_000_000;
 const MAX_TARIFF_CHF: i64 = 100_000;
 const MAX_AMOUNT_CHF: i64 = 1_000_000_000;
-use beitraege::extract::{REPORTING_FIELDS, SD_FIELDS, TABLE_COLUMNS};
+use beitraege::extract::{REPORTING_FIELDS, SD_FIELDS};
+use beitraege::fields::{FormField, TableColumn};
 use beitraege::run::{evaluate, Evaluation, EvaluationError, EvaluationOptions};
 use beitraege::stammdaten::Stammdaten;
 use beitraege::validate::Outcome;
@@ -104,7 +105,7 @@ fn report_cells(bfs: u32, name: &str, half: u8, counts: &[(&str, C)]) -> Cells {
     let mut cells = Vec::new();
     for f in REPORTING_FIELDS {
         cells.push((f.row - 1, 0, t(f.label)));
-        let v = match f.key {
+        let v = match f.name {
             "SI_VERSION" => Some(C::N(2022.0)),
             "SI_GEMEINDE" => Some(t(name)),
             "SI_BFS_NR" => Some(C::N(bfs as f64)),
@@ -123,7 +124,7 @@ fn report_cells(bfs: u32, name: &str, half: u8, counts: &[(&str, C)]) -> Cells {
 /// A `Vertragsgemeinden` sheet: (BFS-Nr., name, [eg, d_eg, ig, d_ig]).
 fn table_cells(rows: &[(u32, &str, [C; 4])]) -> Cells {
     let mut cells = Vec::new();
-    for (c, (_, h)) in TABLE_COLUMNS.iter().enumerate() {
+    for (c, h) in TableColumn::ALL.map(TableColumn::header).iter().enumerate() {
         cells.push((0, c as u16, t(h)));
     }
     for (i, (bfs, name, counts)) in rows.iter().enumerate() {
@@ -141,7 +142,7 @@ fn sd_cells(bfs: u32, name: &str) -> Cells {
     let mut cells = Vec::new();
     for f in SD_FIELDS {
         cells.push((f.row - 1, 0, t(f.label)));
-        let v = match f.key {
+        let v = match f.name {
             "SD_VERSION" => Some(C::N(2022.0)),
             "SD_GEMEINDE" => Some(t(name)),
             "SD_BFS_NR" => Some(C::N(bfs as f64)),
@@ -330,7 +331,7 @@ fn the_count_ceiling_separates_a_warning_from_an_error() {
     assert_eq!(annex_row(&e, EGERKINGEN).amounts.eg, Chf::from_int(200).checked_mul(Decimal::from(MAX_COUNT)).unwrap());
     // One above: an error in its cell, withheld with its interpreter amount, in no sum.
     let e = eval_files(&[("a.xlsx", form(at + 1.0)), ("2401 Selbstdeklaration.xlsx", sd)]);
-    let eg_cell = format!("B{}", REPORTING_FIELDS.iter().find(|f| f.key == "SI_EG_ANZAHL").unwrap().row);
+    let eg_cell = format!("B{}", FormField::SiEgAnzahl.row());
     assert_eq!(cell_of(&e, "a.xlsx", "WERT_ZU_GROSS"), vec![(Some("Reporting".into()), Some(eg_cell))]);
     assert_eq!(e.findings.iter().find(|f| f.code.as_str() == "WERT_ZU_GROSS").unwrap().severity.label(), "Fehler");
     let row = annex_row(&e, EGERKINGEN);

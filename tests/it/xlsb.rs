@@ -10,6 +10,7 @@ use crate::common::xlsb;
 
 use alloc::peak_of;
 use beitraege::extract::{extract, REPORTING_FIELDS};
+use beitraege::fields::FormField;
 use beitraege::workbook::{read_workbook, Limits, ReadError, Value};
 use xlsb::{Book, Cell};
 
@@ -21,7 +22,7 @@ fn form() -> Book {
     let mut cells = Vec::new();
     for f in REPORTING_FIELDS {
         cells.push((f.row - 1, 0, Cell::Text(f.label.to_string())));
-        let v = match f.key {
+        let v = match f.name {
             "SI_VERSION" => Some(2022),
             "SI_BFS_NR" => Some(BFS as i32),
             "SI_JAHR" => Some(2023),
@@ -41,8 +42,8 @@ fn form() -> Book {
 fn the_xlsb_form_is_read() {
     let wb = read_workbook(&form().to_bytes(), &Limits::default()).unwrap();
     let form = extract(&wb).expect("form recognised");
-    assert_eq!(form.field("SI_BFS_NR").value, Value::Float(BFS as f64));
-    assert_eq!(form.field("SI_EG_ANZAHL").value, Value::Float(7.0));
+    assert_eq!(form.field(FormField::SiBfsNr).value, Value::Float(BFS as f64));
+    assert_eq!(form.field(FormField::SiEgAnzahl).value, Value::Float(7.0));
 }
 
 #[test]
@@ -53,7 +54,7 @@ fn stray_far_away_cell_xlsb_form_is_still_read() {
     let (wb, peak) = peak_of(|| read_workbook(&bytes, &Limits::default()));
     let wb = wb.expect("read");
     let form = extract(&wb).expect("form recognised");
-    assert_eq!(form.field("SI_BFS_NR").value, Value::Float(BFS as f64));
+    assert_eq!(form.field(FormField::SiBfsNr).value, Value::Float(BFS as f64));
     // the stray cell is outside the window: not kept, and no dense range was built
     assert!(wb.sheets[0].len() < 100);
     assert!(peak < 2 * MB, "peak {peak}");
@@ -118,7 +119,7 @@ fn xlsb_shared_string_index_out_of_range_is_unreadable_not_a_panic() {
 fn xlsb_with_workbook_outside_xl_is_read() {
     let bytes = Book { elsewhere: true, ..form() }.to_bytes();
     let wb = read_workbook(&bytes, &Limits::default()).unwrap();
-    assert_eq!(extract(&wb).expect("form").field("SI_BFS_NR").value, Value::Float(BFS as f64));
+    assert_eq!(extract(&wb).expect("form").field(FormField::SiBfsNr).value, Value::Float(BFS as f64));
 }
 
 /// A whole run over xlsb files (one that panics inside calamine, the D1 xls) with

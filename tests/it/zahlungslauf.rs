@@ -495,7 +495,8 @@ fn form(path: &Path, kind: FormKind, values: &[(&'static str, Value)]) {
     };
     let mut f = FormSheet::new(kind, sheet);
     for (k, v) in values {
-        f.values.insert(k, v.clone());
+        let field = beitraege::fields::FormField::parse(k).unwrap_or_else(|| panic!("{k} is no field"));
+        f.values.insert(field, v.clone());
     }
     let mut wb = rust_xlsxwriter::Workbook::new();
     write_form_sheet(wb.add_worksheet(), &f).unwrap();

@@ -2,9 +2,11 @@
 //!
 //! A field is found by its defined name first, then by its label in column A (value in
 //! column B), as FORMS.md says. Labels are compared ignoring case, spacing and a trailing
-//! colon. Nothing is interpreted here: values stay raw, with their sheet and cell.
+//! colon. Nothing is interpreted here: values stay raw, with their sheet and cell. The fields
+//! and table columns, with their defined names, labels and rows, are [`crate::fields`]'s.
 
 use crate::domain::{CellPos, FormKind};
+pub use crate::fields::{fields_of, FieldSpec, FormField, TableColumn, REPORTING_FIELDS, SD_FIELDS};
 use crate::workbook::{Sheet, Value, Workbook};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -28,98 +30,25 @@ impl Field {
     }
 }
 
-/// A field of a template: defined name, label in column A, row in the 2022 template.
-#[derive(Debug, Clone, Copy)]
-pub struct FieldSpec {
-    pub key: &'static str,
-    pub label: &'static str,
-    /// One-based row in the template of version 2022.
-    pub row: u32,
-}
-
-const fn spec(key: &'static str, label: &'static str, row: u32) -> FieldSpec {
-    FieldSpec { key, label, row }
-}
-
 pub const REPORTING_TITLE: &str = "start.integration – Reportingformular";
 pub const SD_TITLE: &str = "start.integration – Selbstdeklaration";
 pub const REPORTING_SHEET: &str = "Reporting";
 pub const SD_SHEET: &str = "Selbstdeklaration";
 pub const TABLE_SHEET: &str = "Vertragsgemeinden";
 
-/// The Reportingformular (Anhang Nr. 2), version 2022 rows.
-pub const REPORTING_FIELDS: &[FieldSpec] = &[
-    spec("SI_VERSION", "Formularversion", 2),
-    spec("SI_GEMEINDE", "Gemeinde", 4),
-    spec("SI_BFS_NR", "BFS-Nr.", 5),
-    spec("SI_JAHR", "Berichtsjahr", 6),
-    spec("SI_HALBJAHR", "Halbjahr", 7),
-    spec("SI_BEAUFTRAGTE", "Integrationsbeauftragte/r", 8),
-    spec("SI_EMAIL", "E-Mail", 9),
-    spec("SI_DATUM", "Eingereicht am", 10),
-    spec("SI_EG_ANZAHL", "Erstinformationsgespräche", 13),
-    spec("SI_EG_DOLMETSCH", "Erstinformationsgespräche mit Dolmetschenden (HEKS Linguadukt)", 14),
-    spec("SI_EG_DOLMETSCH_ANDERE", "Erstinformationsgespräche mit anderen Dolmetschenden", 15),
-    spec("SI_EG_PERSONEN", "Informierte Personen", 16),
-    spec("SI_INFOMAPPEN", "Abgegebene Infomappen ohne Gespräch", 17),
-    spec("SI_NEUZUZUEGE", "Neuzugezogene aus dem Ausland", 18),
-    spec("SI_IG_ANZAHL", "Integrationsgespräche", 21),
-    spec("SI_IG_DOLMETSCH", "Integrationsgespräche mit Dolmetschenden (HEKS Linguadukt)", 22),
-    spec("SI_MELDUNGEN", "Meldungen an den Kanton", 23),
-    spec("SI_BEMERKUNGEN", "Bemerkungen", 25),
-];
-
 /// Section headings of the Reportingformular (no value).
 pub const REPORTING_HEADINGS: &[(&str, u32)] = &[("A. Erstinformation", 12), ("B. Integrationsgespräche", 20)];
-
-/// The Selbstdeklaration (Anhang Nr. 3).
-pub const SD_FIELDS: &[FieldSpec] = &[
-    spec("SD_VERSION", "Formularversion", 2),
-    spec("SD_GEMEINDE", "Gemeinde", 4),
-    spec("SD_BFS_NR", "BFS-Nr.", 5),
-    spec("SD_JAHR", "Jahr", 6),
-    spec("SD_BEAUFTRAGTE", "Integrationsbeauftragte/r", 7),
-    spec("SD_FUNKTION", "Funktion", 8),
-    spec("SD_EMAIL", "E-Mail", 9),
-    spec("SD_LEITGEMEINDE", "Leitgemeinde", 10),
-    spec("SD_Q_ORGANISATION", "Die Leistungserbringung ist organisatorisch geregelt.", 12),
-    spec("SD_Q_ANLAUFSTELLE", "Eine Anlauf- und Koordinationsstelle für Integration wird geführt.", 13),
-    spec("SD_Q_ERSTINFO", "Die Erstinformation aller Neuzugezogenen aus dem Ausland ist sichergestellt.", 14),
-    spec("SD_Q_ANGEBOTE", "Angebote zur Förderung der sozialen Integration bestehen.", 15),
-    spec("SD_Q_INTEGRATIONSGESPRAECHE", "Integrationsgespräche werden bei Bedarf geführt.", 16),
-    spec("SD_Q_VERNETZUNG", "Die Verantwortlichen nehmen an Einführungskursen und Vernetzungstreffen teil.", 17),
-    spec("SD_BEMERKUNGEN", "Bemerkungen", 19),
-    spec("SD_DATUM", "Datum", 20),
-];
-
-/// The `Vertragsgemeinden` table columns: key and header text.
-pub const TABLE_COLUMNS: &[(&str, &str)] = &[
-    ("bfs", "BFS-Nr."),
-    ("name", "Gemeinde"),
-    ("eg", "Erstinformationsgespräche"),
-    ("d_eg", "Erstinformationsgespräche mit Dolmetschenden (HEKS Linguadukt)"),
-    ("ig", "Integrationsgespräche"),
-    ("d_ig", "Integrationsgespräche mit Dolmetschenden (HEKS Linguadukt)"),
-];
-
-/// The fields of a form kind.
-pub fn fields_of(kind: FormKind) -> &'static [FieldSpec] {
-    match kind {
-        FormKind::Reporting => REPORTING_FIELDS,
-        FormKind::Selbstdeklaration => SD_FIELDS,
-    }
-}
 
 /// One row of the `Vertragsgemeinden` sheet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableRow {
-    /// Cells by column key (`bfs`, `name`, `eg`, `d_eg`, `ig`, `d_ig`).
-    pub cells: BTreeMap<&'static str, Field>,
+    /// Cells by column (a column whose header was not found is absent).
+    pub cells: BTreeMap<TableColumn, Field>,
 }
 
 impl TableRow {
-    pub fn get(&self, key: &str) -> Field {
-        self.cells.get(key).cloned().unwrap_or_else(Field::missing)
+    pub fn get(&self, col: TableColumn) -> Field {
+        self.cells.get(&col).cloned().unwrap_or_else(Field::missing)
     }
 }
 
@@ -135,7 +64,8 @@ pub struct Table {
 pub struct RawForm {
     pub kind: FormKind,
     pub sheet: String,
-    pub fields: BTreeMap<&'static str, Field>,
+    /// The form's fields (all of its kind, found or not).
+    pub fields: BTreeMap<FormField, Field>,
     pub table: Option<Table>,
 }
 
@@ -143,8 +73,9 @@ pub struct RawForm {
 static MISSING: Field = Field { pos: None, value: Value::Empty };
 
 impl RawForm {
-    pub fn field(&self, key: &str) -> &Field {
-        self.fields.get(key).unwrap_or(&MISSING)
+    /// A field of the form; a field of the other form kind is missing.
+    pub fn field(&self, f: FormField) -> &Field {
+        self.fields.get(&f).unwrap_or(&MISSING)
     }
 }
 
@@ -177,7 +108,7 @@ fn known() -> &'static std::collections::HashMap<&'static str, String> {
             .iter()
             .chain(SD_FIELDS)
             .map(|s| s.label)
-            .chain(TABLE_COLUMNS.iter().map(|(_, h)| *h))
+            .chain(TableColumn::ALL.map(TableColumn::header))
             .chain(REPORTING_HEADINGS.iter().map(|(h, _)| *h))
             .chain([TABLE_SHEET, REPORTING_TITLE, SD_TITLE])
             .map(|l| (l, norm(l)))
@@ -214,9 +145,9 @@ fn labels_in_col_a(sheet: &Sheet) -> Labels {
 
 fn kind_of(labels: &Labels) -> Option<FormKind> {
     let has = |l: &'static str| labels.contains_key(normed(l));
-    if has("BFS-Nr.") && has("Halbjahr") {
+    if has(FormField::SiBfsNr.label()) && has(FormField::SiHalbjahr.label()) {
         Some(FormKind::Reporting)
-    } else if has("Jahr") && has("Die Leistungserbringung ist organisatorisch geregelt.") {
+    } else if has(FormField::SdJahr.label()) && has(FormField::SdQOrganisation.label()) {
         Some(FormKind::Selbstdeklaration)
     } else {
         None
@@ -232,7 +163,7 @@ pub fn extract(wb: &Workbook) -> Option<RawForm> {
     let at: Arc<str> = Arc::from(sheet.name.as_str());
     let mut fields = BTreeMap::new();
     for spec in fields_of(kind) {
-        fields.insert(spec.key, locate(wb, sheet, &at, &labels, spec));
+        fields.insert(spec.field, locate(wb, sheet, &at, &labels, spec));
     }
     let table = if kind == FormKind::Reporting { find_table(wb, &sheet.name) } else { None };
     Some(RawForm { kind, sheet: sheet.name.clone(), fields, table })
@@ -252,7 +183,7 @@ pub fn other_form_sheets(wb: &Workbook, first: &str) -> Vec<String> {
 fn locate(wb: &Workbook, form: &Sheet, at: &Arc<str>, labels: &Labels, spec: &FieldSpec) -> Field {
     // 1. The defined name, when it points into the form's own sheet (a stale name that
     //    points elsewhere, or to a sheet that no longer exists, is not trusted).
-    if let Some(n) = wb.names.iter().find(|n| n.name.eq_ignore_ascii_case(spec.key) && n.sheet == form.name) {
+    if let Some(n) = wb.names.iter().find(|n| n.name.eq_ignore_ascii_case(spec.name) && n.sheet == form.name) {
         return Field { pos: Some(CellPos::new(at.clone(), n.row, n.col)), value: form.get(n.row, n.col).clone() };
     }
     // 2. The label in column A, value in column B.
@@ -275,9 +206,9 @@ fn find_table(wb: &Workbook, form_sheet: &str) -> Option<Table> {
 }
 
 fn table_in(sheet: &Sheet) -> Option<Table> {
-    let wanted: Vec<(&'static str, &'static str)> = TABLE_COLUMNS.iter().map(|(k, h)| (*k, normed(h))).collect();
+    let wanted: Vec<(TableColumn, &'static str)> = TableColumn::ALL.iter().map(|c| (*c, normed(c.header()))).collect();
     // The header row: a row holding `BFS-Nr.` and `Gemeinde` and the first count header.
-    let mut header: Option<(u32, BTreeMap<&'static str, u32>)> = None;
+    let mut header: Option<(u32, BTreeMap<TableColumn, u32>)> = None;
     let mut rows: BTreeMap<u32, Vec<(u32, &Value)>> = BTreeMap::new();
     for ((r, c), v) in sheet.cells() {
         rows.entry(*r).or_default().push((*c, v));
@@ -292,7 +223,7 @@ fn table_in(sheet: &Sheet) -> Option<Table> {
                 }
             }
         }
-        if cols.contains_key("bfs") && cols.contains_key("name") && cols.contains_key("eg") {
+        if [TableColumn::Bfs, TableColumn::Name, TableColumn::Eg].iter().all(|c| cols.contains_key(c)) {
             header = Some((*r, cols));
             break;
         }
@@ -302,7 +233,7 @@ fn table_in(sheet: &Sheet) -> Option<Table> {
     let mut out = Vec::new();
     let mut r = hr + 1;
     loop {
-        let cells: BTreeMap<&'static str, Field> = cols
+        let cells: BTreeMap<TableColumn, Field> = cols
             .iter()
             .map(|(k, &c)| (*k, Field { pos: Some(CellPos::new(at.clone(), r, c)), value: sheet.get(r, c).clone() }))
             .collect();
@@ -336,10 +267,10 @@ mod tests {
         let wb = Workbook { format: Format::Xlsx, sheets: vec![form_sheet("Tabelle1", 3, true)], names: vec![] };
         let f = extract(&wb).unwrap();
         assert_eq!(f.kind, FormKind::Reporting);
-        let bfs = f.field("SI_BFS_NR");
+        let bfs = f.field(FormField::SiBfsNr);
         assert_eq!(bfs.value, Value::Int(2601));
         assert_eq!(bfs.pos.as_ref().unwrap().a1(), "B8");
-        assert_eq!(f.field("SI_EG_ANZAHL").pos.as_ref().unwrap().a1(), "B16");
+        assert_eq!(f.field(FormField::SiEgAnzahl).pos.as_ref().unwrap().a1(), "B16");
     }
 
     #[test]
@@ -352,8 +283,8 @@ mod tests {
             names: vec![NamedCell { name: "SI_EG_ANZAHL".into(), sheet: "Reporting".into(), row: 29, col: 3 }],
         };
         let f = extract(&wb).unwrap();
-        assert_eq!(f.field("SI_EG_ANZAHL").value, Value::Int(42));
-        assert_eq!(f.field("SI_EG_ANZAHL").pos.as_ref().unwrap().a1(), "D30");
+        assert_eq!(f.field(FormField::SiEgAnzahl).value, Value::Int(42));
+        assert_eq!(f.field(FormField::SiEgAnzahl).pos.as_ref().unwrap().a1(), "D30");
     }
 
     #[test]
@@ -368,8 +299,8 @@ mod tests {
             names: vec![NamedCell { name: "SI_EG_ANZAHL".into(), sheet: "Alt".into(), row: 29, col: 3 }],
         };
         let f = extract(&wb).unwrap();
-        assert_eq!(f.field("SI_EG_ANZAHL").value, Value::Int(7));
-        assert_eq!(f.field("SI_EG_ANZAHL").pos.as_ref().unwrap().a1(), "B13");
+        assert_eq!(f.field(FormField::SiEgAnzahl).value, Value::Int(7));
+        assert_eq!(f.field(FormField::SiEgAnzahl).pos.as_ref().unwrap().a1(), "B13");
     }
 
     #[test]
@@ -377,8 +308,8 @@ mod tests {
         let mut intro = Sheet::new("Anleitung");
         intro.set(0, 0, Value::Text("Bitte ausfüllen".into()));
         let mut t = Sheet::new("Gemeinden");
-        for (i, (_, h)) in TABLE_COLUMNS.iter().enumerate() {
-            t.set(0, i as u32, Value::Text(h.to_string()));
+        for (i, c) in TableColumn::ALL.iter().enumerate() {
+            t.set(0, i as u32, Value::Text(c.header().to_string()));
         }
         t.set(1, 0, Value::Int(2601));
         t.set(1, 1, Value::Text("Solothurn".into()));
@@ -390,7 +321,7 @@ mod tests {
         assert_eq!(f.sheet, "Formular");
         let table = f.table.unwrap();
         assert_eq!(table.rows.len(), 1);
-        assert_eq!(table.rows[0].get("eg").pos.as_ref().unwrap().a1(), "C2");
+        assert_eq!(table.rows[0].get(TableColumn::Eg).pos.as_ref().unwrap().a1(), "C2");
     }
 
     #[test]

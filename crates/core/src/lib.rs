@@ -3,7 +3,7 @@
 //! Stages, data flowing one way: [`scan`] the inbox → (read: the `sheets` crate) →
 //! [`extract`] recognise the form → [`validate`] each file → [`resolve`] across files →
 //! [`compute`] the money → [`payout`] the payout calendar, offsets and invoices (4.5.2, 4.7).
-//! [`domain`] holds the shared types, [`catalogue`] every finding text, [`stammdaten`] (with
+//! [`domain`] holds the shared types, [`fields`] the forms' fields, [`catalogue`] every finding text, [`stammdaten`] (with
 //! [`adressen`] and [`zahlungsdaten`]) the master data, [`fsio`] bounded file reads and
 //! [`commit`] the atomic output folder. It knows nothing of the ledger, the renderers, the
 //! command line or the browser (the crates above it); `tests/it/architecture.rs` checks the
@@ -14,6 +14,7 @@ pub mod commit;
 pub mod compute;
 pub mod domain;
 pub mod extract;
+pub mod fields;
 pub mod fsio;
 pub mod money;
 pub mod payout;

@@ -4,7 +4,8 @@
 
 use beitraege::compute::compute;
 use beitraege::domain::{ymd, Code};
-use beitraege::extract::{extract, REPORTING_FIELDS, SD_FIELDS, TABLE_COLUMNS};
+use beitraege::extract::{extract, REPORTING_FIELDS, SD_FIELDS};
+use beitraege::fields::TableColumn;
 use beitraege::resolve::resolve;
 use beitraege::scan::{EntryKind, InboxFile, ReceiptSource};
 use beitraege::stammdaten::Stammdaten;
@@ -227,7 +228,7 @@ pub fn form_sheet<'a>(
     }
     for spec in fields {
         sh.set(spec.row - 1, 0, Value::Text(spec.label.into()));
-        if let Some((_, v)) = values.iter().find(|(k, _)| *k == spec.key) {
+        if let Some((_, v)) = values.iter().find(|(k, _)| *k == spec.name) {
             sh.set(spec.row - 1, 1, v.clone());
         }
     }
@@ -237,7 +238,7 @@ pub fn form_sheet<'a>(
 /// The `Vertragsgemeinden` sheet: rows of (bfs, name, eg, d_eg, ig, d_ig).
 pub fn table(rows: &[(i64, &str, i64, i64, i64, i64)]) -> Sheet {
     let mut sh = Sheet::new("Vertragsgemeinden");
-    for (c, (_, h)) in TABLE_COLUMNS.iter().enumerate() {
+    for (c, h) in TableColumn::ALL.map(TableColumn::header).iter().enumerate() {
         sh.set(0, c as u32, Value::Text((*h).into()));
     }
     for (r, row) in rows.iter().enumerate() {

@@ -9,9 +9,10 @@ mod sd;
 
 use crate::catalogue::finding;
 use crate::domain::{
-    fmt_date, ymd, Bfs, CellPos, Code, CountField, Finding, FormKind, FormVersion, PaidCounts, Period, Unmet, MAX_COUNT,
+    fmt_date, ymd, Bfs, CellPos, Code, Finding, FormKind, FormVersion, PaidCounts, Period, Unmet, MAX_COUNT,
 };
 use crate::extract::{Field, RawForm};
+use crate::fields::{Common, FormField};
 use crate::scan::{InboxFile, ReceiptSource};
 use crate::stammdaten::Stammdaten;
 use crate::values::{parse_bfs, parse_count, parse_date, parse_half, parse_whole, CountValue};
@@ -183,30 +184,6 @@ impl FileResult {
     }
 }
 
-/// Field labels for messages.
-fn label_of(key: &str) -> &'static str {
-    crate::extract::REPORTING_FIELDS
-        .iter()
-        .chain(crate::extract::SD_FIELDS)
-        .find(|s| s.key == key)
-        .map(|s| s.label)
-        .unwrap_or("?")
-}
-
-pub fn count_key(f: CountField) -> &'static str {
-    match f {
-        CountField::EgAnzahl => "SI_EG_ANZAHL",
-        CountField::EgDolmetsch => "SI_EG_DOLMETSCH",
-        CountField::EgDolmetschAndere => "SI_EG_DOLMETSCH_ANDERE",
-        CountField::EgPersonen => "SI_EG_PERSONEN",
-        CountField::Infomappen => "SI_INFOMAPPEN",
-        CountField::Neuzuzuege => "SI_NEUZUZUEGE",
-        CountField::IgAnzahl => "SI_IG_ANZAHL",
-        CountField::IgDolmetsch => "SI_IG_DOLMETSCH",
-        CountField::Meldungen => "SI_MELDUNGEN",
-    }
-}
-
 /// Collects findings of one file with its BFS-Nr. and path.
 struct Sink {
     rel: String,
@@ -273,21 +250,22 @@ pub fn validate_form(res: FileResult, form: RawForm, ctx: &Ctx<'_>) -> FileResul
 }
 
 fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult {
-    let vkey = if form.kind == FormKind::Reporting { "SI_VERSION" } else { "SD_VERSION" };
-    let prefix = if form.kind == FormKind::Reporting { "SI" } else { "SD" };
-    let field = |k: &str| form.field(&format!("{prefix}_{k}"));
+    let field = |c: Common| form.field(c.of(form.kind));
+    // Only the Reportingformular has a half-year.
+    let half = || form.field(FormField::SiHalbjahr);
 
     // Best effort before any check: which municipality sent it, for routing the feedback.
     let master = ctx.master;
-    let bfs = parse_bfs(&field("BFS_NR").value).filter(|b| master.municipality(*b).is_some());
-    let period = match (parse_whole(&field("JAHR").value), parse_half(&field("HALBJAHR").value)) {
+    let bfs = parse_bfs(&field(Common::BfsNr).value).filter(|b| master.municipality(*b).is_some());
+    let half_read = if form.kind == FormKind::Reporting { parse_half(&half().value) } else { None };
+    let period = match (parse_whole(&field(Common::Jahr).value), half_read) {
         (Some(y), Some(h)) => i32::try_from(y).ok().map(|y| FormPeriod::Half(Period::new(y, h))),
         _ => None,
     };
     res.recognised = Some(Recognised { kind: form.kind, bfs, period });
 
     // 1. Identity and template version first.
-    let vf = form.field(vkey);
+    let vf = field(Common::Version);
     let Some(version) = parse_version(&vf.value) else {
         let shown =
             if vf.value.is_empty() { "leer".to_string() } else { format!("«{}»", quote(&vf.value.display())) };
@@ -302,7 +280,7 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
         res.outcome = Outcome::Rejected;
         return res;
     };
-    let bf = field("BFS_NR");
+    let bf = field(Common::BfsNr);
     let bfs = match parse_bfs(&bf.value) {
         Some(b) if master.municipality(b).is_some() => b,
         parsed => {
@@ -328,7 +306,7 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
     let muni = master.municipality(bfs).expect("checked above");
     let mut sink = Sink { rel: res.file.rel.clone(), bfs: Some(bfs), out: Vec::new() };
 
-    let nf = field("GEMEINDE");
+    let nf = field(Common::Gemeinde);
     if nf.value.text().to_lowercase() != muni.name.trim().to_lowercase() {
         sink.at(
             Code::GemeindeName,
@@ -339,11 +317,11 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
     }
 
     // 2. Period.
-    let yf = field("JAHR");
+    let yf = field(Common::Jahr);
     let year = parse_whole(&yf.value).filter(|y| (2000..=2100).contains(y)).map(|y| y as i32);
     let (year, period) = match form.kind {
         FormKind::Reporting => {
-            let hf = field("HALBJAHR");
+            let hf = half();
             let half = parse_half(&hf.value);
             match (year, half) {
                 (Some(y), Some(h)) => (y, Some(Period::new(y, h))),
@@ -410,7 +388,7 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
         return finish(res, sink, Outcome::Rejected);
     }
 
-    let df = field("DATUM");
+    let df = field(Common::Datum);
     let submitted = parse_date(&df.value);
     let received = res.file.received;
     let received_text = |d: NaiveDate| {
@@ -424,7 +402,7 @@ fn check_form(mut res: FileResult, form: &RawForm, ctx: &Ctx<'_>) -> FileResult 
             if let Some(r) = received.filter(|r| *r <= p.last_day()) {
                 sink.at(
                     Code::PeriodeZukunft,
-                    field("HALBJAHR"),
+                    half(),
                     "Halbjahr",
                     Some(format!("{}, das {} endet am {}", received_text(r), p.label(), fmt_date(p.last_day()))),
                 );

@@ -1,11 +1,12 @@
 //! The Reportingformular (Anhang Nr. 2): the values of the main sheet, their consistency
 //! (5.3), and for a Leitgemeinde the `Vertragsgemeinden` table with its sum check.
 
-use super::{check_count, count_key, label_of, quote, Ctx, ReportDoc, Share, Sink};
+use super::{check_count, quote, Ctx, ReportDoc, Share, Sink};
 use crate::domain::{
     ymd, Bfs, Code, Component, Components, CountField, FormVersion, PaidCounts, Period, Place, PERIOD_COMPONENTS,
 };
-use crate::extract::{RawForm, TableRow, TABLE_COLUMNS};
+use crate::extract::{RawForm, TableRow};
+use crate::fields::TableColumn;
 use crate::values::parse_bfs;
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,9 +41,9 @@ pub(super) fn validate_report(
             usable.insert(cf, Some(0));
             continue;
         }
-        let key = count_key(cf);
-        let f = form.field(key);
-        let u = check_count(sink, f, label_of(key));
+        let field = cf.field();
+        let f = form.field(field);
+        let u = check_count(sink, f, field.label());
         if u.is_none() {
             withhold_for_error(cf, &mut withheld);
         }
@@ -51,7 +52,7 @@ pub(super) fn validate_report(
                 sink.at(
                     Code::WertUnplausibel,
                     f,
-                    label_of(key),
+                    field.label(),
                     Some(format!("{n} gemeldet, ausländische Wohnbevölkerung {pop}")),
                 );
             }
@@ -59,14 +60,14 @@ pub(super) fn validate_report(
         usable.insert(cf, u);
     }
     let get = |cf: CountField| usable.get(&cf).copied().flatten();
-    let field_of = |cf: CountField| form.field(count_key(cf));
+    let field_of = |cf: CountField| form.field(cf.field());
 
     // Integrationsgespräche before 2022 (4.3.1).
     if period.year < 2022 {
         for cf in [CountField::IgAnzahl, CountField::IgDolmetsch] {
             if get(cf).is_some_and(|n| n > 0) {
                 let f = field_of(cf);
-                sink.at(Code::IgVor2022, f, label_of(count_key(cf)), Some(period.label()));
+                sink.at(Code::IgVor2022, f, cf.field().label(), Some(period.label()));
                 withheld.insert(Component::FallIg);
                 withheld.insert(Component::DolmetschIg);
             }
@@ -83,7 +84,7 @@ pub(super) fn validate_report(
                 sink.at(
                     Code::DolmetschUeberGespraeche,
                     f,
-                    label_of(count_key(interp)),
+                    interp.field().label(),
                     Some(format!("{i} Dolmetscheinsätze, {t} Gespräche")),
                 );
                 withheld.insert(code);
@@ -157,8 +158,8 @@ pub(super) fn validate_report(
                         sink.at(
                             Code::LeitSumme,
                             f,
-                            label_of(count_key(cf)),
-                            Some(format!("{}: Total {total}, Summe der Zeilen {sum}", label_of(count_key(cf)))),
+                            cf.field().label(),
+                            Some(format!("{}: Total {total}, Summe der Zeilen {sum}", cf.field().label())),
                         );
                         withheld_whole = true;
                     }
@@ -238,29 +239,28 @@ fn table_shares(
     let mut shares: BTreeMap<Bfs, Share> = BTreeMap::new();
     let mut sums = PaidCounts::default();
     let mut ok = Components::splat(true);
-    let header = |k: &str| TABLE_COLUMNS.iter().find(|(key, _)| *key == k).map(|(_, h)| *h).unwrap_or("?");
     let population = |b: Bfs| master.sockel_base(b, ctx.year).ok();
     for row in rows {
-        let bf = row.get("bfs");
-        let nf = row.get("name");
+        let bf = row.get(TableColumn::Bfs);
+        let nf = row.get(TableColumn::Name);
         let bfs = parse_bfs(&bf.value).or_else(|| master.resolve(&nf.value));
         let member = bfs.filter(|b| members.contains(b));
         let mut share = Share::default();
-        for (key, code) in [
-            ("eg", Component::FallEg),
-            ("d_eg", Component::DolmetschEg),
-            ("ig", Component::FallIg),
-            ("d_ig", Component::DolmetschIg),
+        for (col, code) in [
+            (TableColumn::Eg, Component::FallEg),
+            (TableColumn::DEg, Component::DolmetschEg),
+            (TableColumn::Ig, Component::FallIg),
+            (TableColumn::DIg, Component::DolmetschIg),
         ] {
             let cf = code.count_field();
             if !cf.in_version(version) {
                 continue;
             }
-            let f = row.get(key);
+            let f = row.get(col);
             if !f.found() {
                 continue;
             }
-            match check_count(sink, &f, header(key)) {
+            match check_count(sink, &f, col.header()) {
                 Some(n) => {
                     // A member's row gets the main sheet's plausibility check, against its
                     // own foreign resident population.
@@ -268,7 +268,7 @@ fn table_shares(
                         sink.at(
                             Code::WertUnplausibel,
                             &f,
-                            header(key),
+                            col.header(),
                             Some(format!("{n} gemeldet, ausländische Wohnbevölkerung {pop}")),
                         );
                     }

@@ -1,10 +1,11 @@
 //! The Selbstdeklaration (Anhang Nr. 3): the conditions of eligibility (4.2) and the
 //! Leitgemeinde named.
 
-use super::{label_of, quote, Ctx, SdDoc, Sink};
+use super::{quote, Ctx, SdDoc, Sink};
 use crate::catalogue::unmet_text;
 use crate::domain::{ymd, Bfs, Code, Unmet};
 use crate::extract::RawForm;
+use crate::fields::FormField;
 use crate::values::parse_ja_nein;
 use chrono::NaiveDate;
 
@@ -20,29 +21,29 @@ pub(super) fn validate_sd(
 ) -> SdDoc {
     let master = ctx.master;
     let mut failed = Vec::new();
-    let ib = form.field("SD_BEAUFTRAGTE");
+    let ib = form.field(FormField::SdBeauftragte);
     if ib.value.is_empty() {
         let reason = Unmet::NoOfficer;
         sink.at(Code::NichtBerechtigt, ib, "Integrationsbeauftragte/r", Some(unmet_text(&reason)));
         failed.push(reason);
     }
-    for key in ["SD_Q_ORGANISATION", "SD_Q_ANLAUFSTELLE", "SD_Q_ERSTINFO"] {
+    for key in [FormField::SdQOrganisation, FormField::SdQAnlaufstelle, FormField::SdQErstinfo] {
         let f = form.field(key);
         if parse_ja_nein(&f.value) != Some(true) {
             let answer = (!f.value.is_empty()).then(|| quote(&f.value.display()).into_owned());
-            let reason = Unmet::NotYes { question: label_of(key), answer };
-            sink.at(Code::NichtBerechtigt, f, label_of(key), Some(unmet_text(&reason)));
+            let reason = Unmet::NotYes { question: key.label(), answer };
+            sink.at(Code::NichtBerechtigt, f, key.label(), Some(unmet_text(&reason)));
             failed.push(reason);
         }
     }
-    for key in ["SD_Q_ANGEBOTE", "SD_Q_INTEGRATIONSGESPRAECHE", "SD_Q_VERNETZUNG"] {
+    for key in [FormField::SdQAngebote, FormField::SdQIntegrationsgespraeche, FormField::SdQVernetzung] {
         let f = form.field(key);
         if parse_ja_nein(&f.value) == Some(false) {
-            sink.at(Code::SdAntwortNein, f, label_of(key), Some(format!("«{}»: Nein", label_of(key))));
+            sink.at(Code::SdAntwortNein, f, key.label(), Some(format!("«{}»: Nein", key.label())));
         }
     }
     // The Leitgemeinde named must match the master data on 31.12. of the year.
-    let lf = form.field("SD_LEITGEMEINDE");
+    let lf = form.field(FormField::SdLeitgemeinde);
     let expected = master.membership(bfs, ymd(year, 12, 31)).map(|m| m.lead);
     let given = if lf.value.is_empty() { None } else { Some(master.resolve(&lf.value)) };
     let matches = match (given, expected) {

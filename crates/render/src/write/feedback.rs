@@ -20,7 +20,8 @@ use super::style::{self, header_row, TextCells};
 use super::{save, EvaluationData, OutFile, WriteError};
 use crate::compute::{component_label, AnnexRow, Item};
 use crate::domain::{fmt_date, ymd, Bfs, CellPos, Finding, FormKind, Severity};
-use crate::extract::{fields_of, RawForm, TABLE_COLUMNS};
+use crate::extract::{fields_of, RawForm};
+use crate::fields::TableColumn;
 use crate::resolve::FileEntry;
 use rust_xlsxwriter::{Format, FormatAlign, Worksheet, XlsxError};
 use std::collections::{BTreeMap, BTreeSet};
@@ -433,18 +434,18 @@ fn rebuilt(
     let mut placed: BTreeSet<*const Finding> = BTreeSet::new();
     let mut f = FormSheet::new(form.kind, sheet);
     for spec in fields_of(form.kind) {
-        let field = form.field(spec.key);
-        f.values.insert(spec.key, field.value.clone());
+        let field = form.field(spec.field);
+        f.values.insert(spec.field, field.value.clone());
         let at = findings_at(here, &field.pos);
         placed.extend(at.iter().map(|x| *x as *const Finding));
         if let Some(m) = mark_of(&at) {
-            f.marks.insert(spec.key, m);
+            f.marks.insert(spec.field, m);
         }
         let side = match &field.pos {
             Some(p) => format!("in Ihrer Datei: Blatt «{}», Zelle {}", p.sheet, p.a1()),
             None => "in Ihrer Datei nicht gefunden".to_string(),
         };
-        f.side.insert(spec.key, side);
+        f.side.insert(spec.field, side);
     }
     let kind = if form.kind == FormKind::Reporting { "Reportingformular" } else { "Selbstdeklaration" };
     f.intro = Some(format!(
@@ -461,11 +462,11 @@ fn rebuilt(
             .iter()
             .enumerate()
             .map(|(i, row)| {
-                TABLE_COLUMNS
+                TableColumn::ALL
                     .iter()
                     .enumerate()
-                    .map(|(c, (key, _))| {
-                        let cell = row.get(key);
+                    .map(|(c, col)| {
+                        let cell = row.get(*col);
                         let at = findings_at(here, &cell.pos);
                         placed.extend(at.iter().map(|x| *x as *const Finding));
                         if let Some(m) = mark_of(&at) {

@@ -8,9 +8,9 @@
 //! [`crate::extract`], the one source of truth the reader uses too.
 
 use super::style::{self, TextCells};
-use crate::domain::{CountField, FormKind, Severity};
-use crate::extract::{fields_of, REPORTING_FIELDS, REPORTING_HEADINGS, REPORTING_TITLE, SD_TITLE, TABLE_COLUMNS};
-use crate::validate::count_key;
+use crate::domain::{FormKind, Severity};
+use crate::extract::{fields_of, REPORTING_HEADINGS, REPORTING_TITLE, SD_TITLE};
+use crate::fields::{Common, FormField, TableColumn};
 use crate::workbook::Value;
 use rust_xlsxwriter::{
     DataValidation, DataValidationRule, ExcelDateTime, Format, FormatAlign, Formula, Note, Worksheet, XlsxError,
@@ -29,13 +29,13 @@ pub enum CellKind {
     Text,
 }
 
-/// The kind of a field, by its defined name.
-pub fn cell_kind(key: &str) -> CellKind {
-    if CountField::ALL.iter().any(|c| count_key(*c) == key) {
+/// The kind of a field's value cell.
+pub fn cell_kind(field: FormField) -> CellKind {
+    if field.count().is_some() {
         CellKind::Count
-    } else if key == "SI_DATUM" || key == "SD_DATUM" {
+    } else if field.common() == Some(Common::Datum) {
         CellKind::Date
-    } else if key.starts_with("SD_Q_") {
+    } else if field.is_question() {
         CellKind::JaNein
     } else {
         CellKind::Text
@@ -54,14 +54,14 @@ pub struct Mark {
 pub struct FormSheet {
     pub kind: FormKind,
     pub sheet_name: String,
-    /// Values by defined name (missing: blank).
-    pub values: BTreeMap<&'static str, Value>,
+    /// Values by field (missing: blank).
+    pub values: BTreeMap<FormField, Value>,
     /// Fields whose value cell stays locked (prefilled identity).
-    pub locked: BTreeSet<&'static str>,
+    pub locked: BTreeSet<FormField>,
     /// Highlighted value cells with a note.
-    pub marks: BTreeMap<&'static str, Mark>,
+    pub marks: BTreeMap<FormField, Mark>,
     /// Column C next to a field: a hint, or where the value sat in a returned file.
-    pub side: BTreeMap<&'static str, String>,
+    pub side: BTreeMap<FormField, String>,
     /// A text in C1, next to the title.
     pub intro: Option<String>,
     /// Lines below the form (from row 28), e.g. findings without a cell.
@@ -181,11 +181,11 @@ pub fn write_form_sheet(ws: &mut Worksheet, f: &FormSheet) -> Result<(), XlsxErr
     let side_fmt = style::hint();
     for spec in fields_of(f.kind) {
         let r = spec.row - 1;
-        let kind = cell_kind(spec.key);
-        let locked = f.locked.contains(spec.key);
-        let mark = f.marks.get(spec.key);
+        let kind = cell_kind(spec.field);
+        let locked = f.locked.contains(&spec.field);
+        let mark = f.marks.get(&spec.field);
         ws.write_text_with_format(r, 0, spec.label, &label_fmt)?;
-        let v = f.values.get(spec.key).cloned().unwrap_or(Value::Empty);
+        let v = f.values.get(&spec.field).cloned().unwrap_or(Value::Empty);
         write_value(ws, r, 1, &v, &cell_format(kind, locked, mark))?;
         if !locked {
             if let Some(dv) = validation(kind)? {
@@ -195,14 +195,14 @@ pub fn write_form_sheet(ws: &mut Worksheet, f: &FormSheet) -> Result<(), XlsxErr
         if let Some(m) = mark {
             ws.insert_note(r, 1, &note(&m.note))?;
         }
-        if let Some(s) = f.side.get(spec.key) {
+        if let Some(s) = f.side.get(&spec.field) {
             ws.write_text_with_format(r, 2, s, &side_fmt)?;
         }
         let value_text = match (&v, kind) {
             (Value::Text(t), CellKind::Text) => t.as_str(),
             _ => "",
         };
-        let side = f.side.get(spec.key).map(String::as_str).unwrap_or("");
+        let side = f.side.get(&spec.field).map(String::as_str).unwrap_or("");
         // Wrapped label, hint and text value show whole; a remarks field has room for
         // four lines.
         let lines = [(spec.label, FORM_WIDTHS[0]), (side, FORM_WIDTHS[2]), (value_text, FORM_WIDTHS[1])]
@@ -210,7 +210,7 @@ pub fn write_form_sheet(ws: &mut Worksheet, f: &FormSheet) -> Result<(), XlsxErr
             .map(|(t, w)| style::wrapped_lines(t, *w))
             .max()
             .unwrap_or(1);
-        let lines = if spec.key.ends_with("_BEMERKUNGEN") { lines.max(4) } else { lines };
+        let lines = if spec.field.common() == Some(Common::Bemerkungen) { lines.max(4) } else { lines };
         if lines > 1 {
             let h = style::row_height(style::LINE_PT * lines as f64 + 2.0);
             ws.set_row_height(r, h)?;
@@ -272,7 +272,7 @@ pub const TABLE_WIDTHS: [f64; 6] = [10.0, 28.0, 26.0, 26.0, 22.0, 26.0];
 #[derive(Debug, Clone)]
 pub struct TableSheet {
     pub sheet_name: String,
-    /// One row per member, six cells in `TABLE_COLUMNS` order.
+    /// One row per member, six cells in [`TableColumn::ALL`] order.
     pub rows: Vec<Vec<Value>>,
     /// The first `locked_cols` columns are prefilled and locked (BFS-Nr., Gemeinde).
     pub locked_cols: usize,
@@ -285,21 +285,18 @@ pub struct TableSheet {
 }
 
 /// The cells of the main sheet that the `Vertragsgemeinden` columns C–F add up to.
-const TABLE_TOTAL_KEYS: [&str; 4] = ["SI_EG_ANZAHL", "SI_EG_DOLMETSCH", "SI_IG_ANZAHL", "SI_IG_DOLMETSCH"];
-
-fn reporting_row(key: &str) -> u32 {
-    REPORTING_FIELDS.iter().find(|s| s.key == key).map(|s| s.row).unwrap_or(1)
-}
+const TABLE_TOTAL_FIELDS: [FormField; 4] =
+    [FormField::SiEgAnzahl, FormField::SiEgDolmetsch, FormField::SiIgAnzahl, FormField::SiIgDolmetsch];
 
 /// Writes a `Vertragsgemeinden` sheet: header in row 1, one row per member; the first blank
 /// row ends the table (FORMS.md), so the check rows sit below a blank row.
 pub fn write_table_sheet(ws: &mut Worksheet, t: &TableSheet) -> Result<(), XlsxError> {
     ws.set_name(&t.sheet_name)?;
-    let labels: Vec<&str> = TABLE_COLUMNS.iter().map(|(_, h)| *h).collect();
+    let labels: Vec<&str> = TableColumn::ALL.iter().map(|c| c.header()).collect();
     style::header_row_fit(ws, 0, &labels, &TABLE_WIDTHS)?;
     for (i, row) in t.rows.iter().enumerate() {
         let r = 1 + i as u32;
-        for (c, v) in row.iter().enumerate().take(TABLE_COLUMNS.len()) {
+        for (c, v) in row.iter().enumerate().take(TableColumn::ALL.len()) {
             let locked = c < t.locked_cols;
             let mark = t.marks.get(&(i, c));
             let fmt = cell_format(CellKind::Count, locked, mark);
@@ -324,12 +321,12 @@ pub fn write_table_sheet(ws: &mut Worksheet, t: &TableSheet) -> Result<(), XlsxE
         ws.write_text_with_format(tot, 1, format!("Total im Blatt «{main}»"), &Format::new())?;
         ws.write_text_with_format(diff, 1, "Differenz (muss 0 sein)", &style::bold())?;
         ws.write_text_with_format(sum, 0, "", &b)?;
-        for (i, key) in TABLE_TOTAL_KEYS.iter().enumerate() {
+        for (i, field) in TABLE_TOTAL_FIELDS.iter().enumerate() {
             let c = 2 + i as u16;
             let col = crate::domain::a1(0, c as u32).trim_end_matches('1').to_string();
             let f_sum = if n > 0 { format!("=SUM({col}2:{col}{})", n + 1) } else { "=0".to_string() };
             ws.write_formula_with_format(sum, c, Formula::new(f_sum).set_result("0"), &b)?;
-            let f_tot = format!("=N({quoted}!$B${})", reporting_row(key));
+            let f_tot = format!("=N({quoted}!$B${})", field.row());
             ws.write_formula(tot, c, Formula::new(f_tot).set_result("0"))?;
             let f_diff = format!("={col}{}-{col}{}", sum + 1, tot + 1);
             ws.write_formula_with_format(diff, c, Formula::new(f_diff).set_result("0"), &style::bold())?;
