@@ -276,6 +276,10 @@ impl std::fmt::Display for Leistung {
     }
 }
 
+/// A reference that does not fit its booking's kind and service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BezugMismatch;
+
 /// What a booking refers to (the ledger's `bezug`), one meaning per kind of booking.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Bezug {
@@ -298,9 +302,10 @@ impl Bezug {
             Bezug::Rueckforderung(s) | Bezug::Rechnungsnummer(s) | Bezug::Rechnung(s) | Bezug::Storniert(s) => s,
         }
     }
-    /// The reference as the booking's kind and service give it meaning; `None` when the
-    /// kind has no reference or the text is missing where one is required.
-    pub fn of(art: Art, leistung: Leistung, text: Option<String>) -> Result<Option<Bezug>, ()> {
+    /// The reference as the booking's kind and service give it meaning (`None`: the kind has
+    /// none); [`BezugMismatch`] when a reference is missing where one is required or present
+    /// where none belongs.
+    pub fn of(art: Art, leistung: Leistung, text: Option<String>) -> Result<Option<Bezug>, BezugMismatch> {
         match (art, leistung, text) {
             (Art::Auszahlung | Art::Korrektur, _, None) => Ok(None),
             (Art::Rueckforderung, Leistung::Rueckforderung, Some(t))
@@ -309,7 +314,7 @@ impl Bezug {
             (Art::Rechnung, Leistung::Rechnung, t) => Ok(t.map(Bezug::Rechnungsnummer)),
             (Art::Zahlungseingang, Leistung::Rechnung, Some(t)) => Ok(Some(Bezug::Rechnung(t))),
             (Art::Storno, _, Some(t)) => Ok(Some(Bezug::Storniert(t))),
-            _ => Err(()),
+            _ => Err(BezugMismatch),
         }
     }
     /// The clawback's reference.
@@ -1037,14 +1042,14 @@ mod tests {
         let t = |s: &str| Some(s.to_string());
         let tarif = Leistung::Tarif(TariffCode::FallEg);
         assert_eq!(Bezug::of(Art::Auszahlung, tarif, None), Ok(None));
-        assert_eq!(Bezug::of(Art::Auszahlung, tarif, t("x")), Err(()));
-        assert_eq!(Bezug::of(Art::Korrektur, tarif, t("x")), Err(()));
+        assert_eq!(Bezug::of(Art::Auszahlung, tarif, t("x")), Err(BezugMismatch));
+        assert_eq!(Bezug::of(Art::Korrektur, tarif, t("x")), Err(BezugMismatch));
         assert_eq!(
             Bezug::of(Art::Rueckforderung, Leistung::Rueckforderung, t("RF-1")),
             Ok(Some(Bezug::Rueckforderung("RF-1".into())))
         );
-        assert_eq!(Bezug::of(Art::Rueckforderung, Leistung::Rueckforderung, None), Err(()));
-        assert_eq!(Bezug::of(Art::Rueckforderung, tarif, t("RF-1")), Err(()));
+        assert_eq!(Bezug::of(Art::Rueckforderung, Leistung::Rueckforderung, None), Err(BezugMismatch));
+        assert_eq!(Bezug::of(Art::Rueckforderung, tarif, t("RF-1")), Err(BezugMismatch));
         assert_eq!(Bezug::of(Art::Rechnung, Leistung::Rechnung, None), Ok(None));
         assert_eq!(
             Bezug::of(Art::Rechnung, Leistung::Rechnung, t("2024-0001")),
@@ -1054,7 +1059,7 @@ mod tests {
             Bezug::of(Art::Zahlungseingang, Leistung::Rechnung, t("2024-0001")),
             Ok(Some(Bezug::Rechnung("2024-0001".into())))
         );
-        assert_eq!(Bezug::of(Art::Zahlungseingang, Leistung::Rechnung, None), Err(()));
+        assert_eq!(Bezug::of(Art::Zahlungseingang, Leistung::Rechnung, None), Err(BezugMismatch));
         // A Storno: of a clawback, the clawback's reference; of anything else, the booking's id.
         assert_eq!(
             Bezug::of(Art::Storno, Leistung::Rueckforderung, t("RF-1")),
@@ -1062,6 +1067,6 @@ mod tests {
         );
         assert_eq!(Bezug::of(Art::Storno, tarif, t("ab12")), Ok(Some(Bezug::Storniert("ab12".into()))));
         assert_eq!(Bezug::of(Art::Storno, Leistung::Rechnung, t("ab12")), Ok(Some(Bezug::Storniert("ab12".into()))));
-        assert_eq!(Bezug::of(Art::Storno, tarif, None), Err(()));
+        assert_eq!(Bezug::of(Art::Storno, tarif, None), Err(BezugMismatch));
     }
 }

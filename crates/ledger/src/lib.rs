@@ -474,7 +474,7 @@ pub(crate) fn booking_rows(conn: &Connection, filter: &str) -> rusqlite::Result<
             let year = i32::try_from(int(7, "Jahr")?).map_err(|_| "Jahr")?;
             let periode = Periode::parse(&text(8, "Periode")?).filter(|p| p.year == year).ok_or("Periode")?;
             let leistung = Leistung::parse(&text(9, "Leistung")?).ok_or("Leistung")?;
-            let bezug = Bezug::of(art, leistung, opt_text(15, "Bezug")?).map_err(|()| "Bezug")?;
+            let bezug = Bezug::of(art, leistung, opt_text(15, "Bezug")?).map_err(|_| "Bezug")?;
             Ok(Booking {
                 seq,
                 id: text(1, "Buchungs-ID")?,
