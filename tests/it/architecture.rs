@@ -40,6 +40,7 @@ const FRONT_ONLY: &[&str] = &["clap", "indicatif", "tracing-subscriber", "whoami
 /// Each module's place in the pipeline; a module may use its own and earlier places only.
 /// Modules sharing a place may use each other (the cycle check below still forbids a ring).
 const ORDER: &[(&str, u32)] = &[
+    ("money", 0),
     ("domain", 0),
     // The forms' fields and table columns: names, labels, rows; uses only the domain.
     ("fields", 0),
