@@ -14,11 +14,10 @@
 //! a contact person longer than a line of the address window) stops the run like any other
 //! master-data problem.
 
-use super::problem::{Charset, Position, Problem, ProblemKind};
+use super::problem::{Charset, Problem, ProblemKind};
 use crate::domain::Bfs;
-use crate::extract::norm;
 use crate::values::parse_bfs;
-use crate::workbook::{Sheet, Value};
+use crate::workbook::Sheet;
 use std::collections::BTreeMap;
 
 /// A postal address in structured form (QR-bill address type `S`).
@@ -112,10 +111,15 @@ pub const MAX_PHONE_CHARS: usize = 30;
 /// The longest e-mail address (a line of the letterhead, an e-mail header).
 pub const MAX_EMAIL_CHARS: usize = 64;
 
-struct Table<'a> {
-    sheet: &'a Sheet,
-    cols: BTreeMap<&'static str, u32>,
-    last_row: u32,
+/// A sheet of addresses, read by the one reader of every master-data sheet
+/// ([`super::sheet::Columns`]).
+struct Table<'a>(super::sheet::Columns<'a>);
+
+impl<'a> std::ops::Deref for Table<'a> {
+    type Target = super::sheet::Columns<'a>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl<'a> Table<'a> {
@@ -127,38 +131,7 @@ impl<'a> Table<'a> {
         problems: &mut Vec<Problem>,
     ) -> Option<Table<'a>> {
         let sheet = super::sheet::find(sheets, name, problems)?;
-        let mut cols = BTreeMap::new();
-        for (&(r, c), v) in sheet.cells() {
-            if let (0, Value::Text(t)) = (r, v) {
-                if let Some(h) = required.iter().chain(optional).find(|h| norm(h) == norm(t)) {
-                    cols.insert(*h, c);
-                }
-            }
-        }
-        let missing: Vec<_> = required.iter().filter(|h| !cols.contains_key(*h)).collect();
-        for h in &missing {
-            problems.push(Problem::new(
-                ProblemKind::MissingColumn,
-                format!("Blatt «{name}»: Spalte «{h}» fehlt in Zeile 1."),
-            ));
-        }
-        if !missing.is_empty() {
-            return None;
-        }
-        let last_row = sheet.cells().map(|((r, _), _)| *r).max().unwrap_or(0);
-        Some(Table { sheet, cols, last_row })
-    }
-    fn rows(&self) -> impl Iterator<Item = u32> + '_ {
-        (1..=self.last_row).filter(|r| self.cols.values().any(|c| !self.sheet.get(*r, *c).is_empty()))
-    }
-    fn text(&self, row: u32, h: &str) -> String {
-        self.cols.get(h).map(|c| self.sheet.get(row, *c).text()).unwrap_or_default()
-    }
-    fn at(&self, row: u32) -> String {
-        format!("Blatt «{}», Zeile {}", self.sheet.name, row + 1)
-    }
-    fn pos(&self, row: u32, h: &str) -> Position {
-        Position::new(&self.sheet.name, row, h)
+        super::sheet::Columns::open(sheet, required, optional, problems).map(Table)
     }
     /// Column `h`'s text in `row`, checked as a one-line text of at most `max` characters of
     /// `charset`; `None` (and a problem) when it is not one.
@@ -222,7 +195,7 @@ pub fn parse(sheets: &[Sheet], known: &dyn Fn(Bfs) -> bool) -> (Adressen, Vec<Pr
         &mut problems,
     ) {
         for r in t.rows() {
-            let v = t.sheet.get(r, t.cols["BFS-Nr."]);
+            let v = t.value(r, "BFS-Nr.");
             let Some(bfs) = parse_bfs(v) else {
                 bad(&mut problems, format!("{}: «BFS-Nr.» ist keine BFS-Nr. («{}»).", t.at(r), v.display()));
                 continue;

@@ -83,14 +83,16 @@ pub struct Stammdaten {
 /// The largest master-data workbook that is read.
 pub const MAX_STAMMDATEN_BYTES: u64 = 256 * 1024 * 1024;
 
+/// A sheet of the master data with its columns ([`sheet::Columns`], the one reader of every
+/// master-data sheet).
 struct Table<'a> {
     sheet: &'a Sheet,
-    cols: BTreeMap<&'static str, u32>,
-    header_row: u32,
-    last_row: u32,
+    cols: sheet::Columns<'a>,
 }
 
 impl<'a> Table<'a> {
+    /// Sheet `name` with its `headers` (all required) and `optional` ones; a missing sheet is a
+    /// problem unless the sheet is `optional`.
     fn open(
         sheets: &'a [Sheet],
         name: &str,
@@ -98,58 +100,42 @@ impl<'a> Table<'a> {
         optional: bool,
         problems: &mut Problems,
     ) -> Option<Table<'a>> {
-        // One rule for every sheet of the master data ([`sheet::find`]).
+        Self::open_with(sheets, name, headers, &[], optional, problems)
+    }
+    fn open_with(
+        sheets: &'a [Sheet],
+        name: &str,
+        headers: &[&'static str],
+        optional_headers: &[&'static str],
+        optional: bool,
+        problems: &mut Problems,
+    ) -> Option<Table<'a>> {
         let Some(sheet) = sheet::find(sheets, name, &mut problems.0) else {
             if !optional {
                 problems.push(ProblemKind::MissingSheet, format!("Blatt «{name}» fehlt."));
             }
             return None;
         };
-        let mut cols = BTreeMap::new();
-        for (&(r, c), v) in sheet.cells() {
-            if r != 0 {
-                continue;
-            }
-            if let Value::Text(t) = v {
-                if let Some(h) = headers.iter().find(|h| norm(h) == norm(t)) {
-                    cols.insert(*h, c);
-                }
-            }
-        }
-        let missing: Vec<_> = headers.iter().filter(|h| !cols.contains_key(*h)).collect();
-        if !missing.is_empty() {
-            for h in missing {
-                problems.push(ProblemKind::MissingColumn, format!("Blatt «{name}»: Spalte «{h}» fehlt in Zeile 1."));
-            }
-            return None;
-        }
-        let last_row = sheet.cells().map(|((r, _), _)| *r).max().unwrap_or(0);
-        Some(Table { sheet, cols, header_row: 0, last_row })
+        let cols = sheet::Columns::open(sheet, headers, optional_headers, &mut problems.0)?;
+        Some(Table { sheet, cols })
     }
     fn rows(&self) -> impl Iterator<Item = u32> + '_ {
-        (self.header_row + 1..=self.last_row).filter(|r| self.cols.values().any(|c| !self.sheet.get(*r, *c).is_empty()))
+        self.cols.rows()
     }
-    fn get(&self, row: u32, h: &str) -> &Value {
-        self.sheet.get(row, self.cols[h])
+    fn get(&self, row: u32, h: &str) -> &'a Value {
+        self.cols.value(row, h)
     }
     fn at(&self, row: u32) -> String {
-        format!("Blatt «{}», Zeile {}", self.sheet.name, row + 1)
+        self.cols.at(row)
     }
     /// Column `h`'s text in `row`, checked as a one-line text of at most `max` characters of
     /// `charset`; a problem is pushed when it is not one.
     fn checked_text(&self, row: u32, h: &str, max: usize, charset: Charset, p: &mut Problems) -> String {
         let text = self.get(row, h).text();
-        if let Some(problem) = Problem::text(Position::new(&self.sheet.name, row, h), &text, max, charset) {
+        if let Some(problem) = Problem::text(self.cols.pos(row, h), &text, max, charset) {
             p.0.push(problem);
         }
         text
-    }
-    /// The column of an optional header in row 1, if the sheet has it.
-    fn optional_column(&self, h: &str) -> Option<u32> {
-        self.sheet.cells().find_map(|(&(r, c), v)| match v {
-            Value::Text(t) if r == self.header_row && norm(t) == norm(h) => Some(c),
-            _ => None,
-        })
     }
 }
 
@@ -579,11 +565,11 @@ fn read_kredit(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
 /// `Verfügung`) is its identity in the ledger; without the column, municipality, amount and
 /// decision date are (never the reason), and a Hinweis asks for the column.
 fn read_rueckforderungen(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems) {
-    let Some(t) = Table::open(sheets, "Rückforderungen", &["BFS-Nr.", "Betrag CHF", "Grund", "Verfügt am"], false, p)
-    else {
+    let headers = ["BFS-Nr.", "Betrag CHF", "Grund", "Verfügt am"];
+    let Some(t) = Table::open_with(sheets, "Rückforderungen", &headers, &["Verfügung"], false, p) else {
         return;
     };
-    let decision_col = t.optional_column("Verfügung");
+    let has_decision = t.cols.has("Verfügung");
     let mut seen: BTreeMap<String, u32> = BTreeMap::new();
     for r in t.rows() {
         let Some(bfs) = req_bfs(&t, r, "BFS-Nr.", p) else { continue };
@@ -597,9 +583,9 @@ fn read_rueckforderungen(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems
             p.push(ProblemKind::BadValue, format!("{}: «Verfügt am» fehlt.", t.at(r)));
             continue;
         };
-        let decision = match decision_col {
-            Some(c) => {
-                let n = t.sheet.get(r, c).text().trim().to_string();
+        let decision = match has_decision {
+            true => {
+                let n = t.get(r, "Verfügung").text().trim().to_string();
                 if n.is_empty() {
                     p.push(ProblemKind::BadValue, format!("{}: «Verfügung» (Nummer der Verfügung) fehlt.", t.at(r)));
                     continue;
@@ -613,7 +599,7 @@ fn read_rueckforderungen(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems
                 }
                 Some(n)
             }
-            None => None,
+            false => None,
         };
         let reason = t.checked_text(r, "Grund", MAX_REASON_CHARS, Charset::Document, p);
         let c = Clawback { bfs, amount, reason, decided_on, decision };
@@ -638,7 +624,7 @@ fn read_rueckforderungen(sheets: &[Sheet], sd: &mut Stammdaten, p: &mut Problems
         }
         sd.clawbacks.push(c);
     }
-    if decision_col.is_none() && !sd.clawbacks.is_empty() {
+    if !has_decision && !sd.clawbacks.is_empty() {
         sd.notes.push(
             "Blatt «Rückforderungen»: Die Spalte «Verfügung» (Nummer der Verfügung) fehlt. Die Rückforderungen werden an Gemeinde, Betrag und Verfügungsdatum erkannt; bitte die Spalte ergänzen.".to_string(),
         );

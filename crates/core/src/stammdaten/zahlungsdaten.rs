@@ -4,9 +4,8 @@
 
 use super::problem::{Charset, Position, Problem, ProblemKind};
 use crate::domain::{Bfs, Municipality};
-use crate::extract::norm;
 use crate::values::parse_bfs;
-use crate::workbook::{Sheet, Value};
+use crate::workbook::Sheet;
 use std::collections::BTreeMap;
 
 pub use payments::charset::allowed_char;
@@ -58,27 +57,20 @@ const MAX_IBAN_CHARS: usize = 42;
 /// The longest BIC or clearing-number cell before its format is checked.
 const MAX_CODE_CHARS: usize = 35;
 
-struct Cols<'a> {
-    sheet: &'a Sheet,
-    cols: BTreeMap<&'static str, u32>,
+/// A sheet of accounts, read by the one reader of every master-data sheet
+/// ([`super::sheet::Columns`]); its texts are trimmed.
+struct Cols<'a>(super::sheet::Columns<'a>);
+
+impl<'a> std::ops::Deref for Cols<'a> {
+    type Target = super::sheet::Columns<'a>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Cols<'_> {
     fn text(&self, r: u32, h: &str) -> String {
-        self.cols.get(h).map(|c| self.sheet.get(r, *c).text().trim().to_string()).unwrap_or_default()
-    }
-    fn value(&self, r: u32, h: &str) -> &Value {
-        self.cols.get(h).map(|c| self.sheet.get(r, *c)).unwrap_or(&Value::Empty)
-    }
-    fn rows(&self) -> Vec<u32> {
-        let last = self.sheet.cells().map(|((r, _), _)| *r).max().unwrap_or(0);
-        (1..=last).filter(|r| self.cols.values().any(|c| !self.sheet.get(*r, *c).is_empty())).collect()
-    }
-    fn at(&self, r: u32) -> String {
-        format!("Blatt «{}», Zeile {}", self.sheet.name, r + 1)
-    }
-    fn pos(&self, r: u32, h: &str) -> Position {
-        Position::new(&self.sheet.name, r, h)
+        self.0.text(r, h).trim().to_string()
     }
     /// Column `h`'s text in row `r` as a one-line text of at most `max` characters of the
     /// payment set; `None` (and a problem) when it is not one, and when it is empty but
@@ -104,27 +96,7 @@ fn open<'a>(
     problems: &mut Vec<Problem>,
 ) -> Option<Cols<'a>> {
     let sheet = super::sheet::find(sheets, name, problems)?;
-    let mut cols = BTreeMap::new();
-    for (&(r, c), v) in sheet.cells() {
-        if r == 0 {
-            if let Value::Text(t) = v {
-                if let Some(h) = headers.iter().find(|h| norm(h) == norm(t)) {
-                    cols.insert(*h, c);
-                }
-            }
-        }
-    }
-    let mut ok = true;
-    for h in headers {
-        if !cols.contains_key(h) {
-            ok = false;
-            problems.push(Problem::new(
-                ProblemKind::MissingColumn,
-                format!("Blatt «{name}»: Spalte «{h}» fehlt in Zeile 1."),
-            ));
-        }
-    }
-    ok.then_some(Cols { sheet, cols })
+    super::sheet::Columns::open(sheet, headers, &[], problems).map(Cols)
 }
 
 /// Row `r`'s address as the payment file and the QR-bill carry it: street, postcode and
@@ -242,7 +214,7 @@ pub fn read(sheets: &[Sheet], municipalities: &BTreeMap<Bfs, Municipality>) -> (
         }
     }
     if let Some(t) = open(sheets, SHEET_CANTON, &CANTON_COLS, &mut p) {
-        let rows = t.rows();
+        let rows: Vec<u32> = t.rows().collect();
         if rows.len() > 1 {
             p.push(Problem::new(
                 ProblemKind::Duplicate,
