@@ -1047,17 +1047,7 @@ proptest! {
                 prop_assert_eq!(r.gross.decimal() - r.claims.decimal(), r.transfer.decimal() - r.invoice.decimal());
                 *net.entry(r.payee).or_insert(Decimal::ZERO) += r.transfer.decimal() - r.invoice.decimal();
             }
-            let header = RunHeader {
-                stichtag: day,
-                booked_at: "t".into(),
-                program_version: "t".into(),
-                evidence: vec![],
-                first_year: 2023,
-                reason: String::new(),
-                person: "t".into(),
-                execution_date: None,
-            };
-            ledger.book_run(&header, &p.bookings).unwrap();
+            ledger.book_run(&header_on(day), &p.bookings).unwrap();
             day = day.succ_opt().unwrap();
         }
         let (booked, _) = ledger.component_sums().unwrap();
@@ -1306,6 +1296,20 @@ fn an_extraordinary_run_keeps_its_reason_and_a_run_without_bookings_is_not_booke
 // Receipts: normalised, dated, reversible; no Storno of a run whose invoice was paid
 // ---------------------------------------------------------------------------
 
+/// The header of a run per `day` booked by «t».
+fn header_on(day: NaiveDate) -> RunHeader {
+    RunHeader {
+        stichtag: day,
+        booked_at: "t".into(),
+        program_version: "t".into(),
+        evidence: vec![],
+        first_year: 2023,
+        reason: String::new(),
+        person: "t".into(),
+        execution_date: None,
+    }
+}
+
 /// A ledger with one run per 30.09.2023 that invoices 2610 CHF 4'400 (due 30.10.2023).
 fn ledger_with_invoice() -> (Ledger, String) {
     let mut l = Ledger::in_memory().unwrap();
@@ -1332,16 +1336,7 @@ fn ledger_with_invoice() -> (Ledger, String) {
         text: "Rechnung".into(),
         ..claw.clone()
     };
-    let header = RunHeader {
-        stichtag: ymd(2023, 9, 30),
-        booked_at: "t".into(),
-        program_version: "t".into(),
-        evidence: vec![],
-        first_year: 2023,
-        reason: String::new(),
-        person: "t".into(),
-        execution_date: None,
-    };
+    let header = header_on(ymd(2023, 9, 30));
     l.book_run(&header, &[claw, invoice]).unwrap();
     let inv = l.invoices().unwrap();
     assert_eq!(inv.len(), 1);
@@ -1984,16 +1979,7 @@ fn a_reversed_clawback_stays_in_the_rows_per_run() {
         text: "Rechnung".into(),
         ..claw.clone()
     };
-    let header = RunHeader {
-        stichtag: ymd(2023, 9, 30),
-        booked_at: "t".into(),
-        program_version: "t".into(),
-        evidence: vec![],
-        first_year: 2023,
-        reason: String::new(),
-        person: "t".into(),
-        execution_date: None,
-    };
+    let header = header_on(ymd(2023, 9, 30));
     l.book_run(&header, &[pay, claw, invoice]).unwrap();
     l.storno(ymd(2023, 9, 30), "falsch", "t2", "t").unwrap();
     let rows =
