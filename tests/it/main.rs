@@ -22,6 +22,7 @@ mod integrity_values;
 mod ledger_integrity;
 mod master_data_text;
 mod money_rules;
+mod plausibility;
 mod print;
 mod web;
 mod web_browser;
