@@ -286,7 +286,7 @@ pub fn execute(opts: &StichprobeOptions) -> Result<StichprobeReport, StichprobeE
     };
     let draw = Draw { threshold: opts.threshold, share: opts.share, seed: opts.seed };
     let selected = select(&candidates(&eval, &bookings, &active), &draw)?;
-    let mut files = vec![sample_workbook(&eval, &selected, &draw, &opts.person, &opts.at)?];
+    let mut files = vec![sample_workbook(&eval, &selected, &draw, &opts.person, &opts.at, opts.date)?];
     for s in &selected {
         files.extend(evidence(opts, &eval, ledger.as_ref(), &bookings, s)?);
     }
@@ -396,9 +396,10 @@ fn sample_workbook(
     d: &Draw,
     person: &str,
     at: &str,
+    run_date: NaiveDate,
 ) -> Result<OutFile, WriteError> {
     let name = workbook_name(eval.year, d.seed);
-    let mut wb = rust_xlsxwriter::Workbook::new();
+    let mut wb = write::style::workbook(&format!("Stichprobe {} (Seed {})", eval.year, d.seed), run_date);
     fill_sample_sheet(wb.add_worksheet(), eval.year, selected, d, person, at).map_err(write::xl(&name))?;
     write::save(name, &mut wb)
 }

@@ -24,6 +24,7 @@ mod master_data_text;
 mod money_rules;
 mod plausibility;
 mod print;
+mod stichprobe;
 mod web;
 mod web_browser;
 mod xlsb;
