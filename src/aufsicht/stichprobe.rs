@@ -327,7 +327,7 @@ fn evidence(
     let limits = &opts.run.limits;
     for f in &eval.resolved.files {
         let r = &f.result;
-        if r.bfs() != Some(bfs) || !r.period().is_some_and(|p| p.year() == eval.year) {
+        if r.bfs() != Some(bfs) || r.period().is_none_or(|p| p.year() != eval.year) {
             continue;
         }
         let Some(sha) = &r.file.sha256 else { continue };
