@@ -12,7 +12,8 @@ use crate::fsio::OpenError;
 use crate::resolve::{resolve, Resolved};
 use crate::scan::{scan, EntryKind, InboxFile, ScanError};
 use crate::stammdaten::{Stammdaten, StammdatenError};
-use crate::validate::{validate_form, Ctx, FileResult, Outcome};
+use crate::validate::sprung::History;
+use crate::validate::{validate_form, Ctx, FileResult, FormPeriod, Outcome};
 use crate::workbook::{looks_like_spreadsheet, read_workbook, Limits, ReadError};
 use crate::write::{self, WriteError};
 use chrono::NaiveDate;
@@ -228,6 +229,16 @@ pub fn evaluate(opts: &EvaluationOptions) -> Result<Evaluation, EvaluationError>
 }
 
 pub fn evaluate_in(pool: &rayon::ThreadPool, opts: &EvaluationOptions) -> Result<Evaluation, EvaluationError> {
+    evaluate_in_with(pool, opts, History::default())
+}
+
+/// [`evaluate_in`] with the counts a ledger booked as history for `WERT_SPRUNG` (the
+/// inbox root's earlier years are added here).
+pub fn evaluate_in_with(
+    pool: &rayon::ThreadPool,
+    opts: &EvaluationOptions,
+    booked: History,
+) -> Result<Evaluation, EvaluationError> {
     let started = std::time::Instant::now();
     // The master data and the inbox listing do not depend on each other.
     let (master, inbox) = pool.install(|| {
@@ -265,7 +276,10 @@ pub fn evaluate_in(pool: &rayon::ThreadPool, opts: &EvaluationOptions) -> Result
             })
             .collect();
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "Formulare gelesen und geprüft");
-        let resolved = resolve(results, &ctx);
+        let mut history = booked;
+        earlier_years(&results, &master, opts.year, &mut history);
+        let mut resolved = resolve(results, &ctx);
+        check_history(&mut resolved, &master, &history);
         let comp = compute(&master, &resolved, opts.year);
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "Beiträge berechnet");
         (resolved, comp)
@@ -284,6 +298,37 @@ pub fn evaluate_in(pool: &rayon::ThreadPool, opts: &EvaluationOptions) -> Result
     }
     tracing::debug!(ms = started.elapsed().as_millis() as u64, befunde = findings.len(), "Auswertung fertig");
     Ok(Evaluation { year: opts.year, master, resolved, comp, findings, journal_notes: inbox.journal_notes, inputs })
+}
+
+/// The history of earlier years in the inbox root: each valid report of an earlier year in
+/// that year's folder (`2022/…`), validated as that year's run validates it. A form of
+/// another year outside its year's folder is not history (it is misfiled, `ANDERES_JAHR`).
+pub fn earlier_years(results: &[FileResult], master: &Stammdaten, year: i32, history: &mut History) {
+    for r in results.iter().filter(|r| matches!(r.outcome, Outcome::OtherYear)) {
+        let (Some(form), Some(FormPeriod::Half(p))) = (&r.submitted, r.period()) else { continue };
+        if form.kind != crate::domain::FormKind::Reporting || p.year >= year || !in_year_folder(&r.file.rel, p.year) {
+            continue;
+        }
+        let ctx = Ctx { year: p.year, master };
+        let mut base = r.clone();
+        base.findings.clear();
+        let again = validate_form(base, form.clone(), &ctx);
+        if let Outcome::Report(doc) = &again.outcome {
+            history.add_report(doc, form);
+        }
+    }
+}
+
+/// `WERT_SPRUNG` on the reports the run uses: their counts against the earlier half-years
+/// of the history (the inbox root's earlier years and the ledger's booked counts, which hold
+/// the run's first half-year once it is paid).
+pub fn check_history(resolved: &mut Resolved, master: &Stammdaten, history: &History) {
+    for e in resolved.files.iter_mut().filter(|e| e.state == FileState::Verarbeitet) {
+        if let (Outcome::Report(doc), Some(form)) = (&e.result.outcome, &e.result.submitted) {
+            let found = crate::validate::sprung::check(doc, form, master, history);
+            e.result.findings.extend(found);
+        }
+    }
 }
 
 /// The worker threads of a run: `--threads`, or one per core.

@@ -17,6 +17,7 @@
 //! [`web`] (`beitraege web`, feature `web`) uses the library like the command line does; no
 //! other module uses it.
 
+pub mod aufsicht;
 pub mod einstellungen;
 pub mod evaluate;
 pub mod formulare;

@@ -6,7 +6,7 @@ pub use crate::evaluate::{
     check_inbox_fits_year, check_out_apart, collect_findings, evaluate, forms_by_year, process_file, Evaluation,
     EvaluationError, EvaluationOptions, Progress,
 };
-use crate::evaluate::{evaluate_in, thread_pool};
+use crate::evaluate::{evaluate_in_with, thread_pool};
 use crate::write::{self, EvaluationData, OutFile, WriteError};
 use std::path::PathBuf;
 
@@ -66,7 +66,14 @@ pub fn run(opts: &EvaluationOptions) -> Result<EvaluationReport, EvaluationError
     }
     let out = write::OutputDir::open(&opts.out)?;
     let pool = thread_pool(opts)?;
-    let eval = evaluate_in(&pool, opts)?;
+    // The counts the ledger booked are the history of `WERT_SPRUNG` besides the earlier years.
+    let booked = opts
+        .buchhaltung
+        .as_deref()
+        .filter(|p| p.is_file())
+        .map(crate::zahlungslauf::konto::booked_history)
+        .unwrap_or_default();
+    let eval = evaluate_in_with(&pool, opts, booked)?;
     if !opts.force {
         check_inbox_fits_year(&eval, &opts.inbox)?;
     }

@@ -7,6 +7,7 @@ pub mod formulare;
 pub mod konto;
 pub mod pruefen;
 pub mod run;
+pub mod stichprobe;
 #[cfg(feature = "web")]
 pub mod web;
 pub mod zahlung_erfassen;
@@ -73,6 +74,9 @@ pub enum Command {
     /// Buchhaltung prüfen (für die Revision): Hash-Kette, Schlüssel, Ankerdatei und Journale; Exit-Status 1 bei jeder Abweichung.
     #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege pruefen [OPTIONEN]")]
     Pruefen(pruefen::PruefenArgs),
+    /// Stichprobe für die Aufsicht ziehen (Kreisschreiben 6) mit Belegen je Gemeinde; mit --ergebnis das Ergebnis einer Kontrolle erfassen.
+    #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege stichprobe [OPTIONEN]")]
+    Stichprobe(stichprobe::StichprobeArgs),
     /// Die Arbeit im Browser: Übersicht, Eingang, Auswertung, Zahlungslauf, Konto (nur auf diesem Rechner).
     #[cfg(feature = "web")]
     #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege web [OPTIONEN]")]
@@ -157,6 +161,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::ZahlungErfassen(args) => zahlung_erfassen::execute(args),
         // Exit status 1 for a finding, 2 for a ledger that cannot be checked.
         Command::Pruefen(args) => return pruefen::execute(args),
+        Command::Stichprobe(args) => stichprobe::execute(args),
         #[cfg(feature = "web")]
         Command::Web(args) => web::execute(args),
         Command::Einstellungen(args) => einstellungen::execute(args),

@@ -162,3 +162,35 @@ pub fn annex_view(path: &Path, eval: &Evaluation) -> Result<AnnexView, WriteErro
         .collect();
     Ok(AnnexView { year: eval.year, rows, invoices: ledger.invoices().map_err(err)?, last_run, runs })
 }
+
+/// The counts the ledger booked, as history for `WERT_SPRUNG`: of the payments and
+/// corrections of active runs, the latest booking of each municipality, half-year and
+/// component. A ledger that cannot be read adds nothing (the annex reports it).
+pub fn booked_history(path: &Path) -> crate::validate::sprung::History {
+    let mut history = crate::validate::sprung::History::default();
+    let read = || -> Result<Vec<Booking>, LedgerError> {
+        let ledger = Ledger::open_read_only(path)?;
+        let all = ledger.verify()?;
+        let active: std::collections::BTreeSet<String> = ledger.active_runs()?.into_iter().map(|r| r.run_id).collect();
+        let counted = |b: &Booking| matches!(b.art, Art::Auszahlung | Art::Korrektur) && active.contains(&b.run_id);
+        Ok(all.into_iter().filter(counted).collect())
+    };
+    let bookings = match read() {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!("Buchhaltung für die Vorperioden nicht gelesen: {e}");
+            return history;
+        }
+    };
+    for b in bookings {
+        let (Some(key), Some(count)) = (b.key(), b.count) else { continue };
+        let Some(component) = key.component.component() else { continue };
+        let half = match key.part {
+            crate::payout::Part::H1 => 1,
+            crate::payout::Part::H2 => 2,
+            crate::payout::Part::Year => continue,
+        };
+        history.add_booked(key.bfs, crate::domain::Period::new(key.year, half), component.count_field(), count);
+    }
+    history
+}

@@ -70,6 +70,8 @@ const ORDER: &[(&str, u32)] = &[
     ("zahlungslauf", 14),
     ("run", 15),
     ("formulare", 15),
+    // Oversight (spot checks): evaluates a year, reads the ledger, records the draw.
+    ("aufsicht", 15),
     ("synth", 16),
     // The settings file (`beitraege.toml`), read by the fronts before they call the library.
     ("einstellungen", 16),

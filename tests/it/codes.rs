@@ -606,7 +606,17 @@ fn observed_codes() -> BTreeSet<String> {
     // A year before 2022, for IG_VOR_2022.
     let before = dir.path().join("eingang2021");
     let r2021 = report(2601, "Solothurn", 1, &[("SI_JAHR", v(2021)), ("SI_DATUM", Value::Date(ymd(2021, 7, 10)))]);
-    write_inbox(&before, &[infile("r.xlsx", vec![r2021], ymd(2021, 7, 20))]);
+    // And the year before in its folder, for WERT_SPRUNG: 40 conversations in 2020/H2, 4 in 2021/H1.
+    let r2020 = report(
+        2601,
+        "Solothurn",
+        2,
+        &[("SI_JAHR", v(2020)), ("SI_DATUM", Value::Date(ymd(2021, 1, 10))), ("SI_EG_ANZAHL", v(40))],
+    );
+    write_inbox(
+        &before,
+        &[infile("r.xlsx", vec![r2021], ymd(2021, 7, 20)), infile("2020/r.xlsx", vec![r2020], ymd(2021, 1, 20))],
+    );
     spec.population.push((2601, ymd(2019, 12, 31), 4000));
     for b in [2602, 2603, 2605] {
         spec.population.push((b, ymd(2019, 12, 31), 10));

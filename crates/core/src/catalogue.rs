@@ -108,6 +108,10 @@ pub fn entry(code: Code) -> Entry {
             "Der Wert im Feld «{feld}» ist grösser als die ausländische Wohnbevölkerung der Gemeinde ({detail}).",
             "Bitte den Wert prüfen und bei einem Tippfehler ein korrigiertes Formular einreichen.",
         ),
+        WertSprung => (
+            "Der Wert im Feld «{feld}» weicht stark von den früheren Meldungen der Gemeinde ab ({detail}).",
+            "Vor der Auszahlung bei der Gemeinde nachfragen, ob der Wert stimmt; bei einem Tippfehler ein korrigiertes Formular einfordern. Stimmt er, ist nichts zu tun (die Warnung ändert keinen Betrag).",
+        ),
         WertZuGross => (
             "Der Wert im Feld «{feld}» ist grösser als jede mögliche Anzahl ({detail}); er wird nicht verwendet.",
             "Bitte die richtige Anzahl eintragen (Tippfehler?) und ein korrigiertes Formular einreichen.",

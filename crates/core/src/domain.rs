@@ -106,6 +106,7 @@ codes! {
     WertNichtGanzzahlig = "WERT_NICHT_GANZZAHLIG", Fehler;
     WertTextzahl = "WERT_TEXTZAHL", Hinweis;
     WertUnplausibel = "WERT_UNPLAUSIBEL", Warnung;
+    WertSprung = "WERT_SPRUNG", Warnung;
     WertZuGross = "WERT_ZU_GROSS", Fehler;
     DolmetschUeberGespraeche = "DOLMETSCH_UEBER_GESPRAECHE", Fehler;
     IgVor2022 = "IG_VOR_2022", Fehler;

@@ -24,11 +24,13 @@ pub mod chain;
 mod freigabe;
 pub mod journal;
 mod schema;
+mod stichprobe;
 pub mod verify;
 
 pub use chain::{ChainKey, Head, LedgerFiles, Tamper};
 
 pub use freigabe::{bookings_sha256, sha256_hex, Release, ReleaseDraft, ReleaseFiles, RunState};
+pub use stichprobe::{Outcome, SampleRow};
 
 /// An invoice with what has been received on it (a plain value, shared with the writers).
 pub use crate::domain::InvoiceState;
@@ -183,6 +185,14 @@ pub enum LedgerError {
     NotReleased { what: String, stichtag: String, by: String, or_storno: String },
     #[error("Die Person, die bucht oder freigibt, ist nicht bekannt (das Benutzerkonto des Betriebssystems fehlt); es wurde nichts gebucht.")]
     NoPerson,
+    #[error("Die Gemeinde {bfs} ist für {jahr} in keiner Stichprobe ausgewählt; es wurde nichts erfasst.")]
+    NotSampled { bfs: Bfs, jahr: i32 },
+    #[error("Die Stichprobe {jahr} mit Gemeinde {bfs} hat «{person}» gezogen; das Ergebnis der Kontrolle muss eine andere Person erfassen (Vier-Augen-Prinzip). Es wurde nichts erfasst.")]
+    SampleSamePerson { bfs: Bfs, jahr: i32, person: String },
+    #[error("Das Ergebnis der Stichprobenkontrolle {jahr} der Gemeinde {bfs} ist bereits erfasst (von «{by}» am {at}); es wurde nichts erfasst.")]
+    SampleChecked { bfs: Bfs, jahr: i32, by: String, at: String },
+    #[error("Das Ergebnis einer Stichprobenkontrolle braucht eine Notiz (--notiz).")]
+    SampleNoNote,
 }
 
 /// The date of an invoice: a receipt's value date may not be before it. (Today the Stichtag
@@ -2304,7 +2314,37 @@ mod tests {
         };
         l.book_run_with_outputs(&h, &[p, claw], &ibans, None, files).unwrap();
         l.release("bruno", ymd(2024, 3, 31), "x", "t", make).unwrap();
+        l.record_sample(2023, 7, "anna", "x", "t", &[(1, "Zufall".into())]).unwrap();
+        l.record_outcome(2023, 1, Outcome::InOrdnung, "ok", "bruno", "x", "t").unwrap();
         l
+    }
+
+    /// A ledger written before the spot checks (schema of the release, before the keyed
+    /// chain) is migrated through the chain and `stichproben` on opening; a draw is then
+    /// recorded and chained.
+    #[test]
+    fn a_ledger_before_the_spot_checks_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v3.sqlite");
+        let before = schema::MIGRATIONS.iter().position(|m| *m == schema::STICHPROBEN).unwrap();
+        {
+            let conn = Connection::open(&p).unwrap();
+            for m in &schema::MIGRATIONS[..before] {
+                if *m != schema::KETTE {
+                    conn.execute_batch(m).unwrap();
+                }
+            }
+            let v = schema::MIGRATIONS.iter().position(|m| *m == schema::KETTE).unwrap();
+            conn.pragma_update(None, "user_version", v as i64).unwrap();
+        }
+        let mut l = Ledger::open(&p).unwrap();
+        assert_eq!(l.schema_version().unwrap(), schema::latest());
+        assert!(l.samples().unwrap().is_empty());
+        l.record_sample(2023, 9, "anna", "x", "t", &[(2601, "Zufall".into())]).unwrap();
+        drop(l);
+        let l = Ledger::open(&p).unwrap();
+        assert_eq!(l.samples().unwrap().len(), 1);
+        assert!(l.inspect().unwrap().chain.findings.is_empty());
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! older rows keep their MAC), or it re-chains under the key after verifying the chain.
 
 /// Migrations, index + 1 = the version they lead to.
-pub const MIGRATIONS: &[&str] = &[V1, IBAN, FREIGABE, KETTE];
+pub const MIGRATIONS: &[&str] = &[V1, IBAN, FREIGABE, KETTE, STICHPROBEN];
 
 /// Version 1: the tables, append-only.
 const V1: &str = r#"
@@ -141,6 +141,32 @@ CREATE TRIGGER kette_no_update BEFORE UPDATE ON kette
 BEGIN SELECT RAISE(ABORT, 'Die Hash-Kette ist unveränderlich'); END;
 CREATE TRIGGER kette_no_delete BEFORE DELETE ON kette
 BEGIN SELECT RAISE(ABORT, 'Die Hash-Kette ist unveränderlich'); END;
+"#;
+
+/// Spot checks (Kreisschreiben 6, issue 22): each municipality a draw selected, with why and
+/// the draw's seed and person (`art` 'Auswahl', `id` `<jahr>/<seed>/<bfs>`), and the
+/// outcome of its check (`art` 'Ergebnis', `id` `<jahr>/<seed>/<bfs>/ergebnis`), recorded
+/// by another person. Append-only and chained (a new table: no older row changes). The seed
+/// is decimal text (a u64 does not fit SQLite's integer).
+pub const STICHPROBEN: &str = r#"
+CREATE TABLE stichproben (
+    id              TEXT PRIMARY KEY,
+    seq             INTEGER NOT NULL UNIQUE,
+    art             TEXT NOT NULL CHECK (art IN ('Auswahl', 'Ergebnis')),
+    jahr            INTEGER NOT NULL,
+    seed            TEXT NOT NULL,
+    bfs             INTEGER NOT NULL,
+    grund           TEXT NOT NULL DEFAULT '',
+    ergebnis        TEXT CHECK (ergebnis IN ('in Ordnung', 'Mängel')),
+    notiz           TEXT NOT NULL DEFAULT '',
+    person          TEXT NOT NULL,
+    am              TEXT NOT NULL,
+    program_version TEXT NOT NULL
+);
+CREATE TRIGGER stichproben_no_update BEFORE UPDATE ON stichproben
+BEGIN SELECT RAISE(ABORT, 'Stichproben sind unveränderlich'); END;
+CREATE TRIGGER stichproben_no_delete BEFORE DELETE ON stichproben
+BEGIN SELECT RAISE(ABORT, 'Stichproben sind unveränderlich'); END;
 "#;
 
 /// The schema version this program writes.

@@ -805,6 +805,21 @@ impl Stammdaten {
         self.tariffs.iter().find(|t| t.code == code && t.valid_on(d))
     }
 
+    /// Every predecessor of `bfs`, transitively (mergers over several steps), sorted.
+    pub fn predecessors_all(&self, bfs: Bfs) -> Vec<Bfs> {
+        let mut seen = BTreeSet::from([bfs]);
+        let mut stack = vec![bfs];
+        while let Some(b) = stack.pop() {
+            for p in self.predecessors.get(&b).into_iter().flatten() {
+                if seen.insert(*p) {
+                    stack.push(*p);
+                }
+            }
+        }
+        seen.remove(&bfs);
+        seen.into_iter().collect()
+    }
+
     /// The predecessors whose residents count in the Sockelbeitrag base of `bfs` for year `y`
     /// (transitively): those that existed on the Stichtag `stichtag` and no longer exist in
     /// `y`. A predecessor that still exists in `y` has a row of its own (see

@@ -2,10 +2,12 @@
 //! the period, then the values. One module per form kind: [`report`] (Reportingformular,
 //! with the contract members' table) and [`sd`] (Selbstdeklaration). What holds across
 //! files (duplicates, resubmissions, eligibility, missing reports) is the next stage,
-//! [`crate::resolve`].
+//! [`crate::resolve`]. [`sprung`] compares a report's counts with the municipality's earlier
+//! half-years (`WERT_SPRUNG`), once the history is gathered.
 
 mod report;
 mod sd;
+pub mod sprung;
 
 use crate::catalogue::finding;
 use crate::domain::{
