@@ -352,40 +352,10 @@ fn evidence(
     Ok(files)
 }
 
-/// The bookings of a municipality (as municipality or as payee), one line each, `;`
-/// separated (the separator Swiss spreadsheet programs expect), amounts as exact decimals.
+/// The bookings of a municipality (as municipality or as payee): an extract of the
+/// journal (`Buchungsjournal.csv`'s columns, without its hash chain).
 pub fn bookings_csv(bookings: &[Booking], bfs: Bfs) -> String {
-    let field = |s: &str| {
-        if s.contains([';', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
-    let mut csv = String::from(
-        "Nr;Buchungs-ID;Lauf;Stichtag;Art;Zahlungsempfänger;BFS-Nr.;Jahr;Periode;Leistung;Betrag;Anzahl;Bezug;Text\n",
-    );
-    for b in bookings.iter().filter(|b| b.bfs == bfs || b.payee == bfs) {
-        let line = [
-            b.seq.to_string(),
-            b.id.clone(),
-            b.run_id.clone(),
-            crate::domain::fmt_date(b.stichtag),
-            b.art.as_str().to_string(),
-            b.payee.to_string(),
-            b.bfs.to_string(),
-            b.periode.year.to_string(),
-            b.periode.to_string(),
-            b.leistung.as_str().to_string(),
-            b.betrag.to_string(),
-            b.count.map(|c| c.to_string()).unwrap_or_default(),
-            b.bezug.as_ref().map(|r| r.as_str().to_string()).unwrap_or_default(),
-            b.text.clone(),
-        ];
-        csv.push_str(&line.iter().map(|x| field(x)).collect::<Vec<_>>().join(";"));
-        csv.push('\n');
-    }
-    csv
+    crate::ledger::journal::extract(bookings.iter().filter(|b| b.bfs == bfs || b.payee == bfs))
 }
 
 /// The workbook that lists the sample: the draw's parameters, then one row per selected

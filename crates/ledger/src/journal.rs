@@ -88,6 +88,20 @@ fn row_text(b: &Booking) -> String {
     row_fields(b).iter().map(|f| field(f)).collect::<Vec<_>>().join(";")
 }
 
+/// An extract of the journal (some of its bookings, e.g. one municipality's, for a spot
+/// check's evidence): the same columns and rows as [`export`], without the two hash columns
+/// (a chain over a selection would prove nothing; the full journal carries it).
+pub fn extract<'a>(bookings: impl IntoIterator<Item = &'a Booking>) -> String {
+    let mut out = String::from("\u{feff}");
+    out.push_str(&HEADER[..HEADER.len() - 1].join(";"));
+    out.push_str("\r\n");
+    for b in bookings {
+        out.push_str(&row_text(b));
+        out.push_str("\r\n");
+    }
+    out
+}
+
 /// The CSV text. The last column is the row's hash: SHA-256 of the previous row's hash, a
 /// line feed, and the row's text up to and including the `;` before the hash. With `head`,
 /// a last row anchors the ledger's chain (`Kettenkopf;<Nr.>;<MAC>;<Buchungen>`), chained

@@ -2348,6 +2348,23 @@ mod tests {
     }
 
     #[test]
+    fn a_journal_extract_has_the_journals_columns_without_the_chain() {
+        let mut l = Ledger::in_memory().unwrap();
+        l.book_run(&header(ymd(2023, 9, 30)), &[pb(1, 200), pb(2, 400)]).unwrap();
+        let all = l.bookings().unwrap();
+        let csv = journal::extract(all.iter().filter(|b| b.payee == 2));
+        let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").filter(|x| !x.is_empty()).collect();
+        assert_eq!(lines.len(), 2, "{csv}");
+        assert_eq!(lines[0].split(';').count(), 19);
+        assert_eq!(lines[0].split(';').last(), Some("Gebucht am"));
+        let row: Vec<&str> = lines[1].split(';').collect();
+        assert_eq!(
+            (row.len(), row[0], row[6], row[8], row[9], row[10]),
+            (19, "2", "2", "2023/H1", "FALL_EG", "400.00")
+        );
+    }
+
+    #[test]
     fn every_table_and_column_is_chained() {
         let l = full_ledger();
         assert!(l.inspect().unwrap().chain.findings.is_empty());
