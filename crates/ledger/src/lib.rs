@@ -2356,7 +2356,7 @@ mod tests {
         let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").filter(|x| !x.is_empty()).collect();
         assert_eq!(lines.len(), 2, "{csv}");
         assert_eq!(lines[0].split(';').count(), 19);
-        assert_eq!(lines[0].split(';').last(), Some("Gebucht am"));
+        assert_eq!(lines[0].rsplit(';').next(), Some("Gebucht am"));
         let row: Vec<&str> = lines[1].split(';').collect();
         assert_eq!(
             (row.len(), row[0], row[6], row[8], row[9], row[10]),
