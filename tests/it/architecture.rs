@@ -58,6 +58,10 @@ const ORDER: &[(&str, u32)] = &[
     // The money after compute, decided once: the payout calendar, offsets and invoices (4.7).
     ("payout", 9),
     ("compute", 10),
+    // Reminders: which form is missing after its deadline, at which level (5.2).
+    ("mahnung", 10),
+    // The letters' texts (reminders), one catalogue like the findings' texts.
+    ("brieftext", 10),
     ("write", 11),
     // scan → … → compute for a year, behind one call: used by `run` and by the payout runs.
     ("evaluate", 12),
@@ -66,6 +70,8 @@ const ORDER: &[(&str, u32)] = &[
     ("ledger", 14),
     ("zahlungslauf", 14),
     ("run", 15),
+    // The reminder command: evaluation, letters, drafts, the correspondence journal.
+    ("mahnen", 15),
     ("formulare", 15),
     ("synth", 16),
     // The settings file (`beitraege.toml`), read by the fronts before they call the library.

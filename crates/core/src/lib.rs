@@ -9,12 +9,14 @@
 //! command line or the browser (the crates above it); `tests/it/architecture.rs` checks the
 //! order of its modules.
 
+pub mod brieftext;
 pub mod catalogue;
 pub mod commit;
 pub mod compute;
 pub mod domain;
 pub mod extract;
 pub mod fsio;
+pub mod mahnung;
 pub mod payout;
 pub mod resolve;
 pub mod scan;
