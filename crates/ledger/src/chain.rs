@@ -1,7 +1,7 @@
 //! The keyed hash chain (Kette) over every row that decides money, and its key.
 //!
 //! Every row of the chained tables ([`TABLES`]: `meta`, `runs`, `bookings`, `freigaben`,
-//! `ausgaben`) has exactly one
+//! `ausgaben`, `korrespondenz`) has exactly one
 //! entry in the table `kette`: its position (1, 2, 3 … without gaps), the MAC of the entry
 //! before it and its own MAC, an HMAC-SHA256 under the ledger's key over the position, the
 //! previous MAC, the table, the row's key and the row's canonical text (a booking's
@@ -26,8 +26,14 @@ use thiserror::Error;
 /// The chained tables and the column that names a row (stable: not the rowid, which VACUUM
 /// may renumber). A table added to the schema that decides money belongs here; the unit test
 /// `every_table_and_column_is_chained` fails until it is.
-pub const TABLES: &[(&str, &str)] =
-    &[("meta", "key"), ("runs", "run_id"), ("bookings", "seq"), ("freigaben", "run_id"), ("ausgaben", "id")];
+pub const TABLES: &[(&str, &str)] = &[
+    ("meta", "key"),
+    ("runs", "run_id"),
+    ("bookings", "seq"),
+    ("freigaben", "run_id"),
+    ("ausgaben", "id"),
+    ("korrespondenz", "nr"),
+];
 
 /// The `meta` row that names the key a ledger is chained under ([`ChainKey::id`]).
 pub const META_KEY_ID: &str = "schluessel";
