@@ -4,7 +4,9 @@
 mod cli;
 
 // The library's modules, as the command line's files name them (`crate::run`, …).
-use beitraege::{domain, einstellungen, formulare, ledger, run, values, workbook, zahlungslauf};
+use beitraege::{
+    domain, einstellungen, formulare, ledger, mahnen, mahnung, run, stammdaten, values, workbook, zahlungslauf,
+};
 
 fn main() -> std::process::ExitCode {
     match cli::parse() {

@@ -5,6 +5,7 @@ pub mod einstellungen;
 pub mod fehler;
 pub mod formulare;
 pub mod konto;
+pub mod mahnen;
 pub mod pruefen;
 pub mod run;
 #[cfg(feature = "web")]
@@ -61,6 +62,9 @@ pub enum Command {
     /// Vorausgefüllte Formulare (Reportingformulare und Selbstdeklaration) für alle Gemeinden erstellen.
     #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege formulare [OPTIONEN]")]
     Formulare(formulare::FormulareArgs),
+    /// Mahnungen für Formulare, die nach ihrer Frist fehlen (Briefe, E-Mail-Entwürfe, Korrespondenzjournal).
+    #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege mahnen [OPTIONEN]")]
+    Mahnen(mahnen::MahnenArgs),
     /// Zahlungslauf per Stichtag: Entwurf, mit --buchen buchen, mit --storno stornieren.
     #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege zahlungslauf [OPTIONEN]")]
     Zahlungslauf(zahlungslauf::ZahlungslaufArgs),
@@ -152,6 +156,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::execute(args),
         Command::Formulare(args) => formulare::execute(args),
+        Command::Mahnen(args) => mahnen::execute(args),
         Command::Zahlungslauf(args) => zahlungslauf::execute(args),
         Command::Konto(args) => konto::execute(args),
         Command::ZahlungErfassen(args) => zahlung_erfassen::execute(args),

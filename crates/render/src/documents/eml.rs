@@ -234,3 +234,30 @@ pub fn invoice_draft(master: &Stammdaten, inv: &InvoiceDoc, pdf: &OutFile) -> Re
         },
     )
 }
+
+/// The draft that sends a reminder: the letter and the prefilled blank form; `text` is the
+/// letter catalogue's body (the closing is added here).
+pub fn reminder_draft(
+    master: &Stammdaten,
+    r: &crate::mahnung::Reminder,
+    subject: &str,
+    text: &str,
+    pdf: &OutFile,
+    form: Option<&OutFile>,
+) -> Result<OutFile, WriteError> {
+    let stem = base_name(&pdf.rel).strip_suffix(".pdf").unwrap_or(base_name(&pdf.rel)).to_string();
+    build(
+        master,
+        &format!("{}-{}", r.missing.form.period_key(), r.level),
+        r.date,
+        Draft {
+            rel: format!("{FOLDER}/{stem}.eml"),
+            kind: "mahnung",
+            bfs: r.missing.filer,
+            subject: subject.to_string(),
+            text: format!("{text}\n\n{}", closing(master)),
+            pdf,
+            book: form,
+        },
+    )
+}
