@@ -142,7 +142,7 @@ pub fn run(opts: &MahnenOptions) -> Result<MahnenReport, MahnenError> {
     let mut ledger = Ledger::open(&opts.ledger)?;
     let before = sent(&ledger, opts.year)?;
     let missing = mahnung::missing(&eval.master, &eval.resolved, opts.year, opts.stichtag);
-    let (todo, held) = mahnung::plan(missing, &before, opts.stichtag, opts.days)
+    let mahnung::Plan { todo, held } = mahnung::plan(missing, &before, opts.stichtag, opts.days)
         .ok_or(MahnenError::Deadline { days: opts.days, date: fmt_date(opts.stichtag) })?;
     if todo.is_empty() {
         return Ok(MahnenReport { written: vec![], held, folder: None, files: vec![] });

@@ -125,6 +125,9 @@ fn written(r: &MahnenReport) -> Vec<(u32, Form, u8, Option<NaiveDate>)> {
         .collect()
 }
 
+/// A journal row: number, municipality, form, period, date, level.
+type JournalRow<'a> = (i64, u32, &'a str, &'a str, NaiveDate, Option<u8>);
+
 #[test]
 fn deadlines_levels_the_lead_and_closing_by_receipt() {
     let c = case();
@@ -163,7 +166,7 @@ fn deadlines_levels_the_lead_and_closing_by_receipt() {
     // The journal holds them all, numbered, with the files' SHA-256.
     let l = Ledger::open_read_only(&c.ledger).unwrap();
     let j = l.correspondence(Some(2023)).unwrap();
-    let rows: Vec<(i64, u32, &str, &str, NaiveDate, Option<u8>)> = j
+    let rows: Vec<JournalRow<'_>> = j
         .iter()
         .map(|x| (x.nr, x.letter.bfs, x.letter.form.as_str(), x.letter.period.as_str(), x.letter.date, x.letter.level))
         .collect();

@@ -184,16 +184,20 @@ impl Held {
     }
 }
 
+/// What [`plan`] decided for a day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The reminders to write.
+    pub todo: Vec<Reminder>,
+    /// The missing forms not reminded on this day, with why.
+    pub held: Vec<(Missing, Held)>,
+}
+
 /// The reminders to write on day `on` for the `missing` forms, given those `sent` before
 /// (any year; only the same municipality and form count), with a new deadline `days` days
 /// after `on`; and the forms held back, with why. `None` only if the new deadline leaves
 /// the calendar.
-pub fn plan(
-    missing: Vec<Missing>,
-    sent: &[Sent],
-    on: NaiveDate,
-    days: u32,
-) -> Option<(Vec<Reminder>, Vec<(Missing, Held)>)> {
+pub fn plan(missing: Vec<Missing>, sent: &[Sent], on: NaiveDate, days: u32) -> Option<Plan> {
     let deadline = on.checked_add_days(chrono::Days::new(u64::from(days)))?;
     let mut todo = Vec::new();
     let mut held = Vec::new();
@@ -220,7 +224,7 @@ pub fn plan(
         let passed = m.form.deadline();
         todo.push(Reminder { missing: m, level, date: on, passed, deadline, first });
     }
-    Some((todo, held))
+    Some(Plan { todo, held })
 }
 
 /// Whether the form a reminder was about has arrived in `resolved` (the inbox as it stands):
@@ -261,7 +265,7 @@ mod tests {
     #[test]
     fn first_then_second_after_the_first_deadline() {
         let on = d(2023, 8, 1);
-        let (todo, held) = plan(vec![miss(2601, H1)], &[], on, 14).unwrap();
+        let Plan { todo, held } = plan(vec![miss(2601, H1)], &[], on, 14).unwrap();
         assert!(held.is_empty());
         assert_eq!(
             (todo[0].level, todo[0].deadline, todo[0].passed, todo[0].first),
@@ -269,22 +273,22 @@ mod tests {
         );
         let first = Sent { bfs: 2601, form: H1, date: on, level: 1, deadline: d(2023, 8, 15) };
         // The same day: not again.
-        let (todo, held) = plan(vec![miss(2601, H1)], std::slice::from_ref(&first), on, 14).unwrap();
+        let Plan { todo, held } = plan(vec![miss(2601, H1)], std::slice::from_ref(&first), on, 14).unwrap();
         assert!(todo.is_empty());
         assert_eq!(held[0].1, Held::SentToday);
         // On the first one's deadline: still waiting; the day after: the second.
-        let (todo, held) = plan(vec![miss(2601, H1)], std::slice::from_ref(&first), d(2023, 8, 15), 14).unwrap();
+        let Plan { todo, held } = plan(vec![miss(2601, H1)], std::slice::from_ref(&first), d(2023, 8, 15), 14).unwrap();
         assert!(todo.is_empty());
         assert_eq!(held[0].1, Held::Waiting { first: on, until: d(2023, 8, 15) });
-        let (todo, _) = plan(vec![miss(2601, H1)], std::slice::from_ref(&first), d(2023, 8, 16), 10).unwrap();
+        let Plan { todo, .. } = plan(vec![miss(2601, H1)], std::slice::from_ref(&first), d(2023, 8, 16), 10).unwrap();
         assert_eq!((todo[0].level, todo[0].deadline, todo[0].first), (2, d(2023, 8, 26), Some((on, d(2023, 8, 15)))));
         // After the second: none.
         let second = Sent { bfs: 2601, form: H1, date: d(2023, 8, 16), level: 2, deadline: d(2023, 8, 26) };
-        let (todo, held) = plan(vec![miss(2601, H1)], &[first.clone(), second], d(2023, 9, 30), 14).unwrap();
+        let Plan { todo, held } = plan(vec![miss(2601, H1)], &[first.clone(), second], d(2023, 9, 30), 14).unwrap();
         assert!(todo.is_empty());
         assert_eq!(held[0].1, Held::Exhausted { second: d(2023, 8, 16) });
         // Another municipality's or another form's reminder does not count.
-        let (todo, _) =
+        let Plan { todo, .. } =
             plan(vec![miss(2602, H1), miss(2601, Form::Selbstdeklaration(2023))], &[first], on, 14).unwrap();
         assert_eq!(todo.iter().map(|r| r.level).collect::<Vec<_>>(), vec![1, 1]);
     }
