@@ -1,12 +1,15 @@
-//! The texts of the reminder letters and their e-mail drafts, in one place like the findings'
-//! texts ([`crate::catalogue`]): subject, paragraphs and the e-mail body, in the terms of the
-//! Kreisschreiben (5.2). The renderers lay them out and add nothing that says more; every
-//! sentence rests on what [`crate::mahnung`] decided (the form, its deadline, the level, the
-//! first reminder's date and deadline, the municipalities it covers).
+//! The texts of the reminder letters, the yearly information and their e-mail drafts, in one
+//! place like the findings' texts ([`crate::catalogue`]): subject, paragraphs, headings and
+//! the e-mail body, in the terms of the Kreisschreiben (5.2, 4.5.3). The renderers lay them
+//! out and add nothing that says more; every sentence rests on what [`crate::mahnung`]
+//! decided (the form, its deadline, the level, the first reminder's date and deadline, the
+//! municipalities it covers) or what [`crate::jahresinfo`] states (amounts, payouts, withheld
+//! amounts, invoices), and a section whose facts are empty is not written.
 //!
 //! It knows nothing of the layout, the ledger or the command.
 
-use crate::domain::{fmt_date, Bfs};
+use crate::domain::{chf_text, fmt_date, Bfs};
+use crate::jahresinfo::{Info, Source};
 use crate::mahnung::Form;
 
 /// What a reminder letter says, filled in by the caller from the decided reminder.
@@ -154,6 +157,140 @@ fn to_the(form: Form) -> &'static str {
 /// `Gunzgen (2578)`.
 pub fn name_bfs(name: &str, bfs: Bfs) -> String {
     format!("{name} ({bfs})")
+}
+
+// ---------------------------------------------------------------------------
+// The yearly information (4.5.3)
+// ---------------------------------------------------------------------------
+
+/// The yearly information's subject: `Beiträge start.integration 2023 – Gunzgen (2578)`.
+pub fn info_subject(i: &Info) -> String {
+    format!("Beiträge start.integration {} – {}", i.year, name_bfs(&i.name, i.bfs))
+}
+
+/// The opening paragraph; `annex` is the attached annex's file name.
+pub fn info_opening(i: &Info, annex: &str) -> String {
+    format!(
+        "Gemäss Ziffer 4.5.3 des Kreisschreibens KRS-GEF-2017/01 informieren wir die Koordinationsstellen, die \
+         Präsidien der Einwohnergemeinden und die Finanzverwaltungen jährlich über die auszurichtenden Beiträge. \
+         Für {} stehen im Anhang Nr. 1 ({annex}, beiliegend) für das Jahr {} die folgenden Beiträge:",
+        name_bfs(&i.name, i.bfs),
+        i.year
+    )
+}
+
+/// The heading of the amounts and the label of their total.
+pub fn info_amounts_heading(i: &Info) -> String {
+    format!("Beiträge {} gemäss Anhang Nr. 1", i.year)
+}
+pub const INFO_TOTAL: &str = "Total";
+
+/// A line's label with its count: `Fallpauschale Erstinformation, 1. Halbjahr 2023 (12)`.
+pub fn info_amount_label(label: &str, count: Option<u64>) -> String {
+    match count {
+        Some(n) => format!("{label} ({n})"),
+        None => label.to_string(),
+    }
+}
+
+/// The heading of the payouts and the sentence before them (none when there are none).
+pub fn info_payouts_heading(i: &Info, payee_name: &str) -> Option<(String, String)> {
+    if i.payouts.is_empty() {
+        return None;
+    }
+    let to = if i.payee == i.bfs { String::new() } else { format!(" an {}", name_bfs(payee_name, i.payee)) };
+    Some(match i.source {
+        Source::Ledger => (
+            "Auszahlungen".to_string(),
+            format!("Für das Jahr {} sind{to} gemäss unserer Buchhaltung folgende Beträge gebucht (Stichtag des Zahlungslaufs):", i.year),
+        ),
+        Source::Projection => (
+            "Voraussichtliche Auszahlungen".to_string(),
+            format!(
+                "Für das Jahr {} ist noch nichts ausgerichtet. Nach dem Auszahlungskalender (Ziffer 4.5.2) werden die \
+                 Beiträge{to} voraussichtlich wie folgt ausgerichtet:",
+                i.year
+            ),
+        ),
+    })
+}
+
+/// A payout's label: `31.03.2023`, `31.03.2023: Sockelbeitrag 2023`, with the offset
+/// clawbacks when there are any.
+pub fn info_payout_label(date: chrono::NaiveDate, basis: &str, offset: rust_decimal::Decimal) -> String {
+    let mut s = fmt_date(date);
+    if !basis.is_empty() {
+        s.push_str(&format!(": {basis}"));
+    }
+    if offset > rust_decimal::Decimal::ZERO {
+        s.push_str(&format!(", abzüglich verrechnete Rückforderungen CHF {}", chf_text(offset)));
+    }
+    s
+}
+
+/// The label of what the ledger has not booked yet.
+pub const INFO_NOT_YET_PAID: &str = "Noch nicht gebucht";
+
+/// The heading of the withheld amounts and the sentence before them.
+pub fn info_withheld_heading(i: &Info) -> Option<(String, String)> {
+    (!i.withheld.is_empty()).then(|| {
+        (
+            "Nicht ausgerichtet".to_string(),
+            format!("Folgende Beträge {} werden nicht ausgerichtet, mit dem Grund:", i.year),
+        )
+    })
+}
+
+/// The heading of the open invoices and the sentence before them.
+pub fn info_invoices_heading(i: &Info) -> Option<(String, String)> {
+    if i.invoices.is_empty() {
+        return None;
+    }
+    let projected = i.invoices.iter().all(|v| v.id.is_empty());
+    Some(if projected {
+        (
+            "Voraussichtliche Rechnung".to_string(),
+            "Übersteigen die Rückforderungen die Beiträge eines Zahlungslaufs, stellen wir den Rest in Rechnung \
+             (Ziffer 4.7); voraussichtlich:"
+                .to_string(),
+        )
+    } else {
+        ("Offene Rechnungen".to_string(), "Folgende Rechnungen sind gemäss unserer Buchhaltung noch offen:".to_string())
+    })
+}
+
+/// An invoice's label: `Rechnung Nr. 2023-0001 vom 02.10.2023, zahlbar bis 01.11.2023`.
+pub fn info_invoice_label(id: &str, date: chrono::NaiveDate, due: chrono::NaiveDate) -> String {
+    if id.is_empty() {
+        format!("Zahlungslauf vom {}, zahlbar bis {}", fmt_date(date), fmt_date(due))
+    } else {
+        format!("Rechnung Nr. {id} vom {}, zahlbar bis {}", fmt_date(date), fmt_date(due))
+    }
+}
+
+/// The closing paragraph: whom to ask.
+pub fn info_last(contact: &str) -> String {
+    if contact.is_empty() {
+        "Für Fragen sind wir gerne für Sie da.".to_string()
+    } else {
+        format!("Für Fragen sind wir gerne für Sie da: {contact}.")
+    }
+}
+
+/// The copies' line below the closing: `Kopie an: Gemeindepräsidium Gunzgen, Finanzverwaltung
+/// Gunzgen` (none without copies).
+pub fn info_copies(names: &[String]) -> Option<String> {
+    (!names.is_empty()).then(|| format!("Kopie an: {}", names.join(", ")))
+}
+
+/// The e-mail draft's text before the closing: `letter` and `annex` are the attached files.
+pub fn info_mail(i: &Info, letter: &str, annex: &str) -> String {
+    format!(
+        "Sehr geehrte Damen und Herren,\n\nim Anhang erhalten Sie unsere Information über die Beiträge \
+         start.integration {} an {} («{letter}») und den Anhang Nr. 1 («{annex}»).",
+        i.year,
+        name_bfs(&i.name, i.bfs)
+    )
 }
 
 #[cfg(test)]

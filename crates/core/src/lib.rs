@@ -16,6 +16,7 @@ pub mod compute;
 pub mod domain;
 pub mod extract;
 pub mod fsio;
+pub mod jahresinfo;
 pub mod mahnung;
 pub mod payout;
 pub mod resolve;

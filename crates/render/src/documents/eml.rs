@@ -267,3 +267,41 @@ pub fn reminder_draft(
         },
     )
 }
+
+/// The draft that sends the yearly information to one recipient (`to`, of role `role`): the
+/// letter and the annex PDF; `text` is the letter catalogue's body (the closing is added
+/// here).
+#[allow(clippy::too_many_arguments)]
+pub fn info_draft(
+    master: &Stammdaten,
+    bfs: Bfs,
+    to: Option<&MunicipalityAddress>,
+    role: crate::adressen::Role,
+    date: NaiveDate,
+    subject: &str,
+    text: &str,
+    pdf: &OutFile,
+    annex: &OutFile,
+) -> Result<OutFile, WriteError> {
+    let stem = base_name(&pdf.rel).strip_suffix(".pdf").unwrap_or(base_name(&pdf.rel)).to_string();
+    let role_part = match role {
+        crate::adressen::Role::Koordinationsstelle => "Koordinationsstelle",
+        crate::adressen::Role::Praesidium => "Praesidium",
+        crate::adressen::Role::Finanzverwaltung => "Finanzverwaltung",
+    };
+    build(
+        master,
+        &format!("{}-{}", date.format("%Y"), role_part.to_lowercase()),
+        date,
+        Draft {
+            rel: format!("{FOLDER}/{stem}_{role_part}.eml"),
+            kind: "jahresinformation",
+            bfs,
+            to,
+            subject: subject.to_string(),
+            text: format!("{text}\n\n{}", closing(master)),
+            pdf,
+            more: vec![annex],
+        },
+    )
+}

@@ -18,6 +18,7 @@
 pub mod annex_pdf;
 pub mod eml;
 pub mod invoice;
+pub mod jahresinformation;
 pub mod letter;
 pub mod mahnung;
 pub mod pdf;
