@@ -5,7 +5,8 @@ mod cli;
 
 // The library's modules, as the command line's files name them (`crate::run`, …).
 use beitraege::{
-    domain, einstellungen, formulare, ledger, mahnen, mahnung, run, stammdaten, values, workbook, zahlungslauf,
+    domain, einstellungen, formulare, jahresinformation, ledger, mahnen, mahnung, run, stammdaten, values, workbook,
+    zahlungslauf,
 };
 
 fn main() -> std::process::ExitCode {

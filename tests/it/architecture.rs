@@ -62,6 +62,8 @@ const ORDER: &[(&str, u32)] = &[
     ("mahnung", 10),
     // The letters' texts (reminders), one catalogue like the findings' texts.
     ("brieftext", 10),
+    // The yearly information: what one municipality's letter states (4.5.3).
+    ("jahresinfo", 10),
     ("write", 11),
     // scan → … → compute for a year, behind one call: used by `run` and by the payout runs.
     ("evaluate", 12),
@@ -72,6 +74,8 @@ const ORDER: &[(&str, u32)] = &[
     ("run", 15),
     // The reminder command: evaluation, letters, drafts, the correspondence journal.
     ("mahnen", 15),
+    // The yearly information command: evaluation, ledger, letters, drafts, the journal.
+    ("jahresinformation", 15),
     ("formulare", 15),
     ("synth", 16),
     // The settings file (`beitraege.toml`), read by the fronts before they call the library.

@@ -207,8 +207,8 @@ pub fn info_payouts_heading(i: &Info, payee_name: &str) -> Option<(String, Strin
         Source::Projection => (
             "Voraussichtliche Auszahlungen".to_string(),
             format!(
-                "Für das Jahr {} ist noch nichts ausgerichtet. Nach dem Auszahlungskalender (Ziffer 4.5.2) werden die \
-                 Beiträge{to} voraussichtlich wie folgt ausgerichtet:",
+                "In unserer Buchhaltung ist für das Jahr {} noch keine Auszahlung gebucht. Nach dem Auszahlungskalender \
+                 (Ziffer 4.5.2) werden die Beiträge{to} voraussichtlich wie folgt ausgerichtet:",
                 i.year
             ),
         ),
@@ -236,7 +236,7 @@ pub fn info_withheld_heading(i: &Info) -> Option<(String, String)> {
     (!i.withheld.is_empty()).then(|| {
         (
             "Nicht ausgerichtet".to_string(),
-            format!("Folgende Beträge {} werden nicht ausgerichtet, mit dem Grund:", i.year),
+            format!("Folgende Beiträge {} werden nicht ausgerichtet, mit dem Grund:", i.year),
         )
     })
 }

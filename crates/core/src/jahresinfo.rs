@@ -58,7 +58,8 @@ pub enum Source {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Withheld {
     pub label: String,
-    pub amount: Chf,
+    /// `None`: nothing is computed for the line (no report of the half-year).
+    pub amount: Option<Chf>,
     pub reason: String,
 }
 
@@ -116,7 +117,11 @@ fn sub(a: Chf, b: Chf) -> Result<Chf, Overflow> {
 /// The information of `row` of `comp`; `ledger` are the year's bookings and the ledger's
 /// invoices (`None`: no ledger read). With no booking of the row's municipality in the year
 /// the payouts are the projection's.
-pub fn info(comp: &Computation, row: &AnnexRow, ledger: Option<(&[Booked], &[InvoiceState])>) -> Result<Info, Overflow> {
+pub fn info(
+    comp: &Computation,
+    row: &AnnexRow,
+    ledger: Option<(&[Booked], &[InvoiceState])>,
+) -> Result<Info, Overflow> {
     let y = comp.year;
     let amounts = row
         .statement
@@ -128,8 +133,13 @@ pub fn info(comp: &Computation, row: &AnnexRow, ledger: Option<(&[Booked], &[Inv
         .statement
         .iter()
         .filter_map(|l| {
-            let w = l.withheld.filter(|w| *w > Decimal::ZERO)?;
-            Some(Withheld { label: line_label(y, l), amount: w, reason: l.reason_text() })
+            let w = l.withheld.filter(|w| *w > Decimal::ZERO);
+            let uncomputed = l.computed.is_none() && l.paid.is_zero() && !l.reasons.is_empty();
+            (w.is_some() || uncomputed).then(|| Withheld {
+                label: line_label(y, l),
+                amount: w,
+                reason: l.reason_text(),
+            })
         })
         .collect();
     let booked: Vec<&Booked> =
@@ -236,9 +246,15 @@ mod tests {
             notes: vec![],
             out_of_range: false,
             statement: vec![
-            line(Item::Sockel, dec("5000.00"), Some(dec("0")), vec![]),
-            line(Item::NoReport { period: Period::new(2023, 2) }, dec("0"), Some(dec("300.00")), vec![Reason::NoReport]),
-            line(Item::Clawback, dec("-100.00"), None, vec![]),
+                line(Item::Sockel, dec("5000.00"), Some(dec("0")), vec![]),
+                line(Item::NoReport { period: Period::new(2023, 2) }, dec("0"), None, vec![Reason::NoReport]),
+                line(
+                    Item::Component { period: Period::new(2023, 1), component: crate::domain::Component::FallEg },
+                    dec("0"),
+                    Some(dec("300.00")),
+                    vec![Reason::Status(RowStatus::Eligible)],
+                ),
+                line(Item::Clawback, dec("-100.00"), None, vec![]),
             ],
         };
         Computation {
@@ -268,8 +284,13 @@ mod tests {
             i.amounts.iter().map(|a| (a.label.as_str(), a.amount)).collect::<Vec<_>>(),
             vec![("Sockelbeitrag 2023", dec("5000.00")), ("Rückforderung 2023", dec("-100.00"))]
         );
-        assert_eq!(i.withheld.len(), 1);
-        assert_eq!((i.withheld[0].amount, i.withheld[0].label.as_str()), (dec("300.00"), "Fall- und Dolmetschpauschalen, 2. Halbjahr 2023"));
+        assert_eq!(
+            i.withheld.iter().map(|w| (w.label.as_str(), w.amount)).collect::<Vec<_>>(),
+            vec![
+                ("Fall- und Dolmetschpauschalen, 2. Halbjahr 2023", None),
+                ("Fallpauschale Erstinformation, 1. Halbjahr 2023", Some(dec("300.00")))
+            ]
+        );
         assert_eq!(i.payouts.len(), 1);
         assert_eq!((i.payouts[0].amount, i.payouts[0].offset), (dec("5000.00"), dec("100.00")));
         assert_eq!(i.not_yet_paid, None);
@@ -282,7 +303,10 @@ mod tests {
         ];
         let i = info(&c, &c.rows[0], Some((&booked, &[]))).unwrap();
         assert_eq!(i.source, Source::Ledger);
-        assert_eq!(i.payouts.iter().map(|p| (p.date, p.amount)).collect::<Vec<_>>(), vec![(ymd(2023, 3, 31), dec("4900.00"))]);
+        assert_eq!(
+            i.payouts.iter().map(|p| (p.date, p.amount)).collect::<Vec<_>>(),
+            vec![(ymd(2023, 3, 31), dec("4900.00"))]
+        );
         assert_eq!(i.not_yet_paid, Some(dec("0.00")));
         // Nothing of the municipality booked: the projection again.
         let i = info(&c, &c.rows[0], Some((&booked[2..], &[]))).unwrap();

@@ -140,11 +140,13 @@ impl Adressen {
     pub fn recipients(&self, bfs: Bfs) -> Vec<(Role, &MunicipalityAddress)> {
         Role::ALL
             .into_iter()
-            .filter_map(|r| match r {
-                Role::Koordinationsstelle => self.municipalities.get(&bfs),
-                _ => self.copies.get(&(bfs, r)),
-            }
-            .map(|m| (r, m)))
+            .filter_map(|r| {
+                match r {
+                    Role::Koordinationsstelle => self.municipalities.get(&bfs),
+                    _ => self.copies.get(&(bfs, r)),
+                }
+                .map(|m| (r, m))
+            })
             .collect()
     }
 }
@@ -292,9 +294,7 @@ pub fn parse(sheets: &[Sheet], known: &dyn Fn(Bfs) -> bool) -> (Adressen, Vec<Pr
                 problems.push(Problem::at(
                     ProblemKind::BadValue,
                     t.pos(r, "Rolle"),
-                    &format!(
-                        "«{role_text}» ist keine Rolle (Koordinationsstelle, Präsidium oder Finanzverwaltung)."
-                    ),
+                    &format!("«{role_text}» ist keine Rolle (Koordinationsstelle, Präsidium oder Finanzverwaltung)."),
                 ));
                 continue;
             };
@@ -460,10 +460,7 @@ mod tests {
         let (a, p) = parse(&[sheet("Adressen", &all)], &|b| b == 2403);
         let at = p.iter().map(|p| (p.kind, p.at.clone().map(|a| (a.row, a.column)))).collect::<Vec<_>>();
         // Row 5 names the Präsidium a second time; row 6 no role.
-        assert_eq!(
-            at,
-            vec![(ProblemKind::Duplicate, None), (ProblemKind::BadValue, Some((6, "Rolle".to_string())))]
-        );
+        assert_eq!(at, vec![(ProblemKind::Duplicate, None), (ProblemKind::BadValue, Some((6, "Rolle".to_string())))]);
         let roles: Vec<Role> = a.recipients(2403).into_iter().map(|(r, _)| r).collect();
         assert_eq!(roles, vec![Role::Koordinationsstelle, Role::Praesidium, Role::Finanzverwaltung]);
         assert!(a.recipients(2401).is_empty());

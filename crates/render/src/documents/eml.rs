@@ -12,8 +12,8 @@
 //! (and only there). A boundary found anywhere but on its own delimiter lines stops the draft.
 
 use super::{answer_by, doc_error, invoice, letter, long_date, sender_of, stem, stem_of};
-use crate::domain::chf_text;
 use crate::adressen::MunicipalityAddress;
+use crate::domain::chf_text;
 use crate::domain::Bfs;
 use crate::payout::InvoiceDoc;
 use crate::stammdaten::Stammdaten;

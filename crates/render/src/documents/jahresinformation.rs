@@ -7,8 +7,8 @@
 
 use super::pdf::{self, Meta, Page};
 use super::{
-    doc_error, eml, letterhead, para_height, recipient_of, sender_of, signature_height, stem_of, Flow, BODY, BOTTOM,
-    CLOSING_AFTER,
+    amount_line_height, doc_error, eml, letterhead, para_height, recipient_of, sender_of, signature_height, stem_of,
+    Flow, BODY, BOTTOM, CLOSING_AFTER,
 };
 use crate::adressen::Role;
 use crate::domain::chf_text;
@@ -59,8 +59,11 @@ pub fn write(
         to_lines.insert(1, format!("z. Hd. {}", c.contact_person));
     }
     let recipients = master.adressen.recipients(i.bfs);
-    let copies: Vec<String> =
-        recipients.iter().filter(|(r, _)| *r != Role::Koordinationsstelle).map(|(_, m)| m.address.name.clone()).collect();
+    let copies: Vec<String> = recipients
+        .iter()
+        .filter(|(r, _)| *r != Role::Koordinationsstelle)
+        .map(|(_, m)| m.address.name.clone())
+        .collect();
     let payee_name = master.municipality(i.payee).map(|m| m.name.clone()).unwrap_or_default();
 
     let mut first = Page::default();
@@ -89,7 +92,8 @@ pub fn write(
         f.para(&head, BODY, true, 0.0, 1.0);
         f.para(&intro, BODY, false, 0.0, 1.0);
         for w in &i.withheld {
-            f.amount_line(&w.label, &chf(w.amount), BODY, false);
+            f.keep(amount_line_height(&w.label, BODY, false) + para_height(&w.reason, BODY, false, 5.0, 1.0));
+            f.amount_line(&w.label, &w.amount.map(chf).unwrap_or_default(), BODY, false);
             f.para(&w.reason, BODY, false, 5.0, 1.0);
         }
         f.y += 2.0;
