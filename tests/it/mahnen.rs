@@ -185,7 +185,7 @@ fn deadlines_levels_the_lead_and_closing_by_receipt() {
     assert!(l.inspect().unwrap().chain.findings.is_empty());
 }
 
-fn header_block(bytes: &[u8]) -> String {
+pub(crate) fn header_block(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     text.split("\r\n\r\n").next().unwrap().to_string()
 }
@@ -259,6 +259,13 @@ fn every_letter_kind_fits_its_window_and_keeps_its_closing() {
         letters.extend(r.written.iter().map(|w| folder.join(&w.letter)));
     }
     assert_eq!(letters.len(), 5);
+    assert_fits_window(&letters);
+}
+
+/// Reads a binary PGM (P5, 8 bit) as written by `pdftoppm -gray`.
+/// Every letter of `letters`, rendered to PNG: the address in the window, nothing right of it or
+/// below it before the date, and the closing on a page with a paragraph before it.
+pub(crate) fn assert_fits_window(letters: &[PathBuf]) {
     let dir = tempfile::tempdir().unwrap();
     for (i, p) in letters.iter().enumerate() {
         let prefix = dir.path().join(format!("l{i}"));
@@ -292,8 +299,7 @@ fn every_letter_kind_fits_its_window_and_keeps_its_closing() {
     }
 }
 
-/// Reads a binary PGM (P5, 8 bit) as written by `pdftoppm -gray`.
-fn read_pgm(bytes: &[u8]) -> (usize, usize, Vec<u8>) {
+pub(crate) fn read_pgm(bytes: &[u8]) -> (usize, usize, Vec<u8>) {
     let mut fields = Vec::new();
     let mut i = 0;
     while fields.len() < 4 {

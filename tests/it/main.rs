@@ -19,6 +19,7 @@ mod formulare;
 mod hostile;
 mod integrity_fs;
 mod integrity_values;
+mod jahresinformation;
 mod ledger_integrity;
 mod mahnen;
 mod master_data_text;
