@@ -161,5 +161,13 @@ pub fn annex_view(path: &Path, eval: &Evaluation) -> Result<AnnexView, WriteErro
             }
         })
         .collect();
-    Ok(AnnexView { year: eval.year, rows, invoices: ledger.invoices().map_err(err)?, last_run, runs })
+    let invoices = ledger.invoices().map_err(err)?;
+    let letters = super::statement::correspondence(
+        &ledger.correspondence(Some(eval.year)).map_err(err)?,
+        &invoices,
+        &eval.master,
+        Some(eval.year),
+        None,
+    );
+    Ok(AnnexView { year: eval.year, rows, invoices, last_run, runs, letters })
 }

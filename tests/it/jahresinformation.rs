@@ -271,3 +271,88 @@ fn every_yearly_information_fits_its_window_and_keeps_its_closing() {
     assert_eq!(letters.len(), 4);
     crate::mahnen::assert_fits_window(&letters);
 }
+
+/// The correspondence list: after the yearly information, `run --buchhaltung` lists the four
+/// letters in `korrespondenz.json` and in the sheet `Korrespondenz` of the discrepancy report;
+/// `konto` for 2601 lists its one letter. Without a ledger neither is written.
+#[test]
+fn the_correspondence_list_in_the_report_the_json_and_the_statement() {
+    let c = case();
+    let r = on(&c, ymd(2024, 1, 15));
+    let mut ro = beitraege::evaluate::RunOptions {
+        year: 2023,
+        inbox: c.opts.inbox.clone(),
+        stammdaten: c.opts.stammdaten.clone(),
+        out: c.opts.out.join("run"),
+        threads: Some(1),
+        limits: Default::default(),
+        run_date: ymd(2024, 1, 20),
+        contact: None,
+        progress: None,
+        force: true,
+        received_by: None,
+        buchhaltung: None,
+    };
+    let e = beitraege::evaluate::evaluate(&ro).unwrap();
+    let without = beitraege::run::render(&e, &ro).unwrap();
+    assert!(!without.iter().any(|f| f.rel == "korrespondenz.json"));
+    ro.buchhaltung = Some(c.opts.ledger.clone());
+    let files = beitraege::run::render(&e, &ro).unwrap();
+    let json = files.iter().find(|f| f.rel == "korrespondenz.json").expect("korrespondenz.json");
+    let v: serde_json::Value = serde_json::from_slice(&json.bytes).unwrap();
+    let rows: Vec<(String, String, u64, String, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["datum"].as_str().unwrap().to_string(),
+                x["art"].as_str().unwrap().to_string(),
+                x["bfs_nr"].as_u64().unwrap(),
+                x["empfaenger"].as_str().unwrap().to_string(),
+                x["datei"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let row = |b: u64, to: &str, file: &str| {
+        ("15.01.2024".to_string(), "Jahresinformation".to_string(), b, to.to_string(), file.to_string())
+    };
+    assert_eq!(
+        rows,
+        vec![
+            row(2601, "Stadt Solothurn", "Jahresinformation/2601_Solothurn_Jahresinformation_2023.pdf"),
+            row(2602, "Gemeinde Lead", "Jahresinformation/2602_Lead_Jahresinformation_2023.pdf"),
+            row(2603, "Gemeinde Member", "Jahresinformation/2603_Member_Jahresinformation_2023.pdf"),
+            row(2605, "Gemeinde Klein", "Jahresinformation/2605_Klein_Jahresinformation_2023.pdf"),
+        ]
+    );
+    assert_eq!(
+        r.written.iter().map(|w| w.letter.clone()).collect::<Vec<_>>(),
+        rows.iter().map(|x| x.4.clone()).collect::<Vec<_>>()
+    );
+    let report = files.iter().find(|f| f.rel == "Befunde_2023.xlsx").unwrap();
+    let wb = beitraege::workbook::read_workbook(&report.bytes, &Default::default()).unwrap();
+    let sheet = wb.sheets.iter().find(|s| s.name == "Korrespondenz").expect("sheet Korrespondenz");
+    // Title, subtitle, a blank row, the header on row 4, then one row per letter.
+    assert_eq!(sheet.get(3, 0).text(), "Datum");
+    assert_eq!((4..8).map(|r| sheet.get(r, 3).text()).collect::<Vec<_>>(), vec!["2601", "2602", "2603", "2605"]);
+    assert!(sheet.get(8, 3).is_empty());
+    // konto for 2601: its one letter.
+    let (_, folder, _) = beitraege::zahlungslauf::konto::execute(&beitraege::zahlungslauf::konto::KontoOptions {
+        ledger: c.opts.ledger.clone(),
+        out: c.opts.out.join("konto"),
+        bfs: Some(2601),
+        stammdaten: Some(c.opts.stammdaten.clone()),
+        date: ymd(2024, 1, 20),
+    })
+    .unwrap();
+    let wb = beitraege::workbook::read_workbook(
+        &std::fs::read(folder.join("Konto_2601.xlsx")).unwrap(),
+        &Default::default(),
+    )
+    .unwrap();
+    let sheet = wb.sheets.iter().find(|s| s.name == "Korrespondenz").expect("sheet Korrespondenz");
+    assert_eq!(sheet.get(4, 1).text(), "Jahresinformation");
+    assert_eq!(sheet.get(4, 7).text(), "Jahresinformation/2601_Solothurn_Jahresinformation_2023.pdf");
+    assert!(sheet.get(5, 0).is_empty());
+}

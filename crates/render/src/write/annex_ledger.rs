@@ -44,6 +44,8 @@ pub struct AnnexView {
     pub last_run: Option<NaiveDate>,
     /// The payout runs and Stornos of the year and the next (those that pay the year).
     pub runs: Vec<AnnexRunRow>,
+    /// The correspondence of the year (letters of the journal, invoices), by date.
+    pub letters: Vec<super::korrespondenz::Entry>,
 }
 
 /// The runs below the open invoices, in the same sheet columns.

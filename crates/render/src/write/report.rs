@@ -47,6 +47,15 @@ pub fn write(d: &RunData<'_>) -> Result<OutFile, WriteError> {
     befunde(wb.add_worksheet(), d).map_err(xl)?;
     dateien(wb.add_worksheet(), d).map_err(xl)?;
     uebersicht(wb.add_worksheet(), d).map_err(xl)?;
+    if let Some(view) = d.ledger {
+        super::korrespondenz::sheet(
+            wb.add_worksheet(),
+            &format!("Korrespondenz {}", d.year),
+            &view.letters,
+            d.run_date,
+        )
+        .map_err(xl)?;
+    }
     save(name, &mut wb)
 }
 
