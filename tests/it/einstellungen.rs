@@ -87,6 +87,7 @@ fn without_settings_outside_the_checkout_the_missing_setting_is_named() {
         (vec!["zahlungslauf".into()], "eingang"),
         (vec!["konto".into()], "buchhaltung"),
         (vec!["mahnen".into()], "jahr"),
+        (vec!["jahresinformation".into()], "jahr"),
         (
             vec![
                 "zahlung-erfassen".into(),

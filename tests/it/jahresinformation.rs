@@ -7,13 +7,13 @@
 //! - 2603: no row (a draft without recipient);
 //! - 2605: Koordinationsstelle and Finanzverwaltung.
 //!
-//! Expected, worked out by hand: one letter for each of 2601, 2602, 2603, 2605; drafts 3 + 1
-//! + 1 + 2 = 7; Solothurn's Sockelbeitrag 4000 × CHF 7 = CHF 28'000.00, paid on 31.03.2023
-//! (no booking in the ledger: the projection), its H1 report's 4 × 200 + 2 × 160 + 1 × 200 +
-//! 1 × 160 = CHF 1'480.00 on 30.09.2023 (total CHF 29'480.00), its H2 without report not
-//! paid; Klein has no
-//! Selbstdeklaration: its Sockelbeitrag 5 × CHF 7 = CHF 35.00 is withheld, the clawback of
-//! CHF 100.00 (01.05.2023) stands, its total is CHF -100.00.
+//! Expected, worked out by hand: one letter for each of 2601, 2602, 2603, 2605; drafts
+//! 3 + 1 + 1 + 2 = 7. Solothurn's Sockelbeitrag is 4000 × CHF 7 = CHF 28'000.00, paid on
+//! 31.03.2023 (no booking in the ledger: the projection); its H1 report's flat rates are
+//! 4 × 200 + 2 × 160 + 1 × 200 + 1 × 160 = CHF 1'480.00 on 30.09.2023 (total CHF 29'480.00);
+//! its H2 without report is not paid. Klein has no Selbstdeklaration: its Sockelbeitrag
+//! 5 × CHF 7 = CHF 35.00 is withheld, the clawback of CHF 100.00 (01.05.2023) stands, its total
+//! is CHF -100.00.
 
 use crate::common::forms::{master_sheets, report, sd, MasterSpec};
 use crate::common::inbox::{infile, write_inbox, xlsx, InFile};
