@@ -75,20 +75,7 @@ pub enum MahnenError {
 
 /// The reminders the journal holds, as the core reads them.
 pub fn sent(ledger: &Ledger, year: i32) -> Result<Vec<Sent>, LedgerError> {
-    Ok(ledger
-        .correspondence(Some(year))?
-        .into_iter()
-        .filter(|l| l.letter.kind == LetterKind::Mahnung)
-        .filter_map(|l| {
-            Some(Sent {
-                bfs: l.letter.bfs,
-                form: mahnung::Form::parse(&l.letter.form, &l.letter.period)?,
-                date: l.letter.date,
-                level: l.letter.level?,
-                deadline: l.letter.deadline?,
-            })
-        })
-        .collect())
+    Ok(crate::zahlungslauf::statement::reminders_sent(&ledger.correspondence(Some(year))?))
 }
 
 /// The folder of a call below the output root: `<JJJJ-MM-TT>`, `_2`, `_3` … beside earlier

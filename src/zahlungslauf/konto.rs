@@ -162,12 +162,9 @@ pub fn annex_view(path: &Path, eval: &Evaluation) -> Result<AnnexView, WriteErro
         })
         .collect();
     let invoices = ledger.invoices().map_err(err)?;
-    let letters = super::statement::correspondence(
-        &ledger.correspondence(Some(eval.year)).map_err(err)?,
-        &invoices,
-        &eval.master,
-        Some(eval.year),
-        None,
-    );
-    Ok(AnnexView { year: eval.year, rows, invoices, last_run, runs, letters })
+    let journal = ledger.correspondence(Some(eval.year)).map_err(err)?;
+    let open_reminders =
+        crate::mahnung::open(&eval.master, &eval.resolved, eval.year, &super::statement::reminders_sent(&journal));
+    let letters = super::statement::correspondence(&journal, &invoices, &eval.master, Some(eval.year), None);
+    Ok(AnnexView { year: eval.year, rows, invoices, last_run, runs, letters, open_reminders })
 }

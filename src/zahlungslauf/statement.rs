@@ -182,6 +182,23 @@ pub fn statement(ledger: &Ledger, bfs: Option<Bfs>, date: NaiveDate) -> Result<S
     })
 }
 
+/// The reminders of the correspondence journal's `letters`, as the core reads them.
+pub fn reminders_sent(letters: &[crate::ledger::Letter]) -> Vec<crate::mahnung::Sent> {
+    letters
+        .iter()
+        .filter(|l| l.letter.kind == crate::ledger::LetterKind::Mahnung)
+        .filter_map(|l| {
+            Some(crate::mahnung::Sent {
+                bfs: l.letter.bfs,
+                form: crate::mahnung::Form::parse(&l.letter.form, &l.letter.period)?,
+                date: l.letter.date,
+                level: l.letter.level?,
+                deadline: l.letter.deadline?,
+            })
+        })
+        .collect()
+}
+
 /// The correspondence list: the journal's `letters` and the ledger's `invoices` of `year`
 /// (an invoice by its run's Stichtag; `None`: all years), of municipality `bfs` (`None`: all),
 /// by date; names, recipients of invoices and the invoices' files from `master`.

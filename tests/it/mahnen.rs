@@ -314,3 +314,37 @@ pub(crate) fn read_pgm(bytes: &[u8]) -> (usize, usize, Vec<u8>) {
     }
     (fields[1].parse().unwrap(), fields[2].parse().unwrap(), bytes[i + 1..].to_vec())
 }
+
+/// With the ledger, the Übersicht of the discrepancy report marks the open reminders: after
+/// the reminders of 31.07. (SD of 2605) and 01.08. (H1 of 2602 and of 2605), the full inbox
+/// holds the H1 report of 2602 (received 10.08.), which closes its reminder; 2605 keeps both.
+#[test]
+fn the_overview_marks_the_open_reminders() {
+    let c = case();
+    on(&c, ymd(2023, 7, 31)).unwrap();
+    on(&c, ymd(2023, 8, 1)).unwrap();
+    let ro = beitraege::evaluate::RunOptions {
+        year: 2023,
+        inbox: c.inbox.clone(),
+        stammdaten: c.stammdaten.clone(),
+        out: c.out.join("run"),
+        threads: Some(1),
+        limits: Default::default(),
+        run_date: ymd(2023, 8, 20),
+        contact: None,
+        progress: None,
+        force: true,
+        received_by: None,
+        buchhaltung: Some(c.ledger.clone()),
+    };
+    let e = beitraege::evaluate::evaluate(&ro).unwrap();
+    let files = beitraege::run::render(&e, &ro).unwrap();
+    let report = files.iter().find(|f| f.rel == "Befunde_2023.xlsx").unwrap();
+    let wb = beitraege::workbook::read_workbook(&report.bytes, &Default::default()).unwrap();
+    let s = wb.sheets.iter().find(|s| s.name == "Übersicht").unwrap();
+    let codes_of = |bfs: &str| {
+        (0..200).find(|r| s.get(*r, 0).text() == bfs).map(|r| s.get(r, 5).text()).expect("the municipality's row")
+    };
+    assert!(codes_of("2605").ends_with(" (1. Mahnung 01.08.2023, 1. Mahnung 31.07.2023)"), "{}", codes_of("2605"));
+    assert!(!codes_of("2602").contains("Mahnung"), "{}", codes_of("2602"));
+}

@@ -40,6 +40,11 @@ pub fn level_label(level: u8) -> String {
     format!("{level}. Mahnung")
 }
 
+/// An open reminder as the Übersicht marks it: `1. Mahnung 14.02.2024`.
+pub fn reminder_mark(level: u8, date: chrono::NaiveDate) -> String {
+    format!("{} {}", level_label(level), fmt_date(date))
+}
+
 /// The letter's subject: `1. Mahnung: Reportingformular 1. Halbjahr 2023 – Gunzgen (2578)`.
 pub fn reminder_subject(f: &ReminderFacts<'_>) -> String {
     format!("{}: {} – {}", level_label(f.level), f.form.label(), f.recipient)

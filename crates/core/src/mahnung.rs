@@ -144,6 +144,22 @@ pub struct Sent {
     pub deadline: NaiveDate,
 }
 
+/// The reminders still open: of each form reminded, the last reminder (highest level, then
+/// latest), while the form is still missing in `resolved` (a form received after it closes it).
+pub fn open(master: &Stammdaten, resolved: &Resolved, y: i32, sent: &[Sent]) -> Vec<Sent> {
+    let mut last: BTreeMap<(Bfs, Form), &Sent> = BTreeMap::new();
+    for s in sent.iter().filter(|s| s.form.year() == y) {
+        let e = last.entry((s.bfs, s.form)).or_insert(s);
+        if (s.level, s.date) > (e.level, e.date) {
+            *e = s;
+        }
+    }
+    last.into_values()
+        .filter(|s| missing(master, resolved, y, s.date).iter().any(|m| m.filer == s.bfs && m.form == s.form))
+        .cloned()
+        .collect()
+}
+
 /// A reminder to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reminder {

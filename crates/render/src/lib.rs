@@ -9,6 +9,7 @@ pub mod write;
 
 // The crates below, under the module names the code uses.
 use beitraege_core::{
-    adressen, catalogue, compute, domain, extract, fsio, mahnung, payout, resolve, stammdaten, validate, zahlungsdaten,
+    adressen, brieftext, catalogue, compute, domain, extract, fsio, mahnung, payout, resolve, stammdaten, validate,
+    zahlungsdaten,
 };
 use sheets as workbook;

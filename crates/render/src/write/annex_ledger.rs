@@ -46,6 +46,8 @@ pub struct AnnexView {
     pub runs: Vec<AnnexRunRow>,
     /// The correspondence of the year (letters of the journal, invoices), by date.
     pub letters: Vec<super::korrespondenz::Entry>,
+    /// The reminders of the year still open (their form still missing).
+    pub open_reminders: Vec<crate::mahnung::Sent>,
 }
 
 /// The runs below the open invoices, in the same sheet columns.
