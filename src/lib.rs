@@ -6,7 +6,7 @@
 //! each file → [`resolve`] across files → [`compute`] the money → [`write`] the outputs →
 //! book the payout runs ([`zahlungslauf`] into the [`ledger`]) → [`documents`] (letters,
 //! invoices, e-mail drafts, the annex PDF). [`evaluate`] runs scan to compute for a year
-//! behind one call; [`run`] and [`formulare`] are the commands that drive the stages.
+//! behind one call; [`run`], [`formulare`], [`mahnen`] (reminders, decided by [`mahnung`]) and [`jahresinformation`] (the yearly information, stated by [`jahresinfo`]) are the commands that drive the stages.
 //! [`domain`] holds the shared types, [`catalogue`] every finding text, [`values`] the cell
 //! values and their conventions, [`stammdaten`] (with [`adressen`] and [`zahlungsdaten`]) the
 //! master data, [`bankdays`] the Swiss bank business days (pure, for the payment file). No module uses a later one (`tests/it/architecture.rs` checks it).
@@ -21,6 +21,8 @@ pub mod aufsicht;
 pub mod einstellungen;
 pub mod evaluate;
 pub mod formulare;
+pub mod jahresinformation;
+pub mod mahnen;
 pub mod run;
 #[cfg(feature = "synth")]
 pub mod synth;
@@ -30,8 +32,8 @@ pub mod zahlungslauf;
 
 // The crates below the application, under the module names the code has always used.
 pub use beitraege_core::{
-    adressen, catalogue, compute, domain, extract, fields, fsio, payout, resolve, scan, stammdaten, validate,
-    zahlungsdaten,
+    adressen, brieftext, catalogue, compute, domain, extract, fields, fsio, jahresinfo, mahnung, payout, resolve, scan,
+    stammdaten, validate, zahlungsdaten,
 };
 pub use beitraege_ledger as ledger;
 pub use beitraege_render::{documents, write};

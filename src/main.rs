@@ -4,7 +4,10 @@
 mod cli;
 
 // The library's modules, as the command line's files name them (`crate::run`, …).
-use beitraege::{aufsicht, domain, einstellungen, evaluate, formulare, ledger, run, values, workbook, zahlungslauf};
+use beitraege::{
+    aufsicht, domain, einstellungen, evaluate, formulare, jahresinformation, ledger, mahnen, mahnung, run, stammdaten,
+    values, workbook, zahlungslauf,
+};
 
 fn main() -> std::process::ExitCode {
     match cli::parse() {

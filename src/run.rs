@@ -39,6 +39,9 @@ pub fn render(eval: &Evaluation, opts: &EvaluationOptions) -> Result<Vec<OutFile
         write::json::befunde(&d)?,
         write::json::dateien(&d)?,
     ];
+    if let Some(view) = d.ledger {
+        files.push(write::korrespondenz::json(&view.letters)?);
+    }
     files.extend(write::feedback::write_all(&d)?);
     files.extend(crate::documents::write_all(&d, &files)?);
     let manifest = write::json::manifest(&d, eval.inputs.clone(), &files)?;

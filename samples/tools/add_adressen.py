@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Adds (or replaces) the optional master-data sheets `Adressen` and `Absender` in the sample
-master data, with INVENTED addresses and contacts (the canton's IBAN for invoices is in the
+master data, with INVENTED addresses and contacts: for every municipality the
+Koordinationsstelle, and for most (all but every fifth BFS-Nr.) also the Präsidium and the
+Finanzverwaltung (column `Rolle`, one row per role) (the canton's IBAN for invoices is in the
 sheet `Kantonskonto`, see add_zahlungsverbindungen.py). Idempotent: only these two sheets are touched, so other scripts
 that add their own sheets to the same workbook can run before or after this one.
 
@@ -14,9 +16,11 @@ import openpyxl
 
 PATH = sys.argv[1] if len(sys.argv) > 1 else "samples/2023/Stammdaten.xlsx"
 
-ADRESSEN = ["BFS-Nr.", "Empfänger", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "E-Mail", "Telefon"]
+ADRESSEN = ["BFS-Nr.", "Empfänger", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "E-Mail", "Telefon", "Rolle"]
 ABSENDER = ["Amt", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "Telefon", "E-Mail"]
 STREETS = ["Hauptstrasse", "Dorfstrasse", "Kirchweg", "Schulhausstrasse", "Gemeindehausplatz"]
+PRESIDENTS = ["Gabriela Schmid", "Hans Keller", "Irene Brunner", "Jürg Baumann", "Karin Graf"]
+TREASURERS = ["Lukas Huber", "Monika Steiner", "Nina Moser", "Oliver Fischer", "Petra Widmer"]
 PEOPLE = ["Andrea Meier", "Beat Müller", "Claudia Kohler", "Daniel Frei", "Esther Roth", "Fabian Weber"]
 
 
@@ -56,7 +60,26 @@ def main():
             PEOPLE[bfs % len(PEOPLE)],
             f"integration@{slug(name)}.example",
             f"032 600 {bfs % 100:02d} {bfs // 100:02d}",
+            "Koordinationsstelle",
         ])
+        if bfs % 5 == 0:
+            continue
+        for role, office, people, mailbox, ext in (
+            ("Präsidium", "Gemeindepräsidium", PRESIDENTS, "praesidium", 10),
+            ("Finanzverwaltung", "Finanzverwaltung", TREASURERS, "finanzen", 20),
+        ):
+            rows.append([
+                bfs,
+                f"{office} {name}",
+                "Gemeindehausplatz",
+                str(bfs % 40 + 1),
+                str(4500 + bfs % 500),
+                name,
+                people[bfs % len(people)],
+                f"{mailbox}@{slug(name)}.example",
+                f"032 600 {ext} {bfs // 100:02d}",
+                role,
+            ])
     replace_sheet(wb, "Adressen", ADRESSEN, rows)
     replace_sheet(wb, "Absender", ABSENDER, [[
         "Amt für Gesellschaft und Soziales",
@@ -69,7 +92,7 @@ def main():
         "integration@ags.example",
     ]])
     wb.save(PATH)
-    print(f"{PATH}: Adressen ({len(rows)} Gemeinden) und Absender geschrieben")
+    print(f"{PATH}: Adressen ({len(rows)} Zeilen) und Absender geschrieben")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@
 pub mod einstellungen;
 pub mod fehler;
 pub mod formulare;
+pub mod jahresinformation;
 pub mod konto;
+pub mod mahnen;
 pub mod pruefen;
 pub mod run;
 pub mod stichprobe;
@@ -62,6 +64,16 @@ pub enum Command {
     /// Vorausgefüllte Formulare (Reportingformulare und Selbstdeklaration) für alle Gemeinden erstellen.
     #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege formulare [OPTIONEN]")]
     Formulare(formulare::FormulareArgs),
+    /// Mahnungen für Formulare, die nach ihrer Frist fehlen (Briefe, E-Mail-Entwürfe, Korrespondenzjournal).
+    #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege mahnen [OPTIONEN]")]
+    Mahnen(mahnen::MahnenArgs),
+    /// Jahresinformation an jede Gemeinde (Ziffer 4.5.3): Beiträge, Auszahlungen, Zurückbehaltenes, offene Rechnungen.
+    #[command(
+        help_template = HELP,
+        next_help_heading = "Optionen",
+        override_usage = "beitraege jahresinformation [OPTIONEN]"
+    )]
+    Jahresinformation(jahresinformation::JahresinformationArgs),
     /// Zahlungslauf per Stichtag: Entwurf, mit --buchen buchen, mit --storno stornieren.
     #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege zahlungslauf [OPTIONEN]")]
     Zahlungslauf(zahlungslauf::ZahlungslaufArgs),
@@ -156,6 +168,8 @@ pub fn dispatch(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::execute(args),
         Command::Formulare(args) => formulare::execute(args),
+        Command::Mahnen(args) => mahnen::execute(args),
+        Command::Jahresinformation(args) => jahresinformation::execute(args),
         Command::Zahlungslauf(args) => zahlungslauf::execute(args),
         Command::Konto(args) => konto::execute(args),
         Command::ZahlungErfassen(args) => zahlung_erfassen::execute(args),

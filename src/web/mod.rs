@@ -12,12 +12,13 @@
 //! state-changing action is appended to [`ACTION_LOG`] beside the ledger.
 //!
 //! Pages: one file per group ([`uebersicht`], [`gemeinde`], [`auswertung`], [`eingang`],
-//! [`zahlungslauf`], [`konto`], [`stammdaten`]); [`page`] holds the layout.
+//! [`zahlungslauf`], [`konto`], [`mahnen`], [`stammdaten`]); [`page`] holds the layout.
 
 pub mod auswertung;
 pub mod eingang;
 pub mod gemeinde;
 pub mod konto;
+pub mod mahnen;
 pub mod page;
 pub mod stammdaten;
 pub mod uebersicht;
@@ -72,6 +73,10 @@ impl WebOptions {
     /// The root of the statements' folders.
     pub fn konto_out(&self) -> PathBuf {
         self.out.join("konto")
+    }
+    /// The root of the reminders' folders.
+    pub fn mahnen_out(&self) -> PathBuf {
+        self.out.join("mahnungen")
     }
     /// The action log beside the ledger.
     pub fn action_log(&self) -> PathBuf {
@@ -323,6 +328,8 @@ pub fn router(app: Shared) -> Router {
         .route("/zahlungslauf/buchen", post(zahlungslauf::book))
         .route("/zahlungslauf/freigeben", post(zahlungslauf::release))
         .route("/zahlungslauf/storno", post(zahlungslauf::reverse))
+        .route("/mahnen", get(mahnen::page))
+        .route("/mahnen/schreiben", post(mahnen::write))
         .route("/konto", get(konto::page))
         .route("/konto/auszug", post(konto::statement_route))
         .route("/konto/zahlung", post(konto::receipt))
@@ -344,6 +351,7 @@ fn area_root(app: &App, area: &str) -> Option<PathBuf> {
         "auswertung" => Some(app.opts.run_out()),
         "zahlungslauf" => Some(app.opts.payout_out()),
         "konto" => Some(app.opts.konto_out()),
+        "mahnen" => Some(app.opts.mahnen_out()),
         _ => None,
     }
 }

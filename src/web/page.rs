@@ -44,6 +44,7 @@ const NAV: &[(&str, &str)] = &[
     ("/befunde", "Befunde"),
     ("/eingang", "Eingang"),
     ("/auswertung", "Auswertung"),
+    ("/mahnen", "Mahnen"),
     ("/zahlungslauf", "Zahlungslauf"),
     ("/konto", "Konto"),
     ("/stammdaten", "Stammdaten"),

@@ -160,7 +160,12 @@ pub fn annex_view(path: &Path, eval: &Evaluation) -> Result<AnnexView, WriteErro
             }
         })
         .collect();
-    Ok(AnnexView { year: eval.year, rows, invoices: ledger.invoices().map_err(err)?, last_run, runs })
+    let invoices = ledger.invoices().map_err(err)?;
+    let journal = ledger.correspondence(Some(eval.year)).map_err(err)?;
+    let open_reminders =
+        crate::mahnung::open(&eval.master, &eval.resolved, eval.year, &super::statement::reminders_sent(&journal));
+    let letters = super::statement::correspondence(&journal, &invoices, &eval.master, Some(eval.year), None);
+    Ok(AnnexView { year: eval.year, rows, invoices, last_run, runs, letters, open_reminders })
 }
 
 /// The counts the ledger booked, as history for `WERT_SPRUNG`: of the payments and

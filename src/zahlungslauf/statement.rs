@@ -50,6 +50,8 @@ pub struct Statement {
     pub runs: Vec<RunPayeeRow>,
     pub invoices: Vec<InvoiceState>,
     pub bookings: Vec<Booking>,
+    /// The letters of the correspondence journal that concern the municipality (all years).
+    pub letters: Vec<crate::ledger::Letter>,
 }
 
 /// Shown for who booked and who released a run booked before the four-eyes rule.
@@ -182,5 +184,69 @@ pub fn statement(ledger: &Ledger, bfs: Option<Bfs>, date: NaiveDate) -> Result<S
         runs: run_lines,
         invoices,
         bookings: all.into_iter().filter(|b| concerns(b, bfs)).collect(),
+        letters: ledger.correspondence(None)?.into_iter().filter(|l| bfs.is_none_or(|n| l.letter.bfs == n)).collect(),
     })
+}
+
+/// The reminders of the correspondence journal's `letters`, as the core reads them.
+pub fn reminders_sent(letters: &[crate::ledger::Letter]) -> Vec<crate::mahnung::Sent> {
+    letters
+        .iter()
+        .filter(|l| l.letter.kind == crate::ledger::LetterKind::Mahnung)
+        .filter_map(|l| {
+            Some(crate::mahnung::Sent {
+                bfs: l.letter.bfs,
+                form: crate::mahnung::Form::parse(&l.letter.form, &l.letter.period)?,
+                date: l.letter.date,
+                level: l.letter.level?,
+                deadline: l.letter.deadline?,
+            })
+        })
+        .collect()
+}
+
+/// The correspondence list: the journal's `letters` and the ledger's `invoices` of `year`
+/// (an invoice by its run's Stichtag; `None`: all years), of municipality `bfs` (`None`: all),
+/// by date; names, recipients of invoices and the invoices' files from `master`.
+pub fn correspondence(
+    letters: &[crate::ledger::Letter],
+    invoices: &[InvoiceState],
+    master: &crate::stammdaten::Stammdaten,
+    year: Option<i32>,
+    bfs: Option<Bfs>,
+) -> Vec<crate::write::korrespondenz::Entry> {
+    use crate::write::korrespondenz::Entry;
+    use chrono::Datelike;
+    let name = |b: Bfs| master.municipality(b).map(|m| m.name.clone()).unwrap_or_default();
+    let mut out: Vec<Entry> = letters
+        .iter()
+        .filter(|l| year.is_none_or(|y| l.letter.year == y) && bfs.is_none_or(|b| l.letter.bfs == b))
+        .map(|l| Entry {
+            date: l.letter.date,
+            art: l.letter.kind.as_str().to_string(),
+            nr: l.nr.to_string(),
+            bfs: l.letter.bfs,
+            name: name(l.letter.bfs),
+            recipient: l.letter.recipient.clone(),
+            subject: l.letter.subject.clone(),
+            file: l.letter.file.clone(),
+        })
+        .collect();
+    out.extend(
+        invoices
+            .iter()
+            .filter(|i| year.is_none_or(|y| i.stichtag.year() == y) && bfs.is_none_or(|b| i.payee == b))
+            .map(|i| Entry {
+                date: i.date,
+                art: "Rechnung".to_string(),
+                nr: i.id.clone(),
+                bfs: i.payee,
+                name: name(i.payee),
+                recipient: crate::documents::recipient_of(master, i.payee).0.name,
+                subject: format!("Rechnung Nr. {}: Rückforderung start.integration", i.id),
+                file: format!("Rechnungen/{}_{}.pdf", i.id, crate::documents::stem_of(master, i.payee)),
+            }),
+    );
+    out.sort_by(|a, b| (a.date, &a.art, &a.nr, a.bfs).cmp(&(b.date, &b.art, &b.nr, b.bfs)));
+    out
 }

@@ -534,6 +534,9 @@ pub fn konto_workbook(st: &Statement, master: &Stammdaten, _version: &str) -> Re
         .map_err(xl(&name))?;
     konto_rechnungen(wb.add_worksheet(), st, &names).map_err(xl(&name))?;
     konto_buchungen(wb.add_worksheet(), st).map_err(xl(&name))?;
+    let letters = super::statement::correspondence(&st.letters, &st.invoices, master, None, st.bfs);
+    crate::write::korrespondenz::sheet(wb.add_worksheet(), &format!("Korrespondenz, {who}"), &letters, st.date)
+        .map_err(xl(&name))?;
     save(name, &mut wb)
 }
 

@@ -61,6 +61,12 @@ const ORDER: &[(&str, u32)] = &[
     // The money after compute, decided once: the payout calendar, offsets and invoices (4.7).
     ("payout", 9),
     ("compute", 10),
+    // Reminders: which form is missing after its deadline, at which level (5.2).
+    ("mahnung", 10),
+    // The letters' texts (reminders), one catalogue like the findings' texts.
+    ("brieftext", 10),
+    // The yearly information: what one municipality's letter states (4.5.3).
+    ("jahresinfo", 10),
     ("write", 11),
     // scan → … → compute for a year, behind one call: used by `run` and by the payout runs.
     ("evaluate", 12),
@@ -69,6 +75,10 @@ const ORDER: &[(&str, u32)] = &[
     ("ledger", 14),
     ("zahlungslauf", 14),
     ("run", 15),
+    // The reminder command: evaluation, letters, drafts, the correspondence journal.
+    ("mahnen", 15),
+    // The yearly information command: evaluation, ledger, letters, drafts, the journal.
+    ("jahresinformation", 15),
     ("formulare", 15),
     // Oversight (spot checks): evaluates a year, reads the ledger, records the draw.
     ("aufsicht", 15),

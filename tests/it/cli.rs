@@ -95,7 +95,13 @@ fn missing_inbox_is_an_error() {
 /// names are the limits the run really uses.
 #[test]
 fn help_is_german_and_names_the_real_defaults() {
-    for cmd in [&["--help"][..], &["run", "--help"], &["formulare", "--help"]] {
+    for cmd in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["formulare", "--help"],
+        &["mahnen", "--help"],
+        &["jahresinformation", "--help"],
+    ] {
         let o = bin().args(cmd).output().unwrap();
         assert!(o.status.success());
         let help = String::from_utf8_lossy(&o.stdout);

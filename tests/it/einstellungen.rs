@@ -86,6 +86,8 @@ fn without_settings_outside_the_checkout_the_missing_setting_is_named() {
         (vec!["formulare".into(), "--jahr".into(), "2024".into()], "stammdaten"),
         (vec!["zahlungslauf".into()], "eingang"),
         (vec!["konto".into()], "buchhaltung"),
+        (vec!["mahnen".into()], "jahr"),
+        (vec!["jahresinformation".into()], "jahr"),
         (
             vec![
                 "zahlung-erfassen".into(),

@@ -467,7 +467,7 @@ fn the_payout_run_the_statement_and_the_ledger_sheet_print_well() {
     let names: Vec<&str> = b.sheets.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["Zahlungen", "Detail", "Verrechnungen", "Rechnungen", "Offene Posten", "Hinweise"]);
     let statement = book(&files[1].rel, &files[1].bytes);
-    assert_eq!(statement.sheets.len(), 5);
+    assert_eq!(statement.sheets.len(), 6);
     let annex = book(&files[2].rel, &files[2].bytes);
     assert!(annex.sheets.iter().any(|s| s.name == "Buchhaltung"), "the annex has the ledger sheet");
     let release = files.last().unwrap();

@@ -9,6 +9,7 @@
 //! command line or the browser (the crates above it); `tests/it/architecture.rs` checks the
 //! order of its modules.
 
+pub mod brieftext;
 pub mod catalogue;
 pub mod commit;
 pub mod compute;
@@ -16,6 +17,8 @@ pub mod domain;
 pub mod extract;
 pub mod fields;
 pub mod fsio;
+pub mod jahresinfo;
+pub mod mahnung;
 pub mod money;
 pub mod payout;
 pub mod resolve;

@@ -1,7 +1,7 @@
 //! The keyed hash chain (Kette) over every row that decides money, and its key.
 //!
 //! Every row of the chained tables ([`TABLES`]: `meta`, `runs`, `bookings`, `freigaben`,
-//! `ausgaben`, `stichproben`) has exactly one
+//! `ausgaben`, `stichproben`, `korrespondenz`) has exactly one
 //! entry in the table `kette`: its position (1, 2, 3 … without gaps), the MAC of the entry
 //! before it and its own MAC, an HMAC-SHA256 under the ledger's key over the position, the
 //! previous MAC, the table, the row's key and the row's canonical text (a booking's
@@ -33,6 +33,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("freigaben", "run_id"),
     ("ausgaben", "id"),
     ("stichproben", "id"),
+    ("korrespondenz", "nr"),
 ];
 
 /// The `meta` row that names the key a ledger is chained under ([`ChainKey::id`]).

@@ -23,6 +23,7 @@ pub mod anchor;
 pub mod chain;
 mod freigabe;
 pub mod journal;
+mod korrespondenz;
 mod schema;
 mod stichprobe;
 pub mod verify;
@@ -30,6 +31,7 @@ pub mod verify;
 pub use chain::{ChainKey, Head, LedgerFiles, Tamper};
 
 pub use freigabe::{bookings_sha256, sha256_hex, Release, ReleaseDraft, ReleaseFiles, RunState};
+pub use korrespondenz::{Letter, LetterKind, NewLetter};
 pub use stichprobe::{Outcome, SampleRow};
 
 /// An invoice with what has been received on it (a plain value, shared with the writers).
@@ -157,6 +159,8 @@ pub enum LedgerError {
     BadAmount,
     #[error("Die Zahlung von CHF {amount:.2} am {date} auf Rechnung «{id}» ist bereits erfasst.")]
     ReceiptTwice { id: String, date: String, amount: Chf },
+    #[error("{what} ist am {date} bereits im Korrespondenzjournal erfasst; es wurde nichts erfasst.")]
+    LetterTwice { what: String, date: String },
     #[error("Das Valutadatum {date} liegt vor dem Datum der Rechnung «{id}» ({invoice_date}); eine Zahlung auf diese Rechnung kann nicht früher eingegangen sein.")]
     ValueDateBeforeInvoice { id: String, date: String, invoice_date: String },
     #[error("Das Valutadatum {date} liegt nach heute ({today}); erfasst werden nur eingegangene Zahlungen.")]
@@ -2316,6 +2320,21 @@ mod tests {
         l.release("bruno", ymd(2024, 3, 31), "x", "t", make).unwrap();
         l.record_sample(2023, 7, "anna", "x", "t", &[(1, "Zufall".into())]).unwrap();
         l.record_outcome(2023, 1, Outcome::InOrdnung, "ok", "bruno", "x", "t").unwrap();
+        let letter = NewLetter {
+            year: 2023,
+            kind: LetterKind::Mahnung,
+            bfs: 1,
+            form: "Reportingformular".into(),
+            period: "2023-H2".into(),
+            date: ymd(2024, 2, 14),
+            level: Some(1),
+            deadline: Some(ymd(2024, 2, 28)),
+            recipient: "Gemeinde".into(),
+            subject: "1. Mahnung".into(),
+            file: "m.pdf".into(),
+            sha256: "ab".repeat(32),
+        };
+        l.record_letters(&[letter], "t", "v").unwrap();
         l
     }
 
@@ -2362,6 +2381,54 @@ mod tests {
             (row.len(), row[0], row[6], row[8], row[9], row[10]),
             (19, "2", "2", "2023/H1", "FALL_EG", "400.00")
         );
+    }
+
+    #[test]
+    fn a_ledger_of_the_previous_schema_gains_the_correspondence_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.sqlite");
+        Ledger::open(&p).unwrap().book_run(&header(ymd(2023, 9, 30)), &[pb(1, 200)]).unwrap();
+        // The ledger as the schema before the journal left it.
+        let previous = schema::MIGRATIONS.iter().position(|m| *m == schema::KORRESPONDENZ).unwrap() as i64;
+        {
+            let c = Connection::open(&p).unwrap();
+            c.execute_batch(
+                "DROP TRIGGER korrespondenz_no_update; DROP TRIGGER korrespondenz_no_delete;
+                 DROP INDEX korrespondenz_einmal_am_tag; DROP TABLE korrespondenz;",
+            )
+            .unwrap();
+            c.pragma_update(None, "user_version", previous).unwrap();
+        }
+        // Read-only: migrated in memory, the file stays at the previous version.
+        let before = file_bytes(&p);
+        let ro = Ledger::open_read_only(&p).unwrap();
+        assert!(ro.correspondence(None).unwrap().is_empty());
+        drop(ro);
+        assert_eq!(file_bytes(&p), before);
+        let mut l = Ledger::open_existing(&p).unwrap();
+        assert_eq!(l.schema_version().unwrap(), schema::latest());
+        assert_eq!(l.bookings().unwrap().len(), 1);
+        assert!(l.inspect().unwrap().chain.findings.is_empty());
+        let letter = NewLetter {
+            year: 2023,
+            kind: LetterKind::Mahnung,
+            bfs: 1,
+            form: "Selbstdeklaration".into(),
+            period: "2023".into(),
+            date: ymd(2023, 2, 1),
+            level: Some(1),
+            deadline: Some(ymd(2023, 2, 15)),
+            recipient: "Gemeinde".into(),
+            subject: "1. Mahnung".into(),
+            file: "m.pdf".into(),
+            sha256: "ab".repeat(32),
+        };
+        l.record_letters(&[letter], "t", "v").unwrap();
+        drop(l);
+        let l = Ledger::open_existing(&p).unwrap();
+        assert_eq!(l.correspondence(Some(2023)).unwrap().len(), 1);
+        let seen = l.inspect().unwrap();
+        assert!(seen.chain.findings.is_empty() && seen.anchors.findings.is_empty());
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! older rows keep their MAC), or it re-chains under the key after verifying the chain.
 
 /// Migrations, index + 1 = the version they lead to.
-pub const MIGRATIONS: &[&str] = &[V1, IBAN, FREIGABE, KETTE, STICHPROBEN];
+pub const MIGRATIONS: &[&str] = &[V1, IBAN, FREIGABE, KETTE, STICHPROBEN, KORRESPONDENZ];
 
 /// Version 1: the tables, append-only.
 const V1: &str = r#"
@@ -167,6 +167,37 @@ CREATE TRIGGER stichproben_no_update BEFORE UPDATE ON stichproben
 BEGIN SELECT RAISE(ABORT, 'Stichproben sind unveränderlich'); END;
 CREATE TRIGGER stichproben_no_delete BEFORE DELETE ON stichproben
 BEGIN SELECT RAISE(ABORT, 'Stichproben sind unveränderlich'); END;
+"#;
+
+/// The correspondence journal (issue 21): one row per letter the program wrote and recorded
+/// (reminders, the yearly information): its number, year, kind, municipality, form and
+/// period, date, level, new deadline, recipient, subject, file and the file's SHA-256.
+/// Append-only and chained like every other table; one letter of a kind to one recipient
+/// about one form and period per day at most (the unique index). An older ledger gains the
+/// empty table.
+pub const KORRESPONDENZ: &str = r#"
+CREATE TABLE korrespondenz (
+    nr              INTEGER PRIMARY KEY,
+    jahr            INTEGER NOT NULL,
+    art             TEXT NOT NULL CHECK (art IN ('Mahnung', 'Jahresinformation')),
+    bfs             INTEGER NOT NULL,
+    formular        TEXT NOT NULL DEFAULT '',
+    periode         TEXT NOT NULL DEFAULT '',
+    datum           TEXT NOT NULL,
+    stufe           INTEGER,
+    frist           TEXT,
+    empfaenger      TEXT NOT NULL,
+    betreff         TEXT NOT NULL,
+    datei           TEXT NOT NULL,
+    sha256          TEXT NOT NULL,
+    erfasst_am      TEXT NOT NULL,
+    program_version TEXT NOT NULL
+);
+CREATE UNIQUE INDEX korrespondenz_einmal_am_tag ON korrespondenz(art, bfs, formular, periode, datum, empfaenger);
+CREATE TRIGGER korrespondenz_no_update BEFORE UPDATE ON korrespondenz
+BEGIN SELECT RAISE(ABORT, 'Das Korrespondenzjournal ist unveränderlich'); END;
+CREATE TRIGGER korrespondenz_no_delete BEFORE DELETE ON korrespondenz
+BEGIN SELECT RAISE(ABORT, 'Das Korrespondenzjournal ist unveränderlich'); END;
 "#;
 
 /// The schema version this program writes.

@@ -9,6 +9,7 @@ pub mod write;
 
 // The crates below, under the module names the code uses.
 use beitraege_core::{
-    adressen, catalogue, compute, domain, extract, fields, fsio, payout, resolve, stammdaten, zahlungsdaten,
+    adressen, brieftext, catalogue, compute, domain, extract, fields, fsio, mahnung, payout, resolve, stammdaten,
+    zahlungsdaten,
 };
 use sheets as workbook;

@@ -64,3 +64,12 @@ pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     z.finish().unwrap();
     buf.into_inner()
 }
+
+/// An e-mail draft with its MIME boundary (random for every draft) replaced by `BOUNDARY`:
+/// two drafts of the same inputs are then the same bytes.
+pub fn eml_normalised(bytes: &[u8]) -> Vec<u8> {
+    use mail_parser::MimeHeaders;
+    let msg = mail_parser::MessageParser::default().parse(bytes).expect("a draft parses");
+    let boundary = msg.content_type().and_then(|c| c.attribute("boundary")).expect("a multipart draft").to_string();
+    String::from_utf8_lossy(bytes).replace(&boundary, "BOUNDARY").into_bytes()
+}

@@ -1,8 +1,11 @@
 //! Optional master-data sheets for the documents the office sends (letters, invoices, e-mail
 //! drafts):
 //!
-//! - `Adressen`: one row per municipality: `BFS-Nr.`, `Empfänger`, `Strasse`, `Hausnummer`,
-//!   `PLZ`, `Ort`, `Kontaktperson`, `E-Mail` (optional column `Telefon`);
+//! - `Adressen`: one row per municipality and role: `BFS-Nr.`, `Empfänger`, `Strasse`,
+//!   `Hausnummer`, `PLZ`, `Ort`, `Kontaktperson`, `E-Mail` (optional columns `Telefon` and
+//!   `Rolle`: `Koordinationsstelle`, `Präsidium`, `Finanzverwaltung`; without the column, or
+//!   with the cell empty, a row is the Koordinationsstelle's). Letters go to the
+//!   Koordinationsstelle; the yearly information (4.5.3) also to the other two;
 //! - `Absender`: one row for the AGS: `Amt`, `Strasse`, `Hausnummer`, `PLZ`, `Ort`,
 //!   `Kontaktperson`, `Telefon`, `E-Mail`.
 //!
@@ -16,6 +19,7 @@
 
 use super::problem::{Charset, Problem, ProblemKind};
 use crate::domain::Bfs;
+use crate::extract::norm;
 use crate::values::parse_bfs;
 use crate::workbook::Sheet;
 use std::collections::BTreeMap;
@@ -61,6 +65,38 @@ pub struct MunicipalityAddress {
     pub phone: String,
 }
 
+/// Whom a municipality's address row reaches (4.5.3: «die Koordinationsstellen, die Präsidien
+/// der Einwohnergemeinden sowie die Finanzverwaltungen»), in the order of the letters' copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Koordinationsstelle,
+    Praesidium,
+    Finanzverwaltung,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Koordinationsstelle, Role::Praesidium, Role::Finanzverwaltung];
+
+    /// The term of the master data's column `Rolle`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Koordinationsstelle => "Koordinationsstelle",
+            Role::Praesidium => "Präsidium",
+            Role::Finanzverwaltung => "Finanzverwaltung",
+        }
+    }
+
+    /// The role a cell names (case, spaces and the spelling `Praesidium` aside); an empty cell
+    /// is the Koordinationsstelle's.
+    pub fn parse(text: &str) -> Option<Role> {
+        let n = norm(text);
+        if n.is_empty() {
+            return Some(Role::Koordinationsstelle);
+        }
+        Role::ALL.into_iter().find(|r| norm(r.label()) == n || (*r == Role::Praesidium && n == norm("Praesidium")))
+    }
+}
+
 /// The AGS as sender of letters and creditor of invoices.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sender {
@@ -91,8 +127,28 @@ impl Sender {
 /// The contents of the optional sheets `Adressen` and `Absender`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Adressen {
+    /// The Koordinationsstelle of each municipality: the recipient of every letter.
     pub municipalities: BTreeMap<Bfs, MunicipalityAddress>,
+    /// The other roles' rows (Präsidium, Finanzverwaltung): copies of the yearly information.
+    pub copies: BTreeMap<(Bfs, Role), MunicipalityAddress>,
     pub sender: Option<Sender>,
+}
+
+impl Adressen {
+    /// A municipality's recipients by role: the Koordinationsstelle first, then Präsidium and
+    /// Finanzverwaltung, each that the master data have.
+    pub fn recipients(&self, bfs: Bfs) -> Vec<(Role, &MunicipalityAddress)> {
+        Role::ALL
+            .into_iter()
+            .filter_map(|r| {
+                match r {
+                    Role::Koordinationsstelle => self.municipalities.get(&bfs),
+                    _ => self.copies.get(&(bfs, r)),
+                }
+                .map(|m| (r, m))
+            })
+            .collect()
+    }
 }
 
 /// Field limits of the QR-bill's structured address (SIX IG 2.3, section 4.3.3), which the
@@ -191,7 +247,7 @@ pub fn parse(sheets: &[Sheet], known: &dyn Fn(Bfs) -> bool) -> (Adressen, Vec<Pr
         sheets,
         "Adressen",
         &["BFS-Nr.", "Empfänger", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "E-Mail"],
-        &["Telefon"],
+        &["Telefon", "Rolle"],
         &mut problems,
     ) {
         for r in t.rows() {
@@ -207,11 +263,24 @@ pub fn parse(sheets: &[Sheet], known: &dyn Fn(Bfs) -> bool) -> (Adressen, Vec<Pr
             let contact_person =
                 t.checked(r, "Kontaktperson", MAX_PERSON_CHARS, Charset::Document, &mut problems).unwrap_or_default();
             let phone = t.checked(r, "Telefon", MAX_PHONE_CHARS, Charset::Document, &mut problems).unwrap_or_default();
+            let role_text = t.text(r, "Rolle");
+            let Some(role) = Role::parse(&role_text) else {
+                problems.push(Problem::at(
+                    ProblemKind::BadValue,
+                    t.pos(r, "Rolle"),
+                    &format!("«{role_text}» ist keine Rolle (Koordinationsstelle, Präsidium oder Finanzverwaltung)."),
+                ));
+                continue;
+            };
             let m = MunicipalityAddress { bfs, address, contact_person, email, phone };
-            if out.municipalities.insert(bfs, m).is_some() {
+            let twice = match role {
+                Role::Koordinationsstelle => out.municipalities.insert(bfs, m).is_some(),
+                _ => out.copies.insert((bfs, role), m).is_some(),
+            };
+            if twice {
                 problems.push(Problem::new(
                     ProblemKind::Duplicate,
-                    format!("{}: BFS-Nr. {bfs} kommt mehrfach vor.", t.at(r)),
+                    format!("{}: BFS-Nr. {bfs} mit der Rolle «{}» kommt mehrfach vor.", t.at(r), role.label()),
                 ));
             }
         }
@@ -351,6 +420,33 @@ mod tests {
             |k| p.iter().filter(|p| p.kind == k).map(|p| p.at.clone().map(|a| (a.row, a.column))).collect::<Vec<_>>();
         assert_eq!(at(ProblemKind::TooLong), vec![Some((4, "Ort".to_string()))]);
         assert_eq!(at(ProblemKind::BadValue), vec![Some((4, "E-Mail".to_string()))]);
+    }
+
+    #[test]
+    fn one_row_per_role_an_unknown_role_and_a_role_twice() {
+        let mut head = HEAD.to_vec();
+        head.push("Rolle");
+        let row = |role: &'static str| -> Vec<&'static str> {
+            vec!["2403", "G", "S", "1", "4617", "Gunzgen", "", "a@b.ch", role]
+        };
+        let rows = [row(""), row("Präsidium"), row("finanzverwaltung"), row("Praesidium"), row("Gemeinderat")];
+        let all: Vec<&[&str]> = std::iter::once(head.as_slice()).chain(rows.iter().map(|r| r.as_slice())).collect();
+        let (a, p) = parse(&[sheet("Adressen", &all)], &|b| b == 2403);
+        let at = p.iter().map(|p| (p.kind, p.at.clone().map(|a| (a.row, a.column)))).collect::<Vec<_>>();
+        // Row 5 names the Präsidium a second time; row 6 no role.
+        assert_eq!(at, vec![(ProblemKind::Duplicate, None), (ProblemKind::BadValue, Some((6, "Rolle".to_string())))]);
+        let roles: Vec<Role> = a.recipients(2403).into_iter().map(|(r, _)| r).collect();
+        assert_eq!(roles, vec![Role::Koordinationsstelle, Role::Praesidium, Role::Finanzverwaltung]);
+        assert!(a.recipients(2401).is_empty());
+    }
+
+    #[test]
+    fn the_old_form_without_roles_is_the_koordinationsstelle() {
+        let s = [sheet("Adressen", &[HEAD, &["2403", "G", "S", "1", "4617", "Gunzgen", "", "a@b.ch"]])];
+        let (a, p) = parse(&s, &|_| true);
+        assert!(p.is_empty());
+        assert_eq!(a.recipients(2403).into_iter().map(|(r, _)| r).collect::<Vec<_>>(), vec![Role::Koordinationsstelle]);
+        assert!(a.copies.is_empty());
     }
 
     #[test]

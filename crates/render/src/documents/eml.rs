@@ -6,13 +6,13 @@
 //! Master data cannot write into a draft: every body is base64, so no line of a master-data
 //! text reaches the message as a line (a base64 line never starts with `--`); header values
 //! are one line (control and invisible characters become spaces; the master data refuse them
-//! anyway); and the MIME boundary cannot be known before the message is: it is the SHA-256
-//! of the draft's subject, text and attachments, so a text that contained it would have to
-//! contain its own hash. Unlike a random boundary this keeps a draft the same bytes for the
-//! same inputs (and printed again, identical). A boundary found anywhere but on its own
-//! delimiter lines stops the draft.
+//! anyway); and the MIME boundary cannot be known before the message is: it is 128 bits from
+//! the operating system's random source, drawn anew for every draft, so no text written
+//! before could contain it. Two drafts of the same inputs therefore differ in their boundary
+//! (and only there). A boundary found anywhere but on its own delimiter lines stops the draft.
 
 use super::{answer_by, doc_error, invoice, letter, long_date, sender_of, stem, stem_of};
+use crate::adressen::MunicipalityAddress;
 use crate::domain::chf_text;
 use crate::domain::Bfs;
 use crate::payout::InvoiceDoc;
@@ -37,13 +37,27 @@ fn base_name(rel: &str) -> &str {
 
 struct Draft<'a> {
     rel: String,
-    /// `rueckmeldung` or `rechnung`: part of Message-ID and boundary.
+    /// `rueckmeldung`, `rechnung`, `mahnung`, `jahresinformation`: part of the Message-ID.
     kind: &'a str,
     bfs: Bfs,
+    /// The addressee (none: a draft without `To`).
+    to: Option<&'a MunicipalityAddress>,
     subject: String,
     text: String,
     pdf: &'a OutFile,
-    book: Option<&'a OutFile>,
+    /// Further attachments: workbooks (`.xlsx`) and PDFs.
+    more: Vec<&'a OutFile>,
+}
+
+/// The MIME type of an attachment by its file name.
+fn mime_of(rel: &str) -> &'static str {
+    if rel.ends_with(".pdf") {
+        "application/pdf"
+    } else if rel.ends_with(".xlsx") {
+        XLSX
+    } else {
+        "application/octet-stream"
+    }
 }
 
 /// Builds a draft from the master data's sender; `tag` (the year, an invoice number) and
@@ -52,7 +66,7 @@ fn build(master: &Stammdaten, tag: &str, date: NaiveDate, dr: Draft<'_>) -> Resu
     let s = sender_of(master);
     let domain = s.email.split_once('@').map(|(_, h)| h.to_string()).unwrap_or_else(|| "localhost".into());
     let id = format!("{}-{tag}-{}-{}@{domain}", dr.kind, dr.bfs, date.format("%Y%m%d"));
-    let boundary = content_boundary(&dr);
+    let boundary = random_boundary().map_err(|e| doc_error(&dr.rel, e))?;
     let timestamp = date.and_hms_opt(8, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or_default();
     // Encoded here: mail-builder writes plain text as 7bit or quoted-printable, where a line
     // of the text stays a line of the message.
@@ -61,8 +75,8 @@ fn build(master: &Stammdaten, tag: &str, date: NaiveDate, dr: Draft<'_>) -> Resu
             .transfer_encoding("base64");
     let mut parts = vec![text];
     parts.push(MimePart::new("application/pdf", dr.pdf.bytes.as_slice()).attachment(one_line(base_name(&dr.pdf.rel))));
-    if let Some(b) = dr.book {
-        parts.push(MimePart::new(XLSX, b.bytes.as_slice()).attachment(one_line(base_name(&b.rel))));
+    for b in &dr.more {
+        parts.push(MimePart::new(mime_of(&b.rel), b.bytes.as_slice()).attachment(one_line(base_name(&b.rel))));
     }
     let n_parts = parts.len();
     let mut m = MessageBuilder::new()
@@ -73,7 +87,7 @@ fn build(master: &Stammdaten, tag: &str, date: NaiveDate, dr: Draft<'_>) -> Resu
     if !s.email.is_empty() {
         m = m.from(MailAddress::new_address(Some(one_line(&s.address.name)), one_line(&s.email)));
     }
-    if let Some(c) = master.adressen.municipalities.get(&dr.bfs).filter(|c| !c.email.is_empty()) {
+    if let Some(c) = dr.to.filter(|c| !c.email.is_empty()) {
         let name = if c.contact_person.is_empty() { c.address.name.as_str() } else { c.contact_person.as_str() };
         m = m.to(MailAddress::new_address(Some(one_line(name)), one_line(&c.email)));
     }
@@ -85,23 +99,12 @@ fn build(master: &Stammdaten, tag: &str, date: NaiveDate, dr: Draft<'_>) -> Resu
     Ok(OutFile { rel: dr.rel, bytes })
 }
 
-/// The MIME boundary of a draft: `beitraege-` and 128 bits of the SHA-256 of everything the
-/// draft carries (subject, text, attachments with their names), so no part of it can have
-/// been written to contain it.
-fn content_boundary(dr: &Draft<'_>) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for part in [dr.kind.as_bytes(), dr.subject.as_bytes(), dr.text.as_bytes(), dr.pdf.rel.as_bytes(), &dr.pdf.bytes] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part);
-    }
-    if let Some(b) = dr.book {
-        for part in [b.rel.as_bytes(), &b.bytes] {
-            h.update((part.len() as u64).to_le_bytes());
-            h.update(part);
-        }
-    }
-    format!("beitraege-{}", &crate::fsio::hex(&h.finalize())[..32])
+/// The MIME boundary of a draft: `beitraege-` and 128 bits from the operating system's random
+/// source, in hex.
+fn random_boundary() -> Result<String, String> {
+    let mut bits = [0u8; 16];
+    getrandom::fill(&mut bits).map_err(|e| format!("keine Zufallszahl vom Betriebssystem: {e}"))?;
+    Ok(format!("beitraege-{}", crate::fsio::hex(&bits)))
 }
 
 /// Whether `boundary` occurs in `message` only where it belongs: in the Content-Type header
@@ -204,10 +207,11 @@ pub fn letter_draft(
             rel: format!("{FOLDER}/{}_Rueckmeldung.eml", stem(d, bfs)),
             kind: "rueckmeldung",
             bfs,
+            to: d.master.adressen.municipalities.get(&bfs),
             subject: format!("Rückmeldung start.integration {}: {name}", d.year),
             text,
             pdf,
-            book,
+            more: book.into_iter().collect(),
         },
     )
 }
@@ -232,10 +236,77 @@ pub fn invoice_draft(master: &Stammdaten, inv: &InvoiceDoc, pdf: &OutFile) -> Re
             rel: format!("{FOLDER}/Rechnung_{nr}_{}.eml", stem_of(master, inv.payee)),
             kind: "rechnung",
             bfs: inv.payee,
+            to: master.adressen.municipalities.get(&inv.payee),
             subject: format!("Rechnung Nr. {nr}: Rückforderung start.integration"),
             text,
             pdf,
-            book: None,
+            more: vec![],
+        },
+    )
+}
+
+/// The draft that sends a reminder: the letter and the prefilled blank form; `text` is the
+/// letter catalogue's body (the closing is added here).
+pub fn reminder_draft(
+    master: &Stammdaten,
+    r: &crate::mahnung::Reminder,
+    subject: &str,
+    text: &str,
+    pdf: &OutFile,
+    form: Option<&OutFile>,
+) -> Result<OutFile, WriteError> {
+    let stem = base_name(&pdf.rel).strip_suffix(".pdf").unwrap_or(base_name(&pdf.rel)).to_string();
+    build(
+        master,
+        &format!("{}-{}", r.missing.form.period_key(), r.level),
+        r.date,
+        Draft {
+            rel: format!("{FOLDER}/{stem}.eml"),
+            kind: "mahnung",
+            bfs: r.missing.filer,
+            to: master.adressen.municipalities.get(&r.missing.filer),
+            subject: subject.to_string(),
+            text: format!("{text}\n\n{}", closing(master)),
+            pdf,
+            more: form.into_iter().collect(),
+        },
+    )
+}
+
+/// The draft that sends the yearly information to one recipient (`to`, of role `role`): the
+/// letter and the annex PDF; `text` is the letter catalogue's body (the closing is added
+/// here).
+#[allow(clippy::too_many_arguments)]
+pub fn info_draft(
+    master: &Stammdaten,
+    bfs: Bfs,
+    to: Option<&MunicipalityAddress>,
+    role: crate::adressen::Role,
+    date: NaiveDate,
+    subject: &str,
+    text: &str,
+    pdf: &OutFile,
+    annex: &OutFile,
+) -> Result<OutFile, WriteError> {
+    let stem = base_name(&pdf.rel).strip_suffix(".pdf").unwrap_or(base_name(&pdf.rel)).to_string();
+    let role_part = match role {
+        crate::adressen::Role::Koordinationsstelle => "Koordinationsstelle",
+        crate::adressen::Role::Praesidium => "Praesidium",
+        crate::adressen::Role::Finanzverwaltung => "Finanzverwaltung",
+    };
+    build(
+        master,
+        &format!("{}-{}", date.format("%Y"), role_part.to_lowercase()),
+        date,
+        Draft {
+            rel: format!("{FOLDER}/{stem}_{role_part}.eml"),
+            kind: "jahresinformation",
+            bfs,
+            to,
+            subject: subject.to_string(),
+            text: format!("{text}\n\n{}", closing(master)),
+            pdf,
+            more: vec![annex],
         },
     )
 }

@@ -8,6 +8,9 @@
 //! - `Entwuerfe/*.eml`: an e-mail draft for each letter (with its workbook) and each invoice
 //!   (with the invoice alone) ([`eml`]).
 //!
+//! - `Mahnungen/*.pdf`: a reminder for a form missing after its deadline, written by
+//!   `beitraege mahnen` with its e-mail draft ([`mahnung`]).
+//!
 //! - `Anhang_1_Beitraege_<Y>.pdf`: the annex as a signed document ([`annex_pdf`]).
 //!
 //! All PDFs are PDF/A-2b with embedded fonts ([`pdf`]).
@@ -15,7 +18,9 @@
 pub mod annex_pdf;
 pub mod eml;
 pub mod invoice;
+pub mod jahresinformation;
 pub mod letter;
+pub mod mahnung;
 pub mod pdf;
 pub mod qrbill;
 

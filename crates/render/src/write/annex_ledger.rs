@@ -43,6 +43,10 @@ pub struct AnnexView {
     pub last_run: Option<NaiveDate>,
     /// The payout runs and Stornos of the year and the next (those that pay the year).
     pub runs: Vec<AnnexRunRow>,
+    /// The correspondence of the year (letters of the journal, invoices), by date.
+    pub letters: Vec<super::korrespondenz::Entry>,
+    /// The reminders of the year still open (their form still missing).
+    pub open_reminders: Vec<crate::mahnung::Sent>,
 }
 
 /// The runs below the open invoices, in the same sheet columns.

@@ -11,6 +11,7 @@ pub use beitraege_core::commit;
 pub mod feedback;
 pub mod form_layout;
 pub mod json;
+pub mod korrespondenz;
 pub mod report;
 pub mod style;
 pub mod table_sheet;

@@ -47,6 +47,15 @@ pub fn write(d: &EvaluationData<'_>) -> Result<OutFile, WriteError> {
     befunde(wb.add_worksheet(), d).map_err(xl)?;
     dateien(wb.add_worksheet(), d).map_err(xl)?;
     uebersicht(wb.add_worksheet(), d).map_err(xl)?;
+    if let Some(view) = d.ledger {
+        super::korrespondenz::sheet(
+            wb.add_worksheet(),
+            &format!("Korrespondenz {}", d.year),
+            &view.letters,
+            d.run_date,
+        )
+        .map_err(xl)?;
+    }
     save(name, &mut wb)
 }
 
@@ -209,7 +218,18 @@ fn uebersicht(ws: &mut Worksheet, d: &EvaluationData<'_>) -> Result<(), XlsxErro
         for (i, c) in n.iter().enumerate() {
             ws.write_number_with_format(r, 2 + i as u16, *c as f64, &int)?;
         }
-        let codes = codes.join(", ");
+        let mut codes = codes.join(", ");
+        // An open reminder of the municipality: «1. Mahnung 14.02.2024» (with the ledger).
+        let marks: Vec<String> = d
+            .ledger
+            .iter()
+            .flat_map(|v| &v.open_reminders)
+            .filter(|s| Some(s.bfs) == *bfs)
+            .map(|s| crate::brieftext::reminder_mark(s.level, s.date))
+            .collect();
+        if !marks.is_empty() {
+            codes = format!("{codes} ({})", marks.join(", "));
+        }
         // Left-aligned with an indent, so the codes keep a gap to the right-aligned count
         // beside them (an indent without a horizontal alignment is ignored by the apps).
         let codes_fmt = wrap.clone().set_align(rust_xlsxwriter::FormatAlign::Left).set_indent(1);
