@@ -312,7 +312,8 @@ pub fn execute(opts: &StichprobeOptions) -> Result<StichprobeReport, StichprobeE
 
 /// A municipality's evidence: its forms of the year as received (byte copies, each checked
 /// against the SHA-256 read by the evaluation) with `SHA256SUMS.txt`; with a ledger its
-/// statement and its bookings (`Buchungen.csv`).
+/// statement (`Kontoauszug.xlsx`, whose sheet `Korrespondenz` lists its letters and invoices)
+/// and its bookings (`Buchungen.csv`, an extract of the journal).
 fn evidence(
     opts: &StichprobeOptions,
     eval: &Evaluation,

@@ -579,7 +579,10 @@ fn a_kill_at_random_moments_leaves_one_whole_output_set() {
         let _ = child.wait();
         assert_one_whole_set(&out, &sets, &format!("kill after {delay_ms} ms ({percent} % of a run)"));
     }
-    assert!(completed < 10, "most kills hit a running process ({completed} runs had ended)");
+    // How many kills hit a running process depends on the machine's load (the delays are
+    // fractions of one measured run); the assertions above hold for any timing, so only a
+    // loop that never hit a running process is an error of the test itself.
+    assert!(completed < 18, "no kill hit a running process ({completed} runs had ended)");
     assert_eq!(run(&out, "16.03.2024").status.code(), Some(0));
     assert!(leftovers_beside(&out).is_empty());
 }
