@@ -19,6 +19,7 @@ mod formulare;
 mod hostile;
 mod integrity_fs;
 mod integrity_values;
+mod kennzahlen;
 mod ledger_integrity;
 mod master_data_text;
 mod money_rules;
