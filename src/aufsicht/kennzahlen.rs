@@ -207,7 +207,15 @@ pub fn booked_by_year(bookings: &[Booking]) -> Option<BTreeMap<(i32, Bfs), Chf>>
 }
 
 /// A row of figures from its totals: the shares computed from the sums.
-fn row(year: i32, level: Level, bfs: Option<Bfs>, name: String, district: String, t: Totals, credit: Option<Chf>) -> Kennzahl {
+fn row(
+    year: i32,
+    level: Level,
+    bfs: Option<Bfs>,
+    name: String,
+    district: String,
+    t: Totals,
+    credit: Option<Chf>,
+) -> Kennzahl {
     let interpreter_share = percent(Decimal::from(t.d_eg), Some(Decimal::from(t.eg)));
     let per_resident = per_resident(t.total, t.base);
     let credit_share = percent(t.total.decimal(), credit.map(Chf::decimal));
@@ -700,16 +708,25 @@ fn fill_charts(ws: &mut rust_xlsxwriter::Worksheet, figures: &[Kennzahl]) -> Res
     let mut c1 = Chart::new_column();
     c1.title().set_name("Beiträge Kanton je Jahr (CHF)");
     c1.legend().set_hidden();
-    c1.add_series()
-        .set_name("Beitrag total")
-        .set_categories((CHART_SHEET, 1, 0, n, 0))
-        .set_values((CHART_SHEET, 1, 3, n, 3));
+    c1.add_series().set_name("Beitrag total").set_categories((CHART_SHEET, 1, 0, n, 0)).set_values((
+        CHART_SHEET,
+        1,
+        3,
+        n,
+        3,
+    ));
     c1.y_axis().set_num_format("#,##0");
     ws.insert_chart(0, chart_col, &c1)?;
     let mut c2 = Chart::new_column();
     c2.title().set_name("Gespräche Kanton je Jahr");
     for (col, name) in [(1u16, "Erstinformationsgespräche"), (2, "Integrationsgespräche")] {
-        c2.add_series().set_name(name).set_categories((CHART_SHEET, 1, 0, n, 0)).set_values((CHART_SHEET, 1, col, n, col));
+        c2.add_series().set_name(name).set_categories((CHART_SHEET, 1, 0, n, 0)).set_values((
+            CHART_SHEET,
+            1,
+            col,
+            n,
+            col,
+        ));
     }
     ws.insert_chart(16, chart_col, &c2)?;
     if !district_names.is_empty() {
@@ -717,10 +734,13 @@ fn fill_charts(ws: &mut rust_xlsxwriter::Worksheet, figures: &[Kennzahl]) -> Res
         c3.title().set_name("Beiträge je Bezirk und Jahr (CHF)");
         for (j, d) in district_names.iter().enumerate() {
             let c = 1 + j as u16;
-            c3.add_series()
-                .set_name(*d)
-                .set_categories((CHART_SHEET, top + 1, 0, top + n, 0))
-                .set_values((CHART_SHEET, top + 1, c, top + n, c));
+            c3.add_series().set_name(*d).set_categories((CHART_SHEET, top + 1, 0, top + n, 0)).set_values((
+                CHART_SHEET,
+                top + 1,
+                c,
+                top + n,
+                c,
+            ));
         }
         c3.y_axis().set_num_format("#,##0");
         c3.set_width(720);

@@ -67,7 +67,8 @@ pub fn execute(args: KennzahlenArgs) -> anyhow::Result<()> {
         date: today,
     };
     let list: Vec<String> = years.iter().map(i32::to_string).collect();
-    let r = compute(&opts).with_context(|| format!("Die Kennzahlen ({}) konnten nicht erstellt werden", list.join(", ")))?;
+    let r = compute(&opts)
+        .with_context(|| format!("Die Kennzahlen ({}) konnten nicht erstellt werden", list.join(", ")))?;
     println!("Kennzahlen {}: {} Zeilen (Kanton, Bezirke, Gemeinden).", list.join(", "), r.figures.len());
     println!("Ausgaben in {}: {}.", r.out.display(), r.written.join(", "));
     Ok(())

@@ -110,8 +110,30 @@ fn the_sample_year_recomputed_by_hand() {
     assert_row(
         &row(&out, "2023", "Gemeinde", "Härkingen"),
         [
-            "1", "793", "0", "0.00", "0", "0", "794", "799", "292", "2044.00", "158600.00", "0.00", "0.00", "0.00",
-            "0.00", "160644.00", "550.15", "", "16.06", "0", "0", "0", "2402", "Gäu",
+            "1",
+            "793",
+            "0",
+            "0.00",
+            "0",
+            "0",
+            "794",
+            "799",
+            "292",
+            "2044.00",
+            "158600.00",
+            "0.00",
+            "0.00",
+            "0.00",
+            "0.00",
+            "160644.00",
+            "550.15",
+            "",
+            "16.06",
+            "0",
+            "0",
+            "0",
+            "2402",
+            "Gäu",
         ],
     );
     // Oensingen (2407): no report, no Selbstdeklaration: 0 conversations → no interpreter
@@ -135,8 +157,30 @@ fn the_sample_year_recomputed_by_hand() {
     assert_row(
         &row(&out, "2023", "Bezirk", "Gäu"),
         [
-            "8", "819", "9", "1.10", "1", "1", "829", "952", "5524", "22232.00", "163800.00", "1440.00", "200.00",
-            "160.00", "0.00", "187832.00", "34.00", "", "18.78", "0", "2", "1", "", "Gäu",
+            "8",
+            "819",
+            "9",
+            "1.10",
+            "1",
+            "1",
+            "829",
+            "952",
+            "5524",
+            "22232.00",
+            "163800.00",
+            "1440.00",
+            "200.00",
+            "160.00",
+            "0.00",
+            "187832.00",
+            "34.00",
+            "",
+            "18.78",
+            "0",
+            "2",
+            "1",
+            "",
+            "Gäu",
         ],
     );
     // The canton: 107 municipalities, total 634409.00 (summary.json), credit 1000000.00,
@@ -186,14 +230,15 @@ fn the_workbook_equals_the_csv_and_the_json() {
         for (c, want) in line.iter().enumerate() {
             let got = as_csv(sheet.get(1 + r as u32, c as u32));
             // Counts are whole numbers in both; amounts and shares to the Rappen.
-            let same = got == *want
-                || (!want.is_empty() && want.parse::<Decimal>().ok() == got.parse::<Decimal>().ok());
+            let same =
+                got == *want || (!want.is_empty() && want.parse::<Decimal>().ok() == got.parse::<Decimal>().ok());
             assert!(same, "row {r} «{}»: workbook {got}, CSV {want}", head[c]);
         }
     }
     assert!(sheet.get(1 + rows.len() as u32, 0).is_empty());
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join(JSON)).unwrap()).unwrap();
-    let keys: Vec<&str> = json["spalten"].as_array().unwrap().iter().map(|c| c["schluessel"].as_str().unwrap()).collect();
+    let keys: Vec<&str> =
+        json["spalten"].as_array().unwrap().iter().map(|c| c["schluessel"].as_str().unwrap()).collect();
     let labels: Vec<&str> =
         json["spalten"].as_array().unwrap().iter().map(|c| c["bezeichnung"].as_str().unwrap()).collect();
     assert_eq!(labels, head);
