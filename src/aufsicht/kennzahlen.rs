@@ -401,7 +401,7 @@ pub fn execute(opts: &KennzahlenOptions) -> Result<KennzahlenReport, KennzahlenE
             stammdaten: opts.stammdaten.clone(),
             out: opts.out.clone(),
             threads: opts.threads,
-            limits: opts.limits.clone(),
+            limits: opts.limits,
             run_date: opts.date,
             contact: None,
             progress: None,
