@@ -5,6 +5,7 @@ pub mod einstellungen;
 pub mod fehler;
 pub mod formulare;
 pub mod jahresinformation;
+pub mod kennzahlen;
 pub mod konto;
 pub mod mahnen;
 pub mod pruefen;
@@ -89,6 +90,9 @@ pub enum Command {
     /// Stichprobe für die Aufsicht ziehen (Kreisschreiben 6) mit Belegen je Gemeinde; mit --ergebnis das Ergebnis einer Kontrolle erfassen.
     #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege stichprobe [OPTIONEN]")]
     Stichprobe(stichprobe::StichprobeArgs),
+    /// Kennzahlen je Jahr, Bezirk und Kanton über alle Jahresordner des Eingangs (Arbeitsmappe mit Diagrammen, CSV, JSON).
+    #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege kennzahlen [OPTIONEN]")]
+    Kennzahlen(kennzahlen::KennzahlenArgs),
     /// Die Arbeit im Browser: Übersicht, Eingang, Auswertung, Zahlungslauf, Konto (nur auf diesem Rechner).
     #[cfg(feature = "web")]
     #[command(help_template = HELP, next_help_heading = "Optionen", override_usage = "beitraege web [OPTIONEN]")]
@@ -176,6 +180,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         // Exit status 1 for a finding, 2 for a ledger that cannot be checked.
         Command::Pruefen(args) => return pruefen::execute(args),
         Command::Stichprobe(args) => stichprobe::execute(args),
+        Command::Kennzahlen(args) => kennzahlen::execute(args),
         #[cfg(feature = "web")]
         Command::Web(args) => web::execute(args),
         Command::Einstellungen(args) => einstellungen::execute(args),

@@ -20,6 +20,7 @@ mod hostile;
 mod integrity_fs;
 mod integrity_values;
 mod jahresinformation;
+mod kennzahlen;
 mod ledger_integrity;
 mod mahnen;
 mod master_data_text;
