@@ -1069,4 +1069,20 @@ mod tests {
         assert_eq!(Bezug::of(Art::Storno, Leistung::Rechnung, t("ab12")), Ok(Some(Bezug::Storniert("ab12".into()))));
         assert_eq!(Bezug::of(Art::Storno, tarif, None), Err(BezugMismatch));
     }
+
+    #[test]
+    fn a_reference_reads_as_what_it_is_and_prints_as_stored() {
+        let claw = Bezug::Rueckforderung("VF-12".into());
+        let storno = Bezug::Storniert("ab12".into());
+        let number = Bezug::Rechnungsnummer("2024-0001".into());
+        assert_eq!((claw.as_str(), storno.as_str(), number.as_str()), ("VF-12", "ab12", "2024-0001"));
+        assert_eq!(Bezug::Rechnung("2024-0002".into()).as_str(), "2024-0002");
+        assert_eq!(Bezug::rueckforderung(Some(&claw)), Some("VF-12"));
+        assert_eq!(Bezug::rueckforderung(Some(&storno)), None);
+        assert_eq!(Bezug::rueckforderung(None), None);
+        assert_eq!(Bezug::storniert(Some(&storno)), Some("ab12"));
+        assert_eq!(Bezug::storniert(Some(&claw)), None);
+        assert_eq!(Bezug::storniert(None), None);
+        assert_eq!(format!("{}/{}", Leistung::Rechnung, Leistung::Tarif(TariffCode::FallIg)), "RECHNUNG/FALL_IG");
+    }
 }
