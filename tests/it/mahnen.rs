@@ -348,3 +348,75 @@ fn the_overview_marks_the_open_reminders() {
     assert!(codes_of("2605").ends_with(" (1. Mahnung 01.08.2023, 1. Mahnung 31.07.2023)"), "{}", codes_of("2605"));
     assert!(!codes_of("2602").contains("Mahnung"), "{}", codes_of("2602"));
 }
+
+/// The sample year on its evaluation day (15.03.2024: every deadline of 2023 passed, every
+/// form of the inbox received). Expected, from the sample's hand-written expectations
+/// (`samples/2023/expected`), not from this code: the Selbstdeklaration of the ten
+/// municipalities with `SD_FEHLT` (findings.csv), and every half-year of a payee of the annex
+/// (annex.csv `payee`) without a report in the state `verarbeitet` or `ersetzt`
+/// (files.json × states.csv): 22 reports, among them the rejected files of 2401 (H2), 2408
+/// (H2) and 2614 (H1), 2527's missing H2 (`BERICHT_FEHLT`), and both halves of the
+/// municipalities that sent nothing; 2530's H1 came as a copy («Kopie von …») and counts.
+#[test]
+fn the_sample_year_reminds_every_form_its_expectations_call_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = crate::common::sample();
+    let r = run(&MahnenOptions {
+        year: 2023,
+        inbox: sample.join("inbox"),
+        stammdaten: sample.join("Stammdaten.xlsx"),
+        out: dir.path().join("mahnungen"),
+        ledger: dir.path().join("b.sqlite"),
+        stichtag: ymd(2024, 3, 15),
+        days: 14,
+        contact: None,
+        threads: Some(2),
+        limits: Default::default(),
+    })
+    .unwrap();
+    let mut got: Vec<(u32, u8, u8)> = r
+        .written
+        .iter()
+        .map(|w| {
+            let half = match w.reminder.missing.form {
+                Form::Selbstdeklaration(_) => 0,
+                Form::Report(p) => p.half,
+            };
+            (w.reminder.missing.filer, half, w.reminder.level)
+        })
+        .collect();
+    got.sort();
+    // (BFS-Nr., 0 for the Selbstdeklaration or the half-year, level).
+    let sds = [2407, 2464, 2473, 2480, 2493, 2525, 2542, 2581, 2613, 2620].map(|b| (b, 0, 1));
+    let reports = [
+        (2401, 2),
+        (2407, 1),
+        (2407, 2),
+        (2408, 2),
+        (2464, 1),
+        (2464, 2),
+        (2473, 1),
+        (2473, 2),
+        (2480, 1),
+        (2480, 2),
+        (2525, 1),
+        (2525, 2),
+        (2527, 2),
+        (2542, 1),
+        (2542, 2),
+        (2581, 1),
+        (2581, 2),
+        (2613, 1),
+        (2613, 2),
+        (2614, 1),
+        (2620, 1),
+        (2620, 2),
+    ]
+    .map(|(b, h)| (b, h, 1));
+    let mut want: Vec<(u32, u8, u8)> = sds.into_iter().chain(reports).collect();
+    want.sort();
+    assert_eq!(got, want);
+    // One letter and one draft each.
+    assert_eq!(r.files.iter().filter(|f| f.ends_with(".pdf")).count(), 32, "{:?}", r.files);
+    assert_eq!(r.files.iter().filter(|f| f.ends_with(".eml")).count(), 32, "{:?}", r.files);
+}

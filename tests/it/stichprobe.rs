@@ -100,7 +100,11 @@ fn the_draw_is_recorded_and_its_outcome_refused_for_the_person_who_drew_it() {
     // The statement carries the municipality's correspondence (its sheet `Korrespondenz`).
     let konto = std::fs::read(out.join("Belege/2402_Härkingen/Kontoauszug.xlsx")).unwrap();
     let wb = beitraege::workbook::read_workbook(&konto, &beitraege::workbook::Limits::default()).unwrap();
-    assert!(wb.sheets.iter().any(|s| s.name == "Korrespondenz"), "{:?}", wb.sheets.iter().map(|s| &s.name).collect::<Vec<_>>());
+    assert!(
+        wb.sheets.iter().any(|s| s.name == "Korrespondenz"),
+        "{:?}",
+        wb.sheets.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
     assert!(out.join("Belege/2402_Härkingen/Buchungen.csv").is_file());
     let rows = Ledger::open_read_only(&ledger).unwrap().samples().unwrap();
     assert_eq!(
