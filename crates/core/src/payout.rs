@@ -13,7 +13,6 @@
 
 use crate::domain::{fmt_date, ymd, Bfs, Chf, Period, TariffCode};
 use chrono::{Datelike, Duration, NaiveDate};
-
 use std::collections::{BTreeMap, BTreeSet};
 
 /// An amount that left the range the program computes in.
