@@ -7,14 +7,13 @@
 //! A letter recorded already on that day is not written again.
 
 use crate::domain::fmt_date;
-use crate::evaluate::{evaluate, EvaluationError, EvaluationOptions};
+use crate::evaluate::{evaluate, EvaluationOptions};
 use crate::jahresinfo::{self, Booked};
 use crate::ledger::{Ledger, LedgerError, LetterKind, NewLetter};
 use crate::workbook::Limits;
 use crate::write::{self, EvaluationData, OutFile, WriteError};
 use chrono::NaiveDate;
 use std::path::PathBuf;
-use thiserror::Error;
 
 /// What `beitraege jahresinformation` needs.
 #[derive(Debug, Clone)]
@@ -53,22 +52,7 @@ pub struct JahresinfoReport {
     pub files: Vec<String>,
 }
 
-#[derive(Debug, Error)]
-pub enum JahresinfoError {
-    #[error(transparent)]
-    Run(#[from] EvaluationError),
-    #[error(transparent)]
-    Write(#[from] WriteError),
-    #[error(transparent)]
-    Ledger(#[from] LedgerError),
-    #[error("Die Beträge von {name} ({bfs}) liegen ausserhalb des berechenbaren Bereichs.")]
-    Overflow { bfs: u32, name: String },
-    #[error(
-        "Die Jahresinformationen sind im Korrespondenzjournal erfasst, der Ordner «{}» konnte aber nicht geschrieben werden: {why}",
-        folder.display()
-    )]
-    Folder { folder: PathBuf, why: String },
-}
+pub use crate::mahnen::LetterError as JahresinfoError;
 
 /// The ledger's contributions and clawbacks of `year`, as the core reads them.
 pub fn booked(ledger: &Ledger, year: i32) -> Result<Vec<Booked>, LedgerError> {
@@ -159,21 +143,7 @@ pub fn run(opts: &JahresinfoOptions) -> Result<JahresinfoReport, JahresinfoError
     files.push(annex);
     let now = chrono::Local::now().format("%d.%m.%Y %H:%M:%S").to_string();
     let recorded = ledger.record_letters(&records, &now, env!("CARGO_PKG_VERSION"))?;
-    let mut n = 1;
-    let folder = loop {
-        let candidate = crate::mahnen::folder_name(&opts.out, opts.date, n);
-        n += 1;
-        if candidate.exists() {
-            continue;
-        }
-        let failed = |e: WriteError| JahresinfoError::Folder { folder: candidate.clone(), why: e.to_string() };
-        let dir = write::OutputDir::open(&candidate).map_err(|e| failed(e.into()))?;
-        if candidate.exists() {
-            continue;
-        }
-        dir.commit(&files).map_err(|e| failed(e.into()))?;
-        break candidate;
-    };
+    let folder = crate::mahnen::commit_letters(&opts.out, opts.date, "Jahresinformationen", &files)?;
     let written = infos
         .iter()
         .zip(recorded)

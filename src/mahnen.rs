@@ -56,8 +56,9 @@ pub struct MahnenReport {
     pub files: Vec<String>,
 }
 
+/// Why a command that writes and records letters (`mahnen`, `jahresinformation`) stopped.
 #[derive(Debug, Error)]
-pub enum MahnenError {
+pub enum LetterError {
     #[error(transparent)]
     Run(#[from] EvaluationError),
     #[error(transparent)]
@@ -66,12 +67,18 @@ pub enum MahnenError {
     Ledger(#[from] LedgerError),
     #[error("Die neue Frist von {days} Tagen ab {date} liegt ausserhalb des Kalenders.")]
     Deadline { days: u32, date: String },
+    #[error("Die Beträge von {name} ({bfs}) liegen ausserhalb des berechenbaren Bereichs.")]
+    Overflow { bfs: u32, name: String },
+    /// The letters (`what`: «Mahnungen», «Jahresinformationen») are recorded, their folder
+    /// could not be written.
     #[error(
-        "Die Mahnungen sind im Korrespondenzjournal erfasst, der Ordner «{}» konnte aber nicht geschrieben werden: {why}",
+        "Die {what} sind im Korrespondenzjournal erfasst, der Ordner «{}» konnte aber nicht geschrieben werden: {why}",
         folder.display()
     )]
-    Folder { folder: PathBuf, why: String },
+    Folder { what: &'static str, folder: PathBuf, why: String },
 }
+
+pub type MahnenError = LetterError;
 
 /// The reminders the journal holds, as the core reads them.
 pub fn sent(ledger: &Ledger, year: i32) -> Result<Vec<Sent>, LedgerError> {
@@ -86,6 +93,31 @@ pub fn folder_name(out: &Path, date: NaiveDate, n: u32) -> PathBuf {
         out.join(day.to_string())
     } else {
         out.join(format!("{day}_{n}"))
+    }
+}
+
+/// Writes recorded letters (`what`: «Mahnungen», «Jahresinformationen») into a folder of their
+/// own below `out`: the first free `<JJJJ-MM-TT>[_n]`, taken under its lock, committed whole.
+pub fn commit_letters(
+    out: &Path,
+    date: NaiveDate,
+    what: &'static str,
+    files: &[OutFile],
+) -> Result<PathBuf, LetterError> {
+    let mut n = 1;
+    loop {
+        let candidate = folder_name(out, date, n);
+        n += 1;
+        if candidate.exists() {
+            continue;
+        }
+        let failed = |e: WriteError| LetterError::Folder { what, folder: candidate.clone(), why: e.to_string() };
+        let dir = write::OutputDir::open(&candidate).map_err(|e| failed(e.into()))?;
+        if candidate.exists() {
+            continue;
+        }
+        dir.commit(files).map_err(|e| failed(e.into()))?;
+        return Ok(candidate);
     }
 }
 
@@ -166,22 +198,7 @@ pub fn run(opts: &MahnenOptions) -> Result<MahnenReport, MahnenError> {
     }
     let now = chrono::Local::now().format("%d.%m.%Y %H:%M:%S").to_string();
     let recorded = ledger.record_letters(&records, &now, env!("CARGO_PKG_VERSION"))?;
-    // A folder of its own: the first free name, taken under its lock.
-    let mut n = 1;
-    let folder = loop {
-        let candidate = folder_name(&opts.out, opts.stichtag, n);
-        n += 1;
-        if candidate.exists() {
-            continue;
-        }
-        let failed = |e: WriteError| MahnenError::Folder { folder: candidate.clone(), why: e.to_string() };
-        let dir = write::OutputDir::open(&candidate).map_err(|e| failed(e.into()))?;
-        if candidate.exists() {
-            continue;
-        }
-        dir.commit(&files).map_err(|e| failed(e.into()))?;
-        break candidate;
-    };
+    let folder = commit_letters(&opts.out, opts.stichtag, "Mahnungen", &files)?;
     let written = todo
         .into_iter()
         .zip(recorded)
