@@ -15,28 +15,19 @@
 //! 5 × CHF 7 = CHF 35.00 is withheld, the clawback of CHF 100.00 (01.05.2023) stands, its total
 //! is CHF -100.00.
 
-use crate::common::forms::{master_sheets, report, sd, MasterSpec};
-use crate::common::inbox::{infile, write_inbox, xlsx, InFile};
+use crate::common::forms::{master_sheets, MasterSpec};
+use crate::common::inbox::{write_inbox, xlsx};
+use crate::common::letters::{absender, files, text_sheet};
 use beitraege::domain::ymd;
 use beitraege::jahresinfo::{self, Source};
 use beitraege::jahresinformation::{run, JahresinfoOptions, JahresinfoReport};
 use beitraege::ledger::{Ledger, LetterKind};
-use beitraege::workbook::{Sheet, Value};
+use beitraege::workbook::Sheet;
 use chrono::NaiveDate;
 use std::path::PathBuf;
 
-fn sheet(name: &str, rows: &[&[&str]]) -> Sheet {
-    let mut s = Sheet::new(name);
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            s.set(r as u32, c as u32, Value::Text(v.to_string()));
-        }
-    }
-    s
-}
-
 fn adressen() -> Sheet {
-    sheet(
+    text_sheet(
         "Adressen",
         &[
             &["BFS-Nr.", "Empfänger", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "E-Mail", "Rolle"],
@@ -78,34 +69,6 @@ fn adressen() -> Sheet {
             &["2605", "Finanzen Klein", "Weg", "3", "4700", "Klein", "", "fv@klein.example", "Finanzverwaltung"],
         ],
     )
-}
-
-fn absender() -> Sheet {
-    sheet(
-        "Absender",
-        &[
-            &["Amt", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "Telefon", "E-Mail"],
-            &[
-                "Amt für Gesellschaft und Soziales",
-                "Riedholzplatz",
-                "3",
-                "4509",
-                "Solothurn",
-                "S. Muster",
-                "",
-                "ags@so.example",
-            ],
-        ],
-    )
-}
-
-fn files() -> Vec<InFile> {
-    vec![
-        infile("sd_2601.xlsx", vec![sd(2601, "Solothurn", &[])], ymd(2023, 1, 31)),
-        infile("sd_2602.xlsx", vec![sd(2602, "Lead", &[])], ymd(2023, 1, 31)),
-        infile("h1_2601.xlsx", vec![report(2601, "Solothurn", 1, &[])], ymd(2023, 7, 31)),
-        infile("h1_2602.xlsx", vec![report(2602, "Lead", 1, &[])], ymd(2023, 8, 10)),
-    ]
 }
 
 struct Case {

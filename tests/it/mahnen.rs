@@ -15,13 +15,14 @@
 //! (first of 31.07.); on 16.08. the second for the H1 report of 2605 (first of 01.08.) and
 //! none for 2602, whose report arrived on 10.08.
 
-use crate::common::forms::{master_sheets, report, sd, MasterSpec};
-use crate::common::inbox::{infile, write_inbox, xlsx, InFile};
+use crate::common::forms::{master_sheets, MasterSpec};
+use crate::common::inbox::{write_inbox, xlsx};
+use crate::common::letters::{absender, files, text_sheet};
 use beitraege::domain::{ymd, Period};
 use beitraege::ledger::Ledger;
 use beitraege::mahnen::{run, MahnenError, MahnenOptions, MahnenReport};
 use beitraege::mahnung::Form;
-use beitraege::workbook::{Sheet, Value};
+use beitraege::workbook::Sheet;
 use chrono::NaiveDate;
 use std::path::PathBuf;
 
@@ -29,51 +30,15 @@ const H1: Form = Form::Report(Period { year: 2023, half: 1 });
 const SD: Form = Form::Selbstdeklaration(2023);
 
 fn adressen(contact_2602: &str) -> Sheet {
-    let rows: Vec<Vec<&str>> = vec![
-        vec!["BFS-Nr.", "Empfänger", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "E-Mail"],
-        vec!["2601", "Stadt Solothurn", "Baseltor", "1", "4500", "Solothurn", "", "si@solothurn.example"],
-        vec!["2602", "Gemeinde Lead", "Dorfstrasse", "2", "4600", "Lead", contact_2602, "si@lead.example"],
-        vec!["2605", "Gemeinde Klein", "Weg", "3", "4700", "Klein", "", "si@klein.example"],
-    ];
-    let mut s = Sheet::new("Adressen");
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            s.set(r as u32, c as u32, Value::Text(v.to_string()));
-        }
-    }
-    s
-}
-
-fn absender() -> Sheet {
-    let rows: Vec<Vec<&str>> = vec![
-        vec!["Amt", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "Telefon", "E-Mail"],
-        vec![
-            "Amt für Gesellschaft und Soziales",
-            "Riedholzplatz",
-            "3",
-            "4509",
-            "Solothurn",
-            "S. Muster",
-            "",
-            "ags@so.example",
+    text_sheet(
+        "Adressen",
+        &[
+            &["BFS-Nr.", "Empfänger", "Strasse", "Hausnummer", "PLZ", "Ort", "Kontaktperson", "E-Mail"],
+            &["2601", "Stadt Solothurn", "Baseltor", "1", "4500", "Solothurn", "", "si@solothurn.example"],
+            &["2602", "Gemeinde Lead", "Dorfstrasse", "2", "4600", "Lead", contact_2602, "si@lead.example"],
+            &["2605", "Gemeinde Klein", "Weg", "3", "4700", "Klein", "", "si@klein.example"],
         ],
-    ];
-    let mut s = Sheet::new("Absender");
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            s.set(r as u32, c as u32, Value::Text(v.to_string()));
-        }
-    }
-    s
-}
-
-fn files() -> Vec<InFile> {
-    vec![
-        infile("sd_2601.xlsx", vec![sd(2601, "Solothurn", &[])], ymd(2023, 1, 31)),
-        infile("sd_2602.xlsx", vec![sd(2602, "Lead", &[])], ymd(2023, 1, 31)),
-        infile("h1_2601.xlsx", vec![report(2601, "Solothurn", 1, &[])], ymd(2023, 7, 31)),
-        infile("h1_2602.xlsx", vec![report(2602, "Lead", 1, &[])], ymd(2023, 8, 10)),
-    ]
+    )
 }
 
 struct Case {

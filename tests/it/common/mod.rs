@@ -4,6 +4,7 @@
 pub mod alloc;
 pub mod forms;
 pub mod inbox;
+pub mod letters;
 pub mod xlsb;
 pub mod zip;
 
